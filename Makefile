@@ -1,0 +1,60 @@
+# Paddle-Lite deployment toolkit. `make convert` and `make test` work from a fresh clone:
+# every target that needs Python depends on the venv, which `setup` builds once per pyproject change.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+
+# User-facing knobs (also read from the environment):
+#   MODELS_DIR  local folder holding the official model folders (no-internet use)
+#   MODELS      comma-separated zoo names to work on (default: the whole zoo)
+#   IMAGES      folder of real images for parity (default: generated images)
+#   TARGETS     opt targets to build (default: arm,x86)
+ZOO_ARGS = $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") $(if $(MODELS),--models "$(MODELS)")
+
+.PHONY: help setup convert parity inspect test test-fast lint format clean
+
+help:
+	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
+	@echo "make parity    Paddle-Lite x86 vs Paddle Inference on images (IMAGES=DIR)"
+	@echo "make test      run the test suite (slow tests included)"
+	@echo "make test-fast run the tests not marked slow"
+	@echo "make lint      ruff + mypy"
+	@echo "make setup     create $(VENV) with Python 3.10 and install the toolkit"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@py310=$$(tools/find-python310) || exit 1; \
+	if [ ! -x "$(PY)" ] || ! "$(PY)" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then \
+		echo "creating $(VENV) with $$py310" >&2; rm -rf "$(VENV)"; "$$py310" -m venv "$(VENV)" || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+convert: $(STAMP)
+	$(PY) -m converter zoo $(ZOO_ARGS) $(if $(TARGETS),--targets "$(TARGETS)")
+
+parity: $(STAMP)
+	$(PY) -m benchmark parity $(ZOO_ARGS) $(if $(IMAGES),--images "$(IMAGES)")
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check converter benchmark tests
+	$(PY) -m ruff format --check converter benchmark tests
+	$(PY) -m mypy
+
+format: $(STAMP)
+	$(PY) -m ruff format converter benchmark tests
+	$(PY) -m ruff check --fix converter benchmark tests
+
+clean:
+	rm -rf build

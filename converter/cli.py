@@ -1,0 +1,129 @@
+"""python -m converter [zoo] | model DIR | inspect FILE.nb"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from converter.cli_args import add_zoo_args, csv_list, nchw, setup_logging
+from converter.convert import ConversionSummary, convert_folder, convert_zoo
+from converter.errors import ToolkitError
+from converter.nb_inspect import inspect_nb
+from converter.opt import TARGETS
+from converter.zoo import PRECISIONS, load_zoo
+
+log = logging.getLogger("converter")
+
+
+def _targets(text: str) -> tuple[str, ...]:
+    items = tuple(csv_list(text))
+    bad = [t for t in items if t not in TARGETS]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(f"targets must be a comma-separated subset of {', '.join(TARGETS)}")
+    return items
+
+
+def _precisions(text: str) -> tuple[str, ...]:
+    items = tuple(csv_list(text))
+    if not items or any(p not in PRECISIONS for p in items):
+        raise argparse.ArgumentTypeError(f"precisions must be a comma-separated subset of {', '.join(PRECISIONS)}")
+    if items != ("fp32",):
+        raise argparse.ArgumentTypeError("only fp32 is supported by this version of the converter")
+    return items
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m converter", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    z = sub.add_parser("zoo", help="convert zoo models (the default command)")
+    add_zoo_args(z)
+    z.add_argument("--targets", type=_targets, default=("arm", "x86"), help="arm,x86 (default: both)")
+    z.add_argument("--precision", type=_precisions, default=("fp32",))
+    m = sub.add_parser("model", help="convert your own Paddle inference model folder")
+    m.add_argument("folder", type=Path)
+    m.add_argument("--name", help="output name (default: the folder name)")
+    m.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from deploy.yaml)")
+    m.add_argument("--targets", type=_targets, default=("arm", "x86"))
+    m.add_argument("--precision", type=_precisions, default=("fp32",))
+    m.add_argument("--out", type=Path, default=Path("build/models"))
+    m.add_argument("-v", "--verbose", action="store_true")
+    i = sub.add_parser("inspect", help="read a .nb header and kernel targets without loading it")
+    i.add_argument("files", type=Path, nargs="+")
+    i.add_argument("--json", action="store_true", help="print JSON")
+    i.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def _print_summary(summary: ConversionSummary) -> None:
+    width = max([len(o.name) for o in summary.outcomes] + [5])
+    print(f"{'model':<{width}}  {'status':<11}  outputs")
+    for o in summary.outcomes:
+        reason = (o.error or "").partition("\n")[0].removeprefix(f"{o.name}: ")
+        outputs = ", ".join(sorted(o.files)) if o.ok else (reason[:90] + "..." if len(reason) > 90 else reason)
+        print(f"{o.name:<{width}}  {o.status:<11}  {outputs}")
+    for line in summary.lines():
+        print(line)
+
+
+def _inspect(files: list[Path], as_json: bool) -> int:
+    failed = 0
+    results = []
+    for f in files:
+        try:
+            info = inspect_nb(f)
+        except ToolkitError as e:
+            print(f"error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        results.append(info.to_json())
+        if not as_json:
+            ops = sum(info.op_counts.values())
+            print(f"{f}: target {info.target}, opt version {info.opt_version}, meta version {info.meta_version}, "
+                  f"{info.size_bytes} bytes, {ops} ops ({len(info.op_counts)} types)")  # fmt: skip
+            print("  ops: " + ", ".join(f"{k} x{v}" for k, v in info.op_counts.items()))
+    if as_json:
+        print(json.dumps(results, indent=2))
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or args_list[0].startswith("-") and args_list[0] not in ("-h", "--help"):
+        args_list.insert(0, "zoo")
+    args = _parser().parse_args(args_list)
+    setup_logging(args.verbose)
+    start = time.monotonic()
+    try:
+        if args.command == "inspect":
+            return _inspect(args.files, args.json)
+        if args.command == "model":
+            outcome = convert_folder(args.folder, name=args.name, input_shape=args.input_shape,
+                                     targets=args.targets, precisions=args.precision, out_root=args.out)  # fmt: skip
+            summary = ConversionSummary([outcome], time.monotonic() - start)
+            if outcome.error:
+                log.error("error: %s", outcome.error)
+            for w in outcome.warnings:
+                log.warning("warning: %s", w)
+            _print_summary(summary)
+            return summary.exit_code
+        zoo = load_zoo(args.zoo)
+        unknown = [n for n in args.models if n not in zoo.names() and not any(e.name == n for e in zoo.entry_errors)]
+        if unknown:
+            print(f"error: unknown model(s) {', '.join(unknown)}; the zoo {args.zoo} has: "
+                  f"{', '.join(zoo.names())}", file=sys.stderr)  # fmt: skip
+            return 2
+        summary = convert_zoo(zoo, args.models or None, models_dir=args.models_dir, cache_dir=args.cache_dir,
+                              targets=args.targets, precisions=args.precision, out_root=args.out,
+                              download=not args.offline)  # fmt: skip
+        _print_summary(summary)
+        return summary.exit_code
+    except ToolkitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; completed outputs are kept", file=sys.stderr)
+        return 130

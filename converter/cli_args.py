@@ -1,0 +1,54 @@
+"""Argument parsing shared by the converter and benchmark CLIs: model selection, folders, shapes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from converter.zoo import DEFAULT_ZOO
+
+
+def setup_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def csv_list(text: str) -> list[str]:
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def nchw(text: str) -> tuple[int, int, int, int]:
+    try:
+        dims = tuple(int(x) for x in text.replace("x", ",").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"input shape {text!r} must be 1,3,H,W") from None
+    if len(dims) != 4 or dims[0] != 1 or dims[1] != 3 or min(dims) <= 0:
+        raise argparse.ArgumentTypeError(f"input shape {text!r} must be 1,3,H,W with H, W > 0")
+    return (dims[0], dims[1], dims[2], dims[3])
+
+
+def add_zoo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--zoo", type=Path, default=DEFAULT_ZOO, help="zoo file (default: configs/zoo.yaml)")
+    p.add_argument(
+        "--models",
+        type=csv_list,
+        default=csv_list(os.environ.get("MODELS", "")),
+        help="comma-separated zoo names (default: $MODELS, else all)",
+    )
+    p.add_argument(
+        "--models-dir",
+        type=Path,
+        default=Path(os.environ["MODELS_DIR"]) if os.environ.get("MODELS_DIR") else None,
+        help="local folder holding the official model folders (default: $MODELS_DIR)",
+    )
+    p.add_argument("--cache-dir", type=Path, default=None, help="download cache (default: $PP_LITE_CACHE_DIR "
+                   "or ~/.cache/pp-lite-toolkit/models)")  # fmt: skip
+    p.add_argument("--offline", action="store_true", help="never download; use local folders and the cache only")
+    p.add_argument("--out", type=Path, default=Path("build/models"), help="output root (default: build/models)")
+    p.add_argument("-v", "--verbose", action="store_true")

@@ -1,0 +1,318 @@
+"""Conversion of one model (`convert_source`, `convert_folder`) and of the zoo (`convert_zoo`).
+
+Each requested (target, precision) becomes build/models/<name>/<target>-<precision>.nb, written under a temporary
+name and renamed, with its entry in manifest.json. Unchanged inputs do no work at all (no paddle import), so a
+second run is fast. Batch work goes on past a failed model and ends with a summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from converter import manifest
+from converter.errors import ToolkitError
+from converter.fetch import ModelSource, checksums, default_cache_dir, resolve
+from converter.model_files import ModelFiles, find_model_files
+from converter.nb_inspect import NbFormatError, inspect_nb
+from converter.opt import ConversionError, opt_version, preflight, run_opt
+from converter.program import ProgramInfo, read_program
+from converter.zoo import Preprocess, Zoo, ZooModel, check_model_name
+
+log = logging.getLogger(__name__)
+DEFAULT_OUT = Path("build/models")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a conversion needs to know besides the files: the name, the fixed input shape and preprocessing."""
+
+    name: str
+    input_shape: tuple[int, int, int, int]
+    preprocess: Preprocess
+    title: str = ""
+
+
+@dataclass
+class ModelOutcome:
+    name: str
+    status: str  # converted | up_to_date | failed | unavailable
+    files: dict[str, Path] = field(default_factory=dict)
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("converted", "up_to_date")
+
+
+@dataclass
+class ConversionSummary:
+    outcomes: list[ModelOutcome]
+    elapsed_s: float
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(o.ok for o in self.outcomes) else 1
+
+    def lines(self) -> list[str]:
+        ok = [o for o in self.outcomes if o.ok]
+        bad = [o for o in self.outcomes if not o.ok]
+        done = sum(1 for o in ok if o.status == "converted")
+        head = (
+            f"{len(ok)}/{len(self.outcomes)} model(s) ready ({done} converted, {len(ok) - done} up to date) "
+            f"in {self.elapsed_s:.2f} s"
+        )
+        if bad:
+            head += "; failed: " + ", ".join(f"{o.name} ({o.status})" for o in bad)
+        return [head]
+
+
+def _output_op(program: ProgramInfo, files: ModelFiles) -> str:
+    if files.deploy and files.deploy.output_op:
+        return files.deploy.output_op
+    before_fetch = [t for t in program.op_types if t not in ("fetch", "scale", "cast")]
+    last = before_fetch[-1] if before_fetch else ""
+    return last if last in ("softmax", "argmax") else "none"
+
+
+def effective_preprocess(spec: ModelSpec, files: ModelFiles) -> tuple[dict[str, Any], list[str]]:
+    """Preprocessing from deploy.yaml when it has it, else from the zoo entry; warnings for disagreements."""
+    warnings: list[str] = []
+    _, _, h, w = spec.input_shape
+    mean, std = spec.preprocess.mean, spec.preprocess.std
+    dep = files.deploy
+    if dep is not None:
+        if dep.mean is not None and dep.std is not None:
+            mean, std = dep.mean, dep.std
+        if dep.target_size_wh and dep.target_size_wh != (w, h):
+            warnings.append(
+                f"{dep.path}: Resize target {dep.target_size_wh[0]}x{dep.target_size_wh[1]} differs from the "
+                f"input shape {list(spec.input_shape)}; using the input shape"
+            )
+        if dep.unsupported_transforms:
+            warnings.append(
+                f"{dep.path}: transforms {list(dep.unsupported_transforms)} are not applied by the toolkit's "
+                "preprocessing (only Resize and Normalize are)"
+            )
+    pre = {"width": w, "height": h, "mean": list(mean), "std": list(std),
+           "channel_order": spec.preprocess.channel_order, "scale": 1 / 255}  # fmt: skip
+    return pre, warnings
+
+
+def _remove_if_empty(model_dir: Path) -> None:
+    if model_dir.is_dir() and not any(model_dir.iterdir()):
+        model_dir.rmdir()
+
+
+def convert_source(
+    spec: ModelSpec,
+    source: ModelSource,
+    *,
+    targets: tuple[str, ...] = ("arm", "x86"),
+    precisions: tuple[str, ...] = ("fp32",),
+    out_root: Path = DEFAULT_OUT,
+) -> ModelOutcome:
+    start = time.monotonic()
+    outcome = ModelOutcome(spec.name, "up_to_date", warnings=list(source.warnings))
+    model_dir = out_root / spec.name
+    current = manifest.load(model_dir)
+    opt_ver = opt_version()
+    wanted = [(t, p) for p in precisions for t in targets]
+    todo = [
+        (t, p)
+        for t, p in wanted
+        if not manifest.is_up_to_date(model_dir, current, manifest.nb_name(t, p), source.sha256, opt_ver)
+    ]
+    for t, p in wanted:
+        outcome.files[manifest.nb_name(t, p)] = model_dir / manifest.nb_name(t, p)
+    if not todo:
+        outcome.elapsed_s = time.monotonic() - start
+        return outcome
+
+    tmp_stem: Path | None = None
+    try:
+        program = read_program(source.files.model_file)
+        pre, pre_warnings = effective_preprocess(spec, source.files)
+        outcome.warnings += pre_warnings
+        out = program.outputs[0]
+        data: dict[str, Any] = dict(current or {})
+        data.update(
+            schema_version=manifest.SCHEMA_VERSION,
+            model=spec.name,
+            title=spec.title,
+            toolkit_version=manifest.toolkit_version(),
+            source=source.to_json(),
+            input_name=program.inputs[0].name,
+            input_shape=list(spec.input_shape),
+            output_name=out.name,
+            output_dtype=out.dtype,
+            output_op=_output_op(program, source.files),
+            preprocess=pre,
+            warnings=outcome.warnings,
+        )
+        data.setdefault("files", {})
+        model_dir.mkdir(parents=True, exist_ok=True)
+        for target in sorted({t for t, _ in todo}):
+            ops = preflight(spec.name, source.files, target)
+            log.info("%s: opt preflight on %s: %d op types, all supported", spec.name, target, len(ops))
+        for target, precision in todo:
+            name = manifest.nb_name(target, precision)
+            t0 = time.monotonic()
+            tmp_stem = model_dir / f".{target}-{precision}.{os.getpid()}.tmp"
+            produced = run_opt(spec.name, source.files, target, precision, tmp_stem)
+            try:
+                info = inspect_nb(produced)
+            except NbFormatError as e:
+                raise ConversionError(spec.name, "bad_output", f"opt wrote an unreadable file: {e}") from None
+            if info.target != target:
+                raise ConversionError(
+                    spec.name, "bad_output", f"opt was asked for {target} but the .nb holds {info.target} kernels"
+                )
+            final = model_dir / name
+            os.replace(produced, final)
+            tmp_stem = None
+            elapsed = time.monotonic() - t0
+            data["files"][name] = {
+                "target": target,
+                "precision": precision,
+                "sha256": manifest.sha256_file(final),
+                "size_bytes": final.stat().st_size,
+                "opt_version": opt_ver,
+                "nb_opt_version": info.opt_version,
+                "conversion_format": manifest.CONVERSION_FORMAT,
+                "source_kind": source.kind,
+                "inputs_sha256": source.sha256,
+                "input_shape": list(spec.input_shape),
+                "output_name": out.name,
+                "output_dtype": out.dtype,
+                "op_counts": info.op_counts,
+                "conversion_time_s": round(elapsed, 3),
+                "converted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
+            manifest.write(model_dir, data)
+            log.info("%s: wrote %s (%d bytes, %.2f s)", spec.name, final, final.stat().st_size, elapsed)
+        outcome.status = "converted"
+    except ToolkitError as e:
+        outcome.status = "failed"
+        outcome.error = str(e)
+    finally:
+        if tmp_stem is not None:
+            for leftover in model_dir.glob(tmp_stem.name + "*"):
+                leftover.unlink(missing_ok=True)
+        _remove_if_empty(model_dir)
+    outcome.elapsed_s = time.monotonic() - start
+    return outcome
+
+
+def convert_folder(
+    folder: Path,
+    *,
+    name: str | None = None,
+    input_shape: tuple[int, int, int, int] | None = None,
+    targets: tuple[str, ...] = ("arm", "x86"),
+    precisions: tuple[str, ...] = ("fp32",),
+    out_root: Path = DEFAULT_OUT,
+) -> ModelOutcome:
+    """Convert a user's own Paddle inference model folder (not in the zoo)."""
+    guess = folder.resolve().name
+    for suffix in ("_inference_model_with_softmax", "_inference_model"):
+        guess = guess.removesuffix(suffix)
+    label = name or guess
+    try:
+        check_model_name(label)
+    except ValueError as e:
+        hint = "" if name else " (derived from the folder name; pass --name NAME)"
+        return ModelOutcome(label, "failed", error=f"{e}{hint}")
+    try:
+        files = find_model_files(folder)
+        shape = input_shape or _shape_from_files(files)
+    except ToolkitError as e:
+        return ModelOutcome(label, "failed", error=str(e))
+    source = ModelSource("local", files, checksums(files), "unknown")
+    spec = ModelSpec(label, shape, Preprocess(), title=label)
+    return convert_source(spec, source, targets=targets, precisions=precisions, out_root=out_root)
+
+
+class InputShapeError(ToolkitError):
+    """No fixed input shape could be determined for a model."""
+
+
+def _shape_from_files(files: ModelFiles) -> tuple[int, int, int, int]:
+    dep = files.deploy
+    if dep and dep.input_shape and len(dep.input_shape) == 4 and all(d > 0 for d in dep.input_shape):
+        n, c, h, w = dep.input_shape
+        return (n, c, h, w)
+    if dep and dep.target_size_wh:
+        w, h = dep.target_size_wh
+        return (1, 3, h, w)
+    raise InputShapeError(
+        f"{files.folder}: no fixed input shape in deploy.yaml (input_shape or Resize target_size); "
+        "pass --input-shape 1,3,H,W"
+    )
+
+
+def convert_zoo(
+    zoo: Zoo,
+    names: list[str] | None = None,
+    *,
+    models_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    targets: tuple[str, ...] = ("arm", "x86"),
+    precisions: tuple[str, ...] = ("fp32",),
+    out_root: Path = DEFAULT_OUT,
+    download: bool = True,
+) -> ConversionSummary:
+    start = time.monotonic()
+    cache = cache_dir or default_cache_dir()
+    outcomes: list[ModelOutcome] = []
+    selected = names or [*zoo.names(), *(e.name or f"models[{e.index}]" for e in zoo.entry_errors)]
+    for name in selected:
+        outcomes.append(
+            convert_zoo_model(zoo, name, models_dir=models_dir, cache_dir=cache, targets=targets,
+                              precisions=precisions, out_root=out_root, download=download)
+        )  # fmt: skip
+        o = outcomes[-1]
+        for w in o.warnings:
+            log.warning("warning: %s: %s", name, w)
+        if o.ok:
+            log.info("%s: %s (%.2f s)", name, o.status.replace("_", " "), o.elapsed_s)
+        else:
+            log.error("error: %s", o.error)
+    return ConversionSummary(outcomes, time.monotonic() - start)
+
+
+def convert_zoo_model(
+    zoo: Zoo,
+    name: str,
+    *,
+    models_dir: Path | None,
+    cache_dir: Path,
+    targets: tuple[str, ...],
+    precisions: tuple[str, ...],
+    out_root: Path,
+    download: bool = True,
+) -> ModelOutcome:
+    from converter.fetch import ModelUnavailable
+
+    try:
+        entry: ZooModel = zoo.get(name)
+    except ToolkitError as e:
+        return ModelOutcome(name, "failed", error=str(e))
+    try:
+        source = resolve(entry, models_dir, cache_dir, download=download)
+    except ModelUnavailable as e:
+        return ModelOutcome(name, "unavailable", error=str(e))
+    except ToolkitError as e:
+        return ModelOutcome(name, "failed", error=f"{name}: {e}")
+    spec = ModelSpec(entry.name, entry.input_shape, entry.preprocess, title=entry.title)
+    outcome = convert_source(spec, source, targets=targets, precisions=precisions, out_root=out_root)
+    if outcome.error and not outcome.error.startswith(name):
+        outcome.error = f"{name}: {outcome.error}"
+    return outcome

@@ -1,0 +1,110 @@
+"""Runs Paddle-Lite's opt in a child process (converter/opt_worker.py) and classifies what went wrong:
+unsupported ops (listed), unreadable model files, opt crash, timeout."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from converter import process
+from converter.errors import ToolkitError
+from converter.model_files import ModelFiles
+
+TARGETS = ("arm", "x86")
+_UNSUPPORTED_RE = re.compile(r"These unsupported ops are: '([^']*)'")
+_BAD_FILE_MARKERS = ("Failed to read", "Check failed", "Error parsing", "load_combine", "ParseFromString")
+
+
+@dataclass
+class ConversionError(ToolkitError):
+    model: str
+    kind: str  # unsupported_ops | bad_model_files | opt_crash | timeout | bad_output
+    detail: str
+    command: str = ""
+    returncode: int | None = None
+    output_tail: str = ""
+    unsupported_ops: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        msg = f"{self.model}: {self.detail}"
+        if self.command:
+            msg += f"\n  command: {self.command}"
+        if self.returncode is not None:
+            msg += f"\n  exit code: {self.returncode}"
+        if self.output_tail:
+            msg += "\n  last output:\n    " + self.output_tail.replace("\n", "\n    ")
+        return msg
+
+
+def opt_version() -> str:
+    """The paddlelite package version that provides opt (read without importing paddlelite)."""
+    return metadata.version("paddlelite")
+
+
+def _argv(files: ModelFiles, target: str, precision: str) -> list[str]:
+    return [sys.executable, "-m", "converter.opt_worker", "--model-file", str(files.model_file),
+            "--param-file", str(files.params_file), "--target", target, "--precision", precision]  # fmt: skip
+
+
+def _classify(model: str, files: ModelFiles, res: process.ProcessResult, action: str, timeout_s: float) -> ConversionError:
+    text = res.stdout + "\n" + res.stderr
+    common = {"command": res.command, "returncode": res.returncode, "output_tail": res.tail()}
+    if res.timed_out:
+        return ConversionError(model, "timeout", f"opt {action} did not finish within {timeout_s:.0f} s", **common)
+    m = _UNSUPPORTED_RE.search(text)
+    if m:
+        ops = [o.strip() for o in m.group(1).split(",") if o.strip()]
+        return ConversionError(
+            model, "unsupported_ops",
+            f"opt cannot convert this model: {len(ops)} op(s) are not supported by Paddle-Lite "
+            f"{opt_version()}: {', '.join(ops)}. Replace them in the model, or use a Paddle-Lite build that has them",
+            unsupported_ops=ops, **common,
+        )  # fmt: skip
+    if any(marker in text for marker in _BAD_FILE_MARKERS):
+        return ConversionError(
+            model, "bad_model_files",
+            f"opt could not read the model files {files.model_file.name} / {files.params_file.name} in "
+            f"{files.folder}: they look truncated or corrupt. Re-download or re-export the model",
+            **common,
+        )  # fmt: skip
+    how = f"was killed by {res.signal_name}" if res.signal_name else f"exited with code {res.returncode}"
+    return ConversionError(model, "opt_crash", f"opt {action} {how}", **common)
+
+
+def preflight(model: str, files: ModelFiles, target: str, timeout_s: float = 300) -> list[str]:
+    """Check op support on `target`; return the model's op types. opt's exit code is meaningless here
+    (it exits 1 after a successful check), so the text decides."""
+    res = process.run([*_argv(files, target, "fp32"), "--preflight"], timeout_s=timeout_s)
+    if "Paddle-Lite supports this model!" in res.stdout:
+        ops = []
+        in_table = False
+        for line in res.stdout.splitlines():
+            if line.startswith("OPs in the input model include:"):
+                in_table = True
+                continue
+            if in_table:
+                parts = line.split()
+                if not parts or parts[0] == "OP_name":
+                    continue
+                if line.startswith("Paddle-Lite supports"):
+                    break
+                ops.append(parts[0])
+        return ops
+    raise _classify(model, files, res, "op preflight", timeout_s)
+
+
+def run_opt(
+    model: str, files: ModelFiles, target: str, precision: str, out_stem: Path, timeout_s: float = 900
+) -> Path:
+    """Convert to `<out_stem>.nb` and return that path. `out_stem` must not end in `.nb`."""
+    if out_stem.name.endswith(".nb"):
+        raise ValueError(f"out_stem {out_stem} must not end in .nb: opt appends it")
+    res = process.run([*_argv(files, target, precision), "--out", str(out_stem)], timeout_s=timeout_s)
+    produced = out_stem.with_name(out_stem.name + ".nb")
+    if res.returncode == 0 and not res.timed_out and produced.is_file() and produced.stat().st_size > 0:
+        return produced
+    produced.unlink(missing_ok=True)
+    raise _classify(model, files, res, f"conversion to {target}/{precision}", timeout_s)

@@ -1,0 +1,95 @@
+"""The one subprocess wrapper: argv lists only, an explicit deadline, output captured, the exit code checked by
+the caller through `ProcessResult`. Native tools (opt, the Paddle-Lite runtime) abort or segfault on bad input, so
+they always run in a child process through here."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    elapsed_s: float
+    timed_out: bool
+
+    @property
+    def command(self) -> str:
+        return shlex.join(self.argv)
+
+    def tail(self, lines: int = 12) -> str:
+        """The last lines of stderr then stdout, for error messages."""
+        text = (self.stderr.strip() + "\n" + self.stdout.strip()).strip()
+        return "\n".join(text.splitlines()[-lines:])
+
+    @property
+    def signal_name(self) -> str | None:
+        if self.returncode < 0:
+            try:
+                return signal.Signals(-self.returncode).name
+            except ValueError:
+                return f"signal {-self.returncode}"
+        return None
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout_s: float,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> ProcessResult:
+    """Run argv to completion or until timeout_s; on timeout the whole process group is killed."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    log.debug("run: %s", shlex.join(argv))
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        list(argv),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=full_env,
+        cwd=cwd,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    timed_out = False
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = proc.communicate()
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        raise
+    return ProcessResult(
+        argv=tuple(argv),
+        returncode=proc.returncode,
+        stdout=out,
+        stderr=err,
+        elapsed_s=time.monotonic() - start,
+        timed_out=timed_out,
+    )

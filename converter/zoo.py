@@ -1,0 +1,221 @@
+"""The model zoo: configs/zoo.yaml -> frozen, validated records.
+
+A broken file (not YAML, wrong top-level shape) is rejected whole. A broken *entry* is reported with the file,
+the entry and the key, and the other entries stay usable, so batch work can go on past it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+
+from converter.errors import ToolkitError
+
+DEFAULT_ZOO = Path(__file__).resolve().parent.parent / "configs" / "zoo.yaml"
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+PRECISIONS = ("fp32", "fp16", "int8", "int16")
+Precision = Literal["fp32", "fp16", "int8", "int16"]
+
+
+class ZooError(ToolkitError):
+    """The zoo file or one of its entries is invalid."""
+
+
+def check_model_name(name: str) -> str:
+    """Model names become folder names and device paths: keep them to a safe alphabet."""
+    if not NAME_RE.match(name):
+        raise ValueError(
+            f"model name {name!r} is not allowed: use lower-case letters, digits, '_', '-' and '.' "
+            "(no spaces or shell metacharacters), starting with a letter or digit"
+        )
+    return name
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tolerance(_Strict):
+    """Parity tolerance on the softmax output against desktop Paddle Inference."""
+
+    max_abs_diff: float = Field(gt=0)
+    min_argmax_agreement: float = Field(ge=0, le=1)
+    reason: str | None = None
+
+
+class ToleranceOverride(_Strict):
+    max_abs_diff: float | None = Field(default=None, gt=0)
+    min_argmax_agreement: float | None = Field(default=None, ge=0, le=1)
+    reason: str = Field(min_length=3, description="why this model needs other tolerances")
+
+
+class Preprocess(_Strict):
+    """Resize to the model's W x H, then (x/255 - mean) / std per channel, in `channel_order`."""
+
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    channel_order: Literal["rgb", "bgr"] = "rgb"
+
+
+class Published(_Strict):
+    """The seed model list's figures, shown next to measured ones."""
+
+    miou_percent: float
+    sd855_latency_ms: float | None = Field(default=None, gt=0)
+    gpu_latency_ms: float | None = Field(default=None, gt=0)
+    size_mb: float | None = Field(default=None, gt=0)
+
+
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class ZooModel(_Strict):
+    name: str
+    title: str
+    url: str = Field(pattern=r"^(https?|file)://")
+    folder: str | None = Field(default=None, description="archive folder name; default: the URL's file stem")
+    input_shape: tuple[StrictInt, StrictInt, StrictInt, StrictInt]
+    published: Published
+    sha256: dict[str, Sha256] = Field(default_factory=dict)
+    preprocess: Preprocess = Preprocess()
+    tolerances: dict[Precision, ToleranceOverride] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_model_name(v)
+
+    @field_validator("input_shape")
+    @classmethod
+    def _shape(cls, v: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        if v[0] != 1 or v[1] != 3 or v[2] <= 0 or v[3] <= 0:
+            raise ValueError(f"input_shape must be NCHW [1, 3, H, W] with H, W > 0, got {list(v)}")
+        return v
+
+    @property
+    def archive_folder(self) -> str:
+        if self.folder:
+            return self.folder
+        stem = self.url.rstrip("/").rsplit("/", 1)[-1]
+        for suffix in (".zip", ".tar.gz", ".tgz", ".tar"):
+            if stem.endswith(suffix):
+                return stem[: -len(suffix)]
+        return stem
+
+
+class ZooDefaults(_Strict):
+    preprocess: Preprocess = Preprocess()
+    tolerances: dict[Precision, Tolerance]
+
+
+@dataclass(frozen=True)
+class EntryError:
+    index: int
+    name: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Zoo:
+    path: Path
+    defaults: ZooDefaults
+    models: tuple[ZooModel, ...]
+    entry_errors: tuple[EntryError, ...]
+
+    def names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+    def get(self, name: str) -> ZooModel:
+        for m in self.models:
+            if m.name == name:
+                return m
+        for e in self.entry_errors:
+            if e.name == name:
+                raise ZooError(e.message)
+        raise ZooError(f"{self.path}: no model named {name!r}; the zoo has: {', '.join(self.names())}")
+
+    def tolerance(self, model: ZooModel | None, precision: str) -> Tolerance:
+        base = self.defaults.tolerances.get(precision)  # type: ignore[call-overload]
+        if base is None:
+            raise ZooError(f"{self.path}: defaults.tolerances has no entry for precision {precision!r}")
+        over = model.tolerances.get(precision) if model else None  # type: ignore[call-overload]
+        if over is None:
+            return base
+        return Tolerance(
+            max_abs_diff=over.max_abs_diff if over.max_abs_diff is not None else base.max_abs_diff,
+            min_argmax_agreement=(
+                over.min_argmax_agreement
+                if over.min_argmax_agreement is not None
+                else base.min_argmax_agreement
+            ),
+            reason=over.reason,
+        )
+
+
+def _describe(err: ValidationError) -> list[str]:
+    out = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(entry)"
+        if e["type"] == "extra_forbidden":
+            out.append(f"key {loc!r}: unknown key")
+        elif e["type"] == "missing":
+            out.append(f"key {loc!r}: missing required key")
+        else:
+            out.append(f"key {loc!r}: {e['msg']} (got {e.get('input')!r})")
+    return out
+
+
+_TOP_KEYS = {"schema_version", "defaults", "models"}
+
+
+def load_zoo(path: Path = DEFAULT_ZOO) -> Zoo:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ZooError(f"zoo file {path} does not exist; pass --zoo PATH") from None
+    except (OSError, yaml.YAMLError) as e:
+        raise ZooError(f"zoo file {path} cannot be read as YAML: {e}") from e
+    if not isinstance(raw, dict):
+        raise ZooError(f"{path}: the top level must be a mapping with keys {sorted(_TOP_KEYS)}")
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise ZooError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+    if raw.get("schema_version") != 1:
+        raise ZooError(f"{path}: schema_version must be 1, got {raw.get('schema_version')!r}")
+    try:
+        defaults = ZooDefaults.model_validate(raw.get("defaults") or {})
+    except ValidationError as e:
+        raise ZooError(f"{path}: defaults: " + "; ".join(_describe(e))) from None
+    if "fp32" not in defaults.tolerances:
+        raise ZooError(f"{path}: defaults.tolerances must define fp32")
+    entries = raw.get("models")
+    if not isinstance(entries, list) or not entries:
+        raise ZooError(f"{path}: 'models' must be a non-empty list of model entries")
+
+    models: list[ZooModel] = []
+    errors: list[EntryError] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        where = f"{path}: models[{i}]" + (f" ({name})" if isinstance(name, str) else "")
+        if not isinstance(entry, dict):
+            errors.append(EntryError(i, None, f"{where}: an entry must be a mapping, got {type(entry).__name__}"))
+            continue
+        if "preprocess" not in entry:
+            entry = {**entry, "preprocess": defaults.preprocess.model_dump()}
+        try:
+            model = ZooModel.model_validate(entry)
+        except ValidationError as e:
+            errors.append(EntryError(i, name if isinstance(name, str) else None, f"{where}: " + "; ".join(_describe(e))))
+            continue
+        if model.name in seen:
+            errors.append(EntryError(i, model.name, f"{where}: duplicate model name {model.name!r}"))
+            continue
+        seen.add(model.name)
+        models.append(model)
+    return Zoo(path=path, defaults=defaults, models=tuple(models), entry_errors=tuple(errors))
