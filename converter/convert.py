@@ -46,6 +46,8 @@ class ModelOutcome:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    source: ModelSource | None = None
+    model_dir: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -120,8 +122,8 @@ def convert_source(
     out_root: Path = DEFAULT_OUT,
 ) -> ModelOutcome:
     start = time.monotonic()
-    outcome = ModelOutcome(spec.name, "up_to_date", warnings=list(source.warnings))
     model_dir = out_root / spec.name
+    outcome = ModelOutcome(spec.name, "up_to_date", warnings=list(source.warnings), source=source, model_dir=model_dir)
     current = manifest.load(model_dir)
     opt_ver = opt_version()
     wanted = [(t, p) for p in precisions for t in targets]

@@ -1,0 +1,1 @@
+"""Benchmark harness and parity checks for Paddle-Lite models (host and, later, Android devices)."""

@@ -1,0 +1,118 @@
+"""python -m benchmark parity | host-run"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from benchmark import parity_table
+from benchmark.images import ImageSet, generated_image_set, load_image_set
+from benchmark.lite_host import LiteHostRunner
+from benchmark.parity import ModelParity, check_model
+from benchmark.run_files import DEFAULT_REPORTS, new_run_path, write_run
+from converter import manifest
+from converter.cli_args import add_zoo_args, nchw, setup_logging
+from converter.errors import ToolkitError
+from converter.preprocess import preprocess
+from converter.zoo import load_zoo
+
+log = logging.getLogger("benchmark")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    par = sub.add_parser("parity", help="Paddle-Lite x86 vs Paddle Inference on images")
+    add_zoo_args(par)
+    par.add_argument("--images", type=Path,
+                     default=Path(os.environ["IMAGES"]) if os.environ.get("IMAGES") else None,
+                     help="folder of jpg/png images (masks in X/Annotations for X/Images); default: $IMAGES, "
+                          "else a generated set")  # fmt: skip
+    par.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    run = sub.add_parser("host-run", help="run an x86 .nb with Paddle-Lite on the host, isolated")
+    run.add_argument("nb", type=Path)
+    run.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
+    run.add_argument("--images", type=Path, help="images to run (default: a generated set)")
+    run.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def _images(folder: Path | None) -> ImageSet:
+    if folder is None:
+        log.info("no --images given: using %d generated images (say --images DIR for real ones)", 4)
+        return generated_image_set()
+    return load_image_set(folder)
+
+
+def _parity(args: argparse.Namespace) -> int:
+    zoo = load_zoo(args.zoo)
+    names = args.models or zoo.names()
+    unknown = [n for n in names if n not in zoo.names()]
+    if unknown:
+        print(f"error: unknown model(s) {', '.join(unknown)}; the zoo has: {', '.join(zoo.names())}", file=sys.stderr)
+        return 2
+    images = _images(args.images)
+    for w in images.warnings:
+        log.warning("warning: %s", w)
+    log.info("parity on %d image(s) from %s", len(images.items), images.source)
+    path = new_run_path("parity", args.reports)
+    results: list[ModelParity] = []
+    records: list[dict[str, object]] = []
+    for name in names:
+        log.info("%s: checking", name)
+        result, recs = check_model(zoo, name, images, models_dir=args.models_dir, cache_dir=args.cache_dir,
+                                   out_root=args.out, download=not args.offline)  # fmt: skip
+        results.append(result)
+        records += recs
+        write_run(path, "parity", {"images": images.source, "image_count": len(images.items),
+                                   "image_warnings": list(images.warnings),
+                                   "models": [r.to_json() for r in results]}, records)  # fmt: skip
+        log.info("%s: %s", name, result.status)
+    parity_table.print_records(records)
+    parity_table.print_summary(results)
+    passed = sum(1 for r in results if r.status == "pass")
+    print(f"parity: {passed}/{len(results)} model(s) passed; run file {path}")
+    return 0 if passed == len(results) else 1
+
+
+def _host_run(args: argparse.Namespace) -> int:
+    runner = LiteHostRunner(args.nb)
+    data = manifest.load(args.nb.parent)
+    if args.input_shape:
+        _, _, h, w = args.input_shape
+        pre = {"width": w, "height": h, "mean": [0.5] * 3, "std": [0.5] * 3, "channel_order": "rgb"}
+    elif data and "preprocess" in data:
+        pre = data["preprocess"]
+    else:
+        print(f"error: no manifest beside {args.nb}; pass --input-shape 1,3,H,W", file=sys.stderr)
+        return 2
+    images = _images(args.images)
+    result = runner.run_batch([[preprocess(i.bgr, pre)] for i in images.items])
+    for item, outs in zip(images.items, result.outputs, strict=True):
+        for name, arr in outs.items():
+            print(json.dumps({"image": item.name, "output": name, "shape": list(arr.shape), "dtype": str(arr.dtype),
+                              "mean": float(np.mean(arr)), "finite": bool(np.isfinite(arr).all())}))  # fmt: skip
+    print(f"init {result.init_ms:.1f} ms; median run {float(np.median(result.run_ms)):.2f} ms "
+          f"over {len(result.run_ms)} image(s) (host Paddle-Lite x86, 1 thread)")  # fmt: skip
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        if args.command == "parity":
+            return _parity(args)
+        return _host_run(args)
+    except ToolkitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2 if args.command == "parity" else 1
+    except KeyboardInterrupt:
+        print("interrupted; completed records are kept", file=sys.stderr)
+        return 130

@@ -1,0 +1,103 @@
+"""The images parity and accuracy run on: every jpg/png under a folder (recursively, except Annotations folders),
+with the ground-truth mask of X/Images/name.jpg at X/Annotations/name.png (values 0/1), or a small deterministic
+generated set when no folder is given."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from converter.errors import ToolkitError
+from converter.preprocess import ImageError, decode, to_bgr8
+
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+
+
+class ImageSetError(ToolkitError):
+    """The image folder is missing or holds no usable image."""
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    name: str  # path relative to the images folder, or generated/<name>
+    bgr: np.ndarray  # HxWx3 uint8
+    mask: np.ndarray | None  # HxW uint8 {0, 1}, same size as the image
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    source: str  # the folder, or "generated"
+    items: tuple[ImageItem, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def has_masks(self) -> bool:
+        return any(i.mask is not None for i in self.items)
+
+
+def _mask_for(image_path: Path, shape: tuple[int, int], warnings: list[str]) -> np.ndarray | None:
+    if image_path.parent.name != "Images":
+        return None
+    annotations = image_path.parent.parent / "Annotations"
+    mask_path = annotations / (image_path.stem + ".png")
+    if not mask_path.is_file():
+        if annotations.is_dir():
+            warnings.append(f"{image_path}: no mask {mask_path}; ground-truth IoU skipped for this image")
+        return None
+    try:
+        raw = decode(mask_path, cv2.IMREAD_GRAYSCALE)
+    except ImageError as e:
+        warnings.append(f"{mask_path}: {e}; ground-truth IoU skipped for {image_path.name}")
+        return None
+    if raw.shape[:2] != shape:
+        warnings.append(
+            f"{mask_path}: size {raw.shape[1]}x{raw.shape[0]} differs from the image's {shape[1]}x{shape[0]}; "
+            "ground-truth IoU skipped for this image"
+        )
+        return None
+    return (raw > 0).astype(np.uint8)
+
+
+def load_image_set(folder: Path) -> ImageSet:
+    if not folder.is_dir():
+        raise ImageSetError(f"images folder {folder} does not exist or is not a folder")
+    items: list[ImageItem] = []
+    warnings: list[str] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder)
+        if "Annotations" in rel.parts[:-1] or any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            warnings.append(f"skipping {path}: not a jpg/png image")
+            continue
+        try:
+            bgr = to_bgr8(decode(path))
+        except ImageError as e:
+            warnings.append(f"skipping {path}: {e}")
+            continue
+        items.append(ImageItem(rel.as_posix(), bgr, _mask_for(path, bgr.shape[:2], warnings)))
+    if not items:
+        raise ImageSetError(f"images folder {folder} holds no jpg/png image that can be decoded")
+    return ImageSet(str(folder), tuple(items), tuple(warnings))
+
+
+def generated_image_set() -> ImageSet:
+    """Four deterministic 640x480 images: a person-like silhouette, a gradient, smooth noise, a checkerboard."""
+    h, w = 480, 640
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    grad = np.stack([xx / w * 255, yy / h * 255, (1 - xx / w) * 200 + 30], axis=-1).astype(np.uint8)
+    person = grad.copy()
+    cv2.ellipse(person, (w // 2, 150), (55, 70), 0, 0, 360, (120, 150, 200), -1)
+    cv2.rectangle(person, (w // 2 - 110, 220), (w // 2 + 110, h), (60, 60, 140), -1)
+    rng = np.random.default_rng(20240521)
+    noise = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 6)
+    noise = cv2.normalize(noise, None, 0, 255, cv2.NORM_MINMAX)
+    checker = (((xx // 40 + yy // 40) % 2) * 200 + 25).astype(np.uint8)
+    checker_bgr = np.repeat(checker[:, :, None], 3, axis=2)
+    named = [("person_silhouette", person), ("gradient", grad), ("smooth_noise", noise), ("checkerboard", checker_bgr)]
+    return ImageSet("generated", tuple(ImageItem(f"generated/{n}.png", a, None) for n, a in named), ())

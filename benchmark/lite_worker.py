@@ -1,0 +1,59 @@
+"""Child process that runs an x86 `.nb` with the Paddle-Lite Python runtime. The runtime segfaults on an ARM
+`.nb` or a corrupt file, so it never runs inside the harness: benchmark/lite_host.py starts this module.
+
+Usage: python -m benchmark.lite_worker --model X.nb --inputs in.npz --outputs out.npz
+in.npz holds arrays named "<item>/<input index>"; out.npz gets "<item>/<output name>".
+Prints one JSON line with init_ms and run_ms (per item) on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmark.lite_worker")
+    p.add_argument("--model", required=True)
+    p.add_argument("--inputs", required=True)
+    p.add_argument("--outputs", required=True)
+    args = p.parse_args(argv)
+
+    import numpy as np
+    from paddlelite import lite
+
+    t0 = time.perf_counter()
+    config = lite.MobileConfig()
+    config.set_model_from_file(args.model)
+    predictor = lite.create_paddle_predictor(config)
+    init_ms = (time.perf_counter() - t0) * 1e3
+    out_names = list(predictor.get_output_names())
+
+    data = np.load(args.inputs)
+    items: dict[str, dict[int, np.ndarray]] = {}
+    for key in data.files:
+        item, idx = key.split("/")
+        items.setdefault(item, {})[int(idx)] = data[key]
+    results: dict[str, np.ndarray] = {}
+    run_ms: list[float] = []
+    for item in sorted(items, key=int):
+        for idx, x in sorted(items[item].items()):
+            predictor.get_input(idx).from_numpy(np.ascontiguousarray(x))
+        t1 = time.perf_counter()
+        predictor.run()
+        run_ms.append((time.perf_counter() - t1) * 1e3)
+        for j, name in enumerate(out_names):
+            # .numpy() aliases predictor memory that the next run overwrites: copy it.
+            results[f"{item}/{name}"] = np.array(predictor.get_output(j).numpy(), copy=True)
+    tmp = args.outputs + ".tmp.npz"
+    np.savez(tmp, **results)
+    os.replace(tmp, args.outputs)
+    print(json.dumps({"init_ms": init_ms, "run_ms": run_ms, "outputs": out_names}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The desktop reference: Paddle Inference on the CPU, one thread, on the original (unconverted) model.
+
+The program is parsed and checked first (converter.program): a corrupt program makes Paddle Inference segfault,
+so nothing unchecked reaches it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from converter.errors import ToolkitError
+from converter.program import read_program
+
+
+class ReferenceError(ToolkitError):
+    """Paddle Inference could not load or run the model."""
+
+
+class ReferenceRunner:
+    def __init__(self, model_file: Path, params_file: Path, threads: int = 1) -> None:
+        program = read_program(model_file)
+        self.input_names = [t.name for t in program.inputs]
+        self.output_names = [t.name for t in program.outputs]
+        from paddle import inference
+
+        config = inference.Config(str(model_file), str(params_file))
+        config.disable_gpu()
+        config.set_cpu_math_library_num_threads(threads)
+        config.disable_glog_info()
+        try:
+            self._predictor = inference.create_predictor(config)
+        except (RuntimeError, ValueError, OSError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ReferenceError(
+                f"Paddle Inference cannot load {model_file} + {params_file.name}: {first}"
+            ) from e
+
+    def run(self, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """Run once; inputs in feed order; returns copies of every output by name."""
+        if len(inputs) != len(self.input_names):
+            raise ReferenceError(f"the model has {len(self.input_names)} inputs, got {len(inputs)}")
+        for name, x in zip(self.input_names, inputs, strict=True):
+            handle = self._predictor.get_input_handle(name)
+            handle.reshape(list(x.shape))
+            handle.copy_from_cpu(np.ascontiguousarray(x))
+        try:
+            self._predictor.run()
+        except (RuntimeError, ValueError) as e:
+            raise ReferenceError(f"Paddle Inference failed to run: {str(e).strip().splitlines()[0]}") from e
+        return {n: np.array(self._predictor.get_output_handle(n).copy_to_cpu()) for n in self.output_names}
