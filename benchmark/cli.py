@@ -30,10 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     par = sub.add_parser("parity", help="Paddle-Lite x86 vs Paddle Inference on images")
     add_zoo_args(par)
-    par.add_argument("--images", type=Path,
-                     default=Path(os.environ["IMAGES"]) if os.environ.get("IMAGES") else None,
-                     help="folder of jpg/png images (masks in X/Annotations for X/Images); default: $IMAGES, "
-                          "else a generated set")  # fmt: skip
+    par.add_argument(
+        "--images",
+        type=Path,
+        default=Path(os.environ["IMAGES"]) if os.environ.get("IMAGES") else None,
+        help="folder of jpg/png images (masks in X/Annotations for X/Images); default: $IMAGES, else a generated set",
+    )
     par.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     run = sub.add_parser("host-run", help="run an x86 .nb with Paddle-Lite on the host, isolated")
     run.add_argument("nb", type=Path)
@@ -55,7 +57,10 @@ def _parity(args: argparse.Namespace) -> int:
     names = args.models or zoo.names()
     unknown = [n for n in names if n not in zoo.names()]
     if unknown:
-        print(f"error: unknown model(s) {', '.join(unknown)}; the zoo has: {', '.join(zoo.names())}", file=sys.stderr)
+        print(
+            f"error: unknown model(s) {', '.join(unknown)}; the zoo has: {', '.join(zoo.names())}",
+            file=sys.stderr,
+        )
         return 2
     images = _images(args.images)
     for w in images.warnings:
@@ -66,13 +71,28 @@ def _parity(args: argparse.Namespace) -> int:
     records: list[dict[str, object]] = []
     for name in names:
         log.info("%s: checking", name)
-        result, recs = check_model(zoo, name, images, models_dir=args.models_dir, cache_dir=args.cache_dir,
-                                   out_root=args.out, download=not args.offline)  # fmt: skip
+        result, recs = check_model(
+            zoo,
+            name,
+            images,
+            models_dir=args.models_dir,
+            cache_dir=args.cache_dir,
+            out_root=args.out,
+            download=not args.offline,
+        )
         results.append(result)
         records += recs
-        write_run(path, "parity", {"images": images.source, "image_count": len(images.items),
-                                   "image_warnings": list(images.warnings),
-                                   "models": [r.to_json() for r in results]}, records)  # fmt: skip
+        write_run(
+            path,
+            "parity",
+            {
+                "images": images.source,
+                "image_count": len(images.items),
+                "image_warnings": list(images.warnings),
+                "models": [r.to_json() for r in results],
+            },
+            records,
+        )
         log.info("%s: %s", name, result.status)
     parity_table.print_records(records)
     parity_table.print_summary(results)
@@ -96,10 +116,22 @@ def _host_run(args: argparse.Namespace) -> int:
     result = runner.run_batch([[preprocess(i.bgr, pre)] for i in images.items])
     for item, outs in zip(images.items, result.outputs, strict=True):
         for name, arr in outs.items():
-            print(json.dumps({"image": item.name, "output": name, "shape": list(arr.shape), "dtype": str(arr.dtype),
-                              "mean": float(np.mean(arr)), "finite": bool(np.isfinite(arr).all())}))  # fmt: skip
-    print(f"init {result.init_ms:.1f} ms; median run {float(np.median(result.run_ms)):.2f} ms "
-          f"over {len(result.run_ms)} image(s) (host Paddle-Lite x86, 1 thread)")  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        "image": item.name,
+                        "output": name,
+                        "shape": list(arr.shape),
+                        "dtype": str(arr.dtype),
+                        "mean": float(np.mean(arr)),
+                        "finite": bool(np.isfinite(arr).all()),
+                    }
+                )
+            )
+    print(
+        f"init {result.init_ms:.1f} ms; median run {float(np.median(result.run_ms)):.2f} ms "
+        f"over {len(result.run_ms)} image(s) (host Paddle-Lite x86, 1 thread)"
+    )
     return 0
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from converter.errors import ToolkitError
 from converter.preprocess import ImageError, decode, to_bgr8
@@ -25,8 +27,8 @@ class ImageSetError(ToolkitError):
 @dataclass(frozen=True)
 class ImageItem:
     name: str  # path relative to the images folder, or generated/<name>
-    bgr: np.ndarray  # HxWx3 uint8
-    mask: np.ndarray | None  # HxW uint8 {0, 1}, same size as the image
+    bgr: NDArray[Any]  # HxWx3 uint8
+    mask: NDArray[Any] | None  # HxW uint8 {0, 1}, same size as the image
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class ImageSet:
         return any(i.mask is not None for i in self.items)
 
 
-def _mask_for(image_path: Path, shape: tuple[int, int], warnings: list[str]) -> np.ndarray | None:
+def _mask_for(image_path: Path, shape: tuple[int, int], warnings: list[str]) -> NDArray[Any] | None:
     if image_path.parent.name != "Images":
         return None
     annotations = image_path.parent.parent / "Annotations"
@@ -80,7 +82,7 @@ def load_image_set(folder: Path) -> ImageSet:
         except ImageError as e:
             warnings.append(f"skipping {path}: {e}")
             continue
-        items.append(ImageItem(rel.as_posix(), bgr, _mask_for(path, bgr.shape[:2], warnings)))
+        items.append(ImageItem(rel.as_posix(), bgr, _mask_for(path, (bgr.shape[0], bgr.shape[1]), warnings)))
     if not items:
         raise ImageSetError(f"images folder {folder} holds no jpg/png image that can be decoded")
     return ImageSet(str(folder), tuple(items), tuple(warnings))
@@ -95,9 +97,14 @@ def generated_image_set() -> ImageSet:
     cv2.ellipse(person, (w // 2, 150), (55, 70), 0, 0, 360, (120, 150, 200), -1)
     cv2.rectangle(person, (w // 2 - 110, 220), (w // 2 + 110, h), (60, 60, 140), -1)
     rng = np.random.default_rng(20240521)
-    noise = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 6)
-    noise = cv2.normalize(noise, None, 0, 255, cv2.NORM_MINMAX)
+    blurred = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 6).astype(np.float32)
+    noise = ((blurred - blurred.min()) / (blurred.max() - blurred.min()) * 255).astype(np.uint8)
     checker = (((xx // 40 + yy // 40) % 2) * 200 + 25).astype(np.uint8)
     checker_bgr = np.repeat(checker[:, :, None], 3, axis=2)
-    named = [("person_silhouette", person), ("gradient", grad), ("smooth_noise", noise), ("checkerboard", checker_bgr)]
+    named = [
+        ("person_silhouette", person),
+        ("gradient", grad),
+        ("smooth_noise", noise),
+        ("checkerboard", checker_bgr),
+    ]
     return ImageSet("generated", tuple(ImageItem(f"generated/{n}.png", a, None) for n, a in named), ())

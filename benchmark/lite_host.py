@@ -8,8 +8,10 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from converter import process
 from converter.errors import ToolkitError
@@ -25,7 +27,7 @@ class LiteRunError(ToolkitError):
 
 @dataclass(frozen=True)
 class LiteBatchResult:
-    outputs: list[dict[str, np.ndarray]]
+    outputs: list[dict[str, NDArray[Any]]]
     init_ms: float
     run_ms: list[float]
 
@@ -43,15 +45,24 @@ class LiteHostRunner:
         self.info = info
         self.timeout_s = timeout_s
 
-    def run_batch(self, items: list[list[np.ndarray]]) -> LiteBatchResult:
+    def run_batch(self, items: list[list[NDArray[Any]]]) -> LiteBatchResult:
         """Run every item (a list of inputs in feed order) in one child process."""
         if not items:
             return LiteBatchResult([], 0.0, [])
         with tempfile.TemporaryDirectory(prefix="lite-host-") as tmp:
             inp, out = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
             np.savez(inp, **{f"{i}/{k}": x for i, xs in enumerate(items) for k, x in enumerate(xs)})
-            argv = [sys.executable, "-m", "benchmark.lite_worker", "--model", str(self.nb_path),
-                    "--inputs", str(inp), "--outputs", str(out)]  # fmt: skip
+            argv = [
+                sys.executable,
+                "-m",
+                "benchmark.lite_worker",
+                "--model",
+                str(self.nb_path),
+                "--inputs",
+                str(inp),
+                "--outputs",
+                str(out),
+            ]
             timeout = self.timeout_s + 5.0 * len(items)
             res = process.run(argv, timeout_s=timeout, env=SINGLE_THREAD_ENV)
             if res.timed_out:
@@ -64,7 +75,7 @@ class LiteHostRunner:
             except (ValueError, IndexError):
                 raise LiteRunError(f"{self.nb_path}: unreadable worker report: {res.tail(4)}") from None
             data = np.load(out)
-            outputs: list[dict[str, np.ndarray]] = [{} for _ in items]
+            outputs: list[dict[str, NDArray[Any]]] = [{} for _ in items]
             for key in data.files:
                 item, name = key.split("/", 1)
                 outputs[int(item)][name] = data[key]

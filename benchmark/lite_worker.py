@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     import numpy as np
+    from numpy.typing import NDArray
     from paddlelite import lite
 
     t0 = time.perf_counter()
@@ -33,11 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     out_names = list(predictor.get_output_names())
 
     data = np.load(args.inputs)
-    items: dict[str, dict[int, np.ndarray]] = {}
+    items: dict[str, dict[int, NDArray[Any]]] = {}
     for key in data.files:
         item, idx = key.split("/")
         items.setdefault(item, {})[int(idx)] = data[key]
-    results: dict[str, np.ndarray] = {}
+    results: dict[str, NDArray[Any]] = {}
     run_ms: list[float] = []
     for item in sorted(items, key=int):
         for idx, x in sorted(items[item].items()):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
@@ -18,24 +20,29 @@ class OutputComparison:
     problems: tuple[str, ...]
 
 
-def foreground(output: np.ndarray) -> np.ndarray:
+def foreground(output: NDArray[Any]) -> NDArray[Any]:
     """Person mask (HxW bool) from a softmax [1, C, H, W] output (class 1 wins) or a label map [1, (1,) H, W]."""
     if np.issubdtype(output.dtype, np.integer):
-        return np.asarray(output).reshape(output.shape[-2:]) == 1
+        return np.asarray(output.reshape(output.shape[-2:]) == 1)
     return np.asarray(np.argmax(output[0], axis=0) == 1)
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> float:
+def iou(a: NDArray[Any], b: NDArray[Any]) -> float:
     union = np.logical_or(a, b).sum()
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
-def compare_output(name: str, ref: np.ndarray, cand: np.ndarray | None) -> OutputComparison:
+def compare_output(name: str, ref: NDArray[Any], cand: NDArray[Any] | None) -> OutputComparison:
     if cand is None:
         return OutputComparison(name, float("nan"), float("nan"), 0.0, 0.0, (f"output {name} missing from candidate",))
     if ref.shape != cand.shape:
         return OutputComparison(
-            name, float("nan"), float("nan"), 0.0, 0.0, (f"output {name}: shape {cand.shape} != reference {ref.shape}",)
+            name,
+            float("nan"),
+            float("nan"),
+            0.0,
+            0.0,
+            (f"output {name}: shape {cand.shape} != reference {ref.shape}",),
         )
     problems = []
     bad = int((~np.isfinite(cand.astype(np.float64))).sum())
@@ -50,9 +57,7 @@ def compare_output(name: str, ref: np.ndarray, cand: np.ndarray | None) -> Outpu
         agreement = float(np.mean(ref == cand))
     else:
         agreement = float(np.mean(np.argmax(ref[0], axis=0) == np.argmax(cand[0], axis=0)))
-    return OutputComparison(
-        name, max_diff, float(np.nanmean(diff)), agreement, iou(ref_fg, cand_fg), tuple(problems)
-    )
+    return OutputComparison(name, max_diff, float(np.nanmean(diff)), agreement, iou(ref_fg, cand_fg), tuple(problems))
 
 
 @dataclass
@@ -60,14 +65,14 @@ class GroundTruthTally:
     """Per-model accumulation of foreground IoU (per image) and class intersections/unions (dataset mIoU)."""
 
     fg_ious: list[float]
-    intersections: np.ndarray  # [background, person]
-    unions: np.ndarray
+    intersections: NDArray[Any]  # [background, person]
+    unions: NDArray[Any]
 
     @classmethod
     def empty(cls) -> GroundTruthTally:
         return cls([], np.zeros(2), np.zeros(2))
 
-    def add(self, output: np.ndarray, gt: np.ndarray) -> float:
+    def add(self, output: NDArray[Any], gt: NDArray[Any]) -> float:
         pred = prediction_at_size(output, gt.shape)
         truth = gt.astype(bool)
         for cls_id, (p, t) in enumerate(((~pred, ~truth), (pred, truth))):
@@ -88,7 +93,7 @@ class GroundTruthTally:
         return float(np.mean(self.intersections / np.maximum(self.unions, 1)))
 
 
-def prediction_at_size(output: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def prediction_at_size(output: NDArray[Any], shape: tuple[int, ...]) -> NDArray[Any]:
     """Person mask at the original image size: softmax person probability resized bilinearly, then > 0.5
     (PaddleSeg's reverse transform); label maps resized nearest."""
     h, w = int(shape[0]), int(shape[1])

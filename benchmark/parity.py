@@ -75,9 +75,16 @@ def check_model(
 ) -> tuple[ModelParity, list[dict[str, Any]]]:
     """Convert what is missing, run both runtimes on every image, compare every output; never raises for a
     model-level problem (it is reported in the result)."""
-    outcome = convert_zoo_model(zoo, name, models_dir=models_dir, cache_dir=cache_dir or default_cache_dir(),
-                                targets=(TARGET,), precisions=(PRECISION,), out_root=out_root,
-                                download=download)  # fmt: skip
+    outcome = convert_zoo_model(
+        zoo,
+        name,
+        models_dir=models_dir,
+        cache_dir=cache_dir or default_cache_dir(),
+        targets=(TARGET,),
+        precisions=(PRECISION,),
+        out_root=out_root,
+        download=download,
+    )
     if not outcome.ok or outcome.source is None or outcome.model_dir is None:
         status = "unavailable" if outcome.status == "unavailable" else "error"
         return ModelParity(name, status, error=outcome.error), []
@@ -110,12 +117,21 @@ def check_model(
             if c.argmax_agreement < tol.min_argmax_agreement:
                 problems.append(f"argmax agreement {c.argmax_agreement:.5f} < {tol.min_argmax_agreement}")
             rec: dict[str, Any] = {
-                "model": name, "image": item.name, "output": out_name, "precision": PRECISION, "target": TARGET,
-                "source": "host", "reference": "paddle_inference", "candidate": "paddle_lite_x86",
-                "max_abs_diff": _finite(c.max_abs_diff), "mean_abs_diff": _finite(c.mean_abs_diff),
-                "argmax_agreement": c.argmax_agreement, "iou_vs_reference": c.iou_vs_reference,
-                "passed": not problems, "problems": problems,
-            }  # fmt: skip
+                "model": name,
+                "image": item.name,
+                "output": out_name,
+                "precision": PRECISION,
+                "target": TARGET,
+                "source": "host",
+                "reference": "paddle_inference",
+                "candidate": "paddle_lite_x86",
+                "max_abs_diff": _finite(c.max_abs_diff),
+                "mean_abs_diff": _finite(c.mean_abs_diff),
+                "argmax_agreement": c.argmax_agreement,
+                "iou_vs_reference": c.iou_vs_reference,
+                "passed": not problems,
+                "problems": problems,
+            }
             if item.mask is not None and out_name == data["output_name"]:
                 rec["gt_iou_reference"] = tallies["reference"].add(ref_arr, item.mask)
                 rec["gt_iou_candidate"] = tallies["candidate"].add(got[out_name], item.mask) if not c.problems else None

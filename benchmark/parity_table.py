@@ -9,7 +9,7 @@ from benchmark.parity import ModelParity
 
 def _f(x: float | None, fmt: str) -> str:
     if x is None:
-        width = "".join(ch for ch in fmt.split(".")[0] if ch.isdigit())
+        width = "".join(ch for ch in fmt.split(".", maxsplit=1)[0] if ch.isdigit())
         return "-".rjust(int(width or 1))
     return format(x, fmt)
 
@@ -19,8 +19,10 @@ def print_records(records: list[dict[str, Any]]) -> None:
         return
     w_model = max(len(r["model"]) for r in records)
     w_img = min(max(len(r["image"]) for r in records), 60)
-    print(f"{'model':<{w_model}}  {'image':<{w_img}}  {'max|diff|':>9}  {'mean|diff|':>10}  {'argmax':>7}  "
-          f"{'IoU ref':>7}  {'GT IoU PI':>9}  {'GT IoU Lite':>11}  ok")  # fmt: skip
+    print(
+        f"{'model':<{w_model}}  {'image':<{w_img}}  {'max|diff|':>9}  {'mean|diff|':>10}  {'argmax':>7}  "
+        f"{'IoU ref':>7}  {'GT IoU PI':>9}  {'GT IoU Lite':>11}  ok"
+    )
     for r in records:
         image = r["image"] if len(r["image"]) <= w_img else "..." + r["image"][-(w_img - 3) :]
         print(
@@ -34,8 +36,10 @@ def print_records(records: list[dict[str, Any]]) -> None:
 def print_summary(results: list[ModelParity]) -> None:
     w = max([len(r.model) for r in results] + [5])
     print()
-    print(f"{'model':<{w}}  {'result':<11}  {'images':>6}  {'max|diff|':>9}  {'tolerance':>9}  {'min argmax':>10}  "
-          f"{'fg IoU PI':>9}  {'fg IoU Lite':>11}  {'mIoU PI':>7}  {'mIoU Lite':>9}")  # fmt: skip
+    print(
+        f"{'model':<{w}}  {'result':<11}  {'images':>6}  {'max|diff|':>9}  {'tolerance':>9}  {'min argmax':>10}  "
+        f"{'fg IoU PI':>9}  {'fg IoU Lite':>11}  {'mIoU PI':>7}  {'mIoU Lite':>9}"
+    )
     for r in results:
         ref, cand = r.gt.get("reference", {}), r.gt.get("candidate", {})
         tol = r.tolerance.max_abs_diff if r.tolerance else None

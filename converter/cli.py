@@ -82,8 +82,10 @@ def _inspect(files: list[Path], as_json: bool) -> int:
         results.append(info.to_json())
         if not as_json:
             ops = sum(info.op_counts.values())
-            print(f"{f}: target {info.target}, opt version {info.opt_version}, meta version {info.meta_version}, "
-                  f"{info.size_bytes} bytes, {ops} ops ({len(info.op_counts)} types)")  # fmt: skip
+            print(
+                f"{f}: target {info.target}, opt version {info.opt_version}, meta version {info.meta_version}, "
+                f"{info.size_bytes} bytes, {ops} ops ({len(info.op_counts)} types)"
+            )
             print("  ops: " + ", ".join(f"{k} x{v}" for k, v in info.op_counts.items()))
     if as_json:
         print(json.dumps(results, indent=2))
@@ -101,8 +103,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "inspect":
             return _inspect(args.files, args.json)
         if args.command == "model":
-            outcome = convert_folder(args.folder, name=args.name, input_shape=args.input_shape,
-                                     targets=args.targets, precisions=args.precision, out_root=args.out)  # fmt: skip
+            outcome = convert_folder(
+                args.folder,
+                name=args.name,
+                input_shape=args.input_shape,
+                targets=args.targets,
+                precisions=args.precision,
+                out_root=args.out,
+            )
             summary = ConversionSummary([outcome], time.monotonic() - start)
             if outcome.error:
                 log.error("error: %s", outcome.error)
@@ -113,12 +121,21 @@ def main(argv: list[str] | None = None) -> int:
         zoo = load_zoo(args.zoo)
         unknown = [n for n in args.models if n not in zoo.names() and not any(e.name == n for e in zoo.entry_errors)]
         if unknown:
-            print(f"error: unknown model(s) {', '.join(unknown)}; the zoo {args.zoo} has: "
-                  f"{', '.join(zoo.names())}", file=sys.stderr)  # fmt: skip
+            print(
+                f"error: unknown model(s) {', '.join(unknown)}; the zoo {args.zoo} has: {', '.join(zoo.names())}",
+                file=sys.stderr,
+            )
             return 2
-        summary = convert_zoo(zoo, args.models or None, models_dir=args.models_dir, cache_dir=args.cache_dir,
-                              targets=args.targets, precisions=args.precision, out_root=args.out,
-                              download=not args.offline)  # fmt: skip
+        summary = convert_zoo(
+            zoo,
+            args.models or None,
+            models_dir=args.models_dir,
+            cache_dir=args.cache_dir,
+            targets=args.targets,
+            precisions=args.precision,
+            out_root=args.out,
+            download=not args.offline,
+        )
         _print_summary(summary)
         return summary.exit_code
     except ToolkitError as e:

@@ -47,8 +47,12 @@ def add_zoo_args(p: argparse.ArgumentParser) -> None:
         default=Path(os.environ["MODELS_DIR"]) if os.environ.get("MODELS_DIR") else None,
         help="local folder holding the official model folders (default: $MODELS_DIR)",
     )
-    p.add_argument("--cache-dir", type=Path, default=None, help="download cache (default: $PP_LITE_CACHE_DIR "
-                   "or ~/.cache/pp-lite-toolkit/models)")  # fmt: skip
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="download cache (default: $PP_LITE_CACHE_DIR or ~/.cache/pp-lite-toolkit/models)",
+    )
     p.add_argument("--offline", action="store_true", help="never download; use local folders and the cache only")
     p.add_argument("--out", type=Path, default=Path("build/models"), help="output root (default: build/models)")
     p.add_argument("-v", "--verbose", action="store_true")

@@ -18,7 +18,7 @@ from typing import Any
 from converter import manifest
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource, checksums, default_cache_dir, resolve
-from converter.model_files import ModelFiles, find_model_files
+from converter.model_files import ModelFiles, find_model_files, sha256_file
 from converter.nb_inspect import NbFormatError, inspect_nb
 from converter.opt import ConversionError, opt_version, preflight, run_opt
 from converter.program import ProgramInfo, read_program
@@ -103,8 +103,14 @@ def effective_preprocess(spec: ModelSpec, files: ModelFiles) -> tuple[dict[str, 
                 f"{dep.path}: transforms {list(dep.unsupported_transforms)} are not applied by the toolkit's "
                 "preprocessing (only Resize and Normalize are)"
             )
-    pre = {"width": w, "height": h, "mean": list(mean), "std": list(std),
-           "channel_order": spec.preprocess.channel_order, "scale": 1 / 255}  # fmt: skip
+    pre = {
+        "width": w,
+        "height": h,
+        "mean": list(mean),
+        "std": list(std),
+        "channel_order": spec.preprocess.channel_order,
+        "scale": 1 / 255,
+    }
     return pre, warnings
 
 
@@ -168,14 +174,16 @@ def convert_source(
             name = manifest.nb_name(target, precision)
             t0 = time.monotonic()
             tmp_stem = model_dir / f".{target}-{precision}.{os.getpid()}.tmp"
-            produced = run_opt(spec.name, source.files, target, precision, tmp_stem)
+            produced = run_opt(spec.name, source.files, target, precision, out_stem=tmp_stem)
             try:
                 info = inspect_nb(produced)
             except NbFormatError as e:
                 raise ConversionError(spec.name, "bad_output", f"opt wrote an unreadable file: {e}") from None
             if info.target != target:
                 raise ConversionError(
-                    spec.name, "bad_output", f"opt was asked for {target} but the .nb holds {info.target} kernels"
+                    spec.name,
+                    "bad_output",
+                    f"opt was asked for {target} but the .nb holds {info.target} kernels",
                 )
             final = model_dir / name
             os.replace(produced, final)
@@ -184,7 +192,7 @@ def convert_source(
             data["files"][name] = {
                 "target": target,
                 "precision": precision,
-                "sha256": manifest.sha256_file(final),
+                "sha256": sha256_file(final),
                 "size_bytes": final.stat().st_size,
                 "opt_version": opt_ver,
                 "nb_opt_version": info.opt_version,
@@ -277,9 +285,17 @@ def convert_zoo(
     selected = names or [*zoo.names(), *(e.name or f"models[{e.index}]" for e in zoo.entry_errors)]
     for name in selected:
         outcomes.append(
-            convert_zoo_model(zoo, name, models_dir=models_dir, cache_dir=cache, targets=targets,
-                              precisions=precisions, out_root=out_root, download=download)
-        )  # fmt: skip
+            convert_zoo_model(
+                zoo,
+                name,
+                models_dir=models_dir,
+                cache_dir=cache,
+                targets=targets,
+                precisions=precisions,
+                out_root=out_root,
+                download=download,
+            )
+        )
         o = outcomes[-1]
         for w in o.warnings:
             log.warning("warning: %s: %s", name, w)

@@ -84,9 +84,7 @@ def _compare(model: ZooModel, actual: dict[str, str]) -> tuple[str, list[str]]:
     return ("verified" if known else "unknown"), []
 
 
-def resolve(
-    model: ZooModel, models_dir: Path | None, cache_dir: Path, *, download: bool = True
-) -> ModelSource:
+def resolve(model: ZooModel, models_dir: Path | None, cache_dir: Path, *, download: bool = True) -> ModelSource:
     folder = model.archive_folder
     if models_dir is not None:
         local = models_dir / folder
@@ -122,8 +120,7 @@ def resolve(
         return _download(model, cache_dir)
     except _DownloadFailed as e:
         raise ModelUnavailable(
-            f"{model.name}: not available: {where}, no cached copy in {cached}, and the download failed "
-            f"({e}); {hint}"
+            f"{model.name}: not available: {where}, no cached copy in {cached}, and the download failed ({e}); {hint}"
         ) from None
 
 
@@ -168,7 +165,7 @@ def _fetch_to(url: str, dest: Path, name: str) -> None:
         raise _DownloadFailed(f"HTTP {e.code} {e.reason} from {url}") from None
     except urllib.error.URLError as e:
         raise _DownloadFailed(f"cannot reach {url}: {e.reason}") from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise _DownloadFailed(f"no data from {url} within {READ_TIMEOUT_S:.0f} s") from None
     except OSError as e:
         raise _DownloadFailed(f"download of {url} failed: {e}") from None

@@ -52,7 +52,11 @@ def write(model_dir: Path, data: dict[str, Any]) -> Path:
 
 
 def is_up_to_date(
-    model_dir: Path, manifest: dict[str, Any] | None, file_name: str, inputs_sha256: dict[str, str], opt_version: str
+    model_dir: Path,
+    manifest: dict[str, Any] | None,
+    file_name: str,
+    inputs_sha256: dict[str, str],
+    opt_version: str,
 ) -> bool:
     """True when `file_name` exists, matches its recorded sha256, and was made from the same inputs and opt."""
     if not manifest:

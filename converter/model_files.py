@@ -66,7 +66,8 @@ def sha256_file(path: Path) -> str:
 
 def _triple(v: Any, what: str, path: Path) -> tuple[float, float, float]:
     if isinstance(v, (int, float)):
-        return (float(v),) * 3  # type: ignore[return-value]
+        f = float(v)
+        return (f, f, f)
     if isinstance(v, list) and len(v) == 3:
         try:
             return (float(v[0]), float(v[1]), float(v[2]))

@@ -18,9 +18,27 @@ from converter.errors import ToolkitError
 
 _HEADER = struct.Struct("<H16sQ")
 # paddle_place.h TargetType
-TARGET_NAMES = {0: "unk", 1: "host", 2: "x86", 3: "cuda", 4: "arm", 5: "opencl", 6: "any", 7: "fpga", 8: "npu",
-                9: "xpu", 10: "bm", 11: "mlu", 12: "rknpu", 13: "apu", 14: "huawei_ascend_npu",
-                15: "imagination_nna", 16: "intel_fpga", 17: "metal", 18: "nnadapter"}  # fmt: skip
+TARGET_NAMES = {
+    0: "unk",
+    1: "host",
+    2: "x86",
+    3: "cuda",
+    4: "arm",
+    5: "opencl",
+    6: "any",
+    7: "fpga",
+    8: "npu",
+    9: "xpu",
+    10: "bm",
+    11: "mlu",
+    12: "rknpu",
+    13: "apu",
+    14: "huawei_ascend_npu",
+    15: "imagination_nna",
+    16: "intel_fpga",
+    17: "metal",
+    18: "nnadapter",
+}
 _GENERIC = {"host", "any", "unk"}
 _KEY_RE = re.compile(rb"([a-z][a-z0-9_]{0,63})/([A-Za-z0-9_]{1,64})/(\d{1,2})/(\d{1,2})/(\d{1,2})\x00")
 

@@ -45,33 +45,48 @@ def opt_version() -> str:
 
 
 def _argv(files: ModelFiles, target: str, precision: str) -> list[str]:
-    return [sys.executable, "-m", "converter.opt_worker", "--model-file", str(files.model_file),
-            "--param-file", str(files.params_file), "--target", target, "--precision", precision]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "converter.opt_worker",
+        "--model-file",
+        str(files.model_file),
+        "--param-file",
+        str(files.params_file),
+        "--target",
+        target,
+        "--precision",
+        precision,
+    ]
 
 
-def _classify(model: str, files: ModelFiles, res: process.ProcessResult, action: str, timeout_s: float) -> ConversionError:
+def _classify(
+    model: str, files: ModelFiles, res: process.ProcessResult, action: str, timeout_s: float
+) -> ConversionError:
     text = res.stdout + "\n" + res.stderr
-    common = {"command": res.command, "returncode": res.returncode, "output_tail": res.tail()}
+
+    def error(kind: str, detail: str, ops: list[str] | None = None) -> ConversionError:
+        return ConversionError(model, kind, detail, res.command, res.returncode, res.tail(), ops or [])
+
     if res.timed_out:
-        return ConversionError(model, "timeout", f"opt {action} did not finish within {timeout_s:.0f} s", **common)
+        return error("timeout", f"opt {action} did not finish within {timeout_s:.0f} s")
     m = _UNSUPPORTED_RE.search(text)
     if m:
         ops = [o.strip() for o in m.group(1).split(",") if o.strip()]
-        return ConversionError(
-            model, "unsupported_ops",
-            f"opt cannot convert this model: {len(ops)} op(s) are not supported by Paddle-Lite "
-            f"{opt_version()}: {', '.join(ops)}. Replace them in the model, or use a Paddle-Lite build that has them",
-            unsupported_ops=ops, **common,
-        )  # fmt: skip
+        return error(
+            "unsupported_ops",
+            f"opt cannot convert this model: {len(ops)} op(s) are not supported by Paddle-Lite {opt_version()}: "
+            f"{', '.join(ops)}. Replace them in the model, or use a Paddle-Lite build that has them",
+            ops,
+        )
     if any(marker in text for marker in _BAD_FILE_MARKERS):
-        return ConversionError(
-            model, "bad_model_files",
+        return error(
+            "bad_model_files",
             f"opt could not read the model files {files.model_file.name} / {files.params_file.name} in "
             f"{files.folder}: they look truncated or corrupt. Re-download or re-export the model",
-            **common,
-        )  # fmt: skip
+        )
     how = f"was killed by {res.signal_name}" if res.signal_name else f"exited with code {res.returncode}"
-    return ConversionError(model, "opt_crash", f"opt {action} {how}", **common)
+    return error("opt_crash", f"opt {action} {how}")
 
 
 def preflight(model: str, files: ModelFiles, target: str, timeout_s: float = 300) -> list[str]:
@@ -97,7 +112,7 @@ def preflight(model: str, files: ModelFiles, target: str, timeout_s: float = 300
 
 
 def run_opt(
-    model: str, files: ModelFiles, target: str, precision: str, out_stem: Path, timeout_s: float = 900
+    model: str, files: ModelFiles, target: str, precision: str, *, out_stem: Path, timeout_s: float = 900
 ) -> Path:
     """Convert to `<out_stem>.nb` and return that path. `out_stem` must not end in `.nb`."""
     if out_stem.name.endswith(".nb"):

@@ -11,6 +11,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from converter.errors import ToolkitError
 
@@ -19,7 +20,7 @@ class ImageError(ToolkitError):
     """A file that should be an image cannot be decoded."""
 
 
-def to_bgr8(img: np.ndarray) -> np.ndarray:
+def to_bgr8(img: NDArray[Any]) -> NDArray[Any]:
     """Any decoded image (gray, gray+alpha, BGR, BGRA, 8 or 16 bit) -> HxWx3 uint8 BGR. Alpha is dropped."""
     if img.dtype == np.uint16:
         img = (img >> 8).astype(np.uint8)
@@ -37,7 +38,7 @@ def to_bgr8(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img[:, :, :3])
 
 
-def decode(path: Path, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
+def decode(path: Path, flags: int = cv2.IMREAD_UNCHANGED) -> NDArray[Any]:
     """Decode an image file (any path, including non-ASCII names) or raise ImageError."""
     try:
         raw = np.fromfile(str(path), dtype=np.uint8)
@@ -49,11 +50,11 @@ def decode(path: Path, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
     return img
 
 
-def load_image(path: Path) -> np.ndarray:
+def load_image(path: Path) -> NDArray[Any]:
     return to_bgr8(decode(path))
 
 
-def preprocess(img_bgr: np.ndarray, pre: Mapping[str, Any]) -> np.ndarray:
+def preprocess(img_bgr: NDArray[Any], pre: Mapping[str, Any]) -> NDArray[Any]:
     """BGR uint8 image -> float32 NCHW tensor [1, 3, H, W] as described by a manifest's `preprocess`."""
     w, h = int(pre["width"]), int(pre["height"])
     resized = cv2.resize(img_bgr, (w, h), interpolation=cv2.INTER_LINEAR)

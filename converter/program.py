@@ -10,9 +10,30 @@ from pathlib import Path
 from converter.model_files import ModelFormatError
 
 # paddle.framework.proto VarType.Type values.
-_DTYPES = {0: "bool", 1: "int16", 2: "int32", 3: "int64", 4: "float16", 5: "float32", 6: "float64",
-           20: "uint8", 21: "int8", 22: "bfloat16"}  # fmt: skip
-_OPTIMIZER_OPS = {"sgd", "momentum", "adam", "adamw", "lamb", "rmsprop", "adagrad", "adadelta", "adamax", "ftrl"}
+_DTYPES = {
+    0: "bool",
+    1: "int16",
+    2: "int32",
+    3: "int64",
+    4: "float16",
+    5: "float32",
+    6: "float64",
+    20: "uint8",
+    21: "int8",
+    22: "bfloat16",
+}
+_OPTIMIZER_OPS = {
+    "sgd",
+    "momentum",
+    "adam",
+    "adamw",
+    "lamb",
+    "rmsprop",
+    "adagrad",
+    "adadelta",
+    "adamax",
+    "ftrl",
+}
 
 
 class TrainingProgramError(ModelFormatError):

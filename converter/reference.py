@@ -7,8 +7,10 @@ so nothing unchecked reaches it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from converter.errors import ToolkitError
 from converter.program import read_program
@@ -33,11 +35,9 @@ class ReferenceRunner:
             self._predictor = inference.create_predictor(config)
         except (RuntimeError, ValueError, OSError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ReferenceError(
-                f"Paddle Inference cannot load {model_file} + {params_file.name}: {first}"
-            ) from e
+            raise ReferenceError(f"Paddle Inference cannot load {model_file} + {params_file.name}: {first}") from e
 
-    def run(self, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+    def run(self, inputs: list[NDArray[Any]]) -> dict[str, NDArray[Any]]:
         """Run once; inputs in feed order; returns copies of every output by name."""
         if len(inputs) != len(self.input_names):
             raise ReferenceError(f"the model has {len(self.input_names)} inputs, got {len(inputs)}")

@@ -140,18 +140,16 @@ class Zoo:
         raise ZooError(f"{self.path}: no model named {name!r}; the zoo has: {', '.join(self.names())}")
 
     def tolerance(self, model: ZooModel | None, precision: str) -> Tolerance:
-        base = self.defaults.tolerances.get(precision)  # type: ignore[call-overload]
+        base = next((t for p, t in self.defaults.tolerances.items() if p == precision), None)
         if base is None:
             raise ZooError(f"{self.path}: defaults.tolerances has no entry for precision {precision!r}")
-        over = model.tolerances.get(precision) if model else None  # type: ignore[call-overload]
+        over = next((t for p, t in model.tolerances.items() if p == precision), None) if model else None
         if over is None:
             return base
         return Tolerance(
             max_abs_diff=over.max_abs_diff if over.max_abs_diff is not None else base.max_abs_diff,
             min_argmax_agreement=(
-                over.min_argmax_agreement
-                if over.min_argmax_agreement is not None
-                else base.min_argmax_agreement
+                over.min_argmax_agreement if over.min_argmax_agreement is not None else base.min_argmax_agreement
             ),
             reason=over.reason,
         )
@@ -206,12 +204,13 @@ def load_zoo(path: Path = DEFAULT_ZOO) -> Zoo:
         if not isinstance(entry, dict):
             errors.append(EntryError(i, None, f"{where}: an entry must be a mapping, got {type(entry).__name__}"))
             continue
-        if "preprocess" not in entry:
-            entry = {**entry, "preprocess": defaults.preprocess.model_dump()}
+        fields = entry if "preprocess" in entry else {**entry, "preprocess": defaults.preprocess.model_dump()}
         try:
-            model = ZooModel.model_validate(entry)
+            model = ZooModel.model_validate(fields)
         except ValidationError as e:
-            errors.append(EntryError(i, name if isinstance(name, str) else None, f"{where}: " + "; ".join(_describe(e))))
+            errors.append(
+                EntryError(i, name if isinstance(name, str) else None, f"{where}: " + "; ".join(_describe(e)))
+            )
             continue
         if model.name in seen:
             errors.append(EntryError(i, model.name, f"{where}: duplicate model name {model.name!r}"))

@@ -1,0 +1,107 @@
+"""Shared fixtures. Real models and images come from ../shared (or MODELS_DIR / DATA_DIR); CI sets
+REQUIRE_SHARED=1 so that a missing ../shared fails the run instead of skipping tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+PORTRAIT_V2 = "portrait_pp_humansegv2_lite_256x144"
+PORTRAIT_V1 = "portrait_pp_humansegv1_lite_398x224"
+HUMAN_V1 = "human_pp_humansegv1_lite_192x192"
+REAL_MODELS = (PORTRAIT_V1, PORTRAIT_V2, HUMAN_V1)
+SUFFIX = "_inference_model_with_softmax"
+
+
+def _shared_path(env: str, default: Path) -> Path:
+    path = Path(os.environ[env]) if os.environ.get(env) else default
+    if not path.is_dir():
+        if os.environ.get("REQUIRE_SHARED"):
+            pytest.fail(f"{path} is missing ({env}); CI needs the shared models and data")
+        pytest.skip(f"{path} not present")
+    return path.resolve()
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    return _shared_path("MODELS_DIR", SHARED / "models")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return _shared_path("DATA_DIR", SHARED / "data")
+
+
+@pytest.fixture
+def copy_model(models_dir: Path, tmp_path: Path) -> Callable[[str], Path]:
+    """Copy a shared model folder into tmp_path/models/<official folder> (so a test may modify it)."""
+
+    def _copy(name: str) -> Path:
+        dst = tmp_path / "models" / (name + SUFFIX)
+        shutil.copytree(models_dir / (name + SUFFIX), dst)
+        return dst
+
+    return _copy
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Build (once per session) tiny real Paddle models: small, unsupported, train."""
+    root = tmp_path_factory.mktemp("tiny")
+
+    def _get(kind: str) -> Path:
+        out = root / kind
+        if not out.exists():
+            subprocess.run(
+                [sys.executable, str(REPO / "tests" / "model_factory.py"), kind, str(out)],
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+        return out
+
+    return _get
+
+
+@pytest.fixture
+def write_zoo(tmp_path: Path) -> Callable[..., Path]:
+    """Write a zoo file derived from the real one: `models` keeps only those names, `edit(entries)` may change
+    entries, `url_base` replaces every URL's scheme+host (e.g. an unreachable local port)."""
+
+    def _write(
+        models: list[str] | None = None,
+        edit: Callable[[list[dict]], None] | None = None,
+        url_base: str | None = None,
+    ) -> Path:
+        raw = yaml.safe_load((REPO / "configs" / "zoo.yaml").read_text())
+        if models is not None:
+            raw["models"] = [m for m in raw["models"] if m["name"] in models]
+        if url_base is not None:
+            for m in raw["models"]:
+                m["url"] = url_base.rstrip("/") + "/" + m["url"].rsplit("/", 1)[-1]
+        if edit is not None:
+            edit(raw["models"])
+        path = tmp_path / "zoo.yaml"
+        path.write_text(yaml.safe_dump(raw, sort_keys=False))
+        return path
+
+    return _write
+
+
+def closed_port_url() -> str:
+    """An http URL on loopback where nothing listens: connections are refused at once."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/models"

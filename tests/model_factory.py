@@ -1,0 +1,48 @@
+"""Builds tiny real Paddle models for tests, in a child process (paddle.enable_static is process-global).
+
+python tests/model_factory.py KIND OUT_DIR, KIND one of:
+  small        conv + softmax inference model, input [1, 3, 16, 16] (+ deploy.yaml in the PaddleSeg 2.8 form)
+  unsupported  the same with a cumprod op, which Paddle-Lite 2.13 opt does not support
+  train        a training program (gradient + SGD ops) saved as model.pdmodel + model.pdiparams
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def build(kind: str, out: str) -> None:
+    import paddle
+
+    paddle.enable_static()
+    paddle.seed(7)
+    main, startup = paddle.static.Program(), paddle.static.Program()
+    with paddle.static.program_guard(main, startup):
+        x = paddle.static.data("x", [1, 3, 16, 16], "float32")
+        y = paddle.static.nn.conv2d(x, 2, 3, padding=1)
+        if kind == "unsupported":
+            y = paddle.cumprod(y, dim=1)
+        if kind == "train":
+            paddle.optimizer.SGD(0.1).minimize(paddle.mean(y))
+        prob = paddle.nn.functional.softmax(y, axis=1)
+    exe = paddle.static.Executor(paddle.CPUPlace())
+    exe.run(startup)
+    os.makedirs(out, exist_ok=True)
+    if kind == "train":
+        with open(os.path.join(out, "model.pdmodel"), "wb") as f:
+            f.write(main.desc.serialize_to_string())
+        persistable = [v for v in main.list_vars() if v.persistable]
+        paddle.static.save_vars(exe, out, main, vars=persistable, filename="model.pdiparams")
+        return
+    paddle.static.save_inference_model(os.path.join(out, "model"), [x], [prob], exe, program=main)
+    with open(os.path.join(out, "deploy.yaml"), "w") as f:
+        f.write(
+            "Deploy:\n  input_shape: [1, 3, 16, 16]\n  model: model.pdmodel\n  output_dtype: float32\n"
+            "  output_op: softmax\n  params: model.pdiparams\n  transforms:\n"
+            "  - target_size: [16, 16]\n    type: Resize\n  - type: Normalize\n"
+        )
+
+
+if __name__ == "__main__":
+    build(sys.argv[1], sys.argv[2])

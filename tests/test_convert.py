@@ -1,0 +1,297 @@
+"""End-to-end conversion through the CLI with real opt on the shared models."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from converter.cli import main
+from converter.nb_inspect import inspect_nb
+from tests.conftest import HUMAN_V1, PORTRAIT_V2, REAL_MODELS, SUFFIX, closed_port_url
+
+pytestmark = pytest.mark.slow
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    rc = main(list(argv))
+    cap = capsys.readouterr()
+    assert "Traceback" not in cap.err + cap.out
+    return rc, cap.out, cap.err
+
+
+def test_zoo_converts_available_models_and_reports_the_rest(
+    models_dir: Path, tmp_path: Path, write_zoo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    zoo = write_zoo(url_base=closed_port_url())
+    out = tmp_path / "out"
+    args = [
+        "zoo",
+        "--zoo",
+        str(zoo),
+        "--models-dir",
+        str(models_dir),
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
+    rc, stdout, stderr = _run(capsys, *args)
+    assert rc == 1
+    assert sorted(p.name for p in out.iterdir()) == sorted(REAL_MODELS)
+    for name in REAL_MODELS:
+        d = out / name
+        assert sorted(p.name for p in d.iterdir()) == ["arm-fp32.nb", "manifest.json", "x86-fp32.nb"]
+        assert inspect_nb(d / "arm-fp32.nb").target == "arm"
+        assert inspect_nb(d / "x86-fp32.nb").target == "x86"
+        m = json.loads((d / "manifest.json").read_text())
+        assert m["model"] == name and m["source"]["checksum_status"] == "verified"
+        assert (m["output_name"], m["output_dtype"], m["output_op"]) == (
+            "softmax_0.tmp_0",
+            "float32",
+            "softmax",
+        )
+        for file_name, e in m["files"].items():
+            assert e["target"] == file_name.split("-")[0] and e["precision"] == "fp32"
+            assert e["size_bytes"] == (d / file_name).stat().st_size and len(e["sha256"]) == 64
+            assert e["input_shape"][:2] == [1, 3] and e["op_counts"]["feed"] == 1
+            assert e["opt_version"] == "2.13rc0" and e["nb_opt_version"] == "v2.13-rc"
+            assert set(e["inputs_sha256"]) == {"model.pdmodel", "model.pdiparams"}
+    assert json.loads((out / PORTRAIT_V2 / "manifest.json").read_text())["input_shape"] == [1, 3, 144, 256]
+    for missing in ("human_pp_humansegv2_lite_192x192", "human_pp_humansegv1_server_512x512"):
+        assert f"{missing}: not available" in stderr
+        assert f"{missing}_inference_model_with_softmax/" in stderr  # says where to put the files
+    assert "4 model(s) ... " not in stdout and "3/7 model(s) ready (3 converted" in stdout
+
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.nb")}
+    rc, stdout, _ = _run(capsys, *args, "--models", ",".join(REAL_MODELS))
+    assert rc == 0
+    assert "3/3 model(s) ready (0 converted, 3 up to date)" in stdout
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.nb")} == mtimes
+
+
+def test_truncated_params_fail_cleanly_and_others_convert(
+    copy_model: Callable[[str], Path],
+    tmp_path: Path,
+    write_zoo: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    broken = copy_model(PORTRAIT_V2)
+    copy_model(HUMAN_V1)
+    params = broken / "model.pdiparams"
+    params.write_bytes(params.read_bytes()[:1_000_000])
+    zoo = write_zoo(models=[PORTRAIT_V2, HUMAN_V1], url_base=closed_port_url())
+    out = tmp_path / "out"
+    rc, _, stderr = _run(
+        capsys,
+        "zoo",
+        "--zoo",
+        str(zoo),
+        "--models-dir",
+        str(tmp_path / "models"),
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    )
+    assert rc == 1
+    assert f"{PORTRAIT_V2}: opt could not read the model files" in stderr and "truncated or corrupt" in stderr
+    assert "does not match the official files" in stderr  # the local checksum warning
+    assert not (out / PORTRAIT_V2).exists()  # nothing partial left
+    assert (out / HUMAN_V1 / "arm-fp32.nb").is_file()
+
+
+def test_local_checksum_mismatch_is_used_with_warning(
+    copy_model: Callable[[str], Path],
+    tmp_path: Path,
+    write_zoo: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = copy_model(HUMAN_V1)
+    params = bytearray((folder / "model.pdiparams").read_bytes())
+    params[-1] ^= 0x01  # a fine-tune under the same name: same structure, other weights
+    (folder / "model.pdiparams").write_bytes(bytes(params))
+    zoo = write_zoo(models=[HUMAN_V1], url_base=closed_port_url())
+    out = tmp_path / "out"
+    rc, _, stderr = _run(
+        capsys,
+        "zoo",
+        "--zoo",
+        str(zoo),
+        "--models-dir",
+        str(tmp_path / "models"),
+        "--out",
+        str(out),
+        "--targets",
+        "x86",
+    )
+    assert rc == 0
+    assert "model.pdiparams: sha256" in stderr and "using it as given" in stderr
+    m = json.loads((out / HUMAN_V1 / "manifest.json").read_text())
+    assert m["source"]["checksum_status"] == "mismatch" and m["source"]["warnings"]
+    assert sorted(m["files"]) == ["x86-fp32.nb"]
+
+
+def test_incomplete_local_folder_does_not_fall_through_to_cache(
+    copy_model: Callable[[str], Path],
+    models_dir: Path,
+    tmp_path: Path,
+    write_zoo: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = copy_model(HUMAN_V1)
+    (folder / "model.pdiparams").unlink()
+    cache = tmp_path / "cache"
+    shutil.copytree(models_dir / (HUMAN_V1 + SUFFIX), cache / (HUMAN_V1 + SUFFIX))
+    zoo = write_zoo(models=[HUMAN_V1], url_base=closed_port_url())
+    rc, _, stderr = _run(
+        capsys,
+        "zoo",
+        "--zoo",
+        str(zoo),
+        "--models-dir",
+        str(tmp_path / "models"),
+        "--out",
+        str(tmp_path / "out"),
+        "--cache-dir",
+        str(cache),
+    )
+    assert rc == 1
+    assert "model.pdiparams is missing" in stderr and str(folder) in stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_zoo_entry_is_reported_and_others_convert(
+    models_dir: Path, tmp_path: Path, write_zoo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    def edit(entries: list[dict]) -> None:
+        entries[0]["resolution"] = "high"
+
+    zoo = write_zoo(models=[PORTRAIT_V2, HUMAN_V1], edit=edit, url_base=closed_port_url())
+    out = tmp_path / "out"
+    rc, _, stderr = _run(
+        capsys,
+        "zoo",
+        "--zoo",
+        str(zoo),
+        "--models-dir",
+        str(models_dir),
+        "--out",
+        str(out),
+        "--targets",
+        "x86",
+    )
+    assert rc == 1
+    assert "models[0]" in stderr and "'resolution': unknown key" in stderr and str(zoo) in stderr
+    assert (out / HUMAN_V1 / "x86-fp32.nb").is_file()
+    assert not (out / PORTRAIT_V2).exists()
+
+
+def test_unknown_model_name_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, stderr = _run(capsys, "zoo", "--models", "no_such_model")
+    assert rc == 2 and "unknown model(s) no_such_model" in stderr
+
+
+def test_own_folder_with_deploy_yaml(
+    tiny_models: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    rc, stdout, _ = _run(capsys, "model", str(tiny_models("small")), "--name", "tiny_net", "--out", str(out))
+    assert rc == 0, stdout
+    m = json.loads((out / "tiny_net" / "manifest.json").read_text())
+    assert m["input_shape"] == [1, 3, 16, 16] and m["output_op"] == "softmax"
+    assert inspect_nb(out / "tiny_net" / "arm-fp32.nb").target == "arm"
+
+
+@pytest.mark.parametrize("name", ["my model", "a;rm -rf x", "$(id)", "../escape"])
+def test_unsafe_names_are_refused(
+    tiny_models: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    out = tmp_path / "out"
+    rc, _, stderr = _run(capsys, "model", str(tiny_models("small")), "--name", name, "--out", str(out))
+    assert rc == 1 and "is not allowed" in stderr and repr(name) in stderr
+    assert not out.exists()
+
+
+def test_folder_name_with_spaces_asks_for_name(
+    tiny_models: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "My Model (v2)"
+    shutil.copytree(tiny_models("small"), folder)
+    rc, _, stderr = _run(capsys, "model", str(folder), "--out", str(tmp_path / "out"))
+    assert rc == 1 and "pass --name NAME" in stderr
+
+
+def test_unsupported_ops_are_listed(
+    tiny_models: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    rc, _, stderr = _run(capsys, "model", str(tiny_models("unsupported")), "--name", "cum", "--out", str(out))
+    assert rc == 1
+    assert "not supported by Paddle-Lite" in stderr and "cumprod" in stderr
+    assert not (out / "cum").exists()
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("empty", "is empty"),
+        ("pir", "FLAGS_enable_pir_api=0"),
+        ("no_params", "model.pdiparams is missing"),
+        ("train", "training program"),
+        ("garbage", "not a Paddle program"),
+    ],
+)
+def test_bad_model_folders(
+    setup: str,
+    expected: str,
+    tiny_models: Callable[[str], Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    if setup == "pir":
+        (folder / "model.json").write_text("{}")
+        (folder / "model.pdiparams").write_bytes(b"\0")
+    elif setup == "no_params":
+        shutil.copy(tiny_models("small") / "model.pdmodel", folder)
+    elif setup == "train":
+        shutil.copytree(tiny_models("train"), folder, dirs_exist_ok=True)
+    elif setup == "garbage":
+        (folder / "model.pdmodel").write_bytes(bytes(range(256)) * 20)
+        (folder / "model.pdiparams").write_bytes(b"\0" * 64)
+    out = tmp_path / "out"
+    rc, _, stderr = _run(capsys, "model", str(folder), "--name", "m", "--input-shape", "1,3,16,16", "--out", str(out))
+    assert rc == 1 and expected in stderr, stderr
+    assert not (out / "m").exists()
+
+
+@pytest.mark.parametrize(("model", "params"), [("__model__", "__params__"), ("model", "params")])
+def test_old_layouts_convert(
+    models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str, params: str
+) -> None:
+    folder = tmp_path / "old"
+    folder.mkdir()
+    src = models_dir / (HUMAN_V1 + SUFFIX)
+    shutil.copy(src / "model.pdmodel", folder / model)
+    shutil.copy(src / "model.pdiparams", folder / params)
+    out = tmp_path / "out"
+    rc, stdout, _ = _run(
+        capsys,
+        "model",
+        str(folder),
+        "--name",
+        "old",
+        "--input-shape",
+        "1,3,192,192",
+        "--targets",
+        "x86",
+        "--out",
+        str(out),
+    )
+    assert rc == 0, stdout
+    assert inspect_nb(out / "old" / "x86-fp32.nb").target == "x86"
