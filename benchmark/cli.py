@@ -97,7 +97,9 @@ def _parity(args: argparse.Namespace) -> int:
     parity_table.print_records(records)
     parity_table.print_summary(results)
     passed = sum(1 for r in results if r.status == "pass")
-    print(f"parity: {passed}/{len(results)} model(s) passed; run file {path}")
+    counts = {s: sum(1 for r in results if r.status == s) for s in ("fail", "unavailable", "error")}
+    others = ", ".join(f"{n} {s.replace('fail', 'failed')}" for s, n in counts.items() if n)
+    print(f"parity: {passed}/{len(results)} model(s) passed{'; ' + others if others else ''}; run file {path}")
     return 0 if passed == len(results) else 1
 
 

@@ -51,7 +51,8 @@ def print_summary(results: list[ModelParity]) -> None:
         )
     for r in results:
         if r.error:
-            print(f"{r.model}: {r.error.splitlines()[0]}")
+            first = r.error.splitlines()[0]
+            print(first if first.startswith(f"{r.model}:") else f"{r.model}: {first}")
         for f in r.failures[:10]:
             print(f"{r.model}: FAIL {f}")
         if len(r.failures) > 10:

@@ -17,7 +17,7 @@ from typing import Any
 
 from converter import manifest
 from converter.errors import ToolkitError
-from converter.fetch import ModelSource, checksums, default_cache_dir, resolve
+from converter.fetch import ModelSource, ModelUnavailable, checksums, default_cache_dir, resolve
 from converter.model_files import ModelFiles, find_model_files, sha256_file
 from converter.nb_inspect import NbFormatError, inspect_nb
 from converter.opt import ConversionError, opt_version, preflight, run_opt
@@ -317,8 +317,6 @@ def convert_zoo_model(
     out_root: Path,
     download: bool = True,
 ) -> ModelOutcome:
-    from converter.fetch import ModelUnavailable
-
     try:
         entry: ZooModel = zoo.get(name)
     except ToolkitError as e:
