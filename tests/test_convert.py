@@ -16,6 +16,10 @@ from tests.conftest import HUMAN_V1, PORTRAIT_V2, REAL_MODELS, SUFFIX, closed_po
 pytestmark = pytest.mark.slow
 
 
+def _zoo_args(zoo: Path, models_dir: Path, out: Path) -> list[str]:
+    return ["zoo", "--zoo", str(zoo), "--models-dir", str(models_dir), "--out", str(out)]
+
+
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     rc = main(list(argv))
     cap = capsys.readouterr()
@@ -85,18 +89,7 @@ def test_truncated_params_fail_cleanly_and_others_convert(
     params.write_bytes(params.read_bytes()[:1_000_000])
     zoo = write_zoo(models=[PORTRAIT_V2, HUMAN_V1], url_base=closed_port_url())
     out = tmp_path / "out"
-    rc, _, stderr = _run(
-        capsys,
-        "zoo",
-        "--zoo",
-        str(zoo),
-        "--models-dir",
-        str(tmp_path / "models"),
-        "--out",
-        str(out),
-        "--cache-dir",
-        str(tmp_path / "cache"),
-    )
+    rc, _, stderr = _run(capsys, *_zoo_args(zoo, tmp_path / "models", out), "--cache-dir", str(tmp_path / "cache"))
     assert rc == 1
     assert f"{PORTRAIT_V2}: opt could not read the model files" in stderr and "truncated or corrupt" in stderr
     assert "does not match the official files" in stderr  # the local checksum warning
@@ -116,18 +109,7 @@ def test_local_checksum_mismatch_is_used_with_warning(
     (folder / "model.pdiparams").write_bytes(bytes(params))
     zoo = write_zoo(models=[HUMAN_V1], url_base=closed_port_url())
     out = tmp_path / "out"
-    rc, _, stderr = _run(
-        capsys,
-        "zoo",
-        "--zoo",
-        str(zoo),
-        "--models-dir",
-        str(tmp_path / "models"),
-        "--out",
-        str(out),
-        "--targets",
-        "x86",
-    )
+    rc, _, stderr = _run(capsys, *_zoo_args(zoo, tmp_path / "models", out), "--targets", "x86")
     assert rc == 0
     assert "model.pdiparams: sha256" in stderr and "using it as given" in stderr
     m = json.loads((out / HUMAN_V1 / "manifest.json").read_text())
@@ -147,18 +129,7 @@ def test_incomplete_local_folder_does_not_fall_through_to_cache(
     cache = tmp_path / "cache"
     shutil.copytree(models_dir / (HUMAN_V1 + SUFFIX), cache / (HUMAN_V1 + SUFFIX))
     zoo = write_zoo(models=[HUMAN_V1], url_base=closed_port_url())
-    rc, _, stderr = _run(
-        capsys,
-        "zoo",
-        "--zoo",
-        str(zoo),
-        "--models-dir",
-        str(tmp_path / "models"),
-        "--out",
-        str(tmp_path / "out"),
-        "--cache-dir",
-        str(cache),
-    )
+    rc, _, stderr = _run(capsys, *_zoo_args(zoo, tmp_path / "models", tmp_path / "out"), "--cache-dir", str(cache))
     assert rc == 1
     assert "model.pdiparams is missing" in stderr and str(folder) in stderr
     assert not (tmp_path / "out").exists()
@@ -172,18 +143,7 @@ def test_bad_zoo_entry_is_reported_and_others_convert(
 
     zoo = write_zoo(models=[PORTRAIT_V2, HUMAN_V1], edit=edit, url_base=closed_port_url())
     out = tmp_path / "out"
-    rc, _, stderr = _run(
-        capsys,
-        "zoo",
-        "--zoo",
-        str(zoo),
-        "--models-dir",
-        str(models_dir),
-        "--out",
-        str(out),
-        "--targets",
-        "x86",
-    )
+    rc, _, stderr = _run(capsys, *_zoo_args(zoo, models_dir, out), "--targets", "x86")
     assert rc == 1
     assert "models[0]" in stderr and "'resolution': unknown key" in stderr and str(zoo) in stderr
     assert (out / HUMAN_V1 / "x86-fp32.nb").is_file()

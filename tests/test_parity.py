@@ -24,6 +24,14 @@ def _parity(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
     return rc, cap.out, cap.err
 
 
+def _parity_zoo(
+    capsys: pytest.CaptureFixture[str], zoo: Path, models_dir: Path, tmp_path: Path, *extra: str
+) -> tuple[int, str, str]:
+    """Parity with a test zoo; outputs under tmp_path/models, run files under tmp_path/reports."""
+    args = ["--zoo", str(zoo), "--models-dir", str(models_dir), "--out", str(tmp_path / "models")]
+    return _parity(capsys, *args, "--reports", str(tmp_path / "reports"), *extra)
+
+
 def _run_file(reports: Path) -> dict:
     (path,) = sorted(reports.glob("parity-*.json"))
     return json.loads(path.read_text())
@@ -38,19 +46,7 @@ def test_three_real_models_on_shared_images(
 ) -> None:
     zoo = write_zoo(models=list(REAL_MODELS), url_base=closed_port_url())
     reports = tmp_path / "reports"
-    rc, out, err = _parity(
-        capsys,
-        "--zoo",
-        str(zoo),
-        "--models-dir",
-        str(models_dir),
-        "--images",
-        str(data_dir),
-        "--out",
-        str(tmp_path / "models"),
-        "--reports",
-        str(reports),
-    )
+    rc, out, err = _parity_zoo(capsys, zoo, models_dir, tmp_path, "--images", str(data_dir))
     assert rc == 0, out + err
     assert "parity: 3/3 model(s) passed" in out
     assert "SOURCES.md: not a jpg/png image" in err  # skipped with a warning naming it
@@ -83,17 +79,7 @@ def test_tight_tolerance_fails_and_every_model_is_judged(
 
     zoo = write_zoo(models=[PORTRAIT_V2, HUMAN_V1], edit=edit, url_base=closed_port_url())
     reports = tmp_path / "reports"
-    rc, out, err = _parity(
-        capsys,
-        "--zoo",
-        str(zoo),
-        "--models-dir",
-        str(models_dir),
-        "--out",
-        str(tmp_path / "models"),
-        "--reports",
-        str(reports),
-    )
+    rc, out, err = _parity_zoo(capsys, zoo, models_dir, tmp_path)
     assert rc == 1
     assert "no --images given: using 4 generated images" in err
     run = _run_file(reports)
@@ -108,17 +94,7 @@ def test_unavailable_model_is_reported_and_others_run(
 ) -> None:
     zoo = write_zoo(models=[HUMAN_V1, "human_pp_humansegv2_lite_192x192"], url_base=closed_port_url())
     reports = tmp_path / "reports"
-    rc, out, _ = _parity(
-        capsys,
-        "--zoo",
-        str(zoo),
-        "--models-dir",
-        str(models_dir),
-        "--out",
-        str(tmp_path / "models"),
-        "--reports",
-        str(reports),
-    )
+    rc, out, _ = _parity_zoo(capsys, zoo, models_dir, tmp_path)
     assert rc == 1
     status = {m["model"]: m["status"] for m in _run_file(reports)["models"]}
     assert status == {HUMAN_V1: "pass", "human_pp_humansegv2_lite_192x192": "unavailable"}
@@ -142,19 +118,7 @@ def test_awkward_images_just_work(
     (images / "broken.jpg").write_bytes(b"\xff\xd8 definitely not a jpeg")
     zoo = write_zoo(models=[HUMAN_V1], url_base=closed_port_url())
     reports = tmp_path / "reports"
-    rc, out, err = _parity(
-        capsys,
-        "--zoo",
-        str(zoo),
-        "--models-dir",
-        str(models_dir),
-        "--images",
-        str(images),
-        "--out",
-        str(tmp_path / "models"),
-        "--reports",
-        str(reports),
-    )
+    rc, out, err = _parity_zoo(capsys, zoo, models_dir, tmp_path, "--images", str(images))
     assert rc == 0, out + err
     assert f"skipping {images / 'notes.txt'}" in err and f"skipping {images / 'broken.jpg'}" in err
     names = {r["image"] for r in _run_file(reports)["records"]}
