@@ -1,0 +1,101 @@
+"""Emulated device profiles (configs/emulated/*.yaml): what the device reports, and fault/behaviour knobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from converter.errors import ToolkitError
+
+PROFILES_DIR = Path(__file__).resolve().parents[2] / "configs" / "emulated"
+
+
+class ProfileError(ToolkitError):
+    """An emulated-device profile is invalid."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cluster(_Strict):
+    cpus: list[int] = Field(min_length=1)
+    min_khz: int = Field(gt=0)
+    max_khz: int = Field(gt=0)
+    governor: str = "schedutil"
+
+
+class Zone(_Strict):
+    type: str
+    temp_mc: int  # millidegrees Celsius, as Android reports them
+    cpu: bool = True  # heated by the runner
+
+
+class Thermal(_Strict):
+    zones: list[Zone]
+    ambient_mc: int = 35000
+    heat_mc_per_s: float = Field(default=0.0, ge=0, description="how fast CPU zones heat while a runner works")
+    cool_tau_s: float = Field(default=5.0, gt=0, description="time constant of the cooling back to ambient")
+
+
+class Battery(_Strict):
+    level: int = 80
+    temp_dc: int = 300  # tenths of a degree, as /sys/class/power_supply/battery/temp
+
+
+class Runner(_Strict):
+    """Behaviour of the emulated benchmark_bin (benchmark.emulated.runner)."""
+
+    slowdown: float = Field(default=1.0, ge=1.0, description="each inference takes this many times longer")
+    fixed_latency_ms: float | None = Field(default=None, gt=0, description="sleep this long instead of computing")
+    hang: bool = False  # ignore SIGHUP and never finish
+    exit_code: int = 0  # exit with this code after printing
+    output: Literal["normal", "garbage", "truncated_perf", "no_perf"] = "normal"
+    skip_output_files: bool = False  # accept --output_data_path/--result_path but write nothing
+
+
+class Storage(_Strict):
+    free_bytes: int | None = Field(default=None, ge=0, description="pushes beyond this fail: no space left")
+    read_only: bool = False
+
+
+class Profile(_Strict):
+    name: str
+    state: Literal["device", "recovery", "unauthorized"] = "device"
+    props: dict[str, str]
+    clusters: list[Cluster]
+    thermal: Thermal
+    battery: Battery = Battery()
+    runner: Runner = Runner()
+    storage: Storage = Storage()
+
+
+def load_profile(path_or_name: str | Path) -> Profile:
+    path = Path(path_or_name)
+    if not path.suffix:
+        path = PROFILES_DIR / f"{path_or_name}.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Profile.model_validate(raw)
+    except FileNotFoundError:
+        known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
+        raise ProfileError(f"emulated device profile {path} does not exist (known: {known})") from None
+    except (OSError, yaml.YAMLError) as e:
+        raise ProfileError(f"{path}: cannot be read: {e}") from e
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
+        raise ProfileError(f"{path}: {problems}") from None
+
+
+def with_changes(profile: Profile, **changes: object) -> Profile:
+    """A copy with nested changes, e.g. with_changes(p, runner={"hang": True}); validated again."""
+    data = profile.model_dump()
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return Profile.model_validate(data)

@@ -1,0 +1,134 @@
+"""The Android-looking file tree an emulated device serves: /data/local/tmp, /sdcard, /system/bin (sh, getprop
+and taskset shims), /sys cpufreq/thermal/battery entries and an ARM-like /proc/cpuinfo."""
+
+from __future__ import annotations
+
+import json
+import math
+import stat
+from pathlib import Path
+
+from benchmark.emulated.profile import Profile
+
+EMULATION_FILE = "system/etc/emulated_device.json"
+
+_GETPROP = """#!/bin/sh
+# getprop shim: reads /system/fake.prop (key=value lines)
+props="$ANDROID_EMU_ROOT/system/fake.prop"
+if [ $# -eq 0 ]; then
+  while IFS='=' read -r k v; do printf '[%s]: [%s]\\n' "$k" "$v"; done < "$props"
+  exit 0
+fi
+while IFS='=' read -r k v; do
+  if [ "$k" = "$1" ]; then printf '%s\\n' "$v"; exit 0; fi
+done < "$props"
+printf '\\n'
+"""
+
+# The host has fewer CPUs than the emulated phone, so a real taskset would refuse the phone's masks.
+_TASKSET = """#!/bin/sh
+# taskset shim: accepts the phone's affinity mask, notes it, and runs the command unpinned on the host.
+mask="$1"; shift
+echo "$mask" > "$ANDROID_EMU_ROOT/data/local/tmp/.last_taskset_mask" 2>/dev/null
+exec "$@"
+"""
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+
+
+def cpu_zone_paths(root: Path, profile: Profile) -> list[Path]:
+    return [root / f"sys/class/thermal/thermal_zone{i}/temp" for i, z in enumerate(profile.thermal.zones) if z.cpu]
+
+
+def build_tree(root: Path, profile: Profile) -> None:
+    for d in ("data/local/tmp", "sdcard", "system/bin", "system/etc", "vendor", "proc"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    _write(root / "system/fake.prop", "".join(f"{k}={v}\n" for k, v in profile.props.items()))
+    _write(root / "system/bin/getprop", _GETPROP, 0o755)
+    _write(root / "system/bin/taskset", _TASKSET, 0o755)
+    sh = root / "system/bin/sh"
+    if not sh.exists():
+        sh.symlink_to("/bin/sh")
+    _write(root / EMULATION_FILE, json.dumps(profile.model_dump(), indent=2))
+
+    cpus = sorted(c for cl in profile.clusters for c in cl.cpus)
+    cpu_dir = root / "sys/devices/system/cpu"
+    for name in ("possible", "present", "online"):
+        _write(cpu_dir / name, f"{cpus[0]}-{cpus[-1]}\n")
+    for cluster_id, cl in enumerate(profile.clusters):
+        related = " ".join(map(str, cl.cpus))
+        for c in cl.cpus:
+            base = cpu_dir / f"cpu{c}"
+            _write(base / "online", "1\n")
+            _write(base / "topology/cluster_id", f"{cluster_id}\n")
+            freq = base / "cpufreq"
+            for key, value in (
+                ("cpuinfo_min_freq", cl.min_khz),
+                ("cpuinfo_max_freq", cl.max_khz),
+                ("scaling_min_freq", cl.min_khz),
+                ("scaling_max_freq", cl.max_khz),
+                ("scaling_cur_freq", cl.max_khz),
+            ):
+                _write(freq / key, f"{value}\n")
+            _write(freq / "scaling_governor", f"{cl.governor}\n")
+            _write(freq / "related_cpus", f"{related}\n")
+    for i, zone in enumerate(profile.thermal.zones):
+        zdir = root / f"sys/devices/virtual/thermal/thermal_zone{i}"
+        _write(zdir / "type", f"{zone.type}\n")
+        _write(zdir / "temp", f"{zone.temp_mc}\n")
+        link = root / f"sys/class/thermal/thermal_zone{i}"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(f"../../devices/virtual/thermal/thermal_zone{i}")
+    bat = root / "sys/class/power_supply/battery"
+    _write(bat / "capacity", f"{profile.battery.level}\n")
+    _write(bat / "temp", f"{profile.battery.temp_dc}\n")
+    lines = []
+    for c in cpus:
+        lines += [
+            f"processor\t: {c}",
+            "BogoMIPS\t: 38.40",
+            "Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32",
+            "CPU implementer\t: 0x51",
+            "CPU architecture: 8",
+            "",
+        ]
+    lines.append(f"Hardware\t: Qualcomm Technologies, Inc {profile.props.get('ro.soc.model', 'SM8150')}")
+    _write(root / "proc/cpuinfo", "\n".join(lines) + "\n")
+
+
+def read_temp(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def heat(root: Path, profile: Profile, seconds: float) -> None:
+    """Runner work: raise CPU zones by heat_mc_per_s x seconds."""
+    rate = profile.thermal.heat_mc_per_s
+    if rate <= 0 or seconds <= 0:
+        return
+    for path in cpu_zone_paths(root, profile):
+        t = read_temp(path)
+        if t is not None:
+            path.write_text(f"{int(t + rate * seconds)}\n")
+
+
+def cool(root: Path, profile: Profile, seconds: float) -> None:
+    """Exponential decay of CPU zones toward ambient."""
+    ambient = profile.thermal.ambient_mc
+    k = math.exp(-seconds / profile.thermal.cool_tau_s)
+    for path in cpu_zone_paths(root, profile):
+        t = read_temp(path)
+        if t is not None and t != ambient:
+            new = ambient + (t - ambient) * k
+            path.write_text(f"{int(round(new))}\n")
+
+
+def make_executable(path: Path) -> None:
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
