@@ -14,11 +14,16 @@ STAMP   := $(VENV)/.installed
 #   TARGETS     opt targets to build (default: arm,x86)
 ZOO_ARGS = $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") $(if $(MODELS),--models "$(MODELS)")
 
-.PHONY: help setup convert parity inspect test test-fast lint format clean
+BENCH_ARGS = $(if $(RUNNER),--runner "$(RUNNER)") $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(REPEATS),--repeats $(REPEATS))
+
+.PHONY: help setup convert parity bench-device bench-emulated bench-overhead test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
 	@echo "make parity    Paddle-Lite x86 vs Paddle Inference on images (IMAGES=DIR)"
+	@echo "make bench-device    latency on attached phones (RUNNER=benchmark_bin, SERIAL=..., ADB=host:port)"
+	@echo "make bench-emulated  the same through a private adb server and an emulated device (host timings)"
+	@echo "make bench-overhead  the harness's own share of the wall time (target <= 10%)"
 	@echo "make test      run the test suite (slow tests included)"
 	@echo "make test-fast run the tests not marked slow"
 	@echo "make lint      ruff + mypy"
@@ -40,6 +45,15 @@ convert: $(STAMP)
 
 parity: $(STAMP)
 	$(PY) -m benchmark parity $(ZOO_ARGS) $(if $(IMAGES),--images "$(IMAGES)")
+
+bench-device: $(STAMP)
+	$(PY) -m benchmark latency $(ZOO_ARGS) $(BENCH_ARGS) $(if $(SERIAL),--serial "$(SERIAL)") $(if $(ADB),--adb "$(ADB)")
+
+bench-emulated: $(STAMP)
+	$(PY) -m benchmark bench-emulated $(ZOO_ARGS) $(BENCH_ARGS) $(if $(DEVICES),--devices $(DEVICES))
+
+bench-overhead: $(STAMP)
+	$(PY) -m benchmark overhead $(ZOO_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""python -m benchmark parity | host-run"""
+"""python -m benchmark parity | host-run | latency | bench-emulated | overhead"""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmark import parity_table
+from benchmark.bench_cli import add_bench_args, run_latency
+from benchmark.device import AdbServer
+from benchmark.emulated_bench import run_emulated, run_overhead
 from benchmark.images import ImageSet, generated_image_set, load_image_set
 from benchmark.lite_host import LiteHostRunner
 from benchmark.parity import ModelParity, check_model
@@ -37,6 +40,17 @@ def _parser() -> argparse.ArgumentParser:
         help="folder of jpg/png images (masks in X/Annotations for X/Images); default: $IMAGES, else a generated set",
     )
     par.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    lat = sub.add_parser("latency", help="latency on attached Android devices (benchmark_bin over adb)")
+    add_bench_args(lat)
+    lat.add_argument("--adb", help="adb server HOST:PORT (default $ANDROID_ADB_SERVER_HOST/PORT or 127.0.0.1:5037)")
+    lat.add_argument("--serial", help="only this device (default $ANDROID_SERIAL, else every usable device)")
+    emu = sub.add_parser("bench-emulated", help="start a private adb server + emulated devices and run latency")
+    add_bench_args(emu)
+    emu.add_argument("--devices", type=int, default=1, help="how many emulated devices (default 1)")
+    emu.add_argument("--profile", default="sd855", help="emulated device profile (configs/emulated)")
+    emu.add_argument("--no-host-compare", action="store_true", help="skip timing Paddle-Lite x86 in-process")
+    ovh = sub.add_parser("overhead", help="the harness's own cost on an emulated device, as a fraction")
+    add_bench_args(ovh)
     run = sub.add_parser("host-run", help="run an x86 .nb with Paddle-Lite on the host, isolated")
     run.add_argument("nb", type=Path)
     run.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
@@ -143,10 +157,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "parity":
             return _parity(args)
+        if args.command == "latency":
+            return run_latency(args, AdbServer.from_env(args.adb))
+        if args.command == "bench-emulated":
+            return run_emulated(args)
+        if args.command == "overhead":
+            return run_overhead(args)
         return _host_run(args)
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2 if args.command == "parity" else 1
+        return 1 if args.command == "host-run" else 2
     except KeyboardInterrupt:
         print("interrupted; completed records are kept", file=sys.stderr)
         return 130

@@ -12,8 +12,10 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 log = logging.getLogger(__name__)
+Popen = subprocess.Popen  # re-exported for type hints of spawned helpers
 
 
 @dataclass(frozen=True)
@@ -93,3 +95,39 @@ def run(
         elapsed_s=time.monotonic() - start,
         timed_out=timed_out,
     )
+
+
+def spawn(
+    argv: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None, cwd: str | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a long-running helper (adb server, emulated device) in its own session; output goes to log_path."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log_file:
+        log.debug("spawn: %s", shlex.join(argv))
+        return subprocess.Popen(
+            list(argv),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=full_env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+
+
+def stop(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    """SIGTERM the process (by PID), then SIGKILL its group if it does not exit in time."""
+    if proc.poll() is not None:
+        return
+    try:
+        proc.terminate()
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=timeout_s)

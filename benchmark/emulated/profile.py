@@ -55,6 +55,7 @@ class Runner(_Strict):
     exit_code: int = 0  # exit with this code after printing
     output: Literal["normal", "garbage", "truncated_perf", "no_perf"] = "normal"
     skip_output_files: bool = False  # accept --output_data_path/--result_path but write nothing
+    version: str | None = None  # report this Paddle-Lite version instead of the runtime's
 
 
 class Storage(_Strict):

@@ -177,7 +177,8 @@ def _measure(
     if knobs and knobs.fixed_latency_ms:
         infer()  # outputs still come from a real inference
     outputs = [np.array(predictor.get_output(i).numpy(), copy=True) for i in range(len(predictor.get_output_names()))]
-    return Measured(predictor.get_version(), outputs, init_ms, run_ms, warmup, repeats, mem_init)
+    version = knobs.version if knobs and knobs.version else predictor.get_version()
+    return Measured(version, outputs, init_ms, run_ms, warmup, repeats, mem_init)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,194 @@
+"""`python -m benchmark latency` / `bench-emulated` / `overhead`: argument handling, model preparation (convert
+what is missing), device selection, the run, the table. Exit codes: 0 all done, 1 some model or device failed,
+2 nothing to run (no usable device, bad arguments)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from benchmark.device import AdbServer, Device, DeviceError, list_devices
+from benchmark.latency import BenchSettings, DeviceOutcome, ModelJob, RunFile, bench_device
+from benchmark.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp
+from benchmark.thermal import ThermalPolicy
+from converter import manifest
+from converter.cli_args import add_zoo_args
+from converter.convert import convert_zoo_model
+from converter.fetch import default_cache_dir
+from converter.zoo import load_zoo
+
+log = logging.getLogger("benchmark")
+
+
+def duration(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"duration {text!r} must be like 90, 90s, 10m or 1h") from None
+
+
+def add_bench_args(p: argparse.ArgumentParser) -> None:
+    add_zoo_args(p)
+    g = p.add_argument_group("measurement")
+    g.add_argument(
+        "--runner",
+        type=Path,
+        default=Path(os.environ["RUNNER"]) if os.environ.get("RUNNER") else None,
+        help="benchmark_bin to push (required for real devices; default $RUNNER)",
+    )
+    g.add_argument("--rounds", type=int, default=10, help="benchmark_bin invocations per model (default 10)")
+    g.add_argument("--repeats", type=int, default=50, help="timed runs per round (default 50)")
+    g.add_argument("--warmup", type=int, default=10, help="warmup runs per round (default 10)")
+    g.add_argument("--duration", type=duration, default=None, help="sustained mode: run rounds this long (10m)")
+    g.add_argument("--pin", choices=["none", "big", "prime"], default="none", help="also taskset to these cores")
+    g.add_argument("--round-timeout", type=float, default=300.0, help="seconds before a round is killed")
+    g.add_argument("--thermal-margin", type=float, default=3.0, help="°C above the idle baseline that makes us wait")
+    g.add_argument("--thermal-wait", type=float, default=120.0, help="max seconds to wait for cooling per model")
+    g.add_argument("--thermal-poll", type=float, default=2.0, help="seconds between temperature reads while waiting")
+    g.add_argument("--baseline-temp", type=float, default=None, help="idle baseline °C (default: read at start)")
+    g.add_argument("--cooldown", type=float, default=0.0, help="seconds to sleep between models")
+    g.add_argument("--cv-limit", type=float, default=0.05)
+    g.add_argument("--strict", action="store_true", help="opt/runner version mismatch is an error")
+    g.add_argument("--keep", action="store_true", help="keep the device work dir")
+    g.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+
+
+def settings_from(args: argparse.Namespace) -> BenchSettings:
+    if args.rounds < 1 or args.repeats < 1 or args.warmup < 0:
+        raise DeviceError("--rounds and --repeats must be >= 1 and --warmup >= 0")
+    return BenchSettings(
+        warmup=args.warmup,
+        repeats=args.repeats,
+        rounds=args.rounds,
+        duration_s=args.duration,
+        pin=args.pin,
+        round_timeout_s=args.round_timeout,
+        cooldown_s=args.cooldown,
+        cv_limit=args.cv_limit,
+        strict=args.strict,
+        keep=args.keep,
+        thermal=ThermalPolicy(args.thermal_margin, args.thermal_wait, args.thermal_poll, args.baseline_temp),
+    )
+
+
+def prepare_jobs(args: argparse.Namespace) -> tuple[list[ModelJob], list[str]]:
+    """Convert what is missing (arm and x86); return the runnable models and the errors of the others."""
+    zoo = load_zoo(args.zoo)
+    names = args.models or zoo.names()
+    unknown = [n for n in names if n not in zoo.names()]
+    if unknown:
+        raise DeviceError(f"unknown model(s) {', '.join(unknown)}; the zoo has: {', '.join(zoo.names())}")
+    jobs, errors = [], []
+    for name in names:
+        o = convert_zoo_model(
+            zoo,
+            name,
+            models_dir=args.models_dir,
+            cache_dir=args.cache_dir or default_cache_dir(),
+            targets=("arm", "x86"),
+            precisions=("fp32",),
+            out_root=args.out,
+            download=not args.offline,
+        )
+        if not o.ok or o.model_dir is None:
+            errors.append(o.error or f"{name}: {o.status}")
+            log.error("error: %s", errors[-1])
+            continue
+        data = manifest.load(o.model_dir) or {}
+        entry = zoo.get(name)
+        jobs.append(
+            ModelJob(
+                name, o.model_dir, list(data.get("input_shape", entry.input_shape)), entry.published.sd855_latency_ms
+            )
+        )
+    return jobs, errors
+
+
+def select_devices(server: AdbServer, serial: str | None) -> list[str]:
+    entries = list_devices(server)
+    wanted = serial or os.environ.get("ANDROID_SERIAL") or None
+    if wanted:
+        match = [e for e in entries if e.serial == wanted]
+        if not match:
+            attached = ", ".join(f"{e.serial} ({e.state})" for e in entries) or "none"
+            raise DeviceError(f"device {wanted} is not attached to the adb server {server}; attached: {attached}")
+        entries = match
+    for e in entries:
+        if not e.usable:
+            log.warning("warning: skipping %s: %s", e.serial, e.reason)
+    return [e.serial for e in entries if e.usable]
+
+
+def _fmt(v: Any, spec: str) -> str:
+    return format(v, spec) if isinstance(v, (int, float)) else "-"
+
+
+def print_table(outcomes: list[DeviceOutcome]) -> None:
+    rows = [r for o in outcomes for r in o.records]
+    if not rows:
+        return
+    w = max(len(r["model"]) for r in rows)
+    print(
+        f"{'device':<22}  {'model':<{w}}  {'shape':<16}  {'median ms':>9}  {'p90 ms':>8}  {'CV':>6}  "
+        f"{'seed SD855 ms':>13}  {'ratio':>6}  note"
+    )
+    for r in rows:
+        shape = "x".join(map(str, r["input_shape"]))
+        note = "host-emulated" if r["emulated"] else ""
+        if r["status"] != "ok":
+            note = "FAILED: " + r["error"].splitlines()[0][:80]
+        elif r["warnings"]:
+            note = (note + "; " if note else "") + r["warnings"][0][:60]
+        seed = r.get("seed_ms")
+        ratio = r["median_ms"] / seed if seed and r["status"] == "ok" else None
+        print(
+            f"{r['device']['serial']:<22}  {r['model']:<{w}}  {shape:<16}  {_fmt(r.get('median_ms'), '9.2f')}  "
+            f"{_fmt(r.get('p90_ms'), '8.2f')}  {_fmt(r.get('cv'), '6.1%')}  {_fmt(seed, '13.2f')}  "
+            f"{_fmt(ratio, '6.2f')}  {note}"
+        )
+    if any(r["emulated"] for r in rows):
+        print("host-emulated rows are Paddle-Lite x86 timings of this machine, not phone timings")
+
+
+def run_latency(args: argparse.Namespace, server: AdbServer) -> int:
+    settings = settings_from(args)
+    jobs, model_errors = prepare_jobs(args)
+    serials = select_devices(server, getattr(args, "serial", None))
+    if not serials:
+        print(
+            f"error: no usable device on the adb server {server} (see the warnings above; `adb devices` lists them)",
+            file=sys.stderr,
+        )
+        return 2
+    if not jobs:
+        print("error: no model could be prepared; nothing to run", file=sys.stderr)
+        return 2
+    run_id = utc_stamp().lower()
+    path = new_run_path("latency", args.reports)
+    run_file = RunFile(
+        path, {"adb_server": str(server), "settings": settings_from_json(settings), "model_errors": model_errors}
+    )
+    outcomes = []
+    for serial in serials:
+        try:
+            device = Device(server, serial)
+        except DeviceError as e:
+            outcomes.append(DeviceOutcome(serial, error=str(e)))
+            continue
+        outcomes.append(bench_device(device, jobs, settings, run_file=run_file, runner=args.runner, run_id=run_id))
+        if outcomes[-1].error:
+            log.error("error: %s", outcomes[-1].error)
+    print_table(outcomes)
+    ok = sum(1 for r in run_file.records if r["status"] == "ok")
+    print(f"latency: {ok}/{len(run_file.records)} record(s) ok on {len(serials)} device(s); run file {path}")
+    return 0 if all(o.ok for o in outcomes) and not model_errors else 1
+
+
+def settings_from_json(s: BenchSettings) -> dict[str, Any]:
+    return asdict(s)

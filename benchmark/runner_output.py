@@ -1,0 +1,124 @@
+"""Parser for Paddle-Lite benchmark_bin's output (lite/api/tools/benchmark/benchmark.cc, 2.11+).
+
+benchmark_bin exits 0 on invalid flags, so success is judged by the presence of a complete `Perf Info` block,
+never by the exit code alone. `first` includes warmup; min/max/avg cover only the `repeats` runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from converter.errors import ToolkitError
+
+_PERF_KEYS = ("init", "first", "min", "max", "avg")
+_TIME_RE = re.compile(r"^(init|first|min|max|avg)\s+= ([0-9.]+)\s*$")
+_MEM_RE = re.compile(r"^(init|peak)\s+= ([0-9.]+)\s*$")
+_KV_RE = re.compile(r"^([A-Za-z_ ()]+?):\s?(.*)$")
+_SHAPE_RE = re.compile(r"^output shape\(NCHW\): ([0-9 ]+)$")
+_MEAN_RE = re.compile(r"^output tensor (\d+) mean value: (\S+)$")
+_STD_RE = re.compile(r"^output tensor (\d+) standard deviation: (\S+)$")
+
+
+class RunnerOutputError(ToolkitError):
+    """The runner's output has no complete performance block."""
+
+
+@dataclass(frozen=True)
+class OutputTensor:
+    shape: tuple[int, ...]
+    mean: float | None
+    std: float | None
+
+
+@dataclass(frozen=True)
+class RunnerReport:
+    init_ms: float
+    first_ms: float
+    min_ms: float
+    max_ms: float
+    avg_ms: float
+    version: str | None
+    threads: int | None
+    power_mode: int | None
+    warmup: int | None
+    repeats: int | None
+    backend: str | None
+    peak_memory_mb: float | None = None
+    init_memory_mb: float | None = None
+    device_info: dict[str, str] = field(default_factory=dict)
+    outputs: tuple[OutputTensor, ...] = ()
+
+
+def _int(v: str | None) -> int | None:
+    try:
+        return int(v) if v is not None else None
+    except ValueError:
+        return None
+
+
+def parse_runner_output(text: str) -> RunnerReport:
+    section = ""
+    kv: dict[str, str] = {}
+    device: dict[str, str] = {}
+    times: dict[str, float] = {}
+    memory: dict[str, float] = {}
+    shapes: list[tuple[int, ...]] = []
+    means: dict[int, float] = {}
+    stds: dict[int, float] = {}
+    in_memory = False
+    for raw in text.splitlines():
+        line = raw.rstrip("\r")
+        stripped = line.strip()
+        if stripped.startswith("=======") and stripped.endswith("======="):
+            section = stripped.strip("= ").lower()
+            in_memory = False
+            continue
+        if section == "perf info":
+            if stripped.startswith("Memory Usage"):
+                in_memory = True
+                continue
+            m = (_MEM_RE if in_memory else _TIME_RE).match(stripped)
+            if m:
+                (memory if in_memory else times)[m.group(1)] = float(m.group(2))
+            continue
+        if m := _SHAPE_RE.match(stripped):
+            shapes.append(tuple(int(d) for d in m.group(1).split()))
+        elif m := _MEAN_RE.match(stripped):
+            means[int(m.group(1))] = _float(m.group(2))
+        elif m := _STD_RE.match(stripped):
+            stds[int(m.group(1))] = _float(m.group(2))
+        elif (m := _KV_RE.match(stripped)) and section in ("device info", "runtime info", "backend info"):
+            (device if section == "device info" else kv)[m.group(1).strip()] = m.group(2).strip()
+    if not section or "perf info" not in text.lower():
+        raise RunnerOutputError(
+            "the runner printed no '======= Perf Info =======' block (benchmark_bin exits 0 on invalid flags; "
+            "see its stderr for the reason)"
+        )
+    missing = [k for k in _PERF_KEYS if k not in times]
+    if missing:
+        raise RunnerOutputError(f"the runner's Perf Info block is incomplete: no {', '.join(missing)} line(s)")
+    return RunnerReport(
+        init_ms=times["init"],
+        first_ms=times["first"],
+        min_ms=times["min"],
+        max_ms=times["max"],
+        avg_ms=times["avg"],
+        version=kv.get("benchmark_bin version"),
+        threads=_int(kv.get("threads")),
+        power_mode=_int(kv.get("power_mode")),
+        warmup=_int(kv.get("warmup")),
+        repeats=_int(kv.get("repeats")),
+        backend=kv.get("backend"),
+        peak_memory_mb=memory.get("peak"),
+        init_memory_mb=memory.get("init"),
+        device_info=device,
+        outputs=tuple(OutputTensor(s, means.get(i), stds.get(i)) for i, s in enumerate(shapes)),
+    )
+
+
+def _float(v: str) -> float:
+    try:
+        return float(v)
+    except ValueError:
+        return float("nan")
