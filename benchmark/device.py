@@ -138,7 +138,10 @@ class Device:
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if isinstance(e, AdbTimeout):
             return DeviceTimeout(f"{self.serial}: {action} timed out")
-        gone = any(w in text.lower() for w in ("not found", "offline", "closed", "reset", "refused", "broken pipe"))
+        lowered = text.lower()
+        gone = isinstance(e, EOFError) or any(
+            w in lowered for w in ("not found", "offline", "closed", "reset", "refused", "broken pipe", "expected")
+        )
         hint = " (the device disconnected or went offline)" if gone else ""
         return DeviceError(f"{self.serial}: {action} failed: {text}{hint}")
 
@@ -146,7 +149,7 @@ class Device:
         """Run a device command (built with shell quoting by the caller) with shell v2 and a deadline."""
         try:
             r = self._dev.shell2(cmd, timeout=timeout_s, v2=True)
-        except (AdbError, OSError) as e:
+        except (AdbError, OSError, EOFError) as e:
             raise self._fail(f"shell command {cmd[:80]!r}", e) from None
         return ShellResult(int(r.returncode), r.stdout or "", r.stderr or "")
 
@@ -161,7 +164,15 @@ class Device:
         """Push and verify size and md5 on the device."""
         try:
             self._dev.sync.push(data, remote, mode=mode)
-        except (AdbError, OSError) as e:
+        except AdbError as e:
+            if str(e).strip() == "FAIL":  # adbutils drops the device's reason: say what it usually is
+                folder = remote.rsplit("/", 1)[0] or "/"
+                raise DeviceError(
+                    f"{self.serial}: push of {len(data)} bytes to {remote} was refused by the device (no space left, "
+                    f"read-only or not writable); check with `adb -s {self.serial} shell df {folder}`"
+                ) from None
+            raise self._fail(f"push to {remote}", e) from None
+        except (OSError, EOFError) as e:
             raise self._fail(f"push to {remote}", e) from None
         check = self.shell(f"stat -c %s {shlex.quote(remote)} && md5sum {shlex.quote(remote)}", timeout_s)
         lines = check.stdout.split()
@@ -174,16 +185,18 @@ class Device:
     def pull(self, remote: str) -> bytes:
         try:
             return bytes(self._dev.sync.read_bytes(remote))
-        except (AdbError, OSError) as e:
+        except (AdbError, OSError, EOFError) as e:
             raise self._fail(f"pull of {remote}", e) from None
 
     def exists(self, remote: str) -> bool:
         try:
             return bool(self._dev.sync.exists(remote))
-        except (AdbError, OSError) as e:
+        except (AdbError, OSError, EOFError) as e:
             raise self._fail(f"stat of {remote}", e) from None
 
     def kill(self, pid: int, timeout_s: float = 15) -> bool:
-        """SIGKILL a device-side process; True when it is gone afterwards."""
-        self.shell(f"kill -9 {pid} 2>/dev/null; sleep 0.2; kill -0 {pid} 2>/dev/null && echo alive", timeout_s)
-        return "alive" not in self.shell(f"kill -0 {pid} 2>/dev/null && echo alive", timeout_s).stdout
+        """SIGKILL a device-side process; True when it is gone afterwards (a zombie waiting for its parent to reap
+        it counts as gone: it runs no more)."""
+        alive = f"[ -d /proc/{pid} ] && ! grep -q '^State:.*Z' /proc/{pid}/status 2>/dev/null && echo alive"
+        r = self.shell(f"kill -9 {pid} 2>/dev/null; sleep 0.2; {alive}", timeout_s)
+        return "alive" not in r.stdout

@@ -105,3 +105,61 @@ def closed_port_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/models"
+
+
+# --- emulated devices behind a real adb server (one server per test session) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from benchmark.lab import Lab
+
+    before = os.environ.get("ANDROID_ADB_SERVER_PORT")
+    with Lab.create(tmp_path_factory.mktemp("lab")) as lab:
+        server = lab.start_server()
+        # Any adbutils fallback "start-server" would then target this port, never 5037.
+        os.environ["ANDROID_ADB_SERVER_PORT"] = str(server.port)
+        yield lab
+    if before is None:
+        os.environ.pop("ANDROID_ADB_SERVER_PORT", None)
+    else:
+        os.environ["ANDROID_ADB_SERVER_PORT"] = before
+
+
+@pytest.fixture
+def emulated(lab):  # type: ignore[no-untyped-def]
+    """emulated(**profile_changes) -> handle of a new emulated device on the session's adb server; removed after."""
+    from benchmark.emulated.profile import load_profile, with_changes
+
+    handles = []
+
+    def _add(**changes: object):  # type: ignore[no-untyped-def]
+        profile = with_changes(load_profile("sd855"), **changes) if changes else load_profile("sd855")
+        handles.append(lab.add_device(profile))
+        return handles[-1]
+
+    yield _add
+    for h in handles:
+        lab.remove_device(h)
+
+
+@pytest.fixture(scope="session")
+def bench_out(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """portrait V2-Lite and general V1-Lite converted once (arm + x86) for the harness tests."""
+    from converter.cli import main as convert_main
+
+    out = tmp_path_factory.mktemp("bench_models")
+    rc = convert_main(
+        [
+            "zoo",
+            "--models-dir",
+            str(models_dir),
+            "--models",
+            f"{PORTRAIT_V2},{HUMAN_V1}",
+            "--offline",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    return out

@@ -1,0 +1,47 @@
+"""The emulated device through the real adb server and adbutils: the protocol facts the harness relies on."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.device import Device, DeviceError, list_devices
+
+pytestmark = pytest.mark.slow
+
+
+def test_shell_v2_sync_and_props(lab, emulated) -> None:  # type: ignore[no-untyped-def]
+    h = emulated()
+    d = Device(lab.server, h.serial)
+    r = d.shell("echo out; echo err >&2; exit 3", timeout_s=10)
+    assert (r.returncode, r.stdout, r.stderr) == (3, "out\n", "err\n")
+    assert d.shell("kill -9 $$", timeout_s=10).returncode == 137  # killed by a signal: 128 + 9
+    data = bytes(range(256)) * 3000  # several WRTEs and sync DATA chunks
+    d.push(data, "/data/local/tmp/t/blob.bin", mode=0o755)  # verified by size and md5 on the device
+    assert d.pull("/data/local/tmp/t/blob.bin") == data
+    assert d.exists("/data/local/tmp/t/blob.bin") and not d.exists("/data/local/tmp/t/none")
+    info = d.info()
+    assert info.props["ro.serialno"] == "EMU855000001" and info.abis == ["x86_64"] and info.emulated
+    assert info.prime_cpus() == [7] and info.big_cpus() == [4, 5, 6, 7]
+    assert [z.type for z in info.zones][:2] == ["cpu-0-0-usr", "cpu-1-0-usr"]
+    with pytest.raises(DeviceError, match="open failed"):
+        d.pull("/data/local/tmp/t/none")
+
+
+def test_device_states(lab, emulated) -> None:  # type: ignore[no-untyped-def]
+    unauthorized = emulated(state="unauthorized")
+    recovery = emulated(state="recovery")
+    states = {e.serial: e for e in list_devices(lab.server)}
+    assert states[unauthorized.serial].state == "unauthorized"
+    assert "accept the RSA key prompt" in (states[unauthorized.serial].reason or "")
+    assert states[recovery.serial].state == "recovery" and not states[recovery.serial].usable
+
+
+def test_push_into_a_full_or_read_only_device(lab, emulated) -> None:  # type: ignore[no-untyped-def]
+    full = Device(lab.server, emulated(storage={"free_bytes": 1000}).serial)
+    with pytest.raises(DeviceError, match="refused by the device") as e:
+        full.push(b"x" * 5000, "/data/local/tmp/big.bin")
+    assert full.serial in str(e.value) and "/data/local/tmp/big.bin" in str(e.value)
+    assert not full.exists("/data/local/tmp/big.bin")
+    ro = Device(lab.server, emulated(storage={"read_only": True}).serial)
+    with pytest.raises(DeviceError, match="refused by the device"):
+        ro.push(b"x", "/data/local/tmp/x.bin")
