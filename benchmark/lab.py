@@ -4,6 +4,7 @@ Everything it starts is stopped by PID on exit, also on errors and Ctrl-C."""
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 import tempfile
@@ -98,25 +99,19 @@ class Lab:
         return server
 
     def add_device(
-        self, profile: Profile, *, server: AdbServer | None = None, connect_now: bool = True
+        self, profile: Profile, *, server: AdbServer | None = None, connect_now: bool = True, isolate: str | None = None
     ) -> EmulatedDeviceHandle:
+        """Start an emulated device and `adb connect` it. isolate: auto | yes | no (default $PPLITE_EMULATED_ISOLATE,
+        else auto: namespace mode where the kernel allows it)."""
         target = server or self.server or self.start_server()
         port = free_port()
         root = self.workdir / f"device-{port}"
         profile_path = self.workdir / f"profile-{port}.json"
         profile_path.write_text(profile.model_dump_json(indent=2))
         log_path = self.workdir / f"device-{port}.log"
-        argv = [
-            sys.executable,
-            "-m",
-            "benchmark.emulated",
-            "--root",
-            str(root),
-            "--port",
-            str(port),
-            "--profile",
-            str(profile_path),
-        ]
+        mode = isolate or os.environ.get("PPLITE_EMULATED_ISOLATE", "auto")
+        argv = [sys.executable, "-m", "benchmark.emulated", "--root", str(root), "--port", str(port)]
+        argv += ["--profile", str(profile_path), "--isolate", mode]
         proc = process.spawn(argv, log_path=log_path)
         handle = EmulatedDeviceHandle(profile_path, root, port, proc, log_path)
         self.devices.append(handle)

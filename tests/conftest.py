@@ -133,9 +133,9 @@ def emulated(lab):  # type: ignore[no-untyped-def]
 
     handles = []
 
-    def _add(**changes: object):  # type: ignore[no-untyped-def]
+    def _add(isolate: str | None = None, **changes: object):  # type: ignore[no-untyped-def]
         profile = with_changes(load_profile("sd855"), **changes) if changes else load_profile("sd855")
-        handles.append(lab.add_device(profile))
+        handles.append(lab.add_device(profile, isolate=isolate))
         return handles[-1]
 
     yield _add

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmark.device import Device, DeviceError, list_devices
+from benchmark.emulated.namespace import namespace_available
 
 pytestmark = pytest.mark.slow
 
@@ -45,3 +46,26 @@ def test_push_into_a_full_or_read_only_device(lab, emulated) -> None:  # type: i
     ro = Device(lab.server, emulated(storage={"read_only": True}).serial)
     with pytest.raises(DeviceError, match="refused by the device"):
         ro.push(b"x", "/data/local/tmp/x.bin")
+
+
+def test_plain_mode_rewrites_android_paths(lab, emulated) -> None:  # type: ignore[no-untyped-def]
+    h = emulated(isolate="no")
+    d = Device(lab.server, h.serial)
+    r = d.shell("echo hi > /data/local/tmp/p.txt; cat /data/local/tmp/p.txt; pwd", timeout_s=10)
+    assert r.stdout.splitlines() == ["hi", str(h.root)]  # the crude part: host paths show
+    assert (h.root / "data/local/tmp/p.txt").read_text() == "hi\n"
+
+
+@pytest.mark.skipif(not namespace_available(), reason="the kernel refuses user namespaces (unshare -U -r -m)")
+def test_namespace_mode_is_a_chroot(lab, emulated) -> None:  # type: ignore[no-untyped-def]
+    h = emulated(isolate="yes")
+    d = Device(lab.server, h.serial)
+    r = d.shell(
+        "pwd; ls /; tail -n 1 /proc/cpuinfo; echo hi > /data/local/tmp/n.txt; realpath /data/local/tmp/n.txt",
+        timeout_s=10,
+    )
+    lines = r.stdout.splitlines()
+    assert lines[0] == "/" and {"data", "system", "sys", "sdcard"} <= set(lines)
+    assert "SM8150" in r.stdout and lines[-1] == "/data/local/tmp/n.txt"  # no host path leaks
+    assert (h.root / "data/local/tmp/n.txt").read_text() == "hi\n"
+    assert "namespace setup" in h.log_path.read_text()

@@ -69,8 +69,11 @@ class EmulatedDevice:
             cooler.cancel()
 
 
-def run_device(profile: Profile, root: Path, port: int, *, build: bool = True) -> None:
-    if build:
-        tree.build_tree(root, profile)
-    device = EmulatedDevice(profile, Sandbox(root))
+def run_device(profile: Profile, root: Path, port: int, *, chroot: bool = False) -> None:
+    tree.build_tree(root, profile)
+    if chroot:
+        from benchmark.emulated.namespace import setup_mounts
+
+        setup_mounts(root)
+    device = EmulatedDevice(profile, Sandbox(root, chroot=chroot))
     asyncio.run(device.serve(port))

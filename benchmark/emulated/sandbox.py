@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
 _PREFIXES = re.compile(r"(?<![\w./-])(/data|/sdcard|/sys|/system|/vendor|/proc/cpuinfo)(?=[/\s'\";|&)]|$)")
 
 
@@ -24,8 +26,6 @@ class Sandbox:
     def host_path(self, device_path: str) -> Path:
         """Device path -> host path, never outside the root."""
         clean = posixpath.normpath("/" + device_path.lstrip("/"))
-        if self.chroot:
-            return self.root / clean.lstrip("/")
         return self.root / clean.lstrip("/")
 
     def command(self, cmd: str) -> tuple[list[str], str, dict[str, str]]:
@@ -37,7 +37,7 @@ class Sandbox:
         }
         if self.chroot:
             env["PATH"] = "/system/bin:/usr/local/bin:/usr/bin:/bin"
-            return ["chroot", str(self.root), "/system/bin/sh", "-c", cmd], "/", env
+            return [CHROOT, str(self.root), "/system/bin/sh", "-c", cmd], "/", env
         env["PATH"] = f"{self.root / 'system/bin'}:/usr/local/bin:/usr/bin:/bin"
         mapped = _PREFIXES.sub(lambda m: str(self.root) + m.group(1), cmd)
         return ["/bin/sh", "-c", mapped], str(self.root), {**_passthrough(), **env}

@@ -98,7 +98,10 @@ def build_tree(root: Path, profile: Profile) -> None:
             "",
         ]
     lines.append(f"Hardware\t: Qualcomm Technologies, Inc {profile.props.get('ro.soc.model', 'SM8150')}")
-    _write(root / "proc/cpuinfo", "\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    _write(root / "system/etc/cpuinfo", text)  # bind-mounted over /proc/cpuinfo in namespace mode
+    if not (root / "proc/cpuinfo").is_mount():
+        _write(root / "proc/cpuinfo", text)
 
 
 def read_temp(path: Path) -> int | None:
