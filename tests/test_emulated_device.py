@@ -69,3 +69,12 @@ def test_namespace_mode_is_a_chroot(lab, emulated) -> None:  # type: ignore[no-u
     assert "SM8150" in r.stdout and lines[-1] == "/data/local/tmp/n.txt"  # no host path leaks
     assert (h.root / "data/local/tmp/n.txt").read_text() == "hi\n"
     assert "namespace setup" in h.log_path.read_text()
+
+
+def test_connect_failure_string_is_an_error(lab) -> None:  # type: ignore[no-untyped-def]
+    from benchmark.device import connect
+    from benchmark.lab import free_port
+
+    address = f"127.0.0.1:{free_port()}"
+    with pytest.raises(DeviceError, match=f"adb connect {address} via .* failed: failed to connect"):
+        connect(lab.server, address)  # adbutils returns "failed to connect to ..." instead of raising
