@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.device import AdbServer, Device, DeviceError, list_devices
+from benchmark.device_checks import run_device_checks
+from benchmark.images import ImageSet, generated_image_set, load_dataset, load_image_set
 from benchmark.latency import BenchSettings, DeviceOutcome, ModelJob, RunFile, bench_device
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp
 from benchmark.thermal import ThermalPolicy
@@ -23,6 +25,10 @@ from converter.fetch import default_cache_dir
 from converter.zoo import load_zoo
 
 log = logging.getLogger("benchmark")
+
+
+def _env_path(name: str) -> Path | None:
+    return Path(os.environ[name]) if os.environ.get(name) else None
 
 
 def duration(text: str) -> float:
@@ -57,6 +63,18 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--strict", action="store_true", help="opt/runner version mismatch is an error")
     g.add_argument("--keep", action="store_true", help="keep the device work dir")
     g.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    g.add_argument(
+        "--images",
+        type=Path,
+        default=_env_path("IMAGES"),
+        help="after the latency run, device parity on these images (default $IMAGES)",
+    )
+    g.add_argument(
+        "--dataset",
+        type=Path,
+        default=_env_path("DATASET"),
+        help="labelled set (Images/ + Annotations/): device parity and accuracy (default $DATASET)",
+    )
 
 
 def settings_from(args: argparse.Namespace) -> BenchSettings:
@@ -156,8 +174,22 @@ def print_table(outcomes: list[DeviceOutcome]) -> None:
         print("host-emulated rows are Paddle-Lite x86 timings of this machine, not phone timings")
 
 
+def check_images(args: argparse.Namespace) -> ImageSet | None:
+    """The image set for device parity, loaded before any device work so bad input fails fast."""
+    if args.dataset:
+        images = load_dataset(args.dataset)
+    elif args.images:
+        images = load_image_set(args.images)
+    else:
+        return None
+    for w in images.warnings:
+        log.warning("warning: %s", w)
+    return images
+
+
 def run_latency(args: argparse.Namespace, server: AdbServer) -> int:
     settings = settings_from(args)
+    images = check_images(args)
     jobs, model_errors = prepare_jobs(args)
     serials = select_devices(server, getattr(args, "serial", None))
     if not serials:
@@ -187,7 +219,32 @@ def run_latency(args: argparse.Namespace, server: AdbServer) -> int:
     print_table(outcomes)
     ok = sum(1 for r in run_file.records if r["status"] == "ok")
     print(f"latency: {ok}/{len(run_file.records)} record(s) ok on {len(serials)} device(s); run file {path}")
-    return 0 if all(o.ok for o in outcomes) and not model_errors else 1
+    code = 0 if all(o.ok for o in outcomes) and not model_errors else 1
+    if images is not None:
+        alive = [o.serial for o in outcomes if not (o.error and "disconnected" in o.error)]
+        checks = run_device_checks(args, server, alive, jobs, images, accuracy=args.dataset is not None, run_id=run_id)
+        code = max(code, checks)
+    return code
+
+
+def run_parity_only(args: argparse.Namespace, server: AdbServer) -> int:
+    """`parity --device`: device parity (and accuracy with --dataset) without the latency rounds."""
+    images = check_images(args)
+    if images is None:
+        images = generated_image_set()
+        log.info("no --images/--dataset: device parity on %d generated images", len(images.items))
+    jobs, model_errors = prepare_jobs(args)
+    serials = select_devices(server, getattr(args, "serial", None))
+    if not serials or not jobs:
+        print(
+            f"error: nothing to run ({'no usable device on ' + str(server) if not serials else 'no model'})",
+            file=sys.stderr,
+        )
+        return 2
+    code = run_device_checks(
+        args, server, serials, jobs, images, accuracy=args.dataset is not None, run_id=utc_stamp().lower()
+    )
+    return max(code, 1 if model_errors else 0)
 
 
 def settings_from_json(s: BenchSettings) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark import parity_table
-from benchmark.bench_cli import add_bench_args, run_latency
+from benchmark.bench_cli import add_bench_args, run_latency, run_parity_only
 from benchmark.device import AdbServer
 from benchmark.emulated_bench import run_emulated, run_overhead
 from benchmark.images import ImageSet, generated_image_set, load_image_set
@@ -40,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
         help="folder of jpg/png images (masks in X/Annotations for X/Images); default: $IMAGES, else a generated set",
     )
     par.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    dev = par.add_argument_group("on a device (instead of Paddle-Lite x86 on the host)")
+    dev.add_argument("--device", action="store_true", help="run the converted .nb on attached device(s) over adb")
+    dev.add_argument("--adb", help="adb server HOST:PORT")
+    dev.add_argument("--serial", help="only this device (default $ANDROID_SERIAL, else every usable device)")
+    dev.add_argument("--runner", type=Path, help="benchmark_bin to push (required for real devices)")
+    dev.add_argument("--dataset", type=Path, help="labelled set (Images/ + Annotations/): also accuracy")
+    dev.add_argument("--round-timeout", type=float, default=300.0)
+    dev.add_argument("--keep", action="store_true")
     lat = sub.add_parser("latency", help="latency on attached Android devices (benchmark_bin over adb)")
     add_bench_args(lat)
     lat.add_argument("--adb", help="adb server HOST:PORT (default $ANDROID_ADB_SERVER_HOST/PORT or 127.0.0.1:5037)")
@@ -155,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
+        if args.command == "parity" and args.device:
+            return run_parity_only(args, AdbServer.from_env(args.adb))
         if args.command == "parity":
             return _parity(args)
         if args.command == "latency":

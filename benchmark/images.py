@@ -108,3 +108,16 @@ def generated_image_set() -> ImageSet:
         ("checkerboard", checker_bgr),
     ]
     return ImageSet("generated", tuple(ImageItem(f"generated/{n}.png", a, None) for n, a in named), ())
+
+
+def load_dataset(folder: Path) -> ImageSet:
+    """A labelled set: folder/Images/*.jpg|png with folder/Annotations/<stem>.png masks (0/1). Images without a
+    usable mask are reported and kept for parity only; a set with no labelled image is an error."""
+    images, annotations = folder / "Images", folder / "Annotations"
+    if not images.is_dir() or not annotations.is_dir():
+        raise ImageSetError(f"dataset {folder} must contain Images/ and Annotations/ (the mini_supervisely layout)")
+    found = load_image_set(images)
+    labelled = [i for i in found.items if i.mask is not None]
+    if not labelled:
+        raise ImageSetError(f"dataset {folder} has no image with a usable mask in {annotations}: nothing to evaluate")
+    return ImageSet(str(folder), found.items, found.warnings)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -156,7 +158,7 @@ class Rounds:
     peak_memory_mb: float | None = None
 
 
-def _nb_for(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> tuple[str, Path]:
+def nb_for_device(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> tuple[str, Path]:
     """The .nb whose kernels match the device ABI (the mistake users make most often)."""
     target = target_for(ctx.info)
     nb_path = job.model_dir / manifest.nb_name(target, s.precision)
@@ -192,7 +194,7 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str
     rec = _record_base(job, ctx.info, s, ctx.runner_label)
     t_start = time.monotonic()
     try:
-        target, nb_path = _nb_for(ctx, job, s)
+        target, nb_path = nb_for_device(ctx, job, s)
         nb_info = inspect_nb(nb_path)
         if nb_info.target != target:
             raise RunnerError(f"{nb_path} holds {nb_info.target} kernels but {ctx.info.serial} is {ctx.info.abis}")
@@ -250,46 +252,59 @@ def _check_version(rec: dict[str, Any], nb_version: str, runner_version: str | N
     log.warning("warning: %s: %s", rec["model"], msg)
 
 
-def bench_device(
-    device: Device, jobs: list[ModelJob], s: BenchSettings, *, run_file: RunFile, runner: Path | None, run_id: str
-) -> DeviceOutcome:
-    outcome = DeviceOutcome(device.serial)
-    work: WorkDir | None = None
+@contextmanager
+def device_session(
+    device: Device, *, runner: Path | None, run_id: str, keep: bool, baseline_c: float | None = None
+) -> Iterator[DeviceContext]:
+    """Device info, a per-run work dir with the runner pushed into it, removed at the end unless `keep`."""
+    info = device.info()
+    baseline = baseline_c if baseline_c is not None else hottest_cpu_c(info.zones)
+    data, runner_label = runner_bytes(runner, info)
+    work = WorkDir(device, run_id)
+    work.create()
     try:
-        info = device.info()
-        baseline = s.thermal.baseline_c if s.thermal.baseline_c is not None else hottest_cpu_c(info.zones)
-        data, runner_label = runner_bytes(runner, info)
-        work = WorkDir(device, run_id)
-        work.create()
         device.push(data, work.file(RUNNER_NAME), mode=0o755)
-        for i, job in enumerate(jobs):
-            if i and s.cooldown_s > 0:
-                time.sleep(s.cooldown_s)
-            log.info("%s: %s: benchmarking", device.serial, job.name)
-            rec = bench_model(DeviceContext(device, info, work, runner_label, baseline), job, s)
-            outcome.records.append(rec)
-            run_file.add(rec)
-            if rec["status"] == "ok":
-                log.info(
-                    "%s: %s: median %.2f ms over %d rounds", device.serial, job.name, rec["median_ms"], rec["rounds"]
-                )
-            else:
-                log.error("error: %s", rec["error"])
-                if _device_gone(device):
-                    outcome.error = f"{device.serial}: the device disconnected; its remaining models were not run"
-                    break
-    except ToolkitError as e:
-        outcome.error = str(e)
+        yield DeviceContext(device, info, work, runner_label, baseline)
     finally:
-        if work is not None and not s.keep:
+        if not keep:
             try:
                 work.remove()
             except DeviceError:
                 pass
+
+
+def bench_device(
+    device: Device, jobs: list[ModelJob], s: BenchSettings, *, run_file: RunFile, runner: Path | None, run_id: str
+) -> DeviceOutcome:
+    outcome = DeviceOutcome(device.serial)
+    try:
+        with device_session(device, runner=runner, run_id=run_id, keep=s.keep, baseline_c=s.thermal.baseline_c) as ctx:
+            for i, job in enumerate(jobs):
+                if i and s.cooldown_s > 0:
+                    time.sleep(s.cooldown_s)
+                log.info("%s: %s: benchmarking", device.serial, job.name)
+                rec = bench_model(ctx, job, s)
+                outcome.records.append(rec)
+                run_file.add(rec)
+                if rec["status"] == "ok":
+                    log.info(
+                        "%s: %s: median %.2f ms over %d rounds",
+                        device.serial,
+                        job.name,
+                        rec["median_ms"],
+                        rec["rounds"],
+                    )
+                    continue
+                log.error("error: %s", rec["error"])
+                if device_gone(device):
+                    outcome.error = f"{device.serial}: the device disconnected; its remaining models were not run"
+                    break
+    except ToolkitError as e:
+        outcome.error = str(e)
     return outcome
 
 
-def _device_gone(device: Device) -> bool:
+def device_gone(device: Device) -> bool:
     try:
         device.shell("true", timeout_s=10)
         return False

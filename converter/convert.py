@@ -162,6 +162,7 @@ def convert_source(
             output_name=out.name,
             output_dtype=out.dtype,
             output_op=_output_op(program, source.files),
+            outputs=[{"name": t.name, "dtype": t.dtype, "dims": list(t.dims)} for t in program.outputs],
             preprocess=pre,
             warnings=outcome.warnings,
         )

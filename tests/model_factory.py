@@ -4,6 +4,8 @@ python tests/model_factory.py KIND OUT_DIR, KIND one of:
   small        conv + softmax inference model, input [1, 3, 16, 16] (+ deploy.yaml in the PaddleSeg 2.8 form)
   unsupported  the same with a cumprod op, which Paddle-Lite 2.13 opt does not support
   train        a training program (gradient + SGD ops) saved as model.pdmodel + model.pdiparams
+  argmax32     conv + argmax(dtype int32) inference model, deploy.yaml output_op argmax / output_dtype int32
+  argmax64     the same with an int64 argmax (PaddleSeg 2.6 exports)
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ def build(kind: str, out: str) -> None:
         if kind == "train":
             paddle.optimizer.SGD(0.1).minimize(paddle.mean(y))
         prob = paddle.nn.functional.softmax(y, axis=1)
+        if kind.startswith("argmax"):
+            prob = paddle.argmax(y, axis=1, dtype="int32" if kind == "argmax32" else "int64")
     exe = paddle.static.Executor(paddle.CPUPlace())
     exe.run(startup)
     os.makedirs(out, exist_ok=True)
@@ -36,10 +40,12 @@ def build(kind: str, out: str) -> None:
         paddle.static.save_vars(exe, out, main, vars=persistable, filename="model.pdiparams")
         return
     paddle.static.save_inference_model(os.path.join(out, "model"), [x], [prob], exe, program=main)
+    op = "argmax" if kind.startswith("argmax") else "softmax"
+    dtype = {"argmax32": "int32", "argmax64": "int64"}.get(kind, "float32")
     with open(os.path.join(out, "deploy.yaml"), "w") as f:
         f.write(
-            "Deploy:\n  input_shape: [1, 3, 16, 16]\n  model: model.pdmodel\n  output_dtype: float32\n"
-            "  output_op: softmax\n  params: model.pdiparams\n  transforms:\n"
+            f"Deploy:\n  input_shape: [1, 3, 16, 16]\n  model: model.pdmodel\n  output_dtype: {dtype}\n"
+            f"  output_op: {op}\n  params: model.pdiparams\n  transforms:\n"
             "  - target_size: [16, 16]\n    type: Resize\n  - type: Normalize\n"
         )
 
