@@ -14,9 +14,10 @@ STAMP   := $(VENV)/.installed
 #   TARGETS     opt targets to build (default: arm,x86)
 ZOO_ARGS = $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") $(if $(MODELS),--models "$(MODELS)")
 
-BENCH_ARGS = $(if $(RUNNER),--runner "$(RUNNER)") $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(REPEATS),--repeats $(REPEATS))
+BENCH_ARGS = $(if $(RUNNER),--runner "$(RUNNER)") $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(REPEATS),--repeats $(REPEATS)) \
+	$(if $(IMAGES),--images "$(IMAGES)") $(if $(DATASET),--dataset "$(DATASET)")
 
-.PHONY: help setup convert parity bench-device bench-emulated bench-overhead test test-fast lint format clean
+.PHONY: help setup convert parity bench-device bench-emulated bench-overhead report test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
@@ -24,6 +25,7 @@ help:
 	@echo "make bench-device    latency on attached phones (RUNNER=benchmark_bin, SERIAL=..., ADB=host:port)"
 	@echo "make bench-emulated  the same through a private adb server and an emulated device (host timings)"
 	@echo "make bench-overhead  the harness's own share of the wall time (target <= 10%)"
+	@echo "make report    build/reports/index.html + report.md from every run file"
 	@echo "make test      run the test suite (slow tests included)"
 	@echo "make test-fast run the tests not marked slow"
 	@echo "make lint      ruff + mypy"
@@ -57,6 +59,9 @@ bench-overhead: $(STAMP)
 
 # The whole suite (emulated devices in namespace mode where the kernel allows it), then the device tests again in
 # plain mode, the fallback for kernels without user namespaces.
+report: $(STAMP)
+	$(PY) -m benchmark report
+
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 	PPLITE_EMULATED_ISOLATE=no $(PY) -m pytest tests/test_emulated_device.py tests/test_latency.py $(PYTEST_ARGS)

@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--no-host-compare", action="store_true", help="skip timing Paddle-Lite x86 in-process")
     ovh = sub.add_parser("overhead", help="the harness's own cost on an emulated device, as a fraction")
     add_bench_args(ovh)
+    rep = sub.add_parser("report", help="HTML + Markdown report from build/reports and build/models")
+    rep.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    rep.add_argument("--models-out", type=Path, default=Path("build/models"), help="conversion outputs")
+    rep.add_argument("-v", "--verbose", action="store_true")
     run = sub.add_parser("host-run", help="run an x86 .nb with Paddle-Lite on the host, isolated")
     run.add_argument("nb", type=Path)
     run.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
@@ -159,6 +163,20 @@ def _host_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from benchmark.report.build import build_report
+
+    if not args.reports.is_dir():
+        print(f"error: {args.reports} does not exist: run a benchmark or parity first", file=sys.stderr)
+        return 2
+    html_path, md_path, collected = build_report(args.reports, args.models_out)
+    print(
+        f"report: {html_path} and {md_path} from {len(collected.files)} run file(s)"
+        + (f", {len(collected.warnings)} file(s) skipped" if collected.warnings else "")
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging(args.verbose)
@@ -173,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_emulated(args)
         if args.command == "overhead":
             return run_overhead(args)
+        if args.command == "report":
+            return _report(args)
         return _host_run(args)
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,0 +1,301 @@
+"""Sections of the report, from the collected run files and manifests."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchmark.report import plots
+from benchmark.report.collect import Collected, collect
+from benchmark.report.document import Block, Heading, Image, Paragraph, Table, to_html, to_markdown
+from benchmark.report.overlays import overlay_strip
+from converter import atomic_files
+from converter.manifest import toolkit_version
+
+TITLE = "Paddle-Lite deployment report"
+EMULATED_NOTE = (
+    "host-emulated device: these are Paddle-Lite x86 timings of the machine that ran the emulated "
+    "device, not phone timings"
+)
+PRINT_NOTE = (
+    "device outputs are read back from benchmark_bin's text dump, which has 6 significant digits: the "
+    "tolerance is widened by 5e-6 x max|output| (print_rounding_bound), and int32/int64 argmax outputs are "
+    "decoded from their float bit patterns"
+)
+
+
+def _f(x: Any, spec: str) -> str:
+    return format(x, spec) if isinstance(x, (int, float)) and not isinstance(x, bool) else "-"
+
+
+def _seed(x: Any) -> str:
+    return str(x) if isinstance(x, (int, float)) else "-"  # as published: 15.86, 12.3
+
+
+def _cpus(dev: dict[str, Any]) -> str:
+    groups: dict[int, int] = defaultdict(int)
+    for c in dev.get("cpus", []):
+        if c.get("max_khz"):
+            groups[c["max_khz"]] += 1
+    return " + ".join(f"{n}x {khz / 1e6:.2f} GHz" for khz, n in sorted(groups.items())) or "-"
+
+
+def devices_section(c: Collected) -> list[Block]:
+    records = c.latest("latency", ("device.serial", "model", "precision"))
+    blocks: list[Block] = [Heading(2, "Devices and latency", "devices")]
+    if not records:
+        return [*blocks, Paragraph("No latency run file found (run `make bench-device` or `make bench-emulated`).")]
+    by_dev: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        by_dev[r["device"]["serial"]].append(r)
+    for serial, recs in sorted(by_dev.items()):
+        dev = recs[0]["device"]
+        blocks.append(Heading(3, f"{dev.get('brand', '')} {dev.get('model', '')} ({serial})".strip()))
+        if any(r.get("emulated") for r in recs):
+            blocks.append(Paragraph(EMULATED_NOTE, note=True))
+        info = [
+            ["serial number", dev.get("serialno", "")],
+            ["SoC", dev.get("soc", "")],
+            ["ABI", dev.get("abi", "")],
+            ["Android (SDK)", f"{dev.get('android', '')} ({dev.get('sdk', '')})"],
+            ["CPU clusters", _cpus(dev)],
+            ["big / prime cores", f"{dev.get('big_cpus')} / {dev.get('prime_cpus')}"],
+            ["battery", f"{dev.get('battery_level')} %, {dev.get('battery_temp_c')} °C"],
+        ]
+        blocks.append(Table(["device", "value"], info))
+        thermal = []
+        for r in recs:
+            before, after = r.get("temps_before") or {}, r.get("temps_after") or {}
+            wait = r.get("thermal_wait") or {}
+            thermal.append(
+                [
+                    r["model"],
+                    _f(max(before.values(), default=None), ".1f"),
+                    _f(max(after.values(), default=None), ".1f"),
+                    _f(wait.get("waited_s"), ".0f"),
+                    "yes" if wait.get("timed_out") else "no",
+                    "; ".join(r.get("warnings", [])) or "-",
+                ]
+            )
+        blocks.append(Paragraph("Thermal notes (hottest zone, °C; waits before each model)"))
+        blocks.append(Table(["model", "before", "after", "waited s", "bound reached", "warnings"], thermal, {1, 2, 3}))
+        rows = []
+        for r in recs:
+            ok = r.get("status") == "ok"
+            seed = r.get("seed_ms")
+            ratio = r["median_ms"] / seed if ok and seed else None
+            rows.append(
+                [
+                    r["model"],
+                    "x".join(map(str, r["input_shape"])),
+                    r.get("precision", ""),
+                    _f(r.get("median_ms"), ".2f"),
+                    _f(r.get("p90_ms"), ".2f"),
+                    _f(r.get("cv"), ".1%"),
+                    f"{r.get('rounds', '-')} x {r.get('repeats', '-')}",
+                    _f(r.get("peak_memory_mb"), ".0f"),
+                    _seed(seed),
+                    _f(ratio, ".2f"),
+                    "ok" if ok else "failed",
+                ]
+            )
+        blocks.append(
+            Table(
+                [
+                    "model",
+                    "input (NCHW)",
+                    "precision",
+                    "median ms",
+                    "p90 ms",
+                    "CV",
+                    "rounds x runs",
+                    "peak MB",
+                    "seed SD855 ms",
+                    "ratio",
+                    "status",
+                ],
+                rows,
+                {3, 4, 5, 7, 8, 9},
+            )
+        )
+    return blocks
+
+
+def plots_section(c: Collected) -> list[Block]:
+    records = c.latest("latency", ("device.serial", "model", "precision"))
+    blocks: list[Block] = [Heading(2, "Plots", "plots")]
+    if records:
+        blocks += [
+            Image("latency_vs_seed.png", "Latency per model vs the seed's figure", plots.latency_vs_seed(records)),
+            Image("rounds_distribution.png", "Distribution of rounds per model", plots.rounds_distribution(records)),
+            Image("latency_over_rounds.png", "Latency over rounds", plots.latency_over_rounds(records)),
+        ]
+    if c.manifests:
+        blocks.append(
+            Image("size_per_precision.png", "Model size per precision", plots.size_per_precision(c.manifests))
+        )
+    return blocks
+
+
+def parity_section(c: Collected) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Parity", "parity")]
+    records = c.latest("parity", ("source", "device.serial", "model", "image", "precision"))
+    if not records:
+        return [*blocks, Paragraph("No parity run file found (`make parity`, or bench with --images/--dataset).")]
+    blocks.append(Paragraph(PRINT_NOTE, note=True))
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        where = (r.get("device") or {}).get("serial", "host") if r.get("source") == "device" else "host"
+        groups[(r["model"], r.get("source", "host"), where)].append(r)
+    rows = []
+    for (model, source, where), recs in sorted(groups.items()):
+        worst = max(recs, key=lambda r: r["max_abs_diff"] if r["max_abs_diff"] is not None else float("inf"))
+        runtime = "device benchmark_bin" if source == "device" else "Paddle-Lite x86 (host)"
+        if source == "device" and recs[0].get("emulated"):
+            runtime += " [host-emulated]"
+        rows.append(
+            [
+                model,
+                runtime,
+                where,
+                recs[0].get("precision", "fp32"),
+                str(len(recs)),
+                _f(worst["max_abs_diff"], ".2e"),
+                worst["image"],
+                _f(min(r["argmax_agreement"] for r in recs), ".4%"),
+                _f(min(r["iou_vs_reference"] for r in recs), ".4f"),
+                "PASS" if all(r["passed"] for r in recs) else "FAIL",
+            ]
+        )
+    blocks.append(
+        Table(
+            [
+                "model",
+                "candidate vs Paddle Inference",
+                "device",
+                "precision",
+                "images",
+                "max abs diff",
+                "worst image",
+                "min argmax agreement",
+                "min mask IoU",
+                "result",
+            ],
+            rows,
+            {4, 5, 7, 8},
+        )
+    )
+    shown: dict[str, int] = defaultdict(int)
+    for r in sorted(records, key=lambda r: (r["model"], r["image"])):
+        if r.get("artifacts") and shown[r["model"]] < 3:
+            png = overlay_strip(r["artifacts"])
+            if png:
+                shown[r["model"]] += 1
+                title = (
+                    f"{r['model']} / {r['image']}: input | desktop mask (green) | device mask (blue) | "
+                    f"difference (red), max abs diff {_f(r['max_abs_diff'], '.1e')}"
+                )
+                blocks.append(Image(f"overlay_{r['model']}_{shown[r['model']]}.png", title, png))
+    return blocks
+
+
+def accuracy_section(c: Collected) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Accuracy", "accuracy")]
+    rows = []
+    for run in c.runs["accuracy"]:
+        for m in run.get("models", []):
+            for runtime, key in (("Paddle Inference (desktop)", "desktop"), (f"device {m['device']}", "device")):
+                gt = (m.get("ground_truth") or {}).get(key) or {}
+                label = runtime + (" [host-emulated]" if key == "device" and m.get("emulated") else "")
+                rows.append(
+                    [
+                        m["model"],
+                        label,
+                        _f(_pct(gt.get("miou")), ".2f"),
+                        _f(_pct(gt.get("mean_fg_iou")), ".2f"),
+                        str(gt.get("images", "-")),
+                        _f(m.get("seed_miou_percent"), ".2f"),
+                    ]
+                )
+    for run in c.runs["parity"]:
+        if run.get("source") == "device":
+            continue
+        for m in run.get("models", []):
+            for runtime, key in (("Paddle Inference (desktop)", "reference"), ("Paddle-Lite x86 (host)", "candidate")):
+                gt = (m.get("ground_truth") or {}).get(key) or {}
+                if gt.get("images"):
+                    rows.append(
+                        [
+                            m["model"],
+                            runtime,
+                            _f(_pct(gt.get("miou")), ".2f"),
+                            _f(_pct(gt.get("mean_fg_iou")), ".2f"),
+                            str(gt["images"]),
+                            "-",
+                        ]
+                    )
+    if not rows:
+        return [*blocks, Paragraph("No labelled-set run found (bench with --dataset DIR, or parity with masks).")]
+    blocks.append(
+        Paragraph(
+            "mIoU = mean of background and person IoU over the labelled set, in %. The seed's mIoU "
+            "was measured on a different, larger set (PP-HumanSeg-14K / mini Supervisely).",
+            note=True,
+        )
+    )
+    blocks.append(
+        Table(
+            ["model", "runtime", "mIoU", "foreground IoU", "labelled images", "seed mIoU (published)"],
+            sorted(rows),
+            {2, 3, 4, 5},
+        )
+    )
+    return blocks
+
+
+def _pct(x: Any) -> float | None:
+    return 100 * x if isinstance(x, (int, float)) else None
+
+
+def models_section(c: Collected) -> list[Block]:
+    rows = []
+    for m in sorted(c.manifests, key=lambda m: m.get("model", "")):
+        for name, e in sorted(m.get("files", {}).items()):
+            rows.append(
+                [
+                    m["model"],
+                    name,
+                    e["target"],
+                    e["precision"],
+                    _f(e["size_bytes"] / 1e6, ".2f"),
+                    e.get("nb_opt_version", ""),
+                    e["sha256"][:12],
+                    m.get("source", {}).get("checksum_status", ""),
+                ]
+            )
+    if not rows:
+        return []
+    return [
+        Heading(2, "Converted models", "models"),
+        Table(["model", "file", "target", "precision", "MB", "opt", "sha256", "source checksums"], rows, {4}),
+    ]
+
+
+def build_report(reports: Path, models: Path) -> tuple[Path, Path, Collected]:
+    c = collect(reports, models)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    blocks: list[Block] = [
+        Paragraph(
+            f"Generated {now} by pp-lite-toolkit {toolkit_version()} from "
+            f"{len(c.files)} run file(s) and {len(c.manifests)} manifest(s)."
+        )
+    ]
+    blocks += devices_section(c) + plots_section(c) + parity_section(c) + accuracy_section(c) + models_section(c)
+    if c.warnings:
+        blocks += [Heading(2, "Skipped files"), Table(["warning"], [[w] for w in c.warnings])]
+    html_path, md_path = reports / "index.html", reports / "report.md"
+    atomic_files.write_text(html_path, to_html(TITLE, blocks))
+    atomic_files.write_text(md_path, to_markdown(TITLE, blocks, reports / "report_assets"))
+    return html_path, md_path, c

@@ -1,0 +1,63 @@
+"""Reads run files and manifests. A corrupt or foreign JSON file is skipped with a warning naming it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+KINDS = ("latency", "parity", "accuracy", "overhead")
+
+
+@dataclass
+class Collected:
+    runs: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    manifests: list[dict[str, Any]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def latest(self, kind: str, key: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Records of every run of `kind`, the newest one winning per key (e.g. device serial + model)."""
+        best: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for run in sorted(self.runs[kind], key=lambda r: r.get("written_at", "")):
+            for rec in run.get("records", []):
+                best[tuple(_get(rec, k) for k in key)] = {**rec, "_run": run.get("_path")}
+        return list(best.values())
+
+    def latest_run(self, kind: str, **match: Any) -> dict[str, Any] | None:
+        runs = [r for r in self.runs[kind] if all(r.get(k) == v for k, v in match.items())]
+        return max(runs, key=lambda r: r.get("written_at", ""), default=None)
+
+
+def _get(rec: dict[str, Any], dotted: str) -> Any:
+    value: Any = rec
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def collect(reports: Path, models: Path) -> Collected:
+    out = Collected()
+    for path in sorted(reports.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            out.warnings.append(f"skipping {path}: not valid JSON ({e})")
+            continue
+        if not isinstance(data, dict) or data.get("kind") not in KINDS or not isinstance(data.get("records"), list):
+            out.warnings.append(f"skipping {path}: not a toolkit run file (no known 'kind' with a 'records' list)")
+            continue
+        data["_path"] = str(path)
+        out.runs[data["kind"]].append(data)
+        out.files.append(path.name)
+    for path in sorted(models.glob("*/manifest.json")):
+        try:
+            out.manifests.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as e:
+            out.warnings.append(f"skipping {path}: unreadable manifest ({e})")
+    for w in out.warnings:
+        log.warning("warning: %s", w)
+    return out

@@ -1,0 +1,88 @@
+"""Report figures (matplotlib, Agg): PNG bytes."""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _label(rec: dict[str, Any]) -> str:
+    dev = rec["device"]
+    tag = " (host-emulated)" if rec.get("emulated") else ""
+    return f"{dev.get('model') or dev['serial']}{tag}"
+
+
+def latency_vs_seed(records: list[dict[str, Any]]) -> bytes:
+    ok = [r for r in records if r.get("status") == "ok"]
+    models = sorted({r["model"] for r in ok})
+    devices = sorted({_label(r) for r in ok})
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / (len(devices) + 1)
+    for i, dev in enumerate(devices):
+        values = [next((r["median_ms"] for r in ok if r["model"] == m and _label(r) == dev), 0.0) for m in models]
+        ax.bar([j + i * width for j in range(len(models))], values, width, label=f"{dev} median")
+    seeds = [next((r.get("seed_ms") for r in ok if r["model"] == m), None) or 0.0 for m in models]
+    ax.bar([j + len(devices) * width for j in range(len(models))], seeds, width, label="seed: Snapdragon 855",
+           color="grey", hatch="//")  # fmt: skip
+    ax.set_xticks([j + width * len(devices) / 2 for j in range(len(models))])
+    ax.set_xticklabels([m.replace("_pp_humanseg", "\n") for m in models], fontsize=7)
+    ax.set_ylabel("latency, ms (1 thread)")
+    ax.set_title("Median latency per model vs the seed's Snapdragon 855 figure")
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def rounds_distribution(records: list[dict[str, Any]]) -> bytes:
+    ok = [r for r in records if r.get("status") == "ok" and r.get("rounds_ms")]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.boxplot([r["rounds_ms"] for r in ok], showmeans=True)
+    ax.set_xticks(range(1, len(ok) + 1))
+    ax.set_xticklabels([f"{r['model'].replace('_pp_humanseg', chr(10))}\n{_label(r)}" for r in ok], fontsize=6)
+    ax.set_ylabel("round average, ms")
+    ax.set_title("Distribution of rounds per model")
+    return _png(fig)
+
+
+def latency_over_rounds(records: list[dict[str, Any]]) -> bytes:
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for r in records:
+        if r.get("status") == "ok" and r.get("rounds_ms"):
+            x = r.get("round_started_s") or list(range(len(r["rounds_ms"])))
+            ax.plot(x, r["rounds_ms"], marker="o", markersize=3, label=f"{r['model']} / {_label(r)}")
+    ax.set_xlabel("seconds since the model's first round")
+    ax.set_ylabel("round average, ms")
+    ax.set_title("Latency over rounds (a rising line means throttling)")
+    ax.legend(fontsize=6)
+    return _png(fig)
+
+
+def size_per_precision(manifests: list[dict[str, Any]]) -> bytes:
+    sizes: dict[str, dict[str, float]] = defaultdict(dict)
+    for m in manifests:
+        for name, entry in m.get("files", {}).items():
+            sizes[name.removesuffix(".nb")][m["model"]] = entry["size_bytes"] / 1e6
+    models = sorted({m for per in sizes.values() for m in per})
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / max(len(sizes), 1)
+    for i, (variant, per) in enumerate(sorted(sizes.items())):
+        ax.bar([j + i * width for j in range(len(models))], [per.get(m, 0.0) for m in models], width, label=variant)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(models))])
+    ax.set_xticklabels([m.replace("_pp_humanseg", "\n") for m in models], fontsize=7)
+    ax.set_ylabel(".nb size, MB")
+    ax.set_title("Model size per target and precision")
+    ax.legend(fontsize=7)
+    return _png(fig)
