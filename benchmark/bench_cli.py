@@ -189,7 +189,7 @@ def check_images(args: argparse.Namespace) -> ImageSet | None:
 
 def run_latency(args: argparse.Namespace, server: AdbServer) -> int:
     settings = settings_from(args)
-    images = check_images(args)
+    images = None if args.no_parity else (check_images(args) or generated_image_set())
     jobs, model_errors = prepare_jobs(args)
     serials = select_devices(server, getattr(args, "serial", None))
     if not serials:

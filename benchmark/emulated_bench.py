@@ -78,6 +78,7 @@ def run_overhead(args: argparse.Namespace) -> int:
     """Harness cost = wall time of the model's benchmark minus the runner processes' wall time measured on the
     device (date +%s%N around each runner). Target: <= 10 % for portrait V2-Lite, 500 timed runs."""
     args.models = args.models or ["portrait_pp_humansegv2_lite_256x144"]
+    args.no_parity = True  # the figure is about the latency loop
     with Lab.create() as lab:
         server = lab.start_server()
         lab.add_device(load_profile("sd855"))

@@ -15,7 +15,7 @@ from benchmark.lab import Lab, free_port
 from tests.conftest import HUMAN_V1, PORTRAIT_V2
 
 pytestmark = pytest.mark.slow
-FAST = ["--rounds", "2", "--repeats", "3", "--warmup", "1", "--offline"]
+FAST = ["--rounds", "2", "--repeats", "3", "--warmup", "1", "--offline", "--no-parity"]
 
 
 def _latency(capsys, lab, models_dir, bench_out, tmp_path, *extra, models=PORTRAIT_V2):  # type: ignore[no-untyped-def]
