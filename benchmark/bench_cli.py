@@ -69,6 +69,7 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
         default=_env_path("IMAGES"),
         help="after the latency run, device parity on these images (default $IMAGES)",
     )
+    g.add_argument("--no-parity", action="store_true", help="skip the device parity check after the latency rounds")
     g.add_argument(
         "--dataset",
         type=Path,

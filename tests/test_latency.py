@@ -263,3 +263,43 @@ def test_no_adb_server_and_no_stray_server(tmp_path, capsys) -> None:  # type: i
 
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass  # nothing was auto-started on that port
+
+
+def _helpers_running() -> int:
+    import subprocess
+
+    pattern = "benchmark.emulated --root|nodaemon server"
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True, check=False, timeout=10)
+    return len(found.stdout.split())
+
+
+def test_bench_emulated_command_starts_and_stops_everything(models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    before = _helpers_running()
+    reports = tmp_path / "reports"
+    rc = main(
+        [
+            "bench-emulated",
+            "--models-dir",
+            str(models_dir),
+            "--out",
+            str(bench_out),
+            "--models",
+            HUMAN_V1,
+            "--rounds",
+            "2",
+            "--repeats",
+            "3",
+            "--warmup",
+            "1",
+            "--offline",
+            "--reports",
+            str(reports),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "in-process" in out and "ratio" in out  # medians beside Paddle-Lite x86 timed in-process
+    assert json.loads(next(reports.glob("latency-*.json")).read_text())["records"][0]["status"] == "ok"
+    parity = json.loads(next(reports.glob("parity-*.json")).read_text())
+    assert parity["source"] == "device" and parity["images"] == "generated" and len(parity["records"]) == 4
+    assert _helpers_running() == before  # its adb server and emulated device were stopped
