@@ -85,6 +85,10 @@ def run_device_checks(
     return 0 if summaries and all(s.get("passed") for s in summaries) else 1
 
 
+def _seed_miou(x: object) -> str:
+    return f"{x:.2f}" if isinstance(x, (int, float)) else "-"  # published with 2 decimals (93.60)
+
+
 def _print(summaries: list[dict[str, Any]]) -> None:
     print(
         f"{'device':<22}  {'model':<36}  {'result':<6}  {'max|diff|':>9}  {'fg IoU PI':>9}  {'fg IoU dev':>10}  "
@@ -98,7 +102,7 @@ def _print(summaries: list[dict[str, Any]]) -> None:
             f"{s['device']:<22}  {s['model'] or '-':<36}  {'PASS' if s.get('passed') else 'FAIL':<6}  "
             f"{'-' if diff is None else format(diff, '9.2e'):>9}  {_pct(desk.get('mean_fg_iou')):>9}  "
             f"{_pct(dev.get('mean_fg_iou')):>10}  {_pct(desk.get('miou')):>7}  {_pct(dev.get('miou')):>8}  "
-            f"{s.get('seed_miou_percent', '-'):>9}"
+            f"{_seed_miou(s.get('seed_miou_percent')):>9}"
         )
         if s.get("error"):
             print(f"  {s['error'].splitlines()[0]}")
