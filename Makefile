@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 convert: $(STAMP)
-	$(PY) -m converter zoo $(ZOO_ARGS) $(if $(TARGETS),--targets "$(TARGETS)")
+	$(PY) -m converter zoo $(ZOO_ARGS) $(if $(TARGETS),--targets "$(TARGETS)") $(if $(PRECISIONS),--precision "$(PRECISIONS)")
 
 parity: $(STAMP)
 	$(PY) -m benchmark parity $(ZOO_ARGS) $(if $(IMAGES),--images "$(IMAGES)")

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmark.device_runner import RunnerError, run_round
+from benchmark.gates import image_problems
 from benchmark.images import ImageItem, ImageSet
 from benchmark.latency import BenchSettings, DeviceContext, ModelJob, nb_for_device
 from benchmark.metrics import GroundTruthTally, compare_output, foreground
@@ -131,13 +132,7 @@ def check_on_device(
         dev_cmp = decoded.values.reshape(ref_cmp.shape)
         c = compare_output(out_name, ref_cmp, dev_cmp)
         bound = PRINT_REL_ERROR * float(np.max(np.abs(ref))) if out_dtype.startswith("float") else 0.0
-        problems = list(c.problems)
-        if not c.max_abs_diff <= tol.max_abs_diff + bound:
-            problems.append(
-                f"max abs diff {c.max_abs_diff:.3g} > tolerance {tol.max_abs_diff:.3g} + print bound {bound:.2g}"
-            )
-        if c.argmax_agreement < tol.min_argmax_agreement:
-            problems.append(f"argmax agreement {c.argmax_agreement:.5f} < {tol.min_argmax_agreement}")
+        problems = image_problems(c, tol, bound)
         rec: dict[str, Any] = {
             "model": job.name,
             "image": item.name,

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.gates import image_problems
 from benchmark.images import ImageSet
 from benchmark.lite_host import LiteHostRunner
 from benchmark.metrics import GroundTruthTally, compare_output
@@ -111,11 +112,7 @@ def check_model(
         for out_name, ref_arr in ref.items():
             c = compare_output(out_name, ref_arr, got.get(out_name))
             result.comparisons += 1
-            problems = list(c.problems)
-            if not c.max_abs_diff <= tol.max_abs_diff:
-                problems.append(f"max abs diff {c.max_abs_diff:.3g} > tolerance {tol.max_abs_diff:.3g}")
-            if c.argmax_agreement < tol.min_argmax_agreement:
-                problems.append(f"argmax agreement {c.argmax_agreement:.5f} < {tol.min_argmax_agreement}")
+            problems = image_problems(c, tol)
             rec: dict[str, Any] = {
                 "model": name,
                 "image": item.name,

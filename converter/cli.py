@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,9 +32,12 @@ def _precisions(text: str) -> tuple[str, ...]:
     items = tuple(csv_list(text))
     if not items or any(p not in PRECISIONS for p in items):
         raise argparse.ArgumentTypeError(f"precisions must be a comma-separated subset of {', '.join(PRECISIONS)}")
-    if items != ("fp32",):
-        raise argparse.ArgumentTypeError("only fp32 is supported by this version of the converter")
     return items
+
+
+def _env_precisions() -> tuple[str, ...] | None:
+    text = os.environ.get("PRECISIONS", "")
+    return _precisions(text) if text else None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,7 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     z = sub.add_parser("zoo", help="convert zoo models (the default command)")
     add_zoo_args(z)
     z.add_argument("--targets", type=_targets, default=("arm", "x86"), help="arm,x86 (default: both)")
-    z.add_argument("--precision", type=_precisions, default=("fp32",))
+    z.add_argument(
+        "--precision",
+        type=_precisions,
+        default=_env_precisions(),
+        help="fp32,fp16,int8,int16 (default $PRECISIONS, else each zoo entry's precisions)",
+    )
     m = sub.add_parser("model", help="convert your own Paddle inference model folder")
     m.add_argument("folder", type=Path)
     m.add_argument("--name", help="output name (default: the folder name)")
@@ -65,6 +74,8 @@ def _print_summary(summary: ConversionSummary) -> None:
         reason = (o.error or "").partition("\n")[0].removeprefix(f"{o.name}: ")
         outputs = ", ".join(sorted(o.files)) if o.ok else (reason[:90] + "..." if len(reason) > 90 else reason)
         print(f"{o.name:<{width}}  {o.status:<11}  {outputs}")
+        for file_name, why in o.skipped.items():
+            print(f"{'':<{width}}  {'not built':<11}  {file_name}: {why}")
     for line in summary.lines():
         print(line)
 

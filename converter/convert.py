@@ -19,9 +19,9 @@ from converter import manifest
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource, ModelUnavailable, checksums, default_cache_dir, resolve
 from converter.model_files import ModelFiles, find_model_files, sha256_file
-from converter.nb_inspect import NbFormatError, inspect_nb
+from converter.nb_inspect import NbFormatError, NbInfo, inspect_nb
 from converter.opt import ConversionError, opt_version, preflight, run_opt
-from converter.program import ProgramInfo, read_program
+from converter.program import ProgramInfo, TensorInfo, read_program
 from converter.zoo import Preprocess, Zoo, ZooModel, check_model_name
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,24 @@ class ModelSpec:
     title: str = ""
 
 
+FP16_REQUIRES = (
+    "an ARMv8.2-A CPU with fp16 arithmetic (Cortex-A55/A75/A76 and newer; not A53) and a Paddle-Lite runtime "
+    "built with --with_arm82_fp16=ON; there is no automatic fallback to fp32"
+)
+UNBUILDABLE = {
+    ("x86", "fp16"): "opt has no fp16 kernels for x86 (the file would equal x86-fp32.nb); fp16 is built for ARM only"
+}
+
+
+def opt_settings(target: str, precision: str) -> dict[str, Any]:
+    return {
+        "valid_targets": target,
+        "enable_fp16": precision == "fp16",
+        "quant_model": precision in ("int8", "int16"),
+        "quant_type": {"int8": "QUANT_INT8", "int16": "QUANT_INT16"}.get(precision),
+    }
+
+
 @dataclass
 class ModelOutcome:
     name: str
@@ -48,6 +66,7 @@ class ModelOutcome:
     elapsed_s: float = 0.0
     source: ModelSource | None = None
     model_dir: Path | None = None
+    skipped: dict[str, str] = field(default_factory=dict)  # file name -> why it is not built
 
     @property
     def ok(self) -> bool:
@@ -114,6 +133,62 @@ def effective_preprocess(spec: ModelSpec, files: ModelFiles) -> tuple[dict[str, 
     return pre, warnings
 
 
+def _convert_one(
+    model: str, source: ModelSource, target: str, precision: str, model_dir: Path
+) -> tuple[Path, NbInfo, float]:
+    """opt into a temporary name, check the kernels' target, rename into place; no partial file survives."""
+    t0 = time.monotonic()
+    tmp_stem = model_dir / f".{target}-{precision}.{os.getpid()}.tmp"
+    try:
+        produced = run_opt(model, source.files, target, precision, out_stem=tmp_stem)
+        try:
+            info = inspect_nb(produced)
+        except NbFormatError as e:
+            raise ConversionError(model, "bad_output", f"opt wrote an unreadable file: {e}") from None
+        if info.target != target:
+            raise ConversionError(model, "bad_output", f"opt was asked for {target}; the .nb holds {info.target}")
+        final = model_dir / manifest.nb_name(target, precision)
+        os.replace(produced, final)
+        return final, info, time.monotonic() - t0
+    finally:
+        for leftover in model_dir.glob(tmp_stem.name + "*"):
+            leftover.unlink(missing_ok=True)
+
+
+def _file_entry(
+    final: Path,
+    info: NbInfo,
+    *,
+    target: str,
+    precision: str,
+    source: ModelSource,
+    spec: ModelSpec,
+    out: TensorInfo,
+    elapsed: float,
+    opt_ver: str,
+) -> dict[str, Any]:
+    return {
+        "target": target,
+        "precision": precision,
+        "sha256": sha256_file(final),
+        "size_bytes": final.stat().st_size,
+        "opt_version": opt_ver,
+        "nb_opt_version": info.opt_version,
+        "conversion_format": manifest.CONVERSION_FORMAT,
+        "source_kind": source.kind,
+        "inputs_sha256": source.sha256,
+        "input_shape": list(spec.input_shape),
+        "output_name": out.name,
+        "output_dtype": out.dtype,
+        "op_counts": info.op_counts,
+        "conversion_time_s": round(elapsed, 3),
+        "settings": opt_settings(target, precision),
+        "requires": FP16_REQUIRES if precision == "fp16" else None,
+        "weights": "weight-only quantized" if precision in ("int8", "int16") else precision,
+        "converted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
 def _remove_if_empty(model_dir: Path) -> None:
     if model_dir.is_dir() and not any(model_dir.iterdir()):
         model_dir.rmdir()
@@ -132,7 +207,10 @@ def convert_source(
     outcome = ModelOutcome(spec.name, "up_to_date", warnings=list(source.warnings), source=source, model_dir=model_dir)
     current = manifest.load(model_dir)
     opt_ver = opt_version()
-    wanted = [(t, p) for p in precisions for t in targets]
+    wanted = [(t, p) for p in precisions for t in targets if (t, p) not in UNBUILDABLE]
+    outcome.skipped = {
+        manifest.nb_name(t, p): UNBUILDABLE[(t, p)] for p in precisions for t in targets if (t, p) in UNBUILDABLE
+    }
     todo = [
         (t, p)
         for t, p in wanted
@@ -144,7 +222,6 @@ def convert_source(
         outcome.elapsed_s = time.monotonic() - start
         return outcome
 
-    tmp_stem: Path | None = None
     try:
         program = read_program(source.files.model_file)
         pre, pre_warnings = effective_preprocess(spec, source.files)
@@ -167,46 +244,24 @@ def convert_source(
             warnings=outcome.warnings,
         )
         data.setdefault("files", {})
+        data["not_built"] = outcome.skipped
         model_dir.mkdir(parents=True, exist_ok=True)
         for target in sorted({t for t, _ in todo}):
             ops = preflight(spec.name, source.files, target)
             log.info("%s: opt preflight on %s: %d op types, all supported", spec.name, target, len(ops))
         for target, precision in todo:
-            name = manifest.nb_name(target, precision)
-            t0 = time.monotonic()
-            tmp_stem = model_dir / f".{target}-{precision}.{os.getpid()}.tmp"
-            produced = run_opt(spec.name, source.files, target, precision, out_stem=tmp_stem)
-            try:
-                info = inspect_nb(produced)
-            except NbFormatError as e:
-                raise ConversionError(spec.name, "bad_output", f"opt wrote an unreadable file: {e}") from None
-            if info.target != target:
-                raise ConversionError(
-                    spec.name,
-                    "bad_output",
-                    f"opt was asked for {target} but the .nb holds {info.target} kernels",
-                )
-            final = model_dir / name
-            os.replace(produced, final)
-            tmp_stem = None
-            elapsed = time.monotonic() - t0
-            data["files"][name] = {
-                "target": target,
-                "precision": precision,
-                "sha256": sha256_file(final),
-                "size_bytes": final.stat().st_size,
-                "opt_version": opt_ver,
-                "nb_opt_version": info.opt_version,
-                "conversion_format": manifest.CONVERSION_FORMAT,
-                "source_kind": source.kind,
-                "inputs_sha256": source.sha256,
-                "input_shape": list(spec.input_shape),
-                "output_name": out.name,
-                "output_dtype": out.dtype,
-                "op_counts": info.op_counts,
-                "conversion_time_s": round(elapsed, 3),
-                "converted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            }
+            final, info, elapsed = _convert_one(spec.name, source, target, precision, model_dir)
+            data["files"][final.name] = _file_entry(
+                final,
+                info,
+                source=source,
+                spec=spec,
+                out=out,
+                elapsed=elapsed,
+                opt_ver=opt_ver,
+                target=target,
+                precision=precision,
+            )
             manifest.write(model_dir, data)
             log.info("%s: wrote %s (%d bytes, %.2f s)", spec.name, final, final.stat().st_size, elapsed)
         outcome.status = "converted"
@@ -214,9 +269,6 @@ def convert_source(
         outcome.status = "failed"
         outcome.error = str(e)
     finally:
-        if tmp_stem is not None:
-            for leftover in model_dir.glob(tmp_stem.name + "*"):
-                leftover.unlink(missing_ok=True)
         _remove_if_empty(model_dir)
     outcome.elapsed_s = time.monotonic() - start
     return outcome
@@ -276,10 +328,11 @@ def convert_zoo(
     models_dir: Path | None = None,
     cache_dir: Path | None = None,
     targets: tuple[str, ...] = ("arm", "x86"),
-    precisions: tuple[str, ...] = ("fp32",),
+    precisions: tuple[str, ...] | None = None,
     out_root: Path = DEFAULT_OUT,
     download: bool = True,
 ) -> ConversionSummary:
+    """Convert zoo models; precisions None means each entry's (or the zoo default's) precisions."""
     start = time.monotonic()
     cache = cache_dir or default_cache_dir()
     outcomes: list[ModelOutcome] = []
@@ -314,7 +367,7 @@ def convert_zoo_model(
     models_dir: Path | None,
     cache_dir: Path,
     targets: tuple[str, ...],
-    precisions: tuple[str, ...],
+    precisions: tuple[str, ...] | None,
     out_root: Path,
     download: bool = True,
 ) -> ModelOutcome:
@@ -329,7 +382,8 @@ def convert_zoo_model(
     except ToolkitError as e:
         return ModelOutcome(name, "failed", error=f"{name}: {e}")
     spec = ModelSpec(entry.name, entry.input_shape, entry.preprocess, title=entry.title)
-    outcome = convert_source(spec, source, targets=targets, precisions=precisions, out_root=out_root)
+    wanted = precisions or zoo.precisions(entry)
+    outcome = convert_source(spec, source, targets=targets, precisions=wanted, out_root=out_root)
     if outcome.error and not outcome.error.startswith(name):
         outcome.error = f"{name}: {outcome.error}"
     return outcome

@@ -41,16 +41,23 @@ class _Strict(BaseModel):
 
 
 class Tolerance(_Strict):
-    """Parity tolerance on the softmax output against desktop Paddle Inference."""
+    """Parity gates of one precision against desktop fp32 Paddle Inference. Element-wise on the softmax output
+    (`max_abs_diff`; None for weight-only quantized variants, judged at task level only), per image
+    (`min_argmax_agreement`), and task level: mean mask IoU vs the fp32 reference masks, and the mIoU drop in points
+    vs the fp32 desktop result on labelled images."""
 
-    max_abs_diff: float = Field(gt=0)
+    max_abs_diff: float | None = Field(default=None, gt=0)
     min_argmax_agreement: float = Field(ge=0, le=1)
+    min_mask_iou: float | None = Field(default=None, ge=0, le=1)
+    max_miou_drop_points: float | None = Field(default=None, ge=0)
     reason: str | None = None
 
 
 class ToleranceOverride(_Strict):
     max_abs_diff: float | None = Field(default=None, gt=0)
     min_argmax_agreement: float | None = Field(default=None, ge=0, le=1)
+    min_mask_iou: float | None = Field(default=None, ge=0, le=1)
+    max_miou_drop_points: float | None = Field(default=None, ge=0)
     reason: str = Field(min_length=3, description="why this model needs other tolerances")
 
 
@@ -84,6 +91,7 @@ class ZooModel(_Strict):
     sha256: dict[str, Sha256] = Field(default_factory=dict)
     preprocess: Preprocess = Preprocess()
     tolerances: dict[Precision, ToleranceOverride] = Field(default_factory=dict)
+    precisions: list[Precision] | None = Field(default=None, min_length=1, description="default: defaults.precisions")
 
     @field_validator("name")
     @classmethod
@@ -110,6 +118,7 @@ class ZooModel(_Strict):
 
 class ZooDefaults(_Strict):
     preprocess: Preprocess = Preprocess()
+    precisions: list[Precision] = Field(default_factory=lambda: list[Precision](["fp32"]), min_length=1)
     tolerances: dict[Precision, Tolerance]
 
 
@@ -146,13 +155,11 @@ class Zoo:
         over = next((t for p, t in model.tolerances.items() if p == precision), None) if model else None
         if over is None:
             return base
-        return Tolerance(
-            max_abs_diff=over.max_abs_diff if over.max_abs_diff is not None else base.max_abs_diff,
-            min_argmax_agreement=(
-                over.min_argmax_agreement if over.min_argmax_agreement is not None else base.min_argmax_agreement
-            ),
-            reason=over.reason,
-        )
+        changes = {k: v for k, v in over.model_dump().items() if v is not None}
+        return base.model_copy(update=changes)
+
+    def precisions(self, model: ZooModel) -> tuple[str, ...]:
+        return tuple(model.precisions or self.defaults.precisions)
 
 
 def _describe(err: ValidationError) -> list[str]:
