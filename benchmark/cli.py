@@ -20,7 +20,7 @@ from benchmark.lite_host import LiteHostRunner
 from benchmark.parity import ModelParity, check_model
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, write_run
 from converter import manifest
-from converter.cli_args import add_zoo_args, nchw, setup_logging
+from converter.cli_args import add_zoo_args, csv_list, nchw, setup_logging
 from converter.errors import ToolkitError
 from converter.preprocess import preprocess
 from converter.zoo import load_zoo
@@ -40,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
         help="folder of jpg/png images (masks in X/Annotations for X/Images); default: $IMAGES, else a generated set",
     )
     par.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    par.add_argument(
+        "--precision",
+        type=csv_list,
+        default=csv_list(os.environ.get("PRECISIONS", "")) or None,
+        help="variants to judge: fp32,fp16,int8,int16 (default $PRECISIONS, else the zoo's)",
+    )
     dev = par.add_argument_group("on a device (instead of Paddle-Lite x86 on the host)")
     dev.add_argument("--device", action="store_true", help="run the converted .nb on attached device(s) over adb")
     dev.add_argument("--adb", help="adb server HOST:PORT")
@@ -97,17 +103,19 @@ def _parity(args: argparse.Namespace) -> int:
     records: list[dict[str, object]] = []
     for name in names:
         log.info("%s: checking", name)
-        result, recs = check_model(
+        pairs = check_model(
             zoo,
             name,
             images,
+            precisions=args.precision,
             models_dir=args.models_dir,
             cache_dir=args.cache_dir,
             out_root=args.out,
             download=not args.offline,
         )
-        results.append(result)
-        records += recs
+        for result, recs in pairs:
+            results.append(result)
+            records += recs
         write_run(
             path,
             "parity",
@@ -119,14 +127,16 @@ def _parity(args: argparse.Namespace) -> int:
             },
             records,
         )
-        log.info("%s: %s", name, result.status)
+        log.info("%s: %s", name, ", ".join(f"{r.precision} {r.status}" for r, _ in pairs))
     parity_table.print_records(records)
     parity_table.print_summary(results)
     passed = sum(1 for r in results if r.status == "pass")
-    counts = {s: sum(1 for r in results if r.status == s) for s in ("fail", "unavailable", "error")}
-    others = ", ".join(f"{n} {s.replace('fail', 'failed')}" for s, n in counts.items() if n)
-    print(f"parity: {passed}/{len(results)} model(s) passed{'; ' + others if others else ''}; run file {path}")
-    return 0 if passed == len(results) else 1
+    counts = {s: sum(1 for r in results if r.status == s) for s in ("fail", "unavailable", "error", "not_run")}
+    names = {"fail": "failed", "not_run": "not run here (see above)"}
+    others = ", ".join(f"{n} {names.get(s, s)}" for s, n in counts.items() if n)
+    judged = len(results) - counts["not_run"]
+    print(f"parity: {passed}/{judged} model variant(s) passed{'; ' + others if others else ''}; run file {path}")
+    return 0 if passed == judged else 1
 
 
 def _host_run(args: argparse.Namespace) -> int:

@@ -37,23 +37,25 @@ def print_summary(results: list[ModelParity]) -> None:
     w = max([len(r.model) for r in results] + [5])
     print()
     print(
-        f"{'model':<{w}}  {'result':<11}  {'images':>6}  {'max|diff|':>9}  {'tolerance':>9}  {'min argmax':>10}  "
-        f"{'fg IoU PI':>9}  {'fg IoU Lite':>11}  {'mIoU PI':>7}  {'mIoU Lite':>9}"
+        f"{'model':<{w}}  {'prec':<5}  {'result':<8}  {'images':>6}  {'max|diff|':>9}  {'tolerance':>9}  "
+        f"{'min argmax':>10}  {'mask IoU':>8}  {'fg IoU PI':>9}  {'fg IoU Lite':>11}  {'mIoU PI':>7}  {'mIoU Lite':>9}"
     )
     for r in results:
         ref, cand = r.gt.get("reference", {}), r.gt.get("candidate", {})
         tol = r.tolerance.max_abs_diff if r.tolerance else None
         print(
-            f"{r.model:<{w}}  {r.status.upper():<11}  {r.comparisons:>6}  {_f(r.max_abs_diff, '9.2e')}  "
-            f"{_f(tol, '9.1e')}  {_f(r.min_argmax_agreement, '10.2%')}  "
+            f"{r.model:<{w}}  {r.precision:<5}  {r.status.upper():<8}  {r.comparisons:>6}  "
+            f"{_f(r.max_abs_diff, '9.2e')}  {_f(tol, '9.1e')}  {_f(r.min_argmax_agreement, '10.2%')}  "
+            f"{_f(r.mean_mask_iou, '8.4f')}  "
             f"{_f(ref.get('mean_fg_iou'), '9.3f')}  {_f(cand.get('mean_fg_iou'), '11.3f')}  "
             f"{_f(ref.get('miou'), '7.3f')}  {_f(cand.get('miou'), '9.3f')}"
         )
     for r in results:
         if r.error:
             first = r.error.splitlines()[0]
-            print(first if first.startswith(f"{r.model}:") else f"{r.model}: {first}")
+            label = f"{r.model} {r.precision}"
+            print(f"{label}: {first.removeprefix(f'{r.model}: ')}")
         for f in r.failures[:10]:
-            print(f"{r.model}: FAIL {f}")
+            print(f"{r.model} {r.precision}: FAIL {f}")
         if len(r.failures) > 10:
             print(f"{r.model}: ... {len(r.failures) - 10} more failure(s) in the run file")
