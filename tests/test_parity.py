@@ -48,7 +48,7 @@ def test_three_real_models_on_shared_images(
     reports = tmp_path / "reports"
     rc, out, err = _parity_zoo(capsys, zoo, models_dir, tmp_path, "--images", str(data_dir))
     assert rc == 0, out + err
-    assert "parity: 3/3 model(s) passed" in out
+    assert "parity: 3/3 model variant(s) passed" in out
     assert "SOURCES.md: not a jpg/png image" in err  # skipped with a warning naming it
     run = _run_file(reports)
     assert run["image_count"] == 15
@@ -85,7 +85,7 @@ def test_tight_tolerance_fails_and_every_model_is_judged(
     run = _run_file(reports)
     status = {m["model"]: m["status"] for m in run["models"]}
     assert status == {PORTRAIT_V2: "fail", HUMAN_V1: "pass"}
-    assert f"{PORTRAIT_V2}: FAIL generated/" in out and "> tolerance 1e-12" in out
+    assert f"{PORTRAIT_V2} fp32: FAIL generated/" in out and "> tolerance 1e-12" in out
     assert run["images"] == "generated"
 
 
