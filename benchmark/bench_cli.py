@@ -19,7 +19,7 @@ from benchmark.latency import BenchSettings, DeviceOutcome, ModelJob, RunFile, b
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp
 from benchmark.thermal import ThermalPolicy
 from converter import manifest
-from converter.cli_args import add_zoo_args
+from converter.cli_args import add_zoo_args, csv_list
 from converter.convert import convert_zoo_model
 from converter.fetch import default_cache_dir
 from converter.zoo import load_zoo
@@ -47,6 +47,12 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
         type=Path,
         default=Path(os.environ["RUNNER"]) if os.environ.get("RUNNER") else None,
         help="benchmark_bin to push (required for real devices; default $RUNNER)",
+    )
+    g.add_argument(
+        "--precision",
+        type=csv_list,
+        default=csv_list(os.environ.get("PRECISIONS", "")) or None,
+        help="variants to run: fp32,fp16,int8,int16 (default $PRECISIONS, else the zoo's)",
     )
     g.add_argument("--rounds", type=int, default=10, help="benchmark_bin invocations per model (default 10)")
     g.add_argument("--repeats", type=int, default=50, help="timed runs per round (default 50)")
@@ -111,7 +117,7 @@ def prepare_jobs(args: argparse.Namespace) -> tuple[list[ModelJob], list[str]]:
             models_dir=args.models_dir,
             cache_dir=args.cache_dir or default_cache_dir(),
             targets=("arm", "x86"),
-            precisions=("fp32",),
+            precisions=args.precision,
             out_root=args.out,
             download=not args.offline,
         )
@@ -121,11 +127,9 @@ def prepare_jobs(args: argparse.Namespace) -> tuple[list[ModelJob], list[str]]:
             continue
         data = manifest.load(o.model_dir) or {}
         entry = zoo.get(name)
-        jobs.append(
-            ModelJob(
-                name, o.model_dir, list(data.get("input_shape", entry.input_shape)), entry.published.sd855_latency_ms
-            )
-        )
+        shape = list(data.get("input_shape", entry.input_shape))
+        for precision in args.precision or zoo.precisions(entry):
+            jobs.append(ModelJob(name, o.model_dir, shape, entry.published.sd855_latency_ms, precision))
     return jobs, errors
 
 
@@ -152,7 +156,7 @@ def print_table(outcomes: list[DeviceOutcome]) -> None:
     rows = [r for o in outcomes for r in o.records]
     if not rows:
         return
-    w = max(len(r["model"]) for r in rows)
+    w = max(len(r["model"]) for r in rows) + 6
     print(
         f"{'device':<22}  {'model':<{w}}  {'shape':<16}  {'median ms':>9}  {'p90 ms':>8}  {'CV':>6}  "
         f"{'seed SD855 ms':>13}  {'ratio':>6}  note"
@@ -160,14 +164,17 @@ def print_table(outcomes: list[DeviceOutcome]) -> None:
     for r in rows:
         shape = "x".join(map(str, r["input_shape"]))
         note = "host-emulated" if r["emulated"] else ""
-        if r["status"] != "ok":
+        if r["status"] == "skipped":
+            note = "skipped: " + r["error"].split(": ", 1)[-1][:80]
+        elif r["status"] != "ok":
             note = "FAILED: " + r["error"].splitlines()[0][:80]
         elif r["warnings"]:
             note = (note + "; " if note else "") + r["warnings"][0][:60]
         seed = r.get("seed_ms")
+        label = f"{r['model']} {r['precision']}"
         ratio = r["median_ms"] / seed if seed and r["status"] == "ok" else None
         print(
-            f"{r['device']['serial']:<22}  {r['model']:<{w}}  {shape:<16}  {_fmt(r.get('median_ms'), '9.2f')}  "
+            f"{r['device']['serial']:<22}  {label:<{w}}  {shape:<16}  {_fmt(r.get('median_ms'), '9.2f')}  "
             f"{_fmt(r.get('p90_ms'), '8.2f')}  {_fmt(r.get('cv'), '6.1%')}  {_fmt(seed, '13.2f')}  "
             f"{_fmt(ratio, '6.2f')}  {note}"
         )

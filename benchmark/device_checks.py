@@ -10,7 +10,7 @@ from typing import Any
 from benchmark.device import AdbServer, Device
 from benchmark.device_parity import check_on_device
 from benchmark.images import ImageSet
-from benchmark.latency import ModelJob, device_session
+from benchmark.latency import ModelJob, VariantNotForDevice, device_session
 from benchmark.run_files import new_run_path, write_run
 from converter.errors import ToolkitError
 from converter.zoo import load_zoo
@@ -52,11 +52,30 @@ def run_device_checks(
             ) as ctx:
                 for job in jobs:
                     log.info("%s: %s: device parity on %d image(s)", serial, job.name, len(images.items))
-                    tol = zoo.tolerance(zoo.get(job.name), "fp32")
+                    tol = zoo.tolerance(zoo.get(job.name), job.precision)
                     try:
                         res = check_on_device(ctx, job, images, tol, artifacts=artifacts, timeout_s=args.round_timeout)
+                    except VariantNotForDevice as e:
+                        summaries.append(
+                            {
+                                "model": job.name,
+                                "precision": job.precision,
+                                "device": serial,
+                                "passed": True,
+                                "not_run": str(e),
+                            }
+                        )
+                        continue
                     except ToolkitError as e:
-                        summaries.append({"model": job.name, "device": serial, "passed": False, "error": str(e)})
+                        summaries.append(
+                            {
+                                "model": job.name,
+                                "precision": job.precision,
+                                "device": serial,
+                                "passed": False,
+                                "error": str(e),
+                            }
+                        )
                         log.error("error: %s: %s", job.name, e)
                         continue
                     records += res.records
@@ -91,18 +110,23 @@ def _seed_miou(x: object) -> str:
 
 def _print(summaries: list[dict[str, Any]]) -> None:
     print(
-        f"{'device':<22}  {'model':<36}  {'result':<6}  {'max|diff|':>9}  {'fg IoU PI':>9}  {'fg IoU dev':>10}  "
+        f"{'device':<22}  {'model':<42}  {'result':<6}  {'max|diff|':>9}  {'fg IoU PI':>9}  {'fg IoU dev':>10}  "
         f"{'mIoU PI':>7}  {'mIoU dev':>8}  {'seed mIoU':>9}"
     )
     for s in summaries:
         gt = s.get("ground_truth") or {}
         desk, dev = gt.get("desktop", {}), gt.get("device", {})
         diff = s.get("max_abs_diff")
+        label = f"{s['model'] or '-'} {s.get('precision', '')}"
+        result = "n/a" if s.get("not_run") else ("PASS" if s.get("passed") else "FAIL")
         print(
-            f"{s['device']:<22}  {s['model'] or '-':<36}  {'PASS' if s.get('passed') else 'FAIL':<6}  "
+            f"{s['device']:<22}  {label:<42}  {result:<6}  "
             f"{'-' if diff is None else format(diff, '9.2e'):>9}  {_pct(desk.get('mean_fg_iou')):>9}  "
             f"{_pct(dev.get('mean_fg_iou')):>10}  {_pct(desk.get('miou')):>7}  {_pct(dev.get('miou')):>8}  "
             f"{_seed_miou(s.get('seed_miou_percent')):>9}"
         )
-        if s.get("error"):
-            print(f"  {s['error'].splitlines()[0]}")
+        for key in ("error", "not_run"):
+            if s.get(key):
+                print(f"  {key.replace('_', ' ')}: {s[key].splitlines()[0]}")
+        for p in s.get("task_problems") or []:
+            print(f"  task level: {p}")

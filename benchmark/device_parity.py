@@ -18,10 +18,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmark.device_runner import RunnerError, run_round
-from benchmark.gates import image_problems
+from benchmark.gates import image_problems, task_problems
 from benchmark.images import ImageItem, ImageSet
-from benchmark.latency import BenchSettings, DeviceContext, ModelJob, nb_for_device
-from benchmark.metrics import GroundTruthTally, compare_output, foreground
+from benchmark.latency import DeviceContext, ModelJob, nb_for_device
+from benchmark.metrics import GroundTruthTally, compare_output, foreground, mean_mask_iou
 from converter import manifest
 from converter.errors import ToolkitError
 from converter.preprocess import preprocess
@@ -95,8 +95,8 @@ def check_on_device(
     folder = Path(source["folder"])
     reference = ReferenceRunner(folder / source["model_file"], folder / source["params_file"])
     out_name, out_dtype = data["output_name"], data["output_dtype"]
-    target, nb_path = nb_for_device(ctx, job, BenchSettings())
-    remote_nb = ctx.work.file(f"{job.name}-{target}-fp32.nb")
+    target, nb_path = nb_for_device(ctx, job)
+    remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
     ctx.device.push(nb_path.read_bytes(), remote_nb)
     tallies = {"desktop": GroundTruthTally.empty(), "device": GroundTruthTally.empty()}
     records: list[dict[str, Any]] = []
@@ -138,7 +138,7 @@ def check_on_device(
             "image": item.name,
             "output": out_name,
             "output_dtype": out_dtype,
-            "precision": "fp32",
+            "precision": job.precision,
             "target": target,
             "source": "device",
             "device": ctx.info.summary(),
@@ -149,6 +149,7 @@ def check_on_device(
             "mean_abs_diff": c.mean_abs_diff,
             "argmax_agreement": c.argmax_agreement,
             "iou_vs_reference": c.iou_vs_reference,
+            "reference_fg_fraction": c.reference_fg_fraction,
             "print_rounding_bound": bound,
             "compared_elements": decoded.compared_elements,
             "note": decoded.note,
@@ -163,12 +164,21 @@ def check_on_device(
                 artifacts / job.name, index, item, pre=data["preprocess"], ref=ref, dev=dev_cmp
             )
         records.append(rec)
+    desktop, device = tallies["desktop"], tallies["device"]
+    task = task_problems(
+        tol,
+        mean_mask_iou=mean_mask_iou(records),
+        miou=device.miou,
+        fp32_desktop_miou=desktop.miou,
+    )
     summary = {
         "model": job.name,
+        "precision": job.precision,
+        "task_problems": task,
         "device": ctx.info.summary()["serial"],
         "emulated": ctx.info.emulated,
         "comparisons": len(records),
-        "passed": bool(records) and all(r["passed"] for r in records),
+        "passed": bool(records) and all(r["passed"] for r in records) and not task,
         "max_abs_diff": max((r["max_abs_diff"] for r in records), default=None),
         "worst_image": max(records, key=lambda r: r["max_abs_diff"])["image"] if records else None,
         "ground_truth": {

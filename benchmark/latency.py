@@ -40,7 +40,6 @@ class BenchSettings:
     threads: int = 1
     power_mode: int = 0  # LITE_POWER_HIGH: bind the big cluster
     pin: str = "none"  # none | big | prime (taskset on top of power_mode)
-    precision: str = "fp32"
     round_timeout_s: float = 300.0
     thermal: ThermalPolicy = ThermalPolicy()
     cooldown_s: float = 0.0
@@ -57,6 +56,7 @@ class ModelJob:
     model_dir: Path
     input_shape: list[int]
     seed_ms: float | None
+    precision: str = "fp32"
 
 
 class RunFile:
@@ -83,7 +83,7 @@ class DeviceOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and all(r["status"] == "ok" for r in self.records)
+        return self.error is None and all(r["status"] in ("ok", "skipped") for r in self.records)
 
 
 def target_for(info: DeviceInfo) -> str:
@@ -122,7 +122,7 @@ def _runner_args(nb: str, job: ModelJob, s: BenchSettings, backend: str) -> list
 def _record_base(job: ModelJob, info: DeviceInfo, s: BenchSettings, runner_label: str) -> dict[str, Any]:
     return {
         "model": job.name,
-        "precision": s.precision,
+        "precision": job.precision,
         "input_shape": job.input_shape,
         "device": info.summary(),
         "emulated": info.emulated,
@@ -158,11 +158,19 @@ class Rounds:
     peak_memory_mb: float | None = None
 
 
-def nb_for_device(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> tuple[str, Path]:
+class VariantNotForDevice(ToolkitError):
+    """This precision has no build for the device's target (fp16 exists for ARM only): skipped, not failed."""
+
+
+def nb_for_device(ctx: DeviceContext, job: ModelJob) -> tuple[str, Path]:
     """The .nb whose kernels match the device ABI (the mistake users make most often)."""
     target = target_for(ctx.info)
-    nb_path = job.model_dir / manifest.nb_name(target, s.precision)
+    nb_path = job.model_dir / manifest.nb_name(target, job.precision)
     if not nb_path.is_file():
+        data = manifest.load(job.model_dir) or {}
+        why = (data.get("not_built") or {}).get(nb_path.name)
+        if why:
+            raise VariantNotForDevice(f"{job.name} {job.precision} on {ctx.info.serial} ({target}): {why}")
         raise RunnerError(f"{nb_path} does not exist: convert {job.name} for {target} first")
     return target, nb_path
 
@@ -194,7 +202,7 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str
     rec = _record_base(job, ctx.info, s, ctx.runner_label)
     t_start = time.monotonic()
     try:
-        target, nb_path = nb_for_device(ctx, job, s)
+        target, nb_path = nb_for_device(ctx, job)
         nb_info = inspect_nb(nb_path)
         if nb_info.target != target:
             raise RunnerError(f"{nb_path} holds {nb_info.target} kernels but {ctx.info.serial} is {ctx.info.abis}")
@@ -213,7 +221,7 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str
                 + (" (bound reached, ran anyway)" if wait.timed_out else "")
             )
         rec["temps_before"] = temps_json(wait.zones)
-        remote_nb = ctx.work.file(f"{job.name}-{target}-{s.precision}.nb")
+        remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
         ctx.device.push(nb_path.read_bytes(), remote_nb)
         args = _runner_args(remote_nb, job, s, target)
         rounds = _run_rounds(ctx, args, s, rec, nb_info.opt_version)
@@ -231,6 +239,9 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str
         rec["warnings"] += stability_warnings(stats, s.cv_limit, s.throttle_limit)
         rec["temps_after"] = temps_json(ctx.device.thermal())
         rec["status"] = "ok"
+    except VariantNotForDevice as e:
+        rec["status"] = "skipped"
+        rec["error"] = str(e)
     except ToolkitError as e:
         rec["status"] = "failed"
         rec["error"] = str(e)
@@ -282,18 +293,16 @@ def bench_device(
             for i, job in enumerate(jobs):
                 if i and s.cooldown_s > 0:
                     time.sleep(s.cooldown_s)
-                log.info("%s: %s: benchmarking", device.serial, job.name)
+                label = f"{device.serial}: {job.name} {job.precision}"
+                log.info("%s: benchmarking", label)
                 rec = bench_model(ctx, job, s)
                 outcome.records.append(rec)
                 run_file.add(rec)
                 if rec["status"] == "ok":
-                    log.info(
-                        "%s: %s: median %.2f ms over %d rounds",
-                        device.serial,
-                        job.name,
-                        rec["median_ms"],
-                        rec["rounds"],
-                    )
+                    log.info("%s: median %.2f ms over %d rounds", label, rec["median_ms"], rec["rounds"])
+                    continue
+                if rec["status"] == "skipped":
+                    log.info("%s: skipped: %s", label, rec["error"])
                     continue
                 log.error("error: %s", rec["error"])
                 if device_gone(device):

@@ -18,6 +18,7 @@ class OutputComparison:
     argmax_agreement: float
     iou_vs_reference: float
     problems: tuple[str, ...]
+    reference_fg_fraction: float = 0.0  # share of pixels the reference calls person
 
 
 def foreground(output: NDArray[Any]) -> NDArray[Any]:
@@ -58,6 +59,16 @@ def compare_output(name: str, ref: NDArray[Any], cand: NDArray[Any] | None) -> O
     else:
         agreement = float(np.mean(np.argmax(ref[0], axis=0) == np.argmax(cand[0], axis=0)))
     return OutputComparison(name, max_diff, float(np.nanmean(diff)), agreement, iou(ref_fg, cand_fg), tuple(problems))
+
+
+MIN_FG_FOR_MASK_IOU = 0.01
+
+
+def mean_mask_iou(records: list[dict[str, Any]]) -> float | None:
+    """Mean mask IoU vs the reference over images where the reference finds a person (>= 1 % of the pixels): the
+    IoU of a nearly empty mask is noise, a few flipped pixels swing it."""
+    values = [r["iou_vs_reference"] for r in records if r.get("reference_fg_fraction", 1.0) >= MIN_FG_FOR_MASK_IOU]
+    return float(np.mean(values)) if values else None
 
 
 @dataclass

@@ -14,7 +14,7 @@ import numpy as np
 from benchmark.gates import image_problems, task_problems
 from benchmark.images import ImageSet
 from benchmark.lite_host import LiteHostRunner
-from benchmark.metrics import GroundTruthTally, compare_output
+from benchmark.metrics import GroundTruthTally, compare_output, mean_mask_iou
 from converter import manifest
 from converter.convert import DEFAULT_OUT, convert_zoo_model
 from converter.errors import ToolkitError
@@ -177,6 +177,7 @@ def _judge(
                 "mean_abs_diff": _finite(c.mean_abs_diff),
                 "argmax_agreement": c.argmax_agreement,
                 "iou_vs_reference": c.iou_vs_reference,
+                "reference_fg_fraction": c.reference_fg_fraction,
                 "passed": not problems,
                 "problems": problems,
             }
@@ -192,7 +193,7 @@ def _judge(
     result.max_abs_diff = None if any(d is None for d in diffs) else max(diffs, default=None)
     result.mean_abs_diff = float(np.mean([r["mean_abs_diff"] or 0.0 for r in records])) if records else None
     result.min_argmax_agreement = min((r["argmax_agreement"] for r in records), default=None)
-    result.mean_mask_iou = float(np.mean([r["iou_vs_reference"] for r in records])) if records else None
+    result.mean_mask_iou = mean_mask_iou(records)
     result.gt = {
         runtime: {"images": len(t.fg_ious), "mean_fg_iou": t.mean_fg_iou, "miou": t.miou}
         for runtime, t in tallies.items()
