@@ -58,7 +58,9 @@ def compare_output(name: str, ref: NDArray[Any], cand: NDArray[Any] | None) -> O
         agreement = float(np.mean(ref == cand))
     else:
         agreement = float(np.mean(np.argmax(ref[0], axis=0) == np.argmax(cand[0], axis=0)))
-    return OutputComparison(name, max_diff, float(np.nanmean(diff)), agreement, iou(ref_fg, cand_fg), tuple(problems))
+    return OutputComparison(
+        name, max_diff, float(np.nanmean(diff)), agreement, iou(ref_fg, cand_fg), tuple(problems), float(ref_fg.mean())
+    )
 
 
 MIN_FG_FOR_MASK_IOU = 0.01
