@@ -124,7 +124,7 @@ def test_report_has_every_section(bench_reports) -> None:  # type: ignore[no-unt
     captions = re.findall(r"<figcaption>[^<]*input \| desktop mask \(green\) \| device mask \(blue\)", page)
     assert len(captions) == 6
     md = (reports / "report.md").read_text()
-    assert "| model | runtime | mIoU |" in md and "report_assets/latency_vs_seed.png" in md
+    assert "| model | runtime | precision | mIoU |" in md and "report_assets/latency_vs_seed.png" in md
     assert (reports / "report_assets" / "latency_vs_seed.png").stat().st_size > 1000
 
 

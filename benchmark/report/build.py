@@ -12,7 +12,9 @@ from benchmark.report.collect import Collected, collect
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table, to_html, to_markdown
 from benchmark.report.overlays import overlay_strip
 from converter import atomic_files
+from converter.errors import ToolkitError
 from converter.manifest import toolkit_version
+from converter.zoo import load_zoo
 
 TITLE = "Paddle-Lite deployment report"
 EMULATED_NOTE = (
@@ -139,18 +141,55 @@ def plots_section(c: Collected) -> list[Block]:
     return blocks
 
 
+def model_verdicts(c: Collected) -> dict[tuple[str, str, str, str], str]:
+    """The run's own per-model verdicts (they include the task-level gates), newest run winning."""
+    out: dict[tuple[str, str, str, str], str] = {}
+    for run in sorted(c.runs["parity"], key=lambda r: r.get("written_at", "")):
+        device_run = run.get("source") == "device"
+        for m in run.get("models", []):
+            if not m.get("model"):
+                continue
+            key = (
+                m["model"],
+                m.get("precision", "fp32"),
+                "device" if device_run else "host",
+                m.get("device", "host") if device_run else "host",
+            )
+            if device_run:
+                out[key] = "n/a" if m.get("not_run") else ("PASS" if m.get("passed") else "FAIL")
+            else:
+                out[key] = {"pass": "PASS", "fail": "FAIL"}.get(m.get("status", ""), m.get("status", "").upper())
+    return out
+
+
+def host_mious(c: Collected) -> dict[tuple[str, str], float]:
+    """(model, precision) -> the host candidate's mIoU on labelled images, newest run winning."""
+    out: dict[tuple[str, str], float] = {}
+    for run in sorted(c.runs["parity"], key=lambda r: r.get("written_at", "")):
+        if run.get("source") == "device":
+            continue
+        for m in run.get("models", []):
+            miou = ((m.get("ground_truth") or {}).get("candidate") or {}).get("miou")
+            if miou is not None:
+                out[(m["model"], m.get("precision", "fp32"))] = miou
+    return out
+
+
 def parity_section(c: Collected) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Parity", "parity")]
     records = c.latest("parity", ("source", "device.serial", "model", "image", "precision"))
     if not records:
         return [*blocks, Paragraph("No parity run file found (`make parity`, or bench with --images/--dataset).")]
     blocks.append(Paragraph(PRINT_NOTE, note=True))
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         where = (r.get("device") or {}).get("serial", "host") if r.get("source") == "device" else "host"
-        groups[(r["model"], r.get("source", "host"), where)].append(r)
+        groups[(r["model"], r.get("precision", "fp32"), r.get("source", "host"), where)].append(r)
+    verdicts = model_verdicts(c)
     rows = []
-    for (model, source, where), recs in sorted(groups.items()):
+    for (model, precision, source, where), recs in sorted(groups.items()):
+        per_image = "PASS" if all(r["passed"] for r in recs) else "FAIL"
+        verdict = verdicts.get((model, precision, source, where), per_image)
         worst = max(recs, key=lambda r: r["max_abs_diff"] if r["max_abs_diff"] is not None else float("inf"))
         runtime = "device benchmark_bin" if source == "device" else "Paddle-Lite x86 (host)"
         if source == "device" and recs[0].get("emulated"):
@@ -160,15 +199,31 @@ def parity_section(c: Collected) -> list[Block]:
                 model,
                 runtime,
                 where,
-                recs[0].get("precision", "fp32"),
+                precision,
                 str(len(recs)),
                 _f(worst["max_abs_diff"], ".2e"),
                 worst["image"],
                 _f(min(r["argmax_agreement"] for r in recs), ".4%"),
                 _f(min(r["iou_vs_reference"] for r in recs), ".4f"),
-                "PASS" if all(r["passed"] for r in recs) else "FAIL",
+                verdict,
             ]
         )
+    for (model, precision, source, where), verdict in sorted(verdicts.items()):
+        if verdict in ("NOT_RUN", "n/a") and (model, precision, source, where) not in groups:
+            rows.append(
+                [
+                    model,
+                    "not run here" if source == "host" else "device benchmark_bin",
+                    where,
+                    precision,
+                    "0",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "not run here",
+                ]
+            )
     blocks.append(
         Table(
             [
@@ -203,39 +258,40 @@ def parity_section(c: Collected) -> list[Block]:
 
 def accuracy_section(c: Collected) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Accuracy", "accuracy")]
-    rows = []
-    for run in c.runs["accuracy"]:
+    found: dict[tuple[str, str, str], list[str]] = {}  # (model, runtime, precision) -> row; newest run wins
+    seeds: dict[str, Any] = {}
+
+    def add(model: str, runtime: str, precision: str, gt: dict[str, Any]) -> None:
+        if gt.get("images"):
+            found[(model, runtime, precision)] = [
+                model,
+                runtime,
+                precision,
+                _f(_pct(gt.get("miou")), ".2f"),
+                _f(_pct(gt.get("mean_fg_iou")), ".2f"),
+                str(gt["images"]),
+            ]
+
+    for run in sorted(c.runs["accuracy"] + c.runs["parity"], key=lambda r: r.get("written_at", "")):
+        device_run = run["kind"] == "accuracy"
+        if run["kind"] == "parity" and run.get("source") == "device":
+            continue  # its ground truth is reported by the accuracy run of the same pass
         for m in run.get("models", []):
-            for runtime, key in (("Paddle Inference (desktop)", "desktop"), (f"device {m['device']}", "device")):
-                gt = (m.get("ground_truth") or {}).get(key) or {}
-                label = runtime + (" [host-emulated]" if key == "device" and m.get("emulated") else "")
-                rows.append(
-                    [
-                        m["model"],
-                        label,
-                        _f(_pct(gt.get("miou")), ".2f"),
-                        _f(_pct(gt.get("mean_fg_iou")), ".2f"),
-                        str(gt.get("images", "-")),
-                        _f(m.get("seed_miou_percent"), ".2f"),
-                    ]
-                )
-    for run in c.runs["parity"]:
-        if run.get("source") == "device":
-            continue
-        for m in run.get("models", []):
-            for runtime, key in (("Paddle Inference (desktop)", "reference"), ("Paddle-Lite x86 (host)", "candidate")):
-                gt = (m.get("ground_truth") or {}).get(key) or {}
-                if gt.get("images"):
-                    rows.append(
-                        [
-                            m["model"],
-                            runtime,
-                            _f(_pct(gt.get("miou")), ".2f"),
-                            _f(_pct(gt.get("mean_fg_iou")), ".2f"),
-                            str(gt["images"]),
-                            "-",
-                        ]
-                    )
+            if not m.get("model"):
+                continue
+            gt = m.get("ground_truth") or {}
+            seeds.setdefault(m["model"], m.get("seed_miou_percent"))
+            desktop_key, cand_key = ("desktop", "device") if device_run else ("reference", "candidate")
+            add(m["model"], "Paddle Inference (desktop)", "fp32", gt.get(desktop_key) or {})
+            cand = f"device {m.get('device')}" + (" [host-emulated]" if m.get("emulated") else "")
+            add(
+                m["model"],
+                cand if device_run else "Paddle-Lite x86 (host)",
+                m.get("precision", "fp32"),
+                gt.get(cand_key) or {},
+            )
+    zoo_seeds = _zoo_seed_mious()
+    rows = [[*row, _f(seeds.get(row[0]) or zoo_seeds.get(row[0]), ".2f")] for _, row in sorted(found.items())]
     if not rows:
         return [*blocks, Paragraph("No labelled-set run found (bench with --dataset DIR, or parity with masks).")]
     blocks.append(
@@ -247,12 +303,19 @@ def accuracy_section(c: Collected) -> list[Block]:
     )
     blocks.append(
         Table(
-            ["model", "runtime", "mIoU", "foreground IoU", "labelled images", "seed mIoU (published)"],
-            sorted(rows),
-            {2, 3, 4, 5},
+            ["model", "runtime", "precision", "mIoU", "foreground IoU", "labelled images", "seed mIoU (published)"],
+            rows,
+            {3, 4, 5, 6},
         )
     )
     return blocks
+
+
+def _zoo_seed_mious() -> dict[str, float]:
+    try:
+        return {m.name: m.published.miou_percent for m in load_zoo().models}
+    except ToolkitError:
+        return {}
 
 
 def _pct(x: Any) -> float | None:
