@@ -12,7 +12,8 @@ STAMP   := $(VENV)/.installed
 #   MODELS      comma-separated zoo names to work on (default: the whole zoo)
 #   IMAGES      folder of real images for parity (default: generated images)
 #   TARGETS     opt targets to build (default: arm,x86)
-ZOO_ARGS = $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") $(if $(MODELS),--models "$(MODELS)")
+ZOO_ARGS = $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") $(if $(MODELS),--models "$(MODELS)") \
+	$(if $(FALLBACK),--fallback "$(FALLBACK)")
 
 BENCH_ARGS = $(if $(RUNNER),--runner "$(RUNNER)") $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(REPEATS),--repeats $(REPEATS)) \
 	$(if $(IMAGES),--images "$(IMAGES)") $(if $(DATASET),--dataset "$(DATASET)")

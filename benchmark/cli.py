@@ -20,7 +20,7 @@ from benchmark.lite_host import LiteHostRunner
 from benchmark.parity import ModelParity, check_model
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, write_run
 from converter import manifest
-from converter.cli_args import add_zoo_args, csv_list, nchw, setup_logging
+from converter.cli_args import add_zoo_args, csv_list, graphs_dir, nchw, setup_logging
 from converter.errors import ToolkitError
 from converter.preprocess import preprocess
 from converter.zoo import load_zoo
@@ -112,6 +112,8 @@ def _parity(args: argparse.Namespace) -> int:
             cache_dir=args.cache_dir,
             out_root=args.out,
             download=not args.offline,
+            fallback=args.fallback,
+            graphs_dir=graphs_dir(args),
         )
         for result, recs in pairs:
             results.append(result)

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from converter.errors import ToolkitError
+from converter.generated_images import generated_images
 from converter.preprocess import ImageError, decode, to_bgr8
 
 log = logging.getLogger(__name__)
@@ -90,24 +91,7 @@ def load_image_set(folder: Path) -> ImageSet:
 
 def generated_image_set() -> ImageSet:
     """Four deterministic 640x480 images: a person-like silhouette, a gradient, smooth noise, a checkerboard."""
-    h, w = 480, 640
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    grad = np.stack([xx / w * 255, yy / h * 255, (1 - xx / w) * 200 + 30], axis=-1).astype(np.uint8)
-    person = grad.copy()
-    cv2.ellipse(person, (w // 2, 150), (55, 70), 0, 0, 360, (120, 150, 200), -1)
-    cv2.rectangle(person, (w // 2 - 110, 220), (w // 2 + 110, h), (60, 60, 140), -1)
-    rng = np.random.default_rng(20240521)
-    blurred = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 6).astype(np.float32)
-    noise = ((blurred - blurred.min()) / (blurred.max() - blurred.min()) * 255).astype(np.uint8)
-    checker = (((xx // 40 + yy // 40) % 2) * 200 + 25).astype(np.uint8)
-    checker_bgr = np.repeat(checker[:, :, None], 3, axis=2)
-    named = [
-        ("person_silhouette", person),
-        ("gradient", grad),
-        ("smooth_noise", noise),
-        ("checkerboard", checker_bgr),
-    ]
-    return ImageSet("generated", tuple(ImageItem(f"generated/{n}.png", a, None) for n, a in named), ())
+    return ImageSet("generated", tuple(ImageItem(f"generated/{n}.png", a, None) for n, a in generated_images()), ())
 
 
 def load_dataset(folder: Path) -> ImageSet:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ class ModelParity:
     min_argmax_agreement: float | None = None
     mean_mask_iou: float | None = None
     worst_image: str | None = None
+    weights: str = "trained"
     gt: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
     error: str | None = None
 
@@ -48,6 +49,7 @@ class ModelParity:
         return {
             "model": self.model,
             "precision": self.precision,
+            "weights": self.weights,
             "target": TARGET,
             "status": self.status,
             "tolerance": self.tolerance.model_dump() if self.tolerance else None,
@@ -82,6 +84,8 @@ def check_model(
     cache_dir: Path | None = None,
     out_root: Path = DEFAULT_OUT,
     download: bool = True,
+    fallback: str | None = None,
+    graphs_dir: Path | None = None,
 ) -> list[tuple[ModelParity, list[dict[str, Any]]]]:
     """Convert what is missing, run desktop fp32 Paddle Inference once and each precision's x86 .nb on every image,
     compare every output and judge each precision with its gates; one result per precision. Never raises for a
@@ -97,6 +101,8 @@ def check_model(
         precisions=wanted,
         out_root=out_root,
         download=download,
+        fallback=fallback,
+        graphs_dir=graphs_dir,
     )
     if not outcome.ok or outcome.source is None or outcome.model_dir is None:
         status = "unavailable" if outcome.status == "unavailable" else "error"
@@ -112,6 +118,13 @@ def check_model(
     except ToolkitError as e:
         return [(ModelParity(name, "error", precision=p, error=f"{name}: {e}"), []) for p in wanted]
     results: list[tuple[ModelParity, list[dict[str, Any]]]] = []
+    weights = data.get("weights", "trained")
+    # a random-weight stand-in is judged on runtime parity only: its accuracy against ground truth means nothing
+    judged = (
+        images
+        if weights != "random"
+        else ImageSet(images.source, tuple(replace(i, mask=None) for i in images.items), images.warnings)
+    )
     for precision in wanted:
         tol = zoo.tolerance(entry, precision)
         if precision in NOT_RUN_HERE:
@@ -127,8 +140,11 @@ def check_model(
             results.append((ModelParity(name, "error", precision=precision, tolerance=tol, error=f"{name}: {e}"), []))
             continue
         results.append(
-            _judge(name, precision, tol, images, outputs=(ref_outs, cand.outputs), output_name=data["output_name"])
+            _judge(name, precision, tol, judged, outputs=(ref_outs, cand.outputs), output_name=data["output_name"])
         )
+        results[-1][0].weights = weights
+        for rec in results[-1][1]:
+            rec["weights"] = weights
     fp32 = next((r for r, _ in results if r.precision == "fp32"), None)
     desktop_miou = (fp32.gt.get("reference") or {}).get("miou") if fp32 else None
     for r, _ in results:

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from converter.cli_args import add_zoo_args, csv_list, nchw, setup_logging
+from converter.cli_args import add_zoo_args, csv_list, graphs_dir, nchw, setup_logging
 from converter.convert import ConversionSummary, convert_folder, convert_zoo
 from converter.errors import ToolkitError
 from converter.nb_inspect import inspect_nb
@@ -73,7 +73,8 @@ def _print_summary(summary: ConversionSummary) -> None:
     for o in summary.outcomes:
         reason = (o.error or "").partition("\n")[0].removeprefix(f"{o.name}: ")
         outputs = ", ".join(sorted(o.files)) if o.ok else (reason[:90] + "..." if len(reason) > 90 else reason)
-        print(f"{o.name:<{width}}  {o.status:<11}  {outputs}")
+        status = "stand-in" if o.ok and o.source is not None and o.source.kind == "standin" else o.status
+        print(f"{o.name:<{width}}  {status:<11}  {outputs}")
         for file_name, why in o.skipped.items():
             print(f"{'':<{width}}  {'not built':<11}  {file_name}: {why}")
     for line in summary.lines():
@@ -146,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             precisions=args.precision,
             out_root=args.out,
             download=not args.offline,
+            fallback=args.fallback,
+            graphs_dir=graphs_dir(args),
         )
         _print_summary(summary)
         return summary.exit_code

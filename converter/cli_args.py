@@ -54,5 +54,25 @@ def add_zoo_args(p: argparse.ArgumentParser) -> None:
         help="download cache (default: $PP_LITE_CACHE_DIR or ~/.cache/pp-lite-toolkit/models)",
     )
     p.add_argument("--offline", action="store_true", help="never download; use local folders and the cache only")
+    p.add_argument(
+        "--fallback",
+        choices=["none", "architecture"],
+        default=os.environ.get("FALLBACK") or "none",
+        help="architecture: when a model's weights cannot be had, build a latency-only stand-in with "
+        "random weights from its official graph (default $FALLBACK, else none)",
+    )
+    p.add_argument(
+        "--graphs-dir",
+        type=Path,
+        default=Path(os.environ["GRAPHS_DIR"]) if os.environ.get("GRAPHS_DIR") else None,
+        help="official graphs for stand-ins (default $GRAPHS_DIR, else MODELS_DIR/graph_only)",
+    )
+
     p.add_argument("--out", type=Path, default=Path("build/models"), help="output root (default: build/models)")
     p.add_argument("-v", "--verbose", action="store_true")
+
+
+def graphs_dir(args: argparse.Namespace) -> Path | None:
+    if args.graphs_dir is not None:
+        return Path(args.graphs_dir)
+    return Path(args.models_dir) / "graph_only" if args.models_dir else None

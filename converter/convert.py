@@ -22,6 +22,7 @@ from converter.model_files import ModelFiles, find_model_files, sha256_file
 from converter.nb_inspect import NbFormatError, NbInfo, inspect_nb
 from converter.opt import ConversionError, opt_version, preflight, run_opt
 from converter.program import ProgramInfo, TensorInfo, read_program
+from converter.standin import standin_source
 from converter.zoo import Preprocess, Zoo, ZooModel, check_model_name
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,9 @@ def _file_entry(
         "conversion_time_s": round(elapsed, 3),
         "settings": opt_settings(target, precision),
         "requires": FP16_REQUIRES if precision == "fp16" else None,
-        "weights": "weight-only quantized" if precision in ("int8", "int16") else precision,
+        "weights": "random"
+        if source.kind == "standin"
+        else ("weight-only quantized" if precision in ("int8", "int16") else precision),
         "converted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -241,6 +244,7 @@ def convert_source(
             output_op=_output_op(program, source.files),
             outputs=[{"name": t.name, "dtype": t.dtype, "dims": list(t.dims)} for t in program.outputs],
             preprocess=pre,
+            weights="random" if source.kind == "standin" else "trained",
             warnings=outcome.warnings,
         )
         data.setdefault("files", {})
@@ -331,6 +335,8 @@ def convert_zoo(
     precisions: tuple[str, ...] | None = None,
     out_root: Path = DEFAULT_OUT,
     download: bool = True,
+    fallback: str | None = None,
+    graphs_dir: Path | None = None,
 ) -> ConversionSummary:
     """Convert zoo models; precisions None means each entry's (or the zoo default's) precisions."""
     start = time.monotonic()
@@ -348,6 +354,8 @@ def convert_zoo(
                 precisions=precisions,
                 out_root=out_root,
                 download=download,
+                fallback=fallback,
+                graphs_dir=graphs_dir,
             )
         )
         o = outcomes[-1]
@@ -370,6 +378,8 @@ def convert_zoo_model(
     precisions: tuple[str, ...] | None,
     out_root: Path,
     download: bool = True,
+    fallback: str | None = None,
+    graphs_dir: Path | None = None,
 ) -> ModelOutcome:
     try:
         entry: ZooModel = zoo.get(name)
@@ -378,7 +388,12 @@ def convert_zoo_model(
     try:
         source = resolve(entry, models_dir, cache_dir, download=download)
     except ModelUnavailable as e:
-        return ModelOutcome(name, "unavailable", error=str(e))
+        if fallback != "architecture":
+            return ModelOutcome(name, "unavailable", error=str(e))
+        try:
+            source = standin_source(entry, graphs_dir, cache_dir)
+        except ToolkitError as se:
+            return ModelOutcome(name, "unavailable", error=f"{e}; and {se}")
     except ToolkitError as e:
         return ModelOutcome(name, "failed", error=f"{name}: {e}")
     spec = ModelSpec(entry.name, entry.input_shape, entry.preprocess, title=entry.title)

@@ -1,0 +1,103 @@
+"""Latency-only stand-ins with random weights, built from an official graph (../shared/models/graph_only)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmark.cli import main as bench_main
+from converter.cli import main as convert_main
+
+pytestmark = pytest.mark.slow
+V2_LITE = "human_pp_humansegv2_lite_192x192"
+SERVER = "human_pp_humansegv1_server_512x512"
+
+
+def test_standin_only_on_request(models_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rc = convert_main(
+        [
+            "zoo",
+            "--models-dir",
+            str(models_dir),
+            "--models",
+            V2_LITE,
+            "--offline",
+            "--out",
+            str(tmp_path / "out"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
+    )
+    assert rc == 1 and "not available" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
+
+
+def test_no_graph_is_a_clear_error(models_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rc = convert_main(
+        [
+            "zoo",
+            "--models-dir",
+            str(models_dir),
+            "--models",
+            SERVER,
+            "--offline",
+            "--fallback",
+            "architecture",
+            "--out",
+            str(tmp_path / "out"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 1 and "no official graph for a random-weight stand-in" in err and SERVER in err
+
+
+def test_standin_built_labelled_cached_and_parity_checked(
+    models_dir: Path, data_dir: Path, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    out, cache, reports = tmp_path / "out", tmp_path / "cache", tmp_path / "reports"
+    args = [
+        "--models-dir",
+        str(models_dir),
+        "--models",
+        V2_LITE,
+        "--offline",
+        "--fallback",
+        "architecture",
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(cache),
+    ]
+    rc = bench_main(
+        [
+            "parity",
+            *args,
+            "--images",
+            str(data_dir / "mini_supervisely_subset"),
+            "--reports",
+            str(reports),
+            "--precision",
+            "fp32",
+        ]
+    )
+    stdout = capsys.readouterr().out
+    assert rc == 0, stdout
+    standin = cache / f"{V2_LITE}_inference_model_with_softmax__random_weights"
+    meta = json.loads((standin / "STANDIN.json").read_text())
+    assert meta["weights"] == "random" and meta["parameters"] == 3_030_358  # the PaddleSeg 2.8 architecture's count
+    assert meta["max_abs_logit"] <= 8.0 + 1e-3 and meta["batch_norms_recalibrated"] > 50
+    manifest = json.loads((out / V2_LITE / "manifest.json").read_text())
+    assert manifest["weights"] == "random" and manifest["source"]["kind"] == "standin"
+    assert all(e["weights"] == "random" for e in manifest["files"].values())
+    run = json.loads(next(reports.glob("parity-*.json")).read_text())
+    (model,) = run["models"]
+    assert model["weights"] == "random" and model["status"] == "pass"  # runtime parity still applies...
+    assert model["ground_truth"]["reference"]["images"] == 0  # ...accuracy does not
+    assert all(r["max_abs_diff"] is not None for r in run["records"])  # no inf/NaN from Paddle-Lite x86's softmax
+    mtime = (standin / "model.pdiparams").stat().st_mtime_ns
+    assert convert_main(["zoo", *args, "--targets", "x86"]) == 0  # the cached stand-in is reused, not rebuilt
+    assert (standin / "model.pdiparams").stat().st_mtime_ns == mtime
