@@ -123,6 +123,7 @@ def _record_base(job: ModelJob, info: DeviceInfo, s: BenchSettings, runner_label
     return {
         "model": job.name,
         "precision": job.precision,
+        "weights": (manifest.load(job.model_dir) or {}).get("weights", "trained"),
         "input_shape": job.input_shape,
         "device": info.summary(),
         "emulated": info.emulated,

@@ -19,6 +19,7 @@ from converter import manifest
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource, ModelUnavailable, checksums, default_cache_dir, resolve
 from converter.model_files import ModelFiles, find_model_files, sha256_file
+from converter.model_stats import model_stats
 from converter.nb_inspect import NbFormatError, NbInfo, inspect_nb
 from converter.opt import ConversionError, opt_version, preflight, run_opt
 from converter.program import ProgramInfo, TensorInfo, read_program
@@ -192,6 +193,15 @@ def _file_entry(
     }
 
 
+def _stats(spec: ModelSpec, source: ModelSource, outcome: ModelOutcome) -> dict[str, Any] | None:
+    """Parameters and conv FLOPs at the best input shape; a failure here is a warning, not a failed conversion."""
+    try:
+        return model_stats(source.files.model_file, source.files.params_file, spec.input_shape)
+    except (ToolkitError, RuntimeError, ValueError) as e:
+        outcome.warnings.append(f"could not count parameters/FLOPs: {str(e).splitlines()[0] if str(e) else e}")
+        return None
+
+
 def _remove_if_empty(model_dir: Path) -> None:
     if model_dir.is_dir() and not any(model_dir.iterdir()):
         model_dir.rmdir()
@@ -249,6 +259,7 @@ def convert_source(
         )
         data.setdefault("files", {})
         data["not_built"] = outcome.skipped
+        data["model_stats"] = _stats(spec, source, outcome)
         model_dir.mkdir(parents=True, exist_ok=True)
         for target in sorted({t for t, _ in todo}):
             ops = preflight(spec.name, source.files, target)

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
 # Bump when the way .nb files are produced changes, so existing outputs are rebuilt.
-CONVERSION_FORMAT = 2
+CONVERSION_FORMAT = 3
 
 
 def toolkit_version() -> str:

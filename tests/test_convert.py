@@ -64,7 +64,11 @@ def test_zoo_converts_available_models_and_reports_the_rest(
             assert e["input_shape"][:2] == [1, 3] and e["op_counts"]["feed"] == 1
             assert e["opt_version"] == "2.13rc0" and e["nb_opt_version"] == "v2.13-rc"
             assert set(e["inputs_sha256"]) == {"model.pdmodel", "model.pdiparams"}
-    assert json.loads((out / PORTRAIT_V2 / "manifest.json").read_text())["input_shape"] == [1, 3, 144, 256]
+    portrait = json.loads((out / PORTRAIT_V2 / "manifest.json").read_text())
+    assert portrait["input_shape"] == [1, 3, 144, 256]
+    assert portrait["model_stats"]["parameters"] == 937_006 and portrait["model_stats"]["conv_flops"] > 1e8
+    human = json.loads((out / HUMAN_V1 / "manifest.json").read_text())["model_stats"]
+    assert human["parameters"] == 137_466  # PP-HumanSeg-Lite's published 0.137 M parameters
     for missing in ("human_pp_humansegv2_lite_192x192", "human_pp_humansegv1_server_512x512"):
         assert f"{missing}: not available" in stderr
         assert f"{missing}_inference_model_with_softmax/" in stderr  # says where to put the files

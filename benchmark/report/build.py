@@ -44,11 +44,26 @@ def _cpus(dev: dict[str, Any]) -> str:
     return " + ".join(f"{n}x {khz / 1e6:.2f} GHz" for khz, n in sorted(groups.items())) or "-"
 
 
+FLOP_PER_CYCLE = 16  # fp32 on a Cortex-A76-class core: 2 NEON FMA pipes x 4 lanes x 2
+
+
+def physical_limit(r: dict[str, Any], stats: dict[str, Any] | None) -> str:
+    """Latency as a fraction of the big core's limit: conv FLOPs / (max frequency x FLOP per cycle) / latency."""
+    if r.get("emulated"):
+        return "n/a (host)"
+    freqs = [c.get("max_khz") for c in r["device"].get("cpus", []) if c.get("max_khz")]
+    if not stats or not stats.get("conv_flops") or not freqs or r.get("status") != "ok":
+        return "-"
+    ideal_ms = stats["conv_flops"] / (max(freqs) * 1e3 * FLOP_PER_CYCLE) * 1e3
+    return f"{ideal_ms / r['median_ms']:.0%}"
+
+
 def devices_section(c: Collected) -> list[Block]:
     records = c.latest("latency", ("device.serial", "model", "precision"))
     blocks: list[Block] = [Heading(2, "Devices and latency", "devices")]
     if not records:
         return [*blocks, Paragraph("No latency run file found (run `make bench-device` or `make bench-emulated`).")]
+    stats = {m.get("model"): m.get("model_stats") for m in c.manifests}
     by_dev: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         by_dev[r["device"]["serial"]].append(r)
@@ -100,7 +115,9 @@ def devices_section(c: Collected) -> list[Block]:
                     _f(r.get("peak_memory_mb"), ".0f"),
                     _seed(seed),
                     _f(ratio, ".2f"),
-                    "ok" if ok else "failed",
+                    r.get("weights", "trained"),
+                    physical_limit(r, stats.get(r["model"])),
+                    "ok" if ok else r.get("status", "failed"),
                 ]
             )
         blocks.append(
@@ -116,6 +133,8 @@ def devices_section(c: Collected) -> list[Block]:
                     "peak MB",
                     "seed SD855 ms",
                     "ratio",
+                    "weights",
+                    "of physical limit",
                     "status",
                 ],
                 rows,
@@ -338,9 +357,27 @@ def models_section(c: Collected) -> list[Block]:
                     m.get("source", {}).get("checksum_status", ""),
                 ]
             )
+    stat_rows = [
+        [
+            m["model"],
+            f"{m['model_stats']['parameters']:,}",
+            f"{m['model_stats']['conv_flops'] / 1e9:.3f}",
+            "x".join(map(str, m["model_stats"]["input_shape"])),
+            m.get("weights", "trained"),
+        ]
+        for m in sorted(c.manifests, key=lambda m: m.get("model", ""))
+        if m.get("model_stats")
+    ]
     if not rows:
         return []
     return [
+        Heading(2, "Model size and arithmetic", "stats"),
+        Paragraph(
+            "conv GFLOPs = 2 x multiply-accumulates of the convolutions at the best input shape (the rest of "
+            "the graph is not counted). 'of physical limit' above = conv FLOPs / (the fastest core's max "
+            f"frequency x {FLOP_PER_CYCLE} fp32 FLOP per cycle) / measured median."
+        ),
+        Table(["model", "parameters", "conv GFLOPs", "input (NCHW)", "weights"], stat_rows, {1, 2}),
         Heading(2, "Converted models", "models"),
         Table(["model", "file", "target", "precision", "MB", "opt", "sha256", "source checksums"], rows, {4}),
     ]
