@@ -14,11 +14,14 @@ import numpy as np
 from benchmark import parity_table
 from benchmark.bench_cli import add_bench_args, run_latency, run_parity_only
 from benchmark.device import AdbServer
+from benchmark.emulated.profile import load_profile
 from benchmark.emulated_bench import run_emulated, run_overhead
 from benchmark.images import ImageSet, generated_image_set, load_image_set
+from benchmark.lab import Lab
 from benchmark.lite_host import LiteHostRunner
 from benchmark.parity import ModelParity, check_model
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, write_run
+from benchmark.sweep import parse_shapes, range_shapes, run_sweep
 from converter import manifest
 from converter.cli_args import add_zoo_args, csv_list, graphs_dir, nchw, setup_logging
 from converter.errors import ToolkitError
@@ -65,6 +68,22 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--no-host-compare", action="store_true", help="skip timing Paddle-Lite x86 in-process")
     ovh = sub.add_parser("overhead", help="the harness's own cost on an emulated device, as a fraction")
     add_bench_args(ovh)
+    sw = sub.add_parser("sweep", help="latency over input shapes, threads and power modes on one device")
+    add_bench_args(sw)
+    sw.add_argument("--model", required=True, help="zoo model name")
+    sw.add_argument("--shapes", type=parse_shapes, default=None, help="WxH list, e.g. 192x192,256x144,398x224")
+    sw.add_argument("--range", help="widths MIN:MAX:STEP at --aspect (e.g. 128:512:64)")
+    sw.add_argument("--aspect", default="16:9", help="W:H for --range (default 16:9, the phone camera's)")
+    sw.add_argument("--threads-list", type=lambda t: [int(x) for x in csv_list(t)], default=[1, 2, 4])
+    sw.add_argument(
+        "--power-modes",
+        type=lambda t: [int(x) for x in csv_list(t)],
+        default=[0, 1, 2, 3],
+        help="0 big, 1 little, 2 all, 3 no bind (default all four)",
+    )
+    sw.add_argument("--adb", help="adb server HOST:PORT")
+    sw.add_argument("--serial", help="the device (default $ANDROID_SERIAL, else the first usable one)")
+    sw.add_argument("--emulated", action="store_true", help="start a private adb server and an emulated device")
     rep = sub.add_parser("report", help="HTML + Markdown report from build/reports and build/models")
     rep.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     rep.add_argument("--models-out", type=Path, default=Path("build/models"), help="conversion outputs")
@@ -175,6 +194,24 @@ def _host_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    if not args.shapes and not args.range:
+        print("error: give --shapes WxH,... or --range MIN:MAX:STEP", file=sys.stderr)
+        return 2
+    if args.range:
+        try:
+            range_shapes(args.range, args.aspect)  # validates before any device work
+        except argparse.ArgumentTypeError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    if not args.emulated:
+        return run_sweep(args, AdbServer.from_env(args.adb))
+    with Lab.create() as lab:
+        lab.add_device(load_profile("sd855"))
+        assert lab.server is not None
+        return run_sweep(args, lab.server)
+
+
 def _report(args: argparse.Namespace) -> int:
     from benchmark.report.build import build_report
 
@@ -205,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_overhead(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "sweep":
+            return _sweep(args)
         return _host_run(args)
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
-KINDS = ("latency", "parity", "accuracy", "overhead")
+KINDS = ("latency", "parity", "accuracy", "overhead", "sweep")
 
 
 @dataclass

@@ -36,8 +36,14 @@ def latency_vs_seed(records: list[dict[str, Any]]) -> bytes:
         values = [next((r["median_ms"] for r in ok if r["model"] == m and _label(r) == dev), 0.0) for m in models]
         ax.bar([j + i * width for j in range(len(models))], values, width, label=f"{dev} median")
     seeds = [next((r.get("seed_ms") for r in ok if r["model"] == m), None) or 0.0 for m in models]
-    ax.bar([j + len(devices) * width for j in range(len(models))], seeds, width, label="seed: Snapdragon 855",
-           color="grey", hatch="//")  # fmt: skip
+    ax.bar(
+        [j + len(devices) * width for j in range(len(models))],
+        seeds,
+        width,
+        label="seed: Snapdragon 855",
+        color="grey",
+        hatch="//",
+    )
     ax.set_xticks([j + width * len(devices) / 2 for j in range(len(models))])
     ax.set_xticklabels([m.replace("_pp_humanseg", "\n") for m in models], fontsize=7)
     ax.set_ylabel("latency, ms (1 thread)")
@@ -112,4 +118,26 @@ def latency_size_accuracy(records: list[dict[str, Any]], mious: dict[tuple[str, 
     for ax in list(axes.flat)[len(models) :]:
         ax.axis("off")
     fig.suptitle("Latency vs size vs accuracy (mIoU from host parity on labelled images)", fontsize=9)
+    return _png(fig)
+
+
+def latency_vs_pixels(records: list[dict[str, Any]], model: str) -> bytes:
+    ok = sorted((r for r in records if r.get("status") == "ok"), key=lambda r: r["pixels"])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot([r["pixels"] for r in ok], [r["median_ms"] for r in ok], marker="o")
+    for r in ok:
+        ax.annotate(
+            "x".join(map(str, r["shape_wh"])),
+            (r["pixels"], r["median_ms"]),
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
+        if r.get("best"):
+            ax.scatter([r["pixels"]], [r["median_ms"]], s=160, facecolors="none", edgecolors="red", label="zoo best")
+    ax.set_xlabel("pixels (W x H)")
+    ax.set_ylabel("median latency, ms")
+    ax.set_title(f"{model}: latency vs input size" + (" (host-emulated)" if ok and ok[0].get("emulated") else ""))
+    if any(r.get("best") for r in ok):
+        ax.legend(fontsize=7)
     return _png(fig)
