@@ -41,6 +41,10 @@ $(STAMP): pyproject.toml
 	fi
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@# paddleseg 2.8 (model classes for the V1-Server stand-in) pins opencv-python<=4.6 and visualdl, which would
+	@# pull a second cv2 and a web stack: install it without dependencies, plus the few it imports.
+	$(PY) -m pip install --quiet requests six scipy scikit-learn tqdm filelock prettytable
+	$(PY) -m pip install --quiet --no-deps paddleseg==2.8.0
 	@touch $@
 
 convert: $(STAMP)

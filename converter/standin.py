@@ -164,11 +164,40 @@ def standin_source(entry: Any, graphs_dir: Path | None, cache_dir: Path) -> Any:
 
     folder = entry.archive_folder
     graph = graphs_dir / folder if graphs_dir else None
+    dest = cache_dir / f"{folder}__random_weights"
+    mark = dest / STANDIN_MARK
+    _, _, h, w = entry.input_shape
+    pre = {
+        "width": w,
+        "height": h,
+        "mean": list(entry.preprocess.mean),
+        "std": list(entry.preprocess.std),
+        "channel_order": entry.preprocess.channel_order,
+    }
+    if (graph is None or not (graph / "model.pdmodel").is_file()) and entry.standin is not None:
+        from converter.generated_images import calibration_images
+        from converter.standin_paddleseg import build_paddleseg_standin
+
+        if not (mark.is_file() and json.loads(mark.read_text()).get("graph_sha256") == entry.standin.fingerprint()):
+            log.info(
+                "%s: building a random-weight stand-in from paddleseg's %s (latency only)",
+                entry.name,
+                entry.standin.model,
+            )
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            calibration = [preprocess(img, pre) for img in calibration_images(count=2)]
+            build_paddleseg_standin(entry.standin, entry.input_shape, dest, calibration)
+        files = find_model_files(dest)
+        warning = (
+            f"RANDOM WEIGHTS (latency-only stand-in built from paddleseg's {entry.standin.model}); "
+            "accuracy figures are meaningless and excluded"
+        )
+        return ModelSource("standin", files, checksums(files), "random weights", (warning,), entry.url)
     if graph is None or not (graph / "model.pdmodel").is_file():
         where = f"{graphs_dir / folder}/model.pdmodel" if graphs_dir else "--graphs-dir (default MODELS_DIR/graph_only)"
         raise StandinError(
             f"{entry.name}: no official graph for a random-weight stand-in: {where} does not exist (a stand-in needs "
-            "the official model.pdmodel; building the architecture from paddleseg is not implemented)"
+            "the official model.pdmodel, or a `standin:` architecture in the zoo entry)"
         )
     dest = cache_dir / f"{folder}__random_weights"
     mark = dest / STANDIN_MARK

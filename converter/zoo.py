@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
@@ -78,6 +78,21 @@ class Published(_Strict):
     size_mb: float | None = Field(default=None, gt=0)
 
 
+class StandinArchitecture(_Strict):
+    """How to build a random-weight stand-in when no official graph exists: PaddleSeg 2.8 model classes."""
+
+    model: str  # e.g. DeepLabV3P
+    backbone: str  # e.g. ResNet50_vd
+    backbone_args: dict[str, Any] = Field(default_factory=dict)
+    model_args: dict[str, Any] = Field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        import hashlib
+        import json
+
+        return hashlib.sha256(json.dumps(self.model_dump(), sort_keys=True).encode()).hexdigest()
+
+
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
@@ -92,6 +107,7 @@ class ZooModel(_Strict):
     preprocess: Preprocess = Preprocess()
     tolerances: dict[Precision, ToleranceOverride] = Field(default_factory=dict)
     precisions: list[Precision] | None = Field(default=None, min_length=1, description="default: defaults.precisions")
+    standin: StandinArchitecture | None = None
 
     @field_validator("name")
     @classmethod

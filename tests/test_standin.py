@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import pytest
 
 from benchmark.cli import main as bench_main
 from converter.cli import main as convert_main
+from converter.generated_images import generated_images
+from tests.conftest import closed_port_url
 
 pytestmark = pytest.mark.slow
 V2_LITE = "human_pp_humansegv2_lite_192x192"
@@ -34,14 +38,20 @@ def test_standin_only_on_request(models_dir: Path, tmp_path: Path, capsys) -> No
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
 
 
-def test_no_graph_is_a_clear_error(models_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_no_graph_and_no_recipe_is_a_clear_error(
+    models_dir: Path, tmp_path: Path, write_zoo: Callable[..., Path], capsys
+) -> None:  # type: ignore[no-untyped-def]
+    def edit(entries: list[dict]) -> None:
+        entries[0].pop("standin", None)  # neither an official graph nor a paddleseg recipe
+
+    zoo = write_zoo(models=[SERVER], edit=edit, url_base=closed_port_url())
     rc = convert_main(
         [
             "zoo",
+            "--zoo",
+            str(zoo),
             "--models-dir",
             str(models_dir),
-            "--models",
-            SERVER,
             "--offline",
             "--fallback",
             "architecture",
@@ -53,6 +63,7 @@ def test_no_graph_is_a_clear_error(models_dir: Path, tmp_path: Path, capsys) -> 
     )
     err = capsys.readouterr().err
     assert rc == 1 and "no official graph for a random-weight stand-in" in err and SERVER in err
+    assert "`standin:` architecture in the zoo entry" in err
 
 
 def test_standin_built_labelled_cached_and_parity_checked(
@@ -101,3 +112,44 @@ def test_standin_built_labelled_cached_and_parity_checked(
     mtime = (standin / "model.pdiparams").stat().st_mtime_ns
     assert convert_main(["zoo", *args, "--targets", "x86"]) == 0  # the cached stand-in is reused, not rebuilt
     assert (standin / "model.pdiparams").stat().st_mtime_ns == mtime
+
+
+def test_server_standin_from_paddleseg(models_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """V1-Server has no graph here: built from paddleseg's DeepLabV3P/ResNet50_vd, converted, and run on a
+    handful of images only (about 2 s per 512x512 inference on this host)."""
+    images = tmp_path / "images"
+    images.mkdir()
+    for name, img in generated_images()[:2]:
+        cv2.imwrite(str(images / f"{name}.png"), img)
+    out, cache, reports = tmp_path / "out", tmp_path / "cache", tmp_path / "reports"
+    rc = bench_main(
+        [
+            "parity",
+            "--models-dir",
+            str(models_dir),
+            "--models",
+            SERVER,
+            "--offline",
+            "--fallback",
+            "architecture",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(cache),
+            "--images",
+            str(images),
+            "--reports",
+            str(reports),
+            "--precision",
+            "fp32",
+        ]
+    )
+    stdout = capsys.readouterr().out
+    assert rc == 0, stdout
+    meta = json.loads(next(cache.glob("*__random_weights/STANDIN.json")).read_text())
+    assert meta["graph"] == "paddleseg 2.8 DeepLabV3P / ResNet50_vd" and meta["parameters"] > 2.6e7
+    assert meta["max_abs_logit"] <= 8.0 + 1e-3
+    manifest = json.loads((out / SERVER / "manifest.json").read_text())
+    assert manifest["weights"] == "random" and manifest["input_shape"] == [1, 3, 512, 512]
+    (model,) = json.loads(next(reports.glob("parity-*.json")).read_text())["models"]
+    assert model["status"] == "pass" and model["comparisons"] == 2 and model["min_argmax_agreement"] > 0.999

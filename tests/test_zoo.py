@@ -36,7 +36,7 @@ def test_real_zoo_has_the_seven_seed_models() -> None:
         assert m.url.startswith("https://paddleseg.bj.bcebos.com/dygraph/pp_humanseg_v2/")
     assert zoo.tolerance(zoo.get("portrait_pp_humansegv2_lite_256x144"), "fp32").max_abs_diff == 1e-4
     server = zoo.tolerance(zoo.get("human_pp_humansegv1_server_512x512"), "fp32")
-    assert server.max_abs_diff > 1.2e-4 and server.reason
+    assert server.max_abs_diff > 2.6e-4 and server.reason
 
 
 def test_unknown_key_names_file_entry_and_key(tmp_path: Path) -> None:
