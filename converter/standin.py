@@ -10,6 +10,7 @@ logits stay within +-8, the range of trained PP-HumanSeg models.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -99,9 +100,7 @@ def build_standin(graph_dir: Path, dest: Path, calibration: list[NDArray[Any]], 
         "seed": seed,
         "why": "latency-only stand-in: the official weights were not available; accuracy is meaningless",
     }
-    atomic_files.write_json(atomic_dir / STANDIN_MARK, meta)
-    shutil.rmtree(dest, ignore_errors=True)
-    atomic_dir.rename(dest)
+    publish(atomic_dir, dest, meta)
     log.info(
         "stand-in %s: %d parameters, %d BatchNorms recalibrated, max |logit| %.1f",
         dest.name,
@@ -154,46 +153,25 @@ def _calibrate_classifier(prog: Any, scope: Any, exe: Any, *, feed: str, x: NDAr
     return peak
 
 
-def standin_source(entry: Any, graphs_dir: Path | None, cache_dir: Path) -> Any:
-    """A ModelSource for the zoo entry's random-weight stand-in, built once and cached beside the downloads."""
-    import json
+def publish(partial: Path, dest: Path, meta: dict[str, Any]) -> None:
+    """Write the STANDIN.json mark into the finished folder and move it into place (never half a stand-in)."""
+    atomic_files.write_json(partial / STANDIN_MARK, meta)
+    shutil.rmtree(dest, ignore_errors=True)
+    partial.rename(dest)
 
+
+def standin_source(entry: Any, graphs_dir: Path | None, cache_dir: Path) -> Any:
+    """A ModelSource for the zoo entry's random-weight stand-in, built once and cached beside the downloads: from the
+    official graph when graphs_dir has it, else from the entry's paddleseg `standin:` recipe."""
     from converter.fetch import ModelSource, checksums
+    from converter.generated_images import calibration_images
     from converter.model_files import find_model_files
     from converter.preprocess import preprocess
 
     folder = entry.archive_folder
     graph = graphs_dir / folder if graphs_dir else None
-    dest = cache_dir / f"{folder}__random_weights"
-    mark = dest / STANDIN_MARK
-    _, _, h, w = entry.input_shape
-    pre = {
-        "width": w,
-        "height": h,
-        "mean": list(entry.preprocess.mean),
-        "std": list(entry.preprocess.std),
-        "channel_order": entry.preprocess.channel_order,
-    }
-    if (graph is None or not (graph / "model.pdmodel").is_file()) and entry.standin is not None:
-        from converter.generated_images import calibration_images
-        from converter.standin_paddleseg import build_paddleseg_standin
-
-        if not (mark.is_file() and json.loads(mark.read_text()).get("graph_sha256") == entry.standin.fingerprint()):
-            log.info(
-                "%s: building a random-weight stand-in from paddleseg's %s (latency only)",
-                entry.name,
-                entry.standin.model,
-            )
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            calibration = [preprocess(img, pre) for img in calibration_images(count=2)]
-            build_paddleseg_standin(entry.standin, entry.input_shape, dest, calibration)
-        files = find_model_files(dest)
-        warning = (
-            f"RANDOM WEIGHTS (latency-only stand-in built from paddleseg's {entry.standin.model}); "
-            "accuracy figures are meaningless and excluded"
-        )
-        return ModelSource("standin", files, checksums(files), "random weights", (warning,), entry.url)
-    if graph is None or not (graph / "model.pdmodel").is_file():
+    has_graph = graph is not None and (graph / "model.pdmodel").is_file()
+    if not has_graph and entry.standin is None:
         where = f"{graphs_dir / folder}/model.pdmodel" if graphs_dir else "--graphs-dir (default MODELS_DIR/graph_only)"
         raise StandinError(
             f"{entry.name}: no official graph for a random-weight stand-in: {where} does not exist (a stand-in needs "
@@ -201,8 +179,9 @@ def standin_source(entry: Any, graphs_dir: Path | None, cache_dir: Path) -> Any:
         )
     dest = cache_dir / f"{folder}__random_weights"
     mark = dest / STANDIN_MARK
-    graph_sha = sha256_file(graph / "model.pdmodel")
-    if not (mark.is_file() and json.loads(mark.read_text()).get("graph_sha256") == graph_sha):
+    fingerprint = sha256_file(graph / "model.pdmodel") if has_graph and graph else entry.standin.fingerprint()
+    origin = f"the official graph {graph}" if has_graph else f"paddleseg's {entry.standin.model}"
+    if not (mark.is_file() and json.loads(mark.read_text()).get("graph_sha256") == fingerprint):
         _, _, h, w = entry.input_shape
         pre = {
             "width": w,
@@ -211,15 +190,18 @@ def standin_source(entry: Any, graphs_dir: Path | None, cache_dir: Path) -> Any:
             "std": list(entry.preprocess.std),
             "channel_order": entry.preprocess.channel_order,
         }
-        from converter.generated_images import calibration_images
-
-        calibration = [preprocess(img, pre) for img in calibration_images()]
-        log.info("%s: building a random-weight stand-in from %s (latency only)", entry.name, graph)
+        log.info("%s: building a random-weight stand-in from %s (latency only)", entry.name, origin)
         cache_dir.mkdir(parents=True, exist_ok=True)
-        build_standin(graph, dest, calibration)
+        if has_graph and graph:
+            build_standin(graph, dest, [preprocess(img, pre) for img in calibration_images()])
+        else:
+            from converter.standin_paddleseg import build_paddleseg_standin
+
+            # 512x512 ResNet-50 forwards are slow on a CPU: a smaller (still textured) calibration set
+            calibration = [preprocess(img, pre) for img in calibration_images(count=2)]
+            build_paddleseg_standin(entry.standin, entry.input_shape, dest, calibration)
     files = find_model_files(dest)
     warning = (
-        f"RANDOM WEIGHTS (latency-only stand-in built from the official graph {graph}); "
-        "accuracy figures are meaningless and excluded"
+        f"RANDOM WEIGHTS (latency-only stand-in built from {origin}); accuracy figures are meaningless and excluded"
     )
     return ModelSource("standin", files, checksums(files), "random weights", (warning,), entry.url)

@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from converter import atomic_files
-from converter.standin import STANDIN_MARK, TARGET_MAX_LOGIT, StandinError
+from converter.standin import TARGET_MAX_LOGIT, StandinError, publish
 
 
 def build_paddleseg_standin(
@@ -90,7 +89,5 @@ def build_paddleseg_standin(
         "seed": seed,
         "why": "latency-only stand-in: no official weights or graph available; accuracy is meaningless",
     }
-    atomic_files.write_json(partial / STANDIN_MARK, meta)
-    shutil.rmtree(dest, ignore_errors=True)
-    partial.rename(dest)
+    publish(partial, dest, meta)
     return meta
