@@ -19,16 +19,12 @@ from benchmark.latency import BenchSettings, DeviceOutcome, ModelJob, RunFile, b
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp
 from benchmark.thermal import ThermalPolicy
 from converter import manifest
-from converter.cli_args import add_zoo_args, csv_list, graphs_dir
+from converter.cli_args import add_zoo_args, csv_list, env_list, env_path, graphs_dir
 from converter.convert import convert_zoo_model
 from converter.fetch import default_cache_dir
 from converter.zoo import load_zoo
 
 log = logging.getLogger("benchmark")
-
-
-def _env_path(name: str) -> Path | None:
-    return Path(os.environ[name]) if os.environ.get(name) else None
 
 
 def duration(text: str) -> float:
@@ -45,13 +41,13 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--runner",
         type=Path,
-        default=Path(os.environ["RUNNER"]) if os.environ.get("RUNNER") else None,
+        default=env_path("RUNNER"),
         help="benchmark_bin to push (required for real devices; default $RUNNER)",
     )
     g.add_argument(
         "--precision",
         type=csv_list,
-        default=csv_list(os.environ.get("PRECISIONS", "")) or None,
+        default=env_list("PRECISIONS"),
         help="variants to run: fp32,fp16,int8,int16 (default $PRECISIONS, else the zoo's)",
     )
     g.add_argument("--rounds", type=int, default=10, help="benchmark_bin invocations per model (default 10)")
@@ -72,14 +68,14 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--images",
         type=Path,
-        default=_env_path("IMAGES"),
+        default=env_path("IMAGES"),
         help="after the latency run, device parity on these images (default $IMAGES)",
     )
     g.add_argument("--no-parity", action="store_true", help="skip the device parity check after the latency rounds")
     g.add_argument(
         "--dataset",
         type=Path,
-        default=_env_path("DATASET"),
+        default=env_path("DATASET"),
         help="labelled set (Images/ + Annotations/): device parity and accuracy (default $DATASET)",
     )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from benchmark.parity import ModelParity, check_model
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, write_run
 from benchmark.sweep import parse_shapes, range_shapes, run_sweep
 from converter import manifest
-from converter.cli_args import add_zoo_args, csv_list, graphs_dir, nchw, setup_logging
+from converter.cli_args import add_zoo_args, csv_list, env_list, env_path, graphs_dir, nchw, setup_logging
 from converter.errors import ToolkitError
 from converter.preprocess import preprocess
 from converter.zoo import load_zoo
@@ -39,14 +38,14 @@ def _parser() -> argparse.ArgumentParser:
     par.add_argument(
         "--images",
         type=Path,
-        default=Path(os.environ["IMAGES"]) if os.environ.get("IMAGES") else None,
+        default=env_path("IMAGES"),
         help="folder of jpg/png images (masks in X/Annotations for X/Images); default: $IMAGES, else a generated set",
     )
     par.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     par.add_argument(
         "--precision",
         type=csv_list,
-        default=csv_list(os.environ.get("PRECISIONS", "")) or None,
+        default=env_list("PRECISIONS"),
         help="variants to judge: fp32,fp16,int8,int16 (default $PRECISIONS, else the zoo's)",
     )
     dev = par.add_argument_group("on a device (instead of Paddle-Lite x86 on the host)")

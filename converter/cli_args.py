@@ -23,6 +23,16 @@ def csv_list(text: str) -> list[str]:
     return [p.strip() for p in text.split(",") if p.strip()]
 
 
+def env_path(name: str) -> Path | None:
+    """A path from the environment, or None when the variable is unset or empty."""
+    return Path(os.environ[name]) if os.environ.get(name) else None
+
+
+def env_list(name: str) -> list[str] | None:
+    """A comma-separated list from the environment, or None when it is unset or empty."""
+    return csv_list(os.environ.get(name, "")) or None
+
+
 def nchw(text: str) -> tuple[int, int, int, int]:
     try:
         dims = tuple(int(x) for x in text.replace("x", ",").split(","))
@@ -44,7 +54,7 @@ def add_zoo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--models-dir",
         type=Path,
-        default=Path(os.environ["MODELS_DIR"]) if os.environ.get("MODELS_DIR") else None,
+        default=env_path("MODELS_DIR"),
         help="local folder holding the official model folders (default: $MODELS_DIR)",
     )
     p.add_argument(
@@ -64,7 +74,7 @@ def add_zoo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--graphs-dir",
         type=Path,
-        default=Path(os.environ["GRAPHS_DIR"]) if os.environ.get("GRAPHS_DIR") else None,
+        default=env_path("GRAPHS_DIR"),
         help="official graphs for stand-ins (default $GRAPHS_DIR, else MODELS_DIR/graph_only)",
     )
 
