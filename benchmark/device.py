@@ -124,6 +124,12 @@ class ShellResult:
     stderr: str
 
 
+# adbutils checks sync-protocol replies with `assert` (e.g. Sync.stat): a device that vanishes mid-transfer
+# surfaces as a bare AssertionError, so sync calls catch it alongside the transport errors.
+_TRANSPORT_ERRORS = (AdbError, OSError, EOFError)
+_SYNC_ERRORS = (*_TRANSPORT_ERRORS, AssertionError)
+
+
 def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()  # noqa: S324 - integrity check against the device's md5sum
 
@@ -136,10 +142,12 @@ class Device:
 
     def _fail(self, action: str, e: Exception) -> DeviceError:
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(e, AssertionError):
+            text = "unexpected adb sync reply"
         if isinstance(e, AdbTimeout):
             return DeviceTimeout(f"{self.serial}: {action} timed out")
         lowered = text.lower()
-        gone = isinstance(e, EOFError) or any(
+        gone = isinstance(e, (EOFError, AssertionError)) or any(
             w in lowered for w in ("not found", "offline", "closed", "reset", "refused", "broken pipe", "expected")
         )
         hint = " (the device disconnected or went offline)" if gone else ""
@@ -149,7 +157,7 @@ class Device:
         """Run a device command (built with shell quoting by the caller) with shell v2 and a deadline."""
         try:
             r = self._dev.shell2(cmd, timeout=timeout_s, v2=True)
-        except (AdbError, OSError, EOFError) as e:
+        except _TRANSPORT_ERRORS as e:
             raise self._fail(f"shell command {cmd[:80]!r}", e) from None
         return ShellResult(int(r.returncode), r.stdout or "", r.stderr or "")
 
@@ -172,7 +180,7 @@ class Device:
                     f"read-only or not writable); check with `adb -s {self.serial} shell df {folder}`"
                 ) from None
             raise self._fail(f"push to {remote}", e) from None
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, AssertionError) as e:
             raise self._fail(f"push to {remote}", e) from None
         check = self.shell(f"stat -c %s {shlex.quote(remote)} && md5sum {shlex.quote(remote)}", timeout_s)
         lines = check.stdout.split()
@@ -185,13 +193,13 @@ class Device:
     def pull(self, remote: str) -> bytes:
         try:
             return bytes(self._dev.sync.read_bytes(remote))
-        except (AdbError, OSError, EOFError) as e:
+        except _SYNC_ERRORS as e:
             raise self._fail(f"pull of {remote}", e) from None
 
     def exists(self, remote: str) -> bool:
         try:
             return bool(self._dev.sync.exists(remote))
-        except (AdbError, OSError, EOFError) as e:
+        except _SYNC_ERRORS as e:
             raise self._fail(f"stat of {remote}", e) from None
 
     def kill(self, pid: int, timeout_s: float = 15) -> bool:

@@ -116,6 +116,18 @@ def test_push_failure(lab, emulated, models_dir, bench_out, tmp_path, capsys) ->
     assert f"{h.serial}: push of" in err and "refused by the device" in err
 
 
+def test_connection_dropped_during_push(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # adbutils answers a dropped sync stream with a bare AssertionError: it must become a clear per-model failure
+    h = emulated(storage={"hangup_on_stat_suffix": f"{HUMAN_V1}-x86-fp32.nb"})
+    rc, _, err, records = _latency(
+        capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial, models=f"{HUMAN_V1},{PORTRAIT_V2}"
+    )
+    assert rc == 1
+    assert [r["status"] for r in records] == ["failed", "ok"]  # the device still answers: the next model runs
+    assert f"{h.serial}: push to" in records[0]["error"] and "unexpected adb sync reply" in records[0]["error"]
+    assert "disconnected or went offline" in err
+
+
 def test_disconnect_mid_run_keeps_completed_work(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     stable = emulated()
     doomed = emulated(runner={"fixed_latency_ms": 40})

@@ -61,6 +61,9 @@ class Runner(_Strict):
 class Storage(_Strict):
     free_bytes: int | None = Field(default=None, ge=0, description="pushes beyond this fail: no space left")
     read_only: bool = False
+    hangup_on_stat_suffix: str | None = Field(
+        default=None, min_length=1, description="close the sync stream unanswered on a STAT of such a path (unplugged)"
+    )
 
 
 class Profile(_Strict):

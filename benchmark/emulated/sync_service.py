@@ -37,6 +37,8 @@ async def serve_sync(stream: Stream, sandbox: Sandbox, storage: Storage) -> None
             return
         arg = (await stream.read_exact(length)).decode("utf-8", errors="replace")
         if tag == b"STAT":
+            if storage.hangup_on_stat_suffix and arg.endswith(storage.hangup_on_stat_suffix):
+                return
             try:
                 st = os.lstat(sandbox.host_path(arg))
                 await stream.write(_msg(b"STAT", st.st_mode, st.st_size & 0xFFFFFFFF, int(st.st_mtime)))
