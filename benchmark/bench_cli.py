@@ -162,12 +162,18 @@ def print_table(outcomes: list[DeviceOutcome]) -> None:
     for r in rows:
         shape = "x".join(map(str, r["input_shape"]))
         note = "host-emulated" if r["emulated"] else ""
-        if r["status"] == "skipped":
+        if r["status"] == "not_run":
+            note = "NOT RUN: " + r["error"].splitlines()[0][:80]
+        elif r["status"] == "skipped":
             note = "skipped: " + r["error"].split(": ", 1)[-1][:80]
         elif r["status"] != "ok":
             note = "FAILED: " + r["error"].splitlines()[0][:80]
+        elif r.get("reused_from_run"):
+            note = f"reused from run {r['reused_from_run']}"
         elif r["warnings"]:
             note = (note + "; " if note else "") + r["warnings"][0][:60]
+        if r.get("parity"):
+            note = ("parity PASS" if r["parity"]["passed"] else "parity FAIL") + (f"; {note}" if note else "")
         seed = r.get("seed_ms")
         label = f"{r['model']} {r['precision']}"
         ratio = r["median_ms"] / seed if seed and r["status"] == "ok" else None

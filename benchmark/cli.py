@@ -1,4 +1,5 @@
-"""python -m benchmark parity | host-run | latency | bench-emulated | overhead"""
+"""python -m benchmark parity | host-run | latency | bench-emulated | overhead | sweep | report | farm | gate |
+history"""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from benchmark.bench_cli import add_bench_args, run_latency, run_parity_only
 from benchmark.device import AdbServer
 from benchmark.emulated.profile import load_profile
 from benchmark.emulated_bench import run_emulated, run_overhead
+from benchmark.farm_cli import add_farm_commands, run_farm_command, run_gate_command, run_history_command
 from benchmark.images import ImageSet, generated_image_set, load_image_set
 from benchmark.lab import Lab
 from benchmark.lite_host import LiteHostRunner
@@ -87,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     rep.add_argument("--models-out", type=Path, default=Path("build/models"), help="conversion outputs")
     rep.add_argument("-v", "--verbose", action="store_true")
+    add_farm_commands(sub)
     run = sub.add_parser("host-run", help="run an x86 .nb with Paddle-Lite on the host, isolated")
     run.add_argument("nb", type=Path)
     run.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
@@ -243,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         if args.command == "sweep":
             return _sweep(args)
+        if args.command == "farm":
+            return run_farm_command(args)
+        if args.command == "gate":
+            return run_gate_command(args)
+        if args.command == "history":
+            return run_history_command(args)
         return _host_run(args)
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -56,9 +56,9 @@ def runner_bytes(runner: Path | None, info: DeviceInfo) -> tuple[bytes, str]:
 class WorkDir:
     """A per-run folder under /data/local/tmp on one device."""
 
-    def __init__(self, device: Device, run_id: str) -> None:
+    def __init__(self, device: Device, run_id: str, base: str = "/data/local/tmp") -> None:
         self.device = device
-        self.path = f"/data/local/tmp/pplite-{run_id}"
+        self.path = f"{base.rstrip('/')}/pplite-{run_id}"
 
     def file(self, name: str) -> str:
         return f"{self.path}/{name}"

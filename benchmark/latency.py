@@ -266,13 +266,20 @@ def _check_version(rec: dict[str, Any], nb_version: str, runner_version: str | N
 
 @contextmanager
 def device_session(
-    device: Device, *, runner: Path | None, run_id: str, keep: bool, baseline_c: float | None = None
+    device: Device,
+    *,
+    runner: Path | None,
+    run_id: str,
+    keep: bool,
+    baseline_c: float | None = None,
+    work_base: str = "/data/local/tmp",
+    info: DeviceInfo | None = None,
 ) -> Iterator[DeviceContext]:
     """Device info, a per-run work dir with the runner pushed into it, removed at the end unless `keep`."""
-    info = device.info()
+    info = info or device.info()
     baseline = baseline_c if baseline_c is not None else hottest_cpu_c(info.zones)
     data, runner_label = runner_bytes(runner, info)
-    work = WorkDir(device, run_id)
+    work = WorkDir(device, run_id, work_base)
     work.create()
     try:
         device.push(data, work.file(RUNNER_NAME), mode=0o755)

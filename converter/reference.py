@@ -6,6 +6,7 @@ so nothing unchecked reaches it.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ from numpy.typing import NDArray
 
 from converter.errors import ToolkitError
 from converter.program import read_program
+
+# One Paddle Inference call at a time in this process: the farm's device workers are threads sharing it.
+_PADDLE = threading.Lock()
 
 
 class ReferenceError(ToolkitError):
@@ -32,7 +36,8 @@ class ReferenceRunner:
         config.set_cpu_math_library_num_threads(threads)
         config.disable_glog_info()
         try:
-            self._predictor = inference.create_predictor(config)
+            with _PADDLE:
+                self._predictor = inference.create_predictor(config)
         except (RuntimeError, ValueError, OSError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ReferenceError(f"Paddle Inference cannot load {model_file} + {params_file.name}: {first}") from e
@@ -41,6 +46,10 @@ class ReferenceRunner:
         """Run once; inputs in feed order; returns copies of every output by name."""
         if len(inputs) != len(self.input_names):
             raise ReferenceError(f"the model has {len(self.input_names)} inputs, got {len(inputs)}")
+        with _PADDLE:
+            return self._run_locked(inputs)
+
+    def _run_locked(self, inputs: list[NDArray[Any]]) -> dict[str, NDArray[Any]]:
         for name, x in zip(self.input_names, inputs, strict=True):
             handle = self._predictor.get_input_handle(name)
             handle.reshape(list(x.shape))

@@ -128,14 +128,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
 
 @pytest.fixture
 def emulated(lab):  # type: ignore[no-untyped-def]
-    """emulated(**profile_changes) -> handle of a new emulated device on the session's adb server; removed after."""
+    """emulated(server=None, **profile_changes) -> handle of a new emulated device on the session's adb server (or
+    `server`); removed after."""
     from benchmark.emulated.profile import load_profile, with_changes
 
     handles = []
 
-    def _add(isolate: str | None = None, **changes: object):  # type: ignore[no-untyped-def]
+    def _add(isolate: str | None = None, server=None, **changes: object):  # type: ignore[no-untyped-def]
         profile = with_changes(load_profile("sd855"), **changes) if changes else load_profile("sd855")
-        handles.append(lab.add_device(profile, isolate=isolate))
+        handles.append(lab.add_device(profile, isolate=isolate, server=server))
         return handles[-1]
 
     yield _add
@@ -163,3 +164,9 @@ def bench_out(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     )
     assert rc == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def second_server(lab):  # type: ignore[no-untyped-def]
+    """A second adb server in the session's lab (a second farm host)."""
+    return lab.start_server()

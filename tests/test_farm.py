@@ -1,0 +1,129 @@
+"""The farm over two real adb servers with emulated devices: discovery, `adb connect`, de-duplication by
+ro.serialno, selectors, an unauthorized device, a device unplugged halfway, parity, history."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmark.cli import main
+from tests.conftest import HUMAN_V1, PORTRAIT_V1, PORTRAIT_V2
+from tests.farm_support import by_key, farm_argv, records, run_farm, write_farm
+
+pytestmark = pytest.mark.slow
+THREE = f"{PORTRAIT_V2},{HUMAN_V1},{PORTRAIT_V1}"
+
+
+@pytest.fixture(scope="module")
+def farm_out(bench_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The harness's converted models plus room for a third (the farm converts it on first use)."""
+    out = tmp_path_factory.mktemp("farm_models") / "models"
+    shutil.copytree(bench_out, out)
+    return out
+
+
+def _unplug_after_first_record(lab, handle, reports: Path, serialno: str) -> threading.Thread:  # type: ignore[no-untyped-def]
+    def watch() -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            for f in reports.glob("latency-*.json"):
+                try:
+                    recs = json.loads(f.read_text())["records"]
+                except (OSError, ValueError):
+                    continue
+                if any(r["device_key"].startswith(serialno + "/") for r in recs):
+                    lab.kill_device(handle)
+                    return
+            time.sleep(0.05)
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    return t
+
+
+def _wait_listed(server, serial: str, state: str) -> None:  # type: ignore[no-untyped-def]
+    """adb may drop a device whose first connect failed (unauthorized): connect again until it is listed."""
+    from benchmark.device import DeviceError, connect, list_devices
+
+    for _ in range(20):
+        if any(e.serial == serial and e.state == state for e in list_devices(server)):
+            return
+        try:
+            connect(server, serial)
+        except DeviceError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{serial} is not listed as {state} on {server}")
+
+
+def test_farm_over_two_servers_with_faults(
+    lab, second_server, emulated, models_dir, farm_out, tmp_path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    fast = {"fixed_latency_ms": 10}
+    a1 = emulated(props={"ro.serialno": "FARMA1"}, runner=fast)
+    doomed = emulated(props={"ro.serialno": "FARMA2"}, runner={"fixed_latency_ms": 60})
+    b1 = emulated(server=second_server, props={"ro.serialno": "FARMB1"}, runner=fast)
+    unauthorized = emulated(server=second_server, state="unauthorized", props={"ro.serialno": "FARMB2"})
+    other = emulated(server=second_server, props={"ro.serialno": "OTHER1"}, runner=fast)
+    reports = tmp_path / "reports"
+    farm = write_farm(
+        tmp_path,
+        [str(lab.server), str(second_server)],
+        connect=[{"address": a1.serial, "server": str(second_server)}],  # a1 is also seen through server B
+        select={"serial": ["FARM*"]},
+        parity={"enabled": True, "max_images": 1},
+    )
+    _wait_listed(second_server, unauthorized.serial, "unauthorized")
+    killer = _unplug_after_first_record(lab, doomed, reports, "FARMA2")
+    rc, out, err = run_farm(capsys, farm_argv(farm, models_dir, farm_out, reports, models=THREE))
+    killer.join(timeout=5)
+    assert rc == 1
+    recs = by_key(records(reports))
+    assert set(recs) == {"FARMA1", "FARMA2", "FARMB1"}  # OTHER1 not selected, FARMB2 unauthorized
+    for key in ("FARMA1", "FARMB1"):
+        assert [r["status"] for r in recs[key]] == ["ok", "ok", "ok"]
+        assert all(r["parity"]["passed"] and r["parity"]["images"] == 1 for r in recs[key])
+    statuses = [r["status"] for r in recs["FARMA2"]]
+    assert statuses[0] == "ok" and "not_run" in statuses and "ok" not in statuses[1:]
+    not_run = [r for r in recs["FARMA2"] if r["status"] == "not_run"]
+    assert all("the device disconnected; its remaining jobs were not run" in r["error"] for r in not_run)
+    assert f"{other.serial} on {second_server}: not run: OTHER1/" in out and "does not match" in out
+    assert "unauthorized" in out + err
+    assert f"{a1.serial} on {second_server}: not run: the same phone (FARMA1/" in out
+    assert b1.serial in out
+    with sqlite3.connect(tmp_path / "history.sqlite") as db:
+        rows = db.execute("SELECT device_key, adb_serial, status FROM records ORDER BY id").fetchall()
+    assert len(rows) == 9
+    assert {k for k, _, _ in rows} == {f"{s}/MI 9 (emulated)" for s in ("FARMA1", "FARMA2", "FARMB1")}
+    assert {s for k, s, _ in rows if k.startswith("FARMB1")} == {b1.serial}
+
+
+def test_farm_file_errors(lab, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "farm.yaml"
+    bad.write_text("servers: [127.0.0.1:5037]\nmeasurment: {rounds: 2}\n")
+    assert main(["farm", "--farm", str(bad), "--offline"]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "measurment" in err and "Traceback" not in err
+    bad.write_text("servers: [nohostport]\n")
+    assert main(["farm", "--farm", str(bad), "--offline"]) == 2
+    assert "servers.0" in capsys.readouterr().err
+    assert main(["farm", "--farm", str(tmp_path / "missing.yaml")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_unreachable_server_and_no_device(lab, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from benchmark.lab import free_port
+
+    dead = f"127.0.0.1:{free_port()}"
+    farm = write_farm(tmp_path, [dead], select={"serial": ["NO-SUCH-DEVICE"]})
+    rc, out, err = run_farm(capsys, farm_argv(farm, models_dir, bench_out, tmp_path / "reports", models=PORTRAIT_V2))
+    assert rc == 2
+    assert f"adb server {dead} is not usable" in err and "no usable device" in err
+    assert not (tmp_path / "history.sqlite").exists()  # nothing ran: no history, no run file
+    assert not list((tmp_path / "reports").glob("latency-*.json"))
