@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 
 from benchmark.device import Device, DeviceError
+from converter import process
 from converter.errors import ToolkitError
 
 log = logging.getLogger(__name__)
@@ -50,16 +51,6 @@ class Owner:
 
     def describe(self, now_s: int) -> str:
         return f"host {self.host} PID {self.pid}, held for {max(0, now_s - self.since_s)} s"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class DeviceLock:
@@ -96,7 +87,7 @@ class DeviceLock:
     def _stale_reason(self, owner: Owner | None, raw: str, now: int) -> str | None:
         if owner is None:
             return f"unreadable owner {raw!r}" if raw else None  # vanished between the two commands: retry
-        if owner.host == self.host and owner.pid != os.getpid() and not _pid_alive(owner.pid):
+        if owner.host == self.host and owner.pid != os.getpid() and not process.pid_alive(owner.pid):
             return f"its holder PID {owner.pid} on this host is gone"
         if now - owner.since_s > self.stale_after_s:
             return f"it is {now - owner.since_s} s old (> {self.stale_after_s:.0f} s)"

@@ -5,6 +5,7 @@ shape and runner version. A run lists its records, including ones reused from ea
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from converter import process
 from converter.errors import ToolkitError
 
 SCHEMA = """
@@ -22,6 +24,7 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at TEXT,
     status TEXT NOT NULL,
     host TEXT,
+    pid INTEGER,
     farm_file TEXT,
     toolkit_version TEXT,
     payload_json TEXT NOT NULL DEFAULT '{}'
@@ -118,11 +121,17 @@ class History:
             raise HistoryError(f"history database {self.path}: {e}") from None
 
     def start_run(self, run_id: str, *, host: str, farm_file: str, toolkit: str, payload: dict[str, Any]) -> None:
+        """Register a run; runs this host left 'running' whose process is gone become 'interrupted'."""
         with self._tx() as db:
+            if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+                raise HistoryError(f"run {run_id!r} is already in the history {self.path}; pick another --run-name")
+            for other, pid in db.execute("SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?", (host,)):
+                if pid and not process.pid_alive(int(pid)):
+                    db.execute("UPDATE runs SET status = 'interrupted' WHERE run_id = ?", (other,))
             db.execute(
-                "INSERT INTO runs (run_id, started_at, status, host, farm_file, toolkit_version, payload_json) "
-                "VALUES (?, ?, 'running', ?, ?, ?, ?)",
-                (run_id, _now(), host, farm_file, toolkit, json.dumps(payload)),
+                "INSERT INTO runs (run_id, started_at, status, host, pid, farm_file, toolkit_version, payload_json) "
+                "VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+                (run_id, _now(), host, os.getpid(), farm_file, toolkit, json.dumps(payload)),
             )
 
     def finish_run(self, run_id: str, status: str) -> None:

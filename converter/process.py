@@ -131,3 +131,14 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
         except ProcessLookupError:
             pass
         proc.wait(timeout=timeout_s)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this PID exists on this host (one we may not signal counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

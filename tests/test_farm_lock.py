@@ -56,7 +56,9 @@ def test_lock_rules(lab, emulated) -> None:  # type: ignore[no-untyped-def]
     assert _held_by(device).endswith(fresh.token)
     fresh.release()
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True, timeout=60
+    )
     pid = int(dead.stdout)
     host = lock.host
     _plant(device, f"pplite-lock:{host}:{pid}:{now}:0123456789ab")  # its holder on this host has exited
