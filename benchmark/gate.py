@@ -60,8 +60,8 @@ def latest_finished(history: History, before: str | None = None) -> str:
         ids = [r.run_id for r in runs]
         runs = runs[: ids.index(before)] if before in ids else runs
     if not runs:
-        what = f"finished before {before}" if before else "finished"
-        raise HistoryError(f"the history {history.path} holds no {what} farm run; run `make bench-farm` first")
+        when = f" before {before}" if before else ""
+        raise HistoryError(f"the history {history.path} holds no finished farm run{when}; run `make bench-farm` first")
     return runs[-1].run_id
 
 

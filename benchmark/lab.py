@@ -129,6 +129,9 @@ class Lab:
         process.stop(handle.proc, timeout_s=5)
 
     def remove_device(self, handle: EmulatedDeviceHandle) -> None:
+        """Disconnect and stop a device; a second call for the same device does nothing."""
+        if handle not in self.devices:
+            return
         for server, _ in self._servers:
             disconnect(server, handle.serial)
         process.stop(handle.proc)
