@@ -17,6 +17,7 @@ from benchmark.device import AdbServer
 from benchmark.emulated.profile import load_profile
 from benchmark.emulated_bench import run_emulated, run_overhead
 from benchmark.farm_cli import add_farm_commands, run_farm_command, run_gate_command, run_history_command
+from benchmark.farm_scaling import add_scaling_command, run_scaling
 from benchmark.images import ImageSet, generated_image_set, load_image_set
 from benchmark.lab import Lab
 from benchmark.lite_host import LiteHostRunner
@@ -88,8 +89,15 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="HTML + Markdown report from build/reports and build/models")
     rep.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     rep.add_argument("--models-out", type=Path, default=Path("build/models"), help="conversion outputs")
+    rep.add_argument(
+        "--history",
+        type=Path,
+        default=env_path("HISTORY") or Path("build/history.sqlite"),
+        help="farm history for the farm view (default $HISTORY, else build/history.sqlite)",
+    )
     rep.add_argument("-v", "--verbose", action="store_true")
     add_farm_commands(sub)
+    add_scaling_command(sub)
     run = sub.add_parser("host-run", help="run an x86 .nb with Paddle-Lite on the host, isolated")
     run.add_argument("nb", type=Path)
     run.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
@@ -220,7 +228,7 @@ def _report(args: argparse.Namespace) -> int:
     if not args.reports.is_dir():
         print(f"error: {args.reports} does not exist: run a benchmark or parity first", file=sys.stderr)
         return 2
-    html_path, md_path, collected = build_report(args.reports, args.models_out)
+    html_path, md_path, collected = build_report(args.reports, args.models_out, args.history)
     print(
         f"report: {html_path} and {md_path} from {len(collected.files)} run file(s)"
         + (f", {len(collected.warnings)} file(s) skipped" if collected.warnings else "")
@@ -248,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "farm":
             return run_farm_command(args)
+        if args.command == "farm-scaling":
+            return run_scaling(args)
         if args.command == "gate":
             return run_gate_command(args)
         if args.command == "history":

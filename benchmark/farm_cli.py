@@ -143,6 +143,7 @@ def run_farm_command(args: argparse.Namespace) -> int:
         history.finish_run(run_id, "interrupted" if run.stop.is_set() else "finished")
         history.close()
     wall_s = time.monotonic() - t0
+    run.run_file.set("farm_wall_s", round(wall_s, 3))
     print_table(outcomes)
     print(
         f"farm run {run_id}: {len(found.devices)} device(s) in {wall_s:.1f} s; run file {path}; history {history.path}"

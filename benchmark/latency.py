@@ -74,6 +74,12 @@ class RunFile:
             self.records.append(record)
             write_run(self.path, "latency", self.payload, self.records)
 
+    def set(self, key: str, value: Any) -> None:
+        """Add a top-level figure known only at the end (e.g. the run's wall time)."""
+        with self._lock:
+            self.payload[key] = value
+            write_run(self.path, "latency", self.payload, self.records)
+
 
 @dataclass
 class DeviceOutcome:

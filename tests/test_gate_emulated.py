@@ -52,3 +52,12 @@ def test_slower_phone_trips_the_gate(lab, emulated, models_dir, bench_out, tmp_p
     assert 60 < change < 140  # about +100 %
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "1"
+
+    rc = main(["report", "--reports", str(tmp_path / "reports"), "--history", str(tmp_path / "history.sqlite")])
+    assert rc == 0
+    md = (tmp_path / "reports" / "report.md").read_text()
+    farm = md.split("## Device farm", 1)[1].split("\n## ", 1)[0]
+    assert "Latest farm run candidate" in farm and "| GATE1/MI 9 (emulated) |" in farm
+    assert "Gate FAILED: run candidate against baseline baseline; 1 failure(s) in 2 comparison(s)" in farm
+    assert "GATE2/MI 9 (emulated) | human_pp_humansegv1_lite_192x192 | fp32 | latency +" in farm
+    assert (tmp_path / "reports" / "report_assets" / "farm_trends.png").stat().st_size > 10_000

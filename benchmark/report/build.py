@@ -9,7 +9,9 @@ from typing import Any
 
 from benchmark.report import plots
 from benchmark.report.collect import Collected, collect
-from benchmark.report.document import Block, Heading, Image, Paragraph, Table, to_html, to_markdown
+from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num, to_html, to_markdown
+from benchmark.report.farm_view import farm_section
+from benchmark.report.models_view import FLOP_PER_CYCLE, models_section
 from benchmark.report.overlays import overlay_strip
 from converter import atomic_files
 from converter.errors import ToolkitError
@@ -28,10 +30,6 @@ PRINT_NOTE = (
 )
 
 
-def _f(x: Any, spec: str) -> str:
-    return format(x, spec) if isinstance(x, (int, float)) and not isinstance(x, bool) else "-"
-
-
 def _seed(x: Any) -> str:
     return str(x) if isinstance(x, (int, float)) else "-"  # as published: 15.86, 12.3
 
@@ -42,9 +40,6 @@ def _cpus(dev: dict[str, Any]) -> str:
         if c.get("max_khz"):
             groups[c["max_khz"]] += 1
     return " + ".join(f"{n}x {khz / 1e6:.2f} GHz" for khz, n in sorted(groups.items())) or "-"
-
-
-FLOP_PER_CYCLE = 16  # fp32 on a Cortex-A76-class core: 2 NEON FMA pipes x 4 lanes x 2
 
 
 def physical_limit(r: dict[str, Any], stats: dict[str, Any] | None) -> str:
@@ -89,9 +84,9 @@ def devices_section(c: Collected) -> list[Block]:
             thermal.append(
                 [
                     r["model"],
-                    _f(max(before.values(), default=None), ".1f"),
-                    _f(max(after.values(), default=None), ".1f"),
-                    _f(wait.get("waited_s"), ".0f"),
+                    cell_num(max(before.values(), default=None), ".1f"),
+                    cell_num(max(after.values(), default=None), ".1f"),
+                    cell_num(wait.get("waited_s"), ".0f"),
                     "yes" if wait.get("timed_out") else "no",
                     "; ".join(r.get("warnings", [])) or "-",
                 ]
@@ -108,13 +103,13 @@ def devices_section(c: Collected) -> list[Block]:
                     r["model"],
                     "x".join(map(str, r["input_shape"])),
                     r.get("precision", ""),
-                    _f(r.get("median_ms"), ".2f"),
-                    _f(r.get("p90_ms"), ".2f"),
-                    _f(r.get("cv"), ".1%"),
+                    cell_num(r.get("median_ms"), ".2f"),
+                    cell_num(r.get("p90_ms"), ".2f"),
+                    cell_num(r.get("cv"), ".1%"),
                     f"{r.get('rounds', '-')} x {r.get('repeats', '-')}",
-                    _f(r.get("peak_memory_mb"), ".0f"),
+                    cell_num(r.get("peak_memory_mb"), ".0f"),
                     _seed(seed),
-                    _f(ratio, ".2f"),
+                    cell_num(ratio, ".2f"),
                     r.get("weights", "trained"),
                     physical_limit(r, stats.get(r["model"])),
                     "ok" if ok else r.get("status", "failed"),
@@ -220,10 +215,10 @@ def parity_section(c: Collected) -> list[Block]:
                 where,
                 precision,
                 str(len(recs)),
-                _f(worst["max_abs_diff"], ".2e"),
+                cell_num(worst["max_abs_diff"], ".2e"),
                 worst["image"],
-                _f(min(r["argmax_agreement"] for r in recs), ".4%"),
-                _f(min(r["iou_vs_reference"] for r in recs), ".4f"),
+                cell_num(min(r["argmax_agreement"] for r in recs), ".4%"),
+                cell_num(min(r["iou_vs_reference"] for r in recs), ".4f"),
                 verdict,
             ]
         )
@@ -269,7 +264,7 @@ def parity_section(c: Collected) -> list[Block]:
                 shown[r["model"]] += 1
                 title = (
                     f"{r['model']} / {r['image']}: input | desktop mask (green) | device mask (blue) | "
-                    f"difference (red), max abs diff {_f(r['max_abs_diff'], '.1e')}"
+                    f"difference (red), max abs diff {cell_num(r['max_abs_diff'], '.1e')}"
                 )
                 blocks.append(Image(f"overlay_{r['model']}_{shown[r['model']]}.png", title, png))
     return blocks
@@ -286,8 +281,8 @@ def accuracy_section(c: Collected) -> list[Block]:
                 model,
                 runtime,
                 precision,
-                _f(_pct(gt.get("miou")), ".2f"),
-                _f(_pct(gt.get("mean_fg_iou")), ".2f"),
+                cell_num(_pct(gt.get("miou")), ".2f"),
+                cell_num(_pct(gt.get("mean_fg_iou")), ".2f"),
                 str(gt["images"]),
             ]
 
@@ -310,7 +305,7 @@ def accuracy_section(c: Collected) -> list[Block]:
                 gt.get(cand_key) or {},
             )
     zoo_seeds = _zoo_seed_mious()
-    rows = [[*row, _f(seeds.get(row[0]) or zoo_seeds.get(row[0]), ".2f")] for _, row in sorted(found.items())]
+    rows = [[*row, cell_num(seeds.get(row[0]) or zoo_seeds.get(row[0]), ".2f")] for _, row in sorted(found.items())]
     if not rows:
         return [*blocks, Paragraph("No labelled-set run found (bench with --dataset DIR, or parity with masks).")]
     blocks.append(
@@ -341,49 +336,7 @@ def _pct(x: Any) -> float | None:
     return 100 * x if isinstance(x, (int, float)) else None
 
 
-def models_section(c: Collected) -> list[Block]:
-    rows = []
-    for m in sorted(c.manifests, key=lambda m: m.get("model", "")):
-        for name, e in sorted(m.get("files", {}).items()):
-            rows.append(
-                [
-                    m["model"],
-                    name,
-                    e["target"],
-                    e["precision"],
-                    _f(e["size_bytes"] / 1e6, ".2f"),
-                    e.get("nb_opt_version", ""),
-                    e["sha256"][:12],
-                    m.get("source", {}).get("checksum_status", ""),
-                ]
-            )
-    stat_rows = [
-        [
-            m["model"],
-            f"{m['model_stats']['parameters']:,}",
-            f"{m['model_stats']['conv_flops'] / 1e9:.3f}",
-            "x".join(map(str, m["model_stats"]["input_shape"])),
-            m.get("weights", "trained"),
-        ]
-        for m in sorted(c.manifests, key=lambda m: m.get("model", ""))
-        if m.get("model_stats")
-    ]
-    if not rows:
-        return []
-    return [
-        Heading(2, "Model size and arithmetic", "stats"),
-        Paragraph(
-            "conv GFLOPs = 2 x multiply-accumulates of the convolutions at the best input shape (the rest of "
-            "the graph is not counted). 'of physical limit' above = conv FLOPs / (the fastest core's max "
-            f"frequency x {FLOP_PER_CYCLE} fp32 FLOP per cycle) / measured median."
-        ),
-        Table(["model", "parameters", "conv GFLOPs", "input (NCHW)", "weights"], stat_rows, {1, 2}),
-        Heading(2, "Converted models", "models"),
-        Table(["model", "file", "target", "precision", "MB", "opt", "sha256", "source checksums"], rows, {4}),
-    ]
-
-
-def build_report(reports: Path, models: Path) -> tuple[Path, Path, Collected]:
+def build_report(reports: Path, models: Path, history: Path | None = None) -> tuple[Path, Path, Collected]:
     c = collect(reports, models)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     blocks: list[Block] = [
@@ -392,7 +345,8 @@ def build_report(reports: Path, models: Path) -> tuple[Path, Path, Collected]:
             f"{len(c.files)} run file(s) and {len(c.manifests)} manifest(s)."
         )
     ]
-    blocks += devices_section(c) + plots_section(c) + parity_section(c) + accuracy_section(c) + models_section(c)
+    blocks += devices_section(c) + farm_section(c, history) + plots_section(c) + parity_section(c)
+    blocks += accuracy_section(c) + models_section(c)
     if c.warnings:
         blocks += [Heading(2, "Skipped files"), Table(["warning"], [[w] for w in c.warnings])]
     html_path, md_path = reports / "index.html", reports / "report.md"

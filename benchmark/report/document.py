@@ -48,6 +48,11 @@ class Image:
 Block = Heading | Paragraph | Table | Image
 
 
+def cell_num(x: object, spec: str) -> str:
+    """A number formatted for a table cell; '-' for anything else (None, text, booleans)."""
+    return format(x, spec) if isinstance(x, (int, float)) and not isinstance(x, bool) else "-"
+
+
 def _cell(text: str) -> str:
     escaped = html.escape(text)
     if text in ("PASS", "ok"):

@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def _png(fig: Any) -> bytes:
@@ -140,4 +141,28 @@ def latency_vs_pixels(records: list[dict[str, Any]], model: str) -> bytes:
     ax.set_title(f"{model}: latency vs input size" + (" (host-emulated)" if ok and ok[0].get("emulated") else ""))
     if any(r.get("best") for r in ok):
         ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def farm_trends(series: list[dict[str, Any]], max_panels: int = 24) -> bytes:
+    """One small panel per (device, model, precision): median latency over the farm runs in the history."""
+    by_key: dict[tuple[str, str, str], list[tuple[int, float]]] = defaultdict(list)
+    run_index = {run: i for i, run in enumerate(dict.fromkeys(p["run_id"] for p in series))}
+    for p in series:
+        by_key[(p["device_key"], p["model"], p["precision"])].append((run_index[p["run_id"]], p["median_ms"]))
+    keys = sorted(by_key)[:max_panels]
+    cols = min(3, len(keys))
+    rows = (len(keys) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.6 * rows), squeeze=False)
+    for ax, key in zip(axes.flat, keys, strict=False):
+        points = by_key[key]
+        ax.plot([x for x, _ in points], [y for _, y in points], marker="o")
+        ax.set_title(f"{key[0]}\n{key[1]} {key[2]}", fontsize=7)
+        ax.set_xlabel("farm run #", fontsize=7)
+        ax.set_ylabel("median ms", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.set_ylim(bottom=0)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in list(axes.flat)[len(keys) :]:
+        ax.axis("off")
     return _png(fig)
