@@ -18,7 +18,13 @@ ZOO_ARGS = $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") $(if $(MODELS),--mod
 BENCH_ARGS = $(if $(RUNNER),--runner "$(RUNNER)") $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(REPEATS),--repeats $(REPEATS)) \
 	$(if $(IMAGES),--images "$(IMAGES)") $(if $(DATASET),--dataset "$(DATASET)")
 
-.PHONY: help setup convert parity bench-device bench-emulated bench-overhead report test test-fast lint format clean
+# Farm knobs: FARM (farm file), HISTORY (SQLite file), REPORTS (run files), OUT (converted models), FORCE=1,
+# BASELINE (gate: run id, 'previous' or an exported .json), JUNIT (gate XML).
+FARM_ARGS = $(if $(FARM),--farm "$(FARM)") $(if $(HISTORY),--history "$(HISTORY)")
+OUT_ARGS = $(if $(OUT),--out "$(OUT)") $(if $(REPORTS),--reports "$(REPORTS)")
+
+.PHONY: help setup convert parity bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
+	baseline report test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
@@ -26,6 +32,10 @@ help:
 	@echo "make bench-device    latency on attached phones (RUNNER=benchmark_bin, SERIAL=..., ADB=host:port)"
 	@echo "make bench-emulated  the same through a private adb server and an emulated device (host timings)"
 	@echo "make bench-overhead  the harness's own share of the wall time (target <= 10%)"
+	@echo "make bench-farm      every usable device of the farm in configs/farm.yaml (FARM=..., FORCE=1)"
+	@echo "make gate      latest farm run vs BASELINE (run id, previous, or a .json); JUnit XML; exit 1 on failure"
+	@echo "make baseline  export the latest farm run as build/baseline.json (for BASELINE=build/baseline.json)"
+	@echo "make bench-farm-scaling  farm wall time over 3 emulated devices / 1 device (target <= 1.3)"
 	@echo "make report    build/reports/index.html + report.md from every run file"
 	@echo "make test      run the test suite (slow tests included)"
 	@echo "make test-fast run the tests not marked slow"
@@ -48,7 +58,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 convert: $(STAMP)
-	$(PY) -m converter zoo $(ZOO_ARGS) $(if $(TARGETS),--targets "$(TARGETS)") $(if $(PRECISIONS),--precision "$(PRECISIONS)")
+	$(PY) -m converter zoo $(ZOO_ARGS) $(if $(OUT),--out "$(OUT)") $(if $(TARGETS),--targets "$(TARGETS)") $(if $(PRECISIONS),--precision "$(PRECISIONS)")
 
 parity: $(STAMP)
 	$(PY) -m benchmark parity $(ZOO_ARGS) $(if $(IMAGES),--images "$(IMAGES)")
@@ -62,10 +72,26 @@ bench-emulated: $(STAMP)
 bench-overhead: $(STAMP)
 	$(PY) -m benchmark overhead $(ZOO_ARGS)
 
+bench-farm: $(STAMP)
+	$(PY) -m benchmark farm $(ZOO_ARGS) $(FARM_ARGS) $(OUT_ARGS) $(if $(RUNNER),--runner "$(RUNNER)") \
+		$(if $(FORCE),--force) $(if $(RUN_NAME),--run-name "$(RUN_NAME)")
+
+bench-farm-scaling: $(STAMP)
+	$(PY) -m benchmark farm-scaling $(ZOO_ARGS) $(OUT_ARGS) $(if $(DEVICES),--devices $(DEVICES))
+
+gate: $(STAMP)
+	$(PY) -m benchmark gate --baseline "$(or $(BASELINE),previous)" $(FARM_ARGS) \
+		$(if $(REPORTS),--reports "$(REPORTS)") $(if $(JUNIT),--junit "$(JUNIT)")
+
+baseline: $(STAMP)
+	$(PY) -m benchmark history export $(FARM_ARGS) -o "$(or $(BASELINE_FILE),build/baseline.json)"
+
+report: $(STAMP)
+	$(PY) -m benchmark report $(if $(REPORTS),--reports "$(REPORTS)") $(if $(OUT),--models-out "$(OUT)") \
+		$(if $(HISTORY),--history "$(HISTORY)")
+
 # The whole suite (emulated devices in namespace mode where the kernel allows it), then the device tests again in
 # plain mode, the fallback for kernels without user namespaces.
-report: $(STAMP)
-	$(PY) -m benchmark report
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

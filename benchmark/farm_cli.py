@@ -39,6 +39,7 @@ def add_farm_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--precision", type=csv_list, default=env_list("PRECISIONS"), help="override the farm file's precisions"
     )
     farm.add_argument("--force", action="store_true", help="measure again what the history already holds")
+    farm.add_argument("--runner", type=Path, default=env_path("RUNNER"), help="override the farm file's runner")
     farm.add_argument("--run-name", help="name of this run in the history (default: UTC time + PID)")
     farm.add_argument("--history", type=Path, default=env_path("HISTORY"), help="override the farm file's history")
     farm.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
@@ -49,7 +50,7 @@ def add_farm_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     gate.add_argument("--history", type=Path, default=env_path("HISTORY"), help="default: the farm file's")
     gate.add_argument("--threshold-percent", type=float, help="override thresholds.regression_percent")
     gate.add_argument("--cv-factor", type=float, help="override thresholds.cv_factor")
-    gate.add_argument("--junit", type=Path, default=DEFAULT_REPORTS / "gate-junit.xml")
+    gate.add_argument("--junit", type=Path, help="JUnit XML to write (default: REPORTS/gate-junit.xml)")
     gate.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     gate.add_argument("-v", "--verbose", action="store_true")
     hist = sub.add_parser("history", help="list farm runs, or export one as a baseline file")
@@ -95,6 +96,8 @@ def _summary(found: Discovery, outcomes: list[DeviceOutcome]) -> None:
 
 def run_farm_command(args: argparse.Namespace) -> int:
     cfg = load_farm(args.farm)
+    if args.runner:
+        cfg = cfg.model_copy(update={"runner": args.runner})
     if args.run_name and not RUN_NAME_RE.match(args.run_name):
         raise ToolkitError(f"--run-name {args.run_name!r}: use lower-case letters, digits, '_', '-', '.' (max 64)")
     args.models = args.models or cfg.models
@@ -167,6 +170,7 @@ def run_gate_command(args: argparse.Namespace) -> int:
         baseline_label, baseline = load_baseline(args.baseline, history, current)
         result = GateResult(baseline_label, current, t, compare(baseline, history.run_records(current), t))
     print_gate(result)
+    args.junit = args.junit or args.reports / "gate-junit.xml"
     write_junit(result, args.junit)
     gate_path = new_run_path("gate", args.reports)
     write_run(

@@ -65,7 +65,7 @@ def run_scaling(args: argparse.Namespace) -> int:
                 "history": str(lab.workdir / "history.sqlite"),
             }
             farm.write_text(yaml.safe_dump(cfg))
-            args.farm, args.force, args.run_name, args.history = farm, True, None, None
+            args.farm, args.force, args.run_name, args.history, args.runner = farm, True, None, None, None
             reports = args.reports
             args.reports = lab.workdir / f"reports-{n}"
             code = run_farm_command(args)
