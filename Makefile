@@ -23,8 +23,14 @@ BENCH_ARGS = $(if $(RUNNER),--runner "$(RUNNER)") $(if $(ROUNDS),--rounds $(ROUN
 FARM_ARGS = $(if $(FARM),--farm "$(FARM)") $(if $(HISTORY),--history "$(HISTORY)")
 OUT_ARGS = $(if $(OUT),--out "$(OUT)") $(if $(REPORTS),--reports "$(REPORTS)")
 
+# Android demo: DEMO_MODEL (zoo name), DEMO_IMAGES (real images for the Java goldens and the bundled photo),
+# PADDLE_LITE_ANDROID_DIR (unpacked Paddle-Lite Android release: makes the APK runnable), ANDROID_JAR, DX_JAR.
+DEMO_MODEL ?= portrait_pp_humansegv2_lite_256x144
+DEMO_IMAGES ?= $(if $(DATA_DIR),$(DATA_DIR)/pphumanseg_demo_images)
+DEMO_DIR = $(or $(OUT),build/models)/$(DEMO_MODEL)
+
 .PHONY: help setup convert parity bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
-	baseline report test test-fast lint format clean
+	baseline report android-demo android-install test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
@@ -37,6 +43,8 @@ help:
 	@echo "make baseline  export the latest farm run as build/baseline.json (for BASELINE=build/baseline.json)"
 	@echo "make bench-farm-scaling  farm wall time over 3 emulated devices / 1 device (target <= 1.3)"
 	@echo "make report    build/reports/index.html + report.md from every run file"
+	@echo "make android-demo    Java unit tests + build/android/humanseg-demo.apk (DEMO_MODEL=..., PADDLE_LITE_ANDROID_DIR=...)"
+	@echo "make android-install install the demo APK on the attached phone and start it (SERIAL=...)"
 	@echo "make test      run the test suite (slow tests included)"
 	@echo "make test-fast run the tests not marked slow"
 	@echo "make lint      ruff + mypy"
@@ -90,6 +98,17 @@ report: $(STAMP)
 	$(PY) -m benchmark report $(if $(REPORTS),--reports "$(REPORTS)") $(if $(OUT),--models-out "$(OUT)") \
 		$(if $(HISTORY),--history "$(HISTORY)")
 
+android-demo: $(STAMP)
+	$(PY) -m converter zoo --models $(DEMO_MODEL) $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") \
+		$(if $(FALLBACK),--fallback "$(FALLBACK)") $(if $(OUT),--out "$(OUT)") --targets arm,x86 --precision fp32
+	$(PY) -m android_demo.unit_tests --model-dir "$(DEMO_DIR)" $(if $(DEMO_IMAGES),--images "$(DEMO_IMAGES)")
+	$(PY) -m android_demo.build --model-dir "$(DEMO_DIR)" \
+		$(if $(DEMO_IMAGES),--sample "$(firstword $(wildcard $(DEMO_IMAGES)/*.jpg))") \
+		$(if $(PADDLE_LITE_ANDROID_DIR),--paddle-lite "$(PADDLE_LITE_ANDROID_DIR)")
+
+android-install: $(STAMP)
+	$(PY) -m android_demo.install $(if $(SERIAL),--serial "$(SERIAL)") $(if $(ADB),--adb "$(ADB)")
+
 # The whole suite (emulated devices in namespace mode where the kernel allows it), then the device tests again in
 # plain mode, the fallback for kernels without user namespaces.
 
@@ -101,13 +120,13 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check converter benchmark tests
-	$(PY) -m ruff format --check converter benchmark tests
+	$(PY) -m ruff check converter benchmark android_demo tests
+	$(PY) -m ruff format --check converter benchmark android_demo tests
 	$(PY) -m mypy
 
 format: $(STAMP)
-	$(PY) -m ruff format converter benchmark tests
-	$(PY) -m ruff check --fix converter benchmark tests
+	$(PY) -m ruff format converter benchmark android_demo tests
+	$(PY) -m ruff check --fix converter benchmark android_demo tests
 
 clean:
 	rm -rf build

@@ -13,6 +13,7 @@ import numpy as np
 
 from benchmark import parity_table
 from benchmark.bench_cli import add_bench_args, run_latency, run_parity_only
+from benchmark.demo_goldens import add_goldens_command, run_goldens
 from benchmark.device import AdbServer
 from benchmark.emulated.profile import load_profile
 from benchmark.emulated_bench import run_emulated, run_overhead
@@ -98,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("-v", "--verbose", action="store_true")
     add_farm_commands(sub)
     add_scaling_command(sub)
+    add_goldens_command(sub)
     run = sub.add_parser("host-run", help="run an x86 .nb with Paddle-Lite on the host, isolated")
     run.add_argument("nb", type=Path)
     run.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
@@ -256,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "farm":
             return run_farm_command(args)
+        if args.command == "demo-goldens":
+            return run_goldens(args)
         if args.command == "farm-scaling":
             return run_scaling(args)
         if args.command == "gate":

@@ -85,7 +85,7 @@ def discover(cfg: FarmConfig) -> Discovery:
             continue
         for entry in entries:
             if not entry.usable:
-                found.skip(server, entry.serial, entry.reason or entry.state)
+                found.skip(server, entry.serial, f"{entry.state}: {entry.reason}")
                 continue
             try:
                 info = Device(server, entry.serial).info()

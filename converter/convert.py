@@ -154,6 +154,8 @@ def convert_source(
     for t, p in wanted:
         outcome.files[manifest.nb_name(t, p)] = model_dir / manifest.nb_name(t, p)
     if not todo:
+        if current is not None:
+            manifest.ensure_spec(model_dir, current)
         outcome.elapsed_s = time.monotonic() - start
         return outcome
 

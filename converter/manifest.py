@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from converter import atomic_files
+from converter.app_spec import SPEC_NAME, write_spec
 from converter.model_files import sha256_file
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,17 @@ def load(model_dir: Path) -> dict[str, Any] | None:
 
 
 def write(model_dir: Path, data: dict[str, Any]) -> Path:
+    """The manifest, then the app-facing model_spec.json derived from it."""
     path = model_dir / MANIFEST_NAME
     atomic_files.write_json(path, data)
+    write_spec(model_dir, data)
     return path
+
+
+def ensure_spec(model_dir: Path, data: dict[str, Any]) -> None:
+    """Up-to-date models converted before model_spec.json existed get one."""
+    if not (model_dir / SPEC_NAME).is_file():
+        write_spec(model_dir, data)
 
 
 def is_up_to_date(

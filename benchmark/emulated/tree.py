@@ -1,5 +1,5 @@
-"""The Android-looking file tree an emulated device serves: /data/local/tmp, /sdcard, /system/bin (sh, getprop
-and taskset shims), /sys cpufreq/thermal/battery entries and an ARM-like /proc/cpuinfo."""
+"""The Android-looking file tree an emulated device serves: /data/local/tmp, /sdcard, /system/bin (sh, getprop,
+taskset, pm and am shims), /sys cpufreq/thermal/battery entries and an ARM-like /proc/cpuinfo."""
 
 from __future__ import annotations
 
@@ -34,6 +34,42 @@ exec "$@"
 """
 
 
+# pm / am shims: enough of the package manager and activity manager for `pm install -r -t APK`, `pm list
+# packages`, `pm path PKG` and `am start -n PKG/.Activity`. The shim cannot read the binary manifest: it takes the
+# package name from the APK's file name (PKG.apk, as android_demo.install pushes it); installs go to /data/app.
+_PM = """#!/bin/sh
+root="$ANDROID_EMU_ROOT"; db="$root/data/system/packages.list"
+mkdir -p "$root/data/system" "$root/data/app"; touch "$db"
+case "$1" in
+  install)
+    shift; while [ "${1#-}" != "$1" ]; do shift; done
+    apk="$1"; [ -f "$apk" ] || apk="$root$1"
+    if [ ! -f "$apk" ]; then
+      echo "Error: Unable to open file: $1"; echo "Failure [INSTALL_FAILED_INVALID_URI]"; exit 1
+    fi
+    if [ "$(head -c 2 "$apk")" != "PK" ]; then echo "Failure [INSTALL_PARSE_FAILED_NOT_APK]"; exit 1; fi
+    pkg=$(basename "$apk" .apk)
+    mkdir -p "$root/data/app/$pkg-1" && cp "$apk" "$root/data/app/$pkg-1/base.apk"
+    grep -v "^$pkg " "$db" > "$db.new"; echo "$pkg /data/app/$pkg-1/base.apk" >> "$db.new"; mv "$db.new" "$db"
+    echo "Success";;
+  list) while read -r pkg path; do echo "package:$pkg"; done < "$db";;
+  path) grep "^$2 " "$db" | while read -r pkg path; do echo "package:$path"; done;;
+  *) echo "pm shim: unsupported: $*" >&2; exit 1;;
+esac
+"""
+
+_AM = """#!/bin/sh
+root="$ANDROID_EMU_ROOT"; db="$root/data/system/packages.list"
+if [ "$1" != start ] || [ "$2" != -n ]; then echo "am shim: unsupported: $*" >&2; exit 1; fi
+pkg="${3%%/*}"
+if ! grep -q "^$pkg " "$db" 2>/dev/null; then
+  echo "Error: Activity not started, unable to resolve Intent { cmp=$3 }"; exit 1
+fi
+echo "$3" >> "$root/data/system/am_starts.log"
+echo "Starting: Intent { cmp=$3 }"
+"""
+
+
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -50,6 +86,8 @@ def build_tree(root: Path, profile: Profile) -> None:
     _write(root / "system/fake.prop", "".join(f"{k}={v}\n" for k, v in profile.props.items()))
     _write(root / "system/bin/getprop", _GETPROP, 0o755)
     _write(root / "system/bin/taskset", _TASKSET, 0o755)
+    _write(root / "system/bin/pm", _PM, 0o755)
+    _write(root / "system/bin/am", _AM, 0o755)
     sh = root / "system/bin/sh"
     if not sh.exists():
         sh.symlink_to("/bin/sh")

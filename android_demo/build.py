@@ -1,0 +1,189 @@
+"""`python -m android_demo.build`: the debug-signed demo APK without Gradle: aapt2 compile/link (resources, manifest,
+assets), javac against android.jar, dx, the Paddle-Lite jar and JNI library when given, zipalign, apksigner.
+Output: build/android/humanseg-demo.apk (+ .json with what is inside); intermediates in build/android/work.
+A failed build leaves the previous APK as it was."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from android_demo.toolchain import APP, REPO, Toolchain, ToolchainError, find_toolchain, run_tool
+from converter import atomic_files
+from converter.app_spec import SPEC_NAME
+from converter.cli_args import setup_logging
+from converter.errors import ToolkitError
+from converter.generated_images import generated_images
+from converter.model_files import sha256_file
+from converter.preprocess import load_image
+
+log = logging.getLogger("android_demo")
+DEFAULT_OUT = REPO / "build" / "android"
+APK_NAME = "humanseg-demo.apk"
+PADDLE_LITE_HELP = (
+    "to make it runnable, download a Paddle-Lite 2.13 Android armv8 release from "
+    "https://github.com/PaddlePaddle/Paddle-Lite/releases (inference_lite_lib.android.armv8...tar.gz; it holds "
+    "java/jar/PaddlePredictor.jar and java/so/libpaddle_lite_jni.so), unpack it and set PADDLE_LITE_ANDROID_DIR"
+)
+
+
+@dataclass(frozen=True)
+class PaddleLiteAndroid:
+    jar: Path
+    jni: Path
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    apk: str
+    model: str
+    weights: str
+    nb_sha256: str
+    runnable: bool
+    paddle_lite: str | None
+    note: str
+
+
+def find_paddle_lite(folder: Path | None) -> PaddleLiteAndroid | None:
+    if folder is None:
+        return None
+    if not folder.is_dir():
+        raise ToolchainError(f"PADDLE_LITE_ANDROID_DIR={folder} is not a folder; {PADDLE_LITE_HELP}")
+    jar = next(iter(sorted(folder.rglob("PaddlePredictor.jar"))), None)
+    jnis = sorted(folder.rglob("libpaddle_lite_jni.so"))
+    jni = next((p for p in jnis if "arm64" in str(p) or "armv8" in str(p)), jnis[0] if jnis else None)
+    if jar is None or jni is None:
+        raise ToolchainError(
+            f"{folder} holds no {'PaddlePredictor.jar' if jar is None else 'libpaddle_lite_jni.so'}; {PADDLE_LITE_HELP}"
+        )
+    return PaddleLiteAndroid(jar, jni)
+
+
+def stage_assets(model_dir: Path, sample: Path | None, assets: Path) -> dict[str, str]:
+    nb, spec_file = model_dir / "arm-fp32.nb", model_dir / SPEC_NAME
+    if not nb.is_file() or not spec_file.is_file():
+        raise ToolkitError(
+            f"{model_dir} has no arm-fp32.nb + {SPEC_NAME}: convert the model first "
+            f"(make convert MODELS={model_dir.name})"
+        )
+    spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    shutil.rmtree(assets, ignore_errors=True)
+    assets.mkdir(parents=True)
+    shutil.copyfile(nb, assets / "model.nb")
+    shutil.copyfile(spec_file, assets / SPEC_NAME)
+    generated = dict(generated_images())
+    photo = load_image(sample) if sample is not None else next(iter(generated.values()))
+    scale = 720 / max(photo.shape[:2])
+    if scale < 1:
+        photo = cv2.resize(
+            photo, (round(photo.shape[1] * scale), round(photo.shape[0] * scale)), interpolation=cv2.INTER_AREA
+        )
+    cv2.imwrite(str(assets / "sample.jpg"), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    gradient = np.asarray(list(generated.values())[1])
+    cv2.imwrite(str(assets / "background.jpg"), cv2.GaussianBlur(gradient, (0, 0), 8), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return {"model": str(spec["model"]), "weights": str(spec.get("weights", "trained")), "nb_sha256": sha256_file(nb)}
+
+
+def _java_sources(*folders: Path) -> list[str]:
+    return [str(p) for f in folders for p in sorted(f.rglob("*.java"))]
+
+
+def compile_and_dex(tc: Toolchain, work: Path, lite: PaddleLiteAndroid | None) -> Path:
+    gen, obj, stubs = work / "gen", work / "obj", work / "stubs-obj"
+    for d in (obj, stubs):
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+    javac = [tc.javac, "-source", "8", "-target", "8", "-encoding", "UTF-8", "-Xlint:all,-options"]
+    javac += ["-bootclasspath", str(tc.android_jar)]
+    if lite is None:  # signature-only stand-ins: compile-checked against, never dexed
+        run_tool([*javac, "-d", str(stubs), *_java_sources(APP / "stubs")], "javac (Paddle-Lite stubs)")
+        classpath = str(stubs)
+    else:
+        classpath = str(lite.jar)
+    run_tool([*javac, "-cp", classpath, "-d", str(obj), *_java_sources(gen, APP / "src")], "javac (app)")
+    dex = work / "classes.dex"
+    inputs = [str(obj)] + ([str(lite.jar)] if lite else [])
+    run_tool([tc.java, "-jar", str(tc.dx_jar), "--dex", "--min-sdk-version=23", f"--output={dex}", *inputs], "dx")
+    return dex
+
+
+def package(tc: Toolchain, work: Path, out_dir: Path, lite: PaddleLiteAndroid | None) -> Path:
+    res_zip, unsigned = work / "res.zip", work / "app.unsigned.apk"
+    run_tool([tc.aapt2, "compile", "--dir", str(APP / "res"), "-o", str(res_zip)], "aapt2 compile")
+    shutil.rmtree(work / "gen", ignore_errors=True)
+    link = [tc.aapt2, "link", "-o", str(unsigned), "-I", str(tc.framework_res)]
+    link += ["--manifest", str(APP / "AndroidManifest.xml"), "--java", str(work / "gen"), "-A", str(work / "assets")]
+    run_tool([*link, "--auto-add-overlay", str(res_zip)], "aapt2 link")
+    dex = compile_and_dex(tc, work, lite)
+    with zipfile.ZipFile(unsigned, "a") as z:
+        z.write(dex, "classes.dex", compress_type=zipfile.ZIP_DEFLATED)
+        if lite is not None:  # native libraries stored uncompressed, aligned by zipalign -p
+            z.write(lite.jni, "lib/arm64-v8a/libpaddle_lite_jni.so", compress_type=zipfile.ZIP_STORED)
+    aligned, signed = work / "app.aligned.apk", work / "app.signed.apk"
+    run_tool([tc.zipalign, "-f", "-p", "4", str(unsigned), str(aligned)], "zipalign")
+    keystore = out_dir / "debug.keystore"
+    if not keystore.is_file():
+        run_tool(
+            [tc.keytool, "-genkeypair", "-keystore", str(keystore), "-storepass", "android", "-keypass", "android",
+             "-alias", "androiddebugkey", "-keyalg", "RSA", "-keysize", "2048", "-validity", "10000",
+             "-dname", "CN=Android Debug,O=Android,C=US"],
+            "keytool",
+        )  # fmt: skip
+    sign = [tc.apksigner, "sign", "--ks", str(keystore), "--ks-pass", "pass:android", "--ks-key-alias"]
+    run_tool([*sign, "androiddebugkey", "--out", str(signed), str(aligned)], "apksigner sign")
+    run_tool([tc.apksigner, "verify", "--verbose", str(signed)], "apksigner verify")
+    return signed
+
+
+def build(model_dir: Path, out_dir: Path, sample: Path | None, lite_dir: Path | None) -> BuildInfo:
+    work = out_dir / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    tc = find_toolchain(work)
+    lite = find_paddle_lite(lite_dir)
+    facts = stage_assets(model_dir, sample, work / "assets")
+    signed = package(tc, work, out_dir, lite)
+    apk = out_dir / APK_NAME
+    shutil.copyfile(signed, work / "final.apk")
+    (work / "final.apk").replace(apk)
+    note = (
+        "runnable: Paddle-Lite's Java library and libpaddle_lite_jni.so (arm64-v8a) are inside"
+        if lite
+        else "NOT runnable as is: built against signature-only stubs of Paddle-Lite's Java API, without "
+        f"PaddlePredictor.jar and libpaddle_lite_jni.so (the app says so on screen); {PADDLE_LITE_HELP}"
+    )
+    info = BuildInfo(str(apk), facts["model"], facts["weights"], facts["nb_sha256"], lite is not None,
+                     str(lite_dir) if lite else None, note)  # fmt: skip
+    atomic_files.write_json(apk.with_suffix(".json"), asdict(info))
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m android_demo.build", description=__doc__)
+    p.add_argument("--model-dir", type=Path, required=True, help="converted model folder (build/models/NAME)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--sample", type=Path, help="the bundled photo (default: a generated image)")
+    p.add_argument("--paddle-lite", type=Path, help="unpacked Paddle-Lite Android release ($PADDLE_LITE_ANDROID_DIR)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        info = build(args.model_dir, args.out, args.sample, args.paddle_lite)
+    except ToolkitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"android demo: {info.apk} ({info.model}, {info.weights} weights)")
+    print(f"note: {info.note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

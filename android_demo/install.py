@@ -1,0 +1,83 @@
+"""`python -m android_demo.install`: install the demo APK on an attached device and start it, through the
+toolkit's device seam (push verified by md5, `pm install -r`, `am start`). Refuses APKs that carry a model with
+random weights (a stand-in): its masks would be meaningless on a phone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import zipfile
+from pathlib import Path
+
+from android_demo.build import APK_NAME, DEFAULT_OUT
+from benchmark.bench_cli import select_devices
+from benchmark.device import AdbServer, Device
+from converter.app_spec import SPEC_NAME
+from converter.cli_args import setup_logging
+from converter.errors import ToolkitError
+
+PACKAGE = "com.pplite.humanseg"
+ACTIVITY = f"{PACKAGE}/.app.MainActivity"
+REMOTE = f"/data/local/tmp/{PACKAGE}.apk"  # named after the package (the emulated device's pm shim reads it)
+
+
+class InstallError(ToolkitError):
+    """The APK cannot or must not be installed."""
+
+
+def apk_model(apk: Path) -> dict[str, object]:
+    """The model_spec.json inside the APK."""
+    try:
+        with zipfile.ZipFile(apk) as z:
+            return dict(json.loads(z.read(f"assets/{SPEC_NAME}")))
+    except FileNotFoundError:
+        raise InstallError(f"{apk} does not exist; build it with `make android-demo`") from None
+    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+        raise InstallError(f"{apk} is not a demo APK with assets/{SPEC_NAME}: {e}") from None
+
+
+def install(apk: Path, server: AdbServer, serial: str | None) -> str:
+    spec = apk_model(apk)
+    if spec.get("weights") == "random":
+        raise InstallError(
+            f"{apk} carries {spec.get('model')} with RANDOM weights (a stand-in for a model whose weights were not "
+            "available): its masks are meaningless; rebuild the APK with a trained model (make android-demo)"
+        )
+    serials = select_devices(server, serial)
+    if not serials:
+        raise InstallError(f"no usable device on the adb server {server} (`adb devices` lists them)")
+    if len(serials) > 1:
+        raise InstallError(f"{len(serials)} devices attached ({', '.join(serials)}): choose one with SERIAL=...")
+    device = Device(server, serials[0])
+    device.push(apk.read_bytes(), REMOTE)
+    r = device.shell(f"pm install -r -t {shlex.quote(REMOTE)}; rc=$?; rm -f {shlex.quote(REMOTE)}; exit $rc", 300)
+    if r.returncode != 0 or "Success" not in r.stdout:
+        raise InstallError(f"{serials[0]}: pm install failed: {(r.stdout + r.stderr).strip()[-400:]}")
+    r = device.shell(f"am start -n {ACTIVITY}", 60)
+    if r.returncode != 0 or "Error" in r.stdout + r.stderr:
+        raise InstallError(f"{serials[0]}: installed, but am start failed: {(r.stdout + r.stderr).strip()[-400:]}")
+    return serials[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m android_demo.install", description=__doc__)
+    p.add_argument("--apk", type=Path, default=DEFAULT_OUT / APK_NAME)
+    p.add_argument("--adb", help="adb server HOST:PORT (default $ANDROID_ADB_SERVER_HOST/PORT or 127.0.0.1:5037)")
+    p.add_argument("--serial", help="the device (default $ANDROID_SERIAL, else the only one attached)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        server = AdbServer.from_env(args.adb)
+        serial = install(args.apk, server, args.serial)
+    except ToolkitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"installed {args.apk} on {serial} and started {ACTIVITY}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
