@@ -19,7 +19,7 @@ from benchmark.latency import BenchSettings, DeviceOutcome, ModelJob, RunFile, b
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp
 from benchmark.thermal import ThermalPolicy
 from converter import manifest
-from converter.cli_args import add_zoo_args, csv_list, env_list, env_path, graphs_dir
+from converter.cli_args import add_zoo_args, csv_list, env_list, env_path, graph_fix_settings, graphs_dir
 from converter.convert import convert_zoo_model
 from converter.fetch import default_cache_dir
 from converter.zoo import load_zoo
@@ -118,6 +118,7 @@ def prepare_jobs(args: argparse.Namespace) -> tuple[list[ModelJob], list[str]]:
             download=not args.offline,
             fallback=args.fallback,
             graphs_dir=graphs_dir(args),
+            fixes=graph_fix_settings(args),
         )
         if not o.ok or o.model_dir is None:
             errors.append(o.error or f"{name}: {o.status}")

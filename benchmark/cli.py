@@ -19,14 +19,24 @@ from benchmark.emulated.profile import load_profile
 from benchmark.emulated_bench import run_emulated, run_overhead
 from benchmark.farm_cli import add_farm_commands, run_farm_command, run_gate_command, run_history_command
 from benchmark.farm_scaling import add_scaling_command, run_scaling
+from benchmark.graph_fix_bench import add_graph_fix_command, run_graph_fix_bench
 from benchmark.images import ImageSet, generated_image_set, load_image_set
 from benchmark.lab import Lab
 from benchmark.lite_host import LiteHostRunner
 from benchmark.parity import ModelParity, check_model
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, write_run
-from benchmark.sweep import parse_shapes, range_shapes, run_sweep
+from benchmark.sweep import add_sweep_command, range_shapes, run_sweep
 from converter import manifest
-from converter.cli_args import add_zoo_args, csv_list, env_list, env_path, graphs_dir, nchw, setup_logging
+from converter.cli_args import (
+    add_zoo_args,
+    csv_list,
+    env_list,
+    env_path,
+    graph_fix_settings,
+    graphs_dir,
+    nchw,
+    setup_logging,
+)
 from converter.errors import ToolkitError
 from converter.preprocess import preprocess
 from converter.zoo import load_zoo
@@ -71,22 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--no-host-compare", action="store_true", help="skip timing Paddle-Lite x86 in-process")
     ovh = sub.add_parser("overhead", help="the harness's own cost on an emulated device, as a fraction")
     add_bench_args(ovh)
-    sw = sub.add_parser("sweep", help="latency over input shapes, threads and power modes on one device")
-    add_bench_args(sw)
-    sw.add_argument("--model", required=True, help="zoo model name")
-    sw.add_argument("--shapes", type=parse_shapes, default=None, help="WxH list, e.g. 192x192,256x144,398x224")
-    sw.add_argument("--range", help="widths MIN:MAX:STEP at --aspect (e.g. 128:512:64)")
-    sw.add_argument("--aspect", default="16:9", help="W:H for --range (default 16:9, the phone camera's)")
-    sw.add_argument("--threads-list", type=lambda t: [int(x) for x in csv_list(t)], default=[1, 2, 4])
-    sw.add_argument(
-        "--power-modes",
-        type=lambda t: [int(x) for x in csv_list(t)],
-        default=[0, 1, 2, 3],
-        help="0 big, 1 little, 2 all, 3 no bind (default all four)",
-    )
-    sw.add_argument("--adb", help="adb server HOST:PORT")
-    sw.add_argument("--serial", help="the device (default $ANDROID_SERIAL, else the first usable one)")
-    sw.add_argument("--emulated", action="store_true", help="start a private adb server and an emulated device")
+    add_sweep_command(sub)
     rep = sub.add_parser("report", help="HTML + Markdown report from build/reports and build/models")
     rep.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     rep.add_argument("--models-out", type=Path, default=Path("build/models"), help="conversion outputs")
@@ -100,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     add_farm_commands(sub)
     add_scaling_command(sub)
     add_goldens_command(sub)
+    add_graph_fix_command(sub)
     run = sub.add_parser("host-run", help="run an x86 .nb with Paddle-Lite on the host, isolated")
     run.add_argument("nb", type=Path)
     run.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
@@ -145,6 +141,7 @@ def _parity(args: argparse.Namespace) -> int:
             download=not args.offline,
             fallback=args.fallback,
             graphs_dir=graphs_dir(args),
+            fixes=graph_fix_settings(args),
         )
         for result, recs in pairs:
             results.append(result)
@@ -258,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "farm":
             return run_farm_command(args)
+        if args.command == "graph-fixes":
+            return run_graph_fix_bench(args)
         if args.command == "demo-goldens":
             return run_goldens(args)
         if args.command == "farm-scaling":

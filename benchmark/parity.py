@@ -16,9 +16,10 @@ from benchmark.images import ImageSet
 from benchmark.lite_host import LiteHostRunner
 from benchmark.metrics import GroundTruthTally, compare_output, mean_mask_iou
 from converter import manifest
-from converter.convert import DEFAULT_OUT, convert_zoo_model
+from converter.convert import DEFAULT_FIXES, DEFAULT_OUT, convert_zoo_model
 from converter.errors import ToolkitError
 from converter.fetch import default_cache_dir
+from converter.graph_fix_apply import GraphFixSettings
 from converter.preprocess import preprocess
 from converter.reference import ReferenceRunner
 from converter.zoo import Tolerance, Zoo
@@ -86,6 +87,7 @@ def check_model(
     download: bool = True,
     fallback: str | None = None,
     graphs_dir: Path | None = None,
+    fixes: GraphFixSettings = DEFAULT_FIXES,
 ) -> list[tuple[ModelParity, list[dict[str, Any]]]]:
     """Convert what is missing, run desktop fp32 Paddle Inference once and each precision's x86 .nb on every image,
     compare every output and judge each precision with its gates; one result per precision. Never raises for a
@@ -103,6 +105,7 @@ def check_model(
         download=download,
         fallback=fallback,
         graphs_dir=graphs_dir,
+        fixes=fixes,
     )
     if not outcome.ok or outcome.source is None or outcome.model_dir is None:
         status = "unavailable" if outcome.status == "unavailable" else "error"

@@ -13,12 +13,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmark.bench_cli import prepare_jobs, select_devices, settings_from
+from benchmark.bench_cli import add_bench_args, prepare_jobs, select_devices, settings_from
 from benchmark.device import AdbServer, Device
 from benchmark.latency import ModelJob, bench_model, device_session
 from benchmark.report import plots
 from benchmark.run_files import new_run_path, utc_stamp, write_run
 from converter import atomic_files, manifest
+from converter.cli_args import csv_list
 from converter.errors import ToolkitError
 from converter.program import read_program
 
@@ -123,3 +124,22 @@ def _print(records: list[dict[str, Any]], emulated: bool) -> None:
         )
     if emulated:
         print("host-emulated: Paddle-Lite x86 timings of this machine; thread and power-mode rows mean little here")
+
+
+def add_sweep_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sw = sub.add_parser("sweep", help="latency over input shapes, threads and power modes on one device")
+    add_bench_args(sw)
+    sw.add_argument("--model", required=True, help="zoo model name")
+    sw.add_argument("--shapes", type=parse_shapes, default=None, help="WxH list, e.g. 192x192,256x144,398x224")
+    sw.add_argument("--range", help="widths MIN:MAX:STEP at --aspect (e.g. 128:512:64)")
+    sw.add_argument("--aspect", default="16:9", help="W:H for --range (default 16:9, the phone camera's)")
+    sw.add_argument("--threads-list", type=lambda t: [int(x) for x in csv_list(t)], default=[1, 2, 4])
+    sw.add_argument(
+        "--power-modes",
+        type=lambda t: [int(x) for x in csv_list(t)],
+        default=[0, 1, 2, 3],
+        help="0 big, 1 little, 2 all, 3 no bind (default all four)",
+    )
+    sw.add_argument("--adb", help="adb server HOST:PORT")
+    sw.add_argument("--serial", help="the device (default $ANDROID_SERIAL, else the first usable one)")
+    sw.add_argument("--emulated", action="store_true", help="start a private adb server and an emulated device")

@@ -10,7 +10,15 @@ import sys
 import time
 from pathlib import Path
 
-from converter.cli_args import add_zoo_args, csv_list, graphs_dir, nchw, setup_logging
+from converter.cli_args import (
+    add_graph_fix_args,
+    add_zoo_args,
+    csv_list,
+    graph_fix_settings,
+    graphs_dir,
+    nchw,
+    setup_logging,
+)
 from converter.convert import ConversionSummary, convert_folder, convert_zoo
 from converter.errors import ToolkitError
 from converter.nb_inspect import inspect_nb
@@ -59,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--targets", type=_targets, default=("arm", "x86"))
     m.add_argument("--precision", type=_precisions, default=("fp32",))
     m.add_argument("--out", type=Path, default=Path("build/models"))
+    add_graph_fix_args(m)
     m.add_argument("-v", "--verbose", action="store_true")
     i = sub.add_parser("inspect", help="read a .nb header and kernel targets without loading it")
     i.add_argument("files", type=Path, nargs="+")
@@ -122,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                 targets=args.targets,
                 precisions=args.precision,
                 out_root=args.out,
+                fixes=graph_fix_settings(args),
             )
             summary = ConversionSummary([outcome], time.monotonic() - start)
             if outcome.error:
@@ -149,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             download=not args.offline,
             fallback=args.fallback,
             graphs_dir=graphs_dir(args),
+            fixes=graph_fix_settings(args),
         )
         _print_summary(summary)
         return summary.exit_code

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from converter.graph_fix_apply import GraphFixSettings
 from converter.zoo import DEFAULT_ZOO
 
 
@@ -77,9 +78,28 @@ def add_zoo_args(p: argparse.ArgumentParser) -> None:
         default=env_path("GRAPHS_DIR"),
         help="official graphs for stand-ins (default $GRAPHS_DIR, else MODELS_DIR/graph_only)",
     )
-
+    add_graph_fix_args(p)
     p.add_argument("--out", type=Path, default=Path("build/models"), help="output root (default: build/models)")
     p.add_argument("-v", "--verbose", action="store_true")
+
+
+def add_graph_fix_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-graph-fixes",
+        action="store_true",
+        default=os.environ.get("NO_GRAPH_FIXES", "") not in ("", "0"),
+        help="convert programs exactly as exported (default: rewrite Paddle 2.5+ conv-bias patterns opt cannot fuse)",
+    )
+    p.add_argument(
+        "--fix-images",
+        type=Path,
+        default=env_path("IMAGES"),
+        help="real images for the graph fixes' parity check, besides generated ones (default $IMAGES)",
+    )
+
+
+def graph_fix_settings(args: argparse.Namespace) -> GraphFixSettings:
+    return GraphFixSettings(enabled=not args.no_graph_fixes, images=args.fix_images)
 
 
 def graphs_dir(args: argparse.Namespace) -> Path | None:

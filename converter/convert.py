@@ -16,6 +16,7 @@ from typing import Any
 from converter import manifest
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource, ModelUnavailable, checksums, default_cache_dir, resolve
+from converter.graph_fix_apply import GraphFixSettings, prepare_graph_fixes, unfixed_op_counts
 from converter.model_files import ModelFiles, find_model_files
 from converter.model_stats import model_stats
 from converter.opt import opt_version, preflight
@@ -26,6 +27,7 @@ from converter.zoo import Preprocess, Zoo, ZooModel, check_model_name
 
 log = logging.getLogger(__name__)
 DEFAULT_OUT = Path("build/models")
+DEFAULT_FIXES = GraphFixSettings()
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ def convert_source(
     targets: tuple[str, ...] = ("arm", "x86"),
     precisions: tuple[str, ...] = ("fp32",),
     out_root: Path = DEFAULT_OUT,
+    fixes: GraphFixSettings = DEFAULT_FIXES,
 ) -> ModelOutcome:
     start = time.monotonic()
     model_dir = out_root / spec.name
@@ -150,6 +153,7 @@ def convert_source(
         (t, p)
         for t, p in wanted
         if not manifest.is_up_to_date(model_dir, current, manifest.nb_name(t, p), source.sha256, opt_ver)
+        or (current or {}).get("files", {}).get(manifest.nb_name(t, p), {}).get("graph_fixes_enabled") != fixes.enabled
     ]
     for t, p in wanted:
         outcome.files[manifest.nb_name(t, p)] = model_dir / manifest.nb_name(t, p)
@@ -163,6 +167,8 @@ def convert_source(
         program = read_program(source.files.model_file)
         pre, pre_warnings = effective_preprocess(spec, source.files)
         outcome.warnings += pre_warnings
+        fixed = prepare_graph_fixes(spec.name, source, model_dir, pre, fixes)
+        outcome.warnings += [fixed.warning] if fixed.warning else []
         out = program.outputs[0]
         data: dict[str, Any] = dict(current or {})
         data.update(
@@ -186,10 +192,10 @@ def convert_source(
         data["model_stats"] = _stats(spec, source, outcome)
         model_dir.mkdir(parents=True, exist_ok=True)
         for target in sorted({t for t, _ in todo}):
-            ops = preflight(spec.name, source.files, target)
+            ops = preflight(spec.name, fixed.source.files, target)
             log.info("%s: opt preflight on %s: %d op types, all supported", spec.name, target, len(ops))
         for target, precision in todo:
-            final, info, elapsed = convert_one(spec.name, source, target, precision, model_dir)
+            final, info, elapsed = convert_one(spec.name, fixed.source, target, precision, model_dir)
             data["files"][final.name] = file_entry(
                 final,
                 info,
@@ -201,8 +207,12 @@ def convert_source(
                 target=target,
                 precision=precision,
             )
+            data["files"][final.name]["graph_fixes_enabled"] = fixes.enabled
             manifest.write(model_dir, data)
             log.info("%s: wrote %s (%d bytes, %.2f s)", spec.name, final, final.stat().st_size, elapsed)
+        fp32_targets = sorted({t for t, p in todo if p == "fp32"})
+        data["graph_fixes"] = unfixed_op_counts(spec.name, fixed, source, model_dir, data, targets=fp32_targets)
+        manifest.write(model_dir, data)
         outcome.status = "converted"
     except ToolkitError as e:
         outcome.status = "failed"
@@ -221,6 +231,7 @@ def convert_folder(
     targets: tuple[str, ...] = ("arm", "x86"),
     precisions: tuple[str, ...] = ("fp32",),
     out_root: Path = DEFAULT_OUT,
+    fixes: GraphFixSettings = DEFAULT_FIXES,
 ) -> ModelOutcome:
     """Convert a user's own Paddle inference model folder (not in the zoo)."""
     guess = folder.resolve().name
@@ -239,7 +250,7 @@ def convert_folder(
         return ModelOutcome(label, "failed", error=str(e))
     source = ModelSource("local", files, checksums(files), "unknown")
     spec = ModelSpec(label, shape, Preprocess(), title=label)
-    return convert_source(spec, source, targets=targets, precisions=precisions, out_root=out_root)
+    return convert_source(spec, source, targets=targets, precisions=precisions, out_root=out_root, fixes=fixes)
 
 
 class InputShapeError(ToolkitError):
@@ -272,6 +283,7 @@ def convert_zoo(
     download: bool = True,
     fallback: str | None = None,
     graphs_dir: Path | None = None,
+    fixes: GraphFixSettings = DEFAULT_FIXES,
 ) -> ConversionSummary:
     """Convert zoo models; precisions None means each entry's (or the zoo default's) precisions."""
     start = time.monotonic()
@@ -291,6 +303,7 @@ def convert_zoo(
                 download=download,
                 fallback=fallback,
                 graphs_dir=graphs_dir,
+                fixes=fixes,
             )
         )
         o = outcomes[-1]
@@ -315,6 +328,7 @@ def convert_zoo_model(
     download: bool = True,
     fallback: str | None = None,
     graphs_dir: Path | None = None,
+    fixes: GraphFixSettings = DEFAULT_FIXES,
 ) -> ModelOutcome:
     try:
         entry: ZooModel = zoo.get(name)
@@ -333,7 +347,9 @@ def convert_zoo_model(
         return ModelOutcome(name, "failed", error=f"{name}: {e}")
     spec = ModelSpec(entry.name, entry.input_shape, entry.preprocess, title=entry.title)
     wanted = precisions or zoo.precisions(entry)
-    outcome = convert_source(spec, source, targets=targets, precisions=wanted, out_root=out_root)
+    tol = zoo.tolerance(entry, "fp32").max_abs_diff or fixes.tolerance
+    fixes = GraphFixSettings(fixes.enabled, fixes.images, tol)
+    outcome = convert_source(spec, source, targets=targets, precisions=wanted, out_root=out_root, fixes=fixes)
     if outcome.error and not outcome.error.startswith(name):
         outcome.error = f"{name}: {outcome.error}"
     return outcome

@@ -11,6 +11,7 @@ from benchmark.report import plots
 from benchmark.report.collect import Collected, collect
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num, to_html, to_markdown
 from benchmark.report.farm_view import farm_section
+from benchmark.report.graph_fix_view import graph_fix_section
 from benchmark.report.models_view import FLOP_PER_CYCLE, models_section
 from benchmark.report.overlays import overlay_strip
 from converter import atomic_files
@@ -346,7 +347,7 @@ def build_report(reports: Path, models: Path, history: Path | None = None) -> tu
         )
     ]
     blocks += devices_section(c) + farm_section(c, history) + plots_section(c) + parity_section(c)
-    blocks += accuracy_section(c) + models_section(c)
+    blocks += accuracy_section(c) + graph_fix_section(c) + models_section(c)
     if c.warnings:
         blocks += [Heading(2, "Skipped files"), Table(["warning"], [[w] for w in c.warnings])]
     html_path, md_path = reports / "index.html", reports / "report.md"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
-KINDS = ("latency", "parity", "accuracy", "overhead", "sweep", "gate", "farm-scaling")
+KINDS = ("latency", "parity", "accuracy", "overhead", "sweep", "gate", "farm-scaling", "graph-fixes")
 
 
 @dataclass

@@ -1,0 +1,188 @@
+"""Applying the graph fixes to a model before opt: the rewritten program goes into <model>/fixed_model/ (the
+parameters are shared, not changed), and is used only if desktop Paddle Inference gives the same outputs as on the
+original program (deterministic generated images, plus IMAGES) within the fp32 tolerance. Otherwise the original
+is converted, with a warning. What was done is written into the manifest under `graph_fixes`."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from converter.errors import ToolkitError
+from converter.fetch import ModelSource
+from converter.generated_images import generated_images
+from converter.graph_fixes import fix_program
+from converter.model_files import find_model_files
+from converter.preprocess import ImageError, load_image, preprocess
+
+log = logging.getLogger(__name__)
+FIXED_DIR = "fixed_model"
+UNFIXED_DIR = "unfixed"  # the .nb converted without the fixes, for op counts and the fixed-vs-unfixed benchmark
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+MAX_EXTRA_IMAGES = 8
+
+
+@dataclass(frozen=True)
+class GraphFixSettings:
+    enabled: bool = True
+    images: Path | None = None  # extra real images for the parity check
+    tolerance: float = 1e-4  # fp32 max abs diff allowed between the fixed and original program
+
+
+@dataclass
+class GraphFixOutcome:
+    status: str  # applied | not_needed | rejected | disabled
+    source: ModelSource  # what opt converts
+    rewrites: dict[str, int] = field(default_factory=dict)
+    program_ops: tuple[int, int] = (0, 0)  # ops in the Paddle program before / after
+    parity_max_abs_diff: float | None = None
+    parity_images: int = 0
+    warning: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.status == "applied"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "rewrites": self.rewrites,
+            "rewrites_total": sum(self.rewrites.values()),
+            "program_ops_before": self.program_ops[0],
+            "program_ops_after": self.program_ops[1],
+            "parity_max_abs_diff": self.parity_max_abs_diff,
+            "parity_images": self.parity_images,
+            "warning": self.warning,
+        }
+
+
+def _images(extra: Path | None) -> list[tuple[str, NDArray[Any]]]:
+    images = generated_images()
+    if extra is None:
+        return images
+    if not extra.is_dir():
+        raise ToolkitError(f"images folder {extra} does not exist (--fix-images / IMAGES)")
+    files = sorted(p for p in extra.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:MAX_EXTRA_IMAGES]
+    for p in files:
+        try:
+            images.append((str(p), load_image(p)))
+        except ImageError as e:
+            log.warning("warning: %s", e)
+    return images
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def _write_fixed(source: ModelSource, program: bytes, dest: Path) -> ModelSource:
+    partial = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    files = source.files
+    (partial / files.model_file.name).write_bytes(program)
+    _link_or_copy(files.params_file, partial / files.params_file.name)
+    for extra in ("deploy.yaml", "deploy.yml"):
+        if (files.folder / extra).is_file():
+            shutil.copyfile(files.folder / extra, partial / extra)
+    shutil.rmtree(dest, ignore_errors=True)
+    partial.rename(dest)
+    return dataclasses.replace(source, files=find_model_files(dest))
+
+
+def max_output_diff(a: ModelSource, b: ModelSource, pre: dict[str, Any], images: list[tuple[str, Any]]) -> float:
+    """Largest |difference| over every output and image between two programs on desktop Paddle Inference."""
+    from converter.reference import ReferenceRunner
+
+    ref = ReferenceRunner(a.files.model_file, a.files.params_file)
+    cand = ReferenceRunner(b.files.model_file, b.files.params_file)
+    worst = 0.0
+    for _, bgr in images:
+        x = preprocess(bgr, pre)
+        ra, rb = ref.run([x]), cand.run([x])
+        for name, value in ra.items():
+            d = np.abs(value.astype(np.float64) - rb[name].astype(np.float64))
+            worst = max(worst, float(np.nanmax(d)) if d.size else 0.0)
+            if np.isnan(d).any():
+                return float("inf")
+    return worst
+
+
+def prepare_graph_fixes(
+    name: str, source: ModelSource, model_dir: Path, pre: dict[str, Any], settings: GraphFixSettings
+) -> GraphFixOutcome:
+    if not settings.enabled:
+        return GraphFixOutcome("disabled", source)
+    result = fix_program(source.files.model_file.read_bytes(), str(source.files.model_file))
+    if result.total == 0:
+        log.info("%s: graph fixes: nothing to rewrite; the program goes to opt unchanged", name)
+        return GraphFixOutcome("not_needed", source, program_ops=(result.ops_before, result.ops_after))
+    fixed = _write_fixed(source, result.program, model_dir / FIXED_DIR)
+    images = _images(settings.images)
+    diff = max_output_diff(source, fixed, pre, images)
+    outcome = GraphFixOutcome(
+        "applied", fixed, result.rewrites, (result.ops_before, result.ops_after), diff, len(images)
+    )
+    shown = ", ".join(f"{n} {k}" for k, n in result.rewrites.items())
+    if not diff <= settings.tolerance:
+        outcome.status, outcome.source = "rejected", source
+        outcome.warning = (
+            f"graph fixes rejected: the rewritten program differs from the original by {diff:.3g} "
+            f"(> fp32 tolerance {settings.tolerance:g}) on desktop Paddle Inference; converting the original"
+        )
+        shutil.rmtree(model_dir / FIXED_DIR, ignore_errors=True)
+        log.warning("warning: %s: %s", name, outcome.warning)
+        return outcome
+    log.info(
+        "%s: graph fixes: %s rewrite(s) (%s); program ops %d -> %d; max |diff| vs original %.2g on %d image(s)",
+        name, result.total, shown, result.ops_before, result.ops_after, diff, len(images),
+    )  # fmt: skip
+    return outcome
+
+
+def unfixed_op_counts(
+    name: str,
+    outcome: GraphFixOutcome,
+    original: ModelSource,
+    model_dir: Path,
+    data: dict[str, Any],
+    *,
+    targets: list[str],
+) -> dict[str, Any]:
+    """The manifest's `graph_fixes`: with the fixes applied, each target's fp32 .nb is also converted from the
+    original program into unfixed/ so that opt's own fusions count on both sides of ops_before / ops_after."""
+    from converter.variant_files import convert_one
+
+    record = outcome.to_json()
+    previous = data.get("graph_fixes") or {}
+    keep = previous.get("status") == outcome.status and previous.get("rewrites") == outcome.rewrites
+    record["ops_before"] = dict(previous.get("ops_before", {})) if keep else {}
+    record["ops_after"] = dict(previous.get("ops_after", {})) if keep else {}
+    if not outcome.applied:
+        for stale in (UNFIXED_DIR, FIXED_DIR):
+            shutil.rmtree(model_dir / stale, ignore_errors=True)
+        return record
+    unfixed = model_dir / UNFIXED_DIR
+    unfixed.mkdir(parents=True, exist_ok=True)
+    for file_name, entry in sorted(data.get("files", {}).items()):
+        if entry.get("precision") != "fp32" or entry.get("target") not in targets:
+            continue
+        target = entry["target"]
+        _, info, _ = convert_one(name, original, target, "fp32", unfixed)
+        record["ops_before"][target] = info.op_counts
+        record["ops_after"][target] = entry["op_counts"]
+        before, after = sum(info.op_counts.values()), sum(entry["op_counts"].values())
+        log.info("%s: %s: .nb ops %d without the graph fixes, %d with them (%s)", name, target, before, after,
+                 file_name)  # fmt: skip
+    return record
