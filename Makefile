@@ -30,7 +30,7 @@ DEMO_IMAGES ?= $(if $(DATA_DIR),$(DATA_DIR)/pphumanseg_demo_images)
 DEMO_DIR = $(or $(OUT),build/models)/$(DEMO_MODEL)
 
 .PHONY: help setup convert parity bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
-	baseline report android-demo android-install test test-fast lint format clean
+	baseline report bench-graph-fixes android-demo android-install test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
@@ -42,6 +42,7 @@ help:
 	@echo "make gate      latest farm run vs BASELINE (run id, previous, or a .json); JUnit XML; exit 1 on failure"
 	@echo "make baseline  export the latest farm run as build/baseline.json (for BASELINE=build/baseline.json)"
 	@echo "make bench-farm-scaling  farm wall time over 3 emulated devices / 1 device (target <= 1.3)"
+	@echo "make bench-graph-fixes  fixed vs unfixed .nb latency, interleaved (host; ADB=/SERIAL= or EMULATED=1 for devices)"
 	@echo "make report    build/reports/index.html + report.md from every run file"
 	@echo "make android-demo    Java unit tests + build/android/humanseg-demo.apk (DEMO_MODEL=..., PADDLE_LITE_ANDROID_DIR=...)"
 	@echo "make android-install install the demo APK on the attached phone and start it (SERIAL=...)"
@@ -97,6 +98,11 @@ baseline: $(STAMP)
 report: $(STAMP)
 	$(PY) -m benchmark report $(if $(REPORTS),--reports "$(REPORTS)") $(if $(OUT),--models-out "$(OUT)") \
 		$(if $(HISTORY),--history "$(HISTORY)")
+
+bench-graph-fixes: $(STAMP)
+	$(PY) -m benchmark graph-fixes $(ZOO_ARGS) $(OUT_ARGS) --paddle26 "$(or $(PADDLE26),human_pp_humansegv2_lite_192x192_paddle26)" \
+		$(if $(ADB),--adb "$(ADB)") $(if $(SERIAL),--serial "$(SERIAL)") $(if $(RUNNER),--runner "$(RUNNER)") \
+		$(if $(EMULATED),--emulated)
 
 android-demo: $(STAMP)
 	$(PY) -m converter zoo --models $(DEMO_MODEL) $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") \

@@ -227,11 +227,11 @@ def run_graph_fix_bench(args: argparse.Namespace) -> int:
         rows.append(host_rounds(pair, args.rounds, args.repeats, args.warmup))
     settings = BenchSettings(warmup=args.warmup, repeats=args.repeats, rounds=args.rounds)
     rows += _devices(args, pairs, settings, utc_stamp().lower())
-    print(f"{'model':<44}  {'where':<34}  {'unfixed ms':>10}  {'fixed ms':>9}  {'ratio':>6}  {'.nb ops':>9}")
+    print(f"{'model':<44}  {'where':<42}  {'unfixed ms':>10}  {'fixed ms':>9}  {'ratio':>6}  {'.nb ops':>9}")
     for r in rows:
         ops = f"{r['x86_ops_before']}->{r['x86_ops_after']}"
         print(
-            f"{r['model']:<44}  {r['where']:<34}  {r['unfixed_median_ms']:>10.2f}  {r['fixed_median_ms']:>9.2f}  "
+            f"{r['model']:<44}  {r['where']:<42}  {r['unfixed_median_ms']:>10.2f}  {r['fixed_median_ms']:>9.2f}  "
             f"{r['ratio_median']:>6.2f}  {ops:>9}"
         )
     print(

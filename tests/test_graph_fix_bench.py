@@ -1,0 +1,50 @@
+"""The graph-fixes benchmark: a Paddle 2.6 re-export of the general V2-Lite architecture, fixed vs unfixed .nb,
+interleaved on the host and on an emulated device; ratios printed and written (no timing asserted); the report
+shows them. A zoo model without the pattern has nothing to compare."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmark.cli import main
+from tests.conftest import HUMAN_V1
+
+pytestmark = pytest.mark.slow
+EXPORT = "human_pp_humansegv2_lite_192x192_paddle26"
+
+
+def test_fixed_vs_unfixed_on_host_and_emulated_device(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reports, out = tmp_path / "reports", tmp_path / "models"
+    argv = ["graph-fixes", "--paddle26", EXPORT, "--offline", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
+    argv += ["--reports", str(reports), "--rounds", "2", "--repeats", "5", "--warmup", "2", "--emulated"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    (run_file,) = reports.glob("graph-fixes-*.json")
+    rows = json.loads(run_file.read_text())["records"]
+    assert [r["where"].split(" ")[0] for r in rows][0] == "host" and "emulated" in rows[1]["where"]
+    for r in rows:
+        assert r["model"] == EXPORT and len(r["ratios"]) == 2 and r["ratio_median"] > 0
+        assert r["x86_ops_before"] > r["x86_ops_after"] > 0
+        assert r["rewrites"]["conv_bias_reshape"] > 20
+        assert f"{r['ratio_median']:.2f}" in printed
+    assert rows[0]["lite_max_abs_diff_fixed_vs_unfixed"] <= 1e-5  # Paddle-Lite agrees with itself
+    manifest = json.loads((out / EXPORT / "manifest.json").read_text())
+    assert manifest["graph_fixes"]["status"] == "applied"
+
+    assert main(["report", "--reports", str(reports), "--models-out", str(out)]) == 0
+    md = (reports / "report.md").read_text()
+    section = md.split("## Graph fixes", 1)[1].split("\n## ", 1)[0]
+    assert f"| {EXPORT} | applied |" in section and "host (Paddle-Lite x86)" in section
+
+
+def test_nothing_to_compare(
+    models_dir: Path, bench_out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["graph-fixes", "--models", HUMAN_V1, "--models-dir", str(models_dir), "--out", str(bench_out)]
+    assert main([*argv, "--offline", "--reports", str(tmp_path)]) == 2
+    cap = capsys.readouterr()
+    assert f"{HUMAN_V1}: graph fixes not_needed: nothing to compare" in cap.out
+    assert "no model with graph fixes applied" in cap.err
