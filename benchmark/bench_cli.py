@@ -19,9 +19,8 @@ from benchmark.latency import BenchSettings, DeviceOutcome, ModelJob, RunFile, b
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp
 from benchmark.thermal import ThermalPolicy
 from converter import manifest
-from converter.cli_args import add_zoo_args, csv_list, env_list, env_path, graph_fix_settings, graphs_dir
+from converter.cli_args import add_zoo_args, csv_list, env_list, env_path, model_sources
 from converter.convert import convert_zoo_model
-from converter.fetch import default_cache_dir
 from converter.zoo import load_zoo
 
 log = logging.getLogger("benchmark")
@@ -106,20 +105,9 @@ def prepare_jobs(args: argparse.Namespace) -> tuple[list[ModelJob], list[str]]:
     if unknown:
         raise DeviceError(f"unknown model(s) {', '.join(unknown)}; the zoo has: {', '.join(zoo.names())}")
     jobs, errors = [], []
+    sources = model_sources(args)
     for name in names:
-        o = convert_zoo_model(
-            zoo,
-            name,
-            models_dir=args.models_dir,
-            cache_dir=args.cache_dir or default_cache_dir(),
-            targets=("arm", "x86"),
-            precisions=args.precision,
-            out_root=args.out,
-            download=not args.offline,
-            fallback=args.fallback,
-            graphs_dir=graphs_dir(args),
-            fixes=graph_fix_settings(args),
-        )
+        o = convert_zoo_model(zoo, name, sources=sources, targets=("arm", "x86"), precisions=args.precision)
         if not o.ok or o.model_dir is None:
             errors.append(o.error or f"{name}: {o.status}")
             log.error("error: %s", errors[-1])

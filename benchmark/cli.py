@@ -32,8 +32,7 @@ from converter.cli_args import (
     csv_list,
     env_list,
     env_path,
-    graph_fix_settings,
-    graphs_dir,
+    model_sources,
     nchw,
     setup_logging,
 )
@@ -130,19 +129,7 @@ def _parity(args: argparse.Namespace) -> int:
     records: list[dict[str, object]] = []
     for name in names:
         log.info("%s: checking", name)
-        pairs = check_model(
-            zoo,
-            name,
-            images,
-            precisions=args.precision,
-            models_dir=args.models_dir,
-            cache_dir=args.cache_dir,
-            out_root=args.out,
-            download=not args.offline,
-            fallback=args.fallback,
-            graphs_dir=graphs_dir(args),
-            fixes=graph_fix_settings(args),
-        )
+        pairs = check_model(zoo, name, images, precisions=args.precision, sources=model_sources(args))
         for result, recs in pairs:
             results.append(result)
             records += recs

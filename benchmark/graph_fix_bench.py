@@ -28,10 +28,9 @@ from benchmark.latency import BenchSettings, ModelJob, bench_model, device_sessi
 from benchmark.lite_host import LiteHostRunner
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp, write_run
 from converter import manifest
-from converter.cli_args import add_zoo_args, csv_list, env_path, graph_fix_settings
+from converter.cli_args import add_zoo_args, csv_list, env_path, graph_fix_settings, model_sources
 from converter.convert import convert_folder
 from converter.errors import ToolkitError
-from converter.fetch import default_cache_dir
 from converter.generated_images import calibration_images
 from converter.graph_fix_apply import UNFIXED_DIR
 from converter.preprocess import preprocess
@@ -69,7 +68,7 @@ def paddle26_model(name: str, out_root: Path, args: argparse.Namespace) -> Path:
     if name not in exports:
         raise ToolkitError(f"--paddle26 {name}: not in {EXPORTS} (known: {', '.join(exports)})")
     e = exports[name]
-    folder = (args.cache_dir or default_cache_dir()) / "paddle26" / name
+    folder = model_sources(args).cache / "paddle26" / name
     if not (folder / STANDIN_MARK).is_file():
         n, c, h, w = e.input_shape
         pre = {"width": w, "height": h, "mean": [0.5] * 3, "std": [0.5] * 3, "channel_order": "rgb", "scale": 1 / 255}

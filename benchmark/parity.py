@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,12 +15,11 @@ from benchmark.images import ImageSet
 from benchmark.lite_host import LiteHostRunner
 from benchmark.metrics import GroundTruthTally, compare_output, mean_mask_iou
 from converter import manifest
-from converter.convert import DEFAULT_FIXES, DEFAULT_OUT, convert_zoo_model
+from converter.convert import DEFAULT_SOURCES, convert_zoo_model
 from converter.errors import ToolkitError
-from converter.fetch import default_cache_dir
-from converter.graph_fix_apply import GraphFixSettings
 from converter.preprocess import preprocess
 from converter.reference import ReferenceRunner
+from converter.sources import ModelSources
 from converter.zoo import Tolerance, Zoo
 
 log = logging.getLogger(__name__)
@@ -81,32 +79,14 @@ def check_model(
     images: ImageSet,
     *,
     precisions: tuple[str, ...] | None = None,
-    models_dir: Path | None,
-    cache_dir: Path | None = None,
-    out_root: Path = DEFAULT_OUT,
-    download: bool = True,
-    fallback: str | None = None,
-    graphs_dir: Path | None = None,
-    fixes: GraphFixSettings = DEFAULT_FIXES,
+    sources: ModelSources = DEFAULT_SOURCES,
 ) -> list[tuple[ModelParity, list[dict[str, Any]]]]:
     """Convert what is missing, run desktop fp32 Paddle Inference once and each precision's x86 .nb on every image,
     compare every output and judge each precision with its gates; one result per precision. Never raises for a
     model-level problem (it is reported in the result)."""
     entry = zoo.get(name)
     wanted = precisions or zoo.precisions(entry)
-    outcome = convert_zoo_model(
-        zoo,
-        name,
-        models_dir=models_dir,
-        cache_dir=cache_dir or default_cache_dir(),
-        targets=(TARGET,),
-        precisions=wanted,
-        out_root=out_root,
-        download=download,
-        fallback=fallback,
-        graphs_dir=graphs_dir,
-        fixes=fixes,
-    )
+    outcome = convert_zoo_model(zoo, name, sources=sources, targets=(TARGET,), precisions=wanted)
     if not outcome.ok or outcome.source is None or outcome.model_dir is None:
         status = "unavailable" if outcome.status == "unavailable" else "error"
         return [(ModelParity(name, status, precision=p, error=outcome.error), []) for p in wanted]

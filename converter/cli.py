@@ -15,7 +15,7 @@ from converter.cli_args import (
     add_zoo_args,
     csv_list,
     graph_fix_settings,
-    graphs_dir,
+    model_sources,
     nchw,
     setup_logging,
 )
@@ -149,17 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         summary = convert_zoo(
-            zoo,
-            args.models or None,
-            models_dir=args.models_dir,
-            cache_dir=args.cache_dir,
-            targets=args.targets,
-            precisions=args.precision,
-            out_root=args.out,
-            download=not args.offline,
-            fallback=args.fallback,
-            graphs_dir=graphs_dir(args),
-            fixes=graph_fix_settings(args),
+            zoo, args.models or None, sources=model_sources(args), targets=args.targets, precisions=args.precision
         )
         _print_summary(summary)
         return summary.exit_code

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from converter.graph_fix_apply import GraphFixSettings
+from converter.sources import ModelSources
 from converter.zoo import DEFAULT_ZOO
 
 
@@ -106,3 +107,16 @@ def graphs_dir(args: argparse.Namespace) -> Path | None:
     if args.graphs_dir is not None:
         return Path(args.graphs_dir)
     return Path(args.models_dir) / "graph_only" if args.models_dir else None
+
+
+def model_sources(args: argparse.Namespace) -> ModelSources:
+    """The zoo options of add_zoo_args as one value."""
+    return ModelSources(
+        out_root=args.out,
+        models_dir=args.models_dir,
+        cache_dir=args.cache_dir,
+        download=not args.offline,
+        fallback=args.fallback,
+        graphs_dir=graphs_dir(args),
+        fixes=graph_fix_settings(args),
+    )

@@ -15,19 +15,20 @@ from typing import Any
 
 from converter import manifest
 from converter.errors import ToolkitError
-from converter.fetch import ModelSource, ModelUnavailable, checksums, default_cache_dir, resolve
+from converter.fetch import ModelSource, ModelUnavailable, checksums, resolve
 from converter.graph_fix_apply import GraphFixSettings, prepare_graph_fixes, unfixed_op_counts
 from converter.model_files import ModelFiles, find_model_files
 from converter.model_stats import model_stats
 from converter.opt import opt_version, preflight
 from converter.program import ProgramInfo, read_program
+from converter.sources import DEFAULT_OUT, ModelSources
 from converter.standin import standin_source
 from converter.variant_files import UNBUILDABLE, convert_one, file_entry
 from converter.zoo import Preprocess, Zoo, ZooModel, check_model_name
 
 log = logging.getLogger(__name__)
-DEFAULT_OUT = Path("build/models")
 DEFAULT_FIXES = GraphFixSettings()
+DEFAULT_SOURCES = ModelSources()
 
 
 @dataclass(frozen=True)
@@ -275,37 +276,16 @@ def convert_zoo(
     zoo: Zoo,
     names: list[str] | None = None,
     *,
-    models_dir: Path | None = None,
-    cache_dir: Path | None = None,
+    sources: ModelSources = DEFAULT_SOURCES,
     targets: tuple[str, ...] = ("arm", "x86"),
     precisions: tuple[str, ...] | None = None,
-    out_root: Path = DEFAULT_OUT,
-    download: bool = True,
-    fallback: str | None = None,
-    graphs_dir: Path | None = None,
-    fixes: GraphFixSettings = DEFAULT_FIXES,
 ) -> ConversionSummary:
     """Convert zoo models; precisions None means each entry's (or the zoo default's) precisions."""
     start = time.monotonic()
-    cache = cache_dir or default_cache_dir()
     outcomes: list[ModelOutcome] = []
     selected = names or [*zoo.names(), *(e.name or f"models[{e.index}]" for e in zoo.entry_errors)]
     for name in selected:
-        outcomes.append(
-            convert_zoo_model(
-                zoo,
-                name,
-                models_dir=models_dir,
-                cache_dir=cache,
-                targets=targets,
-                precisions=precisions,
-                out_root=out_root,
-                download=download,
-                fallback=fallback,
-                graphs_dir=graphs_dir,
-                fixes=fixes,
-            )
-        )
+        outcomes.append(convert_zoo_model(zoo, name, sources=sources, targets=targets, precisions=precisions))
         o = outcomes[-1]
         for w in o.warnings:
             log.warning("warning: %s: %s", name, w)
@@ -320,36 +300,30 @@ def convert_zoo_model(
     zoo: Zoo,
     name: str,
     *,
-    models_dir: Path | None,
-    cache_dir: Path,
-    targets: tuple[str, ...],
-    precisions: tuple[str, ...] | None,
-    out_root: Path,
-    download: bool = True,
-    fallback: str | None = None,
-    graphs_dir: Path | None = None,
-    fixes: GraphFixSettings = DEFAULT_FIXES,
+    sources: ModelSources = DEFAULT_SOURCES,
+    targets: tuple[str, ...] = ("arm", "x86"),
+    precisions: tuple[str, ...] | None = None,
 ) -> ModelOutcome:
     try:
         entry: ZooModel = zoo.get(name)
     except ToolkitError as e:
         return ModelOutcome(name, "failed", error=str(e))
     try:
-        source = resolve(entry, models_dir, cache_dir, download=download)
+        source = resolve(entry, sources.models_dir, sources.cache, download=sources.download)
     except ModelUnavailable as e:
-        if fallback != "architecture":
+        if sources.fallback != "architecture":
             return ModelOutcome(name, "unavailable", error=str(e))
         try:
-            source = standin_source(entry, graphs_dir, cache_dir)
+            source = standin_source(entry, sources.graphs_dir, sources.cache)
         except ToolkitError as se:
             return ModelOutcome(name, "unavailable", error=f"{e}; and {se}")
     except ToolkitError as e:
         return ModelOutcome(name, "failed", error=f"{name}: {e}")
     spec = ModelSpec(entry.name, entry.input_shape, entry.preprocess, title=entry.title)
     wanted = precisions or zoo.precisions(entry)
-    tol = zoo.tolerance(entry, "fp32").max_abs_diff or fixes.tolerance
-    fixes = GraphFixSettings(fixes.enabled, fixes.images, tol)
-    outcome = convert_source(spec, source, targets=targets, precisions=wanted, out_root=out_root, fixes=fixes)
+    tol = zoo.tolerance(entry, "fp32").max_abs_diff or sources.fixes.tolerance
+    fixes = GraphFixSettings(sources.fixes.enabled, sources.fixes.images, tol)
+    outcome = convert_source(spec, source, targets=targets, precisions=wanted, out_root=sources.out_root, fixes=fixes)
     if outcome.error and not outcome.error.startswith(name):
         outcome.error = f"{name}: {outcome.error}"
     return outcome

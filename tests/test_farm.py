@@ -76,7 +76,12 @@ def test_farm_over_two_servers_with_faults(
         tmp_path,
         [str(lab.server), str(second_server)],
         connect=[{"address": a1.serial, "server": str(second_server)}],  # a1 is also seen through server B
-        select={"serial": ["FARM*"]},
+        select={"serial": ["FARM*", "OTHER*"], "labels": ["nightly"]},
+        devices={
+            "FARMA1": {"labels": ["nightly"]},
+            "FARMA2": {"labels": ["nightly"]},
+            "FARMB1": {"labels": ["nightly", "sd855"], "work_dir": "/data/local/tmp/farm-b"},
+        },
         parity={"enabled": True, "max_images": 1},
     )
     _wait_listed(second_server, unauthorized.serial, "unauthorized")
@@ -85,7 +90,7 @@ def test_farm_over_two_servers_with_faults(
     killer.join(timeout=5)
     assert rc == 1
     recs = by_key(records(reports))
-    assert set(recs) == {"FARMA1", "FARMA2", "FARMB1"}  # OTHER1 not selected, FARMB2 unauthorized
+    assert set(recs) == {"FARMA1", "FARMA2", "FARMB1"}  # OTHER1 has no "nightly" label, FARMB2 is unauthorized
     for key in ("FARMA1", "FARMB1"):
         assert [r["status"] for r in recs[key]] == ["ok", "ok", "ok"]
         assert all(r["parity"]["passed"] and r["parity"]["images"] == 1 for r in recs[key])
@@ -96,6 +101,9 @@ def test_farm_over_two_servers_with_faults(
     assert f"{other.serial} on {second_server}: not run: OTHER1/" in out and "does not match" in out
     assert f"{unauthorized.serial} on {second_server}: not run: unauthorized: USB debugging is not authorized" in out
     assert f"{a1.serial} on {second_server}: not run: the same phone (FARMA1/" in out
+    payload = json.loads(next(reports.glob("latency-*.json")).read_text())["farm"]
+    work_dirs = {d["device_key"].split("/")[0]: d["work_dir"] for d in payload["devices"]}
+    assert work_dirs == {"FARMA1": "/data/local/tmp", "FARMA2": "/data/local/tmp", "FARMB1": "/data/local/tmp/farm-b"}
     assert b1.serial in out
     with sqlite3.connect(tmp_path / "history.sqlite") as db:
         rows = db.execute("SELECT device_key, adb_serial, status FROM records ORDER BY id").fetchall()
