@@ -76,6 +76,12 @@ def stage_assets(model_dir: Path, sample: Path | None, assets: Path) -> dict[str
             f"(make convert MODELS={model_dir.name})"
         )
     spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    if spec.get("weights") == "random":
+        raise ToolkitError(
+            f"{model_dir}: {spec.get('model')} has RANDOM weights (a latency-only stand-in built because its weights "
+            "were not available): the demo would show meaningless masks, so it is not packaged; use a model with "
+            "trained weights (DEMO_MODEL=..., MODELS_DIR=...)"
+        )
     shutil.rmtree(assets, ignore_errors=True)
     assets.mkdir(parents=True)
     shutil.copyfile(nb, assets / "model.nb")

@@ -149,6 +149,13 @@ def test_build_bad_inputs(model_dir, tmp_path, capsys) -> None:  # type: ignore[
     assert apk_build.main(["--model-dir", str(model_dir), "--out", str(out), "--paddle-lite", str(empty)]) == 2
     err = capsys.readouterr().err
     assert f"{empty} holds no PaddlePredictor.jar" in err and "Paddle-Lite" in err
+    random = tmp_path / "random"
+    shutil.copytree(model_dir, random)
+    spec = json.loads((random / "model_spec.json").read_text())
+    (random / "model_spec.json").write_text(json.dumps({**spec, "weights": "random"}))
+    assert apk_build.main(["--model-dir", str(random), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "RANDOM weights" in err and "so it is not packaged" in err
     assert not (out / apk_build.APK_NAME).exists()
 
 

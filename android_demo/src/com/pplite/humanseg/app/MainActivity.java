@@ -106,6 +106,11 @@ public class MainActivity extends Activity implements CameraSource.Listener {
     private void load(int threads, PowerMode powerMode) {
         try {
             spec = ModelSpec.parse(new String(asset("model_spec.json"), "UTF-8"));
+            if (spec.randomWeights()) {
+                show(spec.model + " has random weights (a latency-only stand-in): its masks would be meaningless,"
+                        + " so the demo does not run it. Build the APK with a trained model.");
+                return;
+            }
             File model = new File(getFilesDir(), "model.nb");
             OutputStream out = new FileOutputStream(model);
             try {
@@ -132,7 +137,7 @@ public class MainActivity extends Activity implements CameraSource.Listener {
             show(spec == null ? "model_spec.json: " + e.getMessage() : e.getMessage());
             return;
         }
-        final String title = spec.title + (spec.randomWeights() ? " (RANDOM WEIGHTS: masks are meaningless)" : "");
+        final String title = spec.title;
         runOnUiThread(new Runnable() {
             @Override
             public void run() {
