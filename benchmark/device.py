@@ -148,9 +148,14 @@ class Device:
             return DeviceTimeout(f"{self.serial}: {action} timed out")
         lowered = text.lower()
         gone = isinstance(e, (EOFError, AssertionError)) or any(
-            w in lowered for w in ("not found", "offline", "closed", "reset", "refused", "broken pipe", "expected")
+            w in lowered
+            for w in ("not found", "offline", "closed", "reset", "refused", "broken pipe", "expected", "unknown data")
         )
         hint = " (the device disconnected or went offline)" if gone else ""
+        try:
+            self.server.check_reachable(timeout_s=2.0)
+        except DeviceError:
+            hint = f" (its adb server {self.server} is gone)"
         return DeviceError(f"{self.serial}: {action} failed: {text}{hint}")
 
     def shell(self, cmd: str, timeout_s: float) -> ShellResult:

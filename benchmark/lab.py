@@ -128,6 +128,12 @@ class Lab:
         """Kill the device process (a phone unplugged mid-run); it stays listed until removed."""
         process.stop(handle.proc, timeout_s=5)
 
+    def kill_server(self, server: AdbServer) -> None:
+        """Stop one adb server (a farm host going away mid-run); its devices stay running."""
+        for known, proc in self._servers:
+            if known == server:
+                process.stop(proc, timeout_s=5)
+
     def remove_device(self, handle: EmulatedDeviceHandle) -> None:
         """Disconnect and stop a device; a second call for the same device does nothing."""
         if handle not in self.devices:

@@ -135,3 +135,37 @@ def test_unreachable_server_and_no_device(lab, models_dir, bench_out, tmp_path, 
     assert f"adb server {dead} is not usable" in err and "no usable device" in err
     assert not (tmp_path / "history.sqlite").exists()  # nothing ran: no history, no run file
     assert not list((tmp_path / "reports").glob("latency-*.json"))
+
+
+def test_a_server_that_goes_away_mid_run(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    doomed_server = lab.start_server()  # a farm host that disappears
+    emulated(props={"ro.serialno": "SRVA1"}, runner={"fixed_latency_ms": 10})
+    emulated(server=doomed_server, props={"ro.serialno": "SRVB1"}, runner={"fixed_latency_ms": 60})
+    reports = tmp_path / "reports"
+    farm = write_farm(tmp_path, [str(lab.server), str(doomed_server)], select={"serial": ["SRV*"]})
+
+    def kill_after_first_record() -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            for f in reports.glob("latency-*.json"):
+                try:
+                    recs = json.loads(f.read_text())["records"]
+                except (OSError, ValueError):
+                    continue
+                if any(r["device_key"].startswith("SRVB1/") for r in recs):
+                    lab.kill_server(doomed_server)
+                    return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_after_first_record, daemon=True)
+    killer.start()
+    rc, _, err = run_farm(capsys, farm_argv(farm, models_dir, bench_out, reports))
+    killer.join(timeout=5)
+    assert rc == 1
+    recs = by_key(records(reports))
+    assert [r["status"] for r in recs["SRVA1"]] == ["ok", "ok"]  # the other host's phone is not affected
+    first, second = recs["SRVB1"]
+    assert first["status"] == "ok"  # completed before the server went: kept
+    # failed if the server went during the job's rounds, not_run if it went while the job took the device lock
+    assert second["status"] in ("failed", "not_run") and f"(its adb server {doomed_server} is gone)" in second["error"]
+    assert "the device disconnected; its remaining jobs were not run" in err
