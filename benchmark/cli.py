@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -222,37 +223,32 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parity_command(args: argparse.Namespace) -> int:
+    return run_parity_only(args, AdbServer.from_env(args.adb)) if args.device else _parity(args)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "parity": _parity_command,
+    "host-run": _host_run,
+    "latency": lambda args: run_latency(args, AdbServer.from_env(args.adb)),
+    "bench-emulated": run_emulated,
+    "overhead": run_overhead,
+    "report": _report,
+    "sweep": _sweep,
+    "farm": run_farm_command,
+    "farm-scaling": run_scaling,
+    "gate": run_gate_command,
+    "history": run_history_command,
+    "graph-fixes": run_graph_fix_bench,
+    "demo-goldens": run_goldens,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
-        if args.command == "parity" and args.device:
-            return run_parity_only(args, AdbServer.from_env(args.adb))
-        if args.command == "parity":
-            return _parity(args)
-        if args.command == "latency":
-            return run_latency(args, AdbServer.from_env(args.adb))
-        if args.command == "bench-emulated":
-            return run_emulated(args)
-        if args.command == "overhead":
-            return run_overhead(args)
-        if args.command == "report":
-            return _report(args)
-        if args.command == "sweep":
-            return _sweep(args)
-        if args.command == "farm":
-            return run_farm_command(args)
-        if args.command == "graph-fixes":
-            return run_graph_fix_bench(args)
-        if args.command == "demo-goldens":
-            return run_goldens(args)
-        if args.command == "farm-scaling":
-            return run_scaling(args)
-        if args.command == "gate":
-            return run_gate_command(args)
-        if args.command == "history":
-            return run_history_command(args)
-        return _host_run(args)
+        return COMMANDS[args.command](args)
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1 if args.command == "host-run" else 2

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from benchmark.cli import main
 from tests.conftest import HUMAN_V1, PORTRAIT_V1, PORTRAIT_V2
 from tests.farm_support import by_key, farm_argv, records, run_farm, write_farm
+from tests.run_watch import on_first_record
 
 pytestmark = pytest.mark.slow
 THREE = f"{PORTRAIT_V2},{HUMAN_V1},{PORTRAIT_V1}"
@@ -26,25 +26,6 @@ def farm_out(bench_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("farm_models") / "models"
     shutil.copytree(bench_out, out)
     return out
-
-
-def _unplug_after_first_record(lab, handle, reports: Path, serialno: str) -> threading.Thread:  # type: ignore[no-untyped-def]
-    def watch() -> None:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            for f in reports.glob("latency-*.json"):
-                try:
-                    recs = json.loads(f.read_text())["records"]
-                except (OSError, ValueError):
-                    continue
-                if any(r["device_key"].startswith(serialno + "/") for r in recs):
-                    lab.kill_device(handle)
-                    return
-            time.sleep(0.05)
-
-    t = threading.Thread(target=watch, daemon=True)
-    t.start()
-    return t
 
 
 def _wait_listed(server, serial: str, state: str) -> None:  # type: ignore[no-untyped-def]
@@ -85,7 +66,7 @@ def test_farm_over_two_servers_with_faults(
         parity={"enabled": True, "max_images": 1},
     )
     _wait_listed(second_server, unauthorized.serial, "unauthorized")
-    killer = _unplug_after_first_record(lab, doomed, reports, "FARMA2")
+    killer = on_first_record(reports, lambda r: r["device_key"].startswith("FARMA2/"), lambda: lab.kill_device(doomed))
     rc, out, err = run_farm(capsys, farm_argv(farm, models_dir, farm_out, reports, models=THREE))
     killer.join(timeout=5)
     assert rc == 1
@@ -144,21 +125,9 @@ def test_a_server_that_goes_away_mid_run(lab, emulated, models_dir, bench_out, t
     reports = tmp_path / "reports"
     farm = write_farm(tmp_path, [str(lab.server), str(doomed_server)], select={"serial": ["SRV*"]})
 
-    def kill_after_first_record() -> None:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            for f in reports.glob("latency-*.json"):
-                try:
-                    recs = json.loads(f.read_text())["records"]
-                except (OSError, ValueError):
-                    continue
-                if any(r["device_key"].startswith("SRVB1/") for r in recs):
-                    lab.kill_server(doomed_server)
-                    return
-            time.sleep(0.05)
-
-    killer = threading.Thread(target=kill_after_first_record, daemon=True)
-    killer.start()
+    killer = on_first_record(
+        reports, lambda r: r["device_key"].startswith("SRVB1/"), lambda: lab.kill_server(doomed_server)
+    )
     rc, _, err = run_farm(capsys, farm_argv(farm, models_dir, bench_out, reports))
     killer.join(timeout=5)
     assert rc == 1

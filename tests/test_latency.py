@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from benchmark.cli import main
 from benchmark.lab import Lab, free_port
 from tests.conftest import HUMAN_V1, PORTRAIT_V2
+from tests.run_watch import on_first_record
 
 pytestmark = pytest.mark.slow
 FAST = ["--rounds", "2", "--repeats", "3", "--warmup", "1", "--offline", "--no-parity"]
@@ -133,21 +132,9 @@ def test_disconnect_mid_run_keeps_completed_work(lab, emulated, models_dir, benc
     doomed = emulated(runner={"fixed_latency_ms": 40})
     reports = tmp_path / "reports"
 
-    def unplug_after_first_record() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            for f in reports.glob("latency-*.json"):
-                try:
-                    recs = json.loads(f.read_text())["records"]
-                except (OSError, ValueError):
-                    continue
-                if any(r["device"]["serial"] == doomed.serial for r in recs):
-                    lab.kill_device(doomed)
-                    return
-            time.sleep(0.05)
-
-    killer = threading.Thread(target=unplug_after_first_record, daemon=True)
-    killer.start()
+    killer = on_first_record(
+        reports, lambda r: r["device"]["serial"] == doomed.serial, lambda: lab.kill_device(doomed), timeout_s=120
+    )
     rc, _, err, records = _latency(
         capsys, lab, models_dir, bench_out, tmp_path, "--rounds", "3", models=f"{PORTRAIT_V2},{HUMAN_V1}"
     )

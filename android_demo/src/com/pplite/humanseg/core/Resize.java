@@ -28,23 +28,35 @@ public final class Resize {
         }
     }
 
+    /** Source rows/columns and weights of a bilinear resize, shared by the float and ARGB variants. */
+    private static final class Grid {
+        final int[] xi;
+        final float[] xw;
+        final int[] yi;
+        final float[] yw;
+
+        Grid(int srcW, int srcH, int dstW, int dstH) {
+            xi = new int[dstW];
+            xw = new float[dstW];
+            yi = new int[dstH];
+            yw = new float[dstH];
+            linearTaps(srcW, dstW, xi, xw);
+            linearTaps(srcH, dstH, yi, yw);
+        }
+    }
+
     /** Bilinear resize of a single-channel float map (e.g. a foreground probability). */
     public static float[] bilinear(float[] src, int srcW, int srcH, int dstW, int dstH) {
-        int[] xi = new int[dstW];
-        float[] xw = new float[dstW];
-        int[] yi = new int[dstH];
-        float[] yw = new float[dstH];
-        linearTaps(srcW, dstW, xi, xw);
-        linearTaps(srcH, dstH, yi, yw);
+        Grid g = new Grid(srcW, srcH, dstW, dstH);
         float[] out = new float[dstW * dstH];
         for (int y = 0; y < dstH; y++) {
-            int r0 = yi[y] * srcW;
-            int r1 = Math.min(yi[y] + 1, srcH - 1) * srcW;
-            float wy = yw[y];
+            int r0 = g.yi[y] * srcW;
+            int r1 = Math.min(g.yi[y] + 1, srcH - 1) * srcW;
+            float wy = g.yw[y];
             for (int x = 0; x < dstW; x++) {
-                int c0 = xi[x];
+                int c0 = g.xi[x];
                 int c1 = Math.min(c0 + 1, srcW - 1);
-                float wx = xw[x];
+                float wx = g.xw[x];
                 float top = src[r0 + c0] * (1 - wx) + src[r0 + c1] * wx;
                 float bottom = src[r1 + c0] * (1 - wx) + src[r1 + c1] * wx;
                 out[y * dstW + x] = top * (1 - wy) + bottom * wy;
@@ -55,21 +67,16 @@ public final class Resize {
 
     /** Bilinear resize of packed ARGB pixels, each channel rounded back to 8 bits; alpha becomes opaque. */
     public static int[] bilinearArgb(int[] src, int srcW, int srcH, int dstW, int dstH) {
-        int[] xi = new int[dstW];
-        float[] xw = new float[dstW];
-        int[] yi = new int[dstH];
-        float[] yw = new float[dstH];
-        linearTaps(srcW, dstW, xi, xw);
-        linearTaps(srcH, dstH, yi, yw);
+        Grid g = new Grid(srcW, srcH, dstW, dstH);
         int[] out = new int[dstW * dstH];
         for (int y = 0; y < dstH; y++) {
-            int r0 = yi[y] * srcW;
-            int r1 = Math.min(yi[y] + 1, srcH - 1) * srcW;
-            float wy = yw[y];
+            int r0 = g.yi[y] * srcW;
+            int r1 = Math.min(g.yi[y] + 1, srcH - 1) * srcW;
+            float wy = g.yw[y];
             for (int x = 0; x < dstW; x++) {
-                int c0 = xi[x];
+                int c0 = g.xi[x];
                 int c1 = Math.min(c0 + 1, srcW - 1);
-                float wx = xw[x];
+                float wx = g.xw[x];
                 int p00 = src[r0 + c0];
                 int p01 = src[r0 + c1];
                 int p10 = src[r1 + c0];
