@@ -129,7 +129,7 @@ def _summary(pair: Pair, where: str, medians: dict[str, list[float]], worst: flo
         "fixed_median_ms": statistics.median(medians["fixed"]),
         "ratio_median": statistics.median(ratios),
         "ratios": [round(r, 4) for r in ratios],
-        "rewrites": pair.graph_fixes.get("rewrites"),
+        "rewrites": pair.graph_fixes.get("rewrites_by_kind"),
         "x86_ops_before": before,
         "x86_ops_after": after,
         "lite_max_abs_diff_fixed_vs_unfixed": worst,

@@ -54,8 +54,8 @@ class GraphFixOutcome:
     def to_json(self) -> dict[str, Any]:
         return {
             "status": self.status,
-            "rewrites": self.rewrites,
-            "rewrites_total": sum(self.rewrites.values()),
+            "rewrites": sum(self.rewrites.values()),
+            "rewrites_by_kind": self.rewrites,
             "program_ops_before": self.program_ops[0],
             "program_ops_after": self.program_ops[1],
             "parity_max_abs_diff": self.parity_max_abs_diff,
@@ -166,7 +166,7 @@ def unfixed_op_counts(
 
     record = outcome.to_json()
     previous = data.get("graph_fixes") or {}
-    keep = previous.get("status") == outcome.status and previous.get("rewrites") == outcome.rewrites
+    keep = previous.get("status") == outcome.status and previous.get("rewrites_by_kind") == outcome.rewrites
     record["ops_before"] = dict(previous.get("ops_before", {})) if keep else {}
     record["ops_after"] = dict(previous.get("ops_after", {})) if keep else {}
     if not outcome.applied:

@@ -20,7 +20,7 @@ def graph_fix_section(c: Collected) -> list[Block]:
         gf: dict[str, Any] = m.get("graph_fixes") or {}
         if not gf:
             continue
-        rewrites = ", ".join(f"{k} {n}" for k, n in (gf.get("rewrites") or {}).items()) or "-"
+        rewrites = ", ".join(f"{k} {n}" for k, n in (gf.get("rewrites_by_kind") or {}).items()) or "-"
         before, after = gf.get("ops_before") or {}, gf.get("ops_after") or {}
         rows.append(
             [
