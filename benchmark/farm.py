@@ -5,7 +5,6 @@ disappears reported with its remaining jobs as not run. adb's client/server netw
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 import time
@@ -77,6 +76,11 @@ class FarmRun:
             rec["history_id"] = self.history.add_record(self.run_id, rec)
         self.run_file.add(rec)
 
+    def find_complete(self, ctx: DeviceContext, job: ModelJob, nb_sha256: str) -> tuple[int, dict[str, Any]] | None:
+        key = device_key(ctx.info.summary())
+        with self._history_lock:
+            return self.history.find_complete(key, job.name, job.precision, toolkit_version(), nb_sha256)
+
     def reuse(self, record_id: int, old: dict[str, Any]) -> dict[str, Any]:
         with self._history_lock:
             self.history.reuse(self.run_id, record_id)
@@ -116,10 +120,7 @@ def _already_done(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> tuple[int,
         sha = sha256_file(nb_path)
     except ToolkitError:
         return None  # bench_model reports it
-    with run._history_lock:
-        return run.history.find_complete(
-            device_key(ctx.info.summary()), job.name, job.precision, toolkit_version(), sha
-        )
+    return run.find_complete(ctx, job, sha)
 
 
 def run_job(ctx: DeviceContext, job: ModelJob, lock: DeviceLock, run: FarmRun) -> dict[str, Any]:
@@ -234,7 +235,3 @@ def run_farm(found: Discovery, run: FarmRun) -> list[DeviceOutcome]:
             run.stop.set()
             log.error("error: interrupted: finishing the jobs in progress (the next run resumes from here)")
         return [f.result() for f in futures]
-
-
-def host_label() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
