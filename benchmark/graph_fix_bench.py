@@ -2,11 +2,14 @@
 model, interleaved in one run (the order alternates every round) on the host (Paddle-Lite x86) and on attached or
 emulated devices; the median of the per-round ratios is printed per model. Zoo models are converted as usual;
 `--paddle26 NAME` adds an architecture from configs/paddle26_exports.yaml re-exported with Paddle 2.6 (what most
-users now ship), since the official PP-HumanSeg files are older exports with nothing to fix."""
+users now ship), since the official PP-HumanSeg files are older exports with nothing to fix. Such an export is also
+timed against the official old-form export of the same architecture (its `old_form` zoo model): the speed a
+graph-form fix can at best recover."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import statistics
 import sys
@@ -29,13 +32,13 @@ from benchmark.lite_host import LiteHostRunner
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp, write_run
 from converter import manifest
 from converter.cli_args import add_zoo_args, csv_list, env_path, graph_fix_settings, model_sources
-from converter.convert import convert_folder
+from converter.convert import convert_folder, convert_zoo_model
 from converter.errors import ToolkitError
 from converter.generated_images import calibration_images
 from converter.graph_fix_apply import UNFIXED_DIR
 from converter.preprocess import preprocess
 from converter.standin import STANDIN_MARK
-from converter.zoo import StandinArchitecture
+from converter.zoo import StandinArchitecture, load_zoo
 
 log = logging.getLogger("benchmark")
 EXPORTS = Path(__file__).resolve().parent.parent / "configs" / "paddle26_exports.yaml"
@@ -48,6 +51,7 @@ class _Export(BaseModel):
     title: str
     input_shape: tuple[int, int, int, int]
     standin: StandinArchitecture
+    old_form: str | None = None
 
 
 def load_exports(path: Path = EXPORTS) -> dict[str, _Export]:
@@ -60,8 +64,9 @@ def load_exports(path: Path = EXPORTS) -> dict[str, _Export]:
         raise ToolkitError(f"{path}: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}") from None
 
 
-def paddle26_model(name: str, out_root: Path, args: argparse.Namespace) -> Path:
-    """Export (once, cached) and convert an architecture of configs/paddle26_exports.yaml; the model folder."""
+def paddle26_model(name: str, out_root: Path, args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """Export (once, cached) and convert an architecture of configs/paddle26_exports.yaml; its model folder and that
+    of its old-form zoo model (None when that cannot be had, with the reason logged)."""
     from converter.standin_paddleseg import build_paddleseg_standin
 
     exports = load_exports()
@@ -79,6 +84,27 @@ def paddle26_model(name: str, out_root: Path, args: argparse.Namespace) -> Path:
     )
     if not outcome.ok or outcome.model_dir is None:
         raise ToolkitError(outcome.error or f"{name}: conversion failed")
+    return outcome.model_dir, (_old_form_model(name, e.old_form, args) if e.old_form else None)
+
+
+def _old_form_model(name: str, zoo_name: str, args: argparse.Namespace) -> Path | None:
+    """The old-form export as converted by the zoo (random weights allowed: only timed); None when it cannot be had
+    or is not an old-form export after all (a stand-in built without the official graph is a Paddle 2.6 export)."""
+    sources = dataclasses.replace(model_sources(args), fallback="architecture")
+    outcome = convert_zoo_model(load_zoo(args.zoo), zoo_name, sources=sources, targets=("arm", "x86"))
+    if not outcome.ok or outcome.model_dir is None:
+        log.warning("warning: %s: old-form export %s not timed: %s", name, zoo_name, outcome.error or outcome.status)
+        return None
+    status = ((manifest.load(outcome.model_dir) or {}).get("graph_fixes") or {}).get("status")
+    if status != "not_needed":
+        log.warning(
+            "warning: %s: %s is not an old-form export here (graph fixes %s; the official graph is needed: "
+            "--models-dir with graph_only/, or a download), so it is not timed",
+            name,
+            zoo_name,
+            status,
+        )
+        return None
     return outcome.model_dir
 
 
@@ -88,10 +114,24 @@ class Pair:
     model_dir: Path
     shape: list[int]
     graph_fixes: dict[str, Any]
+    old_form: Path | None = None  # model folder of the official old-form export of the same architecture
 
     @property
     def comparable(self) -> bool:
         return (self.model_dir / UNFIXED_DIR / "x86-fp32.nb").is_file()
+
+    def arms(self) -> dict[str, Path]:
+        """Model folder per timed variant: unfixed, fixed and, when known, the old-form export."""
+        arms = {"unfixed": self.model_dir / UNFIXED_DIR, "fixed": self.model_dir}
+        if self.old_form is not None:
+            arms["old_form"] = self.old_form
+        return arms
+
+
+def _round_order(arms: list[str], r: int) -> list[str]:
+    """The variants' order in round r: rotated every round so no variant always runs first or last."""
+    k = r % len(arms)
+    return arms[k:] + arms[:k]
 
 
 def _timing_input(pair: Pair) -> NDArray[Any]:
@@ -102,12 +142,12 @@ def _timing_input(pair: Pair) -> NDArray[Any]:
 
 def host_rounds(pair: Pair, rounds: int, repeats: int, warmup: int) -> dict[str, Any]:
     x = _timing_input(pair)
-    files = {"unfixed": pair.model_dir / UNFIXED_DIR / "x86-fp32.nb", "fixed": pair.model_dir / "x86-fp32.nb"}
-    medians: dict[str, list[float]] = {"unfixed": [], "fixed": []}
+    files = {kind: folder / "x86-fp32.nb" for kind, folder in pair.arms().items()}
+    medians: dict[str, list[float]] = {kind: [] for kind in files}
     worst = 0.0
     for r in range(rounds):
         outs: dict[str, dict[str, NDArray[Any]]] = {}
-        for kind in ("unfixed", "fixed") if r % 2 == 0 else ("fixed", "unfixed"):
+        for kind in _round_order(list(files), r):
             res = LiteHostRunner(files[kind]).run_batch([[x]] * (warmup + repeats))
             medians[kind].append(float(np.median(res.run_ms[warmup:])))
             outs[kind] = res.outputs[0]
@@ -121,6 +161,17 @@ def _summary(pair: Pair, where: str, medians: dict[str, list[float]], worst: flo
     ratios = [f / u for f, u in zip(medians["fixed"], medians["unfixed"], strict=True)]
     before = sum((pair.graph_fixes.get("ops_before") or {}).get("x86", {}).values())
     after = sum((pair.graph_fixes.get("ops_after") or {}).get("x86", {}).values())
+    old: dict[str, Any] = {"old_form_model": None, "old_form_median_ms": None, "old_form_ratio_median": None}
+    if pair.old_form is not None:
+        old_data = manifest.load(pair.old_form) or {}
+        old_ratios = [o / u for o, u in zip(medians["old_form"], medians["unfixed"], strict=True)]
+        old = {
+            "old_form_model": old_data.get("model", pair.old_form.name),
+            "old_form_weights": old_data.get("weights", "trained"),
+            "old_form_median_ms": statistics.median(medians["old_form"]),
+            "old_form_ratio_median": statistics.median(old_ratios),
+            "old_form_ratios": [round(r, 4) for r in old_ratios],
+        }
     return {
         "model": pair.name,
         "where": where,
@@ -134,21 +185,19 @@ def _summary(pair: Pair, where: str, medians: dict[str, list[float]], worst: flo
         "x86_ops_after": after,
         "lite_max_abs_diff_fixed_vs_unfixed": worst,
         "target_ratio": TARGET_RATIO,
+        **old,
     }
 
 
 def device_rounds(
     pair: Pair, device: Device, settings: BenchSettings, *, runner: Path | None, run_id: str
 ) -> dict[str, Any]:
-    jobs = {
-        "unfixed": ModelJob(pair.name, pair.model_dir / UNFIXED_DIR, pair.shape, None),
-        "fixed": ModelJob(pair.name, pair.model_dir, pair.shape, None),
-    }
-    medians: dict[str, list[float]] = {"unfixed": [], "fixed": []}
+    jobs = {kind: ModelJob(pair.name, folder, pair.shape, None) for kind, folder in pair.arms().items()}
+    medians: dict[str, list[float]] = {kind: [] for kind in jobs}
     one_round = BenchSettings(warmup=settings.warmup, repeats=settings.repeats, rounds=1, memory_profile=False)
     with device_session(device, runner=runner, run_id=run_id, keep=False) as ctx:
         for r in range(settings.rounds):
-            for kind in ("unfixed", "fixed") if r % 2 == 0 else ("fixed", "unfixed"):
+            for kind in _round_order(list(jobs), r):
                 rec = bench_model(ctx, jobs[kind], one_round)
                 if rec["status"] != "ok":
                     raise ToolkitError(f"{device.serial}: {pair.name} ({kind}): {rec.get('error')}")
@@ -161,7 +210,7 @@ def add_graph_fix_command(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p = sub.add_parser("graph-fixes", help="fixed vs unfixed .nb latency, interleaved (host and devices)")
     add_zoo_args(p)
     p.add_argument("--paddle26", type=csv_list, default=[], help=f"architectures of {EXPORTS.name} to re-export")
-    p.add_argument("--rounds", type=int, default=6, help="rounds per variant, order alternating (default 6)")
+    p.add_argument("--rounds", type=int, default=6, help="rounds per variant, order rotating (default 6)")
     p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--adb", help="also on the devices of this adb server HOST:PORT")
@@ -182,9 +231,9 @@ def _pairs(args: argparse.Namespace) -> list[Pair]:
             data = manifest.load(job.model_dir) or {}
             pairs.append(Pair(job.name, job.model_dir, job.input_shape, data.get("graph_fixes") or {}))
     for name in args.paddle26:
-        model_dir = paddle26_model(name, args.out, args)
+        model_dir, old_form = paddle26_model(name, args.out, args)
         data = manifest.load(model_dir) or {}
-        pairs.append(Pair(name, model_dir, list(data["input_shape"]), data.get("graph_fixes") or {}))
+        pairs.append(Pair(name, model_dir, list(data["input_shape"]), data.get("graph_fixes") or {}, old_form))
     return pairs
 
 
@@ -208,6 +257,31 @@ def _devices(args: argparse.Namespace, pairs: list[Pair], settings: BenchSetting
     return rows
 
 
+def _print_rows(rows: list[dict[str, Any]], rounds: int) -> None:
+    head = f"{'model':<44}  {'where':<42}  {'unfixed ms':>10}  {'fixed ms':>9}  {'ratio':>6}  {'.nb ops':>9}"
+    print(f"{head}  {'old-form ms':>11}  {'old-form ratio':>14}")
+    for r in rows:
+        ops = f"{r['x86_ops_before']}->{r['x86_ops_after']}"
+        old = "-" if r["old_form_median_ms"] is None else f"{r['old_form_median_ms']:.2f}"
+        old_ratio = "-" if r["old_form_ratio_median"] is None else f"{r['old_form_ratio_median']:.2f}"
+        print(
+            f"{r['model']:<44}  {r['where']:<42}  {r['unfixed_median_ms']:>10.2f}  {r['fixed_median_ms']:>9.2f}  "
+            f"{r['ratio_median']:>6.2f}  {ops:>9}  {old:>11}  {old_ratio:>14}"
+        )
+    print(
+        f"ratio = fixed / unfixed median latency, median over {rounds} interleaved rounds; host target <= "
+        f"{TARGET_RATIO} on a Paddle 2.6 export of the general V2-Lite architecture"
+    )
+    for r in rows:
+        if r["old_form_model"]:
+            weights = " (random weights: timing only)" if r.get("old_form_weights") == "random" else ""
+            print(
+                f"old-form ratio = {r['old_form_model']}{weights}, the official Paddle <= 2.4 export of the same "
+                f"architecture, / unfixed, same rounds: the most a graph-form fix can recover ({r['where']}: "
+                f"fixed {r['ratio_median']:.2f}, old form {r['old_form_ratio_median']:.2f})"
+            )
+
+
 def run_graph_fix_bench(args: argparse.Namespace) -> int:
     if args.rounds < 1 or args.repeats < 1:
         raise ToolkitError("--rounds and --repeats must be >= 1")
@@ -226,17 +300,7 @@ def run_graph_fix_bench(args: argparse.Namespace) -> int:
         rows.append(host_rounds(pair, args.rounds, args.repeats, args.warmup))
     settings = BenchSettings(warmup=args.warmup, repeats=args.repeats, rounds=args.rounds)
     rows += _devices(args, pairs, settings, utc_stamp().lower())
-    print(f"{'model':<44}  {'where':<42}  {'unfixed ms':>10}  {'fixed ms':>9}  {'ratio':>6}  {'.nb ops':>9}")
-    for r in rows:
-        ops = f"{r['x86_ops_before']}->{r['x86_ops_after']}"
-        print(
-            f"{r['model']:<44}  {r['where']:<42}  {r['unfixed_median_ms']:>10.2f}  {r['fixed_median_ms']:>9.2f}  "
-            f"{r['ratio_median']:>6.2f}  {ops:>9}"
-        )
-    print(
-        f"ratio = fixed / unfixed median latency, median over {args.rounds} interleaved rounds; host target <= "
-        f"{TARGET_RATIO} on a Paddle 2.6 export of the general V2-Lite architecture"
-    )
+    _print_rows(rows, args.rounds)
     path = new_run_path("graph-fixes", args.reports)
     write_run(path, "graph-fixes", {"target_ratio": TARGET_RATIO}, rows)
     print(f"graph fixes: run file {path}")

@@ -14,30 +14,49 @@ from tests.conftest import HUMAN_V1
 
 pytestmark = pytest.mark.slow
 EXPORT = "human_pp_humansegv2_lite_192x192_paddle26"
+V2_LITE = "human_pp_humansegv2_lite_192x192"
 
 
-def test_fixed_vs_unfixed_on_host_and_emulated_device(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fixed_vs_unfixed_on_host_and_emulated_device(
+    models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     reports, out = tmp_path / "reports", tmp_path / "models"
     argv = ["graph-fixes", "--paddle26", EXPORT, "--offline", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
-    argv += ["--reports", str(reports), "--rounds", "2", "--repeats", "5", "--warmup", "2", "--emulated"]
-    assert main(argv) == 0
+    argv += ["--reports", str(reports), "--rounds", "3", "--repeats", "5", "--warmup", "2"]
+    # The old-form arm is the official graph of the same architecture (--models-dir has graph_only/; random weights).
+    assert main([*argv, "--models-dir", str(models_dir), "--emulated"]) == 0
     printed = capsys.readouterr().out
     (run_file,) = reports.glob("graph-fixes-*.json")
     rows = json.loads(run_file.read_text())["records"]
     assert [r["where"].split(" ")[0] for r in rows][0] == "host" and "emulated" in rows[1]["where"]
     for r in rows:
-        assert r["model"] == EXPORT and len(r["ratios"]) == 2 and r["ratio_median"] > 0
+        assert r["model"] == EXPORT and len(r["ratios"]) == 3 and r["ratio_median"] > 0
         assert r["x86_ops_before"] > r["x86_ops_after"] > 0
         assert r["rewrites"]["conv_bias_reshape"] > 20
         assert f"{r['ratio_median']:.2f}" in printed
+        assert r["old_form_model"] == V2_LITE and r["old_form_weights"] == "random" and len(r["old_form_ratios"]) == 3
+        assert f"fixed {r['ratio_median']:.2f}, old form {r['old_form_ratio_median']:.2f}" in printed
     assert rows[0]["lite_max_abs_diff_fixed_vs_unfixed"] <= 1e-5  # Paddle-Lite agrees with itself
     manifest = json.loads((out / EXPORT / "manifest.json").read_text())
     assert manifest["graph_fixes"]["status"] == "applied"
+    old_form = json.loads((out / V2_LITE / "manifest.json").read_text())
+    assert old_form["graph_fixes"]["status"] == "not_needed"  # the official export has nothing to fix
 
     assert main(["report", "--reports", str(reports), "--models-out", str(out)]) == 0
     md = (reports / "report.md").read_text()
     section = md.split("## Graph fixes", 1)[1].split("\n## ", 1)[0]
     assert f"| {EXPORT} | applied |" in section and "host (Paddle-Lite x86)" in section
+    assert f"Old form: {V2_LITE}" in section
+
+    # Without the official files (no --models-dir, offline) the old form cannot be had: the run says why and goes on.
+    before = set(reports.glob("graph-fixes-*.json"))
+    argv[argv.index(str(out))] = str(tmp_path / "models2")
+    assert main(argv) == 0
+    cap = capsys.readouterr()
+    assert f"warning: {EXPORT}: old-form export {V2_LITE} not timed: {V2_LITE}: not available" in cap.err
+    (new_file,) = set(reports.glob("graph-fixes-*.json")) - before
+    (row,) = json.loads(new_file.read_text())["records"]
+    assert row["old_form_model"] is None and row["old_form_ratio_median"] is None and row["ratio_median"] > 0
 
 
 def test_nothing_to_compare(

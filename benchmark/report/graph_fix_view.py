@@ -47,9 +47,10 @@ def graph_fix_section(c: Collected) -> list[Block]:
     ]
     if runs:
         latest = runs[-1]
+        head = ["model", "where", "unfixed ms", "fixed ms", "ratio (median of rounds)", "old-form ms", "old-form ratio"]
         blocks.append(
             Table(
-                ["model", "where", "unfixed ms", "fixed ms", "ratio (median of rounds)", "rounds"],
+                [*head, "rounds"],
                 [
                     [
                         r["model"],
@@ -57,11 +58,21 @@ def graph_fix_section(c: Collected) -> list[Block]:
                         cell_num(r["unfixed_median_ms"], ".2f"),
                         cell_num(r["fixed_median_ms"], ".2f"),
                         cell_num(r["ratio_median"], ".2f"),
+                        cell_num(r.get("old_form_median_ms"), ".2f"),
+                        cell_num(r.get("old_form_ratio_median"), ".2f"),
                         str(r["rounds"]),
                     ]
                     for r in latest["records"]
                 ],
-                {2, 3, 4, 5},
+                {2, 3, 4, 5, 6, 7},
             )
         )
+        olds = sorted({str(r["old_form_model"]) for r in latest["records"] if r.get("old_form_model")})
+        if olds:
+            blocks.append(
+                Paragraph(
+                    f"Old form: {', '.join(olds)}, the official (Paddle <= 2.4) export of the same architecture, "
+                    "timed in the same rounds; its ratio to the unfixed .nb is the most a graph-form fix can recover."
+                )
+            )
     return blocks
