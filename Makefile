@@ -42,7 +42,8 @@ help:
 	@echo "make gate      latest farm run vs BASELINE (run id, previous, or a .json); JUnit XML; exit 1 on failure"
 	@echo "make baseline  export the latest farm run as build/baseline.json (for BASELINE=build/baseline.json)"
 	@echo "make bench-farm-scaling  farm wall time over 3 emulated devices / 1 device (target <= 1.3)"
-	@echo "make bench-graph-fixes  fixed vs unfixed .nb latency, interleaved (host; ADB=/SERIAL= or EMULATED=1 for devices)"
+	@echo "make bench-graph-fixes  fixed vs unfixed .nb latency, interleaved (host; ADB=/SERIAL= or EMULATED=1 for devices;"
+	@echo "                        PROFILE=1: host time by kernel family with perf)"
 	@echo "make report    build/reports/index.html + report.md from every run file"
 	@echo "make android-demo    Java unit tests + build/android/humanseg-demo.apk (DEMO_MODEL=..., PADDLE_LITE_ANDROID_DIR=...)"
 	@echo "make android-install install the demo APK on the attached phone and start it (SERIAL=...)"
@@ -102,7 +103,7 @@ report: $(STAMP)
 bench-graph-fixes: $(STAMP)
 	$(PY) -m benchmark graph-fixes $(ZOO_ARGS) $(OUT_ARGS) --paddle26 "$(or $(PADDLE26),human_pp_humansegv2_lite_192x192_paddle26)" \
 		$(if $(ADB),--adb "$(ADB)") $(if $(SERIAL),--serial "$(SERIAL)") $(if $(RUNNER),--runner "$(RUNNER)") \
-		$(if $(EMULATED),--emulated)
+		$(if $(EMULATED),--emulated) $(if $(PROFILE),--profile)
 
 android-demo: $(STAMP)
 	$(PY) -m converter zoo --models $(DEMO_MODEL) $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") \

@@ -21,6 +21,7 @@ from benchmark.emulated_bench import run_emulated, run_overhead
 from benchmark.farm_cli import add_farm_commands, run_farm_command, run_gate_command, run_history_command
 from benchmark.farm_scaling import add_scaling_command, run_scaling
 from benchmark.graph_fix_bench import add_graph_fix_command, run_graph_fix_bench
+from benchmark.host_profile import add_host_profile_command, run_host_profile
 from benchmark.images import ImageSet, generated_image_set, load_image_set
 from benchmark.lab import Lab
 from benchmark.lite_host import LiteHostRunner
@@ -96,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     add_scaling_command(sub)
     add_goldens_command(sub)
     add_graph_fix_command(sub)
+    add_host_profile_command(sub)
     run = sub.add_parser("host-run", help="run an x86 .nb with Paddle-Lite on the host, isolated")
     run.add_argument("nb", type=Path)
     run.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
@@ -240,6 +242,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "gate": run_gate_command,
     "history": run_history_command,
     "graph-fixes": run_graph_fix_bench,
+    "host-profile": run_host_profile,
     "demo-goldens": run_goldens,
 }
 

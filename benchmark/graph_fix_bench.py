@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from benchmark.bench_cli import prepare_jobs, select_devices
 from benchmark.device import AdbServer, Device
 from benchmark.emulated.profile import load_profile
+from benchmark.host_profile import print_profiles, profile_nb
 from benchmark.images import generated_image_set
 from benchmark.lab import Lab
 from benchmark.latency import BenchSettings, ModelJob, bench_model, device_session
@@ -218,6 +219,7 @@ def add_graph_fix_command(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--runner", type=Path, default=env_path("RUNNER"), help="benchmark_bin for real devices")
     p.add_argument("--emulated", action="store_true", help="also on an emulated device (private adb server)")
     p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    p.add_argument("--profile", action="store_true", help="also profile each host .nb by kernel family (Linux perf)")
 
 
 def _pairs(args: argparse.Namespace) -> list[Pair]:
@@ -255,6 +257,16 @@ def _devices(args: argparse.Namespace, pairs: list[Pair], settings: BenchSetting
         server = AdbServer.from_env(args.adb)
         on(server, select_devices(server, args.serial))
     return rows
+
+
+def _profile(pair: Pair) -> dict[str, dict[str, float]]:
+    x = _timing_input(pair)
+    arms = pair.arms()
+    log.info("%s: host: profiling %s with perf", pair.name, ", ".join(arms))
+    profiles = [profile_nb(folder / "x86-fp32.nb", x) for folder in arms.values()]
+    print(f"{pair.name}: where the host's time goes, by kernel family (perf, cpu-clock samples):")
+    print_profiles(profiles, list(arms))
+    return {kind: p.shares_percent for kind, p in zip(arms, profiles, strict=True)}
 
 
 def _print_rows(rows: list[dict[str, Any]], rounds: int) -> None:
@@ -298,6 +310,8 @@ def run_graph_fix_bench(args: argparse.Namespace) -> int:
     for pair in pairs:
         log.info("%s: host: fixed vs unfixed x86 .nb, %d interleaved rounds", pair.name, args.rounds)
         rows.append(host_rounds(pair, args.rounds, args.repeats, args.warmup))
+        if args.profile:
+            rows[-1]["kernel_shares_percent"] = _profile(pair)
     settings = BenchSettings(warmup=args.warmup, repeats=args.repeats, rounds=args.rounds)
     rows += _devices(args, pairs, settings, utc_stamp().lower())
     _print_rows(rows, args.rounds)

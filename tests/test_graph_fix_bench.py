@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
+from benchmark.host_profile import perf_usable
 from tests.conftest import HUMAN_V1
 
 pytestmark = pytest.mark.slow
@@ -48,15 +49,23 @@ def test_fixed_vs_unfixed_on_host_and_emulated_device(
     assert f"| {EXPORT} | applied |" in section and "host (Paddle-Lite x86)" in section
     assert f"Old form: {V2_LITE}" in section
 
-    # Without the official files (no --models-dir, offline) the old form cannot be had: the run says why and goes on.
+    # Without the official files (offline, a models dir without them) the old form cannot be had: the run says why
+    # and goes on.
+    # --profile: where the host's time goes per variant; the fixes leave no batch_norm kernel to run.
     before = set(reports.glob("graph-fixes-*.json"))
     argv[argv.index(str(out))] = str(tmp_path / "models2")
-    assert main(argv) == 0
+    argv += ["--models-dir", str(tmp_path)]  # no official files there (CI also sets MODELS_DIR: overridden)
+    profile = perf_usable()
+    assert main([*argv, "--profile"] if profile else argv) == 0
     cap = capsys.readouterr()
     assert f"warning: {EXPORT}: old-form export {V2_LITE} not timed: {V2_LITE}: not available" in cap.err
     (new_file,) = set(reports.glob("graph-fixes-*.json")) - before
     (row,) = json.loads(new_file.read_text())["records"]
     assert row["old_form_model"] is None and row["old_form_ratio_median"] is None and row["ratio_median"] > 0
+    if profile:
+        shares = row["kernel_shares_percent"]
+        assert set(shares) == {"unfixed", "fixed"} and shares["unfixed"]["batch_norm"] > 0
+        assert "batch_norm" not in shares["fixed"] and "where the host's time goes" in cap.out
 
 
 def test_nothing_to_compare(
