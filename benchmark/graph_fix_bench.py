@@ -1,5 +1,5 @@
 """`python -m benchmark graph-fixes`: the converter's graph fixes measured, fixed against unfixed .nb of the same
-model, interleaved in one run (the order alternates every round) on the host (Paddle-Lite x86) and on attached or
+model, interleaved in one run (the order rotates every round) on the host (Paddle-Lite x86) and on attached or
 emulated devices; the median of the per-round ratios is printed per model. Zoo models are converted as usual;
 `--paddle26 NAME` adds an architecture from configs/paddle26_exports.yaml re-exported with Paddle 2.6 (what most
 users now ship), since the official PP-HumanSeg files are older exports with nothing to fix. Such an export is also
@@ -25,8 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from benchmark.bench_cli import prepare_jobs, select_devices
 from benchmark.device import AdbServer, Device
 from benchmark.emulated.profile import load_profile
-from benchmark.host_profile import print_profiles, profile_nb
-from benchmark.images import generated_image_set
+from benchmark.host_profile import print_profiles, profile_nb, timing_input
 from benchmark.lab import Lab
 from benchmark.latency import BenchSettings, ModelJob, bench_model, device_session
 from benchmark.lite_host import LiteHostRunner
@@ -135,14 +134,8 @@ def _round_order(arms: list[str], r: int) -> list[str]:
     return arms[k:] + arms[:k]
 
 
-def _timing_input(pair: Pair) -> NDArray[Any]:
-    data = manifest.load(pair.model_dir) or {}
-    person = generated_image_set().items[0].bgr  # a natural-looking image, not noise (host-performance pitfall 6)
-    return preprocess(person, data["preprocess"])
-
-
 def host_rounds(pair: Pair, rounds: int, repeats: int, warmup: int) -> dict[str, Any]:
-    x = _timing_input(pair)
+    x = timing_input(pair.model_dir / "x86-fp32.nb")
     files = {kind: folder / "x86-fp32.nb" for kind, folder in pair.arms().items()}
     medians: dict[str, list[float]] = {kind: [] for kind in files}
     worst = 0.0
@@ -260,7 +253,7 @@ def _devices(args: argparse.Namespace, pairs: list[Pair], settings: BenchSetting
 
 
 def _profile(pair: Pair) -> dict[str, dict[str, float]]:
-    x = _timing_input(pair)
+    x = timing_input(pair.model_dir / "x86-fp32.nb")
     arms = pair.arms()
     log.info("%s: host: profiling %s with perf", pair.name, ", ".join(arms))
     profiles = [profile_nb(folder / "x86-fp32.nb", x) for folder in arms.values()]

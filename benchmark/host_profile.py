@@ -161,8 +161,9 @@ def _samples(stderr: str) -> int:
     return int(m.group(1)) if m else 0
 
 
-def _timing_input(nb: Path, shape: list[int] | None) -> NDArray[Any]:
-    """The natural-looking generated image, preprocessed as the manifest beside the .nb (or its parent) says."""
+def timing_input(nb: Path, shape: tuple[int, int, int, int] | None = None) -> NDArray[Any]:
+    """The natural-looking generated image (not noise: host-performance.md pitfall 6), preprocessed as the manifest
+    beside the .nb (or one folder up, for unfixed/) says, or to --input-shape."""
     pre = None
     for folder in (nb.parent, nb.parent.parent):
         data = manifest.load(folder)
@@ -206,7 +207,7 @@ def run_host_profile(args: Any) -> int:
     for nb in args.nb:
         if not nb.is_file():
             raise ToolkitError(f"{nb}: no such file")
-        profiles.append(profile_nb(nb, _timing_input(nb, args.input_shape), runs=args.runs, warmup=args.warmup))
+        profiles.append(profile_nb(nb, timing_input(nb, args.input_shape), runs=args.runs, warmup=args.warmup))
     labels = [f"#{i + 1}" for i in range(len(profiles))]
     for label, p in zip(labels, profiles, strict=True):
         print(f"{label}: {p.nb}")
