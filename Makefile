@@ -101,7 +101,7 @@ report: $(STAMP)
 		$(if $(HISTORY),--history "$(HISTORY)")
 
 bench-graph-fixes: $(STAMP)
-	$(PY) -m benchmark graph-fixes $(ZOO_ARGS) $(OUT_ARGS) --paddle26 "$(or $(PADDLE26),human_pp_humansegv2_lite_192x192_paddle26)" \
+	$(PY) -m benchmark graph-fixes $(ZOO_ARGS) $(OUT_ARGS) --paddle26 "$(or $(PADDLE26),human_pp_humansegv2_lite_192x192_paddle26,portrait_pp_humansegv2_lite_256x144_paddle26)" \
 		$(if $(ADB),--adb "$(ADB)") $(if $(SERIAL),--serial "$(SERIAL)") $(if $(RUNNER),--runner "$(RUNNER)") \
 		$(if $(EMULATED),--emulated) $(if $(PROFILE),--profile)
 

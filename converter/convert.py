@@ -22,7 +22,7 @@ from converter.model_stats import model_stats
 from converter.opt import opt_version, preflight
 from converter.program import ProgramInfo, read_program
 from converter.sources import DEFAULT_OUT, ModelSources
-from converter.standin import standin_source
+from converter.standin import marked_random, standin_source
 from converter.variant_files import UNBUILDABLE, convert_one, file_entry
 from converter.zoo import Preprocess, Zoo, ZooModel, check_model_name
 
@@ -249,7 +249,11 @@ def convert_folder(
         shape = input_shape or _shape_from_files(files)
     except ToolkitError as e:
         return ModelOutcome(label, "failed", error=str(e))
-    source = ModelSource("local", files, checksums(files), "unknown")
+    random = marked_random(folder)
+    if random:
+        source = ModelSource("standin", files, checksums(files), "random weights", (random,))
+    else:
+        source = ModelSource("local", files, checksums(files), "unknown")
     spec = ModelSpec(label, shape, Preprocess(), title=label)
     return convert_source(spec, source, targets=targets, precisions=precisions, out_root=out_root, fixes=fixes)
 

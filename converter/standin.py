@@ -160,6 +160,19 @@ def publish(partial: Path, dest: Path, meta: dict[str, Any]) -> None:
     partial.rename(dest)
 
 
+def marked_random(folder: Path) -> str | None:
+    """The warning for a model folder this toolkit built with random weights (its STANDIN.json says so), else None:
+    such a folder converted as a user's model must still be labelled random."""
+    try:
+        meta = json.loads((folder / STANDIN_MARK).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("weights") != "random":
+        return None
+    graph = meta.get("graph", "unknown graph")
+    return f"RANDOM WEIGHTS (latency-only stand-in: {graph}); accuracy figures are meaningless"
+
+
 def standin_source(entry: Any, graphs_dir: Path | None, cache_dir: Path) -> Any:
     """A ModelSource for the zoo entry's random-weight stand-in, built once and cached beside the downloads: from the
     official graph when graphs_dir has it, else from the entry's paddleseg `standin:` recipe."""

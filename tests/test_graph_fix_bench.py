@@ -40,8 +40,10 @@ def test_fixed_vs_unfixed_on_host_and_emulated_device(
     assert rows[0]["lite_max_abs_diff_fixed_vs_unfixed"] <= 1e-5  # Paddle-Lite agrees with itself
     manifest = json.loads((out / EXPORT / "manifest.json").read_text())
     assert manifest["graph_fixes"]["status"] == "applied"
+    assert manifest["weights"] == "random" and manifest["source"]["kind"] == "standin"  # labelled as such
     old_form = json.loads((out / V2_LITE / "manifest.json").read_text())
     assert old_form["graph_fixes"]["status"] == "not_needed"  # the official export has nothing to fix
+    assert manifest["model_stats"] == old_form["model_stats"]  # same architecture: parameters, conv FLOPs, layers
 
     assert main(["report", "--reports", str(reports), "--models-out", str(out)]) == 0
     md = (reports / "report.md").read_text()
@@ -76,3 +78,23 @@ def test_nothing_to_compare(
     cap = capsys.readouterr()
     assert f"{HUMAN_V1}: graph fixes not_needed: nothing to compare" in cap.out
     assert "no model with graph fixes applied" in cap.err
+
+
+def test_portrait_export_against_the_official_trained_model(
+    models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The portrait recipe re-exports exactly the official portrait V2-Lite architecture, whose shared file (trained
+    weights, an older export) is its old form."""
+    export, official = "portrait_pp_humansegv2_lite_256x144_paddle26", "portrait_pp_humansegv2_lite_256x144"
+    out, reports = tmp_path / "models", tmp_path / "reports"
+    argv = ["graph-fixes", "--paddle26", export, "--offline", "--out", str(out), "--cache-dir", str(tmp_path / "c")]
+    argv += ["--models-dir", str(models_dir), "--reports", str(reports), "--rounds", "2", "--repeats", "3"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    (row,) = json.loads(next(reports.glob("graph-fixes-*.json")).read_text())["records"]
+    assert row["old_form_model"] == official and row["old_form_weights"] == "trained"
+    assert row["rewrites"]["conv_bias_reshape"] == 24 and row["x86_ops_before"] > row["x86_ops_after"]
+    assert f"{official}, the official Paddle <= 2.4 export" in printed and "random weights: timing only" not in printed
+    fixed, old = (json.loads((out / n / "manifest.json").read_text()) for n in (export, official))
+    assert fixed["model_stats"]["parameters"] == old["model_stats"]["parameters"] == 937_006
+    assert fixed["model_stats"] == old["model_stats"]
