@@ -100,8 +100,11 @@ report: $(STAMP)
 	$(PY) -m benchmark report $(if $(REPORTS),--reports "$(REPORTS)") $(if $(OUT),--models-out "$(OUT)") \
 		$(if $(HISTORY),--history "$(HISTORY)")
 
+# Paddle 2.6 exports of configs/paddle26_exports.yaml timed by bench-graph-fixes (comma-separated)
+PADDLE26 ?= human_pp_humansegv2_lite_192x192_paddle26,portrait_pp_humansegv2_lite_256x144_paddle26
+
 bench-graph-fixes: $(STAMP)
-	$(PY) -m benchmark graph-fixes $(ZOO_ARGS) $(OUT_ARGS) --paddle26 "$(or $(PADDLE26),human_pp_humansegv2_lite_192x192_paddle26,portrait_pp_humansegv2_lite_256x144_paddle26)" \
+	$(PY) -m benchmark graph-fixes $(ZOO_ARGS) $(OUT_ARGS) --paddle26 "$(PADDLE26)" \
 		$(if $(ADB),--adb "$(ADB)") $(if $(SERIAL),--serial "$(SERIAL)") $(if $(RUNNER),--runner "$(RUNNER)") \
 		$(if $(EMULATED),--emulated) $(if $(PROFILE),--profile)
 

@@ -68,6 +68,10 @@ def test_fixed_vs_unfixed_on_host_and_emulated_device(
         shares = row["kernel_shares_percent"]
         assert set(shares) == {"unfixed", "fixed"} and shares["unfixed"]["batch_norm"] > 0
         assert "batch_norm" not in shares["fixed"] and "where the host's time goes" in cap.out
+        assert main(["report", "--reports", str(reports), "--models-out", str(tmp_path / "models2")]) == 0
+        section = (reports / "report.md").read_text().split("## Graph fixes", 1)[1].split("\n## ", 1)[0]
+        assert f"| kernel family | {EXPORT} unfixed | {EXPORT} fixed |" in section
+        assert f"| batch_norm | {shares['unfixed']['batch_norm']:.1f} | 0.0 |" in section
 
 
 def test_nothing_to_compare(

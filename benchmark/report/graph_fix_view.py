@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmark.host_profile import FAMILIES, OTHER
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Paragraph, Table, cell_num
 
@@ -67,6 +68,7 @@ def graph_fix_section(c: Collected) -> list[Block]:
                 {2, 3, 4, 5, 6, 7},
             )
         )
+        blocks += _profile_table(latest["records"])
         olds = sorted({str(r["old_form_model"]) for r in latest["records"] if r.get("old_form_model")})
         if olds:
             blocks.append(
@@ -76,3 +78,23 @@ def graph_fix_section(c: Collected) -> list[Block]:
                 )
             )
     return blocks
+
+
+def _profile_table(records: list[dict[str, Any]]) -> list[Block]:
+    """Share of perf samples per kernel family, a column per model variant (runs made with --profile)."""
+    columns = [
+        (f"{r['model']} {variant}", shares)
+        for r in records
+        for variant, shares in (r.get("kernel_shares_percent") or {}).items()
+    ]
+    if not columns:
+        return []
+    families = [n for n, _ in FAMILIES] + [OTHER]
+    rows = [[f] + [cell_num(shares.get(f, 0.0), ".1f") for _, shares in columns] for f in families]
+    return [
+        Paragraph(
+            "Where the host's time goes (perf cpu-clock samples around the inference loop, % per kernel family): "
+            "a graph fix can only save the share of the kernels it removes."
+        ),
+        Table(["kernel family", *[c for c, _ in columns]], rows, set(range(1, len(columns) + 1))),
+    ]
