@@ -101,13 +101,17 @@ def perf_usable() -> bool:
     return res.returncode == 0 and not res.timed_out
 
 
+def _check_x86(nb: Path) -> None:
+    info = inspect_nb(nb)
+    if info.target != "x86":
+        raise ToolkitError(f"{nb}: holds {info.target} kernels; only an x86 .nb can be profiled on this host")
+
+
 def profile_nb(
     nb: Path, x: NDArray[Any], *, runs: int = 200, warmup: int = 10, timeout_s: float = 600.0
 ) -> KernelProfile:
     """Profile `runs` single-thread inferences of an x86 .nb on input x."""
-    info = inspect_nb(nb)
-    if info.target != "x86":
-        raise ToolkitError(f"{nb}: holds {info.target} kernels; only an x86 .nb can be profiled on this host")
+    _check_x86(nb)
     perf = _perf()
     with tempfile.TemporaryDirectory(prefix="host-profile-") as tmp:
         t = Path(tmp)
@@ -207,6 +211,7 @@ def run_host_profile(args: Any) -> int:
     for nb in args.nb:
         if not nb.is_file():
             raise ToolkitError(f"{nb}: no such file")
+        _check_x86(nb)  # before looking for its manifest: a file that is no x86 .nb is the first thing to say
         profiles.append(profile_nb(nb, timing_input(nb, args.input_shape), runs=args.runs, warmup=args.warmup))
     labels = [f"#{i + 1}" for i in range(len(profiles))]
     for label, p in zip(labels, profiles, strict=True):
