@@ -80,7 +80,8 @@ def parse_report(text: str) -> list[tuple[str, float]]:
 def group(rows: list[tuple[str, float]]) -> dict[str, float]:
     shares: dict[str, float] = {}
     for symbol, pct in rows:
-        shares[family(symbol)] = shares.get(family(symbol), 0.0) + pct
+        name = family(symbol)
+        shares[name] = shares.get(name, 0.0) + pct
     return dict(sorted(((k, round(v, 2)) for k, v in shares.items()), key=lambda kv: -kv[1]))
 
 
@@ -169,14 +170,14 @@ def timing_input(nb: Path, shape: tuple[int, int, int, int] | None = None) -> ND
     """The natural-looking generated image (not noise: host-performance.md pitfall 6), preprocessed as the manifest
     beside the .nb (or one folder up, for unfixed/) says, or to --input-shape."""
     pre = None
-    for folder in (nb.parent, nb.parent.parent):
+    if shape:
+        _, _, h, w = shape
+        pre = {"width": w, "height": h, "mean": [0.5] * 3, "std": [0.5] * 3, "channel_order": "rgb"}
+    for folder in (nb.parent, nb.parent.parent) if pre is None else ():
         data = manifest.load(folder)
         if data and "preprocess" in data:
             pre = data["preprocess"]
             break
-    if shape:
-        _, _, h, w = shape
-        pre = {"width": w, "height": h, "mean": [0.5] * 3, "std": [0.5] * 3, "channel_order": "rgb"}
     if pre is None:
         raise ToolkitError(f"{nb}: no manifest beside it (or one folder up); pass --input-shape 1,3,H,W")
     return preprocess(generated_image_set().items[0].bgr, pre)
