@@ -14,8 +14,10 @@ from typing import Any
 
 from benchmark.device import AdbServer, Device, DeviceError, list_devices
 from benchmark.device_checks import run_device_checks
+from benchmark.device_session import ModelJob
+from benchmark.emulated.profile import BenchDefaults
 from benchmark.images import ImageSet, generated_image_set, load_dataset, load_image_set
-from benchmark.latency import BenchSettings, DeviceOutcome, ModelJob, RunFile, bench_device
+from benchmark.latency import BenchSettings, DeviceOutcome, RunFile, bench_device
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp
 from benchmark.thermal import ThermalPolicy
 from converter import manifest
@@ -49,11 +51,17 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
         default=env_list("PRECISIONS"),
         help="variants to run: fp32,fp16,int8,int16 (default $PRECISIONS, else the zoo's)",
     )
-    g.add_argument("--rounds", type=int, default=10, help="benchmark_bin invocations per model (default 10)")
-    g.add_argument("--repeats", type=int, default=50, help="timed runs per round (default 50)")
-    g.add_argument("--warmup", type=int, default=10, help="warmup runs per round (default 10)")
+    d = BenchSettings()
+    g.add_argument("--rounds", type=int, help=f"benchmark_bin invocations per model (default {d.rounds}*)")
+    g.add_argument("--repeats", type=int, help=f"timed runs per round (default {d.repeats}*)")
+    g.add_argument("--warmup", type=int, help=f"warmup runs per round (default {d.warmup}*)")
     g.add_argument("--duration", type=duration, default=None, help="sustained mode: run rounds this long (10m)")
-    g.add_argument("--pin", choices=["none", "big", "prime"], default="none", help="also taskset to these cores")
+    g.add_argument(
+        "--pin",
+        choices=["none", "big", "prime"],
+        default="none",
+        help="taskset to these cores, with power_mode 3 (with 0-2 the runtime replaces any taskset mask)",
+    )
     g.add_argument("--round-timeout", type=float, default=300.0, help="seconds before a round is killed")
     g.add_argument("--thermal-margin", type=float, default=3.0, help="°C above the idle baseline that makes us wait")
     g.add_argument("--thermal-wait", type=float, default=120.0, help="max seconds to wait for cooling per model")
@@ -61,7 +69,6 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--baseline-temp", type=float, default=None, help="idle baseline °C (default: read at start)")
     g.add_argument("--cooldown", type=float, default=0.0, help="seconds to sleep between models")
     g.add_argument("--cv-limit", type=float, default=0.05)
-    g.add_argument("--strict", action="store_true", help="opt/runner version mismatch is an error")
     g.add_argument("--keep", action="store_true", help="keep the device work dir")
     g.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     g.add_argument(
@@ -79,19 +86,24 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def settings_from(args: argparse.Namespace) -> BenchSettings:
-    if args.rounds < 1 or args.repeats < 1 or args.warmup < 0:
+def settings_from(args: argparse.Namespace, defaults: BenchDefaults | None = None) -> BenchSettings:
+    """The measurement settings: the flags given, else the device profile's defaults (an ARM emulated phone runs
+    one inference in seconds), else BenchSettings' (*)."""
+    base = BenchSettings()
+    rounds = args.rounds if args.rounds is not None else (defaults.rounds if defaults else base.rounds)
+    repeats = args.repeats if args.repeats is not None else (defaults.repeats if defaults else base.repeats)
+    warmup = args.warmup if args.warmup is not None else (defaults.warmup if defaults else base.warmup)
+    if rounds < 1 or repeats < 1 or warmup < 0:
         raise DeviceError("--rounds and --repeats must be >= 1 and --warmup >= 0")
     return BenchSettings(
-        warmup=args.warmup,
-        repeats=args.repeats,
-        rounds=args.rounds,
+        warmup=warmup,
+        repeats=repeats,
+        rounds=rounds,
         duration_s=args.duration,
         pin=args.pin,
         round_timeout_s=args.round_timeout,
         cooldown_s=args.cooldown,
         cv_limit=args.cv_limit,
-        strict=args.strict,
         keep=args.keep,
         thermal=ThermalPolicy(args.thermal_margin, args.thermal_wait, args.thermal_poll, args.baseline_temp),
     )
@@ -146,11 +158,15 @@ def print_table(outcomes: list[DeviceOutcome]) -> None:
     w = max(len(r["model"]) for r in rows) + 6
     print(
         f"{'device':<22}  {'model':<{w}}  {'shape':<16}  {'median ms':>9}  {'p90 ms':>8}  {'CV':>6}  "
-        f"{'seed SD855 ms':>13}  {'ratio':>6}  note"
+        f"{'M instr/inf':>11}  {'seed SD855 ms':>13}  {'ratio':>6}  note"
     )
     for r in rows:
         shape = "x".join(map(str, r["input_shape"]))
-        note = "host-emulated" if r["emulated"] else ""
+        note = ""
+        if r.get("emulated_cpu"):
+            note = f"QEMU {r['emulated_cpu']}: emulation time"
+        elif r["emulated"]:
+            note = "host-emulated"
         if r["status"] == "not_run":
             note = "NOT RUN: " + r["error"].splitlines()[0][:80]
         elif r["status"] == "skipped":
@@ -165,14 +181,21 @@ def print_table(outcomes: list[DeviceOutcome]) -> None:
             note = ("parity PASS" if r["parity"]["passed"] else "parity FAIL") + (f"; {note}" if note else "")
         seed = r.get("seed_ms")
         label = f"{r['model']} {r['precision']}"
-        ratio = r["median_ms"] / seed if seed and r["status"] == "ok" else None
+        # a timing of an emulated device is not a phone timing: no ratio against the seed's phone figure
+        ratio = r["median_ms"] / seed if seed and r["status"] == "ok" and not r["emulated"] else None
+        insns = r.get("instructions_per_inference")
         print(
             f"{r['device']['serial']:<22}  {label:<{w}}  {shape:<16}  {_fmt(r.get('median_ms'), '9.2f')}  "
-            f"{_fmt(r.get('p90_ms'), '8.2f')}  {_fmt(r.get('cv'), '6.1%')}  {_fmt(seed, '13.2f')}  "
-            f"{_fmt(ratio, '6.2f')}  {note}"
+            f"{_fmt(r.get('p90_ms'), '8.2f')}  {_fmt(r.get('cv'), '6.1%')}  "
+            f"{_fmt(insns / 1e6 if insns else None, '11.2f')}  {_fmt(seed, '13.2f')}  {_fmt(ratio, '6.2f')}  {note}"
         )
-    if any(r["emulated"] for r in rows):
+    if any(r["emulated"] and not r.get("emulated_cpu") for r in rows):
         print("host-emulated rows are Paddle-Lite x86 timings of this machine, not phone timings")
+    if any(r.get("emulated_cpu") for r in rows):
+        print(
+            "QEMU rows ran the real ARM runtime under emulation: their ms are emulation time, not phone time; "
+            "instructions per inference are the deterministic cost figure (not a latency)"
+        )
 
 
 def check_images(args: argparse.Namespace) -> ImageSet | None:
@@ -188,8 +211,8 @@ def check_images(args: argparse.Namespace) -> ImageSet | None:
     return images
 
 
-def run_latency(args: argparse.Namespace, server: AdbServer) -> int:
-    settings = settings_from(args)
+def run_latency(args: argparse.Namespace, server: AdbServer, defaults: BenchDefaults | None = None) -> int:
+    settings = settings_from(args, defaults)
     images = None if args.no_parity else (check_images(args) or generated_image_set())
     jobs, model_errors = prepare_jobs(args)
     serials = select_devices(server, getattr(args, "serial", None))

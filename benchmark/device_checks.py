@@ -9,8 +9,9 @@ from typing import Any
 
 from benchmark.device import AdbServer, Device
 from benchmark.device_parity import check_on_device
+from benchmark.device_runner import CannotRunVariant
+from benchmark.device_session import ModelJob, VariantNotForDevice, device_session
 from benchmark.images import ImageSet
-from benchmark.latency import ModelJob, VariantNotForDevice, device_session
 from benchmark.run_files import new_run_path, write_run
 from converter.errors import ToolkitError
 from converter.zoo import load_zoo
@@ -55,7 +56,14 @@ def run_device_checks(
                     tol = zoo.tolerance(zoo.get(job.name), job.precision)
                     try:
                         res = check_on_device(ctx, job, images, tol, artifacts=artifacts, timeout_s=args.round_timeout)
-                    except VariantNotForDevice as e:
+                    except (VariantNotForDevice, CannotRunVariant) as e:
+                        if isinstance(e, CannotRunVariant) and e.cause == "runner":  # fixable: report as failed
+                            summaries.append(
+                                {"model": job.name, "precision": job.precision, "device": serial, "passed": False}
+                                | {"error": str(e)}
+                            )
+                            log.error("error: %s: %s", job.name, e)
+                            continue
                         summaries.append(
                             {
                                 "model": job.name,

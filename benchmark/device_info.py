@@ -19,6 +19,7 @@ PROPS = (
     "ro.product.cpu.abi",
     "ro.product.cpu.abilist",
     "ro.toolkit.emulated",
+    "ro.toolkit.qemu.cpu",
 )
 
 _CPU_LOOP = (
@@ -76,6 +77,11 @@ class DeviceInfo:
         return self.props.get("ro.toolkit.emulated") == "1"
 
     @property
+    def qemu_cpu(self) -> str | None:
+        """The QEMU CPU model of an ARM emulated phone (its programs run under qemu-aarch64); None elsewhere."""
+        return self.props.get("ro.toolkit.qemu.cpu") or None
+
+    @property
     def soc(self) -> str:
         return self.props.get("ro.soc.model") or self.props.get("ro.board.platform", "")
 
@@ -107,6 +113,7 @@ class DeviceInfo:
             "android": self.props.get("ro.build.version.release", ""),
             "sdk": self.props.get("ro.build.version.sdk", ""),
             "emulated": self.emulated,
+            "qemu_cpu": self.qemu_cpu,
             "cpus": [asdict(c) for c in self.cpus],
             "big_cpus": self.big_cpus(),
             "prime_cpus": self.prime_cpus(),

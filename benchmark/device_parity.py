@@ -17,13 +17,15 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from benchmark.device_runner import RunnerError, run_round
+from benchmark import progress
+from benchmark.device_runner import RunnerError, explain_failure, run_round
+from benchmark.device_session import DeviceContext, ModelJob, check_runner_version, nb_for_device
 from benchmark.gates import image_problems, task_problems
 from benchmark.images import ImageItem, ImageSet
-from benchmark.latency import DeviceContext, ModelJob, nb_for_device
 from benchmark.metrics import GroundTruthTally, compare_output, foreground, mean_mask_iou
 from converter import manifest
 from converter.errors import ToolkitError
+from converter.nb_inspect import inspect_nb
 from converter.preprocess import preprocess
 from converter.reference import ReferenceRunner
 from converter.zoo import Tolerance
@@ -96,11 +98,14 @@ def check_on_device(
     reference = ReferenceRunner(folder / source["model_file"], folder / source["params_file"])
     out_name, out_dtype = data["output_name"], data["output_dtype"]
     target, nb_path = nb_for_device(ctx, job)
+    check_runner_version(ctx, inspect_nb(nb_path).opt_version)
     remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
     ctx.device.push(nb_path.read_bytes(), remote_nb)
     tallies = {"desktop": GroundTruthTally.empty(), "device": GroundTruthTally.empty()}
     records: list[dict[str, Any]] = []
+    label = f"{ctx.device.serial}: {job.name} {job.precision} parity"
     for index, item in enumerate(images.items):
+        progress.show(label, "image", index + 1, len(images.items))
         x = preprocess(item.bgr, data["preprocess"])
         ref = reference.run([x])[out_name]
         remote_in, remote_out = ctx.work.file("input.txt"), ctx.work.file("output.txt")
@@ -117,7 +122,12 @@ def check_on_device(
             "--power_mode=0",
             f"--backend={target}",
         ]
-        run = run_round(ctx.device, ctx.work, args, pin_mask=None, timeout_s=timeout_s)
+        try:
+            run = run_round(ctx.device, ctx.work, args, pin_mask=None, timeout_s=timeout_s)
+        except RunnerError as e:
+            raise explain_failure(e, job.precision, ctx.device.serial) from None
+        finally:
+            progress.clear()
         try:
             text = ctx.device.pull(remote_out).decode()
         except ToolkitError:

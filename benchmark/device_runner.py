@@ -4,30 +4,42 @@ that kill the device-side process by PID, and the result file."""
 from __future__ import annotations
 
 import shlex
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from benchmark.device import Device, DeviceError, DeviceTimeout
-from benchmark.device_info import DeviceInfo
-from benchmark.runner_output import RunnerReport, parse_runner_output
+from benchmark.runner_bundle import RUNNER_NAME, RunnerBundle
+from benchmark.runner_output import RunnerReport, RuntimeLog, parse_runner_output, parse_runtime_log, parse_version
 from converter.errors import ToolkitError
 
-RUNNER_NAME = "benchmark_bin"
 WALL_MARK = "__pplite_runner_wall_ns="
 RESULT_MARK = "__pplite_result_file__"
 NO_RESULT_MARK = "__pplite_no_result_file__"
-GET_RUNNER_HELP = (
-    "pass --runner PATH to an armv8 benchmark_bin built from Paddle-Lite 2.13 with "
-    "`./lite/tools/build_android.sh --toolchain=clang --with_benchmark=ON full_publish` "
-    "(build.lite.android.armv8.clang/lite/api/tools/benchmark/benchmark_bin); its Paddle-Lite version should "
-    "match the opt that converted the .nb"
+SIGILL_EXIT = 128 + 4  # shell v2 reports death by a signal as 128 + signal, as adbd does
+EXPECTED_VERSION_HELP = (
+    "a runner built from a git checkout of the Paddle-Lite tag that matches opt (`git describe --tags --exact-match`)"
 )
 
 
 class RunnerError(ToolkitError):
     """The runner failed on the device: exit code, timeout, unreadable output, missing result file."""
+
+    def __init__(self, message: str, *, returncode: int | None = None, output: str = "") -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.output = output  # the runner's stdout + stderr, for classifying the failure
+
+
+class CannotRunVariant(RunnerError):
+    """This runner or this CPU cannot run the variant (fp16 needs fp16 kernels and ARMv8.2 FP16 arithmetic)."""
+
+    def __init__(self, message: str, *, cause: str) -> None:
+        super().__init__(message)
+        self.cause = cause  # "runner" (fixable: another runner) | "cpu" (this phone cannot)
+
+
+class VersionMismatch(RunnerError):
+    """The runner's Paddle-Lite version differs from the opt version that wrote the .nb."""
 
 
 @dataclass(frozen=True)
@@ -35,22 +47,7 @@ class RoundResult:
     report: RunnerReport
     runner_wall_s: float | None  # measured on the device around the runner process
     stdout: str
-
-
-def emulated_runner_script() -> bytes:
-    """What the harness pushes as benchmark_bin to an emulated device: a wrapper around this host's Python."""
-    return f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m benchmark.emulated.runner "$@"\n'.encode()
-
-
-def runner_bytes(runner: Path | None, info: DeviceInfo) -> tuple[bytes, str]:
-    if runner is not None:
-        try:
-            return runner.read_bytes(), str(runner)
-        except OSError as e:
-            raise RunnerError(f"runner {runner} cannot be read: {e.strerror or e}") from None
-    if info.emulated:
-        return emulated_runner_script(), "emulated (Paddle-Lite x86 on the host)"
-    raise RunnerError(f"{info.serial}: no runner given for this (real) device: {GET_RUNNER_HELP}")
+    runtime: RuntimeLog  # what Paddle-Lite logged of the CPU and of its thread binding
 
 
 class WorkDir:
@@ -107,9 +104,14 @@ def run_round(device: Device, work: WorkDir, args: list[str], *, pin_mask: str |
         wall = time.monotonic() - t0
     stdout, _, result_text = r.stdout.partition(RESULT_MARK + "\n")
     if r.returncode != 0:
-        tail = "\n    ".join((stderr_lines or stdout.splitlines())[-8:])
+        lines = [ln for ln in stderr_lines if not ln.startswith("[I ")] or stderr_lines or stdout.splitlines()
+        tail = "\n    ".join(lines[-8:])
         how = f"was killed by signal {r.returncode - 128}" if r.returncode > 128 else f"exited with {r.returncode}"
-        raise RunnerError(f"{device.serial}: the runner {how}:\n    {tail}")
+        raise RunnerError(
+            f"{device.serial}: the runner {how}:\n    {tail}",
+            returncode=r.returncode,
+            output=stdout + "\n" + "\n".join(stderr_lines),
+        )
     if not result_text:
         raise RunnerError(
             f"{device.serial}: the runner exited 0 but wrote no result file {result_file} (--result_path); "
@@ -120,7 +122,56 @@ def run_round(device: Device, work: WorkDir, args: list[str], *, pin_mask: str |
     except ToolkitError as e:
         tail = "\n    ".join(stderr_lines[-5:])
         raise RunnerError(f"{device.serial}: {e}" + (f"\n  runner stderr:\n    {tail}" if tail else "")) from None
-    return RoundResult(report, wall, stdout)
+    return RoundResult(report, wall, stdout, parse_runtime_log("\n".join(stderr_lines)))
+
+
+def push_bundle(device: Device, work: WorkDir, bundle: RunnerBundle) -> None:
+    for name, data, mode in bundle.files:
+        device.push(data, work.file(name), mode=mode)
+
+
+def probe_version(device: Device, work: WorkDir, timeout_s: float = 60) -> str | None:
+    """The runner's Paddle-Lite version from `benchmark_bin --version` (no model is loaded); None when it prints
+    none (then the first round's Runtime Info says it)."""
+    r = device.shell(f"cd {shlex.quote(work.path)} && ./{RUNNER_NAME} --version", timeout_s=timeout_s)
+    return parse_version(r.stdout) if r.returncode == 0 else None
+
+
+def version_problem(nb_version: str, runner_version: str | None, runner_label: str) -> str | None:
+    """Why a runner must not run a .nb, or None. Paddle-Lite 2.13's runtime itself only logs a warning for a
+    different opt version (model_parser.cc) and runs the model: its kernels and op definitions may differ from
+    the opt that planned the model, so the harness refuses instead."""
+    if runner_version is None or runner_version == nb_version:
+        return None
+    if runner_version == "":
+        what = "reports an empty Paddle-Lite version (it was built from a source tree without git metadata)"
+    elif all(c in "0123456789abcdef" for c in runner_version.lower()) and len(runner_version) >= 7:
+        what = f"reports version {runner_version}, a commit hash: it was built off a tag"
+    else:
+        what = f"is Paddle-Lite {runner_version}"
+    return (
+        f"version mismatch: the .nb was written by opt {nb_version}, but the runner {runner_label} {what}. "
+        f"Use {EXPECTED_VERSION_HELP}: {nb_version} here (or convert with the opt of the runner's version)"
+    )
+
+
+def explain_failure(err: RunnerError, precision: str, serial: str) -> RunnerError:
+    """Turn the two ways an fp16 .nb dies into what they mean and what to do."""
+    if precision != "fp16" or err.returncode is None:
+        return err
+    if "kernel for 'calib' is not supported" in err.output:
+        return CannotRunVariant(
+            f"{serial}: this runner cannot run fp16: it has no fp16 kernels ('calib' is not supported). Use a runner "
+            "built with --with_arm82_fp16=ON (tools/build-phone-runner builds one)",
+            cause="runner",
+        )
+    if err.returncode == SIGILL_EXIT:
+        return CannotRunVariant(
+            f"{serial}: this CPU cannot run fp16: the runner died of SIGILL (no ARMv8.2 FP16 arithmetic, e.g. a "
+            "Cortex-A53 phone); ship the fp32 or int8 variant to such phones",
+            cause="cpu",
+        )
+    return err
 
 
 def _kill_after_timeout(device: Device, work: WorkDir, timeout_s: float) -> str:

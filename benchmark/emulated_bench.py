@@ -7,14 +7,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmark.bench_cli import run_latency
+from benchmark.emulated import arm_runtime
 from benchmark.emulated.profile import load_profile
 from benchmark.lab import Lab
+from benchmark.latency import BenchSettings
 from benchmark.lite_host import LiteHostRunner
 from benchmark.run_files import new_run_path, write_run
 from converter import manifest
@@ -48,20 +51,30 @@ def host_medians(records: list[dict[str, Any]], repeats: int) -> dict[str, float
 
 def run_emulated(args: argparse.Namespace) -> int:
     if args.devices < 1:
-        print("error: --devices must be >= 1")
+        print("error: --devices must be >= 1", file=sys.stderr)
         return 2
     profile = load_profile(args.profile)
+    if profile.qemu is not None and args.runner is None:
+        args.runner = arm_runtime.default_runner()
+        if not args.runner.is_file():
+            print(
+                f"error: the ARM emulated phone {profile.name} runs the real ARM benchmark_bin, and its default "
+                f"{args.runner} does not exist: set {arm_runtime.ENV} to a Paddle-Lite armv8 runtime folder "
+                "(fp16/benchmark_bin + its .so) or pass --runner / RUNNER=",
+                file=sys.stderr,
+            )
+            return 2
     with Lab.create() as lab:
         server = lab.start_server()
         for _ in range(args.devices):
             lab.add_device(profile)
         log.info("adb server %s with %d emulated device(s) (%s)", server, args.devices, profile.name)
         args.serial = None
-        code = run_latency(args, server)
-    if not args.no_host_compare:
+        code = run_latency(args, server, profile.bench_defaults)
+    if profile.qemu is None and not args.no_host_compare:
         run = _latest(args.reports, "latency")
         records = run["records"] if run else []
-        host = host_medians(records, args.repeats)
+        host = host_medians(records, args.repeats or BenchSettings().repeats)
         if host:
             print("\nemulated-device medians vs Paddle-Lite x86 timed in-process on this host (same .nb, 1 thread):")
             for rec in records:

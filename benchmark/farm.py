@@ -16,21 +16,12 @@ from typing import Any
 from benchmark.device import Device
 from benchmark.device_lock import DeviceBusy, DeviceLock
 from benchmark.device_parity import check_on_device
+from benchmark.device_session import DeviceContext, ModelJob, device_session, nb_for_device
 from benchmark.farm_config import FarmConfig
 from benchmark.farm_discovery import Discovery, FarmDevice
 from benchmark.history import History, device_key
 from benchmark.images import ImageSet
-from benchmark.latency import (
-    BenchSettings,
-    DeviceContext,
-    DeviceOutcome,
-    ModelJob,
-    RunFile,
-    bench_model,
-    device_gone,
-    device_session,
-    nb_for_device,
-)
+from benchmark.latency import BenchSettings, DeviceOutcome, RunFile, bench_model, device_gone
 from benchmark.thermal import ThermalPolicy
 from converter.errors import ToolkitError
 from converter.manifest import toolkit_version

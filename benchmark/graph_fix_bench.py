@@ -24,10 +24,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from benchmark.bench_cli import prepare_jobs, select_devices
 from benchmark.device import AdbServer, Device
+from benchmark.device_session import ModelJob, device_session
 from benchmark.emulated.profile import load_profile
 from benchmark.host_profile import print_profiles, profile_nb, timing_input
 from benchmark.lab import Lab
-from benchmark.latency import BenchSettings, ModelJob, bench_model, device_session
+from benchmark.latency import BenchSettings, bench_model
 from benchmark.lite_host import LiteHostRunner
 from benchmark.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp, write_run
 from converter import manifest

@@ -35,11 +35,26 @@ def free_port() -> int:
             return port
 
 
+def _log_errors(log_path: Path) -> str:
+    """The `error: ...` lines a child printed before it exited (what to tell the user), else its last line."""
+    try:
+        lines = [ln.strip() for ln in log_path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    errors = [ln.removeprefix("error: ") for ln in lines if ln.startswith("error: ")]
+    return "; ".join(errors) or (lines[-1] if lines else "")
+
+
 def _wait_for_port(port: int, proc: process.Popen[bytes], what: str, log_path: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise LabError(f"{what} exited with {proc.returncode} during start-up; log: {log_path}")
+            why = _log_errors(log_path)
+            raise LabError(
+                f"{what} exited with {proc.returncode} during start-up"
+                + (f": {why}" if why else "")
+                + f"; log: {log_path}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return

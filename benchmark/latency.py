@@ -6,17 +6,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmark import instructions, progress
 from benchmark.device import Device, DeviceError
-from benchmark.device_info import DeviceInfo, hottest_cpu_c
-from benchmark.device_runner import RUNNER_NAME, RunnerError, WorkDir, run_round, runner_bytes
+from benchmark.device_info import DeviceInfo
+from benchmark.device_runner import CannotRunVariant, RunnerError, explain_failure, run_round
+from benchmark.device_session import (
+    DeviceContext,
+    ModelJob,
+    VariantNotForDevice,
+    check_runner_version,
+    device_session,
+    nb_for_device,
+)
 from benchmark.run_files import write_run
+from benchmark.runner_output import RuntimeLog
 from benchmark.stats import latency_stats, stability_warnings
 from benchmark.thermal import ThermalPolicy, temps_json, wait_until_cool
 from converter import manifest
@@ -27,8 +35,7 @@ from converter.nb_inspect import inspect_nb
 from converter.opt import opt_version
 
 log = logging.getLogger(__name__)
-ARM_ABIS = ("arm64-v8a", "armeabi-v7a", "armeabi")
-X86_ABIS = ("x86_64", "x86")
+POWER_MODES = {0: "LITE_POWER_HIGH", 1: "LITE_POWER_LOW", 2: "LITE_POWER_FULL", 3: "LITE_POWER_NO_BIND"}
 
 
 @dataclass(frozen=True)
@@ -39,24 +46,20 @@ class BenchSettings:
     duration_s: float | None = None  # sustained mode: keep running rounds this long
     threads: int = 1
     power_mode: int = 0  # LITE_POWER_HIGH: bind the big cluster
-    pin: str = "none"  # none | big | prime (taskset on top of power_mode)
+    pin: str = "none"  # none | big | prime: taskset with power_mode 3 (with 0-2 the runtime replaces the mask)
     round_timeout_s: float = 300.0
     thermal: ThermalPolicy = ThermalPolicy()
     cooldown_s: float = 0.0
     cv_limit: float = 0.05
     throttle_limit: float = 0.05
-    strict: bool = False
     keep: bool = False
-    memory_profile: bool = True
+    memory_profile: bool = True  # peak memory from one extra run with --enable_memory_profile (never a timed one)
+    count_instructions: bool = True  # on ARM emulated phones (QEMU): instructions per inference
 
-
-@dataclass(frozen=True)
-class ModelJob:
-    name: str
-    model_dir: Path
-    input_shape: list[int]
-    seed_ms: float | None
-    precision: str = "fp32"
+    @property
+    def effective_power_mode(self) -> int:
+        """With a taskset pin the runtime must not bind (power_mode 0-2 call sched_setaffinity and replace it)."""
+        return 3 if self.pin != "none" else self.power_mode
 
 
 class RunFile:
@@ -92,15 +95,6 @@ class DeviceOutcome:
         return self.error is None and all(r["status"] in ("ok", "skipped") for r in self.records)
 
 
-def target_for(info: DeviceInfo) -> str:
-    abis = info.abis
-    if any(a in ARM_ABIS for a in abis):
-        return "arm"
-    if any(a in X86_ABIS for a in abis):
-        return "x86"
-    raise DeviceError(f"{info.serial}: unknown ABI list {abis}; expected arm64-v8a/armeabi-v7a or x86_64/x86")
-
-
 def pin_mask(info: DeviceInfo, pin: str) -> str | None:
     cpus = {"prime": info.prime_cpus, "big": info.big_cpus}.get(pin, lambda: [])()
     return format(sum(1 << c for c in cpus), "x") if cpus else None
@@ -110,22 +104,25 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _runner_args(nb: str, job: ModelJob, s: BenchSettings, backend: str) -> list[str]:
-    args = [
+def base_args(nb: str, job: ModelJob, s: BenchSettings, backend: str) -> list[str]:
+    """The runner flags that name the model and how it runs (warmup/repeats come per kind of run)."""
+    return [
         f"--optimized_model_file={nb}",
         f"--input_shape={','.join(map(str, job.input_shape))}",
-        f"--warmup={s.warmup}",
-        f"--repeats={s.repeats}",
         f"--threads={s.threads}",
-        f"--power_mode={s.power_mode}",
+        f"--power_mode={s.effective_power_mode}",
         f"--backend={backend}",
     ]
-    if s.memory_profile:
-        args.append("--enable_memory_profile=true")
-    return args
 
 
-def _record_base(job: ModelJob, info: DeviceInfo, s: BenchSettings, runner_label: str) -> dict[str, Any]:
+def timing_source(info: DeviceInfo) -> str:
+    if info.qemu_cpu:
+        return f"emulation (qemu-aarch64 -cpu {info.qemu_cpu} on this host: emulation time, not phone time)"
+    return "host (emulated device: Paddle-Lite x86 on this machine)" if info.emulated else "device"
+
+
+def _record_base(job: ModelJob, ctx: DeviceContext, s: BenchSettings) -> dict[str, Any]:
+    info = ctx.info
     return {
         "model": job.name,
         "precision": job.precision,
@@ -133,10 +130,11 @@ def _record_base(job: ModelJob, info: DeviceInfo, s: BenchSettings, runner_label
         "input_shape": job.input_shape,
         "device": info.summary(),
         "emulated": info.emulated,
-        "timing_source": "host (emulated device: Paddle-Lite x86 on this machine)" if info.emulated else "device",
-        "runner": {"path": runner_label, "version": None},
+        "emulated_cpu": info.qemu_cpu,
+        "timing_source": timing_source(info),
+        "runner": {"path": ctx.runner_label, "version": ctx.runner_version, "libraries": ctx.bundle.libraries},
         "threads": s.threads,
-        "power_mode": s.power_mode,
+        "power_mode": s.effective_power_mode,
         "pin": s.pin,
         "warmup": s.warmup,
         "repeats": s.repeats,
@@ -147,13 +145,24 @@ def _record_base(job: ModelJob, info: DeviceInfo, s: BenchSettings, runner_label
     }
 
 
-@dataclass(frozen=True)
-class DeviceContext:
-    device: Device
-    info: DeviceInfo
-    work: WorkDir
-    runner_label: str
-    baseline_c: float | None
+def thread_binding(s: BenchSettings, mask: str | None, runtime: RuntimeLog) -> str:
+    """What actually bound the benchmark thread: with power_mode 0-2 the runtime calls sched_setaffinity itself
+    (replacing any taskset mask), with 3 it does not."""
+    mode = s.effective_power_mode
+    if mask:
+        text = f"taskset {mask} ({s.pin} cores) with power_mode 3: the runtime does not bind"
+    elif mode == 3:
+        text = "nothing: power_mode 3 (LITE_POWER_NO_BIND), the OS schedules the thread"
+    else:
+        text = f"the runtime: power_mode {mode} ({POWER_MODES.get(mode, mode)}) binds with sched_setaffinity"
+    if runtime.affinity_failed_cores:
+        cores = ", ".join(map(str, runtime.affinity_failed_cores))
+        text += f"; binding to core {cores} failed (logged by the runtime), so the OS schedules the thread"
+    for note in runtime.binding_notes:
+        text += f"; runtime: {note}"
+    if mode != 3 and not mask and not runtime.logged:
+        text += " (this runner logs nothing, so whether it held is not known)"
+    return text
 
 
 @dataclass
@@ -162,42 +171,29 @@ class Rounds:
     started_s: list[float] = field(default_factory=list)
     inits_ms: list[float] = field(default_factory=list)
     runner_wall_s: float = 0.0
-    peak_memory_mb: float | None = None
+    first_ms: float | None = None
+    runtime: RuntimeLog = RuntimeLog()
 
 
-class VariantNotForDevice(ToolkitError):
-    """This precision has no build for the device's target (fp16 exists for ARM only): skipped, not failed."""
-
-
-def nb_for_device(ctx: DeviceContext, job: ModelJob) -> tuple[str, Path]:
-    """The .nb whose kernels match the device ABI (the mistake users make most often)."""
-    target = target_for(ctx.info)
-    nb_path = job.model_dir / manifest.nb_name(target, job.precision)
-    if not nb_path.is_file():
-        data = manifest.load(job.model_dir) or {}
-        why = (data.get("not_built") or {}).get(nb_path.name)
-        if why:
-            raise VariantNotForDevice(f"{job.name} {job.precision} on {ctx.info.serial} ({target}): {why}")
-        raise RunnerError(f"{nb_path} does not exist: convert {job.name} for {target} first")
-    return target, nb_path
-
-
-def _run_rounds(ctx: DeviceContext, args: list[str], s: BenchSettings, rec: dict[str, Any], nb_version: str) -> Rounds:
+def _run_rounds(ctx: DeviceContext, job: ModelJob, args: list[str], s: BenchSettings) -> Rounds:
     rounds = Rounds()
     t0 = time.monotonic()
+    label = f"{ctx.device.serial}: {job.name} {job.precision}"
     while True:
-        res = run_round(ctx.device, ctx.work, args, pin_mask=pin_mask(ctx.info, s.pin), timeout_s=s.round_timeout_s)
+        progress.show(label, "round", len(rounds.avgs_ms) + 1, s.rounds)
+        try:
+            res = run_round(ctx.device, ctx.work, args, pin_mask=pin_mask(ctx.info, s.pin), timeout_s=s.round_timeout_s)
+        except RunnerError as e:
+            raise explain_failure(e, job.precision, ctx.device.serial) from None
+        finally:
+            progress.clear()
         rep = res.report
         rounds.avgs_ms.append(rep.avg_ms)
         rounds.started_s.append(round(time.monotonic() - t0, 3))
         rounds.inits_ms.append(rep.init_ms)
         rounds.runner_wall_s += res.runner_wall_s or 0.0
-        if rep.peak_memory_mb is not None:
-            rounds.peak_memory_mb = max(rounds.peak_memory_mb or 0.0, rep.peak_memory_mb)
         if len(rounds.avgs_ms) == 1:
-            rec["runner"]["version"] = rep.version
-            rec["first_ms"] = rep.first_ms
-            _check_version(rec, nb_version, rep.version, s.strict)
+            rounds.first_ms, rounds.runtime = rep.first_ms, res.runtime
         n, elapsed = len(rounds.avgs_ms), time.monotonic() - t0
         if s.duration_s is None and n >= s.rounds:
             return rounds
@@ -205,8 +201,39 @@ def _run_rounds(ctx: DeviceContext, args: list[str], s: BenchSettings, rec: dict
             return rounds
 
 
+def _measure_memory(ctx: DeviceContext, base: list[str], s: BenchSettings, rec: dict[str, Any]) -> None:
+    """Peak memory from a run of its own: --enable_memory_profile starts a thread that samples every ~200 ms and
+    perturbs timing, so it never runs in a timed round. An invalid reading is recorded as unknown, with a note."""
+    try:
+        res = run_round(
+            ctx.device,
+            ctx.work,
+            [*base, "--warmup=0", "--repeats=1", "--enable_memory_profile=true"],
+            pin_mask=None,
+            timeout_s=s.round_timeout_s,
+        )
+    except RunnerError as e:
+        rec["memory_note"] = f"memory run failed: {str(e).splitlines()[0]}"
+        return
+    rec["peak_memory_mb"] = res.report.peak_memory_mb
+    rec["memory_note"] = res.report.memory_note or (
+        None if res.report.peak_memory_mb is not None else "the runner printed no memory block: unknown"
+    )
+
+
+def _count_instructions(ctx: DeviceContext, base: list[str], s: BenchSettings, rec: dict[str, Any]) -> None:
+    if ctx.info.qemu_cpu is None or not s.count_instructions:
+        return
+    if not ctx.counts_instructions:
+        rec["warnings"].append(instructions.NO_COUNTER)
+        return
+    count = instructions.count_instructions(ctx.device, ctx.work, base, timeout_s=s.round_timeout_s)
+    rec["instructions_per_inference"] = count.per_inference
+    rec["instruction_count"] = count.to_json()
+
+
 def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str, Any]:
-    rec = _record_base(job, ctx.info, s, ctx.runner_label)
+    rec = _record_base(job, ctx, s)
     t_start = time.monotonic()
     try:
         target, nb_path = nb_for_device(ctx, job)
@@ -220,6 +247,7 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str
             "size_bytes": nb_info.size_bytes,
             "sha256": sha256_file(nb_path),
         }
+        check_runner_version(ctx, nb_info.opt_version)
         wait = wait_until_cool(ctx.device, ctx.baseline_c, s.thermal)
         rec["thermal_wait"] = wait.to_json()
         if wait.waited_s > 0:
@@ -230,22 +258,32 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str
         rec["temps_before"] = temps_json(wait.zones)
         remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
         ctx.device.push(nb_path.read_bytes(), remote_nb)
-        args = _runner_args(remote_nb, job, s, target)
-        rounds = _run_rounds(ctx, args, s, rec, nb_info.opt_version)
+        base = base_args(remote_nb, job, s, target)
+        rounds = _run_rounds(ctx, job, [*base, f"--warmup={s.warmup}", f"--repeats={s.repeats}"], s)
         stats = latency_stats(rounds.avgs_ms)
         rec.update(stats.to_json())
         rec.update(
             rounds=len(rounds.avgs_ms),
             rounds_ms=rounds.avgs_ms,
             round_started_s=rounds.started_s,
+            first_ms=rounds.first_ms,
             init_ms=sorted(rounds.inits_ms)[len(rounds.inits_ms) // 2],
-            peak_memory_mb=rounds.peak_memory_mb,
             runner_wall_s=round(rounds.runner_wall_s, 3),
             sustained_s=s.duration_s,
+            thread_binding=thread_binding(s, pin_mask(ctx.info, s.pin), rounds.runtime),
+            runtime_cpu={"name": rounds.runtime.cpu_name, "core_archs": list(rounds.runtime.core_archs)}
+            if rounds.runtime.logged
+            else None,
         )
         rec["warnings"] += stability_warnings(stats, s.cv_limit, s.throttle_limit)
+        if s.memory_profile:
+            _measure_memory(ctx, base, s, rec)
+        _count_instructions(ctx, base, s, rec)
         rec["temps_after"] = temps_json(ctx.device.thermal())
         rec["status"] = "ok"
+    except CannotRunVariant as e:
+        rec["status"] = "skipped" if e.cause == "cpu" else "failed"
+        rec["error"] = str(e)
     except VariantNotForDevice as e:
         rec["status"] = "skipped"
         rec["error"] = str(e)
@@ -255,47 +293,6 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str
     rec["harness_wall_s"] = round(time.monotonic() - t_start, 3)
     rec["finished_at"] = _now()
     return rec
-
-
-def _check_version(rec: dict[str, Any], nb_version: str, runner_version: str | None, strict: bool) -> None:
-    if runner_version is None or runner_version == nb_version:
-        return
-    msg = (
-        f"version mismatch: the .nb was written by opt {nb_version} but the runner is Paddle-Lite {runner_version}; "
-        "results may be wrong or the model may crash (rebuild one of them from the same release)"
-    )
-    if strict:
-        raise RunnerError(msg + " (--strict)")
-    rec["warnings"].append(msg)
-    log.warning("warning: %s: %s", rec["model"], msg)
-
-
-@contextmanager
-def device_session(
-    device: Device,
-    *,
-    runner: Path | None,
-    run_id: str,
-    keep: bool,
-    baseline_c: float | None = None,
-    work_base: str = "/data/local/tmp",
-    info: DeviceInfo | None = None,
-) -> Iterator[DeviceContext]:
-    """Device info, a per-run work dir with the runner pushed into it, removed at the end unless `keep`."""
-    info = info or device.info()
-    baseline = baseline_c if baseline_c is not None else hottest_cpu_c(info.zones)
-    data, runner_label = runner_bytes(runner, info)
-    work = WorkDir(device, run_id, work_base)
-    work.create()
-    try:
-        device.push(data, work.file(RUNNER_NAME), mode=0o755)
-        yield DeviceContext(device, info, work, runner_label, baseline)
-    finally:
-        if not keep:
-            try:
-                work.remove()
-            except DeviceError:
-                pass
 
 
 def bench_device(

@@ -18,6 +18,15 @@ _KV_RE = re.compile(r"^([A-Za-z_ ()]+?):\s?(.*)$")
 _SHAPE_RE = re.compile(r"^output shape\(NCHW\): ([0-9 ]+)$")
 _MEAN_RE = re.compile(r"^output tensor (\d+) mean value: (\S+)$")
 _STD_RE = re.compile(r"^output tensor (\d+) standard deviation: (\S+)$")
+_VERSION_RE = re.compile(r"^benchmark_bin version ?(.*)$")
+# Paddle-Lite's own log lines (stderr, when the runtime was built with logging): its CPU probe and thread binding
+_CPU_NAME_RE = re.compile(r"ARM multiprocessors name: (.*)$")
+_CORE_RE = re.compile(r"ARM multiprocessors ID: (\d+), .*CPU ARCH: (A-?\d+|\w+)")
+_AFFINITY_RE = re.compile(r"Set cpu affinity failed, core id: (\d+)")
+_BIND_NOTES = (
+    "Some cores are offline, switch to NO BIND MODE",
+    "HIGH POWER MODE is not support, switch to little cores",
+)
 
 
 class RunnerOutputError(ToolkitError):
@@ -46,6 +55,7 @@ class RunnerReport:
     backend: str | None
     peak_memory_mb: float | None = None
     init_memory_mb: float | None = None
+    memory_note: str | None = None  # why the memory block gave no figure
     device_info: dict[str, str] = field(default_factory=dict)
     outputs: tuple[OutputTensor, ...] = ()
 
@@ -110,11 +120,68 @@ def parse_runner_output(text: str) -> RunnerReport:
         warmup=_int(kv.get("warmup")),
         repeats=_int(kv.get("repeats")),
         backend=kv.get("backend"),
-        peak_memory_mb=memory.get("peak"),
-        init_memory_mb=memory.get("init"),
+        peak_memory_mb=_valid_mb(memory.get("peak")),
+        init_memory_mb=_valid_mb(memory.get("init")),
+        memory_note=_memory_note(memory),
         device_info=device,
         outputs=tuple(OutputTensor(s, means.get(i), stds.get(i)) for i, s in enumerate(shapes)),
     )
+
+
+def _valid_mb(value: float | None) -> float | None:
+    return value if value is not None and value >= 0 else None
+
+
+def _memory_note(memory: dict[str, float]) -> str | None:
+    bad = {k: v for k, v in memory.items() if v < 0}
+    if bad:  # benchmark_bin prints -0.001 when it could not read the process's memory
+        return (
+            "benchmark_bin reported an invalid memory reading ("
+            + ", ".join(f"{k} {v:g} MB" for k, v in bad.items())
+            + "): unknown"
+        )
+    return None
+
+
+def parse_version(text: str) -> str | None:
+    """`benchmark_bin --version` prints `benchmark_bin version X` (gflags, set to Paddle-Lite's version string). None
+    when there is no such line; '' when the version is empty (a runtime built without git metadata)."""
+    for line in text.splitlines():
+        if m := _VERSION_RE.match(line.strip()):
+            return m.group(1).strip()
+    return None
+
+
+@dataclass(frozen=True)
+class RuntimeLog:
+    """What Paddle-Lite logged of the CPU it detected and of its thread binding (none of it with logging off)."""
+
+    cpu_name: str | None = None
+    core_archs: tuple[str, ...] = ()
+    affinity_failed_cores: tuple[int, ...] = ()
+    binding_notes: tuple[str, ...] = ()
+
+    @property
+    def logged(self) -> bool:
+        return self.cpu_name is not None
+
+
+def parse_runtime_log(stderr: str) -> RuntimeLog:
+    name = None
+    archs: dict[int, str] = {}
+    failed: list[int] = []
+    notes: list[str] = []
+    for line in stderr.splitlines():
+        if (m := _CPU_NAME_RE.search(line)) and name is None:
+            name = " ".join(m.group(1).split())
+        elif m := _CORE_RE.search(line):
+            archs[int(m.group(1))] = m.group(2)
+        elif m := _AFFINITY_RE.search(line):
+            if int(m.group(1)) not in failed:
+                failed.append(int(m.group(1)))
+        else:
+            notes += [n for n in _BIND_NOTES if n in line and n not in notes]
+    return RuntimeLog(name, tuple(archs[i] for i in sorted(archs)), tuple(failed), tuple(notes))
 
 
 def _float(v: str) -> float:

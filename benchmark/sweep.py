@@ -15,7 +15,8 @@ from typing import Any
 
 from benchmark.bench_cli import add_bench_args, prepare_jobs, select_devices, settings_from
 from benchmark.device import AdbServer, Device
-from benchmark.latency import ModelJob, bench_model, device_session
+from benchmark.device_session import ModelJob, device_session
+from benchmark.latency import bench_model
 from benchmark.report import plots
 from benchmark.run_files import new_run_path, utc_stamp, write_run
 from converter import atomic_files, manifest

@@ -11,6 +11,7 @@ from pathlib import Path
 from benchmark.emulated.device import run_device
 from benchmark.emulated.namespace import inside_namespace, namespace_available, reexec_in_namespace
 from benchmark.emulated.profile import ProfileError, load_profile
+from converter.errors import ToolkitError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         run_device(profile, args.root.resolve(), args.port, chroot=chroot)
+    except ToolkitError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return 2
     except KeyboardInterrupt:
         pass
     return 0

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from benchmark.emulated import tree
+from benchmark.emulated import binfmt, tree
 from benchmark.emulated.profile import Profile
 from benchmark.emulated.sandbox import Sandbox
 from benchmark.emulated.shell_service import parse_service, serve_shell
@@ -71,9 +71,18 @@ class EmulatedDevice:
 
 def run_device(profile: Profile, root: Path, port: int, *, chroot: bool = False) -> None:
     tree.build_tree(root, profile)
+    env: dict[str, str] = {}
     if chroot:
         from benchmark.emulated.namespace import setup_mounts
 
         setup_mounts(root)
-    device = EmulatedDevice(profile, Sandbox(root, chroot=chroot))
+    if profile.qemu is not None:
+        if not chroot:
+            raise binfmt.QemuSetupError(
+                f"the ARM emulated phone {profile.name} runs aarch64 programs through binfmt_misc in its own user "
+                "namespace, which plain mode (--isolate no, or a kernel without user namespaces) does not have"
+            )
+        binfmt.register(profile.qemu)
+        env = binfmt.shell_env(profile.qemu)
+    device = EmulatedDevice(profile, Sandbox(root, chroot=chroot, env=env))
     asyncio.run(device.serve(port))

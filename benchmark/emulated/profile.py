@@ -21,11 +21,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class CpuPart(_Strict):
+    """What /proc/cpuinfo says of a cluster's cores (ARM's MIDR fields, as a phone's kernel prints them)."""
+
+    implementer: str = Field(pattern=r"^0x[0-9a-f]+$")
+    variant: str = Field(pattern=r"^0x[0-9a-f]+$")
+    part: str = Field(pattern=r"^0x[0-9a-f]+$")
+    revision: int = Field(ge=0)
+
+
 class Cluster(_Strict):
     cpus: list[int] = Field(min_length=1)
     min_khz: int = Field(gt=0)
     max_khz: int = Field(gt=0)
     governor: str = "schedutil"
+    cpuinfo: CpuPart | None = None
 
 
 class Zone(_Strict):
@@ -66,6 +76,23 @@ class Storage(_Strict):
     )
 
 
+class Qemu(_Strict):
+    """The device runs aarch64 programs through qemu-aarch64 (user mode), registered in its own binfmt_misc, with
+    this CPU model (`max` has FP16 and dot product; `cortex-a53` has neither) and the aarch64 runtime libraries of
+    Debian's cross packages as its sysroot."""
+
+    cpu: str = Field(default="max", pattern=r"^[a-z0-9][a-z0-9.-]*$")
+    sysroot: str = "/usr/aarch64-linux-gnu"
+
+
+class BenchDefaults(_Strict):
+    """Measurement defaults that fit the device (under QEMU one inference takes seconds, not milliseconds)."""
+
+    rounds: int = Field(ge=1)
+    repeats: int = Field(ge=1)
+    warmup: int = Field(ge=0)
+
+
 class Profile(_Strict):
     name: str
     state: Literal["device", "recovery", "unauthorized"] = "device"
@@ -75,6 +102,9 @@ class Profile(_Strict):
     battery: Battery = Battery()
     runner: Runner = Runner()
     storage: Storage = Storage()
+    cpu_features: str = "fp asimd evtstrm aes pmull sha1 sha2 crc32"  # /proc/cpuinfo Features
+    qemu: Qemu | None = None  # None: the x86 device, whose runner is Paddle-Lite x86 on this host
+    bench_defaults: BenchDefaults | None = None
 
 
 def load_profile(path_or_name: str | Path) -> Profile:

@@ -20,12 +20,32 @@ from typing import Any
 from benchmark.emulated import tree
 from benchmark.emulated.profile import Profile
 
-USAGE = "USAGE: ./benchmark_bin --optimized_model_file=<model.nb> --input_shape=1,3,224,224 --backend=arm ..."
-BOOL_FLAGS = {"show_output_elem", "enable_memory_profile", "enable_op_time_profile"}
+USAGE = (
+    "\nNote: \n  If load the optimized model, set --optimized_model_file. \n"
+    "For example (Android): \n"
+    "  For optimized model : ./benchmark_bin --optimized_model_file=/data/local/tmp/mobilenetv1_opt.nb "
+    "--input_shape=1,3,224,224 --backend=arm \n"
+    "For detailed usage info: ./benchmark_bin --help \n"
+)
+BOOL_FLAGS = {"show_output_elem", "enable_memory_profile", "enable_op_time_profile", "help", "helpfull", "version"}
+# Every flag benchmark_bin 2.13 knows (its own, from utils/flags.cc, and gflags'); gflags rejects any other (exit 1).
+KNOWN_FLAGS = BOOL_FLAGS | {
+    *"flagfile fromenv tryfromenv undefok tab_completion_columns tab_completion_word helpmatch helpon".split(),
+    *"helppackage helpshort helpxml backend config_path cpu_precision gpu_precision input_data_path".split(),
+    *"input_data_type".split(),
+    *"input_shape memory_check_interval_ms model_file nnadapter_context_properties nnadapter_device_names".split(),
+    *"opencl_cache_dir opencl_kernel_cache_file opencl_tune_mode opencl_tuned_file optimized_model_file".split(),
+    *"output_data_path param_file power_mode repeats result_path run_delay threads uncombined_model_dir".split(),
+    *"validation_set warmup".split(),
+}
+
+
+class UnknownFlag(Exception):
+    pass
 
 
 def parse_flags(argv: list[str]) -> dict[str, str]:
-    """gflags style: --name=value, --name value, --bool, --nobool."""
+    """gflags style: --name=value, --name value, --bool, --nobool; an unknown name raises UnknownFlag."""
     flags: dict[str, str] = {}
     i = 0
     while i < len(argv):
@@ -42,6 +62,8 @@ def parse_flags(argv: list[str]) -> dict[str, str]:
             elif i + 1 < len(argv):
                 i += 1
                 value = argv[i]
+        if name not in KNOWN_FLAGS:
+            raise UnknownFlag(name)
         flags[name] = value
         i += 1
     return flags
@@ -70,7 +92,7 @@ def _getprop(root: Path | None, key: str) -> str:
 
 def _usage_exit(message: str) -> int:
     print(message, file=sys.stderr)
-    print(USAGE, file=sys.stderr)
+    print(USAGE)
     return 0  # benchmark_bin exits 0 on invalid flags
 
 
@@ -133,10 +155,15 @@ def _inputs(flags: dict[str, str]) -> list[Any] | None:
     paths = [p for p in flags.get("input_data_path", "").split(":") if p]
     if paths and len(paths) != len(shapes):
         return None
-    if not paths:
-        return [np.ones(shape, dtype=np.float32) for shape in shapes]
-    values = [np.loadtxt(p, dtype=np.float32).reshape(-1) for p in paths]
-    return [v[: int(np.prod(shape))].reshape(shape) for v, shape in zip(values, shapes, strict=True)]
+    inputs = [np.ones(shape, dtype=np.float32) for shape in shapes]
+    for path, x in zip(paths, inputs, strict=False):
+        try:
+            values = np.loadtxt(path, dtype=np.float32).reshape(-1)
+        except OSError:
+            print(f"Open input image {path} error.", file=sys.stderr)  # and runs on, as benchmark_bin does
+            continue
+        x.reshape(-1)[: values.size] = values[: x.size]
+    return inputs
 
 
 def _measure(
@@ -182,9 +209,19 @@ def _measure(
 
 
 def main(argv: list[str] | None = None) -> int:
-    flags = parse_flags(sys.argv[1:] if argv is None else argv)
+    try:
+        flags = parse_flags(sys.argv[1:] if argv is None else argv)
+    except UnknownFlag as e:
+        print(f"ERROR: unknown command line flag '{e}'", file=sys.stderr)
+        return 1
     root, profile = _profile()
     knobs = profile.runner if profile else None
+    if flags.get("version") == "true":
+        print(f"benchmark_bin version {knobs.version if knobs and knobs.version else _runtime_version()}")
+        return 0
+    if flags.get("help") == "true" or flags.get("helpfull") == "true":
+        print(USAGE)
+        return 1  # gflags' --help exits 1
     early = _check_flags(flags)
     if early is not None:
         return early
@@ -197,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     inputs = _inputs(flags)
     if inputs is None:
         return _usage_exit(
-            f"Option invalid: --input_data_path={flags['input_data_path']} --input_shape={flags['input_shape']} "
+            f"Option invalid: --input_data_path={flags['input_data_path']}  --input_shape={flags['input_shape']} \n"
             "The num of input tensors is ambiguous."
         )
     m = _measure(model, inputs, flags, root, profile)
@@ -218,6 +255,13 @@ def main(argv: list[str] | None = None) -> int:
     if write_files and flags.get("result_path"):
         Path(flags["result_path"]).write_text(text + "\n")
     return knobs.exit_code if knobs else 0
+
+
+def _runtime_version() -> str:
+    """The Paddle-Lite version string of this host's runtime, without loading a model (what opt stamps in a .nb)."""
+    from paddlelite import lite
+
+    return str(lite.Opt().version())
 
 
 def as_benchmark_bin_floats(out: Any) -> Any:

@@ -11,7 +11,7 @@ import os
 import posixpath
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
@@ -22,6 +22,7 @@ _PREFIXES = re.compile(r"(?<![\w./-])(/data|/sdcard|/sys|/system|/vendor|/proc/c
 class Sandbox:
     root: Path
     chroot: bool = False  # True inside the namespace mode's mount namespace
+    env: dict[str, str] = field(default_factory=dict)  # exported to every command (QEMU_* on an ARM phone)
 
     def host_path(self, device_path: str) -> Path:
         """Device path -> host path, never outside the root."""
@@ -34,6 +35,7 @@ class Sandbox:
             "HOME": "/data/local/tmp" if self.chroot else str(self.root / "data/local/tmp"),
             "TMPDIR": "/data/local/tmp" if self.chroot else str(self.root / "data/local/tmp"),
             "LANG": "C.UTF-8",
+            **self.env,
         }
         if self.chroot:
             env["PATH"] = "/system/bin:/usr/local/bin:/usr/bin:/bin"

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import stat
 from pathlib import Path
 
+from benchmark.emulated import arm_runtime
 from benchmark.emulated.profile import Profile
 
 EMULATION_FILE = "system/etc/emulated_device.json"
+QEMU_CPU_PROP = "ro.toolkit.qemu.cpu"
+PLUGIN_PATH = "/system/emulator/libinsncount.so"  # QEMU's (x86-64) plugin, inside the device root
 
 _GETPROP = """#!/bin/sh
 # getprop shim: reads /system/fake.prop (key=value lines)
@@ -70,6 +74,17 @@ echo "Starting: Intent { cmp=$3 }"
 """
 
 
+# insncount: the ARM emulated phone's instruction counter (a real phone would use simpleperf and the PMU). QEMU
+# reads its options from QEMU_* variables, also when binfmt_misc starts it: -plugin, -d plugin, -D OUT.
+_INSNCOUNT = f"""#!/bin/sh
+# insncount OUT CMD [ARG...]: run CMD, an aarch64 program, with QEMU's instruction-count plugin, which writes
+# "insns: N" (guest instructions executed by the whole process) to OUT.
+if [ $# -lt 2 ]; then echo "usage: insncount OUT CMD [ARG...]" >&2; exit 2; fi
+out="$1"; shift
+QEMU_PLUGIN={PLUGIN_PATH} QEMU_LOG=plugin QEMU_LOG_FILENAME="$out" exec "$@"
+"""
+
+
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -83,7 +98,8 @@ def cpu_zone_paths(root: Path, profile: Profile) -> list[Path]:
 def build_tree(root: Path, profile: Profile) -> None:
     for d in ("data/local/tmp", "sdcard", "system/bin", "system/etc", "vendor", "proc"):
         (root / d).mkdir(parents=True, exist_ok=True)
-    _write(root / "system/fake.prop", "".join(f"{k}={v}\n" for k, v in profile.props.items()))
+    props = {**profile.props, **({QEMU_CPU_PROP: profile.qemu.cpu} if profile.qemu else {})}
+    _write(root / "system/fake.prop", "".join(f"{k}={v}\n" for k, v in props.items()))
     _write(root / "system/bin/getprop", _GETPROP, 0o755)
     _write(root / "system/bin/taskset", _TASKSET, 0o755)
     _write(root / "system/bin/pm", _PM, 0o755)
@@ -92,6 +108,12 @@ def build_tree(root: Path, profile: Profile) -> None:
     if not sh.exists():
         sh.symlink_to("/bin/sh")
     _write(root / EMULATION_FILE, json.dumps(profile.model_dump(), indent=2))
+    plugin = arm_runtime.insn_plugin()
+    if profile.qemu and plugin is not None:
+        target = root / PLUGIN_PATH.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(plugin, target)
+        _write(root / "system/bin/insncount", _INSNCOUNT, 0o755)
 
     cpus = sorted(c for cl in profile.clusters for c in cl.cpus)
     cpu_dir = root / "sys/devices/system/cpu"
@@ -102,6 +124,11 @@ def build_tree(root: Path, profile: Profile) -> None:
         for c in cl.cpus:
             base = cpu_dir / f"cpu{c}"
             _write(base / "online", "1\n")
+            # Paddle-Lite counts cores by these files (get_cpu_num), as ncnn does
+            _write(
+                base / "uevent",
+                f"OF_NAME=cpu\nOF_FULLNAME=/cpus/cpu@{c}\nOF_COMPATIBLE_0=arm,armv8\nOF_COMPATIBLE_N=1\n",
+            )
             _write(base / "topology/cluster_id", f"{cluster_id}\n")
             freq = base / "cpufreq"
             for key, value in (
@@ -125,21 +152,33 @@ def build_tree(root: Path, profile: Profile) -> None:
     bat = root / "sys/class/power_supply/battery"
     _write(bat / "capacity", f"{profile.battery.level}\n")
     _write(bat / "temp", f"{profile.battery.temp_dc}\n")
-    lines = []
-    for c in cpus:
-        lines += [
-            f"processor\t: {c}",
-            "BogoMIPS\t: 38.40",
-            "Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32",
-            "CPU implementer\t: 0x51",
-            "CPU architecture: 8",
-            "",
-        ]
-    lines.append(f"Hardware\t: Qualcomm Technologies, Inc {profile.props.get('ro.soc.model', 'SM8150')}")
-    text = "\n".join(lines) + "\n"
+    text = cpuinfo_text(profile)
     _write(root / "system/etc/cpuinfo", text)  # bind-mounted over /proc/cpuinfo in namespace mode
     if not (root / "proc/cpuinfo").is_mount():
         _write(root / "proc/cpuinfo", text)
+
+
+def cpuinfo_text(profile: Profile) -> str:
+    """/proc/cpuinfo as an arm64 Android kernel prints it: one block per core (with the cluster's MIDR fields when
+    the profile gives them), then the Hardware line that Paddle-Lite matches against the SoCs it knows."""
+    lines = []
+    for cl in profile.clusters:
+        for c in cl.cpus:
+            lines += [f"processor\t: {c}", "BogoMIPS\t: 38.40", f"Features\t: {profile.cpu_features}"]
+            if cl.cpuinfo is not None:
+                p = cl.cpuinfo
+                lines += [
+                    f"CPU implementer\t: {p.implementer}",
+                    "CPU architecture: 8",
+                    f"CPU variant\t: {p.variant}",
+                    f"CPU part\t: {p.part}",
+                    f"CPU revision\t: {p.revision}",
+                ]
+            else:
+                lines += ["CPU implementer\t: 0x51", "CPU architecture: 8"]
+            lines.append("")
+    lines.append(f"Hardware\t: Qualcomm Technologies, Inc {profile.props.get('ro.soc.model', 'SM8150')}")
+    return "\n".join(lines) + "\n"
 
 
 def read_temp(path: Path) -> int | None:
