@@ -26,17 +26,20 @@ OUT_ARGS = $(if $(OUT),--out "$(OUT)") $(if $(REPORTS),--reports "$(REPORTS)")
 # Android demo: DEMO_MODEL (zoo name), DEMO_IMAGES (real images for the Java goldens and the bundled photo),
 # PADDLE_LITE_ANDROID_DIR (unpacked Paddle-Lite Android release: makes the APK runnable), ANDROID_JAR, DX_JAR.
 DEMO_MODEL ?= portrait_pp_humansegv2_lite_256x144
-DEMO_IMAGES ?= $(if $(DATA_DIR),$(DATA_DIR)/pphumanseg_demo_images)
+# (default: the shared demo photos, which show people; without them the goldens use generated textures)
+DEMO_IMAGES ?= $(wildcard $(or $(DATA_DIR),../shared/data)/pphumanseg_demo_images)
 DEMO_DIR = $(or $(OUT),build/models)/$(DEMO_MODEL)
 
-.PHONY: help setup convert parity bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
+.PHONY: help setup convert parity runner bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
 	baseline report bench-graph-fixes android-demo android-install test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
 	@echo "make parity    Paddle-Lite x86 vs Paddle Inference on images (IMAGES=DIR)"
 	@echo "make bench-device    latency on attached phones (RUNNER=benchmark_bin, SERIAL=..., ADB=host:port)"
-	@echo "make bench-emulated  the same through a private adb server and an emulated device (host timings)"
+	@echo "make bench-emulated  the same through a private adb server and an emulated device (host timings);"
+	@echo "                     DEVICE_PROFILE=sd855-arm: the real ARM runtime under QEMU (instruction counts)"
+	@echo "make runner    build a phone benchmark_bin (PADDLE_LITE_SRC=checkout at v2.13-rc, NDK_ROOT=...)"
 	@echo "make bench-overhead  the harness's own share of the wall time (target <= 10%)"
 	@echo "make bench-farm      every usable device of the farm in configs/farm.yaml (FARM=..., FORCE=1)"
 	@echo "make gate      latest farm run vs BASELINE (run id, previous, or a .json); JUnit XML; exit 1 on failure"
@@ -74,10 +77,18 @@ parity: $(STAMP)
 	$(PY) -m benchmark parity $(ZOO_ARGS) $(if $(IMAGES),--images "$(IMAGES)")
 
 bench-device: $(STAMP)
-	$(PY) -m benchmark latency $(ZOO_ARGS) $(BENCH_ARGS) $(if $(SERIAL),--serial "$(SERIAL)") $(if $(ADB),--adb "$(ADB)")
+	$(PY) -m benchmark latency $(ZOO_ARGS) $(BENCH_ARGS) $(if $(SERIAL),--serial "$(SERIAL)") $(if $(ADB),--adb "$(ADB)") \
+		$(if $(PRECISIONS),--precision "$(PRECISIONS)")
 
+# A phone runner that runs every variant, from your Paddle-Lite checkout (PADDLE_LITE_SRC) and Android NDK (NDK_ROOT)
+runner:
+	tools/build-phone-runner "$(PADDLE_LITE_SRC)" $(if $(OUT),"$(OUT)")
+
+# DEVICE_PROFILE: configs/emulated/<name>.yaml: sd855 (x86 kernels, fast), sd855-arm (the real ARM runtime under
+# QEMU; RUNNER defaults to $$ARM_RUNTIME_DIR/fp16/benchmark_bin), sd625-arm (Cortex-A53: no FP16).
 bench-emulated: $(STAMP)
-	$(PY) -m benchmark bench-emulated $(ZOO_ARGS) $(BENCH_ARGS) $(if $(DEVICES),--devices $(DEVICES))
+	$(PY) -m benchmark bench-emulated $(ZOO_ARGS) $(BENCH_ARGS) $(if $(DEVICES),--devices $(DEVICES)) \
+		$(if $(DEVICE_PROFILE),--profile "$(DEVICE_PROFILE)") $(if $(PRECISIONS),--precision "$(PRECISIONS)")
 
 bench-overhead: $(STAMP)
 	$(PY) -m benchmark overhead $(ZOO_ARGS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 import zipfile
@@ -18,6 +19,7 @@ import cv2
 import numpy as np
 
 from android_demo.toolchain import APP, REPO, Toolchain, ToolchainError, find_toolchain, run_tool
+from benchmark.elf import read_elf
 from converter import atomic_files
 from converter.app_spec import SPEC_NAME
 from converter.cli_args import setup_logging
@@ -31,15 +33,54 @@ DEFAULT_OUT = REPO / "build" / "android"
 APK_NAME = "humanseg-demo.apk"
 PADDLE_LITE_HELP = (
     "to make it runnable, download a Paddle-Lite 2.13 Android armv8 release from "
-    "https://github.com/PaddlePaddle/Paddle-Lite/releases (inference_lite_lib.android.armv8...tar.gz; it holds "
+    "https://github.com/PaddlePaddle/Paddle-Lite/releases, a with_extra one (PP-HumanSeg needs the extra ops, e.g. "
+    "inference_lite_lib.android.armv8.clang.c++_static.with_extra.with_cv.tar.gz; it holds "
     "java/jar/PaddlePredictor.jar and java/so/libpaddle_lite_jni.so), unpack it and set PADDLE_LITE_ANDROID_DIR"
 )
+# Paddle-Lite 2.13's Java API, compiled from its sources (../shared/paddle-lite-java): what the app compiles against
+# when no release is given. It has no native code, so it is never packaged on its own.
+API_JAR_ENV = "PADDLE_LITE_JAVA_JAR"
+DEFAULT_API_JAR = REPO.parent / "shared" / "paddle-lite-java" / "PaddlePredictor.jar"
+LIBCXX = "libc++_shared.so"
 
 
 @dataclass(frozen=True)
 class PaddleLiteAndroid:
     jar: Path
     jni: Path
+    libcxx: Path | None = None  # a c++_shared release's JNI library needs it in the APK too
+    with_extra: bool = True
+
+
+def api_jar(lite: PaddleLiteAndroid | None) -> Path:
+    """The Paddle-Lite Java API to compile against: the release's jar, else $PADDLE_LITE_JAVA_JAR, else the shared
+    one compiled from Paddle-Lite 2.13's sources."""
+    if lite is not None:
+        return lite.jar
+    jar = Path(os.environ[API_JAR_ENV]) if os.environ.get(API_JAR_ENV) else DEFAULT_API_JAR
+    if not jar.is_file():
+        raise ToolchainError(
+            f"Paddle-Lite's Java API {jar} does not exist: the app compiles against it. Set {API_JAR_ENV} to a "
+            f"PaddlePredictor.jar (java/jar/ of a Paddle-Lite 2.13 Android release), or PADDLE_LITE_ANDROID_DIR"
+        )
+    return jar
+
+
+def _libcxx(folder: Path, jni: Path) -> Path | None:
+    """A c++_shared release's libpaddle_lite_jni.so needs libc++_shared.so (from the release or the NDK)."""
+    elf = read_elf(jni.read_bytes())
+    if elf is None or LIBCXX not in elf.needed:
+        return None
+    found = sorted(folder.rglob(LIBCXX), key=lambda p: ("arm64" not in str(p) and "armv8" not in str(p), str(p)))
+    if os.environ.get("LIBCXX_SHARED"):
+        found.insert(0, Path(os.environ["LIBCXX_SHARED"]))
+    if not found or not found[0].is_file():
+        raise ToolchainError(
+            f"{jni} is from a c++_shared Paddle-Lite release: it needs {LIBCXX}, which is not in {folder}. Set "
+            f"LIBCXX_SHARED to the NDK's sources/cxx-stl/llvm-libc++/libs/arm64-v8a/{LIBCXX}, or use a c++_static "
+            "release"
+        )
+    return found[0]
 
 
 @dataclass(frozen=True)
@@ -65,7 +106,14 @@ def find_paddle_lite(folder: Path | None) -> PaddleLiteAndroid | None:
         raise ToolchainError(
             f"{folder} holds no {'PaddlePredictor.jar' if jar is None else 'libpaddle_lite_jni.so'}; {PADDLE_LITE_HELP}"
         )
-    return PaddleLiteAndroid(jar, jni)
+    with_extra = "with_extra" in str(folder.resolve()) or "with_extra" in str(jni)
+    if not with_extra:
+        log.warning(
+            "warning: %s does not look like a with_extra Paddle-Lite release (its name lacks 'with_extra'): "
+            "PP-HumanSeg needs the extra ops, and a release without them cannot load the model",
+            folder,
+        )
+    return PaddleLiteAndroid(jar, jni, _libcxx(folder, jni), with_extra)
 
 
 def stage_assets(model_dir: Path, sample: Path | None, assets: Path) -> dict[str, str]:
@@ -104,17 +152,12 @@ def _java_sources(*folders: Path) -> list[str]:
 
 
 def compile_and_dex(tc: Toolchain, work: Path, lite: PaddleLiteAndroid | None) -> Path:
-    gen, obj, stubs = work / "gen", work / "obj", work / "stubs-obj"
-    for d in (obj, stubs):
-        shutil.rmtree(d, ignore_errors=True)
-        d.mkdir(parents=True)
+    gen, obj = work / "gen", work / "obj"
+    shutil.rmtree(obj, ignore_errors=True)
+    obj.mkdir(parents=True)
     javac = [tc.javac, "-source", "8", "-target", "8", "-encoding", "UTF-8", "-Xlint:all,-options"]
     javac += ["-bootclasspath", str(tc.android_jar)]
-    if lite is None:  # signature-only stand-ins: compile-checked against, never dexed
-        run_tool([*javac, "-d", str(stubs), *_java_sources(APP / "stubs")], "javac (Paddle-Lite stubs)")
-        classpath = str(stubs)
-    else:
-        classpath = str(lite.jar)
+    classpath = str(api_jar(lite))  # the real Paddle-Lite 2.13 Java API; packaged only with a release's .so
     run_tool([*javac, "-cp", classpath, "-d", str(obj), *_java_sources(gen, APP / "src")], "javac (app)")
     dex = work / "classes.dex"
     inputs = [str(obj)] + ([str(lite.jar)] if lite else [])
@@ -134,6 +177,8 @@ def package(tc: Toolchain, work: Path, out_dir: Path, lite: PaddleLiteAndroid | 
         z.write(dex, "classes.dex", compress_type=zipfile.ZIP_DEFLATED)
         if lite is not None:  # native libraries stored uncompressed, aligned by zipalign -p
             z.write(lite.jni, "lib/arm64-v8a/libpaddle_lite_jni.so", compress_type=zipfile.ZIP_STORED)
+            if lite.libcxx is not None:
+                z.write(lite.libcxx, f"lib/arm64-v8a/{LIBCXX}", compress_type=zipfile.ZIP_STORED)
     aligned, signed = work / "app.aligned.apk", work / "app.signed.apk"
     run_tool([tc.zipalign, "-f", "-p", "4", str(unsigned), str(aligned)], "zipalign")
     keystore = out_dir / "debug.keystore"
@@ -163,8 +208,8 @@ def build(model_dir: Path, out_dir: Path, sample: Path | None, lite_dir: Path | 
     note = (
         "runnable: Paddle-Lite's Java library and libpaddle_lite_jni.so (arm64-v8a) are inside"
         if lite
-        else "NOT runnable as is: built against signature-only stubs of Paddle-Lite's Java API, without "
-        f"PaddlePredictor.jar and libpaddle_lite_jni.so (the app says so on screen); {PADDLE_LITE_HELP}"
+        else "NOT runnable as is: compiled against Paddle-Lite 2.13's Java API, but without PaddlePredictor.jar "
+        f"and libpaddle_lite_jni.so inside (the app says so on screen); {PADDLE_LITE_HELP}"
     )
     info = BuildInfo(str(apk), facts["model"], facts["weights"], facts["nb_sha256"], lite is not None,
                      str(lite_dir) if lite else None, note)  # fmt: skip

@@ -187,6 +187,7 @@ def check_on_device(
         "task_problems": task,
         "device": ctx.info.summary()["serial"],
         "emulated": ctx.info.emulated,
+        "qemu_cpu": ctx.info.qemu_cpu,
         "comparisons": len(records),
         "passed": bool(records) and all(r["passed"] for r in records) and not task,
         "max_abs_diff": max((r["max_abs_diff"] for r in records), default=None),

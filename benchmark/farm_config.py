@@ -100,10 +100,13 @@ class Parity(_Strict):
 
 
 class Thresholds(_Strict):
-    """A latency regression fails the gate when it exceeds both figures (the second accounts for the spread)."""
+    """A latency regression fails the gate when it exceeds both figures (the second accounts for the spread). Where
+    both records count instructions (ARM emulated phones), those are gated instead: they are deterministic to about
+    1e-6, so a rise beyond `instructions_percent` is a real change of the work done."""
 
     regression_percent: float = Field(default=5.0, gt=0)
     cv_factor: float = Field(default=3.0, ge=0)  # x the pooled coefficient of variation of the two records
+    instructions_percent: float = Field(default=1.0, gt=0)
 
 
 class LockSettings(_Strict):

@@ -31,6 +31,7 @@ class GateRow:
     current_ms: float | None = None
     change_percent: float | None = None
     limit_percent: float | None = None
+    measure: str = "latency"  # latency (median ms) | instructions (per inference, ARM emulated phones)
 
 
 @dataclass
@@ -92,15 +93,38 @@ def export_baseline(history: History, run_id: str, path: Path) -> int:
     return len(records)
 
 
+def _instructions_row(
+    key: tuple[str, str, str, str], base: dict[str, Any], cur: dict[str, Any], t: Thresholds, note: str
+) -> GateRow:
+    """Instructions per inference (QEMU): deterministic, so the limit is a fixed percentage, without spread."""
+    b, c = int(base["instructions_per_inference"]), int(cur["instructions_per_inference"])
+    change = round(100 * (c / b - 1), 3)
+    text = f"instructions {b / 1e6:.2f} M -> {c / 1e6:.2f} M ({change:+.2f} %"
+    if change > t.instructions_percent:
+        verdict, reason = "fail", f"{text} > limit {t.instructions_percent:.1f} %){note}"
+    else:
+        verdict, reason = "pass", f"{text} within {t.instructions_percent:.1f} %){note}"
+    return GateRow(
+        *key,
+        verdict,
+        reason,
+        base.get("median_ms"),
+        cur.get("median_ms"),
+        change,
+        t.instructions_percent,
+        "instructions",
+    )
+
+
 def _latency_row(key: tuple[str, str, str, str], base: dict[str, Any], cur: dict[str, Any], t: Thresholds) -> GateRow:
+    rv_b, rv_c = (base.get("runner") or {}).get("version"), (cur.get("runner") or {}).get("version")
+    note = f" (runner {rv_b} -> {rv_c})" if rv_b != rv_c else ""
+    if base.get("instructions_per_inference") and cur.get("instructions_per_inference"):
+        return _instructions_row(key, base, cur, t, note)
     b, c = float(base["median_ms"]), float(cur["median_ms"])
     change = 100 * (c / b - 1)
     pooled_cv = math.sqrt((float(base.get("cv") or 0) ** 2 + float(cur.get("cv") or 0) ** 2) / 2)
     change, limit = round(change, 2), round(max(t.regression_percent, 100 * t.cv_factor * pooled_cv), 2)
-    note = ""
-    rv_b, rv_c = (base.get("runner") or {}).get("version"), (cur.get("runner") or {}).get("version")
-    if rv_b != rv_c:
-        note = f" (runner {rv_b} -> {rv_c})"
     if change > limit:
         verdict, reason = "fail", f"latency +{change:.1f} % > limit {limit:.1f} %{note}"
     else:

@@ -22,6 +22,7 @@ import yaml
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from benchmark.arm_counts import PROFILE, count_variants
 from benchmark.bench_cli import prepare_jobs, select_devices
 from benchmark.device import AdbServer, Device
 from benchmark.device_session import ModelJob, device_session
@@ -214,6 +215,9 @@ def add_graph_fix_command(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--emulated", action="store_true", help="also on an emulated device (private adb server)")
     p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     p.add_argument("--profile", action="store_true", help="also profile each host .nb by kernel family (Linux perf)")
+    p.add_argument(
+        "--no-arm", action="store_true", help="skip counting ARM instructions per variant (ARM emulated phone, QEMU)"
+    )
 
 
 def _pairs(args: argparse.Namespace) -> list[Pair]:
@@ -263,21 +267,44 @@ def _profile(pair: Pair) -> dict[str, dict[str, float]]:
     return {kind: p.shares_percent for kind, p in zip(arms, profiles, strict=True)}
 
 
+def arm_ratios(pair: Pair, run_id: str) -> dict[str, Any]:
+    """ARM instructions per inference of each variant and their ratios to the unfixed .nb (deterministic: one count
+    each is enough). Without the ARM runtime they are reported as not measured, with the reason."""
+    jobs = {kind: ModelJob(pair.name, folder, pair.shape, None) for kind, folder in pair.arms().items()}
+    try:
+        counts = count_variants(jobs, f"{run_id}-arm")
+    except ToolkitError as e:
+        log.warning("warning: %s: %s", pair.name, e)
+        return {"arm_instructions": None, "arm_instruction_ratio": None, "arm_note": str(e)}
+    old = counts.get("old_form")
+    return {
+        "arm_instructions": counts,
+        "arm_instruction_ratio": counts["fixed"] / counts["unfixed"],
+        "arm_old_form_instruction_ratio": old / counts["unfixed"] if old else None,
+        "arm_note": f"instructions per inference on {PROFILE} under QEMU, real Paddle-Lite ARM runtime",
+    }
+
+
 def _print_rows(rows: list[dict[str, Any]], rounds: int) -> None:
     head = f"{'model':<44}  {'where':<42}  {'unfixed ms':>10}  {'fixed ms':>9}  {'ratio':>6}  {'.nb ops':>9}"
-    print(f"{head}  {'old-form ms':>11}  {'old-form ratio':>14}")
+    print(f"{head}  {'old-form ms':>11}  {'old-form ratio':>14}  {'ARM instr. ratio':>16}")
     for r in rows:
         ops = f"{r['x86_ops_before']}->{r['x86_ops_after']}"
         old = "-" if r["old_form_median_ms"] is None else f"{r['old_form_median_ms']:.2f}"
         old_ratio = "-" if r["old_form_ratio_median"] is None else f"{r['old_form_ratio_median']:.2f}"
         print(
             f"{r['model']:<44}  {r['where']:<42}  {r['unfixed_median_ms']:>10.2f}  {r['fixed_median_ms']:>9.2f}  "
-            f"{r['ratio_median']:>6.2f}  {ops:>9}  {old:>11}  {old_ratio:>14}"
+            f"{r['ratio_median']:>6.2f}  {ops:>9}  {old:>11}  {old_ratio:>14}  {_arm_cell(r):>16}"
         )
     print(
         f"ratio = fixed / unfixed median latency, median over {rounds} interleaved rounds; host target <= "
         f"{TARGET_RATIO} on a Paddle 2.6 export of the general V2-Lite architecture"
     )
+    if any(r.get("arm_instructions") for r in rows):
+        print(
+            "ARM instr. ratio = fixed / unfixed ARM instructions per inference (real Paddle-Lite ARM runtime under "
+            f"QEMU on {PROFILE}; old form in parentheses): the ARM work, deterministic, not a phone latency"
+        )
     for r in rows:
         if r["old_form_model"]:
             weights = " (random weights: timing only)" if r.get("old_form_weights") == "random" else ""
@@ -286,6 +313,13 @@ def _print_rows(rows: list[dict[str, Any]], rounds: int) -> None:
                 f"architecture, / unfixed, same rounds: the most a graph-form fix can recover ({r['where']}: "
                 f"fixed {r['ratio_median']:.2f}, old form {r['old_form_ratio_median']:.2f})"
             )
+
+
+def _arm_cell(r: dict[str, Any]) -> str:
+    if r.get("arm_instruction_ratio") is None:
+        return "-"
+    old = r.get("arm_old_form_instruction_ratio")
+    return f"{r['arm_instruction_ratio']:.3f}" + (f" ({old:.3f})" if old else "")
 
 
 def run_graph_fix_bench(args: argparse.Namespace) -> int:
@@ -306,6 +340,8 @@ def run_graph_fix_bench(args: argparse.Namespace) -> int:
         rows.append(host_rounds(pair, args.rounds, args.repeats, args.warmup))
         if args.profile:
             rows[-1]["kernel_shares_percent"] = _profile(pair)
+        if not args.no_arm:
+            rows[-1].update(arm_ratios(pair, utc_stamp().lower()))
     settings = BenchSettings(warmup=args.warmup, repeats=args.repeats, rounds=args.rounds)
     rows += _devices(args, pairs, settings, utc_stamp().lower())
     _print_rows(rows, args.rounds)

@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from converter import atomic_files
 from converter.manifest import toolkit_version
 
 DEFAULT_REPORTS = Path("build/reports")
+# Every kind of run file the toolkit writes; new_run_path and write_run accept no other, and the report reads these.
+RunKind = Literal[
+    "latency", "parity", "accuracy", "overhead", "sweep", "gate", "farm-scaling", "graph-fixes", "host-profile"
+]
+RUN_KINDS: tuple[str, ...] = get_args(RunKind)
 
 
 def utc_stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def new_run_path(kind: str, reports_dir: Path = DEFAULT_REPORTS) -> Path:
+def new_run_path(kind: RunKind, reports_dir: Path = DEFAULT_REPORTS) -> Path:
     reports_dir.mkdir(parents=True, exist_ok=True)
     stamp = utc_stamp()
     path = reports_dir / f"{kind}-{stamp}.json"
@@ -28,7 +33,7 @@ def new_run_path(kind: str, reports_dir: Path = DEFAULT_REPORTS) -> Path:
     return path
 
 
-def write_run(path: Path, kind: str, payload: dict[str, Any], records: list[dict[str, Any]]) -> None:
+def write_run(path: Path, kind: RunKind, payload: dict[str, Any], records: list[dict[str, Any]]) -> None:
     atomic_files.write_json(
         path,
         {

@@ -134,8 +134,8 @@ def emulated(lab):  # type: ignore[no-untyped-def]
 
     handles = []
 
-    def _add(isolate: str | None = None, server=None, **changes: object):  # type: ignore[no-untyped-def]
-        profile = with_changes(load_profile("sd855"), **changes) if changes else load_profile("sd855")
+    def _add(isolate: str | None = None, server=None, profile_name: str = "sd855", **changes: object):  # type: ignore[no-untyped-def]
+        profile = with_changes(load_profile(profile_name), **changes) if changes else load_profile(profile_name)
         handles.append(lab.add_device(profile, isolate=isolate, server=server))
         return handles[-1]
 
@@ -164,6 +164,23 @@ def bench_out(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     )
     assert rc == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def arm_runtime() -> Path:
+    """../shared/paddle-lite-armv8 (or $ARM_RUNTIME_DIR), with qemu-aarch64 and the aarch64 libraries installed."""
+    from benchmark.emulated import binfmt
+    from benchmark.emulated.profile import Qemu
+    from converter.errors import ToolkitError
+
+    path = _shared_path("ARM_RUNTIME_DIR", SHARED / "paddle-lite-armv8")
+    try:
+        binfmt.check_host(Qemu())
+    except ToolkitError as e:
+        if os.environ.get("REQUIRE_SHARED"):
+            pytest.fail(str(e))
+        pytest.skip(str(e))
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -105,39 +105,75 @@ def test_apk_is_signed_and_complete(built: Path, model_dir: Path) -> None:
     classes = subprocess.run(["dexdump", str(dex)], capture_output=True, text=True, timeout=60, check=False).stdout
     defined = set(re.findall(r"Class descriptor\s+: 'L([^;]+);'", classes))
     assert "com/pplite/humanseg/app/MainActivity" in defined and "com/pplite/humanseg/core/YuvConverter" in defined
-    assert not [c for c in defined if c.startswith("com/baidu/")]  # the stubs are compile-only
+    assert not [c for c in defined if c.startswith("com/baidu/")]  # the API jar is compile-only without a release
+    # Only Segmenter (created inside MainActivity.load's try) may touch Paddle-Lite classes: anywhere else, an APK
+    # without them would die of NoClassDefFoundError instead of showing its message.
+    code = subprocess.run(["dexdump", "-d", str(dex)], capture_output=True, text=True, timeout=60, check=False).stdout
+    sections = re.split(r"(?=Class #\d+\s+-)", code)
+    users = {re.search(r"Class descriptor\s+: 'L([^;]+);'", c).group(1) for c in sections[1:] if "Lcom/baidu/" in c}  # type: ignore[union-attr]
+    assert users == {"com/pplite/humanseg/app/Segmenter"}, users
     info = json.loads(built.with_suffix(".json").read_text())
     assert info["runnable"] is False and "PADDLE_LITE_ANDROID_DIR" in info["note"]
 
 
-def _fake_release(root: Path, work: Path) -> Path:
-    """The layout of a Paddle-Lite Android release (java/jar, java/so); the jar is built from our stubs and the
-    .so is a placeholder: this checks the packaging, not Paddle-Lite."""
-    classes = work / "stub-classes"
-    classes.mkdir(parents=True)
-    sources = [str(p) for p in (apk_build.APP / "stubs").rglob("*.java")]
-    subprocess.run(["javac", "-source", "8", "-target", "8", "-d", str(classes), *sources], check=True, timeout=120)
-    jar = root / "inference_lite_lib.android.armv8" / "java" / "jar" / "PaddlePredictor.jar"
+def _fake_release(root: Path, work: Path, *, cxx_shared: bool = False, libcxx: bool = True) -> Path:
+    """The layout of a Paddle-Lite Android release (java/jar, java/so) with the real 2.13 Java API jar; the JNI
+    library is a placeholder ELF (x86, built here) that names libc++_shared.so when `cxx_shared`: this checks the
+    packaging, not Paddle-Lite."""
+    flavour = "c++_shared" if cxx_shared else "c++_static"
+    release = root / f"inference_lite_lib.android.armv8.clang.{flavour}.with_extra.with_cv"
+    jar = release / "java" / "jar" / "PaddlePredictor.jar"
     jar.parent.mkdir(parents=True)
-    with zipfile.ZipFile(jar, "w") as z:
-        for f in classes.rglob("*.class"):
-            z.write(f, str(f.relative_to(classes)))
-    so = jar.parent.parent / "so" / "libpaddle_lite_jni.so"
+    shutil.copyfile(apk_build.DEFAULT_API_JAR, jar)
+    so = release / "java" / "so" / "libpaddle_lite_jni.so"
     so.parent.mkdir()
-    so.write_bytes(b"\x7fELF" + bytes(4096))
-    return root
+    (work / "jni.c").parent.mkdir(parents=True, exist_ok=True)
+    (work / "jni.c").write_text("int paddle_lite_jni_placeholder(void) { return 0; }\n")
+    link = []
+    if cxx_shared:
+        cxx = (release / "cxx" / "lib") if libcxx else work
+        cxx.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["gcc", "-shared", "-o", str(cxx / "libc++_shared.so"), str(work / "jni.c")], check=True)
+        link = ["-L", str(cxx), "-Wl,--no-as-needed", "-l:libc++_shared.so"]
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(so), str(work / "jni.c"), *link], check=True, timeout=60)
+    return release
 
 
 def test_apk_with_a_paddle_lite_release(model_dir, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    release = _fake_release(tmp_path / "release", tmp_path)
+    release = _fake_release(tmp_path / "release", tmp_path / "w")
     out = tmp_path / "out"
     assert apk_build.main(["--model-dir", str(model_dir), "--out", str(out), "--paddle-lite", str(release)]) == 0
     apk = out / apk_build.APK_NAME
     with zipfile.ZipFile(apk) as z:
         lib = z.getinfo("lib/arm64-v8a/libpaddle_lite_jni.so")
-        assert lib.compress_type == zipfile.ZIP_STORED and lib.file_size == 4100
+        assert (
+            lib.compress_type == zipfile.ZIP_STORED
+            and lib.file_size == (release / "java/so/libpaddle_lite_jni.so").stat().st_size
+        )
+        assert "lib/arm64-v8a/libc++_shared.so" not in z.namelist()  # a c++_static release needs none
+        (tmp_path / "classes.dex").write_bytes(z.read("classes.dex"))
+    dump = subprocess.run(
+        ["dexdump", str(tmp_path / "classes.dex")], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "Lcom/baidu/paddle/lite/PowerMode;" in dump.stdout  # the release's Java library is inside
     assert json.loads(apk.with_suffix(".json").read_text())["runnable"] is True
     assert "runnable" in capsys.readouterr().out
+
+
+def test_cxx_shared_release_brings_libcxx(model_dir, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    release = _fake_release(tmp_path / "release", tmp_path / "w", cxx_shared=True)
+    out = tmp_path / "out"
+    assert apk_build.main(["--model-dir", str(model_dir), "--out", str(out), "--paddle-lite", str(release)]) == 0
+    with zipfile.ZipFile(out / apk_build.APK_NAME) as z:
+        assert z.getinfo("lib/arm64-v8a/libc++_shared.so").compress_type == zipfile.ZIP_STORED
+    lacking = _fake_release(tmp_path / "release2", tmp_path / "w2", cxx_shared=True, libcxx=False)
+    assert apk_build.main(["--model-dir", str(model_dir), "--out", str(out), "--paddle-lite", str(lacking)]) == 2
+    err = capsys.readouterr().err
+    assert "c++_shared Paddle-Lite release: it needs libc++_shared.so" in err and "LIBCXX_SHARED" in err
+    plain = tmp_path / "release3"
+    _fake_release(tmp_path / "r3", tmp_path / "w3").rename(plain)  # a folder name without 'with_extra'
+    assert apk_build.main(["--model-dir", str(model_dir), "--out", str(out), "--paddle-lite", str(plain)]) == 0
+    assert "does not look like a with_extra Paddle-Lite release" in capsys.readouterr().err
 
 
 def test_build_bad_inputs(model_dir, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]

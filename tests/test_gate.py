@@ -148,3 +148,25 @@ def test_gate_bad_input(tmp_path, capsys, monkeypatch, setup, args, message) -> 
     rc, _, err = _gate(tmp_path, capsys, *args)
     assert rc == 2 and message in err
     assert not (tmp_path / "junit.xml").exists()
+
+
+def test_instruction_counts_are_gated_instead_of_noisy_emulation_time(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    qemu = copy.deepcopy(DEVICE) | {"serialno": "EMUARM855001", "model": "MI 9 (emulated ARM)", "qemu_cpu": "max"}
+
+    def arm(model: str, median_ms: float, insns: int) -> dict[str, Any]:
+        return _rec(model, median_ms, cv=0.3, device=qemu, emulated=True, instructions_per_inference=insns)
+
+    base = [arm("same", 1300.0, 78_000_000), arm("more", 1300.0, 78_000_000), arm("fewer", 1300.0, 78_000_000)]
+    current = [
+        arm("same", 2600.0, 78_000_040),  # emulation time doubled (a busy host), the work did not: pass
+        arm("more", 1250.0, 79_000_000),  # +1.28 % instructions though faster on the clock: a real regression
+        arm("fewer", 1400.0, 51_000_000),  # fp16-like drop: pass
+    ]
+    _history(tmp_path / "h.sqlite", {"base": base, "now": current})
+    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "base")
+    assert rc == 1
+    assert "PASS: instructions 78.00 M -> 78.00 M (+0.00 % within 1.0 %)" in _row(out, "same")
+    assert "FAIL: instructions 78.00 M -> 79.00 M (+1.28 % > limit 1.0 %)" in _row(out, "more")
+    assert "PASS: instructions 78.00 M -> 51.00 M (-34.62 % within 1.0 %)" in _row(out, "fewer")
+    suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "1"

@@ -165,13 +165,23 @@ def test_unauthorized_device_is_skipped(lab, emulated, models_dir, bench_out, tm
     assert f"skipping {h.serial}: USB debugging is not authorized" in err and "no usable device" in err
 
 
-def test_real_device_needs_a_runner(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_real_arm_device_needs_a_runner(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     from benchmark.emulated.profile import load_profile
 
-    props = dict(load_profile("sd855").props, **{"ro.toolkit.emulated": "0"})
+    abi = {"ro.product.cpu.abi": "arm64-v8a", "ro.product.cpu.abilist": "arm64-v8a"}
+    props = dict(load_profile("sd855").props, **{"ro.toolkit.emulated": "0"}, **abi)
     h = emulated(props=props)
     rc, _, err, _ = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial)
-    assert rc == 1 and "no runner given for this (real) device" in err and "--with_benchmark=ON" in err
+    assert rc == 1 and "no runner given for this device (arm64-v8a)" in err and "tools/build-phone-runner" in err
+
+
+def test_real_x86_device_is_refused(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from benchmark.emulated.profile import load_profile
+
+    props = dict(load_profile("sd855").props, **{"ro.toolkit.emulated": "0"})  # an x86_64 Android device
+    h = emulated(props=props)
+    rc, _, err, _ = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial)
+    assert rc == 1 and "no Android x86 benchmark_bin" in err and h.serial in err
 
 
 def test_arm_device_gets_the_arm_nb(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -186,12 +196,23 @@ def test_arm_device_gets_the_arm_nb(lab, emulated, models_dir, bench_out, tmp_pa
     assert rc == 1 and "killed by signal 6" in r["error"] and "holds arm kernels" in r["error"]
 
 
-def test_version_mismatch_warns_and_strict_fails(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    h = emulated(runner={"version": "v2.12"})
-    rc, _, _, records = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial)
-    assert rc == 0 and any("version mismatch" in w for w in records[0]["warnings"])
-    rc, _, _, records = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial, "--strict")
-    assert rc == 1 and "version mismatch" in records[-1]["error"] and "--strict" in records[-1]["error"]
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("v2.12", "is Paddle-Lite v2.12"),
+        ("", "reports an empty Paddle-Lite version"),
+        ("cd09a8e010", "a commit hash: it was built off a tag"),
+    ],
+)
+def test_version_mismatch_is_an_error_before_the_run(  # type: ignore[no-untyped-def]
+    lab, emulated, models_dir, bench_out, tmp_path, capsys, version, expected
+) -> None:
+    h = emulated(runner={"version": version})
+    rc, _, err, records = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial)
+    (r,) = records
+    assert rc == 1 and r["status"] == "failed" and "rounds" not in r  # refused before any round ran
+    assert "version mismatch" in r["error"] and "opt v2.13-rc" in r["error"] and expected in r["error"]
+    assert r["runner"]["version"] == version and "v2.13-rc here" in r["error"]
 
 
 def test_thermal_wait_then_bound(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -39,3 +39,44 @@ def test_explains_what_to_install_when_there_is_none(tmp_path: Path) -> None:
     )
     assert res.returncode == 1 and res.stdout == ""
     assert "no Python 3.10 interpreter found" in res.stderr and "pyenv install 3.10" in res.stderr
+
+
+RUNNER_BUILD = REPO / "tools" / "build-phone-runner"
+
+
+def test_phone_runner_build_fails_clearly_without_an_ndk(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    res = subprocess.run(
+        [str(RUNNER_BUILD), str(tmp_path)], capture_output=True, text=True, timeout=60, check=False, env=env
+    )
+    assert res.returncode == 2 and "no Android NDK" in res.stderr and "NDK_ROOT" in res.stderr
+    fake_ndk = tmp_path / "ndk"
+    (fake_ndk / "toolchains" / "llvm").mkdir(parents=True)
+    res = subprocess.run(
+        [str(RUNNER_BUILD), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**env, "NDK_ROOT": str(fake_ndk)},
+    )
+    assert res.returncode == 2 and "is not a Paddle-Lite checkout" in res.stderr
+
+
+def test_phone_runner_build_refuses_a_checkout_off_the_tag(tmp_path: Path) -> None:
+    src = tmp_path / "Paddle-Lite"
+    (src / "lite" / "tools").mkdir(parents=True)
+    script = src / "lite" / "tools" / "build_android.sh"
+    script.write_text("#!/bin/sh\necho must not run >&2; exit 9\n")
+    script.chmod(0o755)
+    git = ["git", "-C", str(src), "-c", "user.name=t", "-c", "user.email=t@t"]
+    for cmd in (["init", "-q"], ["add", "."], ["commit", "-qm", "x"], ["tag", "v2.13"]):
+        subprocess.run([*git, *cmd], check=True, timeout=60)
+    fake_ndk = tmp_path / "ndk"
+    (fake_ndk / "toolchains" / "llvm").mkdir(parents=True)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "NDK_ROOT": str(fake_ndk)}
+    res = subprocess.run(
+        [str(RUNNER_BUILD), str(src)], capture_output=True, text=True, timeout=120, check=False, env=env
+    )
+    assert res.returncode == 2 and "is not at tag v2.13-rc (it is at 'v2.13')" in res.stderr
+    assert "must not run" not in res.stderr

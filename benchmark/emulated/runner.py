@@ -204,7 +204,7 @@ def _measure(
     if knobs and knobs.fixed_latency_ms:
         infer()  # outputs still come from a real inference
     outputs = [np.array(predictor.get_output(i).numpy(), copy=True) for i in range(len(predictor.get_output_names()))]
-    version = knobs.version if knobs and knobs.version else predictor.get_version()
+    version = knobs.version if knobs and knobs.version is not None else predictor.get_version()
     return Measured(version, outputs, init_ms, run_ms, warmup, repeats, mem_init)
 
 
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     root, profile = _profile()
     knobs = profile.runner if profile else None
     if flags.get("version") == "true":
-        print(f"benchmark_bin version {knobs.version if knobs and knobs.version else _runtime_version()}")
+        print(f"benchmark_bin version {knobs.version if knobs and knobs.version is not None else _runtime_version()}")
         return 0
     if flags.get("help") == "true" or flags.get("helpfull") == "true":
         print(USAGE)

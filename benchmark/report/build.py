@@ -11,24 +11,33 @@ from benchmark.report import plots
 from benchmark.report.collect import Collected, collect
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num, to_html, to_markdown
 from benchmark.report.farm_view import farm_section
-from benchmark.report.graph_fix_view import graph_fix_section
+from benchmark.report.graph_fix_view import graph_fix_section, host_profile_section
 from benchmark.report.models_view import FLOP_PER_CYCLE, models_section
-from benchmark.report.overlays import overlay_strip
+from benchmark.report.parity_view import accuracy_section, parity_section
 from converter import atomic_files
-from converter.errors import ToolkitError
 from converter.manifest import toolkit_version
-from converter.zoo import load_zoo
 
 TITLE = "Paddle-Lite deployment report"
 EMULATED_NOTE = (
     "host-emulated device: these are Paddle-Lite x86 timings of the machine that ran the emulated "
     "device, not phone timings"
 )
-PRINT_NOTE = (
-    "device outputs are read back from benchmark_bin's text dump, which has 6 significant digits: the "
-    "tolerance is widened by 5e-6 x max|output| (print_rounding_bound), and int32/int64 argmax outputs are "
-    "decoded from their float bit patterns"
+
+
+QEMU_NOTE = (
+    "ARM emulated phone: the real Paddle-Lite ARM runtime and benchmark_bin ran under qemu-aarch64 -cpu {cpu} on "
+    "the host. Its milliseconds are emulation time, never phone time (QEMU emulates FP16 in software, so fp16 looks "
+    "slower than fp32 here); instructions per inference are deterministic and count ARM work, but they are not a "
+    "latency (no caches, pipelines or clock)."
 )
+
+
+def _runtime_cpu(recs: list[dict[str, Any]]) -> str:
+    cpu = next((r["runtime_cpu"] for r in recs if r.get("runtime_cpu")), None)
+    if not cpu:
+        return "- (the runner logs nothing)"
+    archs = cpu.get("core_archs") or []
+    return f"{cpu.get('name')}; cores: {', '.join(archs) or '-'}"
 
 
 def _seed(x: Any) -> str:
@@ -66,7 +75,9 @@ def devices_section(c: Collected) -> list[Block]:
     for serial, recs in sorted(by_dev.items()):
         dev = recs[0]["device"]
         blocks.append(Heading(3, f"{dev.get('brand', '')} {dev.get('model', '')} ({serial})".strip()))
-        if any(r.get("emulated") for r in recs):
+        if any(r.get("emulated_cpu") for r in recs):
+            blocks.append(Paragraph(QEMU_NOTE.format(cpu=recs[0]["emulated_cpu"]), note=True))
+        elif any(r.get("emulated") for r in recs):
             blocks.append(Paragraph(EMULATED_NOTE, note=True))
         info = [
             ["serial number", dev.get("serialno", "")],
@@ -76,6 +87,8 @@ def devices_section(c: Collected) -> list[Block]:
             ["CPU clusters", _cpus(dev)],
             ["big / prime cores", f"{dev.get('big_cpus')} / {dev.get('prime_cpus')}"],
             ["battery", f"{dev.get('battery_level')} %, {dev.get('battery_temp_c')} °C"],
+            ["CPU the runtime detected", _runtime_cpu(recs)],
+            ["thread binding", next((r["thread_binding"] for r in recs if r.get("thread_binding")), "-")],
         ]
         blocks.append(Table(["device", "value"], info))
         thermal = []
@@ -98,7 +111,9 @@ def devices_section(c: Collected) -> list[Block]:
         for r in recs:
             ok = r.get("status") == "ok"
             seed = r.get("seed_ms")
-            ratio = r["median_ms"] / seed if ok and seed else None
+            # an emulated device's timing is not a phone timing: no ratio against the seed's phone figure
+            ratio = r["median_ms"] / seed if ok and seed and not r.get("emulated") else None
+            insns = r.get("instructions_per_inference")
             rows.append(
                 [
                     r["model"],
@@ -107,10 +122,11 @@ def devices_section(c: Collected) -> list[Block]:
                     cell_num(r.get("median_ms"), ".2f"),
                     cell_num(r.get("p90_ms"), ".2f"),
                     cell_num(r.get("cv"), ".1%"),
+                    cell_num(insns / 1e6 if insns else None, ".2f"),
                     f"{r.get('rounds', '-')} x {r.get('repeats', '-')}",
                     cell_num(r.get("peak_memory_mb"), ".0f"),
                     _seed(seed),
-                    cell_num(ratio, ".2f"),
+                    "n/a (emulated)" if r.get("emulated") else cell_num(ratio, ".2f"),
                     r.get("weights", "trained"),
                     physical_limit(r, stats.get(r["model"])),
                     "ok" if ok else r.get("status", "failed"),
@@ -125,6 +141,7 @@ def devices_section(c: Collected) -> list[Block]:
                     "median ms",
                     "p90 ms",
                     "CV",
+                    "M instructions / inference",
                     "rounds x runs",
                     "peak MB",
                     "seed SD855 ms",
@@ -134,7 +151,7 @@ def devices_section(c: Collected) -> list[Block]:
                     "status",
                 ],
                 rows,
-                {3, 4, 5, 7, 8, 9},
+                {3, 4, 5, 6, 8, 9, 10},
             )
         )
     return blocks
@@ -143,9 +160,18 @@ def devices_section(c: Collected) -> list[Block]:
 def plots_section(c: Collected) -> list[Block]:
     records = c.latest("latency", ("device.serial", "model", "precision"))
     blocks: list[Block] = [Heading(2, "Plots", "plots")]
+    phones = [r for r in records if not r.get("emulated")]
+    if phones:  # emulated timings are never set beside the seed's phone figures
+        blocks.append(
+            Image("latency_vs_seed.png", "Latency per model vs the seed's figure", plots.latency_vs_seed(phones))
+        )
+    counted = [r for r in records if r.get("instructions_per_inference")]
+    if counted:
+        blocks.append(
+            Image("instructions.png", "ARM instructions per inference (QEMU)", plots.instructions_per_variant(counted))
+        )
     if records:
         blocks += [
-            Image("latency_vs_seed.png", "Latency per model vs the seed's figure", plots.latency_vs_seed(records)),
             Image("rounds_distribution.png", "Distribution of rounds per model", plots.rounds_distribution(records)),
             Image("latency_over_rounds.png", "Latency over rounds", plots.latency_over_rounds(records)),
         ]
@@ -154,187 +180,6 @@ def plots_section(c: Collected) -> list[Block]:
             Image("size_per_precision.png", "Model size per precision", plots.size_per_precision(c.manifests))
         )
     return blocks
-
-
-def model_verdicts(c: Collected) -> dict[tuple[str, str, str, str], str]:
-    """The run's own per-model verdicts (they include the task-level gates), newest run winning."""
-    out: dict[tuple[str, str, str, str], str] = {}
-    for run in sorted(c.runs["parity"], key=lambda r: r.get("written_at", "")):
-        device_run = run.get("source") == "device"
-        for m in run.get("models", []):
-            if not m.get("model"):
-                continue
-            key = (
-                m["model"],
-                m.get("precision", "fp32"),
-                "device" if device_run else "host",
-                m.get("device", "host") if device_run else "host",
-            )
-            if device_run:
-                out[key] = "n/a" if m.get("not_run") else ("PASS" if m.get("passed") else "FAIL")
-            else:
-                out[key] = {"pass": "PASS", "fail": "FAIL"}.get(m.get("status", ""), m.get("status", "").upper())
-    return out
-
-
-def host_mious(c: Collected) -> dict[tuple[str, str], float]:
-    """(model, precision) -> the host candidate's mIoU on labelled images, newest run winning."""
-    out: dict[tuple[str, str], float] = {}
-    for run in sorted(c.runs["parity"], key=lambda r: r.get("written_at", "")):
-        if run.get("source") == "device":
-            continue
-        for m in run.get("models", []):
-            miou = ((m.get("ground_truth") or {}).get("candidate") or {}).get("miou")
-            if miou is not None:
-                out[(m["model"], m.get("precision", "fp32"))] = miou
-    return out
-
-
-def parity_section(c: Collected) -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Parity", "parity")]
-    records = c.latest("parity", ("source", "device.serial", "model", "image", "precision"))
-    if not records:
-        return [*blocks, Paragraph("No parity run file found (`make parity`, or bench with --images/--dataset).")]
-    blocks.append(Paragraph(PRINT_NOTE, note=True))
-    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        where = (r.get("device") or {}).get("serial", "host") if r.get("source") == "device" else "host"
-        groups[(r["model"], r.get("precision", "fp32"), r.get("source", "host"), where)].append(r)
-    verdicts = model_verdicts(c)
-    rows = []
-    for (model, precision, source, where), recs in sorted(groups.items()):
-        per_image = "PASS" if all(r["passed"] for r in recs) else "FAIL"
-        verdict = verdicts.get((model, precision, source, where), per_image)
-        worst = max(recs, key=lambda r: r["max_abs_diff"] if r["max_abs_diff"] is not None else float("inf"))
-        runtime = "device benchmark_bin" if source == "device" else "Paddle-Lite x86 (host)"
-        if source == "device" and recs[0].get("emulated"):
-            runtime += " [host-emulated]"
-        rows.append(
-            [
-                model,
-                runtime,
-                where,
-                precision,
-                str(len(recs)),
-                cell_num(worst["max_abs_diff"], ".2e"),
-                worst["image"],
-                cell_num(min(r["argmax_agreement"] for r in recs), ".4%"),
-                cell_num(min(r["iou_vs_reference"] for r in recs), ".4f"),
-                verdict,
-            ]
-        )
-    for (model, precision, source, where), verdict in sorted(verdicts.items()):
-        if verdict in ("NOT_RUN", "n/a") and (model, precision, source, where) not in groups:
-            rows.append(
-                [
-                    model,
-                    "not run here" if source == "host" else "device benchmark_bin",
-                    where,
-                    precision,
-                    "0",
-                    "-",
-                    "-",
-                    "-",
-                    "-",
-                    "not run here",
-                ]
-            )
-    blocks.append(
-        Table(
-            [
-                "model",
-                "candidate vs Paddle Inference",
-                "device",
-                "precision",
-                "images",
-                "max abs diff",
-                "worst image",
-                "min argmax agreement",
-                "min mask IoU",
-                "result",
-            ],
-            rows,
-            {4, 5, 7, 8},
-        )
-    )
-    shown: dict[str, int] = defaultdict(int)
-    for r in sorted(records, key=lambda r: (r["model"], r["image"])):
-        if r.get("artifacts") and shown[r["model"]] < 3:
-            png = overlay_strip(r["artifacts"])
-            if png:
-                shown[r["model"]] += 1
-                title = (
-                    f"{r['model']} / {r['image']}: input | desktop mask (green) | device mask (blue) | "
-                    f"difference (red), max abs diff {cell_num(r['max_abs_diff'], '.1e')}"
-                )
-                blocks.append(Image(f"overlay_{r['model']}_{shown[r['model']]}.png", title, png))
-    return blocks
-
-
-def accuracy_section(c: Collected) -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Accuracy", "accuracy")]
-    found: dict[tuple[str, str, str], list[str]] = {}  # (model, runtime, precision) -> row; newest run wins
-    seeds: dict[str, Any] = {}
-
-    def add(model: str, runtime: str, precision: str, gt: dict[str, Any]) -> None:
-        if gt.get("images"):
-            found[(model, runtime, precision)] = [
-                model,
-                runtime,
-                precision,
-                cell_num(_pct(gt.get("miou")), ".2f"),
-                cell_num(_pct(gt.get("mean_fg_iou")), ".2f"),
-                str(gt["images"]),
-            ]
-
-    for run in sorted(c.runs["accuracy"] + c.runs["parity"], key=lambda r: r.get("written_at", "")):
-        device_run = run["kind"] == "accuracy"
-        if run["kind"] == "parity" and run.get("source") == "device":
-            continue  # its ground truth is reported by the accuracy run of the same pass
-        for m in run.get("models", []):
-            if not m.get("model"):
-                continue
-            gt = m.get("ground_truth") or {}
-            seeds.setdefault(m["model"], m.get("seed_miou_percent"))
-            desktop_key, cand_key = ("desktop", "device") if device_run else ("reference", "candidate")
-            add(m["model"], "Paddle Inference (desktop)", "fp32", gt.get(desktop_key) or {})
-            cand = f"device {m.get('device')}" + (" [host-emulated]" if m.get("emulated") else "")
-            add(
-                m["model"],
-                cand if device_run else "Paddle-Lite x86 (host)",
-                m.get("precision", "fp32"),
-                gt.get(cand_key) or {},
-            )
-    zoo_seeds = _zoo_seed_mious()
-    rows = [[*row, cell_num(seeds.get(row[0]) or zoo_seeds.get(row[0]), ".2f")] for _, row in sorted(found.items())]
-    if not rows:
-        return [*blocks, Paragraph("No labelled-set run found (bench with --dataset DIR, or parity with masks).")]
-    blocks.append(
-        Paragraph(
-            "mIoU = mean of background and person IoU over the labelled set, in %. The seed's mIoU "
-            "was measured on a different, larger set (PP-HumanSeg-14K / mini Supervisely).",
-            note=True,
-        )
-    )
-    blocks.append(
-        Table(
-            ["model", "runtime", "precision", "mIoU", "foreground IoU", "labelled images", "seed mIoU (published)"],
-            rows,
-            {3, 4, 5, 6},
-        )
-    )
-    return blocks
-
-
-def _zoo_seed_mious() -> dict[str, float]:
-    try:
-        return {m.name: m.published.miou_percent for m in load_zoo().models}
-    except ToolkitError:
-        return {}
-
-
-def _pct(x: Any) -> float | None:
-    return 100 * x if isinstance(x, (int, float)) else None
 
 
 def build_report(reports: Path, models: Path, history: Path | None = None) -> tuple[Path, Path, Collected]:
@@ -347,7 +192,7 @@ def build_report(reports: Path, models: Path, history: Path | None = None) -> tu
         )
     ]
     blocks += devices_section(c) + farm_section(c, history) + plots_section(c) + parity_section(c)
-    blocks += accuracy_section(c) + graph_fix_section(c) + models_section(c)
+    blocks += accuracy_section(c) + graph_fix_section(c) + host_profile_section(c) + models_section(c)
     if c.warnings:
         blocks += [Heading(2, "Skipped files"), Table(["warning"], [[w] for w in c.warnings])]
     html_path, md_path = reports / "index.html", reports / "report.md"

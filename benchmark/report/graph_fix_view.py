@@ -49,6 +49,7 @@ def graph_fix_section(c: Collected) -> list[Block]:
     if runs:
         latest = runs[-1]
         head = ["model", "where", "unfixed ms", "fixed ms", "ratio (median of rounds)", "old-form ms", "old-form ratio"]
+        head.append("ARM instructions fixed / unfixed (old form)")
         blocks.append(
             Table(
                 [*head, "rounds"],
@@ -61,6 +62,7 @@ def graph_fix_section(c: Collected) -> list[Block]:
                         cell_num(r["ratio_median"], ".2f"),
                         cell_num(r.get("old_form_median_ms"), ".2f"),
                         cell_num(r.get("old_form_ratio_median"), ".2f"),
+                        _arm_ratio(r),
                         str(r["rounds"]),
                     ]
                     for r in latest["records"]
@@ -80,6 +82,13 @@ def graph_fix_section(c: Collected) -> list[Block]:
     return blocks
 
 
+def _arm_ratio(r: dict[str, Any]) -> str:
+    if r.get("arm_instruction_ratio") is None:
+        return "-"
+    old = r.get("arm_old_form_instruction_ratio")
+    return f"{r['arm_instruction_ratio']:.3f}" + (f" ({old:.3f})" if old else "")
+
+
 def _profile_table(records: list[dict[str, Any]]) -> list[Block]:
     """Share of perf samples per kernel family, a column per model variant (runs made with --profile)."""
     columns = [
@@ -87,14 +96,27 @@ def _profile_table(records: list[dict[str, Any]]) -> list[Block]:
         for r in records
         for variant, shares in (r.get("kernel_shares_percent") or {}).items()
     ]
-    if not columns:
-        return []
+    intro = "a graph fix can only save the share of the kernels it removes."
+    return _share_table(columns, intro) if columns else []
+
+
+def _share_table(columns: list[tuple[str, dict[str, float]]], intro: str) -> list[Block]:
     families = [n for n, _ in FAMILIES] + [OTHER]
     rows = [[f] + [cell_num(shares.get(f, 0.0), ".1f") for _, shares in columns] for f in families]
     return [
         Paragraph(
             "Where the host's time goes (perf cpu-clock samples around the inference loop, % per kernel family): "
-            "a graph fix can only save the share of the kernels it removes."
+            + intro
         ),
         Table(["kernel family", *[c for c, _ in columns]], rows, set(range(1, len(columns) + 1))),
     ]
+
+
+def host_profile_section(c: Collected) -> list[Block]:
+    """The latest `python -m benchmark host-profile` run: a column per profiled .nb."""
+    latest = c.latest_run("host-profile")
+    if latest is None or not latest["records"]:
+        return []
+    columns = [(str(r["nb"]), r.get("shares_percent") or {}) for r in latest["records"]]
+    intro = f"{latest['records'][0].get('runs', '-')} timed runs per .nb, run file {latest.get('_path')}."
+    return [Heading(2, "Host profile", "host-profile"), *_share_table(columns, intro)]

@@ -53,6 +53,22 @@ def latency_vs_seed(records: list[dict[str, Any]]) -> bytes:
     return _png(fig)
 
 
+def instructions_per_variant(records: list[dict[str, Any]]) -> bytes:
+    """Guest instructions per inference for each model and precision on ARM emulated phones (QEMU)."""
+    ok = sorted(
+        (r for r in records if r.get("status") == "ok" and r.get("instructions_per_inference")),
+        key=lambda r: (r["model"], r["precision"], r.get("emulated_cpu") or ""),
+    )
+    fig, ax = plt.subplots(figsize=(9, 4))
+    labels = [f"{r['model'].replace('_pp_humanseg', ' ')}\n{r['precision']} ({r.get('emulated_cpu')})" for r in ok]
+    ax.bar(range(len(ok)), [r["instructions_per_inference"] / 1e6 for r in ok], color="tab:purple")
+    ax.set_xticks(range(len(ok)))
+    ax.set_xticklabels(labels, fontsize=6)
+    ax.set_ylabel("million instructions per inference")
+    ax.set_title("ARM instructions per inference under QEMU (a cost figure, not a latency)")
+    return _png(fig)
+
+
 def rounds_distribution(records: list[dict[str, Any]]) -> bytes:
     ok = [r for r in records if r.get("status") == "ok" and r.get("rounds_ms")]
     fig, ax = plt.subplots(figsize=(9, 4))

@@ -13,7 +13,6 @@ import android.widget.CompoundButton;
 import android.widget.ImageView;
 import android.widget.RadioGroup;
 import android.widget.TextView;
-import com.baidu.paddle.lite.PowerMode;
 import com.pplite.humanseg.R;
 import com.pplite.humanseg.core.Compositor;
 import com.pplite.humanseg.core.ModelSpec;
@@ -65,7 +64,8 @@ public class MainActivity extends Activity implements CameraSource.Listener {
         workHandler = new Handler(worker.getLooper());
         final int threads = getIntent().getIntExtra("threads", 1);
         String mode = getIntent().getStringExtra("power_mode");
-        final PowerMode powerMode = mode == null ? PowerMode.LITE_POWER_HIGH : PowerMode.valueOf(mode);
+        // a name, not a PowerMode: no Paddle-Lite class may load outside the try in load() (see Segmenter)
+        final String powerMode = mode == null ? "LITE_POWER_HIGH" : mode;
         status.setText(getString(R.string.loading));
         workHandler.post(new Runnable() {
             @Override
@@ -103,7 +103,7 @@ public class MainActivity extends Activity implements CameraSource.Listener {
         }
     }
 
-    private void load(int threads, PowerMode powerMode) {
+    private void load(int threads, String powerMode) {
         try {
             spec = ModelSpec.parse(new String(asset("model_spec.json"), "UTF-8"));
             if (spec.randomWeights()) {

@@ -8,7 +8,11 @@ import com.pplite.humanseg.core.MaskDecoder;
 import com.pplite.humanseg.core.ModelSpec;
 import com.pplite.humanseg.core.Preprocessor;
 
-/** The converted model on Paddle-Lite's Java API: preprocess, run, decode, with each stage timed. */
+/**
+ * The converted model on Paddle-Lite's Java API: preprocess, run, decode, with each stage timed. This is the only
+ * class that touches Paddle-Lite's classes, so an APK without them (or without libpaddle_lite_jni.so) fails inside
+ * the constructor, where MainActivity turns the error into an on-screen message.
+ */
 final class Segmenter {
     static final class Result {
         final float[] alpha;
@@ -33,14 +37,15 @@ final class Segmenter {
     private final MaskDecoder decoder;
     private final PaddlePredictor predictor;
 
-    Segmenter(ModelSpec spec, String modelPath, int threads, PowerMode powerMode) {
+    /** powerMode: a PowerMode name such as LITE_POWER_HIGH (an unknown name is an IllegalArgumentException). */
+    Segmenter(ModelSpec spec, String modelPath, int threads, String powerMode) {
         this.spec = spec;
         this.preprocessor = new Preprocessor(spec);
         this.decoder = new MaskDecoder(spec);
         MobileConfig config = new MobileConfig();
         config.setModelFromFile(modelPath);
         config.setThreads(threads);
-        config.setPowerMode(powerMode);
+        config.setPowerMode(PowerMode.valueOf(powerMode));
         predictor = PaddlePredictor.createPaddlePredictor(config);
         if (predictor == null) {
             throw new IllegalStateException("Paddle-Lite could not load " + modelPath
@@ -56,8 +61,14 @@ final class Segmenter {
         long t0 = System.nanoTime();
         float[] input = preprocessor.toNchw(argb, width, height);
         Tensor in = predictor.getInput(0);
-        in.resize(spec.inputDims());
-        in.setData(input);
+        if (!in.resize(spec.inputDims())) {
+            throw new IllegalStateException("Paddle-Lite refused the input shape " + spec.inputShapeText()
+                    + " (the tensor is read-only or the shape is invalid)");
+        }
+        if (!in.setData(input)) {
+            throw new IllegalStateException("Paddle-Lite refused the input data (" + input.length + " floats for "
+                    + spec.inputShapeText() + ")");
+        }
         double pre = msSince(t0);
         long t1 = System.nanoTime();
         if (!predictor.run()) {

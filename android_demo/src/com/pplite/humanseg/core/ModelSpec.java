@@ -85,6 +85,10 @@ public final class ModelSpec {
         return new long[] {1, 3, height, width};
     }
 
+    public String inputShapeText() {
+        return "1x3x" + height + "x" + width;
+    }
+
     private static Object get(Map<String, Object> m, String key) {
         if (!m.containsKey(key)) {
             throw new IllegalArgumentException("model_spec.json: missing key '" + key + "'");

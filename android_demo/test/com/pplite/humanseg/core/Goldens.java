@@ -46,6 +46,10 @@ final class Goldens {
         return (List<Map<String, Object>>) index().get(key);
     }
 
+    static double number(Map<String, Object> m, String key) {
+        return ((Number) m.get(key)).doubleValue();
+    }
+
     static int integer(Map<String, Object> m, String key) {
         return ((Double) m.get(key)).intValue();
     }

@@ -15,6 +15,7 @@ public class ModelSpecTest {
         assertEquals(Goldens.index().get("model"), spec.model);
         assertTrue(spec.width > 0 && spec.height > 0);
         assertArrayEquals(new long[] {1, 3, spec.height, spec.width}, spec.inputDims());
+        assertEquals("1x3x" + spec.height + "x" + spec.width, spec.inputShapeText());
         assertTrue(spec.rgb);
         assertEquals(1f / 255f, spec.scale, 1e-7f);
         assertEquals("softmax", spec.outputKind);

@@ -11,7 +11,12 @@ public class PipelineTest {
     @Test
     public void replacesTheBackgroundOutsideThePerson() throws Exception {
         ModelSpec spec = Goldens.spec();
-        Map<String, Object> img = Goldens.list("images").get(0);
+        Map<String, Object> img = null;  // the golden image with the most person in Python's mask
+        for (Map<String, Object> candidate : Goldens.list("images")) {
+            if (img == null || Goldens.number(candidate, "mask_fraction") > Goldens.number(img, "mask_fraction")) {
+                img = candidate;
+            }
+        }
         int w = Goldens.integer(img, "width");
         int h = Goldens.integer(img, "height");
         int[] frame = Goldens.argb(Goldens.bytes((String) img.get("rgb")));
@@ -25,6 +30,10 @@ public class PipelineTest {
             assertEquals(mask[i] ? frame[i] : 0xFF00FF00, out[i]);
             person += mask[i] ? 1 : 0;
         }
-        assertTrue("the golden image shows a person", person > out.length / 50);
+        double python = Goldens.number(img, "mask_fraction");
+        assertEquals("the person's share of the frame, Java vs Python", python, person / (double) out.length, 0.01);
+        if (python > 0.02) {  // real photos (the shared demo images) show a person; generated textures need not
+            assertTrue("the golden image shows a person", person > out.length / 50);
+        }
     }
 }

@@ -1,0 +1,209 @@
+"""The ARM emulated phone end to end: the real Paddle-Lite ARM runtime and benchmark_bin (../shared/paddle-lite-armv8)
+pushed through the real adb server and run under qemu-aarch64 (the device's own binfmt_misc): latency, instruction
+counts and device parity for fp32 and fp16, fp16 on a CPU without FP16, fp16 on a runner without fp16 kernels, and a
+runner of another Paddle-Lite version. Emulation time is never asserted; instruction counts are deterministic."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmark.cli import main
+from benchmark.emulated.profile import load_profile
+from benchmark.lab import LabError
+from tests.conftest import HUMAN_V1
+
+pytestmark = pytest.mark.slow
+ONE = ["--rounds", "1", "--repeats", "1", "--warmup", "0", "--offline"]
+
+
+def _dataset(data_dir: Path, dst: Path, n: int) -> Path:
+    """The first n labelled images of the shared subset (ARM inference takes seconds under QEMU)."""
+    src = data_dir / "mini_supervisely_subset"
+    for sub in ("Images", "Annotations"):
+        (dst / sub).mkdir(parents=True, exist_ok=True)
+    for image in sorted((src / "Images").glob("*.jpg"))[:n]:
+        shutil.copy(image, dst / "Images")
+        shutil.copy(src / "Annotations" / f"{image.stem}.png", dst / "Annotations")
+    return dst
+
+
+def _run(capsys: Any, reports: Path, *argv: str) -> tuple[int, str, str, list[dict[str, Any]]]:
+    rc = main([*argv, "--reports", str(reports)])
+    cap = capsys.readouterr()
+    assert "Traceback" not in cap.out + cap.err
+    files = sorted(reports.glob("latency-*.json"))
+    return rc, cap.out, cap.err, json.loads(files[-1].read_text())["records"] if files else []
+
+
+def _latest(reports: Path, kind: str) -> dict[str, Any]:
+    return json.loads(sorted(reports.glob(f"{kind}-*.json"))[-1].read_text())
+
+
+def test_fp32_and_fp16_on_the_arm_phone(  # type: ignore[no-untyped-def]
+    arm_runtime, models_dir, data_dir, bench_out, tmp_path, capsys
+) -> None:
+    reports = tmp_path / "reports"
+    dataset = _dataset(data_dir, tmp_path / "ds", 2)
+    common = ["--models-dir", str(models_dir), "--out", str(bench_out), "--models", HUMAN_V1]
+    rc, out, _, records = _run(
+        capsys,
+        reports,
+        "bench-emulated",
+        "--profile",
+        "sd855-arm",
+        *common,
+        "--precision",
+        "fp32,fp16",
+        "--rounds",
+        "2",
+        "--repeats",
+        "1",
+        "--warmup",
+        "0",
+        "--offline",
+        "--dataset",
+        str(dataset),
+    )
+    assert rc == 0, out
+    fp32, fp16 = records
+    for r in records:
+        assert r["status"] == "ok" and r["target"] == "arm" and r["nb"]["path"].endswith(f"arm-{r['precision']}.nb")
+        assert (
+            r["emulated_cpu"] == "max" and r["device"]["abi"] == "arm64-v8a" and "emulation time" in r["timing_source"]
+        )
+        assert r["runner"]["version"] == "v2.13-rc" and r["runner"]["libraries"] == ["libpaddle_light_api_shared.so"]
+        assert r["runner"]["path"] == str(arm_runtime / "fp16" / "benchmark_bin")  # the profile's default runner
+        # the runtime's own CPU probe read the phone's /proc/cpuinfo and /sys; its binding to the prime core failed
+        assert "SM8150" in r["runtime_cpu"]["name"] and r["runtime_cpu"]["core_archs"] == ["A55"] * 4 + ["A76"] * 4
+        assert "power_mode 0" in r["thread_binding"] and "binding to core 7 failed" in r["thread_binding"]
+        assert r["peak_memory_mb"] > 0 and r["memory_note"] is None  # from its own run, not a timed one
+        count = r["instruction_count"]
+        assert count["repeats"] == [1, 2] and r["instructions_per_inference"] == count["totals"][1] - count["totals"][0]
+    # fp16 kernels do about a third less ARM work (deterministic counts: a ratio, not a timing)
+    assert 0.5 < fp16["instructions_per_inference"] / fp32["instructions_per_inference"] < 0.8
+    assert "QEMU max: emulation time" in out and "M instr/inf" in out
+    assert f"{fp32['instructions_per_inference'] / 1e6:.2f}" in out
+
+    parity = _latest(reports, "parity")
+    summaries = {m["precision"]: m for m in parity["models"]}
+    assert summaries["fp32"]["passed"] and summaries["fp16"]["passed"] and summaries["fp16"]["qemu_cpu"] == "max"
+    assert summaries["fp32"]["max_abs_diff"] < 1e-4 < summaries["fp16"]["max_abs_diff"] < 5e-2
+    assert {(r["precision"], r["target"]) for r in parity["records"]} == {("fp32", "arm"), ("fp16", "arm")}
+    accuracy = _latest(reports, "accuracy")
+    assert {m["precision"] for m in accuracy["models"]} == {"fp32", "fp16"}
+
+    # host parity says fp16 cannot run on x86 kernels; the report shows the ARM kernels' figures instead
+    assert (
+        main(["parity", *common, "--precision", "fp32,fp16", "--images", str(dataset), "--reports", str(reports)]) == 0
+    )
+    assert main(["report", "--reports", str(reports), "--models-out", str(bench_out)]) == 0
+    capsys.readouterr()
+    md = (reports / "report.md").read_text()
+    kernels = md.split("x86 and ARM kernels against desktop Paddle Inference fp32", 1)[1].split("\n\n", 2)[1]
+    fp16_row = next(line for line in kernels.splitlines() if f"| {HUMAN_V1} | fp16 |" in line)
+    assert "no x86 kernels" in fp16_row and "PASS" in fp16_row and "not run here" not in md
+    assert "emulation time, never phone time" in md and "n/a (emulated)" in md and "QEMU max" in md
+
+
+def test_fp16_on_a_cpu_without_fp16_is_skipped_and_fp32_goes_on(  # type: ignore[no-untyped-def]
+    arm_runtime, models_dir, data_dir, bench_out, tmp_path, capsys
+) -> None:
+    reports = tmp_path / "reports"
+    rc, out, err, records = _run(
+        capsys,
+        reports,
+        "bench-emulated",
+        "--profile",
+        "sd625-arm",
+        "--models-dir",
+        str(models_dir),
+        "--out",
+        str(bench_out),
+        "--models",
+        HUMAN_V1,
+        "--precision",
+        "fp16,fp32",
+        *ONE,
+        "--dataset",
+        str(_dataset(data_dir, tmp_path / "ds", 1)),
+    )
+    assert rc == 0, out + err
+    fp16, fp32 = records
+    assert fp16["status"] == "skipped" and "this CPU cannot run fp16" in fp16["error"] and "SIGILL" in fp16["error"]
+    assert fp32["status"] == "ok" and fp32["emulated_cpu"] == "cortex-a53"
+    assert "MSM8953" in fp32["runtime_cpu"]["name"] and set(fp32["runtime_cpu"]["core_archs"]) == {"A53"}
+    summaries = {m["precision"]: m for m in _latest(reports, "parity")["models"]}
+    assert "this CPU cannot run fp16" in summaries["fp16"]["not_run"] and summaries["fp32"]["passed"]
+
+
+def test_fp16_on_a_runner_without_fp16_kernels_fails_with_the_fix(  # type: ignore[no-untyped-def]
+    arm_runtime, models_dir, bench_out, tmp_path, capsys
+) -> None:
+    rc, _, err, (r,) = _run(
+        capsys,
+        tmp_path / "reports",
+        "bench-emulated",
+        "--profile",
+        "sd855-arm",
+        "--runner",
+        str(arm_runtime / "fp32" / "benchmark_bin"),
+        "--models-dir",
+        str(models_dir),
+        "--out",
+        str(bench_out),
+        "--models",
+        HUMAN_V1,
+        "--precision",
+        "fp16",
+        *ONE,
+        "--no-parity",
+    )
+    assert rc == 1 and r["status"] == "failed"
+    assert "this runner cannot run fp16" in r["error"] and "--with_arm82_fp16=ON" in r["error"]
+    assert "this runner cannot run fp16" in err
+
+
+def test_runner_of_another_version_is_refused_before_the_run(  # type: ignore[no-untyped-def]
+    arm_runtime, models_dir, bench_out, tmp_path, capsys
+) -> None:
+    """A copy of the real runner whose version string says v2.12.0: Paddle-Lite itself would only warn and run."""
+    patched = tmp_path / "runner"
+    patched.mkdir()
+    for name in ("benchmark_bin", "libpaddle_light_api_shared.so"):
+        data = (arm_runtime / "fp32" / name).read_bytes()
+        assert data.count(b"v2.13-rc\0") == 1
+        (patched / name).write_bytes(data.replace(b"v2.13-rc\0", b"v2.12.0\0\0"))
+    rc, _, _, (r,) = _run(
+        capsys,
+        tmp_path / "reports",
+        "bench-emulated",
+        "--profile",
+        "sd855-arm",
+        "--runner",
+        str(patched / "benchmark_bin"),
+        "--models-dir",
+        str(models_dir),
+        "--out",
+        str(bench_out),
+        "--models",
+        HUMAN_V1,
+        "--precision",
+        "fp32",
+        *ONE,
+        "--no-parity",
+    )
+    assert rc == 1 and r["status"] == "failed" and "rounds" not in r and r["runner"]["version"] == "v2.12.0"
+    assert (
+        "version mismatch: the .nb was written by opt v2.13-rc" in r["error"] and "is Paddle-Lite v2.12.0" in r["error"]
+    )
+
+
+def test_arm_phone_needs_its_own_namespace(lab, arm_runtime) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(LabError, match="plain mode") as e:
+        lab.add_device(load_profile("sd855-arm"), isolate="no")
+    assert "binfmt_misc in its own user namespace" in str(e.value)
