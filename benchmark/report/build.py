@@ -55,7 +55,7 @@ def _cpus(dev: dict[str, Any]) -> str:
 def physical_limit(r: dict[str, Any], stats: dict[str, Any] | None) -> str:
     """Latency as a fraction of the big core's limit: conv FLOPs / (max frequency x FLOP per cycle) / latency."""
     if r.get("emulated"):
-        return "n/a (host)"
+        return "n/a (emulated)"
     freqs = [c.get("max_khz") for c in r["device"].get("cpus", []) if c.get("max_khz")]
     if not stats or not stats.get("conv_flops") or not freqs or r.get("status") != "ok":
         return "-"
