@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from android_demo.toolchain import APP, REPO, Toolchain, ToolchainError, find_toolchain, run_tool
-from benchmark.elf import read_elf
+from benchmark.device.elf import read_elf
 from converter import atomic_files
 from converter.app_spec import SPEC_NAME
 from converter.cli_args import setup_logging

@@ -12,8 +12,8 @@ import zipfile
 from pathlib import Path
 
 from android_demo.build import APK_NAME, DEFAULT_OUT
-from benchmark.bench_cli import select_devices
-from benchmark.device import AdbServer, Device
+from benchmark.cli.bench import select_devices
+from benchmark.device.adb import AdbServer, Device
 from converter.app_spec import SPEC_NAME
 from converter.cli_args import setup_logging
 from converter.errors import ToolkitError

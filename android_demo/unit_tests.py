@@ -1,5 +1,5 @@
 """`python -m android_demo.unit_tests`: the demo's pure-Java core tested on the host JVM (JUnit 4) against golden
-files from the Python pipeline (benchmark.demo_goldens: the zoo's preprocessing, desktop Paddle Inference outputs
+files from the Python pipeline (android_demo.goldens: the zoo's preprocessing, desktop Paddle Inference outputs
 and masks on real images, camera-like YUV frames). Prints one `N passed, N failed` line; exit 1 on failure."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from android_demo.goldens import write_goldens
 from android_demo.toolchain import APP, ToolchainError, junit_classpath, run_tool
-from benchmark.demo_goldens import write_goldens
 from converter import process
 from converter.cli_args import setup_logging
 from converter.errors import ToolkitError

@@ -112,7 +112,7 @@ def closed_port_url() -> str:
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from benchmark.lab import Lab
+    from benchmark.emulated.lab import Lab
 
     before = os.environ.get("ANDROID_ADB_SERVER_PORT")
     with Lab.create(tmp_path_factory.mktemp("lab")) as lab:

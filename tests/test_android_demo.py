@@ -18,7 +18,7 @@ import pytest
 from android_demo import build as apk_build
 from android_demo import install as apk_install
 from android_demo import unit_tests
-from benchmark.device import Device
+from benchmark.device.adb import Device
 from tests.conftest import PORTRAIT_V2
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from benchmark.cli import main
+from benchmark.emulated.lab import LabError
 from benchmark.emulated.profile import load_profile
-from benchmark.lab import LabError
 from tests.conftest import HUMAN_V1
 
 pytestmark = pytest.mark.slow

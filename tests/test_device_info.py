@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from benchmark.device_info import celsius, hottest_cpu_c, info_script, parse_info
+from benchmark.device.info import celsius, hottest_cpu_c, info_script, parse_info
 
 SAMPLE = """prop|ro.serialno|a1b2c3
 prop|ro.product.model|Pixel 6

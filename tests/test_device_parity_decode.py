@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.device_parity import decode_output
-from benchmark.device_runner import RunnerError
+from benchmark.device.runner import RunnerError
 from benchmark.emulated.runner import as_benchmark_bin_floats
+from benchmark.parity.device import decode_output
 
 
 def _dump(out: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.device import Device, DeviceError, list_devices
+from benchmark.device.adb import Device, DeviceError, list_devices
 from benchmark.emulated.namespace import namespace_available
 
 pytestmark = pytest.mark.slow
@@ -72,8 +72,8 @@ def test_namespace_mode_is_a_chroot(lab, emulated) -> None:  # type: ignore[no-u
 
 
 def test_connect_failure_string_is_an_error(lab) -> None:  # type: ignore[no-untyped-def]
-    from benchmark.device import connect
-    from benchmark.lab import free_port
+    from benchmark.device.adb import connect
+    from benchmark.emulated.lab import free_port
 
     address = f"127.0.0.1:{free_port()}"
     with pytest.raises(DeviceError, match=f"adb connect {address} via .* failed: failed to connect"):

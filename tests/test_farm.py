@@ -30,7 +30,7 @@ def farm_out(bench_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _wait_listed(server, serial: str, state: str) -> None:  # type: ignore[no-untyped-def]
     """adb may drop a device whose first connect failed (unauthorized): connect again until it is listed."""
-    from benchmark.device import DeviceError, connect, list_devices
+    from benchmark.device.adb import DeviceError, connect, list_devices
 
     for _ in range(20):
         if any(e.serial == serial and e.state == state for e in list_devices(server)):
@@ -107,7 +107,7 @@ def test_farm_file_errors(lab, tmp_path, capsys) -> None:  # type: ignore[no-unt
 
 
 def test_unreachable_server_and_no_device(lab, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from benchmark.lab import free_port
+    from benchmark.emulated.lab import free_port
 
     dead = f"127.0.0.1:{free_port()}"
     farm = write_farm(tmp_path, [dead], select={"serial": ["NO-SUCH-DEVICE"]})

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.device import Device
-from benchmark.device_lock import LOCK_NAME, DeviceBusy, DeviceLock, Owner
+from benchmark.device.adb import Device
+from benchmark.farm.lock import LOCK_NAME, DeviceBusy, DeviceLock, Owner
 from tests.farm_support import farm_argv, spawn_farm, write_farm
 
 pytestmark = pytest.mark.slow

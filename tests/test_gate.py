@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from benchmark.cli import main
-from benchmark.history import History
+from benchmark.farm.history import History
 
 DEVICE = {"serial": "10.0.0.5:5555", "serialno": "PHONE1", "model": "Mi 9", "soc": "SM8150"}
 OTHER = {"serial": "emulator-5554", "serialno": "PHONE2", "model": "Pixel 4", "soc": "SM8150"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.host_profile import perf_usable
+from benchmark.host.profile import perf_usable
 from tests.conftest import HUMAN_V1
 
 pytestmark = pytest.mark.slow

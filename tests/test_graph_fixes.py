@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.lite_host import LiteHostRunner
+from benchmark.host.lite import LiteHostRunner
 from converter.cli import main as convert_main
 from converter.graph_fixes import fix_program
 from converter.model_files import ModelFormatError

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.host_profile import OTHER, family, group, parse_report, perf_usable
+from benchmark.host.profile import OTHER, family, group, parse_report, perf_usable
 from tests.conftest import PORTRAIT_V2
 
 GEMM = "gemm (MKL sgemm/sgemv: 1x1 and other convs)"

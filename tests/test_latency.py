@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.lab import Lab, free_port
+from benchmark.emulated.lab import Lab, free_port
 from tests.conftest import HUMAN_V1, PORTRAIT_V2
 from tests.run_watch import on_first_record
 

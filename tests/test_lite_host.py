@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
-from benchmark.lite_host import LiteHostRunner, LiteRunError
+from benchmark.host.lite import LiteHostRunner, LiteRunError
 from converter.cli import main as convert_main
 
 pytestmark = pytest.mark.slow

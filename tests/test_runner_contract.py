@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from benchmark.device import Device
-from benchmark.device_session import device_session
-from benchmark.runner_bundle import RUNNER_NAME
+from benchmark.device.adb import Device
+from benchmark.device.bundle import RUNNER_NAME
+from benchmark.device.session import device_session
 from tests.conftest import HUMAN_V1
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.runner_output import RunnerOutputError, parse_runner_output
+from benchmark.device.runner_output import RunnerOutputError, parse_runner_output
 
 # Paddle-Lite docs/performance/benchmark_tools.md, MI 9 (Snapdragon 855), MobileNetV1, verbatim.
 DOC_SAMPLE = """======= Device Info =======

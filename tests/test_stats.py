@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.stats import latency_stats, stability_warnings
+from benchmark.latency.stats import latency_stats, stability_warnings
 
 
 def test_statistics_across_rounds() -> None:

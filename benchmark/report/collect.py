@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.run_files import RUN_KINDS
+from benchmark.records.run_files import RUN_KINDS
 
 log = logging.getLogger(__name__)
-KINDS = RUN_KINDS  # what the writers write (benchmark.run_files), so a new kind is never skipped
+KINDS = RUN_KINDS  # what the writers write (benchmark.records.run_files), so a new kind is never skipped
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmark.history import History, HistoryError
+from benchmark.farm.history import History, HistoryError
 from benchmark.report import plots
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmark.host_profile import FAMILIES, OTHER
+from benchmark.host.profile import FAMILIES, OTHER
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Paragraph, Table, cell_num
 

@@ -1,0 +1,168 @@
+"""Golden files for the Android demo's Java unit tests, produced by the Python pipeline the toolkit trusts:
+per image its decoded RGB pixels, the zoo's preprocessed NCHW tensor, desktop Paddle Inference's output and the
+person mask at image size (converter.compare.prediction_at_size); and camera-like YUV_420_888 frames (planar and
+semi-planar, padded rows) with the RGB expected after full-range BT.601 conversion and each rotation.
+Little-endian raw arrays plus index.json describing them."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from converter import atomic_files, manifest
+from converter.app_spec import SPEC_NAME
+from converter.compare import prediction_at_size
+from converter.errors import ToolkitError
+from converter.generated_images import generated_images
+from converter.preprocess import load_image, preprocess
+from converter.reference import ReferenceRunner
+
+MAX_SIDE = 640  # keeps the goldens small; the Java side works at any size
+YUV_SIZE = (160, 120)  # W x H of the camera-like frames (even, as YUV 4:2:0 needs)
+
+
+def _save(folder: Path, name: str, array: NDArray[Any]) -> str:
+    atomic_files.write_bytes(folder / name, np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes())
+    return name
+
+
+def _image_entry(
+    folder: Path, i: int, item: tuple[str, NDArray[Any]], data: dict[str, Any], ref: ReferenceRunner
+) -> dict[str, Any]:
+    name, bgr = item
+    scale = MAX_SIDE / max(bgr.shape[:2])
+    if scale < 1:
+        bgr = cv2.resize(bgr, (round(bgr.shape[1] * scale), round(bgr.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    h, w = bgr.shape[:2]
+    x = preprocess(bgr, data["preprocess"])
+    out = ref.run([x])[data["output_name"]]
+    mask = prediction_at_size(out, (h, w))
+    return {
+        "name": name,
+        "width": w,
+        "height": h,
+        "rgb": _save(folder, f"img{i}.rgb.u8", cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)),
+        "input": _save(folder, f"img{i}.nchw.f32", x.astype(np.float32)),
+        "output": _save(folder, f"img{i}.out.f32", out.astype(np.float32)),
+        "output_shape": list(out.shape),
+        "mask": _save(folder, f"img{i}.mask.u8", mask.astype(np.uint8)),
+        "mask_fraction": float(mask.mean()),
+    }
+
+
+def rgb_to_yuv420(rgb: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """Full-range BT.601 (JFIF) Y at full resolution, Cb/Cr averaged over 2x2 blocks."""
+    f = rgb.astype(np.float64)
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    cb = -0.168736 * r - 0.331264 * g + 0.5 * b + 128
+    cr = 0.5 * r - 0.418688 * g - 0.081312 * b + 128
+    h, w = y.shape
+
+    def sub(c: NDArray[Any]) -> NDArray[Any]:
+        return np.asarray(c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)))
+
+    def q(c: NDArray[Any]) -> NDArray[Any]:
+        return np.asarray(np.clip(np.floor(c + 0.5), 0, 255).astype(np.uint8))
+
+    return q(y), q(sub(cb)), q(sub(cr))
+
+
+def yuv420_to_rgb(y: NDArray[Any], u: NDArray[Any], v: NDArray[Any]) -> NDArray[Any]:
+    """The conversion the app must do: each pixel with its 2x2 block's chroma, rounded half up, clamped."""
+    yy = y.astype(np.float64)
+    cb = np.repeat(np.repeat(u.astype(np.float64), 2, axis=0), 2, axis=1) - 128.0
+    cr = np.repeat(np.repeat(v.astype(np.float64), 2, axis=0), 2, axis=1) - 128.0
+    chans = [yy + 1.402 * cr, yy - 0.344136 * cb - 0.714136 * cr, yy + 1.772 * cb]
+    return np.asarray(np.stack([np.clip(np.floor(c + 0.5), 0, 255) for c in chans], axis=-1).astype(np.uint8))
+
+
+def _yuv_entries(folder: Path, bgr: NDArray[Any]) -> list[dict[str, Any]]:
+    w, h = YUV_SIZE
+    rgb = cv2.cvtColor(cv2.resize(bgr, (w, h), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+    y, u, v = rgb_to_yuv420(rgb)
+    expected = yuv420_to_rgb(y, u, v)
+    rotations = {str(k * 90): _save(folder, f"yuv.rot{k * 90}.rgb.u8", np.rot90(expected, k=-k)) for k in range(4)}
+    entries = []
+    y_stride = w + 16  # camera buffers pad their rows
+    y_plane = np.zeros((h, y_stride), np.uint8)
+    y_plane[:, :w] = y
+    # planar (I420): separate U and V planes, pixel stride 1
+    uv_stride = w // 2 + 8
+    u_plane = np.zeros((h // 2, uv_stride), np.uint8)
+    v_plane = np.zeros((h // 2, uv_stride), np.uint8)
+    u_plane[:, : w // 2], v_plane[:, : w // 2] = u, v
+    entries.append(
+        {
+            "layout": "planar",
+            "y": _save(folder, "yuv.planar.y.u8", y_plane),
+            "u": _save(folder, "yuv.planar.u.u8", u_plane),
+            "v": _save(folder, "yuv.planar.v.u8", v_plane),
+            "uv_row_stride": uv_stride,
+            "uv_pixel_stride": 1,
+        }
+    )
+    # semi-planar NV21 (V first, interleaved): camera2's U plane starts one byte after the V plane in one buffer
+    vu_stride = w + 16
+    vu = np.zeros((h // 2, vu_stride), np.uint8)
+    vu[:, 0:w:2], vu[:, 1:w:2] = v, u
+    flat = vu.reshape(-1)
+    entries.append(
+        {
+            "layout": "nv21",
+            "y": "yuv.planar.y.u8",
+            "u": _save(folder, "yuv.nv21.u.u8", flat[1:]),
+            "v": _save(folder, "yuv.nv21.v.u8", flat[:-1]),
+            "uv_row_stride": vu_stride,
+            "uv_pixel_stride": 2,
+        }
+    )
+    for e in entries:
+        e.update(width=w, height=h, y_row_stride=y_stride, expected=rotations)
+    return entries
+
+
+def write_goldens(model_dir: Path, images: list[Path], out: Path) -> Path:
+    data = manifest.load(model_dir)
+    if data is None or not (model_dir / SPEC_NAME).is_file():
+        raise ToolkitError(f"{model_dir}: no manifest/model_spec.json; convert the model first (make convert)")
+    source = data["source"]
+    folder = Path(source["folder"])
+    ref = ReferenceRunner(folder / source["model_file"], folder / source["params_file"])
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    shutil.copyfile(model_dir / SPEC_NAME, out / SPEC_NAME)
+    named = [(p.name, load_image(p)) for p in images] or generated_images()[:2]
+    entries = [_image_entry(out, i, item, data, ref) for i, item in enumerate(named)]
+    atomic_files.write_json(
+        out / "index.json", {"model": data["model"], "images": entries, "yuv": _yuv_entries(out, named[0][1])}
+    )
+    return out
+
+
+def add_goldens_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("demo-goldens", help="golden files for the Android demo's Java unit tests")
+    p.add_argument("--model-dir", type=Path, required=True, help="a converted model folder (build/models/NAME)")
+    p.add_argument("--images", type=Path, help="folder of images (default: two generated images)")
+    p.add_argument("--max-images", type=int, default=3)
+    p.add_argument("--out", type=Path, default=Path("build/android/goldens"))
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+def run_goldens(args: argparse.Namespace) -> int:
+    images: list[Path] = []
+    if args.images is not None:
+        if not args.images.is_dir():
+            raise ToolkitError(f"images folder {args.images} does not exist")
+        images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        images = images[: args.max_images]
+    out = write_goldens(args.model_dir, images, args.out)
+    print(f"demo goldens: {out} ({len(images) or 2} image(s) + camera frames)")
+    return 0

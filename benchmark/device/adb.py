@@ -1,0 +1,215 @@
+"""The device seam: the only module that imports adbutils. Discovery over an adb server, one shell call with a
+deadline (shell v2: real exit code, separate stderr), verified pushes, pulls, kill by PID. adbutils errors are
+translated here, once, into DeviceError with the serial and what to do.
+
+The adb server must already run: we check its port ourselves first, because adbutils would otherwise start a
+stray server on the default port.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import socket
+from dataclasses import dataclass
+
+import adbutils
+from adbutils.errors import AdbError, AdbTimeout
+
+from benchmark.device.info import THERMAL_SCRIPT, DeviceInfo, ThermalZone, info_script, parse_info, parse_zones
+from converter.errors import ToolkitError
+
+UNUSABLE_REASONS = {
+    "unauthorized": "USB debugging is not authorized: accept the RSA key prompt on the phone, then retry",
+    "offline": "the device is offline: reconnect it (cable, `adb reconnect`, or `adb connect` again)",
+    "recovery": "the device is in recovery mode: boot it normally",
+    "bootloader": "the device is in the bootloader: boot it normally",
+    "sideload": "the device is in sideload mode: boot it normally",
+    "no permissions": "no permission to open the USB device: fix the udev rules for adb",
+}
+
+
+class DeviceError(ToolkitError):
+    """A device or the adb server failed; the message names the serial and what to do."""
+
+
+class DeviceTimeout(DeviceError):
+    pass
+
+
+@dataclass(frozen=True)
+class AdbServer:
+    host: str
+    port: int
+
+    @classmethod
+    def from_env(cls, spec: str | None = None) -> AdbServer:
+        if spec:
+            host, _, port = spec.rpartition(":")
+            if not port.isdigit():
+                raise DeviceError(f"--adb {spec!r} must be HOST:PORT (e.g. 127.0.0.1:5037)")
+            return cls(host or "127.0.0.1", int(port))
+        host = os.environ.get("ANDROID_ADB_SERVER_HOST", "127.0.0.1")
+        port = os.environ.get("ANDROID_ADB_SERVER_PORT", "5037")
+        return cls(host, int(port))
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def check_reachable(self, timeout_s: float = 3.0) -> None:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=timeout_s):
+                pass
+        except OSError as e:
+            raise DeviceError(
+                f"no adb server at {self}: {e.strerror or e}. Start one (`adb start-server`, or "
+                f"`adb -P {self.port} start-server`) or pass --adb HOST:PORT"
+            ) from None
+
+    def client(self) -> adbutils.AdbClient:
+        self.check_reachable()
+        return adbutils.AdbClient(host=self.host, port=self.port, socket_timeout=30)
+
+
+@dataclass(frozen=True)
+class DeviceEntry:
+    serial: str
+    state: str
+
+    @property
+    def usable(self) -> bool:
+        return self.state == "device"
+
+    @property
+    def reason(self) -> str | None:
+        if self.usable:
+            return None
+        return UNUSABLE_REASONS.get(self.state, f"state {self.state!r}")
+
+
+def adb_binary() -> str:
+    return str(adbutils.adb_path())
+
+
+def list_devices(server: AdbServer) -> list[DeviceEntry]:
+    try:
+        return [DeviceEntry(d.serial, d.state) for d in server.client().list()]
+    except AdbError as e:
+        raise DeviceError(f"adb server {server}: cannot list devices: {e}") from None
+
+
+def connect(server: AdbServer, address: str, timeout_s: float = 10.0) -> str:
+    """`adb connect`. adbutils returns the server's reply string instead of raising: check it here."""
+    try:
+        reply = str(server.client().connect(address, timeout=timeout_s))
+    except AdbError as e:
+        raise DeviceError(f"adb connect {address} via {server} failed: {e}") from None
+    if reply.startswith(("connected to", "already connected to")):
+        return reply
+    raise DeviceError(f"adb connect {address} via {server} failed: {reply.strip() or 'no reply'}")
+
+
+def disconnect(server: AdbServer, address: str) -> None:
+    try:
+        server.client().disconnect(address)
+    except (AdbError, DeviceError):
+        pass
+
+
+@dataclass(frozen=True)
+class ShellResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+# adbutils checks sync-protocol replies with `assert` (e.g. Sync.stat): a device that vanishes mid-transfer
+# surfaces as a bare AssertionError, so sync calls catch it alongside the transport errors.
+_TRANSPORT_ERRORS = (AdbError, OSError, EOFError)
+_SYNC_ERRORS = (*_TRANSPORT_ERRORS, AssertionError)
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()  # noqa: S324 - integrity check against the device's md5sum
+
+
+class Device:
+    def __init__(self, server: AdbServer, serial: str) -> None:
+        self.server = server
+        self.serial = serial
+        self._dev = server.client().device(serial=serial)
+
+    def _fail(self, action: str, e: Exception) -> DeviceError:
+        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(e, AssertionError):
+            text = "unexpected adb sync reply"
+        if isinstance(e, AdbTimeout):
+            return DeviceTimeout(f"{self.serial}: {action} timed out")
+        lowered = text.lower()
+        gone = isinstance(e, (EOFError, AssertionError)) or any(
+            w in lowered
+            for w in ("not found", "offline", "closed", "reset", "refused", "broken pipe", "expected", "unknown data")
+        )
+        hint = " (the device disconnected or went offline)" if gone else ""
+        try:
+            self.server.check_reachable(timeout_s=2.0)
+        except DeviceError:
+            hint = f" (its adb server {self.server} is gone)"
+        return DeviceError(f"{self.serial}: {action} failed: {text}{hint}")
+
+    def shell(self, cmd: str, timeout_s: float) -> ShellResult:
+        """Run a device command (built with shell quoting by the caller) with shell v2 and a deadline."""
+        try:
+            r = self._dev.shell2(cmd, timeout=timeout_s, v2=True)
+        except _TRANSPORT_ERRORS as e:
+            raise self._fail(f"shell command {cmd[:80]!r}", e) from None
+        return ShellResult(int(r.returncode), r.stdout or "", r.stderr or "")
+
+    def info(self, timeout_s: float = 30) -> DeviceInfo:
+        r = self.shell(info_script(), timeout_s)
+        return parse_info(self.serial, r.stdout)
+
+    def thermal(self, timeout_s: float = 15) -> tuple[ThermalZone, ...]:
+        return parse_zones(self.shell(THERMAL_SCRIPT, timeout_s).stdout)
+
+    def push(self, data: bytes, remote: str, *, mode: int = 0o644, timeout_s: float = 120) -> None:
+        """Push and verify size and md5 on the device."""
+        try:
+            self._dev.sync.push(data, remote, mode=mode)
+        except AdbError as e:
+            if str(e).strip() == "FAIL":  # adbutils drops the device's reason: say what it usually is
+                folder = remote.rsplit("/", 1)[0] or "/"
+                raise DeviceError(
+                    f"{self.serial}: push of {len(data)} bytes to {remote} was refused by the device (no space left, "
+                    f"read-only or not writable); check with `adb -s {self.serial} shell df {folder}`"
+                ) from None
+            raise self._fail(f"push to {remote}", e) from None
+        except (OSError, EOFError, AssertionError) as e:
+            raise self._fail(f"push to {remote}", e) from None
+        check = self.shell(f"stat -c %s {shlex.quote(remote)} && md5sum {shlex.quote(remote)}", timeout_s)
+        lines = check.stdout.split()
+        if check.returncode != 0 or len(lines) < 2 or lines[0] != str(len(data)) or lines[1] != _md5(data):
+            raise DeviceError(
+                f"{self.serial}: push to {remote} did not verify (expected {len(data)} bytes, md5 {_md5(data)}; "
+                f"device says {check.stdout.strip()!r} {check.stderr.strip()!r})"
+            )
+
+    def pull(self, remote: str) -> bytes:
+        try:
+            return bytes(self._dev.sync.read_bytes(remote))
+        except _SYNC_ERRORS as e:
+            raise self._fail(f"pull of {remote}", e) from None
+
+    def exists(self, remote: str) -> bool:
+        try:
+            return bool(self._dev.sync.exists(remote))
+        except _SYNC_ERRORS as e:
+            raise self._fail(f"stat of {remote}", e) from None
+
+    def kill(self, pid: int, timeout_s: float = 15) -> bool:
+        """SIGKILL a device-side process; True when it is gone afterwards (a zombie waiting for its parent to reap
+        it counts as gone: it runs no more)."""
+        alive = f"[ -d /proc/{pid} ] && ! grep -q '^State:.*Z' /proc/{pid}/status 2>/dev/null && echo alive"
+        r = self.shell(f"kill -9 {pid} 2>/dev/null; sleep 0.2; {alive}", timeout_s)
+        return "alive" not in r.stdout

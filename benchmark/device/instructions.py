@@ -1,0 +1,69 @@
+"""Guest instructions per inference on an ARM emulated phone: the device's `insncount` runs benchmark_bin under
+QEMU's instruction-count plugin twice, with 1 and with 2 timed runs and no warmup; the difference is one inference
+(model loading, setup and exit cancel). Deterministic to about 1e-6 for the same runner, .nb and CPU model, whatever
+else the host is doing: a cost figure for comparing variants and runs, not a latency (no caches, pipelines or clock).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from benchmark.device.adb import Device
+from benchmark.device.bundle import RUNNER_NAME
+from benchmark.device.runner import RunnerError, WorkDir
+
+COUNTER = "insncount"
+REPEATS = (1, 2)
+_INSNS_RE = re.compile(r"^insns: (\d+)\s*$", re.MULTILINE)
+NO_COUNTER = (
+    "instructions not counted: this emulated phone offers no `insncount` (QEMU's plugin libinsncount.so was not "
+    "found in $ARM_RUNTIME_DIR, default ../shared/paddle-lite-armv8)"
+)
+
+
+@dataclass(frozen=True)
+class InstructionCount:
+    totals: tuple[int, ...]  # whole-process guest instructions for each entry of REPEATS
+    repeats: tuple[int, ...] = REPEATS
+
+    @property
+    def per_inference(self) -> int:
+        return (self.totals[-1] - self.totals[0]) // (self.repeats[-1] - self.repeats[0])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "method": "difference of whole-process counts",
+            "repeats": list(self.repeats),
+            "totals": list(self.totals),
+        }
+
+
+def has_counter(device: Device) -> bool:
+    return device.shell(f"command -v {COUNTER}", timeout_s=30).returncode == 0
+
+
+def count_instructions(device: Device, work: WorkDir, base_args: list[str], *, timeout_s: float) -> InstructionCount:
+    """base_args: the runner's model, shape, threads, power mode and backend flags (no warmup/repeats)."""
+    totals = []
+    for repeats in REPEATS:
+        out = work.file(f"insns-{repeats}.txt")
+        argv = [COUNTER, out, f"./{RUNNER_NAME}", *base_args, "--warmup=0", f"--repeats={repeats}"]
+        r = device.shell(
+            f"cd {shlex.quote(work.path)} && rm -f {shlex.quote(out)} && {shlex.join(argv)} >/dev/null 2>&1; "
+            f"rc=$?; cat {shlex.quote(out)} 2>/dev/null; exit $rc",
+            timeout_s=timeout_s,
+        )
+        m = _INSNS_RE.search(r.stdout)
+        if r.returncode != 0 or m is None:
+            raise RunnerError(
+                f"{device.serial}: counting instructions ({repeats} run(s)) failed with exit code {r.returncode}: "
+                f"{(r.stdout + r.stderr).strip()[-300:] or 'no insns line'}",
+                returncode=r.returncode,
+            )
+        totals.append(int(m.group(1)))
+    if totals[-1] <= totals[0]:
+        raise RunnerError(f"{device.serial}: instruction counts do not grow with the runs: {totals}")
+    return InstructionCount(tuple(totals))

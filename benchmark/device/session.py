@@ -1,0 +1,114 @@
+"""A device session: the device's facts, a per-run work dir with the runner (and the libraries beside it) pushed,
+the runner's Paddle-Lite version read once with `--version`, and which .nb each job runs there."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.device import instructions
+from benchmark.device.adb import Device, DeviceError
+from benchmark.device.bundle import RunnerBundle, runner_bundle
+from benchmark.device.info import DeviceInfo, hottest_cpu_c
+from benchmark.device.runner import RunnerError, VersionMismatch, WorkDir, probe_version, push_bundle, version_problem
+from converter import manifest
+from converter.errors import ToolkitError
+
+ARM_ABIS = ("arm64-v8a", "armeabi-v7a", "armeabi")
+X86_ABIS = ("x86_64", "x86")
+NO_ANDROID_X86 = (
+    "Paddle-Lite has no Android x86 benchmark_bin (build_android.sh builds armv8 and armv7 only), so x86 Android "
+    "devices (emulators) cannot be benchmarked; use an ARM phone, or the toolkit's emulated devices"
+)
+
+
+@dataclass(frozen=True)
+class ModelJob:
+    name: str
+    model_dir: Path
+    input_shape: list[int]
+    seed_ms: float | None
+    precision: str = "fp32"
+
+
+class VariantNotForDevice(ToolkitError):
+    """This precision has no build for the device's target (fp16 exists for ARM only): skipped, not failed."""
+
+
+def target_for(info: DeviceInfo) -> str:
+    abis = info.abis
+    if any(a in ARM_ABIS for a in abis):
+        return "arm"
+    if any(a in X86_ABIS for a in abis):
+        if info.emulated and info.qemu_cpu is None:
+            return "x86"  # the x86 emulated device: its runner is Paddle-Lite x86 on this host
+        raise DeviceError(f"{info.serial} ({', '.join(abis)}): {NO_ANDROID_X86}")
+    raise DeviceError(f"{info.serial}: unknown ABI list {abis}; expected arm64-v8a or armeabi-v7a")
+
+
+@dataclass(frozen=True)
+class DeviceContext:
+    device: Device
+    info: DeviceInfo
+    work: WorkDir
+    bundle: RunnerBundle
+    baseline_c: float | None
+    runner_version: str | None = None  # from `benchmark_bin --version`; None when it prints none
+    counts_instructions: bool = False  # an ARM emulated phone with `insncount`
+
+    @property
+    def runner_label(self) -> str:
+        return self.bundle.label
+
+
+def nb_for_device(ctx: DeviceContext, job: ModelJob) -> tuple[str, Path]:
+    """The .nb whose kernels match the device ABI (the mistake users make most often)."""
+    target = target_for(ctx.info)
+    nb_path = job.model_dir / manifest.nb_name(target, job.precision)
+    if not nb_path.is_file():
+        data = manifest.load(job.model_dir) or {}
+        why = (data.get("not_built") or {}).get(nb_path.name)
+        if why:
+            raise VariantNotForDevice(f"{job.name} {job.precision} on {ctx.info.serial} ({target}): {why}")
+        raise RunnerError(f"{nb_path} does not exist: convert {job.name} for {target} first")
+    return target, nb_path
+
+
+def check_runner_version(ctx: DeviceContext, nb_version: str) -> None:
+    """A runner of another Paddle-Lite version than the .nb's opt is an error before anything runs."""
+    problem = version_problem(nb_version, ctx.runner_version, ctx.runner_label)
+    if problem:
+        raise VersionMismatch(f"{ctx.info.serial}: {problem}")
+
+
+@contextmanager
+def device_session(
+    device: Device,
+    *,
+    runner: Path | None,
+    run_id: str,
+    keep: bool,
+    baseline_c: float | None = None,
+    work_base: str = "/data/local/tmp",
+    info: DeviceInfo | None = None,
+) -> Iterator[DeviceContext]:
+    """Device info, a per-run work dir with the runner pushed into it, removed at the end unless `keep`."""
+    info = info or device.info()
+    target_for(info)  # an x86 Android device fails here, before anything is pushed
+    baseline = baseline_c if baseline_c is not None else hottest_cpu_c(info.zones)
+    bundle = runner_bundle(runner, info)
+    work = WorkDir(device, run_id, work_base)
+    work.create()
+    try:
+        push_bundle(device, work, bundle)
+        version = probe_version(device, work)
+        counts = info.qemu_cpu is not None and instructions.has_counter(device)
+        yield DeviceContext(device, info, work, bundle, baseline, version, counts)
+    finally:
+        if not keep:
+            try:
+                work.remove()
+            except DeviceError:
+                pass

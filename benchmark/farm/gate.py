@@ -1,0 +1,199 @@
+"""The regression gate: the latest farm run against a baseline (a run in the history, `previous`, or a baseline
+file exported from the history), per device identity, model, precision and input shape. A latency regression
+beyond both the threshold and cv_factor x the pooled CV, any parity failure, and any model missing from the run
+fail the gate. Output: a table, a JUnit XML file, a `gate-*.json` run file for the report."""
+
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmark.farm.config import Thresholds
+from benchmark.farm.history import History, HistoryError, device_key, shape_text
+from converter import atomic_files
+
+BASELINE_KIND = "pplite-baseline"
+
+
+@dataclass(frozen=True)
+class GateRow:
+    device_key: str
+    model: str
+    precision: str
+    input_shape: str
+    verdict: str  # pass | fail | new | skipped
+    reason: str
+    baseline_ms: float | None = None
+    current_ms: float | None = None
+    change_percent: float | None = None
+    limit_percent: float | None = None
+    measure: str = "latency"  # latency (median ms) | instructions (per inference, ARM emulated phones)
+
+
+@dataclass
+class GateResult:
+    baseline: str
+    current: str
+    thresholds: Thresholds
+    rows: list[GateRow] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[GateRow]:
+        return [r for r in self.rows if r.verdict == "fail"]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.rows) and not self.failures
+
+
+def _key(rec: dict[str, Any]) -> tuple[str, str, str, str]:
+    key = rec.get("device_key") or device_key(rec["device"])
+    return (key, rec["model"], rec["precision"], shape_text(rec["input_shape"]))
+
+
+def latest_finished(history: History, before: str | None = None) -> str:
+    runs = [r for r in history.runs() if r.status == "finished"]
+    if before is not None:
+        ids = [r.run_id for r in runs]
+        runs = runs[: ids.index(before)] if before in ids else runs
+    if not runs:
+        when = f" before {before}" if before else ""
+        raise HistoryError(f"the history {history.path} holds no finished farm run{when}; run `make bench-farm` first")
+    return runs[-1].run_id
+
+
+def load_baseline(ref: str, history: History, current: str) -> tuple[str, list[dict[str, Any]]]:
+    """REF: a baseline JSON file, `previous` (the finished run before the current one), or a run id."""
+    path = Path(ref)
+    if path.suffix == ".json" or path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise HistoryError(f"baseline file {path} does not exist (export one with `history export`)") from None
+        except (OSError, ValueError) as e:
+            raise HistoryError(f"baseline file {path} is not valid JSON: {e}") from None
+        if not isinstance(data, dict) or data.get("kind") != BASELINE_KIND or not isinstance(data.get("records"), list):
+            raise HistoryError(
+                f"baseline file {path} is not a baseline exported by `python -m benchmark history export`"
+            )
+        return f"{path} (run {data.get('run_id')})", data["records"]
+    run_id = latest_finished(history, before=current) if ref == "previous" else history.run(ref).run_id
+    if run_id == current:
+        raise HistoryError(f"the baseline {run_id} is the run being judged; pick an earlier one")
+    return run_id, history.run_records(run_id)
+
+
+def export_baseline(history: History, run_id: str, path: Path) -> int:
+    records = history.run_records(history.run(run_id).run_id)
+    atomic_files.write_json(path, {"kind": BASELINE_KIND, "run_id": run_id, "records": records})
+    return len(records)
+
+
+def _instructions_row(
+    key: tuple[str, str, str, str], base: dict[str, Any], cur: dict[str, Any], t: Thresholds, note: str
+) -> GateRow:
+    """Instructions per inference (QEMU): deterministic, so the limit is a fixed percentage, without spread."""
+    b, c = int(base["instructions_per_inference"]), int(cur["instructions_per_inference"])
+    change = round(100 * (c / b - 1), 3)
+    text = f"instructions {b / 1e6:.2f} M -> {c / 1e6:.2f} M ({change:+.2f} %"
+    if change > t.instructions_percent:
+        verdict, reason = "fail", f"{text} > limit {t.instructions_percent:.1f} %){note}"
+    else:
+        verdict, reason = "pass", f"{text} within {t.instructions_percent:.1f} %){note}"
+    return GateRow(
+        *key,
+        verdict,
+        reason,
+        base.get("median_ms"),
+        cur.get("median_ms"),
+        change,
+        t.instructions_percent,
+        "instructions",
+    )
+
+
+def _latency_row(key: tuple[str, str, str, str], base: dict[str, Any], cur: dict[str, Any], t: Thresholds) -> GateRow:
+    rv_b, rv_c = (base.get("runner") or {}).get("version"), (cur.get("runner") or {}).get("version")
+    note = f" (runner {rv_b} -> {rv_c})" if rv_b != rv_c else ""
+    if base.get("instructions_per_inference") and cur.get("instructions_per_inference"):
+        return _instructions_row(key, base, cur, t, note)
+    b, c = float(base["median_ms"]), float(cur["median_ms"])
+    change = 100 * (c / b - 1)
+    pooled_cv = math.sqrt((float(base.get("cv") or 0) ** 2 + float(cur.get("cv") or 0) ** 2) / 2)
+    change, limit = round(change, 2), round(max(t.regression_percent, 100 * t.cv_factor * pooled_cv), 2)
+    if change > limit:
+        verdict, reason = "fail", f"latency +{change:.1f} % > limit {limit:.1f} %{note}"
+    else:
+        verdict, reason = "pass", f"latency {change:+.1f} % within {limit:.1f} %{note}"
+    return GateRow(*key, verdict, reason, b, c, change, limit)
+
+
+def compare(baseline: list[dict[str, Any]], current: list[dict[str, Any]], t: Thresholds) -> list[GateRow]:
+    base = {_key(r): r for r in baseline if r.get("status") == "ok"}
+    cur = {_key(r): r for r in current}
+    rows: list[GateRow] = []
+    for key in sorted(set(base) | set(cur)):
+        b, c = base.get(key), cur.get(key)
+        parity = (c or {}).get("parity") or {}
+        if c is None or c.get("status") == "not_run":
+            why = (c or {}).get("error") or "not in this run"
+            rows.append(GateRow(*key, "fail", f"missing: {why}", (b or {}).get("median_ms")))
+        elif c.get("status") == "skipped":
+            rows.append(GateRow(*key, "skipped", c.get("error", "skipped")))
+        elif c.get("status") != "ok":
+            rows.append(GateRow(*key, "fail", f"failed: {(c.get('error') or '').splitlines()[0][:200]}"))
+        elif parity and not parity.get("passed"):
+            what = parity.get("error") or "; ".join([*parity.get("problems", []), *parity.get("task_problems", [])])
+            rows.append(GateRow(*key, "fail", f"parity failed: {what[:200]}", None, c.get("median_ms")))
+        elif b is None:
+            rows.append(GateRow(*key, "new", "not in the baseline", None, c.get("median_ms")))
+        else:
+            rows.append(_latency_row(key, b, c, t))
+    return rows
+
+
+def print_gate(result: GateResult) -> None:
+    print(f"gate: run {result.current} against baseline {result.baseline}")
+    print(
+        f"{'device':<34}  {'model':<40}  {'prec':<5}  {'base ms':>8}  {'now ms':>8}  {'change':>7}  "
+        f"{'limit':>6}  verdict"
+    )
+
+    def num(v: float | None, spec: str) -> str:
+        return "-" if v is None else format(v, spec)
+
+    for r in result.rows:
+        print(
+            f"{r.device_key:<34}  {r.model:<40}  {r.precision:<5}  {num(r.baseline_ms, '8.2f')}  "
+            f"{num(r.current_ms, '8.2f')}  {num(r.change_percent, '+6.1f')}%  {num(r.limit_percent, '5.1f')}%  "
+            f"{r.verdict.upper()}: {r.reason}"
+        )
+    verdict = "PASSED" if result.passed else "FAILED"
+    print(f"gate {verdict}: {len(result.failures)} failure(s) in {len(result.rows)} comparison(s)")
+
+
+def write_junit(result: GateResult, path: Path) -> None:
+    suite = ET.Element(
+        "testsuite",
+        name="pplite-latency-gate",
+        tests=str(len(result.rows)),
+        failures=str(len(result.failures)),
+        skipped=str(sum(1 for r in result.rows if r.verdict == "skipped")),
+    )
+    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="baseline", value=result.baseline)
+    for r in result.rows:
+        case = ET.SubElement(suite, "testcase", classname=r.device_key, name=f"{r.model} {r.precision} {r.input_shape}")
+        if r.verdict == "fail":
+            ET.SubElement(case, "failure", message=r.reason).text = json.dumps(asdict(r), indent=1)
+        elif r.verdict == "skipped":
+            ET.SubElement(case, "skipped", message=r.reason)
+        else:
+            ET.SubElement(case, "system-out").text = r.reason
+    root = ET.Element("testsuites", tests=suite.get("tests", "0"), failures=suite.get("failures", "0"))
+    root.append(suite)
+    ET.indent(root)
+    atomic_files.write_bytes(path, ET.tostring(root, encoding="utf-8", xml_declaration=True))

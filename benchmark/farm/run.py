@@ -1,0 +1,228 @@
+"""A farm run: one worker thread per discovered device, every job under the device's own lock, each finished record
+written at once to the run file and the history, records already complete reused unless forced, and a device that
+disappears reported with its remaining jobs as not run. adb's client/server network is the distributed engine."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmark.device.adb import Device
+from benchmark.device.session import DeviceContext, ModelJob, device_session, nb_for_device
+from benchmark.device.thermal import ThermalPolicy
+from benchmark.farm.config import FarmConfig
+from benchmark.farm.discovery import Discovery, FarmDevice
+from benchmark.farm.history import History, device_key
+from benchmark.farm.lock import DeviceBusy, DeviceLock
+from benchmark.images import ImageSet
+from benchmark.latency.run import BenchSettings, DeviceOutcome, RunFile, bench_model, device_gone
+from benchmark.parity.device import check_on_device
+from converter.errors import ToolkitError
+from converter.manifest import toolkit_version
+from converter.model_files import sha256_file
+from converter.zoo import Zoo
+
+log = logging.getLogger("benchmark")
+
+
+def bench_settings(cfg: FarmConfig) -> BenchSettings:
+    m = cfg.measurement
+    return BenchSettings(
+        warmup=m.warmup,
+        repeats=m.repeats,
+        rounds=m.rounds,
+        pin=m.pin,
+        round_timeout_s=m.round_timeout_s,
+        cooldown_s=m.cooldown_s,
+        cv_limit=m.cv_limit,
+        thermal=ThermalPolicy(),
+    )
+
+
+@dataclass
+class FarmRun:
+    """What every worker shares; the run file and the history are safe to use from several threads."""
+
+    cfg: FarmConfig
+    zoo: Zoo
+    jobs: list[ModelJob]
+    run_id: str
+    run_file: RunFile
+    history: History
+    images: ImageSet | None
+    artifacts: Path
+    force: bool = False
+    host: str = field(default_factory=socket.gethostname)
+    stop: threading.Event = field(default_factory=threading.Event)
+    _history_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def save(self, rec: dict[str, Any]) -> None:
+        with self._history_lock:
+            rec["history_id"] = self.history.add_record(self.run_id, rec)
+        self.run_file.add(rec)
+
+    def find_complete(self, ctx: DeviceContext, job: ModelJob, nb_sha256: str) -> tuple[int, dict[str, Any]] | None:
+        key = device_key(ctx.info.summary())
+        with self._history_lock:
+            return self.history.find_complete(key, job.name, job.precision, toolkit_version(), nb_sha256)
+
+    def reuse(self, record_id: int, old: dict[str, Any]) -> dict[str, Any]:
+        with self._history_lock:
+            self.history.reuse(self.run_id, record_id)
+        rec = {**old, "history_id": record_id, "reused_from_run": old.get("farm_run_id"), "farm_run_id": self.run_id}
+        self.run_file.add(rec)
+        return rec
+
+
+def _parity(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> dict[str, Any]:
+    assert run.images is not None
+    tol = run.zoo.tolerance(run.zoo.get(job.name), job.precision)
+    try:
+        res = check_on_device(
+            ctx,
+            job,
+            run.images,
+            tol,
+            artifacts=run.artifacts / ctx.device.serial.replace(":", "_"),
+            timeout_s=run.cfg.measurement.round_timeout_s,
+        )
+    except ToolkitError as e:
+        return {"passed": False, "error": str(e), "images": 0}
+    s = res.summary
+    return {
+        "passed": s["passed"],
+        "max_abs_diff": s["max_abs_diff"],
+        "images": s["comparisons"],
+        "worst_image": s["worst_image"],
+        "task_problems": s["task_problems"],
+        "problems": sorted({p for r in res.records for p in r["problems"]}),
+    }
+
+
+def _already_done(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> tuple[int, dict[str, Any]] | None:
+    try:
+        _, nb_path = nb_for_device(ctx, job)
+        sha = sha256_file(nb_path)
+    except ToolkitError:
+        return None  # bench_model reports it
+    return run.find_complete(ctx, job, sha)
+
+
+def run_job(ctx: DeviceContext, job: ModelJob, lock: DeviceLock, run: FarmRun) -> dict[str, Any]:
+    label = f"{ctx.device.serial}: {job.name} {job.precision}"
+    done = None if run.force else _already_done(ctx, job, run)
+    if done is not None:
+        record_id, old = done
+        log.info("%s: already measured in run %s: reused (--force measures again)", label, old.get("farm_run_id"))
+        return run.reuse(record_id, old)
+    waited = lock.acquire(run.cfg.lock.wait_s, run.cfg.lock.poll_s)
+    held_from = time.time()
+    done = None if run.force or waited == 0 else _already_done(ctx, job, run)  # measured while we waited?
+    if done is not None:
+        lock.release()
+        log.info("%s: measured by run %s while we waited: reused", label, done[1].get("farm_run_id"))
+        return run.reuse(*done)
+    try:
+        log.info("%s: benchmarking", label)
+        rec = bench_model(ctx, job, bench_settings(run.cfg))
+        if rec["status"] == "ok" and run.images is not None:
+            rec["parity"] = _parity(ctx, job, run)
+    finally:
+        lock.release()
+    rec["lock"] = {"waited_s": round(waited, 3), "held_from_unix_s": held_from, "held_until_unix_s": time.time()}
+    _stamp(rec, run)
+    run.save(rec)
+    if rec["status"] == "ok":
+        parity = rec.get("parity")
+        verdict = "" if parity is None else (", parity PASS" if parity["passed"] else ", parity FAIL")
+        log.info("%s: median %.2f ms over %d rounds%s", label, rec["median_ms"], rec["rounds"], verdict)
+    elif rec["status"] == "skipped":
+        log.info("%s: skipped: %s", label, rec["error"])
+    else:
+        log.error("error: %s", rec["error"])
+    return rec
+
+
+def _stamp(rec: dict[str, Any], run: FarmRun) -> None:
+    rec["device_key"] = device_key(rec["device"])
+    rec["farm_run_id"] = run.run_id
+    rec["host"] = run.host
+
+
+def _not_run(fd: FarmDevice, job: ModelJob, run: FarmRun, reason: str) -> dict[str, Any]:
+    rec: dict[str, Any] = {
+        "model": job.name,
+        "precision": job.precision,
+        "input_shape": job.input_shape,
+        "device": fd.info.summary(),
+        "emulated": fd.info.emulated,
+        "seed_ms": job.seed_ms,
+        "tool_versions": {"toolkit": toolkit_version()},
+        "status": "not_run",
+        "error": reason,
+        "warnings": [],
+    }
+    _stamp(rec, run)
+    run.save(rec)
+    return rec
+
+
+def run_device(fd: FarmDevice, run: FarmRun) -> DeviceOutcome:
+    outcome = DeviceOutcome(fd.serial)
+    device = Device(fd.server, fd.serial)
+    lock = DeviceLock(device, fd.settings.work_dir or run.cfg.work_dir, stale_after_s=run.cfg.lock.stale_after_s)
+    pending = list(run.jobs)
+    try:
+        with device_session(
+            device,
+            runner=fd.settings.runner,
+            run_id=run.run_id,
+            keep=False,
+            work_base=fd.settings.work_dir or run.cfg.work_dir,
+            info=fd.info,
+        ) as ctx:
+            while pending and not run.stop.is_set():
+                job = pending[0]
+                try:
+                    rec = run_job(ctx, job, lock, run)
+                except DeviceBusy as e:
+                    outcome.error = str(e)
+                    break
+                pending.pop(0)
+                outcome.records.append(rec)
+                if rec["status"] == "failed" and device_gone(device):
+                    outcome.error = f"{fd.serial} ({fd.key}): the device disconnected; its remaining jobs were not run"
+                    break
+                if pending and run.cfg.measurement.cooldown_s > 0:
+                    time.sleep(run.cfg.measurement.cooldown_s)
+    except ToolkitError as e:
+        if outcome.error is None and device_gone(device):
+            outcome.error = f"{fd.serial} ({fd.key}): the device disconnected; its remaining jobs were not run ({e})"
+        outcome.error = outcome.error or f"{fd.serial} ({fd.key}): {e}"
+    finally:
+        lock.release()
+    reason = outcome.error or ("the farm run was interrupted" if run.stop.is_set() else None)
+    if reason:
+        log.error("error: %s", reason)
+        outcome.error = reason
+        outcome.records += [_not_run(fd, job, run, reason) for job in pending]
+    return outcome
+
+
+def run_farm(found: Discovery, run: FarmRun) -> list[DeviceOutcome]:
+    """All devices in parallel; Ctrl-C lets every worker finish its current job, then reports the rest not run."""
+    with ThreadPoolExecutor(max_workers=max(1, len(found.devices)), thread_name_prefix="farm") as pool:
+        futures = [pool.submit(run_device, fd, run) for fd in found.devices]
+        try:
+            while not all(f.done() for f in futures):
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            run.stop.set()
+            log.error("error: interrupted: finishing the jobs in progress (the next run resumes from here)")
+        return [f.result() for f in futures]

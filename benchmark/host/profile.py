@@ -1,0 +1,229 @@
+"""Where Paddle-Lite x86 spends an inference, by kernel family: Linux `perf record` (the cpu-clock software event, so
+no hardware counters are needed) around the inference loop of an x86 .nb, its samples grouped by symbol name. It
+explains figures such as the graph fixes' ratio: a fix can only save the time of the kernels it removes. The one seam
+to `perf`; the inference loop is benchmark.host.lite_worker in a child process (an unexpected .nb cannot crash us)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from benchmark.host.lite import SINGLE_THREAD_ENV
+from benchmark.images import generated_image_set
+from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
+from converter import manifest, process
+from converter.cli_args import nchw
+from converter.errors import ToolkitError
+from converter.nb_inspect import inspect_nb
+from converter.preprocess import preprocess
+
+# Kernel families by symbol name, first match wins (MKL's sgemm inner loops are LM_/LK_/LN_LOOP... symbols).
+FAMILIES: tuple[tuple[str, str], ...] = (
+    ("conv depthwise", r"depthwise"),
+    ("conv direct (3x3s2, packing)", r"conv_direct|conv_3x3s2|packC8|unpackC8|im2col"),
+    ("gemm (MKL sgemm/sgemv: 1x1 and other convs)", r"mkl_blas|^L[MKN]_LOOP|LWrapUp|sgemm|sgemv"),
+    ("conv bias + activation epilogue", r"fill_bias_act"),
+    ("batch_norm", r"BatchNorm"),
+    ("activation", r"Relu|Activate|[Hh]ard_?[Ss]wish|[Hh]ard_?[Ss]igmoid|Sigmoid"),
+    ("elementwise", r"[Ee]lementwise|add_ps|mul_ps|loadu_ps|storeu_ps"),
+    ("interpolate", r"interp"),
+    ("pool", r"Pool"),
+    ("softmax", r"Softmax|Exp|StrideScal"),
+    ("copies (reshape, concat, memcpy)", r"mem(move|cpy|set)|[Rr]eshape|[Cc]oncat"),
+    ("OpenMP runtime", r"kmp_|GOMP|gomp"),
+)
+OTHER = "other (framework, Python, libc)"
+_LINE = re.compile(r"^\s*([0-9.]+)%\s+\[[.k]\]\s+(.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class KernelProfile:
+    nb: str
+    runs: int
+    samples: int
+    event: str
+    median_ms: float
+    shares_percent: dict[str, float]
+    top_symbols: list[tuple[str, float]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def family(symbol: str) -> str:
+    for name, pattern in FAMILIES:
+        if re.search(pattern, symbol):
+            return name
+    return OTHER
+
+
+def parse_report(text: str) -> list[tuple[str, float]]:
+    """(symbol, percent) rows of `perf report --stdio --sort sym`."""
+    rows = []
+    for line in text.splitlines():
+        m = _LINE.match(line)
+        if m:
+            rows.append((m.group(2), float(m.group(1))))
+    return rows
+
+
+def group(rows: list[tuple[str, float]]) -> dict[str, float]:
+    shares: dict[str, float] = {}
+    for symbol, pct in rows:
+        name = family(symbol)
+        shares[name] = shares.get(name, 0.0) + pct
+    return dict(sorted(((k, round(v, 2)) for k, v in shares.items()), key=lambda kv: -kv[1]))
+
+
+def _perf() -> str:
+    perf = shutil.which("perf")
+    if not perf:
+        raise ToolkitError("perf (Linux perf) is not installed: install it (Debian/Ubuntu: apt-get install linux-perf)")
+    return perf
+
+
+def perf_usable() -> bool:
+    """Whether perf is installed and may record a cpu-clock profile of this user's processes."""
+    perf = shutil.which("perf")
+    if not perf:
+        return False
+    with tempfile.TemporaryDirectory(prefix="perf-check-") as tmp:
+        res = process.run([perf, "record", "-e", "cpu-clock", "-o", f"{tmp}/perf.data", "true"], timeout_s=60.0)
+    return res.returncode == 0 and not res.timed_out
+
+
+def _check_x86(nb: Path) -> None:
+    info = inspect_nb(nb)
+    if info.target != "x86":
+        raise ToolkitError(f"{nb}: holds {info.target} kernels; only an x86 .nb can be profiled on this host")
+
+
+def profile_nb(
+    nb: Path, x: NDArray[Any], *, runs: int = 200, warmup: int = 10, timeout_s: float = 600.0
+) -> KernelProfile:
+    """Profile `runs` single-thread inferences of an x86 .nb on input x."""
+    _check_x86(nb)
+    perf = _perf()
+    with tempfile.TemporaryDirectory(prefix="host-profile-") as tmp:
+        t = Path(tmp)
+        ctl, data = t / "ctl.fifo", t / "perf.data"
+        os.mkfifo(ctl)
+        np.savez(t / "in.npz", **{"0/0": x})
+        worker = [sys.executable, "-m", "benchmark.host.lite_worker", "--model", str(nb), "--inputs", str(t / "in.npz")]
+        worker += ["--outputs", str(t / "out.npz"), "--warmup", str(warmup), "--repeat", str(runs)]
+        worker += ["--perf-control", str(ctl)]
+        argv = [perf, "record", "-e", "cpu-clock", "-F", "999", "-D", "-1", "--control", f"fifo:{ctl}"]
+        argv += ["-o", str(data), "--", *worker]
+        rec = process.run(argv, timeout_s=timeout_s, env=SINGLE_THREAD_ENV)
+        if rec.timed_out:
+            raise ToolkitError(f"{nb}: perf record did not finish within {timeout_s:.0f} s")
+        if rec.returncode != 0 or not data.is_file():
+            raise ToolkitError(
+                f"{nb}: perf record failed (exit {rec.returncode}); profiling needs perf events for this user "
+                f"(/proc/sys/kernel/perf_event_paranoid <= 2):\n  {rec.tail(6)}"
+            )
+        rep = process.run(
+            [perf, "report", "-i", str(data), "--stdio", "--no-children", "--sort", "sym", "-g", "none"],
+            timeout_s=120.0,
+        )
+        rows = parse_report(rep.stdout)
+        if rep.returncode != 0 or not rows:
+            raise ToolkitError(f"{nb}: perf report gave no samples (exit {rep.returncode}):\n  {rep.tail(6)}")
+        run_ms = _run_ms(rec.stdout)
+        samples = _samples(rec.stderr)
+    return KernelProfile(
+        nb=str(nb),
+        runs=runs,
+        samples=samples,
+        event="cpu-clock",
+        median_ms=float(np.median(run_ms)) if run_ms else float("nan"),
+        shares_percent=group(rows),
+        top_symbols=[(s[:120], p) for s, p in rows[:12]],
+    )
+
+
+def _run_ms(stdout: str) -> list[float]:
+    for line in reversed(stdout.strip().splitlines()):
+        try:
+            return [float(v) for v in json.loads(line)["run_ms"]]
+        except (ValueError, KeyError, TypeError):
+            continue
+    return []
+
+
+def _samples(stderr: str) -> int:
+    m = re.search(r"\((\d+) samples\)", stderr)
+    return int(m.group(1)) if m else 0
+
+
+def timing_input(nb: Path, shape: tuple[int, int, int, int] | None = None) -> NDArray[Any]:
+    """The natural-looking generated image (not noise: host-performance.md pitfall 6), preprocessed as the manifest
+    beside the .nb (or one folder up, for unfixed/) says, or to --input-shape."""
+    pre = None
+    if shape:
+        _, _, h, w = shape
+        pre = {"width": w, "height": h, "mean": [0.5] * 3, "std": [0.5] * 3, "channel_order": "rgb"}
+    for folder in (nb.parent, nb.parent.parent) if pre is None else ():
+        data = manifest.load(folder)
+        if data and "preprocess" in data:
+            pre = data["preprocess"]
+            break
+    if pre is None:
+        raise ToolkitError(f"{nb}: no manifest beside it (or one folder up); pass --input-shape 1,3,H,W")
+    return preprocess(generated_image_set().items[0].bgr, pre)
+
+
+def add_host_profile_command(sub: Any) -> None:
+    p = sub.add_parser("host-profile", help="where Paddle-Lite x86 spends an inference, by kernel family (perf)")
+    p.add_argument("nb", type=Path, nargs="+", help="x86 .nb file(s), profiled one after the other")
+    p.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
+    p.add_argument("--runs", type=int, default=200, help="inferences profiled per file (default 200)")
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+def print_profiles(profiles: list[KernelProfile], labels: list[str]) -> None:
+    names = [n for n, _ in FAMILIES] + [OTHER]
+    width = max(len(n) for n in names)
+    print(f"{'share of samples, %':<{width}}  " + "  ".join(f"{label:>14}" for label in labels))
+    for name in names:
+        cells = [p.shares_percent.get(name) for p in profiles]
+        if any(cells):
+            print(f"{name:<{width}}  " + "  ".join(f"{c or 0.0:>14.1f}" for c in cells))
+    print(f"{'median ms (under perf)':<{width}}  " + "  ".join(f"{p.median_ms:>14.2f}" for p in profiles))
+    print(f"{'samples':<{width}}  " + "  ".join(f"{p.samples:>14d}" for p in profiles))
+
+
+def run_host_profile(args: Any) -> int:
+    if args.runs < 1:
+        raise ToolkitError("--runs must be >= 1")
+    profiles = []
+    for nb in args.nb:
+        if not nb.is_file():
+            raise ToolkitError(f"{nb}: no such file")
+        _check_x86(nb)  # before looking for its manifest: a file that is no x86 .nb is the first thing to say
+        profiles.append(profile_nb(nb, timing_input(nb, args.input_shape), runs=args.runs, warmup=args.warmup))
+    labels = [f"#{i + 1}" for i in range(len(profiles))]
+    for label, p in zip(labels, profiles, strict=True):
+        print(f"{label}: {p.nb}")
+    print_profiles(profiles, labels)
+    path = new_run_path("host-profile", args.reports)
+    write_run(
+        path,
+        "host-profile",
+        {"event": "cpu-clock", "families": [n for n, _ in FAMILIES]},
+        [p.to_json() for p in profiles],
+    )
+    print(f"host profile: run file {path}")
+    return 0

@@ -1,0 +1,333 @@
+"""Single-thread, big-core latency of converted models on a device: R rounds of benchmark_bin (each W warmup +
+N repeats), own statistics across rounds, thermal control, one record per (device, model, precision)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchmark import progress
+from benchmark.device import instructions
+from benchmark.device.adb import Device, DeviceError
+from benchmark.device.info import DeviceInfo
+from benchmark.device.runner import CannotRunVariant, RunnerError, explain_failure, run_round
+from benchmark.device.runner_output import RuntimeLog
+from benchmark.device.session import (
+    DeviceContext,
+    ModelJob,
+    VariantNotForDevice,
+    check_runner_version,
+    device_session,
+    nb_for_device,
+)
+from benchmark.device.thermal import ThermalPolicy, temps_json, wait_until_cool
+from benchmark.latency.stats import latency_stats, stability_warnings
+from benchmark.records.run_files import write_run
+from converter import manifest
+from converter.errors import ToolkitError
+from converter.manifest import toolkit_version
+from converter.model_files import sha256_file
+from converter.nb_inspect import inspect_nb
+from converter.opt import opt_version
+
+log = logging.getLogger(__name__)
+POWER_MODES = {0: "LITE_POWER_HIGH", 1: "LITE_POWER_LOW", 2: "LITE_POWER_FULL", 3: "LITE_POWER_NO_BIND"}
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    warmup: int = 10
+    repeats: int = 50
+    rounds: int = 10
+    duration_s: float | None = None  # sustained mode: keep running rounds this long
+    threads: int = 1
+    power_mode: int = 0  # LITE_POWER_HIGH: bind the big cluster
+    pin: str = "none"  # none | big | prime: taskset with power_mode 3 (with 0-2 the runtime replaces the mask)
+    round_timeout_s: float = 300.0
+    thermal: ThermalPolicy = ThermalPolicy()
+    cooldown_s: float = 0.0
+    cv_limit: float = 0.05
+    throttle_limit: float = 0.05
+    keep: bool = False
+    memory_profile: bool = True  # peak memory from one extra run with --enable_memory_profile (never a timed one)
+    count_instructions: bool = True  # on ARM emulated phones (QEMU): instructions per inference
+
+    @property
+    def effective_power_mode(self) -> int:
+        """With a taskset pin the runtime must not bind (power_mode 0-2 call sched_setaffinity and replace it)."""
+        return 3 if self.pin != "none" else self.power_mode
+
+
+class RunFile:
+    """The run's JSON file, rewritten atomically after every completed record (thread-safe)."""
+
+    def __init__(self, path: Path, payload: dict[str, Any]) -> None:
+        self.path = path
+        self.payload = payload
+        self.records: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        write_run(path, "latency", payload, self.records)
+
+    def add(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self.records.append(record)
+            write_run(self.path, "latency", self.payload, self.records)
+
+    def set(self, key: str, value: Any) -> None:
+        """Add a top-level figure known only at the end (e.g. the run's wall time)."""
+        with self._lock:
+            self.payload[key] = value
+            write_run(self.path, "latency", self.payload, self.records)
+
+
+@dataclass
+class DeviceOutcome:
+    serial: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(r["status"] in ("ok", "skipped") for r in self.records)
+
+
+def pin_mask(info: DeviceInfo, pin: str) -> str | None:
+    cpus = {"prime": info.prime_cpus, "big": info.big_cpus}.get(pin, lambda: [])()
+    return format(sum(1 << c for c in cpus), "x") if cpus else None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def base_args(nb: str, job: ModelJob, s: BenchSettings, backend: str) -> list[str]:
+    """The runner flags that name the model and how it runs (warmup/repeats come per kind of run)."""
+    return [
+        f"--optimized_model_file={nb}",
+        f"--input_shape={','.join(map(str, job.input_shape))}",
+        f"--threads={s.threads}",
+        f"--power_mode={s.effective_power_mode}",
+        f"--backend={backend}",
+    ]
+
+
+def timing_source(info: DeviceInfo) -> str:
+    if info.qemu_cpu:
+        return f"emulation (qemu-aarch64 -cpu {info.qemu_cpu} on this host: emulation time, not phone time)"
+    return "host (emulated device: Paddle-Lite x86 on this machine)" if info.emulated else "device"
+
+
+def _record_base(job: ModelJob, ctx: DeviceContext, s: BenchSettings) -> dict[str, Any]:
+    info = ctx.info
+    return {
+        "model": job.name,
+        "precision": job.precision,
+        "weights": (manifest.load(job.model_dir) or {}).get("weights", "trained"),
+        "input_shape": job.input_shape,
+        "device": info.summary(),
+        "emulated": info.emulated,
+        "emulated_cpu": info.qemu_cpu,
+        "timing_source": timing_source(info),
+        "runner": {"path": ctx.runner_label, "version": ctx.runner_version, "libraries": ctx.bundle.libraries},
+        "threads": s.threads,
+        "power_mode": s.effective_power_mode,
+        "pin": s.pin,
+        "warmup": s.warmup,
+        "repeats": s.repeats,
+        "seed_ms": job.seed_ms,
+        "tool_versions": {"toolkit": toolkit_version(), "opt": opt_version()},
+        "started_at": _now(),
+        "warnings": [],
+    }
+
+
+def thread_binding(s: BenchSettings, mask: str | None, runtime: RuntimeLog) -> str:
+    """What actually bound the benchmark thread: with power_mode 0-2 the runtime calls sched_setaffinity itself
+    (replacing any taskset mask), with 3 it does not."""
+    mode = s.effective_power_mode
+    if mask:
+        text = f"taskset {mask} ({s.pin} cores) with power_mode 3: the runtime does not bind"
+    elif mode == 3:
+        text = "nothing: power_mode 3 (LITE_POWER_NO_BIND), the OS schedules the thread"
+    else:
+        text = f"the runtime: power_mode {mode} ({POWER_MODES.get(mode, mode)}) binds with sched_setaffinity"
+    if runtime.affinity_failed_cores:
+        cores = ", ".join(map(str, runtime.affinity_failed_cores))
+        text += f"; binding to core {cores} failed (logged by the runtime), so the OS schedules the thread"
+    for note in runtime.binding_notes:
+        text += f"; runtime: {note}"
+    if mode != 3 and not mask and not runtime.logged:
+        text += " (this runner logs nothing, so whether it held is not known)"
+    return text
+
+
+@dataclass
+class Rounds:
+    avgs_ms: list[float] = field(default_factory=list)
+    started_s: list[float] = field(default_factory=list)
+    inits_ms: list[float] = field(default_factory=list)
+    runner_wall_s: float = 0.0
+    first_ms: float | None = None
+    runtime: RuntimeLog = RuntimeLog()
+
+
+def _run_rounds(ctx: DeviceContext, job: ModelJob, args: list[str], s: BenchSettings) -> Rounds:
+    rounds = Rounds()
+    t0 = time.monotonic()
+    label = f"{ctx.device.serial}: {job.name} {job.precision}"
+    while True:
+        progress.show(label, "round", len(rounds.avgs_ms) + 1, s.rounds)
+        try:
+            res = run_round(ctx.device, ctx.work, args, pin_mask=pin_mask(ctx.info, s.pin), timeout_s=s.round_timeout_s)
+        except RunnerError as e:
+            raise explain_failure(e, job.precision, ctx.device.serial) from None
+        finally:
+            progress.clear()
+        rep = res.report
+        rounds.avgs_ms.append(rep.avg_ms)
+        rounds.started_s.append(round(time.monotonic() - t0, 3))
+        rounds.inits_ms.append(rep.init_ms)
+        rounds.runner_wall_s += res.runner_wall_s or 0.0
+        if len(rounds.avgs_ms) == 1:
+            rounds.first_ms, rounds.runtime = rep.first_ms, res.runtime
+        n, elapsed = len(rounds.avgs_ms), time.monotonic() - t0
+        if s.duration_s is None and n >= s.rounds:
+            return rounds
+        if s.duration_s is not None and elapsed >= s.duration_s and n >= 3:
+            return rounds
+
+
+def _measure_memory(ctx: DeviceContext, base: list[str], s: BenchSettings, rec: dict[str, Any]) -> None:
+    """Peak memory from a run of its own: --enable_memory_profile starts a thread that samples every ~200 ms and
+    perturbs timing, so it never runs in a timed round. An invalid reading is recorded as unknown, with a note."""
+    try:
+        res = run_round(
+            ctx.device,
+            ctx.work,
+            [*base, "--warmup=0", "--repeats=1", "--enable_memory_profile=true"],
+            pin_mask=None,
+            timeout_s=s.round_timeout_s,
+        )
+    except RunnerError as e:
+        rec["memory_note"] = f"memory run failed: {str(e).splitlines()[0]}"
+        return
+    rec["peak_memory_mb"] = res.report.peak_memory_mb
+    rec["memory_note"] = res.report.memory_note or (
+        None if res.report.peak_memory_mb is not None else "the runner printed no memory block: unknown"
+    )
+
+
+def _count_instructions(ctx: DeviceContext, base: list[str], s: BenchSettings, rec: dict[str, Any]) -> None:
+    if ctx.info.qemu_cpu is None or not s.count_instructions:
+        return
+    if not ctx.counts_instructions:
+        rec["warnings"].append(instructions.NO_COUNTER)
+        return
+    count = instructions.count_instructions(ctx.device, ctx.work, base, timeout_s=s.round_timeout_s)
+    rec["instructions_per_inference"] = count.per_inference
+    rec["instruction_count"] = count.to_json()
+
+
+def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str, Any]:
+    rec = _record_base(job, ctx, s)
+    t_start = time.monotonic()
+    try:
+        target, nb_path = nb_for_device(ctx, job)
+        nb_info = inspect_nb(nb_path)
+        if nb_info.target != target:
+            raise RunnerError(f"{nb_path} holds {nb_info.target} kernels but {ctx.info.serial} is {ctx.info.abis}")
+        rec["target"] = target
+        rec["nb"] = {
+            "path": str(nb_path),
+            "opt_version": nb_info.opt_version,
+            "size_bytes": nb_info.size_bytes,
+            "sha256": sha256_file(nb_path),
+        }
+        check_runner_version(ctx, nb_info.opt_version)
+        wait = wait_until_cool(ctx.device, ctx.baseline_c, s.thermal)
+        rec["thermal_wait"] = wait.to_json()
+        if wait.waited_s > 0:
+            rec["warnings"].append(
+                f"thermal wait: {wait.waited_s:.0f} s for {wait.start_c} -> {wait.end_c} °C"
+                + (" (bound reached, ran anyway)" if wait.timed_out else "")
+            )
+        rec["temps_before"] = temps_json(wait.zones)
+        remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
+        ctx.device.push(nb_path.read_bytes(), remote_nb)
+        base = base_args(remote_nb, job, s, target)
+        rounds = _run_rounds(ctx, job, [*base, f"--warmup={s.warmup}", f"--repeats={s.repeats}"], s)
+        stats = latency_stats(rounds.avgs_ms)
+        rec.update(stats.to_json())
+        rec.update(
+            rounds=len(rounds.avgs_ms),
+            rounds_ms=rounds.avgs_ms,
+            round_started_s=rounds.started_s,
+            first_ms=rounds.first_ms,
+            init_ms=sorted(rounds.inits_ms)[len(rounds.inits_ms) // 2],
+            runner_wall_s=round(rounds.runner_wall_s, 3),
+            sustained_s=s.duration_s,
+            thread_binding=thread_binding(s, pin_mask(ctx.info, s.pin), rounds.runtime),
+            runtime_cpu={"name": rounds.runtime.cpu_name, "core_archs": list(rounds.runtime.core_archs)}
+            if rounds.runtime.logged
+            else None,
+        )
+        rec["warnings"] += stability_warnings(stats, s.cv_limit, s.throttle_limit)
+        if s.memory_profile:
+            _measure_memory(ctx, base, s, rec)
+        _count_instructions(ctx, base, s, rec)
+        rec["temps_after"] = temps_json(ctx.device.thermal())
+        rec["status"] = "ok"
+    except CannotRunVariant as e:
+        rec["status"] = "skipped" if e.cause == "cpu" else "failed"
+        rec["error"] = str(e)
+    except VariantNotForDevice as e:
+        rec["status"] = "skipped"
+        rec["error"] = str(e)
+    except ToolkitError as e:
+        rec["status"] = "failed"
+        rec["error"] = str(e)
+    rec["harness_wall_s"] = round(time.monotonic() - t_start, 3)
+    rec["finished_at"] = _now()
+    return rec
+
+
+def bench_device(
+    device: Device, jobs: list[ModelJob], s: BenchSettings, *, run_file: RunFile, runner: Path | None, run_id: str
+) -> DeviceOutcome:
+    outcome = DeviceOutcome(device.serial)
+    try:
+        with device_session(device, runner=runner, run_id=run_id, keep=s.keep, baseline_c=s.thermal.baseline_c) as ctx:
+            for i, job in enumerate(jobs):
+                if i and s.cooldown_s > 0:
+                    time.sleep(s.cooldown_s)
+                label = f"{device.serial}: {job.name} {job.precision}"
+                log.info("%s: benchmarking", label)
+                rec = bench_model(ctx, job, s)
+                outcome.records.append(rec)
+                run_file.add(rec)
+                if rec["status"] == "ok":
+                    log.info("%s: median %.2f ms over %d rounds", label, rec["median_ms"], rec["rounds"])
+                    continue
+                if rec["status"] == "skipped":
+                    log.info("%s: skipped: %s", label, rec["error"])
+                    continue
+                log.error("error: %s", rec["error"])
+                if device_gone(device):
+                    outcome.error = f"{device.serial}: the device disconnected; its remaining models were not run"
+                    break
+    except ToolkitError as e:
+        outcome.error = str(e)
+    return outcome
+
+
+def device_gone(device: Device) -> bool:
+    try:
+        device.shell("true", timeout_s=10)
+        return False
+    except DeviceError:
+        return True

@@ -1,0 +1,199 @@
+"""On-device parity: the converted .nb on the device (benchmark_bin --input_data_path / --output_data_path)
+against desktop Paddle Inference on the original model, on the same host-preprocessed images.
+
+benchmark_bin writes outputs with 6 significant digits and reads every output buffer as float. So the tolerance is
+widened by the printing's rounding bound (reported), int32 argmax outputs are decoded from their bit patterns, and
+for int64 outputs only the first half of the elements can be recovered (said in every record)."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from benchmark import progress
+from benchmark.device.runner import RunnerError, explain_failure, run_round
+from benchmark.device.session import DeviceContext, ModelJob, check_runner_version, nb_for_device
+from benchmark.images import ImageItem, ImageSet
+from benchmark.parity.gates import image_problems, task_problems
+from converter import manifest
+from converter.compare import GroundTruthTally, compare_output, foreground, mean_mask_iou
+from converter.errors import ToolkitError
+from converter.nb_inspect import inspect_nb
+from converter.preprocess import preprocess
+from converter.reference import ReferenceRunner
+from converter.zoo import Tolerance
+
+log = logging.getLogger(__name__)
+PRINT_REL_ERROR = 5e-6  # %g with 6 significant digits: |x - round(x)| <= 5e-6 * |x|
+ARTIFACT_IMAGES = 3
+
+
+@dataclass(frozen=True)
+class Decoded:
+    values: NDArray[Any]
+    note: str | None
+    compared_elements: int
+
+
+def decode_output(floats: NDArray[Any], shape: tuple[int, ...], dtype: str) -> Decoded:
+    """Turn benchmark_bin's float dump back into the model's output."""
+    n = int(np.prod(shape))
+    if floats.size != n:
+        raise RunnerError(f"the runner wrote {floats.size} values, the output {list(shape)} has {n}")
+    f32 = floats.astype(np.float32)
+    if dtype == "int32":
+        return Decoded(f32.view(np.int32).reshape(shape), "int32 labels decoded from their float bit patterns", n)
+    if dtype == "int64":
+        half = f32.view(np.int32).reshape(-1, 2)  # little-endian (low, high) words of the first n/2 elements
+        labels = (half[:, 0].astype(np.int64) & 0xFFFFFFFF) | (half[:, 1].astype(np.int64) << 32)
+        note = (
+            f"int64 output: benchmark_bin reads it as float, so only the first {labels.size} of {n} elements "
+            "are recoverable; compared those"
+        )
+        return Decoded(labels, note, labels.size)
+    return Decoded(f32.reshape(shape), None, n)
+
+
+def _input_text(x: NDArray[Any]) -> bytes:
+    return " ".join(f"{v:.9g}" for v in x.reshape(-1)).encode()
+
+
+def _save_artifacts(
+    folder: Path, index: int, item: ImageItem, *, pre: dict[str, Any], ref: NDArray[Any], dev: NDArray[Any]
+) -> dict[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    thumb = cv2.resize(item.bgr, (int(pre["width"]), int(pre["height"])), interpolation=cv2.INTER_AREA)
+    paths = {
+        "input": folder / f"{index}-input.png",
+        "desktop": folder / f"{index}-desktop.png",
+        "device": folder / f"{index}-device.png",
+    }
+    cv2.imwrite(str(paths["input"]), thumb)
+    cv2.imwrite(str(paths["desktop"]), foreground(ref).astype(np.uint8) * 255)
+    cv2.imwrite(str(paths["device"]), foreground(dev).astype(np.uint8) * 255)
+    return {k: str(v) for k, v in paths.items()}
+
+
+@dataclass
+class DeviceParityResult:
+    records: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+def check_on_device(
+    ctx: DeviceContext, job: ModelJob, images: ImageSet, tol: Tolerance, *, artifacts: Path, timeout_s: float = 300
+) -> DeviceParityResult:
+    data = manifest.load(job.model_dir)
+    if data is None:
+        raise RunnerError(f"{job.model_dir}: no manifest; convert {job.name} first")
+    source = data["source"]
+    folder = Path(source["folder"])
+    reference = ReferenceRunner(folder / source["model_file"], folder / source["params_file"])
+    out_name, out_dtype = data["output_name"], data["output_dtype"]
+    target, nb_path = nb_for_device(ctx, job)
+    check_runner_version(ctx, inspect_nb(nb_path).opt_version)
+    remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
+    ctx.device.push(nb_path.read_bytes(), remote_nb)
+    tallies = {"desktop": GroundTruthTally.empty(), "device": GroundTruthTally.empty()}
+    records: list[dict[str, Any]] = []
+    label = f"{ctx.device.serial}: {job.name} {job.precision} parity"
+    for index, item in enumerate(images.items):
+        progress.show(label, "image", index + 1, len(images.items))
+        x = preprocess(item.bgr, data["preprocess"])
+        ref = reference.run([x])[out_name]
+        remote_in, remote_out = ctx.work.file("input.txt"), ctx.work.file("output.txt")
+        ctx.device.push(_input_text(x), remote_in)
+        ctx.device.shell(f"rm -f {shlex.quote(remote_out)}", timeout_s=30)
+        args = [
+            f"--optimized_model_file={remote_nb}",
+            f"--input_shape={','.join(map(str, job.input_shape))}",
+            f"--input_data_path={remote_in}",
+            f"--output_data_path={remote_out}",
+            "--warmup=0",
+            "--repeats=1",
+            "--threads=1",
+            "--power_mode=0",
+            f"--backend={target}",
+        ]
+        try:
+            run = run_round(ctx.device, ctx.work, args, pin_mask=None, timeout_s=timeout_s)
+        except RunnerError as e:
+            raise explain_failure(e, job.precision, ctx.device.serial) from None
+        finally:
+            progress.clear()
+        try:
+            text = ctx.device.pull(remote_out).decode()
+        except ToolkitError:
+            raise RunnerError(
+                f"{ctx.device.serial}: the runner wrote no output file {remote_out} "
+                "(--output_data_path needs Paddle-Lite 2.13+)"
+            ) from None
+        shape = run.report.outputs[0].shape if run.report.outputs else tuple(ref.shape)
+        decoded = decode_output(np.array(text.split(), dtype=np.float64), shape, out_dtype)
+        full = decoded.compared_elements == ref.size
+        ref_cmp = ref if full else ref.reshape(-1)[: decoded.compared_elements]
+        dev_cmp = decoded.values.reshape(ref_cmp.shape)
+        c = compare_output(out_name, ref_cmp, dev_cmp)
+        bound = PRINT_REL_ERROR * float(np.max(np.abs(ref))) if out_dtype.startswith("float") else 0.0
+        problems = image_problems(c, tol, bound)
+        rec: dict[str, Any] = {
+            "model": job.name,
+            "image": item.name,
+            "output": out_name,
+            "output_dtype": out_dtype,
+            "precision": job.precision,
+            "target": target,
+            "source": "device",
+            "device": ctx.info.summary(),
+            "emulated": ctx.info.emulated,
+            "reference": "paddle_inference",
+            "candidate": "device_benchmark_bin",
+            "max_abs_diff": c.max_abs_diff,
+            "mean_abs_diff": c.mean_abs_diff,
+            "argmax_agreement": c.argmax_agreement,
+            "iou_vs_reference": c.iou_vs_reference,
+            "reference_fg_fraction": c.reference_fg_fraction,
+            "print_rounding_bound": bound,
+            "compared_elements": decoded.compared_elements,
+            "note": decoded.note,
+            "passed": not problems,
+            "problems": problems,
+        }
+        if item.mask is not None and full:
+            rec["gt_iou_desktop"] = tallies["desktop"].add(ref, item.mask)
+            rec["gt_iou_device"] = tallies["device"].add(dev_cmp, item.mask)
+        if index < ARTIFACT_IMAGES and full:
+            rec["artifacts"] = _save_artifacts(
+                artifacts / job.name, index, item, pre=data["preprocess"], ref=ref, dev=dev_cmp
+            )
+        records.append(rec)
+    desktop, device = tallies["desktop"], tallies["device"]
+    task = task_problems(
+        tol,
+        mean_mask_iou=mean_mask_iou(records),
+        miou=device.miou,
+        fp32_desktop_miou=desktop.miou,
+    )
+    summary = {
+        "model": job.name,
+        "precision": job.precision,
+        "task_problems": task,
+        "device": ctx.info.summary()["serial"],
+        "emulated": ctx.info.emulated,
+        "qemu_cpu": ctx.info.qemu_cpu,
+        "comparisons": len(records),
+        "passed": bool(records) and all(r["passed"] for r in records) and not task,
+        "max_abs_diff": max((r["max_abs_diff"] for r in records), default=None),
+        "worst_image": max(records, key=lambda r: r["max_abs_diff"])["image"] if records else None,
+        "ground_truth": {
+            k: {"images": len(t.fg_ious), "mean_fg_iou": t.mean_fg_iou, "miou": t.miou} for k, t in tallies.items()
+        },
+    }
+    return DeviceParityResult(records, summary)

@@ -1,0 +1,204 @@
+"""Host parity: Paddle-Lite x86 (the converted .nb, in a child process) against desktop Paddle Inference (the
+original model), on the same preprocessed images, judged with the zoo's tolerances."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from benchmark.host.lite import LiteHostRunner
+from benchmark.images import ImageSet
+from benchmark.parity.gates import image_problems, task_problems
+from converter import manifest
+from converter.compare import GroundTruthTally, compare_output, mean_mask_iou
+from converter.convert import DEFAULT_SOURCES, convert_zoo_model
+from converter.errors import ToolkitError
+from converter.preprocess import preprocess
+from converter.reference import ReferenceRunner
+from converter.sources import ModelSources
+from converter.zoo import Tolerance, Zoo
+
+log = logging.getLogger(__name__)
+PRECISION = "fp32"
+TARGET = "x86"
+
+
+@dataclass
+class ModelParity:
+    model: str
+    status: str  # pass | fail | unavailable | error | not_run
+    precision: str = PRECISION
+    tolerance: Tolerance | None = None
+    comparisons: int = 0
+    failures: list[str] = field(default_factory=list)
+    max_abs_diff: float | None = None
+    mean_abs_diff: float | None = None
+    min_argmax_agreement: float | None = None
+    mean_mask_iou: float | None = None
+    worst_image: str | None = None
+    weights: str = "trained"
+    gt: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "precision": self.precision,
+            "weights": self.weights,
+            "target": TARGET,
+            "status": self.status,
+            "tolerance": self.tolerance.model_dump() if self.tolerance else None,
+            "comparisons": self.comparisons,
+            "max_abs_diff": self.max_abs_diff,
+            "mean_abs_diff": self.mean_abs_diff,
+            "min_argmax_agreement": self.min_argmax_agreement,
+            "mean_mask_iou": self.mean_mask_iou,
+            "worst_image": self.worst_image,
+            "ground_truth": self.gt,
+            "failures": self.failures,
+            "error": self.error,
+        }
+
+
+def _finite(x: float) -> float | None:
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+NOT_RUN_HERE = {
+    "fp16": "fp16 kernels exist only for ARM (ARMv8.2 + an fp16 runtime): not run here; parity-check it on a device"
+}
+
+
+def check_model(
+    zoo: Zoo,
+    name: str,
+    images: ImageSet,
+    *,
+    precisions: tuple[str, ...] | None = None,
+    sources: ModelSources = DEFAULT_SOURCES,
+) -> list[tuple[ModelParity, list[dict[str, Any]]]]:
+    """Convert what is missing, run desktop fp32 Paddle Inference once and each precision's x86 .nb on every image,
+    compare every output and judge each precision with its gates; one result per precision. Never raises for a
+    model-level problem (it is reported in the result)."""
+    entry = zoo.get(name)
+    wanted = precisions or zoo.precisions(entry)
+    outcome = convert_zoo_model(zoo, name, sources=sources, targets=(TARGET,), precisions=wanted)
+    if not outcome.ok or outcome.source is None or outcome.model_dir is None:
+        status = "unavailable" if outcome.status == "unavailable" else "error"
+        return [(ModelParity(name, status, precision=p, error=outcome.error), []) for p in wanted]
+    data = manifest.load(outcome.model_dir)
+    if data is None:
+        return [(ModelParity(name, "error", error=f"{outcome.model_dir}: manifest missing after conversion"), [])]
+    try:
+        files = outcome.source.files
+        reference = ReferenceRunner(files.model_file, files.params_file)
+        inputs = [preprocess(item.bgr, data["preprocess"]) for item in images.items]
+        ref_outs = [reference.run([x]) for x in inputs]
+    except ToolkitError as e:
+        return [(ModelParity(name, "error", precision=p, error=f"{name}: {e}"), []) for p in wanted]
+    results: list[tuple[ModelParity, list[dict[str, Any]]]] = []
+    weights = data.get("weights", "trained")
+    # a random-weight stand-in is judged on runtime parity only: its accuracy against ground truth means nothing
+    judged = (
+        images
+        if weights != "random"
+        else ImageSet(images.source, tuple(replace(i, mask=None) for i in images.items), images.warnings)
+    )
+    for precision in wanted:
+        tol = zoo.tolerance(entry, precision)
+        if precision in NOT_RUN_HERE:
+            results.append(
+                (ModelParity(name, "not_run", precision=precision, tolerance=tol, error=NOT_RUN_HERE[precision]), [])
+            )
+            continue
+        try:
+            cand = LiteHostRunner(outcome.model_dir / manifest.nb_name(TARGET, precision)).run_batch(
+                [[x] for x in inputs]
+            )
+        except ToolkitError as e:
+            results.append((ModelParity(name, "error", precision=precision, tolerance=tol, error=f"{name}: {e}"), []))
+            continue
+        results.append(
+            _judge(name, precision, tol, judged, outputs=(ref_outs, cand.outputs), output_name=data["output_name"])
+        )
+        results[-1][0].weights = weights
+        for rec in results[-1][1]:
+            rec["weights"] = weights
+    fp32 = next((r for r, _ in results if r.precision == "fp32"), None)
+    desktop_miou = (fp32.gt.get("reference") or {}).get("miou") if fp32 else None
+    for r, _ in results:
+        if r.tolerance is not None and r.status in ("pass", "fail"):
+            ref_miou = desktop_miou if desktop_miou is not None else (r.gt.get("reference") or {}).get("miou")
+            task = task_problems(
+                r.tolerance,
+                mean_mask_iou=r.mean_mask_iou,
+                miou=(r.gt.get("candidate") or {}).get("miou"),
+                fp32_desktop_miou=ref_miou,
+            )
+            r.failures += [f"task level: {p}" for p in task]
+            r.status = "fail" if r.failures else "pass"
+    return results
+
+
+def _judge(
+    name: str,
+    precision: str,
+    tol: Tolerance,
+    images: ImageSet,
+    *,
+    outputs: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+    output_name: str,
+) -> tuple[ModelParity, list[dict[str, Any]]]:
+    result = ModelParity(name, "pass", precision=precision, tolerance=tol)
+    tallies = {"reference": GroundTruthTally.empty(), "candidate": GroundTruthTally.empty()}
+    records: list[dict[str, Any]] = []
+    worst = -1.0
+    ref_outs, cand_outs = outputs
+    for item, ref, got in zip(images.items, ref_outs, cand_outs, strict=True):
+        for out_name, ref_arr in ref.items():
+            c = compare_output(out_name, ref_arr, got.get(out_name))
+            result.comparisons += 1
+            problems = image_problems(c, tol)
+            rec: dict[str, Any] = {
+                "model": name,
+                "image": item.name,
+                "output": out_name,
+                "precision": precision,
+                "target": TARGET,
+                "source": "host",
+                "reference": "paddle_inference_fp32",
+                "candidate": f"paddle_lite_x86_{precision}",
+                "max_abs_diff": _finite(c.max_abs_diff),
+                "mean_abs_diff": _finite(c.mean_abs_diff),
+                "argmax_agreement": c.argmax_agreement,
+                "iou_vs_reference": c.iou_vs_reference,
+                "reference_fg_fraction": c.reference_fg_fraction,
+                "passed": not problems,
+                "problems": problems,
+            }
+            if item.mask is not None and out_name == output_name:
+                rec["gt_iou_reference"] = tallies["reference"].add(ref_arr, item.mask)
+                rec["gt_iou_candidate"] = tallies["candidate"].add(got[out_name], item.mask) if not c.problems else None
+            records.append(rec)
+            result.failures += [f"{item.name}: {p}" for p in problems]
+            if c.max_abs_diff > worst or math.isnan(c.max_abs_diff):
+                worst = c.max_abs_diff if not math.isnan(c.max_abs_diff) else math.inf
+                result.worst_image = item.name
+    diffs = [r["max_abs_diff"] for r in records]
+    result.max_abs_diff = None if any(d is None for d in diffs) else max(diffs, default=None)
+    result.mean_abs_diff = float(np.mean([r["mean_abs_diff"] or 0.0 for r in records])) if records else None
+    result.min_argmax_agreement = min((r["argmax_agreement"] for r in records), default=None)
+    result.mean_mask_iou = mean_mask_iou(records)
+    result.gt = {
+        runtime: {"images": len(t.fg_ious), "mean_fg_iou": t.mean_fg_iou, "miou": t.miou}
+        for runtime, t in tallies.items()
+    }
+    if result.comparisons == 0:
+        result.failures.append("zero comparisons ran: nothing was checked")
+    if result.failures:
+        result.status = "fail"
+    return result, records
