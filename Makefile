@@ -144,6 +144,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check converter benchmark android_demo tests
 	$(PY) -m ruff format --check converter benchmark android_demo tests
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(PY) -m ruff format converter benchmark android_demo tests

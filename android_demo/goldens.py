@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ from numpy.typing import NDArray
 
 from converter import atomic_files, manifest
 from converter.app_spec import SPEC_NAME
+from converter.cli_args import setup_logging
 from converter.compare import prediction_at_size
-from converter.errors import ToolkitError
+from converter.errors import ExitCode, ToolkitError, UsageError
 from converter.generated_images import generated_images
 from converter.preprocess import load_image, preprocess
 from converter.reference import ReferenceRunner
@@ -147,22 +149,34 @@ def write_goldens(model_dir: Path, images: list[Path], out: Path) -> Path:
     return out
 
 
-def add_goldens_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("demo-goldens", help="golden files for the Android demo's Java unit tests")
+def image_files(folder: Path | None, max_images: int) -> list[Path]:
+    """The first jpg/png files of `folder` (sorted); none when no folder is given (then generated images are used)."""
+    if folder is None:
+        return []
+    if not folder.is_dir():
+        raise UsageError(f"images folder {folder} does not exist")
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:max_images]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m android_demo.goldens`: the golden files alone (make android-demo writes them itself)."""
+    p = argparse.ArgumentParser(prog="python -m android_demo.goldens", description=__doc__)
     p.add_argument("--model-dir", type=Path, required=True, help="a converted model folder (build/models/NAME)")
     p.add_argument("--images", type=Path, help="folder of images (default: two generated images)")
     p.add_argument("--max-images", type=int, default=3)
     p.add_argument("--out", type=Path, default=Path("build/android/goldens"))
     p.add_argument("-v", "--verbose", action="store_true")
-
-
-def run_goldens(args: argparse.Namespace) -> int:
-    images: list[Path] = []
-    if args.images is not None:
-        if not args.images.is_dir():
-            raise ToolkitError(f"images folder {args.images} does not exist")
-        images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-        images = images[: args.max_images]
-    out = write_goldens(args.model_dir, images, args.out)
+    args = p.parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        images = image_files(args.images, args.max_images)
+        out = write_goldens(args.model_dir, images, args.out)
+    except ToolkitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return ExitCode.USAGE
     print(f"demo goldens: {out} ({len(images) or 2} image(s) + camera frames)")
-    return 0
+    return ExitCode.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,8 +12,8 @@ import zipfile
 from pathlib import Path
 
 from android_demo.build import APK_NAME, DEFAULT_OUT
-from benchmark.cli.bench import select_devices
-from benchmark.device.adb import AdbServer, Device
+from benchmark.device.adb import AdbDevice, AdbServer
+from benchmark.device.select import select_devices
 from converter.app_spec import SPEC_NAME
 from converter.cli_args import setup_logging
 from converter.errors import ToolkitError
@@ -50,7 +50,7 @@ def install(apk: Path, server: AdbServer, serial: str | None) -> str:
         raise InstallError(f"no usable device on the adb server {server} (`adb devices` lists them)")
     if len(serials) > 1:
         raise InstallError(f"{len(serials)} devices attached ({', '.join(serials)}): choose one with SERIAL=...")
-    device = Device(server, serials[0])
+    device = AdbDevice(server, serials[0])
     device.push(apk.read_bytes(), REMOTE)
     r = device.shell(f"pm install -r -t {shlex.quote(REMOTE)}; rc=$?; rm -f {shlex.quote(REMOTE)}; exit $rc", 300)
     if r.returncode != 0 or "Success" not in r.stdout:

@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from android_demo.goldens import write_goldens
+from android_demo.goldens import image_files, write_goldens
 from android_demo.toolchain import APP, ToolchainError, junit_classpath, run_tool
 from converter import process
 from converter.cli_args import setup_logging
@@ -57,14 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     setup_logging(args.verbose)
-    images: list[Path] = []
-    if args.images is not None:
-        if not args.images.is_dir():
-            print(f"error: images folder {args.images} does not exist", file=sys.stderr)
-            return 2
-        images = sorted(x for x in args.images.iterdir() if x.suffix.lower() in (".jpg", ".jpeg", ".png"))
-        images = images[: args.max_images]
     try:
+        images = image_files(args.images, args.max_images)
         code, output = run_unit_tests(args.model_dir, images, args.out)
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)

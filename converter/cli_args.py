@@ -8,8 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from converter.graph_fix_apply import GraphFixSettings
-from converter.sources import ModelSources
+from converter.spec import GraphFixSettings, ModelSources
 from converter.zoo import DEFAULT_ZOO
 
 

@@ -16,29 +16,20 @@ from typing import Any
 from converter import manifest
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource, ModelUnavailable, checksums, resolve
-from converter.graph_fix_apply import GraphFixSettings, prepare_graph_fixes, unfixed_op_counts
+from converter.graph_fix_apply import prepare_graph_fixes, unfixed_op_counts
 from converter.model_files import ModelFiles, find_model_files
 from converter.model_stats import model_stats
 from converter.opt import opt_version, preflight
 from converter.program import ProgramInfo, read_program
-from converter.sources import DEFAULT_OUT, ModelSources
-from converter.standin import marked_random, standin_source
+from converter.spec import DEFAULT_OUT, GraphFixSettings, ModelSources, ModelSpec
+from converter.standin import standin_source
+from converter.standin_store import marked_random
 from converter.variant_files import UNBUILDABLE, convert_one, file_entry
 from converter.zoo import Preprocess, Zoo, ZooModel, check_model_name
 
 log = logging.getLogger(__name__)
 DEFAULT_FIXES = GraphFixSettings()
 DEFAULT_SOURCES = ModelSources()
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What a conversion needs to know besides the files: the name, the fixed input shape and preprocessing."""
-
-    name: str
-    input_shape: tuple[int, int, int, int]
-    preprocess: Preprocess
-    title: str = ""
 
 
 @dataclass

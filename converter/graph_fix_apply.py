@@ -22,19 +22,14 @@ from converter.generated_images import generated_images
 from converter.graph_fixes import fix_program
 from converter.model_files import find_model_files
 from converter.preprocess import ImageError, load_image, preprocess
+from converter.spec import GraphFixSettings
+from converter.variant_files import convert_one
 
 log = logging.getLogger(__name__)
 FIXED_DIR = "fixed_model"
 UNFIXED_DIR = "unfixed"  # the .nb converted without the fixes, for op counts and the fixed-vs-unfixed benchmark
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 MAX_EXTRA_IMAGES = 8
-
-
-@dataclass(frozen=True)
-class GraphFixSettings:
-    enabled: bool = True
-    images: Path | None = None  # extra real images for the parity check
-    tolerance: float = 1e-4  # fp32 max abs diff allowed between the fixed and original program
 
 
 @dataclass
@@ -162,8 +157,6 @@ def unfixed_op_counts(
 ) -> dict[str, Any]:
     """The manifest's `graph_fixes`: with the fixes applied, each target's fp32 .nb is also converted from the
     original program into unfixed/ so that opt's own fusions count on both sides of ops_before / ops_after."""
-    from converter.variant_files import convert_one
-
     record = outcome.to_json()
     previous = data.get("graph_fixes") or {}
     keep = previous.get("status") == outcome.status and previous.get("rewrites_by_kind") == outcome.rewrites

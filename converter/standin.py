@@ -19,18 +19,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from converter import atomic_files
-from converter.errors import ToolkitError
 from converter.model_files import sha256_file
 from converter.program import read_program
+from converter.standin_store import STANDIN_MARK, TARGET_MAX_LOGIT, StandinError, publish
 
 log = logging.getLogger(__name__)
-TARGET_MAX_LOGIT = 8.0
-STANDIN_MARK = "STANDIN.json"
-
-
-class StandinError(ToolkitError):
-    """A random-weight stand-in could not be built."""
 
 
 def _fill(shape: list[int], role: str | None, rng: np.random.Generator) -> NDArray[np.float32]:
@@ -151,26 +144,6 @@ def _calibrate_classifier(prog: Any, scope: Any, exe: Any, *, feed: str, x: NDAr
         (after,) = exe.run(prog, feed={feed: x}, fetch_list=[logits_name])
         peak = float(np.abs(after).max())
     return peak
-
-
-def publish(partial: Path, dest: Path, meta: dict[str, Any]) -> None:
-    """Write the STANDIN.json mark into the finished folder and move it into place (never half a stand-in)."""
-    atomic_files.write_json(partial / STANDIN_MARK, meta)
-    shutil.rmtree(dest, ignore_errors=True)
-    partial.rename(dest)
-
-
-def marked_random(folder: Path) -> str | None:
-    """The warning for a model folder this toolkit built with random weights (its STANDIN.json says so), else None:
-    such a folder converted as a user's model must still be labelled random."""
-    try:
-        meta = json.loads((folder / STANDIN_MARK).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(meta, dict) or meta.get("weights") != "random":
-        return None
-    graph = meta.get("graph", "unknown graph")
-    return f"RANDOM WEIGHTS (latency-only stand-in: {graph}); accuracy figures are meaningless"
 
 
 def standin_source(entry: Any, graphs_dir: Path | None, cache_dir: Path) -> Any:

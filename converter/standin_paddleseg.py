@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from converter.standin import TARGET_MAX_LOGIT, StandinError, publish
+from converter.standin_store import TARGET_MAX_LOGIT, StandinError, publish
 
 
 def build_paddleseg_standin(

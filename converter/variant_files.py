@@ -17,7 +17,7 @@ from converter.opt import ConversionError, run_opt
 from converter.program import TensorInfo
 
 if TYPE_CHECKING:
-    from converter.convert import ModelSpec
+    from converter.spec import ModelSpec
 
 FP16_REQUIRES = (
     "an ARMv8.2-A CPU with fp16 arithmetic (Cortex-A55/A75/A76 and newer; not A53) and a Paddle-Lite runtime "

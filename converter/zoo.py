@@ -14,12 +14,19 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
-from converter.errors import ToolkitError
+from converter.errors import ToolkitError, UsageError
 
 DEFAULT_ZOO = Path(__file__).resolve().parent.parent / "configs" / "zoo.yaml"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 PRECISIONS = ("fp32", "fp16", "int8", "int16")
 Precision = Literal["fp32", "fp16", "int8", "int16"]
+
+
+class UnknownModels(UsageError):
+    def __init__(self, names: list[str], known: list[str], zoo: Path) -> None:
+        super().__init__(f"unknown model(s) {', '.join(names)}; the zoo {zoo} has: {', '.join(known)}")
+        self.names = names
+        self.known = known
 
 
 class ZooError(ToolkitError):
@@ -154,6 +161,14 @@ class Zoo:
 
     def names(self) -> list[str]:
         return [m.name for m in self.models]
+
+    def select(self, names: list[str] | None) -> list[str]:
+        """The names asked for (default: every model); an unknown name is a usage error naming them all."""
+        wanted = list(names or self.names())
+        unknown = [n for n in wanted if n not in self.names()]
+        if unknown:
+            raise UnknownModels(unknown, self.names(), self.path)
+        return wanted
 
     def get(self, name: str) -> ZooModel:
         for m in self.models:

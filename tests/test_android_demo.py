@@ -18,7 +18,7 @@ import pytest
 from android_demo import build as apk_build
 from android_demo import install as apk_install
 from android_demo import unit_tests
-from benchmark.device.adb import Device
+from benchmark.device.adb import AdbDevice
 from tests.conftest import PORTRAIT_V2
 
 pytestmark = pytest.mark.slow
@@ -200,7 +200,7 @@ def test_install_on_an_emulated_device(lab, emulated, built, capsys) -> None:  #
     argv = ["--apk", str(built), "--adb", str(lab.server), "--serial", h.serial]
     assert apk_install.main(argv) == 0, capsys.readouterr().err
     assert f"installed {built} on {h.serial}" in capsys.readouterr().out
-    device = Device(lab.server, h.serial)
+    device = AdbDevice(lab.server, h.serial)
     listed = device.shell("pm path com.pplite.humanseg", 30).stdout.strip()
     assert listed == "package:/data/app/com.pplite.humanseg-1/base.apk"
     on_device = device.pull("/data/app/com.pplite.humanseg-1/base.apk")

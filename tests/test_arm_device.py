@@ -77,7 +77,7 @@ def test_fp32_and_fp16_on_the_arm_phone(  # type: ignore[no-untyped-def]
             r["emulated_cpu"] == "max" and r["device"]["abi"] == "arm64-v8a" and "emulation time" in r["timing_source"]
         )
         assert r["runner"]["version"] == "v2.13-rc" and r["runner"]["libraries"] == ["libpaddle_light_api_shared.so"]
-        assert r["runner"]["path"] == str(arm_runtime / "fp16" / "benchmark_bin")  # the profile's default runner
+        assert Path(r["runner"]["path"]).resolve() == arm_runtime / "fp16" / "benchmark_bin"  # the default runner
         # the runtime's own CPU probe read the phone's /proc/cpuinfo and /sys; its binding to the prime core failed
         assert "SM8150" in r["runtime_cpu"]["name"] and r["runtime_cpu"]["core_archs"] == ["A55"] * 4 + ["A76"] * 4
         assert "power_mode 0" in r["thread_binding"] and "binding to core 7 failed" in r["thread_binding"]

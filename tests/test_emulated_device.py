@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.device.adb import Device, DeviceError, list_devices
+from benchmark.device.adb import AdbDevice, DeviceError, list_devices
 from benchmark.emulated.namespace import namespace_available
 
 pytestmark = pytest.mark.slow
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 def test_shell_v2_sync_and_props(lab, emulated) -> None:  # type: ignore[no-untyped-def]
     h = emulated()
-    d = Device(lab.server, h.serial)
+    d = AdbDevice(lab.server, h.serial)
     r = d.shell("echo out; echo err >&2; exit 3", timeout_s=10)
     assert (r.returncode, r.stdout, r.stderr) == (3, "out\n", "err\n")
     assert d.shell("kill -9 $$", timeout_s=10).returncode == 137  # killed by a signal: 128 + 9
@@ -38,19 +38,19 @@ def test_device_states(lab, emulated) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_push_into_a_full_or_read_only_device(lab, emulated) -> None:  # type: ignore[no-untyped-def]
-    full = Device(lab.server, emulated(storage={"free_bytes": 1000}).serial)
+    full = AdbDevice(lab.server, emulated(storage={"free_bytes": 1000}).serial)
     with pytest.raises(DeviceError, match="refused by the device") as e:
         full.push(b"x" * 5000, "/data/local/tmp/big.bin")
     assert full.serial in str(e.value) and "/data/local/tmp/big.bin" in str(e.value)
     assert not full.exists("/data/local/tmp/big.bin")
-    ro = Device(lab.server, emulated(storage={"read_only": True}).serial)
+    ro = AdbDevice(lab.server, emulated(storage={"read_only": True}).serial)
     with pytest.raises(DeviceError, match="refused by the device"):
         ro.push(b"x", "/data/local/tmp/x.bin")
 
 
 def test_plain_mode_rewrites_android_paths(lab, emulated) -> None:  # type: ignore[no-untyped-def]
     h = emulated(isolate="no")
-    d = Device(lab.server, h.serial)
+    d = AdbDevice(lab.server, h.serial)
     r = d.shell("echo hi > /data/local/tmp/p.txt; cat /data/local/tmp/p.txt; pwd", timeout_s=10)
     assert r.stdout.splitlines() == ["hi", str(h.root)]  # the crude part: host paths show
     assert (h.root / "data/local/tmp/p.txt").read_text() == "hi\n"
@@ -59,7 +59,7 @@ def test_plain_mode_rewrites_android_paths(lab, emulated) -> None:  # type: igno
 @pytest.mark.skipif(not namespace_available(), reason="the kernel refuses user namespaces (unshare -U -r -m)")
 def test_namespace_mode_is_a_chroot(lab, emulated) -> None:  # type: ignore[no-untyped-def]
     h = emulated(isolate="yes")
-    d = Device(lab.server, h.serial)
+    d = AdbDevice(lab.server, h.serial)
     r = d.shell(
         "pwd; ls /; tail -n 1 /proc/cpuinfo; echo hi > /data/local/tmp/n.txt; realpath /data/local/tmp/n.txt",
         timeout_s=10,

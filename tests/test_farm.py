@@ -14,7 +14,6 @@ import pytest
 from benchmark.cli import main
 from tests.conftest import HUMAN_V1, PORTRAIT_V1, PORTRAIT_V2
 from tests.farm_support import by_key, farm_argv, records, run_farm, write_farm
-from tests.run_watch import on_first_record
 
 pytestmark = pytest.mark.slow
 THREE = f"{PORTRAIT_V2},{HUMAN_V1},{PORTRAIT_V1}"
@@ -48,7 +47,10 @@ def test_farm_over_two_servers_with_faults(
 ) -> None:  # type: ignore[no-untyped-def]
     fast = {"fixed_latency_ms": 10}
     a1 = emulated(props={"ro.serialno": "FARMA1"}, runner=fast)
-    doomed = emulated(props={"ro.serialno": "FARMA2"}, runner={"fixed_latency_ms": 60})
+    # unplugged as the farm starts pushing FARMA2's second model (the first is complete by then)
+    doomed = emulated(
+        props={"ro.serialno": "FARMA2"}, runner=fast, storage={"unplug_on_push_suffix": f"{HUMAN_V1}-x86-fp32.nb"}
+    )
     b1 = emulated(server=second_server, props={"ro.serialno": "FARMB1"}, runner=fast)
     unauthorized = emulated(server=second_server, state="unauthorized", props={"ro.serialno": "FARMB2"})
     other = emulated(server=second_server, props={"ro.serialno": "OTHER1"}, runner=fast)
@@ -66,10 +68,8 @@ def test_farm_over_two_servers_with_faults(
         parity={"enabled": True, "max_images": 1},
     )
     _wait_listed(second_server, unauthorized.serial, "unauthorized")
-    killer = on_first_record(reports, lambda r: r["device_key"].startswith("FARMA2/"), lambda: lab.kill_device(doomed))
     rc, out, err = run_farm(capsys, farm_argv(farm, models_dir, farm_out, reports, models=THREE))
-    killer.join(timeout=5)
-    assert rc == 1
+    assert rc == 1 and doomed.proc.poll() is not None  # the device process is gone
     recs = by_key(records(reports))
     assert set(recs) == {"FARMA1", "FARMA2", "FARMB1"}  # OTHER1 has no "nightly" label, FARMB2 is unauthorized
     for key in ("FARMA1", "FARMB1"):
@@ -121,15 +121,17 @@ def test_unreachable_server_and_no_device(lab, models_dir, bench_out, tmp_path, 
 def test_a_server_that_goes_away_mid_run(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     doomed_server = lab.start_server()  # a farm host that disappears
     emulated(props={"ro.serialno": "SRVA1"}, runner={"fixed_latency_ms": 10})
-    emulated(server=doomed_server, props={"ro.serialno": "SRVB1"}, runner={"fixed_latency_ms": 60})
+    # the host's adb server dies as the farm starts pushing SRVB1's second model (the first is complete by then)
+    kill = (lab.server_pid(doomed_server), f"{HUMAN_V1}-x86-fp32.nb")
+    emulated(
+        server=doomed_server,
+        props={"ro.serialno": "SRVB1"},
+        runner={"fixed_latency_ms": 10},
+        storage={"kill_pid_on_push_suffix": kill},
+    )
     reports = tmp_path / "reports"
     farm = write_farm(tmp_path, [str(lab.server), str(doomed_server)], select={"serial": ["SRV*"]})
-
-    killer = on_first_record(
-        reports, lambda r: r["device_key"].startswith("SRVB1/"), lambda: lab.kill_server(doomed_server)
-    )
     rc, _, err = run_farm(capsys, farm_argv(farm, models_dir, bench_out, reports))
-    killer.join(timeout=5)
     assert rc == 1
     recs = by_key(records(reports))
     assert [r["status"] for r in recs["SRVA1"]] == ["ok", "ok"]  # the other host's phone is not affected

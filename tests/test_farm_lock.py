@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.device.adb import Device
+from benchmark.device.adb import AdbDevice
+from benchmark.device.protocol import Device
 from benchmark.farm.lock import LOCK_NAME, DeviceBusy, DeviceLock, Owner
 from tests.farm_support import farm_argv, spawn_farm, write_farm
 
@@ -31,7 +32,7 @@ def _device_now(device: Device) -> int:
 
 def test_lock_rules(lab, emulated) -> None:  # type: ignore[no-untyped-def]
     h = emulated()
-    device = Device(lab.server, h.serial)
+    device = AdbDevice(lab.server, h.serial)
     lock = DeviceLock(device, "/data/local/tmp", stale_after_s=3600)
     assert lock.acquire(wait_s=0, poll_s=0.1) == 0.0
     mine = _held_by(device)

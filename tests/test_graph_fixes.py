@@ -77,7 +77,7 @@ def test_paddle26_export_is_rewritten(paddle26_export: Path, tmp_path: Path) -> 
 
 def test_fix_rejected_when_results_change(paddle26_export: Path, tmp_path: Path) -> None:
     from converter.convert import convert_folder
-    from converter.graph_fix_apply import GraphFixSettings
+    from converter.spec import GraphFixSettings
 
     outcome = convert_folder(
         paddle26_export,

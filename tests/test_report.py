@@ -94,11 +94,11 @@ def test_device_parity_and_accuracy_records(bench_reports) -> None:  # type: ign
         assert r["passed"] and r["max_abs_diff"] < 1e-4 and r["argmax_agreement"] == 1.0
         elements = 2 * 144 * 256 if r["model"] == PORTRAIT_V2 else 2 * 192 * 192  # the whole softmax output
         assert r["print_rounding_bound"] > 0 and r["compared_elements"] == elements and r["note"] is None
-        assert r["gt_iou_device"] == pytest.approx(r["gt_iou_desktop"], abs=1e-3)
+        assert r["gt_iou_candidate"] == pytest.approx(r["gt_iou_reference"], abs=1e-3)
     accuracy = _latest(reports, "accuracy")
     models = {m["model"]: m for m in accuracy["models"]}
     assert models[PORTRAIT_V2]["seed_miou_percent"] == 96.63 and "different, larger set" in accuracy["note"]
-    assert models[HUMAN_V1]["ground_truth"]["device"]["images"] == 3
+    assert models[HUMAN_V1]["ground_truth"]["candidate"]["images"] == 3
     assert len(accuracy["records"]) == 6
 
 
@@ -206,7 +206,7 @@ def test_dataset_faults_are_reported_and_the_rest_evaluated(
     assert f"no mask {ds / 'Annotations' / (LABELLED[0] + '.png')}" in err
     assert "differs from the image's" in err and f"skipping {ds / 'Images' / 'notes.jpg'}" in err
     (model,) = _latest(tmp_path / "reports", "accuracy")["models"]
-    assert model["ground_truth"]["device"]["images"] == 1  # only the intact pair counts
+    assert model["ground_truth"]["candidate"]["images"] == 1  # only the intact pair counts
     assert len(_latest(tmp_path / "reports", "parity")["records"]) == 3  # parity still ran on all 3 images
 
 
@@ -218,3 +218,31 @@ def test_unusable_dataset_is_an_error(lab, tmp_path, capsys, layout) -> None:  #
         (ds / "Annotations").mkdir()
     rc, _, err = _run(capsys, "parity", "--device", "--adb", str(lab.server), "--dataset", str(ds), "--offline")
     assert rc == 2 and "error: " in err and str(ds) in err
+
+
+def test_run_files_before_schema_2_are_read_and_newer_ones_refused(tmp_path: Path) -> None:
+    """A user's build/reports survives the change: device parity records of schema 1 (gt_iou_desktop/device) are
+    read with today's names; a file from a newer toolkit is skipped with what to do; NaN is never written."""
+    from benchmark.records.run_files import RunFileError, read_run, write_run
+
+    old = tmp_path / "parity-old.json"
+    record = {"model": "m", "image": "a.jpg", "source": "device", "gt_iou_desktop": 0.8, "gt_iou_device": 0.79}
+    old.write_text(json.dumps({"kind": "parity", "records": [record]}))
+    (rec,) = read_run(old)["records"]
+    assert rec["gt_iou_reference"] == 0.8 and rec["gt_iou_candidate"] == 0.79 and "gt_iou_desktop" not in rec
+    newer = tmp_path / "parity-newer.json"
+    newer.write_text(json.dumps({"kind": "parity", "schema_version": 99, "records": []}))
+    with pytest.raises(RunFileError, match="schema version 99 is newer than this toolkit's"):
+        read_run(newer)
+    written = tmp_path / "sweep-nan.json"
+    write_run(written, "sweep", {"figure": float("nan")}, [{"median_ms": float("inf")}])
+    text = written.read_text()
+    assert "NaN" not in text and "Infinity" not in text and json.loads(text)["schema_version"] == 2
+    with pytest.raises(Exception, match="unknown_key"):  # a record that is not of its type is a bug, caught
+        write_run(tmp_path / "parity-bad.json", "parity", {}, [{**record, "unknown_key": 1}])
+
+
+def test_records_doc_is_generated_from_the_types() -> None:
+    from benchmark.records.types import markdown
+
+    assert (Path(__file__).resolve().parent.parent / "docs" / "records.md").read_text() == markdown()

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from benchmark.device.adb import Device
+from benchmark.device.adb import AdbDevice
 from benchmark.device.bundle import RUNNER_NAME
+from benchmark.device.protocol import Device
 from benchmark.device.session import device_session
 from tests.conftest import HUMAN_V1
 
@@ -73,12 +74,12 @@ def test_emulated_runner_honours_the_real_contract(lab, emulated, arm_runtime, b
     x86 = emulated()
     assert lab.server is not None
     real = _run_cases(
-        Device(lab.server, arm.serial),
+        AdbDevice(lab.server, arm.serial),
         arm_runtime / "fp16" / "benchmark_bin",
         bench_out / HUMAN_V1 / "arm-fp32.nb",
         "arm",
     )
-    imitation = _run_cases(Device(lab.server, x86.serial), None, bench_out / HUMAN_V1 / "x86-fp32.nb", "x86")
+    imitation = _run_cases(AdbDevice(lab.server, x86.serial), None, bench_out / HUMAN_V1 / "x86-fp32.nb", "x86")
     for name in CASES:
         (want, real_text), (got, text) = real[name], imitation[name]
         assert got == want, f"{name}: real {want}, emulated {got}\nreal output:\n{real_text[-600:]}"

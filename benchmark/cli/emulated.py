@@ -5,122 +5,96 @@ that this command starts and stops; then the medians next to Paddle-Lite x86 tim
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from benchmark.cli.bench import run_latency
+from benchmark.cli.bench import latency_and_parity
 from benchmark.emulated import arm_runtime
 from benchmark.emulated.lab import Lab
-from benchmark.emulated.profile import load_profile
-from benchmark.host.lite import LiteHostRunner
+from benchmark.emulated.profile import Profile, load_profile
+from benchmark.host.lite import median_run_ms
+from benchmark.latency.overhead import TARGET_FRACTION, harness_overhead
 from benchmark.latency.run import BenchSettings
 from benchmark.records.run_files import new_run_path, write_run
 from converter import manifest
-from converter.errors import ToolkitError
+from converter.errors import ExitCode, ToolkitError, UsageError
 
 log = logging.getLogger("benchmark")
 
 
-def _latest(reports: Path, kind: str) -> dict[str, Any] | None:
-    files = sorted(reports.glob(f"{kind}-*.json"), key=lambda p: p.stat().st_mtime)
-    return json.loads(files[-1].read_text()) if files else None
-
-
-def host_medians(records: list[dict[str, Any]], repeats: int) -> dict[str, float]:
-    """Paddle-Lite x86 on the same .nb, timed around predictor.run() in one process (1 thread, all-ones input,
-    like benchmark_bin without --input_data_path)."""
-    out: dict[str, float] = {}
-    for rec in records:
-        if rec["status"] != "ok" or rec["model"] in out:
-            continue
-        nb = Path(rec["nb"]["path"]).parent / manifest.nb_name("x86", rec["precision"])
-        x = np.ones(rec["input_shape"], dtype=np.float32)
-        try:
-            res = LiteHostRunner(nb).run_batch([[x]] * (repeats + 10))
-        except ToolkitError as e:
-            log.warning("warning: host timing of %s failed: %s", rec["model"], e)
-            continue
-        out[rec["model"]] = float(np.median(res.run_ms[10:]))
-    return out
+def _runner(args: argparse.Namespace, profile: Profile) -> Path | None:
+    """--runner, else an ARM emulated phone's default (the real ARM benchmark_bin), else the x86 device's own."""
+    if args.runner is not None or profile.qemu is None:
+        return args.runner  # type: ignore[no-any-return]
+    runner = arm_runtime.default_runner()
+    if not runner.is_file():
+        raise UsageError(
+            f"the ARM emulated phone {profile.name} runs the real ARM benchmark_bin, and its default {runner} does not "
+            f"exist: set {arm_runtime.ENV} to a Paddle-Lite armv8 runtime folder (fp16/benchmark_bin + its .so) or "
+            "pass --runner / RUNNER="
+        )
+    return runner
 
 
 def run_emulated(args: argparse.Namespace) -> int:
     if args.devices < 1:
-        print("error: --devices must be >= 1", file=sys.stderr)
-        return 2
+        raise UsageError("--devices must be >= 1")
     profile = load_profile(args.profile)
-    if profile.qemu is not None and args.runner is None:
-        args.runner = arm_runtime.default_runner()
-        if not args.runner.is_file():
-            print(
-                f"error: the ARM emulated phone {profile.name} runs the real ARM benchmark_bin, and its default "
-                f"{args.runner} does not exist: set {arm_runtime.ENV} to a Paddle-Lite armv8 runtime folder "
-                "(fp16/benchmark_bin + its .so) or pass --runner / RUNNER=",
-                file=sys.stderr,
-            )
-            return 2
+    runner = _runner(args, profile)
     with Lab.create() as lab:
         server = lab.start_server()
         for _ in range(args.devices):
             lab.add_device(profile)
         log.info("adb server %s with %d emulated device(s) (%s)", server, args.devices, profile.name)
-        args.serial = None
-        code = run_latency(args, server, profile.bench_defaults)
+        code, run = latency_and_parity(args, server, defaults=profile.bench_defaults, runner=runner, serial=None)
     if profile.qemu is None and not args.no_host_compare:
-        run = _latest(args.reports, "latency")
-        records = run["records"] if run else []
-        host = host_medians(records, args.repeats or BenchSettings().repeats)
-        if host:
-            print("\nemulated-device medians vs Paddle-Lite x86 timed in-process on this host (same .nb, 1 thread):")
-            for rec in records:
-                if rec["model"] in host and rec["status"] == "ok":
-                    ratio = rec["median_ms"] / host[rec["model"]]
-                    print(
-                        f"  {rec['device']['serial']:<22} {rec['model']:<40} device {rec['median_ms']:8.2f} ms   "
-                        f"in-process {host[rec['model']]:8.2f} ms   ratio {ratio:5.2f}"
-                    )
+        _print_host_comparison(run.records, args.repeats or BenchSettings().repeats)
     return code
 
 
+def _print_host_comparison(records: list[dict[str, Any]], repeats: int) -> None:
+    host: dict[str, float] = {}
+    for rec in records:
+        if rec["status"] != "ok" or rec["model"] in host:
+            continue
+        nb = Path(rec["nb"]["path"]).parent / manifest.nb_name("x86", rec["precision"])
+        try:
+            host[rec["model"]] = median_run_ms(nb, rec["input_shape"], runs=repeats)
+        except ToolkitError as e:
+            log.warning("warning: host timing of %s failed: %s", rec["model"], e)
+    if not host:
+        return
+    print("\nemulated-device medians vs Paddle-Lite x86 timed in-process on this host (same .nb, 1 thread):")
+    for rec in records:
+        if rec["model"] in host and rec["status"] == "ok":
+            ratio = rec["median_ms"] / host[rec["model"]]
+            print(
+                f"  {rec['device']['serial']:<22} {rec['model']:<40} device {rec['median_ms']:8.2f} ms   "
+                f"in-process {host[rec['model']]:8.2f} ms   ratio {ratio:5.2f}"
+            )
+
+
 def run_overhead(args: argparse.Namespace) -> int:
-    """Harness cost = wall time of the model's benchmark minus the runner processes' wall time measured on the
-    device (date +%s%N around each runner). Target: <= 10 % for portrait V2-Lite, 500 timed runs."""
-    args.models = args.models or ["portrait_pp_humansegv2_lite_256x144"]
-    args.no_parity = True  # the figure is about the latency loop
+    """The harness's own share of the wall time on an emulated device (the latency loop only: no parity)."""
+    models = args.models or ["portrait_pp_humansegv2_lite_256x144"]
+    args = argparse.Namespace(**{**vars(args), "models": models, "no_parity": True})
     with Lab.create() as lab:
         server = lab.start_server()
         lab.add_device(load_profile("sd855"))
-        args.serial = None
-        code = run_latency(args, server)
-    run = _latest(args.reports, "latency")
-    rows = []
-    for rec in run["records"] if run else []:
-        if rec["status"] != "ok":
-            continue
-        total, runner = rec["harness_wall_s"], rec["runner_wall_s"]
-        frac = (total - runner) / total if total > 0 else float("nan")
-        rows.append(
-            {
-                "model": rec["model"],
-                "timed_runs": rec["rounds"] * rec["repeats"],
-                "total_wall_s": total,
-                "runner_wall_s": runner,
-                "harness_overhead_fraction": frac,
-            }
-        )
+        code, run = latency_and_parity(args, server, runner=args.runner, serial=None)
+    rows = harness_overhead(run.records)
+    for r in rows:
         print(
-            f"harness overhead {rec['model']}: {frac:.1%} of {total:.2f} s ({rec['rounds']} rounds x "
-            f"{rec['repeats']} runs; runner processes {runner:.2f} s on the device) - target <= 10%"
+            f"harness overhead {r.model}: {r.harness_overhead_fraction:.1%} of {r.total_wall_s:.2f} s "
+            f"({r.timed_runs} timed runs; runner processes {r.runner_wall_s:.2f} s on the device) - target <= "
+            f"{TARGET_FRACTION:.0%}"
         )
     if not rows:
-        print("error: no successful record to measure")
-        return 1
+        print("error: no successful record to measure", file=sys.stderr)
+        return ExitCode.FAILED
     path = new_run_path("overhead", args.reports)
-    write_run(path, "overhead", {"target_fraction": 0.10}, rows)
+    write_run(path, "overhead", {"target_fraction": TARGET_FRACTION}, [r.to_json() for r in rows])
     print(f"overhead: run file {path}")
     return code

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
-import socket
-import sys
-import time
 from pathlib import Path
 
-from benchmark.cli.bench import prepare_jobs, print_table
-from benchmark.farm.config import DEFAULT_FARM, FarmConfig, Thresholds, load_farm
-from benchmark.farm.discovery import Discovery, discover
+from benchmark.cli.tables import print_latency
+from benchmark.farm.campaign import NothingToRun, run_farm_file
+from benchmark.farm.config import DEFAULT_FARM, Thresholds, load_farm
+from benchmark.farm.discovery import Discovery
 from benchmark.farm.gate import (
     GateResult,
     compare,
@@ -25,14 +22,12 @@ from benchmark.farm.gate import (
     print_gate,
     write_junit,
 )
-from benchmark.farm.history import History, open_existing
-from benchmark.farm.run import FarmRun, run_farm
-from benchmark.images import ImageSet, generated_image_set, load_image_set
-from benchmark.latency.run import DeviceOutcome, RunFile
-from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp, write_run
-from converter.cli_args import add_zoo_args, csv_list, env_list, env_path
-from converter.errors import ToolkitError
-from converter.manifest import toolkit_version
+from benchmark.farm.history import open_existing
+from benchmark.farm.scaling import TARGET_RATIO, measure_scaling
+from benchmark.latency.run import DeviceOutcome
+from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
+from converter.cli_args import add_zoo_args, csv_list, env_list, env_path, model_sources
+from converter.errors import ExitCode, UsageError
 from converter.zoo import load_zoo
 
 log = logging.getLogger("benchmark")
@@ -76,15 +71,6 @@ def _history_path(args: argparse.Namespace) -> Path:
     return load_farm(args.farm).history
 
 
-def _images(cfg: FarmConfig) -> ImageSet | None:
-    if not cfg.parity.enabled:
-        return None
-    images = load_image_set(cfg.parity.images) if cfg.parity.images else generated_image_set()
-    for w in images.warnings:
-        log.warning("warning: %s", w)
-    return ImageSet(images.source, images.items[: cfg.parity.max_images], images.warnings)
-
-
 def _summary(found: Discovery, outcomes: list[DeviceOutcome]) -> None:
     for fd, o in zip(found.devices, outcomes, strict=True):
         counts: dict[str, int] = {}
@@ -106,65 +92,31 @@ def run_farm_command(args: argparse.Namespace) -> int:
     cfg = load_farm(args.farm)
     if args.runner:
         cfg = cfg.model_copy(update={"runner": args.runner})
-    if args.run_name and not RUN_NAME_RE.match(args.run_name):
-        raise ToolkitError(f"--run-name {args.run_name!r}: use lower-case letters, digits, '_', '-', '.' (max 64)")
-    args.models = args.models or cfg.models
-    args.precision = args.precision or cfg.precisions
-    images = _images(cfg)
-    jobs, model_errors = prepare_jobs(args)
-    found = discover(cfg)
-    if not found.devices or not jobs:
-        what = "no model could be prepared" if not jobs else f"no usable device on {', '.join(cfg.servers)}"
-        _summary(found, [])
-        print(f"error: {what}; nothing to run", file=sys.stderr)
-        return 2
-    run_id = args.run_name or f"{utc_stamp().lower()}-{socket.gethostname().lower()[:20]}-{os.getpid()}"
-    run_id = re.sub(r"[^a-z0-9_.-]", "-", run_id)
-    history = History(args.history or cfg.history)
-    path = new_run_path("latency", args.reports)
-    farm_info = {
-        "run_id": run_id,
-        "farm_file": str(args.farm),
-        "servers": cfg.servers,
-        "devices": [fd.to_json() for fd in found.devices],
-        "skipped_devices": found.skipped,
-        "server_errors": found.server_errors,
-        "history": str(history.path),
-    }
-    payload = {"farm": farm_info, "model_errors": model_errors, "settings": cfg.measurement.model_dump()}
-    history.start_run(
-        run_id, host=socket.gethostname(), farm_file=str(args.farm), toolkit=toolkit_version(), payload=payload
-    )
-    run = FarmRun(
-        cfg,
-        load_zoo(args.zoo),
-        jobs,
-        run_id,
-        RunFile(path, payload),
-        history,
-        images,
-        args.reports / path.stem,
-        force=args.force,
-    )
-    t0 = time.monotonic()
-    log.info("farm run %s: %d job(s) on %d device(s)", run_id, len(jobs), len(found.devices))
     try:
-        outcomes = run_farm(found, run)
-    finally:
-        history.finish_run(run_id, "interrupted" if run.stop.is_set() else "finished")
-        history.close()
-    wall_s = time.monotonic() - t0
-    run.run_file.set("farm_wall_s", round(wall_s, 3))
-    print_table(outcomes)
+        result = run_farm_file(
+            cfg=cfg,
+            farm_file=args.farm,
+            zoo=load_zoo(args.zoo),
+            sources=model_sources(args),
+            reports=args.reports,
+            models=args.models,
+            precisions=args.precision,
+            history=args.history,
+            force=args.force,
+            run_name=args.run_name,
+        )
+    except NothingToRun as e:
+        _summary(e.found, [])
+        raise
+    print_latency(result.outcomes)
     print(
-        f"farm run {run_id}: {len(found.devices)} device(s) in {wall_s:.1f} s; run file {path}; history {history.path}"
+        f"farm run {result.run_id}: {len(result.found.devices)} device(s) in {result.wall_s:.1f} s; "
+        f"run file {result.path}; history {result.history_path}"
     )
-    _summary(found, outcomes)
-    records = [r for o in outcomes for r in o.records]
-    bad = [r for r in records if r["status"] not in ("ok", "skipped") or (r.get("parity") or {}).get("passed") is False]
-    if run.stop.is_set():
-        return 130
-    return 1 if bad or model_errors or found.server_errors or any(o.error for o in outcomes) else 0
+    _summary(result.found, result.outcomes)
+    if result.interrupted:
+        return ExitCode.INTERRUPTED
+    return ExitCode.OK if result.ok else ExitCode.FAILED
 
 
 def run_gate_command(args: argparse.Namespace) -> int:
@@ -188,7 +140,7 @@ def run_gate_command(args: argparse.Namespace) -> int:
         [r.__dict__ for r in result.rows],
     )
     print(f"JUnit XML {args.junit}; gate file {gate_path}")
-    return 0 if result.passed else 1
+    return ExitCode.OK if result.passed else ExitCode.FAILED
 
 
 def run_history_command(args: argparse.Namespace) -> int:
@@ -200,7 +152,40 @@ def run_history_command(args: argparse.Namespace) -> int:
             return 0
         run_id = args.run or latest_finished(history)
         if args.output is None:
-            raise ToolkitError("history export needs -o FILE.json")
+            raise UsageError("history export needs -o FILE.json")
         n = export_baseline(history, run_id, args.output)
     print(f"baseline {args.output}: {n} record(s) of run {run_id}")
     return 0
+
+
+def add_scaling_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("farm-scaling", help="farm wall time over N emulated devices / over one (target <= 1.3)")
+    add_zoo_args(p)
+    p.add_argument("--precision", type=csv_list, default=None)
+    p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    p.add_argument("--devices", type=int, default=3, help="emulated devices for the parallel run (default 3)")
+    p.add_argument("--latency-ms", type=float, default=50.0, help="fixed time per inference (default 50)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=20)
+
+
+def run_scaling(args: argparse.Namespace) -> int:
+    s = measure_scaling(
+        zoo=load_zoo(args.zoo),
+        sources=model_sources(args),
+        models=args.models or ["portrait_pp_humansegv2_lite_256x144"],
+        precisions=args.precision,
+        devices=args.devices,
+        latency_ms=args.latency_ms,
+        rounds=args.rounds,
+        repeats=args.repeats,
+    )
+    print(
+        f"farm scaling: 1 device {s.one_device_wall_s:.2f} s, {s.devices} devices {s.all_devices_wall_s:.2f} s "
+        f"(two adb servers, runners sleeping {s.fixed_latency_ms:g} ms per inference): ratio {s.wall_ratio:.2f} "
+        f"(target <= {TARGET_RATIO})"
+    )
+    path = new_run_path("farm-scaling", args.reports)
+    write_run(path, "farm-scaling", {"target_ratio": TARGET_RATIO}, [s.to_json()])
+    print(f"farm scaling: run file {path}")
+    return ExitCode.OK

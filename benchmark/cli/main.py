@@ -4,43 +4,35 @@ history"""
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
-from android_demo.goldens import add_goldens_command, run_goldens
-from benchmark.cli.bench import add_bench_args, run_latency, run_parity_only
+from benchmark.cli.bench import add_bench_args, latency_and_parity
 from benchmark.cli.emulated import run_emulated, run_overhead
-from benchmark.cli.farm import add_farm_commands, run_farm_command, run_gate_command, run_history_command
+from benchmark.cli.farm import (
+    add_farm_commands,
+    add_scaling_command,
+    run_farm_command,
+    run_gate_command,
+    run_history_command,
+    run_scaling,
+)
+from benchmark.cli.graph_fixes import add_graph_fix_command, run_graph_fix_bench
+from benchmark.cli.host import add_host_commands, run_host_command, run_host_profile, run_parity_command
+from benchmark.cli.sweep import add_sweep_command, run_sweep_command
 from benchmark.device.adb import AdbServer
-from benchmark.emulated.lab import Lab
-from benchmark.emulated.profile import load_profile
-from benchmark.farm.scaling import add_scaling_command, run_scaling
-from benchmark.host.lite import LiteHostRunner
-from benchmark.host.profile import add_host_profile_command, run_host_profile
-from benchmark.images import ImageSet, generated_image_set, load_image_set
-from benchmark.latency.graph_fixes import add_graph_fix_command, run_graph_fix_bench
-from benchmark.latency.sweep import add_sweep_command, range_shapes, run_sweep
-from benchmark.parity import table as parity_table
-from benchmark.parity.host import ModelParity, check_model
-from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
-from converter import manifest
+from benchmark.device.runner import ROUND_TIMEOUT_S
+from benchmark.records.run_files import DEFAULT_REPORTS
 from converter.cli_args import (
     add_zoo_args,
     csv_list,
     env_list,
     env_path,
-    model_sources,
-    nchw,
     setup_logging,
 )
-from converter.errors import ToolkitError
-from converter.preprocess import preprocess
-from converter.zoo import load_zoo
+from converter.errors import ExitCode, ToolkitError, UsageError
 
 log = logging.getLogger("benchmark")
 
@@ -69,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--serial", help="only this device (default $ANDROID_SERIAL, else every usable device)")
     dev.add_argument("--runner", type=Path, help="benchmark_bin to push (required for real devices)")
     dev.add_argument("--dataset", type=Path, help="labelled set (Images/ + Annotations/): also accuracy")
-    dev.add_argument("--round-timeout", type=float, default=300.0)
+    dev.add_argument("--round-timeout", type=float, default=ROUND_TIMEOUT_S)
     dev.add_argument("--keep", action="store_true")
     lat = sub.add_parser("latency", help="latency on attached Android devices (benchmark_bin over adb)")
     add_bench_args(lat)
@@ -95,155 +87,40 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("-v", "--verbose", action="store_true")
     add_farm_commands(sub)
     add_scaling_command(sub)
-    add_goldens_command(sub)
     add_graph_fix_command(sub)
-    add_host_profile_command(sub)
-    run = sub.add_parser("host-run", help="run an x86 .nb with Paddle-Lite on the host, isolated")
-    run.add_argument("nb", type=Path)
-    run.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
-    run.add_argument("--images", type=Path, help="images to run (default: a generated set)")
-    run.add_argument("-v", "--verbose", action="store_true")
+    add_host_commands(sub)
     return p
-
-
-def _images(folder: Path | None) -> ImageSet:
-    if folder is None:
-        log.info("no --images given: using %d generated images (say --images DIR for real ones)", 4)
-        return generated_image_set()
-    return load_image_set(folder)
-
-
-def _parity(args: argparse.Namespace) -> int:
-    zoo = load_zoo(args.zoo)
-    names = args.models or zoo.names()
-    unknown = [n for n in names if n not in zoo.names()]
-    if unknown:
-        print(
-            f"error: unknown model(s) {', '.join(unknown)}; the zoo has: {', '.join(zoo.names())}",
-            file=sys.stderr,
-        )
-        return 2
-    images = _images(args.images)
-    for w in images.warnings:
-        log.warning("warning: %s", w)
-    log.info("parity on %d image(s) from %s", len(images.items), images.source)
-    path = new_run_path("parity", args.reports)
-    results: list[ModelParity] = []
-    records: list[dict[str, object]] = []
-    for name in names:
-        log.info("%s: checking", name)
-        pairs = check_model(zoo, name, images, precisions=args.precision, sources=model_sources(args))
-        for result, recs in pairs:
-            results.append(result)
-            records += recs
-        write_run(
-            path,
-            "parity",
-            {
-                "images": images.source,
-                "image_count": len(images.items),
-                "image_warnings": list(images.warnings),
-                "models": [r.to_json() for r in results],
-            },
-            records,
-        )
-        log.info("%s: %s", name, ", ".join(f"{r.precision} {r.status}" for r, _ in pairs))
-    parity_table.print_records(records)
-    parity_table.print_summary(results)
-    passed = sum(1 for r in results if r.status == "pass")
-    counts = {s: sum(1 for r in results if r.status == s) for s in ("fail", "unavailable", "error", "not_run")}
-    names = {"fail": "failed", "not_run": "not run here (see above)"}
-    others = ", ".join(f"{n} {names.get(s, s)}" for s, n in counts.items() if n)
-    judged = len(results) - counts["not_run"]
-    print(f"parity: {passed}/{judged} model variant(s) passed{'; ' + others if others else ''}; run file {path}")
-    return 0 if passed == judged else 1
-
-
-def _host_run(args: argparse.Namespace) -> int:
-    runner = LiteHostRunner(args.nb)
-    data = manifest.load(args.nb.parent)
-    if args.input_shape:
-        _, _, h, w = args.input_shape
-        pre = {"width": w, "height": h, "mean": [0.5] * 3, "std": [0.5] * 3, "channel_order": "rgb"}
-    elif data and "preprocess" in data:
-        pre = data["preprocess"]
-    else:
-        print(f"error: no manifest beside {args.nb}; pass --input-shape 1,3,H,W", file=sys.stderr)
-        return 2
-    images = _images(args.images)
-    result = runner.run_batch([[preprocess(i.bgr, pre)] for i in images.items])
-    for item, outs in zip(images.items, result.outputs, strict=True):
-        for name, arr in outs.items():
-            print(
-                json.dumps(
-                    {
-                        "image": item.name,
-                        "output": name,
-                        "shape": list(arr.shape),
-                        "dtype": str(arr.dtype),
-                        "mean": float(np.mean(arr)),
-                        "finite": bool(np.isfinite(arr).all()),
-                    }
-                )
-            )
-    print(
-        f"init {result.init_ms:.1f} ms; median run {float(np.median(result.run_ms)):.2f} ms "
-        f"over {len(result.run_ms)} image(s) (host Paddle-Lite x86, 1 thread)"
-    )
-    return 0
-
-
-def _sweep(args: argparse.Namespace) -> int:
-    if not args.shapes and not args.range:
-        print("error: give --shapes WxH,... or --range MIN:MAX:STEP", file=sys.stderr)
-        return 2
-    if args.range:
-        try:
-            range_shapes(args.range, args.aspect)  # validates before any device work
-        except argparse.ArgumentTypeError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-    if not args.emulated:
-        return run_sweep(args, AdbServer.from_env(args.adb))
-    with Lab.create() as lab:
-        lab.add_device(load_profile("sd855"))
-        assert lab.server is not None
-        return run_sweep(args, lab.server)
 
 
 def _report(args: argparse.Namespace) -> int:
     from benchmark.report.build import build_report
 
     if not args.reports.is_dir():
-        print(f"error: {args.reports} does not exist: run a benchmark or parity first", file=sys.stderr)
-        return 2
+        raise UsageError(f"{args.reports} does not exist: run a benchmark or parity first")
     html_path, md_path, collected = build_report(args.reports, args.models_out, args.history)
     print(
         f"report: {html_path} and {md_path} from {len(collected.files)} run file(s)"
         + (f", {len(collected.warnings)} file(s) skipped" if collected.warnings else "")
     )
-    return 0
-
-
-def _parity_command(args: argparse.Namespace) -> int:
-    return run_parity_only(args, AdbServer.from_env(args.adb)) if args.device else _parity(args)
+    return ExitCode.OK
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "parity": _parity_command,
-    "host-run": _host_run,
-    "latency": lambda args: run_latency(args, AdbServer.from_env(args.adb)),
+    "parity": run_parity_command,
+    "host-run": run_host_command,
+    "latency": lambda args: latency_and_parity(
+        args, AdbServer.from_env(args.adb), runner=args.runner, serial=args.serial
+    )[0],
     "bench-emulated": run_emulated,
     "overhead": run_overhead,
     "report": _report,
-    "sweep": _sweep,
+    "sweep": run_sweep_command,
     "farm": run_farm_command,
     "farm-scaling": run_scaling,
     "gate": run_gate_command,
     "history": run_history_command,
     "graph-fixes": run_graph_fix_bench,
     "host-profile": run_host_profile,
-    "demo-goldens": run_goldens,
 }
 
 
@@ -251,10 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
-        return COMMANDS[args.command](args)
-    except ToolkitError as e:
+        return int(COMMANDS[args.command](args))
+    except ToolkitError as e:  # the command could not do its work at all (work that failed is in its result)
         print(f"error: {e}", file=sys.stderr)
-        return 1 if args.command == "host-run" else 2
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         print("interrupted; completed records are kept", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED

@@ -18,6 +18,7 @@ import adbutils
 from adbutils.errors import AdbError, AdbTimeout
 
 from benchmark.device.info import THERMAL_SCRIPT, DeviceInfo, ThermalZone, info_script, parse_info, parse_zones
+from benchmark.device.protocol import ShellResult
 from converter.errors import ToolkitError
 
 UNUSABLE_REASONS = {
@@ -36,6 +37,14 @@ class DeviceError(ToolkitError):
 
 class DeviceTimeout(DeviceError):
     pass
+
+
+class DeviceGone(DeviceError):
+    """The device disconnected (or its adb server went away) during a run: its remaining work is not run."""
+
+    def __init__(self, serial: str, detail: str = "its remaining models were not run") -> None:
+        super().__init__(f"{serial}: the device disconnected; {detail}")
+        self.serial = serial
 
 
 @dataclass(frozen=True)
@@ -117,13 +126,6 @@ def disconnect(server: AdbServer, address: str) -> None:
         pass
 
 
-@dataclass(frozen=True)
-class ShellResult:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 # adbutils checks sync-protocol replies with `assert` (e.g. Sync.stat): a device that vanishes mid-transfer
 # surfaces as a bare AssertionError, so sync calls catch it alongside the transport errors.
 _TRANSPORT_ERRORS = (AdbError, OSError, EOFError)
@@ -134,7 +136,9 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()  # noqa: S324 - integrity check against the device's md5sum
 
 
-class Device:
+class AdbDevice:
+    """A device behind an adb server (the Device protocol of benchmark.device.protocol)."""
+
     def __init__(self, server: AdbServer, serial: str) -> None:
         self.server = server
         self.serial = serial

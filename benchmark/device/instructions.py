@@ -11,8 +11,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.device.adb import Device
 from benchmark.device.bundle import RUNNER_NAME
+from benchmark.device.protocol import Device
 from benchmark.device.runner import RunnerError, WorkDir
 
 COUNTER = "insncount"

@@ -7,8 +7,9 @@ import shlex
 import time
 from dataclasses import dataclass
 
-from benchmark.device.adb import Device, DeviceError, DeviceTimeout
+from benchmark.device.adb import DeviceError, DeviceTimeout
 from benchmark.device.bundle import RUNNER_NAME, RunnerBundle
+from benchmark.device.protocol import Device
 from benchmark.device.runner_output import (
     RunnerReport,
     RuntimeLog,
@@ -21,6 +22,7 @@ from converter.errors import ToolkitError
 WALL_MARK = "__pplite_runner_wall_ns="
 RESULT_MARK = "__pplite_result_file__"
 NO_RESULT_MARK = "__pplite_no_result_file__"
+ROUND_TIMEOUT_S = 300.0  # a benchmark_bin invocation that takes longer is killed on the device
 SIGILL_EXIT = 128 + 4  # shell v2 reports death by a signal as 128 + signal, as adbd does
 EXPECTED_VERSION_HELP = (
     "a runner built from a git checkout of the Paddle-Lite tag that matches opt (`git describe --tags --exact-match`)"

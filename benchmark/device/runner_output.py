@@ -13,7 +13,7 @@ from converter.errors import ToolkitError
 
 _PERF_KEYS = ("init", "first", "min", "max", "avg")
 _TIME_RE = re.compile(r"^(init|first|min|max|avg)\s+= ([0-9.]+)\s*$")
-_MEM_RE = re.compile(r"^(init|peak)\s+= ([0-9.]+)\s*$")
+_MEM_RE = re.compile(r"^(init|peak)\s+= (-?[0-9.]+)\s*$")  # -0.001: an invalid reading
 _KV_RE = re.compile(r"^([A-Za-z_ ()]+?):\s?(.*)$")
 _SHAPE_RE = re.compile(r"^output shape\(NCHW\): ([0-9 ]+)$")
 _MEAN_RE = re.compile(r"^output tensor (\d+) mean value: (\S+)$")

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.device import instructions
-from benchmark.device.adb import Device, DeviceError
+from benchmark.device.adb import DeviceError
 from benchmark.device.bundle import RunnerBundle, runner_bundle
 from benchmark.device.info import DeviceInfo, hottest_cpu_c
+from benchmark.device.protocol import Device
 from benchmark.device.runner import RunnerError, VersionMismatch, WorkDir, probe_version, push_bundle, version_problem
 from converter import manifest
 from converter.errors import ToolkitError

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from benchmark.device.adb import Device
 from benchmark.device.info import ThermalZone, hottest_cpu_c
+from benchmark.device.protocol import Device
 
 log = logging.getLogger(__name__)
 

@@ -143,6 +143,9 @@ class Lab:
         """Kill the device process (a phone unplugged mid-run); it stays listed until removed."""
         process.stop(handle.proc, timeout_s=5)
 
+    def server_pid(self, server: AdbServer) -> int:
+        return next(proc.pid for known, proc in self._servers if known == server)
+
     def kill_server(self, server: AdbServer) -> None:
         """Stop one adb server (a farm host going away mid-run); its devices stay running."""
         for known, proc in self._servers:

@@ -74,6 +74,11 @@ class Storage(_Strict):
     hangup_on_stat_suffix: str | None = Field(
         default=None, min_length=1, description="close the sync stream unanswered on a STAT of such a path (unplugged)"
     )
+    # Deterministic faults at a known point of a run (no test races a timer): when the harness starts pushing a
+    # file whose path ends so, the device process exits (the phone is unplugged), or a process is killed (a farm
+    # host's adb server going away).
+    unplug_on_push_suffix: str | None = Field(default=None, min_length=1)
+    kill_pid_on_push_suffix: tuple[int, str] | None = None
 
 
 class Qemu(_Strict):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import struct
 from pathlib import Path
 
@@ -49,6 +51,7 @@ async def serve_sync(stream: Stream, sandbox: Sandbox, storage: Storage) -> None
         elif tag == b"RECV":
             await _recv(stream, sandbox.host_path(arg))
         elif tag == b"SEND":
+            _fault_on_push(storage, arg)
             if not await _send(stream, sandbox, storage, arg):
                 return
         else:
@@ -81,6 +84,15 @@ async def _recv(stream: Stream, path: Path) -> None:
         while chunk := f.read(DATA_CHUNK):
             await stream.write(b"DATA" + struct.pack("<I", len(chunk)) + chunk)
     await stream.write(_msg(b"DONE", 0))
+
+
+def _fault_on_push(storage: Storage, arg: str) -> None:
+    path = arg.rpartition(",")[0] or arg
+    if storage.kill_pid_on_push_suffix and path.endswith(storage.kill_pid_on_push_suffix[1]):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(storage.kill_pid_on_push_suffix[0], signal.SIGKILL)
+    if storage.unplug_on_push_suffix and path.endswith(storage.unplug_on_push_suffix):
+        os._exit(0)  # the phone is gone: every connection drops at once
 
 
 async def _send(stream: Stream, sandbox: Sandbox, storage: Storage, arg: str) -> bool:

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from benchmark.device.info import DeviceInfo
+from benchmark.device.runner import ROUND_TIMEOUT_S
 from converter.errors import ToolkitError
 from converter.zoo import Precision, check_model_name
 
@@ -87,7 +88,7 @@ class Measurement(_Strict):
     rounds: int = Field(default=10, ge=1)
     repeats: int = Field(default=50, ge=1)
     warmup: int = Field(default=10, ge=0)
-    round_timeout_s: float = Field(default=300.0, gt=0)
+    round_timeout_s: float = Field(default=ROUND_TIMEOUT_S, gt=0)
     cooldown_s: float = Field(default=0.0, ge=0)
     cv_limit: float = Field(default=0.05, gt=0)
     pin: Literal["none", "big", "prime"] = "none"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from benchmark.device.adb import AdbServer, Device, DeviceError, connect, list_devices
+from benchmark.device.adb import AdbDevice, AdbServer, DeviceError, connect, list_devices
 from benchmark.device.info import DeviceInfo
 from benchmark.farm.config import DeviceSettings, FarmConfig
 from benchmark.farm.history import device_key
@@ -88,7 +88,7 @@ def discover(cfg: FarmConfig) -> Discovery:
                 found.skip(server, entry.serial, f"{entry.state}: {entry.reason}")
                 continue
             try:
-                info = Device(server, entry.serial).info()
+                info = AdbDevice(server, entry.serial).info()
             except DeviceError as e:
                 found.skip(server, entry.serial, f"cannot read its properties: {e}")
                 continue

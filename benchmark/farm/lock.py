@@ -18,7 +18,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from benchmark.device.adb import Device, DeviceError
+from benchmark.device.adb import DeviceError
+from benchmark.device.protocol import Device
 from converter import process
 from converter.errors import ToolkitError
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.device.adb import Device
+from benchmark.device.adb import AdbDevice, DeviceGone
 from benchmark.device.session import DeviceContext, ModelJob, device_session, nb_for_device
 from benchmark.device.thermal import ThermalPolicy
 from benchmark.farm.config import FarmConfig
@@ -21,14 +21,19 @@ from benchmark.farm.discovery import Discovery, FarmDevice
 from benchmark.farm.history import History, device_key
 from benchmark.farm.lock import DeviceBusy, DeviceLock
 from benchmark.images import ImageSet
-from benchmark.latency.run import BenchSettings, DeviceOutcome, RunFile, bench_model, device_gone
+from benchmark.latency.run import BenchSettings, DeviceOutcome, bench_model, device_gone
 from benchmark.parity.device import check_on_device
+from benchmark.records.run_files import RunFile
 from converter.errors import ToolkitError
 from converter.manifest import toolkit_version
 from converter.model_files import sha256_file
 from converter.zoo import Zoo
 
 log = logging.getLogger("benchmark")
+
+
+class Interrupted(ToolkitError):
+    """Ctrl-C: every worker finished its current job; the rest is reported as not run."""
 
 
 def bench_settings(cfg: FarmConfig) -> BenchSettings:
@@ -175,7 +180,7 @@ def _not_run(fd: FarmDevice, job: ModelJob, run: FarmRun, reason: str) -> dict[s
 
 def run_device(fd: FarmDevice, run: FarmRun) -> DeviceOutcome:
     outcome = DeviceOutcome(fd.serial)
-    device = Device(fd.server, fd.serial)
+    device = AdbDevice(fd.server, fd.serial)
     lock = DeviceLock(device, fd.settings.work_dir or run.cfg.work_dir, stale_after_s=run.cfg.lock.stale_after_s)
     pending = list(run.jobs)
     try:
@@ -192,25 +197,29 @@ def run_device(fd: FarmDevice, run: FarmRun) -> DeviceOutcome:
                 try:
                     rec = run_job(ctx, job, lock, run)
                 except DeviceBusy as e:
-                    outcome.error = str(e)
+                    outcome.error = e
                     break
                 pending.pop(0)
                 outcome.records.append(rec)
                 if rec["status"] == "failed" and device_gone(device):
-                    outcome.error = f"{fd.serial} ({fd.key}): the device disconnected; its remaining jobs were not run"
+                    outcome.error = DeviceGone(f"{fd.serial} ({fd.key})", "its remaining jobs were not run")
                     break
                 if pending and run.cfg.measurement.cooldown_s > 0:
                     time.sleep(run.cfg.measurement.cooldown_s)
     except ToolkitError as e:
         if outcome.error is None and device_gone(device):
-            outcome.error = f"{fd.serial} ({fd.key}): the device disconnected; its remaining jobs were not run ({e})"
-        outcome.error = outcome.error or f"{fd.serial} ({fd.key}): {e}"
+            outcome.error = DeviceGone(f"{fd.serial} ({fd.key})", f"its remaining jobs were not run ({e})")
+        elif outcome.error is None:
+            outcome.error = e
     finally:
         lock.release()
-    reason = outcome.error or ("the farm run was interrupted" if run.stop.is_set() else None)
-    if reason:
+    if outcome.error is None and run.stop.is_set():
+        outcome.error = Interrupted("the farm run was interrupted")
+    if outcome.error is not None:
+        reason = str(outcome.error)
+        if not isinstance(outcome.error, (DeviceGone, Interrupted)) and fd.serial not in reason:
+            reason = f"{fd.serial} ({fd.key}): {reason}"
         log.error("error: %s", reason)
-        outcome.error = reason
         outcome.records += [_not_run(fd, job, run, reason) for job in pending]
     return outcome
 

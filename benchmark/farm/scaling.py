@@ -4,91 +4,83 @@ device and then over all of them, and reports wall(N devices) / wall(1 device). 
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import Any
 
-import yaml
-
-from benchmark.cli.farm import run_farm_command
 from benchmark.emulated.lab import Lab
 from benchmark.emulated.profile import load_profile, with_changes
-from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
-from converter.cli_args import add_zoo_args, csv_list
-from converter.errors import ToolkitError
+from benchmark.farm.campaign import run_farm_file
+from benchmark.farm.config import FarmConfig
+from converter.errors import ToolkitError, UsageError
+from converter.spec import ModelSources
+from converter.zoo import Zoo
 
 log = logging.getLogger("benchmark")
 TARGET_RATIO = 1.3
 
 
-def add_scaling_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("farm-scaling", help="farm wall time over N emulated devices / over one (target <= 1.3)")
-    add_zoo_args(p)
-    p.add_argument("--precision", type=csv_list, default=None)
-    p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
-    p.add_argument("--devices", type=int, default=3, help="emulated devices for the parallel run (default 3)")
-    p.add_argument("--latency-ms", type=float, default=50.0, help="fixed time per inference (default 50)")
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--repeats", type=int, default=20)
+@dataclass(frozen=True)
+class Scaling:
+    devices: int
+    models: list[str]
+    one_device_wall_s: float
+    all_devices_wall_s: float
+    fixed_latency_ms: float
+
+    @property
+    def wall_ratio(self) -> float:  # unrounded: what is printed is this value to 2 places (no double rounding)
+        return self.all_devices_wall_s / self.one_device_wall_s
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "wall_ratio": self.wall_ratio, "target_ratio": TARGET_RATIO}
 
 
-def _farm_wall_s(reports: Path) -> float:
-    files = sorted(reports.glob("latency-*.json"), key=lambda p: p.stat().st_mtime)
-    data = json.loads(files[-1].read_text()) if files else {}
-    if "farm_wall_s" not in data:
-        raise ToolkitError(f"the farm run wrote no wall time in {reports}")
-    return float(data["farm_wall_s"])
-
-
-def run_scaling(args: argparse.Namespace) -> int:
-    if args.devices < 2:
-        raise ToolkitError("--devices must be >= 2 to compare with one device")
-    args.models = args.models or ["portrait_pp_humansegv2_lite_256x144"]
+def measure_scaling(
+    *,
+    zoo: Zoo,
+    sources: ModelSources,
+    models: list[str],
+    precisions: list[str] | None,
+    devices: int,
+    latency_ms: float,
+    rounds: int,
+    repeats: int,
+) -> Scaling:
+    """Farm wall time over 1 device and over `devices` emulated devices on two adb servers, whose runners sleep a
+    fixed time per inference (this host's cores do not limit them)."""
+    if devices < 2:
+        raise UsageError("--devices must be >= 2 to compare with one device")
     base = load_profile("sd855")
+    walls: dict[int, float] = {}
     with Lab.create() as lab:
         servers = [lab.start_server(), lab.start_server()]
-        for i in range(args.devices):
+        for i in range(devices):
             profile = with_changes(
-                base, props={"ro.serialno": f"FSCALE{i + 1}"}, runner={"fixed_latency_ms": args.latency_ms}
+                base, props={"ro.serialno": f"FSCALE{i + 1}"}, runner={"fixed_latency_ms": latency_ms}
             )
             lab.add_device(profile, server=servers[i % 2])
-        walls: dict[int, float] = {}
-        for n, pattern in ((1, "FSCALE1"), (args.devices, "FSCALE*")):
-            farm = lab.workdir / f"farm-{n}.yaml"
-            cfg: dict[str, Any] = {
-                "servers": [str(s) for s in servers],
-                "select": {"serial": [pattern]},
-                "measurement": {"rounds": args.rounds, "repeats": args.repeats, "warmup": 1},
-                "parity": {"enabled": False},
-                "history": str(lab.workdir / "history.sqlite"),
-            }
-            farm.write_text(yaml.safe_dump(cfg))
-            args.farm, args.force, args.run_name, args.history, args.runner = farm, True, None, None, None
-            reports = args.reports
-            args.reports = lab.workdir / f"reports-{n}"
-            code = run_farm_command(args)
-            args.reports = reports
-            if code != 0:
-                raise ToolkitError(f"the farm run over {n} device(s) failed (exit {code}); see above")
-            walls[n] = _farm_wall_s(lab.workdir / f"reports-{n}")
-    ratio = walls[args.devices] / walls[1]
-    print(
-        f"farm scaling: 1 device {walls[1]:.2f} s, {args.devices} devices {walls[args.devices]:.2f} s "
-        f"(two adb servers, runners sleeping {args.latency_ms:g} ms per inference): ratio {ratio:.2f} "
-        f"(target <= {TARGET_RATIO})"
-    )
-    path = new_run_path("farm-scaling", args.reports)
-    row = {
-        "devices": args.devices,
-        "models": args.models,
-        "one_device_wall_s": walls[1],
-        "all_devices_wall_s": walls[args.devices],
-        "wall_ratio": ratio,  # unrounded: the printed figure is this value to 2 places (no double rounding)
-        "target_ratio": TARGET_RATIO,
-        "fixed_latency_ms": args.latency_ms,
-    }
-    write_run(path, "farm-scaling", {"target_ratio": TARGET_RATIO}, [row])
-    print(f"farm scaling: run file {path}")
-    return 0
+        for n, pattern in ((1, "FSCALE1"), (devices, "FSCALE*")):
+            cfg = FarmConfig.model_validate(
+                {
+                    "servers": [str(s) for s in servers],
+                    "select": {"serial": [pattern]},
+                    "measurement": {"rounds": rounds, "repeats": repeats, "warmup": 1},
+                    "parity": {"enabled": False},
+                    "history": str(lab.workdir / "history.sqlite"),
+                }
+            )
+            result = run_farm_file(
+                cfg=cfg,
+                farm_file=lab.workdir / f"farm-{n}.yaml",
+                zoo=zoo,
+                sources=sources,
+                reports=lab.workdir / f"reports-{n}",
+                models=models,
+                precisions=precisions,
+                force=True,
+            )
+            if not result.ok:
+                raise ToolkitError(f"the farm run over {n} device(s) failed; see above")
+            walls[n] = result.wall_s
+    return Scaling(devices, models, walls[1], walls[devices], latency_ms)

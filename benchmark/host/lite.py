@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from converter import process
-from converter.errors import ToolkitError
+from converter import manifest, process
+from converter.errors import ToolkitError, UsageError
 from converter.nb_inspect import inspect_nb
+from converter.preprocess import preprocess
 
 # The x86 wheel binds no set_threads; the math library reads these (one thread, like the phone runs).
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
@@ -80,3 +81,27 @@ class LiteHostRunner:
                 item, name = key.split("/", 1)
                 outputs[int(item)][name] = data[key]
             return LiteBatchResult(outputs, float(meta["init_ms"]), [float(x) for x in meta["run_ms"]])
+
+
+def median_run_ms(nb_path: Path, input_shape: list[int], *, runs: int, warmup: int = 10) -> float:
+    """Paddle-Lite x86 on an x86 .nb timed around predictor.run() in one process (1 thread, all-ones input, like
+    benchmark_bin without --input_data_path): the median of `runs` runs after `warmup`."""
+    import numpy as np
+
+    x = np.ones(input_shape, dtype=np.float32)
+    res = LiteHostRunner(nb_path).run_batch([[x]] * (runs + warmup))
+    return float(np.median(res.run_ms[warmup:]))
+
+
+def run_on_host(nb_path: Path, images: Any, *, input_shape: list[int] | None) -> LiteBatchResult:
+    """An x86 .nb on every image, preprocessed as its manifest says (or with --input-shape and the zoo's default
+    normalisation): `python -m benchmark host-run`."""
+    if input_shape:
+        _, _, h, w = input_shape
+        pre: dict[str, Any] = {"width": w, "height": h, "mean": [0.5] * 3, "std": [0.5] * 3, "channel_order": "rgb"}
+    else:
+        data = manifest.load(nb_path.parent)
+        if not data or "preprocess" not in data:
+            raise UsageError(f"no manifest beside {nb_path}; pass --input-shape 1,3,H,W")
+        pre = data["preprocess"]
+    return LiteHostRunner(nb_path).run_batch([[preprocess(i.bgr, pre)] for i in images.items])

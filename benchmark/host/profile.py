@@ -20,10 +20,8 @@ from numpy.typing import NDArray
 
 from benchmark.host.lite import SINGLE_THREAD_ENV
 from benchmark.images import generated_image_set
-from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
 from converter import manifest, process
-from converter.cli_args import nchw
-from converter.errors import ToolkitError
+from converter.errors import ToolkitError, UsageError
 from converter.nb_inspect import inspect_nb
 from converter.preprocess import preprocess
 
@@ -183,47 +181,14 @@ def timing_input(nb: Path, shape: tuple[int, int, int, int] | None = None) -> ND
     return preprocess(generated_image_set().items[0].bgr, pre)
 
 
-def add_host_profile_command(sub: Any) -> None:
-    p = sub.add_parser("host-profile", help="where Paddle-Lite x86 spends an inference, by kernel family (perf)")
-    p.add_argument("nb", type=Path, nargs="+", help="x86 .nb file(s), profiled one after the other")
-    p.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
-    p.add_argument("--runs", type=int, default=200, help="inferences profiled per file (default 200)")
-    p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
-    p.add_argument("-v", "--verbose", action="store_true")
-
-
-def print_profiles(profiles: list[KernelProfile], labels: list[str]) -> None:
-    names = [n for n, _ in FAMILIES] + [OTHER]
-    width = max(len(n) for n in names)
-    print(f"{'share of samples, %':<{width}}  " + "  ".join(f"{label:>14}" for label in labels))
-    for name in names:
-        cells = [p.shares_percent.get(name) for p in profiles]
-        if any(cells):
-            print(f"{name:<{width}}  " + "  ".join(f"{c or 0.0:>14.1f}" for c in cells))
-    print(f"{'median ms (under perf)':<{width}}  " + "  ".join(f"{p.median_ms:>14.2f}" for p in profiles))
-    print(f"{'samples':<{width}}  " + "  ".join(f"{p.samples:>14d}" for p in profiles))
-
-
-def run_host_profile(args: Any) -> int:
-    if args.runs < 1:
-        raise ToolkitError("--runs must be >= 1")
-    profiles = []
-    for nb in args.nb:
+def profile_files(
+    nbs: list[Path], *, input_shape: tuple[int, int, int, int] | None, runs: int, warmup: int
+) -> list[KernelProfile]:
+    """Each x86 .nb profiled in turn; a file that is not there or not an x86 .nb is refused before any profiling."""
+    if runs < 1:
+        raise UsageError("--runs must be >= 1")
+    for nb in nbs:
         if not nb.is_file():
-            raise ToolkitError(f"{nb}: no such file")
+            raise UsageError(f"{nb}: no such file")
         _check_x86(nb)  # before looking for its manifest: a file that is no x86 .nb is the first thing to say
-        profiles.append(profile_nb(nb, timing_input(nb, args.input_shape), runs=args.runs, warmup=args.warmup))
-    labels = [f"#{i + 1}" for i in range(len(profiles))]
-    for label, p in zip(labels, profiles, strict=True):
-        print(f"{label}: {p.nb}")
-    print_profiles(profiles, labels)
-    path = new_run_path("host-profile", args.reports)
-    write_run(
-        path,
-        "host-profile",
-        {"event": "cpu-clock", "families": [n for n, _ in FAMILIES]},
-        [p.to_json() for p in profiles],
-    )
-    print(f"host profile: run file {path}")
-    return 0
+    return [profile_nb(nb, timing_input(nb, input_shape), runs=runs, warmup=warmup) for nb in nbs]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from benchmark.device.adb import Device
+from benchmark.device.adb import AdbDevice
 from benchmark.device.session import ModelJob, device_session
 from benchmark.emulated import arm_runtime
 from benchmark.emulated.lab import Lab
@@ -41,7 +41,7 @@ def count_variants(jobs: Mapping[str, ModelJob], run_id: str) -> dict[str, int]:
     with Lab.create() as lab:
         handle = lab.add_device(load_profile(PROFILE))
         assert lab.server is not None
-        device = Device(lab.server, handle.serial)
+        device = AdbDevice(lab.server, handle.serial)
         with device_session(device, runner=arm_runtime.default_runner(), run_id=run_id, keep=False) as ctx:
             for kind, job in jobs.items():
                 log.info("%s: %s: counting ARM instructions (%s, QEMU)", job.name, kind, PROFILE)

@@ -4,7 +4,6 @@ N repeats), own statistics across rounds, thermal control, one record per (devic
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -13,9 +12,10 @@ from typing import Any
 
 from benchmark import progress
 from benchmark.device import instructions
-from benchmark.device.adb import Device, DeviceError
+from benchmark.device.adb import DeviceError, DeviceGone
 from benchmark.device.info import DeviceInfo
-from benchmark.device.runner import CannotRunVariant, RunnerError, explain_failure, run_round
+from benchmark.device.protocol import Device
+from benchmark.device.runner import ROUND_TIMEOUT_S, CannotRunVariant, RunnerError, explain_failure, run_round
 from benchmark.device.runner_output import RuntimeLog
 from benchmark.device.session import (
     DeviceContext,
@@ -27,7 +27,7 @@ from benchmark.device.session import (
 )
 from benchmark.device.thermal import ThermalPolicy, temps_json, wait_until_cool
 from benchmark.latency.stats import latency_stats, stability_warnings
-from benchmark.records.run_files import write_run
+from benchmark.records.run_files import RunFile
 from converter import manifest
 from converter.errors import ToolkitError
 from converter.manifest import toolkit_version
@@ -48,7 +48,7 @@ class BenchSettings:
     threads: int = 1
     power_mode: int = 0  # LITE_POWER_HIGH: bind the big cluster
     pin: str = "none"  # none | big | prime: taskset with power_mode 3 (with 0-2 the runtime replaces the mask)
-    round_timeout_s: float = 300.0
+    round_timeout_s: float = ROUND_TIMEOUT_S
     thermal: ThermalPolicy = ThermalPolicy()
     cooldown_s: float = 0.0
     cv_limit: float = 0.05
@@ -63,37 +63,19 @@ class BenchSettings:
         return 3 if self.pin != "none" else self.power_mode
 
 
-class RunFile:
-    """The run's JSON file, rewritten atomically after every completed record (thread-safe)."""
-
-    def __init__(self, path: Path, payload: dict[str, Any]) -> None:
-        self.path = path
-        self.payload = payload
-        self.records: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        write_run(path, "latency", payload, self.records)
-
-    def add(self, record: dict[str, Any]) -> None:
-        with self._lock:
-            self.records.append(record)
-            write_run(self.path, "latency", self.payload, self.records)
-
-    def set(self, key: str, value: Any) -> None:
-        """Add a top-level figure known only at the end (e.g. the run's wall time)."""
-        with self._lock:
-            self.payload[key] = value
-            write_run(self.path, "latency", self.payload, self.records)
-
-
 @dataclass
 class DeviceOutcome:
     serial: str
     records: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
+    error: ToolkitError | None = None  # what stopped the device's work early, if anything
 
     @property
     def ok(self) -> bool:
         return self.error is None and all(r["status"] in ("ok", "skipped") for r in self.records)
+
+    @property
+    def disconnected(self) -> bool:
+        return isinstance(self.error, DeviceGone)
 
 
 def pin_mask(info: DeviceInfo, pin: str) -> str | None:
@@ -318,10 +300,10 @@ def bench_device(
                     continue
                 log.error("error: %s", rec["error"])
                 if device_gone(device):
-                    outcome.error = f"{device.serial}: the device disconnected; its remaining models were not run"
+                    outcome.error = DeviceGone(device.serial)
                     break
     except ToolkitError as e:
-        outcome.error = str(e)
+        outcome.error = e
     return outcome
 
 

@@ -3,40 +3,52 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from benchmark.device.adb import AdbServer, Device
-from benchmark.device.runner import CannotRunVariant
-from benchmark.device.session import ModelJob, VariantNotForDevice, device_session
+from benchmark.device.adb import AdbDevice, AdbServer
+from benchmark.device.runner import ROUND_TIMEOUT_S, CannotRunVariant
+from benchmark.device.session import DeviceContext, ModelJob, VariantNotForDevice, device_session
 from benchmark.images import ImageSet
 from benchmark.parity.device import check_on_device
 from benchmark.records.run_files import new_run_path, write_run
 from converter.errors import ToolkitError
-from converter.zoo import load_zoo
+from converter.zoo import Zoo
 
 log = logging.getLogger("benchmark")
 SEED_NOTE = "the seed's mIoU was measured on a different, larger set (PP-HumanSeg-14K / mini Supervisely)"
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.2f}"
+@dataclass
+class DeviceChecks:
+    parity_path: Path
+    accuracy_path: Path | None
+    summaries: list[dict[str, Any]]  # one per device and model variant (or per device that failed as a whole)
+    records: list[dict[str, Any]]  # one per image
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.summaries) and all(s.get("passed") for s in self.summaries)
 
 
-def run_device_checks(
-    args: argparse.Namespace,
+def check_devices(
+    *,
     server: AdbServer,
     serials: list[str],
     jobs: list[ModelJob],
     images: ImageSet,
-    *,
-    accuracy: bool,
+    zoo: Zoo,
+    reports: Path,
+    runner: Path | None,
     run_id: str,
-) -> int:
-    zoo = load_zoo(args.zoo)
-    parity_path = new_run_path("parity", args.reports)
-    artifacts = args.reports / parity_path.stem
+    accuracy: bool,
+    keep: bool = False,
+    timeout_s: float = ROUND_TIMEOUT_S,
+) -> DeviceChecks:
+    parity_path = new_run_path("parity", reports)
+    artifacts = reports / parity_path.stem
     records: list[dict[str, Any]] = []
     summaries: list[dict[str, Any]] = []
     payload: dict[str, Any] = {
@@ -48,93 +60,58 @@ def run_device_checks(
     }
     for serial in serials:
         try:
-            with device_session(
-                Device(server, serial), runner=args.runner, run_id=f"{run_id}-parity", keep=args.keep
-            ) as ctx:
+            with device_session(AdbDevice(server, serial), runner=runner, run_id=f"{run_id}-parity", keep=keep) as ctx:
                 for job in jobs:
-                    log.info("%s: %s: device parity on %d image(s)", serial, job.name, len(images.items))
-                    tol = zoo.tolerance(zoo.get(job.name), job.precision)
-                    try:
-                        res = check_on_device(ctx, job, images, tol, artifacts=artifacts, timeout_s=args.round_timeout)
-                    except (VariantNotForDevice, CannotRunVariant) as e:
-                        if isinstance(e, CannotRunVariant) and e.cause == "runner":  # fixable: report as failed
-                            summaries.append(
-                                {"model": job.name, "precision": job.precision, "device": serial, "passed": False}
-                                | {"error": str(e)}
-                            )
-                            log.error("error: %s: %s", job.name, e)
-                            continue
-                        summaries.append(
-                            {
-                                "model": job.name,
-                                "precision": job.precision,
-                                "device": serial,
-                                "passed": True,
-                                "not_run": str(e),
-                            }
-                        )
-                        continue
-                    except ToolkitError as e:
-                        summaries.append(
-                            {
-                                "model": job.name,
-                                "precision": job.precision,
-                                "device": serial,
-                                "passed": False,
-                                "error": str(e),
-                            }
-                        )
-                        log.error("error: %s: %s", job.name, e)
-                        continue
-                    records += res.records
-                    summaries.append({**res.summary, "seed_miou_percent": zoo.get(job.name).published.miou_percent})
+                    summary, recs = _check_job(
+                        ctx, job, images=images, zoo=zoo, artifacts=artifacts, timeout_s=timeout_s
+                    )
+                    summaries.append(summary)
+                    records += recs
                     write_run(parity_path, "parity", payload, records)
         except ToolkitError as e:
             summaries.append({"model": None, "device": serial, "passed": False, "error": str(e)})
             log.error("error: %s", e)
     write_run(parity_path, "parity", payload, records)
-    _print(summaries)
-    print(f"device parity: run file {parity_path}")
+    accuracy_path = None
     if accuracy:
-        acc_path = new_run_path("accuracy", args.reports)
+        accuracy_path = new_run_path("accuracy", reports)
         rows = [s for s in summaries if s.get("ground_truth")]
         write_run(
-            acc_path,
+            accuracy_path,
             "accuracy",
             {"dataset": images.source, "note": SEED_NOTE, "models": rows},
             [
-                {k: r[k] for k in r if k in ("model", "image", "device", "gt_iou_desktop", "gt_iou_device")}
+                {
+                    k: r[k]
+                    for k in r
+                    if k in ("model", "image", "precision", "device", "gt_iou_reference", "gt_iou_candidate")
+                }
                 for r in records
-                if "gt_iou_desktop" in r
+                if "gt_iou_reference" in r
             ],
         )
-        print(f"accuracy: run file {acc_path} ({SEED_NOTE})")
-    return 0 if summaries and all(s.get("passed") for s in summaries) else 1
+    return DeviceChecks(parity_path, accuracy_path, summaries, records)
 
 
-def _seed_miou(x: object) -> str:
-    return f"{x:.2f}" if isinstance(x, (int, float)) else "-"  # published with 2 decimals (93.60)
-
-
-def _print(summaries: list[dict[str, Any]]) -> None:
-    print(
-        f"{'device':<22}  {'model':<42}  {'result':<6}  {'max|diff|':>9}  {'fg IoU PI':>9}  {'fg IoU dev':>10}  "
-        f"{'mIoU PI':>7}  {'mIoU dev':>8}  {'seed mIoU':>9}"
-    )
-    for s in summaries:
-        gt = s.get("ground_truth") or {}
-        desk, dev = gt.get("desktop", {}), gt.get("device", {})
-        diff = s.get("max_abs_diff")
-        label = f"{s['model'] or '-'} {s.get('precision', '')}"
-        result = "n/a" if s.get("not_run") else ("PASS" if s.get("passed") else "FAIL")
-        print(
-            f"{s['device']:<22}  {label:<42}  {result:<6}  "
-            f"{'-' if diff is None else format(diff, '9.2e'):>9}  {_pct(desk.get('mean_fg_iou')):>9}  "
-            f"{_pct(dev.get('mean_fg_iou')):>10}  {_pct(desk.get('miou')):>7}  {_pct(dev.get('miou')):>8}  "
-            f"{_seed_miou(s.get('seed_miou_percent')):>9}"
+def _check_job(
+    ctx: DeviceContext, job: ModelJob, *, images: ImageSet, zoo: Zoo, artifacts: Path, timeout_s: float
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One model variant on one device: its summary and per-image records; what cannot run is said, not raised."""
+    serial = ctx.device.serial
+    base = {"model": job.name, "precision": job.precision, "device": serial}
+    log.info("%s: %s %s: device parity on %d image(s)", serial, job.name, job.precision, len(images.items))
+    try:
+        res = check_on_device(
+            ctx, job, images, zoo.tolerance(zoo.get(job.name), job.precision), artifacts=artifacts, timeout_s=timeout_s
         )
-        for key in ("error", "not_run"):
-            if s.get(key):
-                print(f"  {key.replace('_', ' ')}: {s[key].splitlines()[0]}")
-        for p in s.get("task_problems") or []:
-            print(f"  task level: {p}")
+    except CannotRunVariant as e:
+        if e.cause == "runner":  # fixable: another runner
+            log.error("error: %s: %s", job.name, e)
+            return {**base, "passed": False, "error": str(e)}, []
+        return {**base, "passed": True, "not_run": str(e)}, []
+    except VariantNotForDevice as e:
+        return {**base, "passed": True, "not_run": str(e)}, []
+    except ToolkitError as e:
+        log.error("error: %s: %s", job.name, e)
+        return {**base, "passed": False, "error": str(e)}, []
+    return {**res.summary, "seed_miou_percent": zoo.get(job.name).published.miou_percent}, res.records

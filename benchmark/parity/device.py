@@ -101,7 +101,7 @@ def check_on_device(
     check_runner_version(ctx, inspect_nb(nb_path).opt_version)
     remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
     ctx.device.push(nb_path.read_bytes(), remote_nb)
-    tallies = {"desktop": GroundTruthTally.empty(), "device": GroundTruthTally.empty()}
+    tallies = {"reference": GroundTruthTally.empty(), "candidate": GroundTruthTally.empty()}
     records: list[dict[str, Any]] = []
     label = f"{ctx.device.serial}: {job.name} {job.precision} parity"
     for index, item in enumerate(images.items):
@@ -153,7 +153,7 @@ def check_on_device(
             "source": "device",
             "device": ctx.info.summary(),
             "emulated": ctx.info.emulated,
-            "reference": "paddle_inference",
+            "reference": "paddle_inference_fp32",
             "candidate": "device_benchmark_bin",
             "max_abs_diff": c.max_abs_diff,
             "mean_abs_diff": c.mean_abs_diff,
@@ -167,14 +167,14 @@ def check_on_device(
             "problems": problems,
         }
         if item.mask is not None and full:
-            rec["gt_iou_desktop"] = tallies["desktop"].add(ref, item.mask)
-            rec["gt_iou_device"] = tallies["device"].add(dev_cmp, item.mask)
+            rec["gt_iou_reference"] = tallies["reference"].add(ref, item.mask)
+            rec["gt_iou_candidate"] = tallies["candidate"].add(dev_cmp, item.mask)
         if index < ARTIFACT_IMAGES and full:
             rec["artifacts"] = _save_artifacts(
                 artifacts / job.name, index, item, pre=data["preprocess"], ref=ref, dev=dev_cmp
             )
         records.append(rec)
-    desktop, device = tallies["desktop"], tallies["device"]
+    desktop, device = tallies["reference"], tallies["candidate"]
     task = task_problems(
         tol,
         mean_mask_iou=mean_mask_iou(records),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,13 +14,14 @@ import numpy as np
 from benchmark.host.lite import LiteHostRunner
 from benchmark.images import ImageSet
 from benchmark.parity.gates import image_problems, task_problems
+from benchmark.records.run_files import new_run_path, write_run
 from converter import manifest
 from converter.compare import GroundTruthTally, compare_output, mean_mask_iou
 from converter.convert import DEFAULT_SOURCES, convert_zoo_model
 from converter.errors import ToolkitError
 from converter.preprocess import preprocess
 from converter.reference import ReferenceRunner
-from converter.sources import ModelSources
+from converter.spec import ModelSources
 from converter.zoo import Tolerance, Zoo
 
 log = logging.getLogger(__name__)
@@ -202,3 +204,53 @@ def _judge(
     if result.failures:
         result.status = "fail"
     return result, records
+
+
+@dataclass
+class ParityRun:
+    """Host parity of several zoo models: one result per model variant, the per-image records, the run file."""
+
+    path: Path
+    results: list[ModelParity]
+    records: list[dict[str, Any]]
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def judged(self) -> int:
+        return len(self.results) - self.count("not_run")
+
+    @property
+    def passed(self) -> bool:
+        return self.count("pass") == self.judged
+
+
+def check_parity(
+    *,
+    zoo: Zoo,
+    images: ImageSet,
+    reports: Path,
+    names: list[str] | None = None,
+    precisions: tuple[str, ...] | None = None,
+    sources: ModelSources = DEFAULT_SOURCES,
+) -> ParityRun:
+    """check_model for each model (default: the whole zoo), into one parity run file rewritten after each model."""
+    wanted = zoo.select(names)
+    log.info("parity on %d image(s) from %s", len(images.items), images.source)
+    run = ParityRun(new_run_path("parity", reports), [], [])
+    for name in wanted:
+        log.info("%s: checking", name)
+        pairs = check_model(zoo, name, images, precisions=precisions, sources=sources)
+        for result, recs in pairs:
+            run.results.append(result)
+            run.records.extend(recs)
+        payload = {
+            "images": images.source,
+            "image_count": len(images.items),
+            "image_warnings": list(images.warnings),
+            "models": [r.to_json() for r in run.results],
+        }
+        write_run(run.path, "parity", payload, run.records)
+        log.info("%s: %s", name, ", ".join(f"{r.precision} {r.status}" for r, _ in pairs))
+    return run

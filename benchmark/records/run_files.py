@@ -3,11 +3,16 @@ rewritten atomically so an interrupted run keeps what it completed."""
 
 from __future__ import annotations
 
+import json
+import math
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from benchmark.records.types import RECORD_TYPES
 from converter import atomic_files
+from converter.errors import ToolkitError
 from converter.manifest import toolkit_version
 
 DEFAULT_REPORTS = Path("build/reports")
@@ -33,14 +38,80 @@ def new_run_path(kind: RunKind, reports_dir: Path = DEFAULT_REPORTS) -> Path:
     return path
 
 
+SCHEMA_VERSION = 2  # 2: records validated against benchmark.records.types; files without the key are version 1
+
+
+class RunFileError(ToolkitError):
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+
+
+def finite(value: Any) -> Any:
+    """The value with every NaN/inf replaced by None (JSON has no NaN; a bare NaN breaks other readers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 def write_run(path: Path, kind: RunKind, payload: dict[str, Any], records: list[dict[str, Any]]) -> None:
+    """Validate each record against its type (latency, parity, accuracy) and write the file atomically."""
+    record_type = RECORD_TYPES.get(kind)
+    checked = [record_type.model_validate(finite(r)).to_json() for r in records] if record_type else finite(records)
     atomic_files.write_json(
         path,
         {
             "kind": kind,
+            "schema_version": SCHEMA_VERSION,
             "toolkit_version": toolkit_version(),
             "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            **payload,
-            "records": records,
+            **finite(payload),
+            "records": checked,
         },
     )
+
+
+def read_run(path: Path) -> dict[str, Any]:
+    """A run file of any schema version this toolkit knows; records of an older version get today's key names."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise RunFileError(path, f"not valid JSON ({e})") from None
+    if not isinstance(data, dict) or data.get("kind") not in RUN_KINDS or not isinstance(data.get("records"), list):
+        raise RunFileError(path, "not a toolkit run file (no known 'kind' with a 'records' list)")
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise RunFileError(
+            path, f"schema version {version} is newer than this toolkit's ({SCHEMA_VERSION}): update the toolkit"
+        )
+    record_type = RECORD_TYPES.get(data["kind"])
+    if version < SCHEMA_VERSION and record_type is not None:
+        data["records"] = [{record_type.LEGACY_KEYS.get(k, k): v for k, v in r.items()} for r in data["records"]]
+    return data
+
+
+class RunFile:
+    """The run's JSON file, rewritten atomically after every completed record (thread-safe)."""
+
+    def __init__(self, path: Path, payload: dict[str, Any], kind: RunKind = "latency") -> None:
+        self.path = path
+        self.kind: RunKind = kind
+        self.payload = payload
+        self.records: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        write_run(path, self.kind, payload, self.records)
+
+    def add(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self.records.append(record)
+            write_run(self.path, self.kind, self.payload, self.records)
+
+    def set(self, key: str, value: Any) -> None:
+        """Add a top-level figure known only at the end (e.g. the run's wall time)."""
+        with self._lock:
+            self.payload[key] = value
+            write_run(self.path, self.kind, self.payload, self.records)

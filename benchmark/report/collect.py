@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.records.run_files import RUN_KINDS
+from benchmark.records.run_files import RUN_KINDS, RunFileError, read_run
 
 log = logging.getLogger(__name__)
 KINDS = RUN_KINDS  # what the writers write (benchmark.records.run_files), so a new kind is never skipped
@@ -45,12 +45,9 @@ def collect(reports: Path, models: Path) -> Collected:
     out = Collected()
     for path in sorted(reports.glob("*.json")):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as e:
-            out.warnings.append(f"skipping {path}: not valid JSON ({e})")
-            continue
-        if not isinstance(data, dict) or data.get("kind") not in KINDS or not isinstance(data.get("records"), list):
-            out.warnings.append(f"skipping {path}: not a toolkit run file (no known 'kind' with a 'records' list)")
+            data = read_run(path)
+        except RunFileError as e:
+            out.warnings.append(f"skipping {e}")
             continue
         data["_path"] = str(path)
         out.runs[data["kind"]].append(data)

@@ -188,7 +188,8 @@ def accuracy_section(c: Collected) -> list[Block]:
                 continue
             gt = m.get("ground_truth") or {}
             seeds.setdefault(m["model"], m.get("seed_miou_percent"))
-            desktop_key, cand_key = ("desktop", "device") if device_run else ("reference", "candidate")
+            # device runs before schema version 2 named them desktop/device
+            desktop_key, cand_key = ("desktop", "device") if "desktop" in gt else ("reference", "candidate")
             add(m["model"], "Paddle Inference (desktop)", "fp32", gt.get(desktop_key) or {})
             tag = f" [QEMU {m['qemu_cpu']}]" if m.get("qemu_cpu") else (" [host-emulated]" if m.get("emulated") else "")
             cand = f"device {m.get('device')}{tag}"

@@ -1,0 +1,124 @@
+"""Host commands: `parity` (Paddle-Lite x86 against desktop Paddle Inference, or `--device`), `host-run` (an x86
+.nb on the host, isolated) and `host-profile` (where Paddle-Lite x86 spends an inference, by kernel family)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.cli import tables
+from benchmark.cli.bench import run_parity_only
+from benchmark.device.adb import AdbServer
+from benchmark.host.lite import run_on_host
+from benchmark.host.profile import FAMILIES, OTHER, KernelProfile, profile_files
+from benchmark.images import ImageSet, generated_image_set, load_image_set
+from benchmark.parity.host import check_parity
+from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
+from converter.cli_args import model_sources, nchw
+from converter.errors import ExitCode
+from converter.zoo import load_zoo
+
+log = logging.getLogger("benchmark")
+
+
+def _images(folder: Path | None) -> ImageSet:
+    if folder is None:
+        images = generated_image_set()
+        log.info("no --images given: using %d generated images (say --images DIR for real ones)", len(images.items))
+        return images
+    images = load_image_set(folder)
+    for w in images.warnings:
+        log.warning("warning: %s", w)
+    return images
+
+
+def run_parity_command(args: argparse.Namespace) -> int:
+    if args.device:
+        return run_parity_only(args, AdbServer.from_env(args.adb))
+    run = check_parity(
+        zoo=load_zoo(args.zoo),
+        images=_images(args.images),
+        reports=args.reports,
+        names=args.models,
+        precisions=args.precision,
+        sources=model_sources(args),
+    )
+    tables.print_records(run.records)
+    tables.print_summary(run.results)
+    labels = {"fail": "failed", "unavailable": "unavailable", "error": "error", "not_run": "not run here (see above)"}
+    others = ", ".join(f"{run.count(s)} {label}" for s, label in labels.items() if run.count(s))
+    print(
+        f"parity: {run.count('pass')}/{run.judged} model variant(s) passed{'; ' + others if others else ''}; "
+        f"run file {run.path}"
+    )
+    return ExitCode.OK if run.passed else ExitCode.FAILED
+
+
+def add_host_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = sub.add_parser("host-run", help="run an x86 .nb with Paddle-Lite on the host, isolated")
+    run.add_argument("nb", type=Path)
+    run.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
+    run.add_argument("--images", type=Path, help="images to run (default: a generated set)")
+    run.add_argument("-v", "--verbose", action="store_true")
+    p = sub.add_parser("host-profile", help="where Paddle-Lite x86 spends an inference, by kernel family (perf)")
+    p.add_argument("nb", type=Path, nargs="+", help="x86 .nb file(s), profiled one after the other")
+    p.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
+    p.add_argument("--runs", type=int, default=200, help="inferences profiled per file (default 200)")
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+def run_host_command(args: argparse.Namespace) -> int:
+    images = _images(args.images)
+    result = run_on_host(args.nb, images, input_shape=args.input_shape)
+    for item, outs in zip(images.items, result.outputs, strict=True):
+        for name, arr in outs.items():
+            row: dict[str, Any] = {
+                "image": item.name,
+                "output": name,
+                "shape": list(arr.shape),
+                "dtype": str(arr.dtype),
+                "mean": float(np.mean(arr)),
+                "finite": bool(np.isfinite(arr).all()),
+            }
+            print(json.dumps(row))
+    print(
+        f"init {result.init_ms:.1f} ms; median run {float(np.median(result.run_ms)):.2f} ms "
+        f"over {len(result.run_ms)} image(s) (host Paddle-Lite x86, 1 thread)"
+    )
+    return ExitCode.OK
+
+
+def print_profiles(profiles: list[KernelProfile], labels: list[str]) -> None:
+    names = [n for n, _ in FAMILIES] + [OTHER]
+    width = max(len(n) for n in names)
+    print(f"{'share of samples, %':<{width}}  " + "  ".join(f"{label:>14}" for label in labels))
+    for name in names:
+        cells = [p.shares_percent.get(name) for p in profiles]
+        if any(cells):
+            print(f"{name:<{width}}  " + "  ".join(f"{c or 0.0:>14.1f}" for c in cells))
+    print(f"{'median ms (under perf)':<{width}}  " + "  ".join(f"{p.median_ms:>14.2f}" for p in profiles))
+    print(f"{'samples':<{width}}  " + "  ".join(f"{p.samples:>14d}" for p in profiles))
+
+
+def run_host_profile(args: argparse.Namespace) -> int:
+    profiles = profile_files(args.nb, input_shape=args.input_shape, runs=args.runs, warmup=args.warmup)
+    labels = [f"#{i + 1}" for i in range(len(profiles))]
+    for label, p in zip(labels, profiles, strict=True):
+        print(f"{label}: {p.nb}")
+    print_profiles(profiles, labels)
+    path = new_run_path("host-profile", args.reports)
+    write_run(
+        path,
+        "host-profile",
+        {"event": "cpu-clock", "families": [n for n, _ in FAMILIES]},
+        [p.to_json() for p in profiles],
+    )
+    print(f"host profile: run file {path}")
+    return ExitCode.OK

@@ -1,0 +1,126 @@
+"""A whole farm run from a farm file: prepare the models, discover the devices over every adb server, run every
+device in parallel into one run file and the history, and return what happened (the CLI prints it)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmark.farm.config import FarmConfig
+from benchmark.farm.discovery import Discovery, discover
+from benchmark.farm.history import History
+from benchmark.farm.run import FarmRun, run_farm
+from benchmark.images import ImageSet, generated_image_set, load_image_set
+from benchmark.latency.jobs import prepare_jobs
+from benchmark.latency.run import DeviceOutcome
+from benchmark.records.run_files import RunFile, new_run_path, utc_stamp
+from converter.errors import UsageError
+from converter.manifest import toolkit_version
+from converter.spec import ModelSources
+from converter.zoo import Zoo
+
+log = logging.getLogger("benchmark")
+RUN_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+class NothingToRun(UsageError):
+    """No usable device or no model: the farm run does not start. `found` says which devices were seen."""
+
+    def __init__(self, message: str, found: Discovery) -> None:
+        super().__init__(message)
+        self.found = found
+
+
+@dataclass
+class FarmResult:
+    run_id: str
+    path: Path  # the latency run file
+    history_path: Path
+    found: Discovery
+    outcomes: list[DeviceOutcome]
+    model_errors: list[str]
+    wall_s: float
+    interrupted: bool
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [r for o in self.outcomes for r in o.records]
+
+    @property
+    def ok(self) -> bool:
+        bad = [
+            r
+            for r in self.records
+            if r["status"] not in ("ok", "skipped") or (r.get("parity") or {}).get("passed") is False
+        ]
+        return not (bad or self.model_errors or self.found.server_errors or any(o.error for o in self.outcomes))
+
+
+def parity_images(cfg: FarmConfig) -> ImageSet | None:
+    if not cfg.parity.enabled:
+        return None
+    images = load_image_set(cfg.parity.images) if cfg.parity.images else generated_image_set()
+    for w in images.warnings:
+        log.warning("warning: %s", w)
+    return ImageSet(images.source, images.items[: cfg.parity.max_images], images.warnings)
+
+
+def run_farm_file(
+    *,
+    cfg: FarmConfig,
+    farm_file: Path,
+    zoo: Zoo,
+    sources: ModelSources,
+    reports: Path,
+    models: list[str] | None = None,
+    precisions: list[str] | None = None,
+    history: Path | None = None,
+    force: bool = False,
+    run_name: str | None = None,
+) -> FarmResult:
+    if run_name and not RUN_NAME_RE.match(run_name):
+        raise UsageError(f"--run-name {run_name!r}: use lower-case letters, digits, '_', '-', '.' (max 64)")
+    images = parity_images(cfg)
+    prepared = prepare_jobs(
+        zoo=zoo, sources=sources, names=models or cfg.models, precisions=precisions or cfg.precisions
+    )
+    found = discover(cfg)
+    if not found.devices or not prepared.jobs:
+        what = "no model could be prepared" if not prepared.jobs else f"no usable device on {', '.join(cfg.servers)}"
+        raise NothingToRun(f"{what}; nothing to run", found)
+    run_id = run_name or f"{utc_stamp().lower()}-{socket.gethostname().lower()[:20]}-{os.getpid()}"
+    run_id = re.sub(r"[^a-z0-9_.-]", "-", run_id)
+    store = History(history or cfg.history)
+    path = new_run_path("latency", reports)
+    farm_info = {
+        "run_id": run_id,
+        "farm_file": str(farm_file),
+        "servers": cfg.servers,
+        "devices": [fd.to_json() for fd in found.devices],
+        "skipped_devices": found.skipped,
+        "server_errors": found.server_errors,
+        "history": str(store.path),
+    }
+    payload = {"farm": farm_info, "model_errors": prepared.errors, "settings": cfg.measurement.model_dump()}
+    store.start_run(
+        run_id, host=socket.gethostname(), farm_file=str(farm_file), toolkit=toolkit_version(), payload=payload
+    )
+    run = FarmRun(
+        cfg, zoo, prepared.jobs, run_id, RunFile(path, payload), store, images, reports / path.stem, force=force
+    )
+    t0 = time.monotonic()
+    log.info("farm run %s: %d job(s) on %d device(s)", run_id, len(prepared.jobs), len(found.devices))
+    try:
+        outcomes = run_farm(found, run)
+    finally:
+        store.finish_run(run_id, "interrupted" if run.stop.is_set() else "finished")
+        store.close()
+    wall_s = time.monotonic() - t0
+    run.run_file.set("farm_wall_s", round(wall_s, 3))
+    return FarmResult(run_id, path, store.path, found, outcomes, prepared.errors, wall_s, run.stop.is_set())

@@ -1,0 +1,42 @@
+"""What a benchmark runs: the zoo models asked for, converted for arm and x86 where a file is missing, one job per
+model and precision. A model that cannot be prepared is an error of that model; the others go on."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from benchmark.device.session import ModelJob
+from converter import manifest
+from converter.convert import convert_zoo_model
+from converter.spec import ModelSources
+from converter.zoo import Zoo
+
+log = logging.getLogger("benchmark")
+
+
+@dataclass(frozen=True)
+class PreparedJobs:
+    jobs: list[ModelJob]
+    errors: list[str]  # one message per model that could not be prepared
+
+
+def prepare_jobs(
+    *, zoo: Zoo, sources: ModelSources, names: Sequence[str] | None = None, precisions: Sequence[str] | None = None
+) -> PreparedJobs:
+    """Convert what is missing (arm and x86); names default to the whole zoo, precisions to each entry's."""
+    jobs, errors = [], []
+    for name in zoo.select(list(names) if names else None):
+        variants = tuple(precisions) if precisions else None
+        o = convert_zoo_model(zoo, name, sources=sources, targets=("arm", "x86"), precisions=variants)
+        if not o.ok or o.model_dir is None:
+            errors.append(o.error or f"{name}: {o.status}")
+            log.error("error: %s", errors[-1])
+            continue
+        data = manifest.load(o.model_dir) or {}
+        entry = zoo.get(name)
+        shape = list(data.get("input_shape", entry.input_shape))
+        for precision in precisions or zoo.precisions(entry):
+            jobs.append(ModelJob(name, o.model_dir, shape, entry.published.sd855_latency_ms, precision))
+    return PreparedJobs(jobs, errors)

@@ -1,0 +1,169 @@
+"""The records every run file holds, as types: what a latency, parity or accuracy record may contain, validated when
+a run file is written (an unknown or mistyped key is a bug that fails loudly) and readable with `from_json`, also
+from files written before schema version 2 (their old key names are mapped). docs/records.md is generated from
+these classes (`python -m benchmark.records.types`)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RecordStatus = Literal["ok", "failed", "skipped", "not_run"]
+ParityStatus = Literal["pass", "fail", "not_run", "unavailable", "error"]
+Target = Literal["arm", "x86"]
+Source = Literal["host", "device"]
+R = TypeVar("R", bound="Record")
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    LEGACY_KEYS: ClassVar[dict[str, str]] = {}  # old key -> current key, for files before schema version 2
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    @classmethod
+    def from_json(cls: type[R], data: dict[str, Any]) -> R:
+        return cls.model_validate({cls.LEGACY_KEYS.get(k, k): v for k, v in data.items()})
+
+
+class LatencyRecord(Record):
+    """One model variant on one device: R rounds of benchmark_bin (W warmup + N timed runs each)."""
+
+    model: str
+    precision: str
+    status: RecordStatus
+    input_shape: list[int]
+    device: dict[str, Any] = Field(description="the device's facts (serial, ro.serialno, model, SoC, ABI, CPUs, ...)")
+    emulated: bool = False
+    emulated_cpu: str | None = Field(None, description="QEMU CPU model of an ARM emulated phone")
+    timing_source: str | None = Field(None, description="device, host (x86 emulated device) or emulation (QEMU)")
+    weights: str | None = Field(None, description="trained, or random for a latency-only stand-in")
+    target: Target | None = None
+    nb: dict[str, Any] | None = Field(None, description="the .nb run: path, opt_version, size_bytes, sha256")
+    runner: dict[str, Any] | None = Field(None, description="path, version (from --version), libraries pushed")
+    threads: int | None = None
+    power_mode: int | None = None
+    pin: str | None = None
+    thread_binding: str | None = Field(None, description="what actually bound the benchmark thread")
+    runtime_cpu: dict[str, Any] | None = Field(None, description="the CPU Paddle-Lite detected (its log)")
+    warmup: int | None = None
+    repeats: int | None = None
+    rounds: int | None = None
+    rounds_ms: list[float] | None = Field(None, description="each round's average")
+    round_started_s: list[float] | None = None
+    n: int | None = None
+    median_ms: float | None = None
+    mean_ms: float | None = None
+    std_ms: float | None = None
+    p90_ms: float | None = None
+    min_ms: float | None = None
+    max_ms: float | None = None
+    cv: float | None = Field(None, description="coefficient of variation across rounds")
+    throttle_ratio: float | None = Field(None, description="last third of rounds / first third - 1")
+    first_ms: float | None = None
+    init_ms: float | None = None
+    peak_memory_mb: float | None = Field(None, description="from a run of its own with --enable_memory_profile")
+    memory_note: str | None = None
+    instructions_per_inference: int | None = Field(None, description="ARM emulated phones: guest instructions")
+    instruction_count: dict[str, Any] | None = None
+    runner_wall_s: float | None = None
+    harness_wall_s: float | None = None
+    sustained_s: float | None = None
+    seed_ms: float | None = Field(None, description="the seed's Snapdragon 855 figure, as published")
+    temps_before: dict[str, float | None] | None = None
+    temps_after: dict[str, float | None] | None = None
+    thermal_wait: dict[str, Any] | None = None
+    tool_versions: dict[str, str] | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    warnings: list[str] = []
+    error: str | None = None
+    # farm runs
+    parity: dict[str, Any] | None = Field(None, description="farm: device parity of this variant")
+    lock: dict[str, Any] | None = None
+    device_key: str | None = None
+    farm_run_id: str | None = None
+    host: str | None = None
+    history_id: int | None = None
+    reused_from_run: str | None = None
+    # sweeps
+    sweep: Literal["shape", "threads"] | None = None
+    shape_wh: list[int] | None = None
+    pixels: int | None = None
+    best: bool | None = None
+    power_mode_name: str | None = None
+
+
+class ParityRecord(Record):
+    """One output of one image: a candidate (Paddle-Lite x86 on the host, or benchmark_bin on a device) against
+    desktop Paddle Inference fp32. The same shape for both; `source` says which."""
+
+    LEGACY_KEYS: ClassVar[dict[str, str]] = {"gt_iou_desktop": "gt_iou_reference", "gt_iou_device": "gt_iou_candidate"}
+
+    model: str
+    image: str
+    output: str
+    precision: str
+    source: Source
+    target: Target
+    reference: str = "paddle_inference_fp32"
+    candidate: str = Field(description="paddle_lite_x86_<precision> (host) or device_benchmark_bin")
+    device: dict[str, Any] | None = None
+    emulated: bool = False
+    weights: str | None = None
+    output_dtype: str | None = None
+    max_abs_diff: float | None = Field(description="None when the candidate has non-finite values")
+    mean_abs_diff: float | None
+    argmax_agreement: float
+    iou_vs_reference: float
+    reference_fg_fraction: float
+    print_rounding_bound: float | None = Field(None, description="device: 5e-6 x max|output| (6-digit text dump)")
+    compared_elements: int | None = None
+    note: str | None = None
+    gt_iou_reference: float | None = Field(None, description="foreground IoU of the reference vs the label")
+    gt_iou_candidate: float | None = None
+    passed: bool
+    problems: list[str]
+    artifacts: dict[str, str] | None = None
+
+
+class AccuracyRecord(Record):
+    """One labelled image: foreground IoU of desktop Paddle Inference and of the device against the label."""
+
+    LEGACY_KEYS: ClassVar[dict[str, str]] = ParityRecord.LEGACY_KEYS
+
+    model: str
+    image: str
+    precision: str | None = None
+    device: dict[str, Any] | None = None
+    gt_iou_reference: float | None = None
+    gt_iou_candidate: float | None = None
+
+
+RECORD_TYPES: dict[str, type[Record]] = {"latency": LatencyRecord, "parity": ParityRecord, "accuracy": AccuracyRecord}
+
+
+def markdown() -> str:
+    """docs/records.md: every record type's keys, from the classes above."""
+    out = [
+        "# Run file records",
+        "",
+        "Generated by `python -m benchmark.records.types` from benchmark/records/types.py.",
+    ]
+    for kind, cls in RECORD_TYPES.items():
+        out += ["", f"## `{kind}-*.json` records ({cls.__name__})", "", (cls.__doc__ or "").strip(), ""]
+        out += ["| key | type | required | meaning |", "|---|---|---|---|"]
+        for name, field in cls.model_fields.items():
+            ann = field.annotation
+            kind_text = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "").replace("|", "or")
+            out.append(
+                f"| `{name}` | {kind_text} | {'yes' if field.is_required() else ''} | {field.description or ''} |"
+            )
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown())

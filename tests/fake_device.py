@@ -1,0 +1,144 @@
+"""An in-memory Device (benchmark.device.protocol) for fast unit tests of the harness's device logic. It answers the
+commands the harness builds (work dir, verified pushes, `--version`, the round command, `insncount`, device facts)
+from a script of per-round timings and failures, with no adb server, no process and no clock; the emulated devices
+behind the real adb server stay the integration tests."""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from benchmark.device.adb import DeviceGone
+from benchmark.device.info import THERMAL_SCRIPT, DeviceInfo, ThermalZone, parse_info, parse_zones
+from benchmark.device.protocol import ShellResult
+from benchmark.device.runner import NO_RESULT_MARK, RESULT_MARK, WALL_MARK
+
+PROPS = {
+    "ro.serialno": "FAKE0001",
+    "ro.product.model": "Fake Phone",
+    "ro.soc.model": "SM8150",
+    "ro.product.cpu.abi": "arm64-v8a",
+    "ro.product.cpu.abilist": "arm64-v8a",
+}
+
+
+def report(avg_ms: float, *, version: str, peak_mb: float | None = None) -> str:
+    """benchmark_bin's report, as the real one prints it (Runtime, Backend and Perf Info blocks)."""
+    lines = [
+        "======= Runtime Info =======",
+        f"benchmark_bin version: {version}",
+        "",
+        "======= Perf Info =======",
+        "Time(unit: ms):",
+        "init  = 10.000",
+        f"first = {avg_ms:.3f}",
+        f"min   = {avg_ms:.3f}",
+        f"max   = {avg_ms:.3f}",
+        f"avg   = {avg_ms:.3f}",
+    ]
+    if peak_mb is not None:
+        lines += ["", "Memory Usage(unit: MB):", "init  = 20.000", f"peak  = {peak_mb:.3f}"]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class FakeDevice:
+    serial: str = "fake:1"
+    props: dict[str, str] = field(default_factory=lambda: dict(PROPS))
+    version: str = "v2.13-rc"
+    round_ms: list[float] = field(default_factory=lambda: [10.0, 11.0, 12.0])  # cycled over timed rounds
+    peak_mb: float = 40.0  # -0.001 is what benchmark_bin prints when it cannot read memory
+    insns_per_run: int = 5_000_000
+    insns_setup: int = 1_000_000
+    fail_round: tuple[int, str] | None = None  # (exit code, stderr) of every timed round
+    gone_after_rounds: int | None = None  # the device disconnects after this many runner invocations
+    files: dict[str, bytes] = field(default_factory=dict)
+    rounds: list[list[str]] = field(default_factory=list)  # the runner's argv of every invocation
+
+    def _gone(self) -> bool:
+        return self.gone_after_rounds is not None and len(self.rounds) >= self.gone_after_rounds
+
+    def shell(self, cmd: str, timeout_s: float) -> ShellResult:
+        if self._gone():
+            raise DeviceGone(self.serial, "(fake)")
+        for marker, answer in self._handlers():
+            if marker in cmd:
+                return answer(cmd)
+        if cmd.startswith(("mkdir -p", "rm -rf", "rm -f", "true", "cat ")) or cmd == "":
+            return ShellResult(0, "", "")
+        raise AssertionError(f"the fake device does not know this command: {cmd[:200]}")
+
+    def _handlers(self) -> list[tuple[str, Callable[[str], ShellResult]]]:
+        return [
+            (RESULT_MARK, self._round),
+            ("insncount ", self._insncount),
+            ("command -v insncount", lambda _: ShellResult(0, "/system/bin/insncount\n", "")),
+            ("--version", lambda _: ShellResult(0, f"benchmark_bin version {self.version}\n", "")),
+            ("md5sum", self._verify),
+            ("getprop", lambda _: ShellResult(0, self._info_text(), "")),
+            (THERMAL_SCRIPT[:40], lambda _: ShellResult(0, "zone|0|cpu-1-0-usr|35000\n", "")),
+        ]
+
+    def _runner_args(self, cmd: str) -> list[str]:
+        words = shlex.split(cmd)
+        return words[words.index("./benchmark_bin") + 1 :] if "./benchmark_bin" in words else []
+
+    def _round(self, cmd: str) -> ShellResult:
+        words = shlex.split(cmd)
+        args = self._runner_args(words[words.index("-c") + 1])  # sh -c 'echo $$ > runner.pid; exec ./benchmark_bin ...'
+
+        self.rounds.append(args)
+        memory = "--enable_memory_profile=true" in args
+        if self.fail_round and not memory:
+            code, stderr = self.fail_round
+            return ShellResult(code, NO_RESULT_MARK + "\n", stderr + f"\n{WALL_MARK}1000000\n")
+        timed = [a for a in self.rounds if "--enable_memory_profile=true" not in a]
+        avg = self.round_ms[(len(timed) - 1) % len(self.round_ms)]
+        text = report(avg, version=self.version, peak_mb=self.peak_mb if memory else None)
+        return ShellResult(0, f"{RESULT_MARK}\n{text}", f"{WALL_MARK}{int(avg * 1e6)}\n")
+
+    def _insncount(self, cmd: str) -> ShellResult:
+        repeats = int(next(a for a in shlex.split(cmd) if a.startswith("--repeats=")).split("=")[1])
+        return ShellResult(0, f"insns: {self.insns_setup + repeats * self.insns_per_run}\n", "")
+
+    def _verify(self, cmd: str) -> ShellResult:
+        path = shlex.split(cmd)[3]
+        data = self.files[path]
+        return ShellResult(0, f"{len(data)}\n{hashlib.md5(data).hexdigest()}  {path}\n", "")  # noqa: S324
+
+    def _info_text(self) -> str:
+        props = "".join(f"prop|{k}|{v}\n" for k, v in self.props.items())
+        cpus = "".join(f"cpu|{i}|300000|{2841600 if i == 7 else 1785600}|schedutil\n" for i in range(8))
+        return props + cpus + "zone|0|cpu-1-0-usr|35000\nbattery|80|300\n"
+
+    def push(self, data: bytes, remote: str, *, mode: int = 0o644, timeout_s: float = 120) -> None:
+        if self._gone():
+            raise DeviceGone(self.serial, "(fake)")
+        self.files[remote] = data
+
+    def pull(self, remote: str) -> bytes:
+        return self.files[remote]
+
+    def exists(self, remote: str) -> bool:
+        return remote in self.files
+
+    def info(self, timeout_s: float = 30) -> DeviceInfo:
+        return parse_info(self.serial, self._info_text())
+
+    def thermal(self, timeout_s: float = 15) -> tuple[ThermalZone, ...]:
+        return parse_zones("zone|0|cpu-1-0-usr|35000\n")
+
+    def kill(self, pid: int, timeout_s: float = 15) -> bool:
+        return True
+
+
+def tiny_nb(target: int = 4, version: str = "v2.13-rc") -> bytes:
+    """A .nb header and a one-kernel topology (conv2d on `target`: 4 = arm, 2 = x86) that converter.nb_inspect
+    reads; no runtime could load it, and the fake device never runs one."""
+    import struct
+
+    key = f"conv2d/def/{target}/1/1".encode() + b"\x00"
+    topology = struct.pack("<I", len(key) - 1) + key
+    return struct.pack("<H16sQ", 2, version.encode(), len(topology)) + topology

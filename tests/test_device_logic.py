@@ -1,0 +1,97 @@
+"""Fast unit tests of the device logic on an in-memory device (tests/fake_device.py): rounds and their statistics,
+the separate memory run, instruction counts, the runner version rule, fp16 failures, a device that disconnects.
+The same paths run against the real adb server, emulated devices and the real ARM runtime in the slow suites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmark.device.session import ModelJob, device_session
+from benchmark.latency.run import BenchSettings, bench_device, bench_model
+from benchmark.records.run_files import RunFile
+from tests.fake_device import FakeDevice, tiny_nb
+
+SETTINGS = BenchSettings(rounds=3, repeats=2, warmup=1)
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> ModelJob:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "arm-fp32.nb").write_bytes(tiny_nb())
+    (folder / "arm-fp16.nb").write_bytes(tiny_nb())
+    return ModelJob("m", folder, [1, 3, 8, 8], 15.86)
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Path:
+    script = tmp_path / "benchmark_bin"
+    script.write_text("#!/bin/sh\n")  # a script is pushed as is; the fake device answers for it
+    return script
+
+
+def _bench(device: FakeDevice, job: ModelJob, runner: Path, settings: BenchSettings = SETTINGS) -> dict:  # type: ignore[type-arg]
+    with device_session(device, runner=runner, run_id="t", keep=False) as ctx:  # type: ignore[arg-type]
+        return bench_model(ctx, job, settings)
+
+
+def test_rounds_statistics_and_memory_from_its_own_run(model: ModelJob, runner: Path) -> None:
+    device = FakeDevice(round_ms=[10.0, 14.0, 12.0])
+    rec = _bench(device, model, runner)
+    assert rec["status"] == "ok" and rec["rounds_ms"] == [10.0, 14.0, 12.0] and rec["median_ms"] == 12.0
+    assert rec["runner"]["version"] == "v2.13-rc" and rec["target"] == "arm"
+    timed = [a for a in device.rounds if "--enable_memory_profile=true" not in a]
+    assert len(timed) == 3 and all("--warmup=1" in a and "--repeats=2" in a for a in timed)
+    (memory,) = [a for a in device.rounds if "--enable_memory_profile=true" in a]  # one extra run, never timed
+    assert "--repeats=1" in memory and rec["peak_memory_mb"] == 40.0 and rec["memory_note"] is None
+    assert "power_mode 0" in rec["thread_binding"] and "whether it held is not known" in rec["thread_binding"]
+
+
+def test_invalid_memory_reading_is_unknown(model: ModelJob, runner: Path) -> None:
+    rec = _bench(FakeDevice(peak_mb=-0.001), model, runner)
+    assert rec["status"] == "ok" and rec["peak_memory_mb"] is None and "invalid memory reading" in rec["memory_note"]
+
+
+def test_instructions_are_counted_only_on_qemu_phones(model: ModelJob, runner: Path) -> None:
+    assert "instructions_per_inference" not in _bench(FakeDevice(), model, runner)
+    qemu = FakeDevice()
+    qemu.props["ro.toolkit.qemu.cpu"] = "max"
+    rec = _bench(qemu, model, runner)
+    assert rec["instructions_per_inference"] == 5_000_000 and rec["emulated_cpu"] == "max"
+    assert rec["instruction_count"]["totals"] == [6_000_000, 11_000_000]
+
+
+def test_runner_of_another_version_runs_nothing(model: ModelJob, runner: Path) -> None:
+    device = FakeDevice(version="cd09a8e010")
+    rec = _bench(device, model, runner)
+    assert rec["status"] == "failed" and "a commit hash: it was built off a tag" in rec["error"]
+    assert device.rounds == []  # refused before any round
+
+
+@pytest.mark.parametrize(
+    ("code", "stderr", "status", "text"),
+    [
+        (132, "qemu: uncaught target signal 4 (Illegal instruction)", "skipped", "this CPU cannot run fp16"),
+        (134, "Error: kernel for 'calib' is not supported by Paddle-Lite.", "failed", "this runner cannot run fp16"),
+        (1, "something else", "failed", "the runner exited with 1"),
+    ],
+)
+def test_fp16_failures_are_explained(  # type: ignore[no-untyped-def]
+    model, runner, code, stderr, status, text
+) -> None:
+    rec = _bench(
+        FakeDevice(fail_round=(code, stderr)), ModelJob("m", model.model_dir, [1, 3, 8, 8], None, "fp16"), runner
+    )
+    assert rec["status"] == status and text in rec["error"]
+
+
+def test_a_device_that_disconnects_keeps_what_it_finished(model: ModelJob, runner: Path, tmp_path: Path) -> None:
+    settings = BenchSettings(rounds=1, repeats=1, warmup=0, memory_profile=False)
+    device = FakeDevice(gone_after_rounds=1)
+    run_file = RunFile(tmp_path / "latency-x.json", {})
+    jobs = [model, ModelJob("m", model.model_dir, [1, 3, 8, 8], None, "fp16"), model]
+    outcome = bench_device(device, jobs, settings, run_file=run_file, runner=runner, run_id="t")  # type: ignore[arg-type]
+    assert [r["status"] for r in outcome.records] == ["ok", "failed"] and outcome.disconnected
+    assert "the device disconnected" in str(outcome.error) and len(run_file.records) == 2
