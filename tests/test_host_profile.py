@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.host.profile import OTHER, family, group, parse_report, perf_usable
+from benchmark.host.profile import FAMILIES, OTHER, family, group, parse_report, perf_usable
 from tests.conftest import PORTRAIT_V2
 
 GEMM = "gemm (MKL sgemm/sgemv: 1x1 and other convs)"
@@ -57,7 +57,10 @@ def test_profile_of_a_real_model(bench_out: Path, tmp_path: Path, capsys: pytest
     shares = record["shares_percent"]
     assert record["samples"] > 50 and record["runs"] == 40 and record["median_ms"] > 0
     assert 99.0 <= sum(shares.values()) <= 101.0  # the loop's samples, all of them grouped
-    assert shares[GEMM] + shares["conv depthwise"] > 50  # a MobileNetV3 net: convolutions dominate
+    # a MobileNetV3 net: convolutions dominate. Every convolution family counts: how the time splits between MKL's
+    # sgemm and the rest depends on the CPU (on an AVX-512 host sgemm is ~30 %, depthwise ~20 %, epilogues ~4 %)
+    convolutions = [name for name, _ in FAMILIES if name.startswith("conv") or name == GEMM]
+    assert len(convolutions) == 4 and sum(shares.get(n, 0.0) for n in convolutions) > 50
     assert f"#1: {nb}" in cap.out and "gemm (MKL" in cap.out
 
 
