@@ -1,1 +1,47 @@
-"""Benchmark harness and parity checks for Paddle-Lite models (host and, later, Android devices)."""
+"""Benchmark harness for Paddle-Lite models: latency on Android devices over adb (real phones, or emulated ones,
+including an ARM phone running the real Paddle-Lite ARM runtime under QEMU), parity and accuracy against desktop
+Paddle Inference on the host and on devices, a device farm with history and a regression gate, and a report.
+
+The Python API (`python -m benchmark` is a thin CLI over it; see docs/api.md). Every function takes keyword
+arguments and returns a result; none prints or exits:
+
+    prepare_jobs(zoo=, sources=, names=, precisions=) -> PreparedJobs     models converted where missing
+    run_latency(server=, jobs=, settings=, reports=, runner=, serial=) -> LatencyRun
+    check_devices(server=, serials=, jobs=, images=, zoo=, reports=, runner=, run_id=, accuracy=) -> DeviceChecks
+    check_parity(zoo=, images=, reports=, names=, precisions=, sources=) -> ParityRun          host parity
+    run_farm_file(cfg=, farm_file=, zoo=, sources=, reports=, ...) -> FarmResult
+    build_report(reports, models, history) -> (html, markdown, collected)
+    Lab: a private adb server with emulated devices (load_profile("sd855-arm") for the ARM phone)
+
+Imports are lazy, so that child processes start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_API = {
+    "AdbServer": "benchmark.device.adb",
+    "BenchSettings": "benchmark.latency.run",
+    "prepare_jobs": "benchmark.latency.jobs",
+    "run_latency": "benchmark.latency.devices",
+    "LatencyRun": "benchmark.latency.devices",
+    "check_devices": "benchmark.parity.checks",
+    "check_parity": "benchmark.parity.host",
+    "run_farm_file": "benchmark.farm.campaign",
+    "load_farm": "benchmark.farm.config",
+    "build_report": "benchmark.report.build",
+    "load_image_set": "benchmark.images",
+    "load_dataset": "benchmark.images",
+    "generated_image_set": "benchmark.images",
+    "Lab": "benchmark.emulated.lab",
+    "load_profile": "benchmark.emulated.profile",
+}
+__all__ = list(_API)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(name)

@@ -38,10 +38,6 @@ class ImageSet:
     items: tuple[ImageItem, ...]
     warnings: tuple[str, ...]
 
-    @property
-    def has_masks(self) -> bool:
-        return any(i.mask is not None for i in self.items)
-
 
 def _mask_for(image_path: Path, shape: tuple[int, int], warnings: list[str]) -> NDArray[Any] | None:
     if image_path.parent.name != "Images":

@@ -1,19 +1,36 @@
 """Paddle inference models -> Paddle-Lite .nb files, for the zoo in configs/ and for users' own exports.
 
-The public API is `convert_zoo` and `convert_model` (converter.convert); `python -m converter` is a thin CLI
-over it. Imports are lazy so that child processes (`python -m converter.opt_worker`) start fast.
+The Python API (`python -m converter` is a thin CLI over it; see docs/api.md):
+
+    load_zoo(path=None) -> Zoo                       the zoo file, validated
+    convert_zoo(zoo, names, *, sources, targets, precisions) -> ConversionSummary
+    convert_zoo_model(zoo, name, *, sources, targets, precisions) -> ModelOutcome
+    convert_folder(folder, *, name, input_shape, ...) -> ModelOutcome     a user's own export
+    ModelSources(out_root, models_dir, cache_dir, download, fallback, graphs_dir, fixes)
+    inspect_nb(path) -> NbInfo                       a .nb's header and kernels, without loading it
+
+Imports are lazy, so that child processes (`python -m converter.opt_worker`) start fast.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-__all__ = ["convert_model", "convert_zoo"]
+_API = {
+    "load_zoo": "converter.zoo",
+    "convert_zoo": "converter.convert",
+    "convert_zoo_model": "converter.convert",
+    "convert_folder": "converter.convert",
+    "ModelSources": "converter.spec",
+    "ModelSpec": "converter.spec",
+    "GraphFixSettings": "converter.spec",
+    "inspect_nb": "converter.nb_inspect",
+}
+__all__ = list(_API)
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from converter import convert
-
-        return getattr(convert, name)
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
     raise AttributeError(name)

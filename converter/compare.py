@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,17 @@ class OutputComparison:
     iou_vs_reference: float
     problems: tuple[str, ...]
     reference_fg_fraction: float = 0.0  # share of pixels the reference calls person
+
+
+def comparison_fields(c: OutputComparison) -> dict[str, Any]:
+    """The comparison as record fields, the same for host and device parity (non-finite diffs become None)."""
+    return {
+        "max_abs_diff": c.max_abs_diff if math.isfinite(c.max_abs_diff) else None,
+        "mean_abs_diff": c.mean_abs_diff if math.isfinite(c.mean_abs_diff) else None,
+        "argmax_agreement": c.argmax_agreement,
+        "iou_vs_reference": c.iou_vs_reference,
+        "reference_fg_fraction": c.reference_fg_fraction,
+    }
 
 
 def foreground(output: NDArray[Any]) -> NDArray[Any]:

@@ -141,12 +141,9 @@ def convert_source(
     outcome.skipped = {
         manifest.nb_name(t, p): UNBUILDABLE[(t, p)] for p in precisions for t in targets if (t, p) in UNBUILDABLE
     }
-    todo = [
-        (t, p)
-        for t, p in wanted
-        if not manifest.is_up_to_date(model_dir, current, manifest.nb_name(t, p), source.sha256, opt_ver)
-        or (current or {}).get("files", {}).get(manifest.nb_name(t, p), {}).get("graph_fixes_enabled") != fixes.enabled
-    ]
+    todo = manifest.stale_files(
+        wanted, model_dir, current=current, inputs_sha256=source.sha256, opt_ver=opt_ver, fixes_enabled=fixes.enabled
+    )
     for t, p in wanted:
         outcome.files[manifest.nb_name(t, p)] = model_dir / manifest.nb_name(t, p)
     if not todo:
@@ -162,24 +159,7 @@ def convert_source(
         fixed = prepare_graph_fixes(spec.name, source, model_dir, pre, fixes)
         outcome.warnings += [fixed.warning] if fixed.warning else []
         out = program.outputs[0]
-        data: dict[str, Any] = dict(current or {})
-        data.update(
-            schema_version=manifest.SCHEMA_VERSION,
-            model=spec.name,
-            title=spec.title,
-            toolkit_version=manifest.toolkit_version(),
-            source=source.to_json(),
-            input_name=program.inputs[0].name,
-            input_shape=list(spec.input_shape),
-            output_name=out.name,
-            output_dtype=out.dtype,
-            output_op=_output_op(program, source.files),
-            outputs=[{"name": t.name, "dtype": t.dtype, "dims": list(t.dims)} for t in program.outputs],
-            preprocess=pre,
-            weights="random" if source.kind == "standin" else "trained",
-            warnings=outcome.warnings,
-        )
-        data.setdefault("files", {})
+        data = _manifest_head(current, spec, source=source, program=program, pre=pre, warnings=outcome.warnings)
         data["not_built"] = outcome.skipped
         data["model_stats"] = _stats(spec, source, outcome)
         model_dir.mkdir(parents=True, exist_ok=True)
@@ -213,6 +193,38 @@ def convert_source(
         _remove_if_empty(model_dir)
     outcome.elapsed_s = time.monotonic() - start
     return outcome
+
+
+def _manifest_head(
+    current: dict[str, Any] | None,
+    spec: ModelSpec,
+    *,
+    source: ModelSource,
+    program: ProgramInfo,
+    pre: dict[str, Any],
+    warnings: list[str],
+) -> dict[str, Any]:
+    """The manifest's model-level facts (the per-file entries are kept and updated by the caller)."""
+    out = program.outputs[0]
+    data: dict[str, Any] = dict(current or {})
+    data.update(
+        schema_version=manifest.SCHEMA_VERSION,
+        model=spec.name,
+        title=spec.title,
+        toolkit_version=manifest.toolkit_version(),
+        source=source.to_json(),
+        input_name=program.inputs[0].name,
+        input_shape=list(spec.input_shape),
+        output_name=out.name,
+        output_dtype=out.dtype,
+        output_op=_output_op(program, source.files),
+        outputs=[{"name": t.name, "dtype": t.dtype, "dims": list(t.dims)} for t in program.outputs],
+        preprocess=pre,
+        weights="random" if source.kind == "standin" else "trained",
+        warnings=warnings,
+    )
+    data.setdefault("files", {})
+    return data
 
 
 def convert_folder(

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from numpy.typing import NDArray
 
+from converter.compare import compare_output
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource
 from converter.generated_images import generated_images
@@ -107,10 +108,10 @@ def max_output_diff(a: ModelSource, b: ModelSource, pre: dict[str, Any], images:
         x = preprocess(bgr, pre)
         ra, rb = ref.run([x]), cand.run([x])
         for name, value in ra.items():
-            d = np.abs(value.astype(np.float64) - rb[name].astype(np.float64))
-            worst = max(worst, float(np.nanmax(d)) if d.size else 0.0)
-            if np.isnan(d).any():
+            c = compare_output(name, value, rb.get(name))  # the comparison host and device parity use
+            if c.problems or not math.isfinite(c.max_abs_diff):
                 return float("inf")
+            worst = max(worst, c.max_abs_diff)
     return worst
 
 

@@ -82,3 +82,22 @@ def is_up_to_date(
     ):
         return False
     return bool(entry.get("sha256") == sha256_file(nb))
+
+
+def stale_files(
+    wanted: list[tuple[str, str]],
+    model_dir: Path,
+    *,
+    current: dict[str, Any] | None,
+    inputs_sha256: dict[str, str],
+    opt_ver: str,
+    fixes_enabled: bool,
+) -> list[tuple[str, str]]:
+    """The (target, precision) files to (re)build: missing, of other inputs or opt, or of another graph-fix setting."""
+    files = (current or {}).get("files", {})
+    return [
+        (t, p)
+        for t, p in wanted
+        if not is_up_to_date(model_dir, current, nb_name(t, p), inputs_sha256, opt_ver)
+        or files.get(nb_name(t, p), {}).get("graph_fixes_enabled") != fixes_enabled
+    ]

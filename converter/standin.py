@@ -37,6 +37,8 @@ def _fill(shape: list[int], role: str | None, rng: np.random.Generator) -> NDArr
 
 def build_standin(graph_dir: Path, dest: Path, calibration: list[NDArray[Any]], *, seed: int = 0) -> dict[str, Any]:
     """Write dest/{model.pdmodel, model.pdiparams, deploy.yaml, STANDIN.json} from graph_dir's official program."""
+    # One linear recipe in one Paddle static scope (fill, BatchNorm re-estimation layer by layer, classifier
+    # scaling, save): split, it would pass the program, scope and executor around for no clarity.
     import paddle
     from paddle.base import core
 

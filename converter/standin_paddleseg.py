@@ -21,6 +21,7 @@ from converter.standin_store import TARGET_MAX_LOGIT, StandinError, publish
 def build_paddleseg_standin(
     arch: Any, input_shape: tuple[int, ...], dest: Path, calibration: list[NDArray[Any]], *, seed: int = 0
 ) -> dict[str, Any]:
+    # One linear recipe in one dygraph session (build, calibrate BatchNorm, scale the head, export): kept whole.
     try:
         import paddle
         import paddleseg.models as psm

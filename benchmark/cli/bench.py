@@ -67,7 +67,9 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--thermal-poll", type=float, default=2.0, help="seconds between temperature reads while waiting")
     g.add_argument("--baseline-temp", type=float, default=None, help="idle baseline °C (default: read at start)")
     g.add_argument("--cooldown", type=float, default=0.0, help="seconds to sleep between models")
-    g.add_argument("--cv-limit", type=float, default=0.05)
+    g.add_argument(
+        "--cv-limit", type=float, default=d.cv_limit, help=f"CV above this is reported (default {d.cv_limit})"
+    )
     g.add_argument("--keep", action="store_true", help="keep the device work dir")
     g.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     g.add_argument(

@@ -21,8 +21,8 @@ RUNNER_NAME = "benchmark_bin"
 ABI_MACHINES = {"arm64-v8a": "aarch64", "armeabi-v7a": "arm", "armeabi": "arm", "x86_64": "x86_64", "x86": "x86"}
 GET_RUNNER_HELP = (
     "pass --runner PATH to an armv8 benchmark_bin built from the Paddle-Lite tag that matches opt (v2.13-rc for "
-    "paddlelite==2.13rc0): `tools/build-phone-runner NDK_DIR PADDLE_LITE_CHECKOUT` (see docs in the README, "
-    "'Phones and runners')"
+    "paddlelite==2.13rc0): `NDK_ROOT=... make runner PADDLE_LITE_SRC=<Paddle-Lite checkout at that tag>` builds one "
+    "(docs/phones-and-runners.md)"
 )
 
 

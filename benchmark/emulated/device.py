@@ -57,7 +57,7 @@ class EmulatedDevice:
             await asyncio.sleep(COOL_INTERVAL_S)
             tree.cool(self.sandbox.root, self.profile, COOL_INTERVAL_S)
 
-    async def serve(self, port: int, ready: asyncio.Event | None = None) -> None:
+    async def serve(self, port: int) -> None:
         server = await asyncio.start_server(self._client, "127.0.0.1", port)
         actual = server.sockets[0].getsockname()[1]
         print(f"emulated device {self.profile.name} listening on 127.0.0.1:{actual}", flush=True)

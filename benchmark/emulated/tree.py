@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import stat
 from pathlib import Path
 
 from benchmark.emulated import arm_runtime
@@ -208,7 +207,3 @@ def cool(root: Path, profile: Profile, seconds: float) -> None:
         if t is not None and t != ambient:
             new = ambient + (t - ambient) * k
             path.write_text(f"{int(round(new))}\n")
-
-
-def make_executable(path: Path) -> None:
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

@@ -14,13 +14,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from benchmark.device.info import DeviceInfo
-from benchmark.device.runner import ROUND_TIMEOUT_S
+from benchmark.latency.run import BenchSettings
 from converter.errors import ToolkitError
 from converter.zoo import Precision, check_model_name
 
 DEFAULT_FARM = Path(__file__).resolve().parents[2] / "configs" / "farm.yaml"
 HOST_PORT_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 SAFE_DIR_RE = re.compile(r"^/[A-Za-z0-9_./-]+$")
+
+
+_DEFAULTS = BenchSettings()
 
 
 class FarmError(ToolkitError):
@@ -85,12 +88,14 @@ def _safe_dir(value: str) -> str:
 
 
 class Measurement(_Strict):
-    rounds: int = Field(default=10, ge=1)
-    repeats: int = Field(default=50, ge=1)
-    warmup: int = Field(default=10, ge=0)
-    round_timeout_s: float = Field(default=ROUND_TIMEOUT_S, gt=0)
-    cooldown_s: float = Field(default=0.0, ge=0)
-    cv_limit: float = Field(default=0.05, gt=0)
+    """The farm's measurement settings; defaults are BenchSettings' (benchmark.latency.run), defined once there."""
+
+    rounds: int = Field(default=_DEFAULTS.rounds, ge=1)
+    repeats: int = Field(default=_DEFAULTS.repeats, ge=1)
+    warmup: int = Field(default=_DEFAULTS.warmup, ge=0)
+    round_timeout_s: float = Field(default=_DEFAULTS.round_timeout_s, gt=0)
+    cooldown_s: float = Field(default=_DEFAULTS.cooldown_s, ge=0)
+    cv_limit: float = Field(default=_DEFAULTS.cv_limit, gt=0)
     pin: Literal["none", "big", "prime"] = "none"
 
 

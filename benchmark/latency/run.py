@@ -26,7 +26,7 @@ from benchmark.device.session import (
     nb_for_device,
 )
 from benchmark.device.thermal import ThermalPolicy, temps_json, wait_until_cool
-from benchmark.latency.stats import latency_stats, stability_warnings
+from benchmark.latency.stats import CV_LIMIT, THROTTLE_LIMIT, latency_stats, stability_warnings
 from benchmark.records.run_files import RunFile
 from converter import manifest
 from converter.errors import ToolkitError
@@ -51,8 +51,8 @@ class BenchSettings:
     round_timeout_s: float = ROUND_TIMEOUT_S
     thermal: ThermalPolicy = ThermalPolicy()
     cooldown_s: float = 0.0
-    cv_limit: float = 0.05
-    throttle_limit: float = 0.05
+    cv_limit: float = CV_LIMIT
+    throttle_limit: float = THROTTLE_LIMIT
     keep: bool = False
     memory_profile: bool = True  # peak memory from one extra run with --enable_memory_profile (never a timed one)
     count_instructions: bool = True  # on ARM emulated phones (QEMU): instructions per inference

@@ -23,7 +23,7 @@ from benchmark.device.session import DeviceContext, ModelJob, check_runner_versi
 from benchmark.images import ImageItem, ImageSet
 from benchmark.parity.gates import image_problems, task_problems
 from converter import manifest
-from converter.compare import GroundTruthTally, compare_output, foreground, mean_mask_iou
+from converter.compare import GroundTruthTally, compare_output, comparison_fields, foreground, mean_mask_iou
 from converter.errors import ToolkitError
 from converter.nb_inspect import inspect_nb
 from converter.preprocess import preprocess
@@ -87,6 +87,38 @@ class DeviceParityResult:
     summary: dict[str, Any]
 
 
+def _run_on_device(
+    ctx: DeviceContext, job: ModelJob, x: NDArray[Any], *, remote_nb: str, target: str, timeout_s: float
+) -> tuple[NDArray[Any], tuple[int, ...] | None]:
+    """One input through benchmark_bin on the device: its output file as floats, and the output shape it printed."""
+    remote_in, remote_out = ctx.work.file("input.txt"), ctx.work.file("output.txt")
+    ctx.device.push(_input_text(x), remote_in)
+    ctx.device.shell(f"rm -f {shlex.quote(remote_out)}", timeout_s=30)
+    args = [
+        f"--optimized_model_file={remote_nb}",
+        f"--input_shape={','.join(map(str, job.input_shape))}",
+        f"--input_data_path={remote_in}",
+        f"--output_data_path={remote_out}",
+        "--warmup=0",
+        "--repeats=1",
+        "--threads=1",
+        "--power_mode=0",
+        f"--backend={target}",
+    ]
+    try:
+        run = run_round(ctx.device, ctx.work, args, pin_mask=None, timeout_s=timeout_s)
+    except RunnerError as e:
+        raise explain_failure(e, job.precision, ctx.device.serial) from None
+    try:
+        text = ctx.device.pull(remote_out).decode()
+    except ToolkitError:
+        raise RunnerError(
+            f"{ctx.device.serial}: the runner wrote no output file {remote_out} (--output_data_path needs Paddle-Lite "
+            "2.13+)"
+        ) from None
+    return np.array(text.split(), dtype=np.float64), (run.report.outputs[0].shape if run.report.outputs else None)
+
+
 def check_on_device(
     ctx: DeviceContext, job: ModelJob, images: ImageSet, tol: Tolerance, *, artifacts: Path, timeout_s: float = 300
 ) -> DeviceParityResult:
@@ -108,35 +140,11 @@ def check_on_device(
         progress.show(label, "image", index + 1, len(images.items))
         x = preprocess(item.bgr, data["preprocess"])
         ref = reference.run([x])[out_name]
-        remote_in, remote_out = ctx.work.file("input.txt"), ctx.work.file("output.txt")
-        ctx.device.push(_input_text(x), remote_in)
-        ctx.device.shell(f"rm -f {shlex.quote(remote_out)}", timeout_s=30)
-        args = [
-            f"--optimized_model_file={remote_nb}",
-            f"--input_shape={','.join(map(str, job.input_shape))}",
-            f"--input_data_path={remote_in}",
-            f"--output_data_path={remote_out}",
-            "--warmup=0",
-            "--repeats=1",
-            "--threads=1",
-            "--power_mode=0",
-            f"--backend={target}",
-        ]
         try:
-            run = run_round(ctx.device, ctx.work, args, pin_mask=None, timeout_s=timeout_s)
-        except RunnerError as e:
-            raise explain_failure(e, job.precision, ctx.device.serial) from None
+            floats, shape = _run_on_device(ctx, job, x, remote_nb=remote_nb, target=target, timeout_s=timeout_s)
         finally:
             progress.clear()
-        try:
-            text = ctx.device.pull(remote_out).decode()
-        except ToolkitError:
-            raise RunnerError(
-                f"{ctx.device.serial}: the runner wrote no output file {remote_out} "
-                "(--output_data_path needs Paddle-Lite 2.13+)"
-            ) from None
-        shape = run.report.outputs[0].shape if run.report.outputs else tuple(ref.shape)
-        decoded = decode_output(np.array(text.split(), dtype=np.float64), shape, out_dtype)
+        decoded = decode_output(floats, shape or tuple(ref.shape), out_dtype)
         full = decoded.compared_elements == ref.size
         ref_cmp = ref if full else ref.reshape(-1)[: decoded.compared_elements]
         dev_cmp = decoded.values.reshape(ref_cmp.shape)
@@ -155,11 +163,7 @@ def check_on_device(
             "emulated": ctx.info.emulated,
             "reference": "paddle_inference_fp32",
             "candidate": "device_benchmark_bin",
-            "max_abs_diff": c.max_abs_diff,
-            "mean_abs_diff": c.mean_abs_diff,
-            "argmax_agreement": c.argmax_agreement,
-            "iou_vs_reference": c.iou_vs_reference,
-            "reference_fg_fraction": c.reference_fg_fraction,
+            **comparison_fields(c),
             "print_rounding_bound": bound,
             "compared_elements": decoded.compared_elements,
             "note": decoded.note,
@@ -174,26 +178,40 @@ def check_on_device(
                 artifacts / job.name, index, item, pre=data["preprocess"], ref=ref, dev=dev_cmp
             )
         records.append(rec)
-    desktop, device = tallies["reference"], tallies["candidate"]
+    return DeviceParityResult(records, _summary(ctx, job, tol, records, tallies))
+
+
+def _diff(rec: dict[str, Any]) -> float:
+    return float("inf") if rec["max_abs_diff"] is None else float(rec["max_abs_diff"])
+
+
+def _summary(
+    ctx: DeviceContext,
+    job: ModelJob,
+    tol: Tolerance,
+    records: list[dict[str, Any]],
+    tallies: dict[str, GroundTruthTally],
+) -> dict[str, Any]:
     task = task_problems(
         tol,
         mean_mask_iou=mean_mask_iou(records),
-        miou=device.miou,
-        fp32_desktop_miou=desktop.miou,
+        miou=tallies["candidate"].miou,
+        fp32_desktop_miou=tallies["reference"].miou,
     )
-    summary = {
+    return {
         "model": job.name,
         "precision": job.precision,
         "task_problems": task,
-        "device": ctx.info.summary()["serial"],
+        "device": ctx.info.serial,
         "emulated": ctx.info.emulated,
         "qemu_cpu": ctx.info.qemu_cpu,
         "comparisons": len(records),
         "passed": bool(records) and all(r["passed"] for r in records) and not task,
-        "max_abs_diff": max((r["max_abs_diff"] for r in records), default=None),
-        "worst_image": max(records, key=lambda r: r["max_abs_diff"])["image"] if records else None,
+        "max_abs_diff": None
+        if any(r["max_abs_diff"] is None for r in records)
+        else max((r["max_abs_diff"] for r in records), default=None),  # None: some output was not finite
+        "worst_image": max(records, key=_diff)["image"] if records else None,
         "ground_truth": {
             k: {"images": len(t.fg_ious), "mean_fg_iou": t.mean_fg_iou, "miou": t.miou} for k, t in tallies.items()
         },
     }
-    return DeviceParityResult(records, summary)

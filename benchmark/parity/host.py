@@ -16,7 +16,7 @@ from benchmark.images import ImageSet
 from benchmark.parity.gates import image_problems, task_problems
 from benchmark.records.run_files import new_run_path, write_run
 from converter import manifest
-from converter.compare import GroundTruthTally, compare_output, mean_mask_iou
+from converter.compare import GroundTruthTally, compare_output, comparison_fields, mean_mask_iou
 from converter.convert import DEFAULT_SOURCES, convert_zoo_model
 from converter.errors import ToolkitError
 from converter.preprocess import preprocess
@@ -66,10 +66,6 @@ class ModelParity:
         }
 
 
-def _finite(x: float) -> float | None:
-    return None if math.isnan(x) or math.isinf(x) else x
-
-
 NOT_RUN_HERE = {
     "fp16": "fp16 kernels exist only for ARM (ARMv8.2 + an fp16 runtime): not run here; parity-check it on a device"
 }
@@ -86,6 +82,7 @@ def check_model(
     """Convert what is missing, run desktop fp32 Paddle Inference once and each precision's x86 .nb on every image,
     compare every output and judge each precision with its gates; one result per precision. Never raises for a
     model-level problem (it is reported in the result)."""
+    # Linear: convert, run the fp32 reference once, judge each precision with its gates, then the task level.
     entry = zoo.get(name)
     wanted = precisions or zoo.precisions(entry)
     outcome = convert_zoo_model(zoo, name, sources=sources, targets=(TARGET,), precisions=wanted)
@@ -174,11 +171,7 @@ def _judge(
                 "source": "host",
                 "reference": "paddle_inference_fp32",
                 "candidate": f"paddle_lite_x86_{precision}",
-                "max_abs_diff": _finite(c.max_abs_diff),
-                "mean_abs_diff": _finite(c.mean_abs_diff),
-                "argmax_agreement": c.argmax_agreement,
-                "iou_vs_reference": c.iou_vs_reference,
-                "reference_fg_fraction": c.reference_fg_fraction,
+                **comparison_fields(c),
                 "passed": not problems,
                 "problems": problems,
             }

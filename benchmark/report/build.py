@@ -63,6 +63,81 @@ def physical_limit(r: dict[str, Any], stats: dict[str, Any] | None) -> str:
     return f"{ideal_ms / r['median_ms']:.0%}"
 
 
+LATENCY_HEAD = [
+    "model",
+    "input (NCHW)",
+    "precision",
+    "median ms",
+    "p90 ms",
+    "CV",
+    "M instructions / inference",
+    "rounds x runs",
+    "peak MB",
+    "seed SD855 ms",
+    "ratio",
+    "weights",
+    "of physical limit",
+    "status",
+]
+
+
+def _device_facts(dev: dict[str, Any], recs: list[dict[str, Any]]) -> Table:
+    info = [
+        ["serial number", dev.get("serialno", "")],
+        ["SoC", dev.get("soc", "")],
+        ["ABI", dev.get("abi", "")],
+        ["Android (SDK)", f"{dev.get('android', '')} ({dev.get('sdk', '')})"],
+        ["CPU clusters", _cpus(dev)],
+        ["big / prime cores", f"{dev.get('big_cpus')} / {dev.get('prime_cpus')}"],
+        ["battery", f"{dev.get('battery_level')} %, {dev.get('battery_temp_c')} °C"],
+        ["CPU the runtime detected", _runtime_cpu(recs)],
+        ["thread binding", next((r["thread_binding"] for r in recs if r.get("thread_binding")), "-")],
+    ]
+    return Table(["device", "value"], info)
+
+
+def _thermal_table(recs: list[dict[str, Any]]) -> Table:
+    rows = []
+    for r in recs:
+        before, after = r.get("temps_before") or {}, r.get("temps_after") or {}
+        wait = r.get("thermal_wait") or {}
+        rows.append(
+            [
+                r["model"],
+                cell_num(max(before.values(), default=None), ".1f"),
+                cell_num(max(after.values(), default=None), ".1f"),
+                cell_num(wait.get("waited_s"), ".0f"),
+                "yes" if wait.get("timed_out") else "no",
+                "; ".join(r.get("warnings", [])) or "-",
+            ]
+        )
+    return Table(["model", "before", "after", "waited s", "bound reached", "warnings"], rows, {1, 2, 3})
+
+
+def _latency_row(r: dict[str, Any], stats: dict[str, Any] | None) -> list[str]:
+    ok = r.get("status") == "ok"
+    seed = r.get("seed_ms")
+    # an emulated device's timing is not a phone timing: no ratio against the seed's phone figure
+    ratio = r["median_ms"] / seed if ok and seed and not r.get("emulated") else None
+    insns = r.get("instructions_per_inference")
+    return [
+        r["model"],
+        "x".join(map(str, r["input_shape"])),
+        r.get("precision", ""),
+        cell_num(r.get("median_ms"), ".2f"),
+        cell_num(r.get("p90_ms"), ".2f"),
+        cell_num(r.get("cv"), ".1%"),
+        cell_num(insns / 1e6 if insns else None, ".2f"),
+        f"{r.get('rounds', '-')} x {r.get('repeats', '-')}",
+        cell_num(r.get("peak_memory_mb"), ".0f"),
+        _seed(seed),
+        "n/a (emulated)" if r.get("emulated") else cell_num(ratio, ".2f"),
+        r.get("weights", "trained"),
+        physical_limit(r, stats),
+        "ok" if ok else r.get("status", "failed"),
+    ]
+
+
 def devices_section(c: Collected) -> list[Block]:
     records = c.latest("latency", ("device.serial", "model", "precision"))
     blocks: list[Block] = [Heading(2, "Devices and latency", "devices")]
@@ -79,81 +154,10 @@ def devices_section(c: Collected) -> list[Block]:
             blocks.append(Paragraph(QEMU_NOTE.format(cpu=recs[0]["emulated_cpu"]), note=True))
         elif any(r.get("emulated") for r in recs):
             blocks.append(Paragraph(EMULATED_NOTE, note=True))
-        info = [
-            ["serial number", dev.get("serialno", "")],
-            ["SoC", dev.get("soc", "")],
-            ["ABI", dev.get("abi", "")],
-            ["Android (SDK)", f"{dev.get('android', '')} ({dev.get('sdk', '')})"],
-            ["CPU clusters", _cpus(dev)],
-            ["big / prime cores", f"{dev.get('big_cpus')} / {dev.get('prime_cpus')}"],
-            ["battery", f"{dev.get('battery_level')} %, {dev.get('battery_temp_c')} °C"],
-            ["CPU the runtime detected", _runtime_cpu(recs)],
-            ["thread binding", next((r["thread_binding"] for r in recs if r.get("thread_binding")), "-")],
-        ]
-        blocks.append(Table(["device", "value"], info))
-        thermal = []
-        for r in recs:
-            before, after = r.get("temps_before") or {}, r.get("temps_after") or {}
-            wait = r.get("thermal_wait") or {}
-            thermal.append(
-                [
-                    r["model"],
-                    cell_num(max(before.values(), default=None), ".1f"),
-                    cell_num(max(after.values(), default=None), ".1f"),
-                    cell_num(wait.get("waited_s"), ".0f"),
-                    "yes" if wait.get("timed_out") else "no",
-                    "; ".join(r.get("warnings", [])) or "-",
-                ]
-            )
-        blocks.append(Paragraph("Thermal notes (hottest zone, °C; waits before each model)"))
-        blocks.append(Table(["model", "before", "after", "waited s", "bound reached", "warnings"], thermal, {1, 2, 3}))
-        rows = []
-        for r in recs:
-            ok = r.get("status") == "ok"
-            seed = r.get("seed_ms")
-            # an emulated device's timing is not a phone timing: no ratio against the seed's phone figure
-            ratio = r["median_ms"] / seed if ok and seed and not r.get("emulated") else None
-            insns = r.get("instructions_per_inference")
-            rows.append(
-                [
-                    r["model"],
-                    "x".join(map(str, r["input_shape"])),
-                    r.get("precision", ""),
-                    cell_num(r.get("median_ms"), ".2f"),
-                    cell_num(r.get("p90_ms"), ".2f"),
-                    cell_num(r.get("cv"), ".1%"),
-                    cell_num(insns / 1e6 if insns else None, ".2f"),
-                    f"{r.get('rounds', '-')} x {r.get('repeats', '-')}",
-                    cell_num(r.get("peak_memory_mb"), ".0f"),
-                    _seed(seed),
-                    "n/a (emulated)" if r.get("emulated") else cell_num(ratio, ".2f"),
-                    r.get("weights", "trained"),
-                    physical_limit(r, stats.get(r["model"])),
-                    "ok" if ok else r.get("status", "failed"),
-                ]
-            )
-        blocks.append(
-            Table(
-                [
-                    "model",
-                    "input (NCHW)",
-                    "precision",
-                    "median ms",
-                    "p90 ms",
-                    "CV",
-                    "M instructions / inference",
-                    "rounds x runs",
-                    "peak MB",
-                    "seed SD855 ms",
-                    "ratio",
-                    "weights",
-                    "of physical limit",
-                    "status",
-                ],
-                rows,
-                {3, 4, 5, 6, 8, 9, 10},
-            )
-        )
+        blocks += [_device_facts(dev, recs), Paragraph("Thermal notes (hottest zone, °C; waits before each model)")]
+        blocks.append(_thermal_table(recs))
+        rows = [_latency_row(r, stats.get(r["model"])) for r in recs]
+        blocks.append(Table(LATENCY_HEAD, rows, {3, 4, 5, 6, 8, 9, 10}))
     return blocks
 
 

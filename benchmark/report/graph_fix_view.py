@@ -16,6 +16,7 @@ def _ops(counts: dict[str, dict[str, int]], target: str) -> str:
 
 
 def graph_fix_section(c: Collected) -> list[Block]:
+    # Two tables in sequence (manifests, then the latest bench run), each a plain list of rows: kept together.
     rows = []
     for m in sorted(c.manifests, key=lambda m: m.get("model", "")):
         gf: dict[str, Any] = m.get("graph_fixes") or {}

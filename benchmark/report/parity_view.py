@@ -80,14 +80,21 @@ def kernels_table(records: list[dict[str, Any]], verdicts: dict[tuple[str, str, 
     return Table(["model", "precision", "x86 kernels (host Paddle-Lite)", "ARM kernels (device benchmark_bin)"], rows)
 
 
-def parity_section(c: Collected) -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Parity", "parity")]
-    records = c.latest("parity", ("source", "device.serial", "model", "image", "precision"))
-    if not records:
-        return [*blocks, Paragraph("No parity run file found (`make parity`, or bench with --images/--dataset).")]
-    blocks.append(Paragraph(PRINT_NOTE, note=True))
-    verdicts = model_verdicts(c)
-    blocks += [Paragraph("x86 and ARM kernels against desktop Paddle Inference fp32"), kernels_table(records, verdicts)]
+PER_RUNTIME_HEAD = [
+    "model",
+    "candidate vs Paddle Inference",
+    "device",
+    "precision",
+    "images",
+    "max abs diff",
+    "worst image",
+    "min argmax agreement",
+    "min mask IoU",
+    "result",
+]
+
+
+def _per_runtime_table(records: list[dict[str, Any]], verdicts: dict[tuple[str, str, str, str], str]) -> Table:
     ran_on_arm = {(r["model"], r.get("precision", "fp32")) for r in records if r.get("target") == "arm"}
     groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
@@ -131,24 +138,24 @@ def parity_section(c: Collected) -> list[Block]:
                     "not run here",
                 ]
             )
-    blocks.append(
-        Table(
-            [
-                "model",
-                "candidate vs Paddle Inference",
-                "device",
-                "precision",
-                "images",
-                "max abs diff",
-                "worst image",
-                "min argmax agreement",
-                "min mask IoU",
-                "result",
-            ],
-            rows,
-            {4, 5, 7, 8},
-        )
-    )
+    return Table(PER_RUNTIME_HEAD, rows, {4, 5, 7, 8})
+
+
+def parity_section(c: Collected) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Parity", "parity")]
+    records = c.latest("parity", ("source", "device.serial", "model", "image", "precision"))
+    if not records:
+        return [*blocks, Paragraph("No parity run file found (`make parity`, or bench with --images/--dataset).")]
+    blocks.append(Paragraph(PRINT_NOTE, note=True))
+    verdicts = model_verdicts(c)
+    blocks += [Paragraph("x86 and ARM kernels against desktop Paddle Inference fp32"), kernels_table(records, verdicts)]
+    blocks.append(_per_runtime_table(records, verdicts))
+    return blocks + _overlays(records)
+
+
+def _overlays(records: list[dict[str, Any]]) -> list[Block]:
+    """Input | desktop mask | device mask | difference for the first 3 images of each model that saved them."""
+    blocks: list[Block] = []
     shown: dict[str, int] = defaultdict(int)
     for r in sorted(records, key=lambda r: (r["model"], r["image"])):
         if r.get("artifacts") and shown[r["model"]] < 3:

@@ -111,33 +111,6 @@ def size_per_precision(manifests: list[dict[str, Any]]) -> bytes:
     return _png(fig)
 
 
-def latency_size_accuracy(records: list[dict[str, Any]], mious: dict[tuple[str, str], float]) -> bytes | None:
-    """Per model: median latency against .nb size, one point per precision (and device), labelled with the
-    variant's mIoU on the labelled images where parity measured it."""
-    ok = [r for r in records if r.get("status") == "ok" and r.get("nb")]
-    models = sorted({r["model"] for r in ok})
-    if not models:
-        return None
-    cols = min(3, len(models))
-    rows = (len(models) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
-    for ax, model in zip(axes.flat, models, strict=False):
-        for r in (r for r in ok if r["model"] == model):
-            size = r["nb"]["size_bytes"] / 1e6
-            ax.scatter(size, r["median_ms"], s=40)
-            miou = mious.get((model, r["precision"]))
-            text = r["precision"] + (f" mIoU {100 * miou:.1f}" if miou is not None else " mIoU n/a")
-            ax.annotate(text, (size, r["median_ms"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
-        ax.set_title(model.replace("_pp_humanseg", " "), fontsize=8)
-        ax.set_xlabel(".nb size, MB", fontsize=7)
-        ax.set_ylabel("median ms", fontsize=7)
-        ax.margins(0.3)
-    for ax in list(axes.flat)[len(models) :]:
-        ax.axis("off")
-    fig.suptitle("Latency vs size vs accuracy (mIoU from host parity on labelled images)", fontsize=9)
-    return _png(fig)
-
-
 def latency_vs_pixels(records: list[dict[str, Any]], model: str) -> bytes:
     ok = sorted((r for r in records if r.get("status") == "ok"), key=lambda r: r["pixels"])
     fig, ax = plt.subplots(figsize=(7, 4))
