@@ -18,8 +18,7 @@ Imports are lazy, so that child processes start fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from converter.lazy_api import lazy_getattr
 
 _API = {
     "AdbServer": "benchmark.device.adb",
@@ -40,8 +39,4 @@ _API = {
 }
 __all__ = list(_API)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(importlib.import_module(_API[name]), name)
-    raise AttributeError(name)
+__getattr__ = lazy_getattr(_API)

@@ -40,6 +40,12 @@ def _run(capsys: Any, reports: Path, *argv: str) -> tuple[int, str, str, list[di
     return rc, cap.out, cap.err, json.loads(files[-1].read_text())["records"] if files else []
 
 
+def _arm_bench(profile: str, models_dir: Path, bench_out: Path, precisions: str, *extra: str) -> list[str]:
+    """`bench-emulated` of general V1-Lite (the fastest model) on an ARM emulated phone, one short round."""
+    common = ["--models-dir", str(models_dir), "--out", str(bench_out), "--models", HUMAN_V1]
+    return ["bench-emulated", "--profile", profile, *common, "--precision", precisions, *ONE, *extra]
+
+
 def _latest(reports: Path, kind: str) -> dict[str, Any]:
     return json.loads(sorted(reports.glob(f"{kind}-*.json"))[-1].read_text())
 
@@ -114,24 +120,9 @@ def test_fp16_on_a_cpu_without_fp16_is_skipped_and_fp32_goes_on(  # type: ignore
     arm_runtime, models_dir, data_dir, bench_out, tmp_path, capsys
 ) -> None:
     reports = tmp_path / "reports"
-    rc, out, err, records = _run(
-        capsys,
-        reports,
-        "bench-emulated",
-        "--profile",
-        "sd625-arm",
-        "--models-dir",
-        str(models_dir),
-        "--out",
-        str(bench_out),
-        "--models",
-        HUMAN_V1,
-        "--precision",
-        "fp16,fp32",
-        *ONE,
-        "--dataset",
-        str(_dataset(data_dir, tmp_path / "ds", 1)),
-    )
+    dataset = _dataset(data_dir, tmp_path / "ds", 1)
+    argv = _arm_bench("sd625-arm", models_dir, bench_out, "fp16,fp32", "--dataset", str(dataset))
+    rc, out, err, records = _run(capsys, reports, *argv)
     assert rc == 0, out + err
     fp16, fp32 = records
     assert fp16["status"] == "skipped" and "this CPU cannot run fp16" in fp16["error"] and "SIGILL" in fp16["error"]
@@ -144,25 +135,9 @@ def test_fp16_on_a_cpu_without_fp16_is_skipped_and_fp32_goes_on(  # type: ignore
 def test_fp16_on_a_runner_without_fp16_kernels_fails_with_the_fix(  # type: ignore[no-untyped-def]
     arm_runtime, models_dir, bench_out, tmp_path, capsys
 ) -> None:
-    rc, _, err, (r,) = _run(
-        capsys,
-        tmp_path / "reports",
-        "bench-emulated",
-        "--profile",
-        "sd855-arm",
-        "--runner",
-        str(arm_runtime / "fp32" / "benchmark_bin"),
-        "--models-dir",
-        str(models_dir),
-        "--out",
-        str(bench_out),
-        "--models",
-        HUMAN_V1,
-        "--precision",
-        "fp16",
-        *ONE,
-        "--no-parity",
-    )
+    runner = str(arm_runtime / "fp32" / "benchmark_bin")
+    argv = _arm_bench("sd855-arm", models_dir, bench_out, "fp16", "--runner", runner, "--no-parity")
+    rc, _, err, (r,) = _run(capsys, tmp_path / "reports", *argv)
     assert rc == 1 and r["status"] == "failed"
     assert "this runner cannot run fp16" in r["error"] and "--with_arm82_fp16=ON" in r["error"]
     assert "this runner cannot run fp16" in err
@@ -178,25 +153,8 @@ def test_runner_of_another_version_is_refused_before_the_run(  # type: ignore[no
         data = (arm_runtime / "fp32" / name).read_bytes()
         assert data.count(b"v2.13-rc\0") == 1
         (patched / name).write_bytes(data.replace(b"v2.13-rc\0", b"v2.12.0\0\0"))
-    rc, _, _, (r,) = _run(
-        capsys,
-        tmp_path / "reports",
-        "bench-emulated",
-        "--profile",
-        "sd855-arm",
-        "--runner",
-        str(patched / "benchmark_bin"),
-        "--models-dir",
-        str(models_dir),
-        "--out",
-        str(bench_out),
-        "--models",
-        HUMAN_V1,
-        "--precision",
-        "fp32",
-        *ONE,
-        "--no-parity",
-    )
+    argv = _arm_bench("sd855-arm", models_dir, bench_out, "fp32", "--runner", str(patched / "benchmark_bin"))
+    rc, _, _, (r,) = _run(capsys, tmp_path / "reports", *argv, "--no-parity")
     assert rc == 1 and r["status"] == "failed" and "rounds" not in r and r["runner"]["version"] == "v2.12.0"
     assert (
         "version mismatch: the .nb was written by opt v2.13-rc" in r["error"] and "is Paddle-Lite v2.12.0" in r["error"]

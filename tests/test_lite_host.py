@@ -31,7 +31,7 @@ def test_arm_nb_is_refused_before_loading(models_dir: Path) -> None:
 def test_arm_nb_via_cli(tiny_out: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["host-run", str(tiny_out / "arm-fp32.nb")])
     err = capsys.readouterr().err
-    assert rc == 1 and "holds arm kernels" in err and "x86-fp32.nb" in err and "Traceback" not in err
+    assert rc == 2 and "holds arm kernels" in err and "x86-fp32.nb" in err and "Traceback" not in err
 
 
 def test_x86_nb_runs_and_matches_shapes(tiny_out: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -76,7 +76,7 @@ def add_host_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run_host_command(args: argparse.Namespace) -> int:
     images = _images(args.images)
-    result = run_on_host(args.nb, images, input_shape=args.input_shape)
+    result = run_on_host(args.nb, images, input_shape=args.input_shape)  # checks the file before running anything
     for item, outs in zip(images.items, result.outputs, strict=True):
         for name, arr in outs.items():
             row: dict[str, Any] = {

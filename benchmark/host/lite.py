@@ -96,6 +96,8 @@ def median_run_ms(nb_path: Path, input_shape: list[int], *, runs: int, warmup: i
 def run_on_host(nb_path: Path, images: Any, *, input_shape: list[int] | None) -> LiteBatchResult:
     """An x86 .nb on every image, preprocessed as its manifest says (or with --input-shape and the zoo's default
     normalisation): `python -m benchmark host-run`."""
+    if not nb_path.is_file():
+        raise UsageError(f"{nb_path}: no such file")
     if input_shape:
         _, _, h, w = input_shape
         pre: dict[str, Any] = {"width": w, "height": h, "mean": [0.5] * 3, "std": [0.5] * 3, "channel_order": "rgb"}

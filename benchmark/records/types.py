@@ -22,7 +22,7 @@ class Record(BaseModel):
     LEGACY_KEYS: ClassVar[dict[str, str]] = {}  # old key -> current key, for files before schema version 2
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        return self.model_dump(mode="json", exclude_unset=True)  # the keys the producer set, None included
 
     @classmethod
     def from_json(cls: type[R], data: dict[str, Any]) -> R:
