@@ -12,6 +12,7 @@ STAMP   := $(VENV)/.installed
 #   MODELS      comma-separated zoo names to work on (default: the whole zoo)
 #   IMAGES      folder of real images for parity (default: generated images)
 #   TARGETS     opt targets to build (default: arm,x86)
+#   PRECISIONS  variants: fp32 fp16 int8 (full integer) int8w int16w (weight-only); CALIB=photos for int8
 ZOO_ARGS = $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") $(if $(MODELS),--models "$(MODELS)") \
 	$(if $(FALLBACK),--fallback "$(FALLBACK)")
 
@@ -26,12 +27,14 @@ OUT_ARGS = $(if $(OUT),--out "$(OUT)") $(if $(REPORTS),--reports "$(REPORTS)")
 # Android demo: DEMO_MODEL (zoo name), DEMO_IMAGES (real images for the Java goldens and the bundled photo),
 # PADDLE_LITE_ANDROID_DIR (unpacked Paddle-Lite Android release: makes the APK runnable), ANDROID_JAR, DX_JAR.
 DEMO_MODEL ?= portrait_pp_humansegv2_lite_256x144
+# DEMO_PRECISION: the variant to ship (default: the one `make bench-*` recommended for the model, else fp32)
+comma := ,
 # (default: the shared demo photos, which show people; without them the goldens use generated textures)
 DEMO_IMAGES ?= $(wildcard $(or $(DATA_DIR),../shared/data)/pphumanseg_demo_images)
 DEMO_DIR = $(or $(OUT),build/models)/$(DEMO_MODEL)
 
 .PHONY: help setup convert parity runner bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
-	baseline report bench-graph-fixes android-demo android-install test test-fast lint format clean
+	baseline report bench-graph-fixes android-demo android-install int8-study test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
@@ -40,6 +43,7 @@ help:
 	@echo "make bench-emulated  the same through a private adb server and an emulated device (host timings);"
 	@echo "                     DEVICE_PROFILE=sd855-arm: the real ARM runtime under QEMU (instruction counts)"
 	@echo "make runner    build a phone benchmark_bin (PADDLE_LITE_SRC=checkout at v2.13-rc, NDK_ROOT=...)"
+	@echo "make int8-study  which full-int8 quantization keeps accuracy (DATASET=labelled images; prints a zoo recipe)"
 	@echo "make bench-overhead  the harness's own share of the wall time (target <= 10%)"
 	@echo "make bench-farm      every usable device of the farm in configs/farm.yaml (FARM=..., FORCE=1)"
 	@echo "make gate      latest farm run vs BASELINE (run id, previous, or a .json); JUnit XML; exit 1 on failure"
@@ -57,7 +61,7 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@py310=$$(tools/find-python310) || exit 1; \
 	if [ ! -x "$(PY)" ] || ! "$(PY)" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then \
 		echo "creating $(VENV) with $$py310" >&2; rm -rf "$(VENV)"; "$$py310" -m venv "$(VENV)" || exit 1; \
@@ -68,6 +72,10 @@ $(STAMP): pyproject.toml
 	@# pull a second cv2 and a web stack: install it without dependencies, plus the few it imports.
 	$(PY) -m pip install --quiet requests six scipy scikit-learn tqdm filelock prettytable
 	$(PY) -m pip install --quiet --no-deps paddleseg==2.8.0
+	@# paddleslim 2.6 (full-int8 post-training quantization) pins opencv-python==4.6 too: --no-deps, plus pyzmq it
+	@# imports at start (the rest it needs is installed above).
+	$(PY) -m pip install --quiet pyzmq
+	$(PY) -m pip install --quiet --no-deps paddleslim==2.6.0
 	@touch $@
 
 convert: $(STAMP)
@@ -89,6 +97,11 @@ runner:
 bench-emulated: $(STAMP)
 	$(PY) -m benchmark bench-emulated $(ZOO_ARGS) $(BENCH_ARGS) $(if $(DEVICES),--devices $(DEVICES)) \
 		$(if $(DEVICE_PROFILE),--profile "$(DEVICE_PROFILE)") $(if $(PRECISIONS),--precision "$(PRECISIONS)")
+
+# Which full-int8 quantization keeps accuracy (desktop fake-quant; DATASET=labelled images, CALIB=photos)
+int8-study: $(STAMP)
+	$(PY) -m benchmark int8-study $(ZOO_ARGS) --dataset "$(or $(DATASET),$(or $(DATA_DIR),../shared/data)/mini_supervisely_subset)" \
+		$(if $(OUT),--out "$(OUT)") $(if $(REPORTS),--reports "$(REPORTS)")
 
 bench-overhead: $(STAMP)
 	$(PY) -m benchmark overhead $(ZOO_ARGS)
@@ -121,9 +134,10 @@ bench-graph-fixes: $(STAMP)
 
 android-demo: $(STAMP)
 	$(PY) -m converter zoo --models $(DEMO_MODEL) $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") \
-		$(if $(FALLBACK),--fallback "$(FALLBACK)") $(if $(OUT),--out "$(OUT)") --targets arm,x86 --precision fp32
+		$(if $(FALLBACK),--fallback "$(FALLBACK)") $(if $(OUT),--out "$(OUT)") --targets arm,x86 \
+		--precision fp32$(if $(DEMO_PRECISION),$(comma)$(DEMO_PRECISION))
 	$(PY) -m android_demo.unit_tests --model-dir "$(DEMO_DIR)" $(if $(DEMO_IMAGES),--images "$(DEMO_IMAGES)")
-	$(PY) -m android_demo.build --model-dir "$(DEMO_DIR)" \
+	$(PY) -m android_demo.build --model-dir "$(DEMO_DIR)" $(if $(DEMO_PRECISION),--precision "$(DEMO_PRECISION)") \
 		$(if $(DEMO_IMAGES),--sample "$(firstword $(wildcard $(DEMO_IMAGES)/*.jpg))") \
 		$(if $(PADDLE_LITE_ANDROID_DIR),--paddle-lite "$(PADDLE_LITE_ANDROID_DIR)")
 

@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import zipfile
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,9 +21,9 @@ import numpy as np
 
 from android_demo.toolchain import APP, REPO, Toolchain, ToolchainError, find_toolchain, run_tool
 from benchmark.device.elf import read_elf
-from converter import atomic_files
+from converter import atomic_files, manifest
 from converter.app_spec import SPEC_NAME
-from converter.cli_args import setup_logging
+from converter.cli_args import precisions_arg, setup_logging
 from converter.errors import ToolkitError
 from converter.generated_images import generated_images
 from converter.model_files import sha256_file
@@ -89,6 +90,8 @@ class BuildInfo:
     model: str
     weights: str
     nb_sha256: str
+    precision: str
+    precision_why: str
     runnable: bool
     paddle_lite: str | None
     note: str
@@ -116,12 +119,46 @@ def find_paddle_lite(folder: Path | None) -> PaddleLiteAndroid | None:
     return PaddleLiteAndroid(jar, jni, _libcxx(folder, jni), with_extra)
 
 
-def stage_assets(model_dir: Path, sample: Path | None, assets: Path) -> dict[str, str]:
-    nb, spec_file = model_dir / "arm-fp32.nb", model_dir / SPEC_NAME
+@dataclass(frozen=True)
+class DemoVariant:
+    nb: Path
+    precision: str
+    why: str
+
+
+def choose_variant(model_dir: Path, precision: str | None = None) -> DemoVariant:
+    """The .nb the app ships: `precision` when asked; else the manifest's recommendation (benchmark.report.recommend;
+    when device classes disagree, the variant recommended for most of them, a variant any arm64 phone runs winning a
+    tie); else fp32, which runs on every arm64 phone."""
+    data = manifest.load(model_dir)
+    if precision:
+        return DemoVariant(model_dir / manifest.nb_name("arm", precision), precision, "asked for (DEMO_PRECISION)")
+    recs = manifest.current_recommendations(model_dir, data)
+    if not recs:
+        why = (
+            "no recommendation recorded yet (run make bench-emulated DEVICE_PROFILE=sd855-arm DATASET=... or "
+            "make bench-device with DATASET=...); fp32 runs on every arm64 phone"
+        )
+        return DemoVariant(model_dir / "arm-fp32.nb", "fp32", why)
+    files = (data or {}).get("files") or {}
+    votes = Counter(str(r["precision"]) for r in recs.values())
+
+    def rank(p: str) -> tuple[int, int, str]:
+        requires = (files.get(manifest.nb_name("arm", p)) or {}).get("requires")
+        return (-votes[p], 1 if requires else 0, p)
+
+    chosen = min(votes, key=rank)
+    classes = sorted(c for c, r in recs.items() if r["precision"] == chosen)
+    return DemoVariant(model_dir / manifest.nb_name("arm", chosen), chosen, f"recommended for {', '.join(classes)}")
+
+
+def stage_assets(model_dir: Path, sample: Path | None, assets: Path, precision: str | None = None) -> dict[str, str]:
+    variant = choose_variant(model_dir, precision)
+    nb, spec_file = variant.nb, model_dir / SPEC_NAME
     if not nb.is_file() or not spec_file.is_file():
         raise ToolkitError(
-            f"{model_dir} has no arm-fp32.nb + {SPEC_NAME}: convert the model first "
-            f"(make convert MODELS={model_dir.name})"
+            f"{model_dir} has no {nb.name} + {SPEC_NAME}: convert the model first "
+            f"(make convert MODELS={model_dir.name} PRECISIONS={variant.precision})"
         )
     spec = json.loads(spec_file.read_text(encoding="utf-8"))
     if spec.get("weights") == "random":
@@ -144,7 +181,13 @@ def stage_assets(model_dir: Path, sample: Path | None, assets: Path) -> dict[str
     cv2.imwrite(str(assets / "sample.jpg"), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
     gradient = np.asarray(list(generated.values())[1])
     cv2.imwrite(str(assets / "background.jpg"), cv2.GaussianBlur(gradient, (0, 0), 8), [cv2.IMWRITE_JPEG_QUALITY, 90])
-    return {"model": str(spec["model"]), "weights": str(spec.get("weights", "trained")), "nb_sha256": sha256_file(nb)}
+    return {
+        "model": str(spec["model"]),
+        "weights": str(spec.get("weights", "trained")),
+        "nb_sha256": sha256_file(nb),
+        "precision": variant.precision,
+        "precision_why": variant.why,
+    }
 
 
 def _java_sources(*folders: Path) -> list[str]:
@@ -195,12 +238,14 @@ def package(tc: Toolchain, work: Path, out_dir: Path, lite: PaddleLiteAndroid | 
     return signed
 
 
-def build(model_dir: Path, out_dir: Path, sample: Path | None, lite_dir: Path | None) -> BuildInfo:
+def build(
+    model_dir: Path, out_dir: Path, sample: Path | None, lite_dir: Path | None, precision: str | None = None
+) -> BuildInfo:
     work = out_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
     tc = find_toolchain(work)
     lite = find_paddle_lite(lite_dir)
-    facts = stage_assets(model_dir, sample, work / "assets")
+    facts = stage_assets(model_dir, sample, work / "assets", precision)
     signed = package(tc, work, out_dir, lite)
     apk = out_dir / APK_NAME
     shutil.copyfile(signed, work / "final.apk")
@@ -211,8 +256,8 @@ def build(model_dir: Path, out_dir: Path, sample: Path | None, lite_dir: Path | 
         else "NOT runnable as is: compiled against Paddle-Lite 2.13's Java API, but without PaddlePredictor.jar "
         f"and libpaddle_lite_jni.so inside (the app says so on screen); {PADDLE_LITE_HELP}"
     )
-    info = BuildInfo(str(apk), facts["model"], facts["weights"], facts["nb_sha256"], lite is not None,
-                     str(lite_dir) if lite else None, note)  # fmt: skip
+    info = BuildInfo(str(apk), facts["model"], facts["weights"], facts["nb_sha256"], facts["precision"],
+                     facts["precision_why"], lite is not None, str(lite_dir) if lite else None, note)  # fmt: skip
     atomic_files.write_json(apk.with_suffix(".json"), asdict(info))
     return info
 
@@ -223,15 +268,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--sample", type=Path, help="the bundled photo (default: a generated image)")
     p.add_argument("--paddle-lite", type=Path, help="unpacked Paddle-Lite Android release ($PADDLE_LITE_ANDROID_DIR)")
+    p.add_argument(
+        "--precision",
+        type=precisions_arg,
+        default=os.environ.get("DEMO_PRECISION") or None,
+        help="the variant to ship (default $DEMO_PRECISION, else the manifest's recommendation, else fp32)",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     setup_logging(args.verbose)
     try:
-        info = build(args.model_dir, args.out, args.sample, args.paddle_lite)
+        if args.precision and len(args.precision) > 1:
+            raise ToolkitError(
+                f"--precision / DEMO_PRECISION: the app ships one variant, got {','.join(args.precision)}"
+            )
+        precision = args.precision[0] if args.precision else None
+        info = build(args.model_dir, args.out, args.sample, args.paddle_lite, precision)
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"android demo: {info.apk} ({info.model}, {info.weights} weights)")
+    print(f"android demo: {info.apk} ({info.model}, {info.weights} weights, {info.precision}: {info.precision_why})")
     print(f"note: {info.note}")
     return 0
 

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from converter.errors import ToolkitError
 from converter.generated_images import generated_images
+from converter.model_files import sha256_file
 from converter.preprocess import ImageError, decode, to_bgr8
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class ImageItem:
     name: str  # path relative to the images folder, or generated/<name>
     bgr: NDArray[Any]  # HxWx3 uint8
     mask: NDArray[Any] | None  # HxW uint8 {0, 1}, same size as the image
+    sha256: str | None = None  # of the file's bytes: how calibration images are recognised (and left out)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ def load_image_set(folder: Path) -> ImageSet:
         except ImageError as e:
             warnings.append(f"skipping {path}: {e}")
             continue
-        items.append(ImageItem(rel.as_posix(), bgr, _mask_for(path, (bgr.shape[0], bgr.shape[1]), warnings)))
+        mask = _mask_for(path, (bgr.shape[0], bgr.shape[1]), warnings)
+        items.append(ImageItem(rel.as_posix(), bgr, mask, sha256_file(path)))
     if not items:
         raise ImageSetError(f"images folder {folder} holds no jpg/png image that can be decoded")
     return ImageSet(str(folder), tuple(items), tuple(warnings))
@@ -101,3 +104,13 @@ def load_dataset(folder: Path) -> ImageSet:
     if not labelled:
         raise ImageSetError(f"dataset {folder} has no image with a usable mask in {annotations}: nothing to evaluate")
     return ImageSet(str(folder), found.items, found.warnings)
+
+
+def held_out(images: ImageSet, calibration_sha256: set[str]) -> tuple[ImageSet, list[str]]:
+    """The images a quantized variant is judged on: every one whose content was not used to calibrate it (a
+    calibration image would flatter it). Returns the set and the names left out."""
+    if not calibration_sha256:
+        return images, []
+    kept = tuple(i for i in images.items if i.sha256 not in calibration_sha256)
+    left_out = [i.name for i in images.items if i.sha256 in calibration_sha256]
+    return ImageSet(images.source, kept, images.warnings), left_out

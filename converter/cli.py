@@ -5,25 +5,31 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
 
 from converter.cli_args import (
     add_graph_fix_args,
+    add_int8_args,
+    add_precision_arg,
     add_zoo_args,
     csv_list,
     graph_fix_settings,
     model_sources,
     nchw,
+    precisions_arg,
     setup_logging,
 )
 from converter.convert import ConversionSummary, convert_folder, convert_zoo
 from converter.errors import ToolkitError
+from converter.fetch import default_cache_dir
 from converter.nb_inspect import inspect_nb
 from converter.opt import TARGETS
-from converter.zoo import PRECISIONS, load_zoo
+from converter.quantize import int8_plan
+from converter.spec import Int8Options
+from converter.variant_files import builds_int8
+from converter.zoo import load_zoo
 
 log = logging.getLogger("converter")
 
@@ -36,38 +42,22 @@ def _targets(text: str) -> tuple[str, ...]:
     return items
 
 
-def _precisions(text: str) -> tuple[str, ...]:
-    items = tuple(csv_list(text))
-    if not items or any(p not in PRECISIONS for p in items):
-        raise argparse.ArgumentTypeError(f"precisions must be a comma-separated subset of {', '.join(PRECISIONS)}")
-    return items
-
-
-def _env_precisions() -> tuple[str, ...] | None:
-    text = os.environ.get("PRECISIONS", "")
-    return _precisions(text) if text else None
-
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m converter", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     z = sub.add_parser("zoo", help="convert zoo models (the default command)")
     add_zoo_args(z)
     z.add_argument("--targets", type=_targets, default=("arm", "x86"), help="arm,x86 (default: both)")
-    z.add_argument(
-        "--precision",
-        type=_precisions,
-        default=_env_precisions(),
-        help="fp32,fp16,int8,int16 (default $PRECISIONS, else each zoo entry's precisions)",
-    )
+    add_precision_arg(z, "variants to build")
     m = sub.add_parser("model", help="convert your own Paddle inference model folder")
     m.add_argument("folder", type=Path)
     m.add_argument("--name", help="output name (default: the folder name)")
     m.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from deploy.yaml)")
     m.add_argument("--targets", type=_targets, default=("arm", "x86"))
-    m.add_argument("--precision", type=_precisions, default=("fp32",))
+    m.add_argument("--precision", type=precisions_arg, default=("fp32",))
     m.add_argument("--out", type=Path, default=Path("build/models"))
     add_graph_fix_args(m)
+    add_int8_args(m)
     m.add_argument("-v", "--verbose", action="store_true")
     i = sub.add_parser("inspect", help="read a .nb header and kernel targets without loading it")
     i.add_argument("files", type=Path, nargs="+")
@@ -124,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "inspect":
             return _inspect(args.files, args.json)
         if args.command == "model":
+            options = Int8Options(args.calib, args.calib_per_image, args.calib_algo, args.int8_weights)
+            int8 = int8_plan(None, options, default_cache_dir()) if builds_int8(args.precision, args.targets) else None
             outcome = convert_folder(
                 args.folder,
                 name=args.name,
@@ -132,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 precisions=args.precision,
                 out_root=args.out,
                 fixes=graph_fix_settings(args),
+                int8=int8,
             )
             summary = ConversionSummary([outcome], time.monotonic() - start)
             if outcome.error:

@@ -8,8 +8,10 @@ import os
 import sys
 from pathlib import Path
 
-from converter.spec import GraphFixSettings, ModelSources
-from converter.zoo import DEFAULT_ZOO
+from converter.spec import GraphFixSettings, Int8Options, ModelSources
+from converter.zoo import DEFAULT_ZOO, PRECISIONS, RENAMED_PRECISIONS
+
+OWN_LOGGERS = ("converter", "benchmark", "android_demo")
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -17,11 +19,43 @@ def setup_logging(verbose: bool = False) -> None:
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    level = logging.DEBUG if verbose else logging.INFO
+    root.setLevel(level)
+    for name in OWN_LOGGERS:  # importing paddle sets the root level to WARNING; ours keep their own
+        logging.getLogger(name).setLevel(level)
 
 
 def csv_list(text: str) -> list[str]:
     return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def precisions_arg(text: str) -> tuple[str, ...]:
+    """--precision / $PRECISIONS: a comma-separated subset of the precision names; an old name is migrated with a
+    message, an unknown one is a usage error (argparse prints it and exits 2)."""
+    out = []
+    for given in csv_list(text):
+        name = RENAMED_PRECISIONS.get(given, given)
+        if name != given:
+            logging.getLogger("converter").warning(
+                "warning: precision %r is now called %r (weight-only); 'int8' now means full integer int8", given, name
+            )
+        if name not in PRECISIONS:
+            raise argparse.ArgumentTypeError(f"unknown precision {name!r}: use a subset of {', '.join(PRECISIONS)}")
+        out.append(name)
+    if not out:
+        raise argparse.ArgumentTypeError(f"precisions must be a comma-separated subset of {', '.join(PRECISIONS)}")
+    return tuple(out)
+
+
+def add_precision_arg(p: argparse.ArgumentParser | argparse._ArgumentGroup, what: str) -> None:
+    """The one --precision option of every command (default $PRECISIONS, checked by argparse like a flag)."""
+    p.add_argument(
+        "--precision",
+        type=precisions_arg,
+        default=os.environ.get("PRECISIONS") or None,
+        help=f"{what}: {','.join(PRECISIONS)} (default $PRECISIONS, else each zoo entry's). int8 is full integer "
+        "(calibrated); int8w/int16w are weight-only",
+    )
 
 
 def env_path(name: str) -> Path | None:
@@ -79,8 +113,32 @@ def add_zoo_args(p: argparse.ArgumentParser) -> None:
         help="official graphs for stand-ins (default $GRAPHS_DIR, else MODELS_DIR/graph_only)",
     )
     add_graph_fix_args(p)
+    add_int8_args(p)
     p.add_argument("--out", type=Path, default=Path("build/models"), help="output root (default: build/models)")
     p.add_argument("-v", "--verbose", action="store_true")
+
+
+def add_int8_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("full int8 (post-training quantization)")
+    g.add_argument(
+        "--calib",
+        type=Path,
+        default=env_path("CALIB"),
+        help="calibration photos (default $CALIB, else the shared PP-HumanSeg demo photos); never the labelled "
+        "images the accuracy is measured on (those that are get left out of it)",
+    )
+    g.add_argument(
+        "--calib-algo",
+        choices=["hist", "mse", "KL", "avg"],
+        default=os.environ.get("CALIB_ALGO") or None,
+        help="activation calibration (default $CALIB_ALGO, else the zoo entry's, else hist)",
+    )
+    g.add_argument(
+        "--calib-per-image", type=int, default=None, help="augmented samples per calibration photo (default 8)"
+    )
+    g.add_argument(
+        "--int8-weights", choices=["channel", "tensor"], default=None, help="weight scales (default: per channel)"
+    )
 
 
 def add_graph_fix_args(p: argparse.ArgumentParser) -> None:
@@ -118,4 +176,5 @@ def model_sources(args: argparse.Namespace) -> ModelSources:
         fallback=args.fallback,
         graphs_dir=graphs_dir(args),
         fixes=graph_fix_settings(args),
+        int8=Int8Options(args.calib, args.calib_per_image, args.calib_algo, args.int8_weights),
     )

@@ -21,10 +21,11 @@ from converter.model_files import ModelFiles, find_model_files
 from converter.model_stats import model_stats
 from converter.opt import opt_version, preflight
 from converter.program import ProgramInfo, read_program
+from converter.quantize import Int8Plan, int8_plan
 from converter.spec import DEFAULT_OUT, GraphFixSettings, ModelSources, ModelSpec
 from converter.standin import standin_source
 from converter.standin_store import marked_random
-from converter.variant_files import UNBUILDABLE, convert_one, file_entry
+from converter.variant_files import UNBUILDABLE, VariantInputs, builds_int8, convert_variants
 from converter.zoo import Preprocess, Zoo, ZooModel, check_model_name
 
 log = logging.getLogger(__name__)
@@ -131,18 +132,28 @@ def convert_source(
     precisions: tuple[str, ...] = ("fp32",),
     out_root: Path = DEFAULT_OUT,
     fixes: GraphFixSettings = DEFAULT_FIXES,
+    int8: Int8Plan | None = None,
 ) -> ModelOutcome:
     start = time.monotonic()
     model_dir = out_root / spec.name
     outcome = ModelOutcome(spec.name, "up_to_date", warnings=list(source.warnings), source=source, model_dir=model_dir)
     current = manifest.load(model_dir)
+    for note in manifest.migrate_variant_names(model_dir, current):
+        log.info("%s: renamed %s", spec.name, note)
     opt_ver = opt_version()
     wanted = [(t, p) for p in precisions for t in targets if (t, p) not in UNBUILDABLE]
     outcome.skipped = {
         manifest.nb_name(t, p): UNBUILDABLE[(t, p)] for p in precisions for t in targets if (t, p) in UNBUILDABLE
     }
+    int8_key = int8.key(source.sha256, fixes.enabled) if int8 else None
     todo = manifest.stale_files(
-        wanted, model_dir, current=current, inputs_sha256=source.sha256, opt_ver=opt_ver, fixes_enabled=fixes.enabled
+        wanted,
+        model_dir,
+        current=current,
+        inputs_sha256=source.sha256,
+        opt_ver=opt_ver,
+        fixes_enabled=fixes.enabled,
+        int8_key=int8_key,
     )
     for t, p in wanted:
         outcome.files[manifest.nb_name(t, p)] = model_dir / manifest.nb_name(t, p)
@@ -166,22 +177,13 @@ def convert_source(
         for target in sorted({t for t, _ in todo}):
             ops = preflight(spec.name, fixed.source.files, target)
             log.info("%s: opt preflight on %s: %d op types, all supported", spec.name, target, len(ops))
-        for target, precision in todo:
-            final, info, elapsed = convert_one(spec.name, fixed.source, target, precision, model_dir)
-            data["files"][final.name] = file_entry(
-                final,
-                info,
-                source=source,
-                spec=spec,
-                out=out,
-                elapsed=elapsed,
-                opt_ver=opt_ver,
-                target=target,
-                precision=precision,
-            )
-            data["files"][final.name]["graph_fixes_enabled"] = fixes.enabled
-            manifest.write(model_dir, data)
-            log.info("%s: wrote %s (%d bytes, %.2f s)", spec.name, final, final.stat().st_size, elapsed)
+        convert_variants(
+            spec,
+            todo,
+            model_dir,
+            data,
+            VariantInputs(source, fixed.source, out, pre, opt_ver, fixes.enabled, int8, int8_key),
+        )
         fp32_targets = sorted({t for t, p in todo if p == "fp32"})
         data["graph_fixes"] = unfixed_op_counts(spec.name, fixed, source, model_dir, data, targets=fp32_targets)
         manifest.write(model_dir, data)
@@ -236,8 +238,9 @@ def convert_folder(
     precisions: tuple[str, ...] = ("fp32",),
     out_root: Path = DEFAULT_OUT,
     fixes: GraphFixSettings = DEFAULT_FIXES,
+    int8: Int8Plan | None = None,
 ) -> ModelOutcome:
-    """Convert a user's own Paddle inference model folder (not in the zoo)."""
+    """Convert a user's own Paddle inference model folder (not in the zoo); full int8 needs `int8`."""
     guess = folder.resolve().name
     for suffix in ("_inference_model_with_softmax", "_inference_model"):
         guess = guess.removesuffix(suffix)
@@ -258,7 +261,9 @@ def convert_folder(
     else:
         source = ModelSource("local", files, checksums(files), "unknown")
     spec = ModelSpec(label, shape, Preprocess(), title=label)
-    return convert_source(spec, source, targets=targets, precisions=precisions, out_root=out_root, fixes=fixes)
+    return convert_source(
+        spec, source, targets=targets, precisions=precisions, out_root=out_root, fixes=fixes, int8=int8
+    )
 
 
 class InputShapeError(ToolkitError):
@@ -330,7 +335,13 @@ def convert_zoo_model(
     wanted = precisions or zoo.precisions(entry)
     tol = zoo.tolerance(entry, "fp32").max_abs_diff or sources.fixes.tolerance
     fixes = GraphFixSettings(sources.fixes.enabled, sources.fixes.images, tol)
-    outcome = convert_source(spec, source, targets=targets, precisions=wanted, out_root=sources.out_root, fixes=fixes)
+    try:
+        int8 = int8_plan(entry.int8, sources.int8, sources.cache) if builds_int8(wanted, targets) else None
+    except ToolkitError as e:
+        return ModelOutcome(name, "failed", error=f"{name}: {e}")
+    outcome = convert_source(
+        spec, source, targets=targets, precisions=wanted, out_root=sources.out_root, fixes=fixes, int8=int8
+    )
     if outcome.error and not outcome.error.startswith(name):
         outcome.error = f"{name}: {outcome.error}"
     return outcome

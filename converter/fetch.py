@@ -49,7 +49,7 @@ class ModelSource:
     def to_json(self) -> dict[str, object]:
         return {
             "kind": self.kind,
-            "folder": str(self.files.folder),
+            "folder": str(self.files.folder.resolve()),  # absolute: the manifest is read from other folders
             "model_file": self.files.model_file.name,
             "params_file": self.files.params_file.name,
             "layout": self.files.layout,

@@ -11,6 +11,7 @@ from typing import Any
 
 from converter import atomic_files
 from converter.app_spec import SPEC_NAME, write_spec
+from converter.errors import ToolkitError
 from converter.model_files import sha256_file
 
 log = logging.getLogger(__name__)
@@ -92,12 +93,70 @@ def stale_files(
     inputs_sha256: dict[str, str],
     opt_ver: str,
     fixes_enabled: bool,
+    int8_key: str | None = None,
 ) -> list[tuple[str, str]]:
-    """The (target, precision) files to (re)build: missing, of other inputs or opt, or of another graph-fix setting."""
+    """The (target, precision) files to (re)build: missing, of other inputs or opt, of another graph-fix setting,
+    or (full int8) quantized from another calibration set or with other settings."""
     files = (current or {}).get("files", {})
-    return [
-        (t, p)
-        for t, p in wanted
-        if not is_up_to_date(model_dir, current, nb_name(t, p), inputs_sha256, opt_ver)
-        or files.get(nb_name(t, p), {}).get("graph_fixes_enabled") != fixes_enabled
-    ]
+
+    def stale(t: str, p: str) -> bool:
+        entry = files.get(nb_name(t, p), {})
+        if not is_up_to_date(model_dir, current, nb_name(t, p), inputs_sha256, opt_ver):
+            return True
+        if entry.get("graph_fixes_enabled") != fixes_enabled:
+            return True
+        return p == "int8" and (entry.get("quantization") or {}).get("key") != int8_key
+
+    return [(t, p) for t, p in wanted if stale(t, p)]
+
+
+LEGACY_NAMES = {"int16": "int16w", "int8": "int8w"}  # weight-only variants before full int8 existed
+
+
+def migrate_variant_names(model_dir: Path, data: dict[str, Any] | None) -> list[str]:
+    """Rename the weight-only variants of a manifest written before full int8 existed (`arm-int16.nb` ->
+    `arm-int16w.nb`; `arm-int8.nb` -> `arm-int8w.nb` when opt quantized its weights), files and entries together,
+    so converted work is kept under today's names. Returns what was renamed, for the log."""
+    if not data:
+        return []
+    renamed = []
+    files: dict[str, Any] = data.get("files", {})
+    for name, entry in list(files.items()):
+        old = entry.get("precision")
+        if old not in LEGACY_NAMES or not (entry.get("settings") or {}).get("quant_model"):
+            continue
+        new_name = nb_name(entry["target"], LEGACY_NAMES[old])
+        if (model_dir / name).is_file():
+            (model_dir / name).replace(model_dir / new_name)
+        files[new_name] = {**entry, "precision": LEGACY_NAMES[old]}
+        del files[name]
+        renamed.append(f"{name} -> {new_name} (weight-only {old} is now called {LEGACY_NAMES[old]})")
+    if renamed:
+        write(model_dir, data)
+    return renamed
+
+
+def calibration_hashes(data: dict[str, Any] | None, name: str) -> set[str]:
+    """The sha256 of every image the file `name` was calibrated on (full int8), so evaluation can leave them out."""
+    entry = ((data or {}).get("files") or {}).get(name) or {}
+    images = ((entry.get("quantization") or {}).get("calibration") or {}).get("images") or []
+    return {str(i["sha256"]) for i in images}
+
+
+def set_recommendation(model_dir: Path, device_class: str, entry: dict[str, Any]) -> None:
+    """Record the variant to ship on `device_class` (benchmark.report.recommend) in the model's manifest."""
+    data = load(model_dir)
+    if data is None:
+        raise ToolkitError(f"{model_dir}: no manifest to record the recommendation in; convert the model first")
+    data.setdefault("recommended", {})[device_class] = entry
+    atomic_files.write_json(model_dir / MANIFEST_NAME, data)  # model_spec.json does not depend on it
+
+
+def current_recommendations(model_dir: Path, data: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The recommendations whose file is still the one that was measured (a re-converted file voids its own)."""
+    out = {}
+    for cls, rec in ((data or {}).get("recommended") or {}).items():
+        nb = model_dir / str(rec.get("file"))
+        if rec.get("precision") and nb.is_file() and rec.get("nb_sha256") in (None, sha256_file(nb)):
+            out[cls] = rec
+    return out

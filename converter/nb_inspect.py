@@ -17,6 +17,7 @@ from pathlib import Path
 from converter.errors import ToolkitError
 
 _HEADER = struct.Struct("<H16sQ")
+INT8_PRECISION = 2  # paddle_place.h PrecisionType kInt8 (kFloat 1, kFP16 5)
 # paddle_place.h TargetType
 TARGET_NAMES = {
     0: "unk",
@@ -55,6 +56,7 @@ class NbInfo:
     opt_version: str
     targets: tuple[str, ...]  # device targets found in kernel keys (host/any excluded)
     op_counts: dict[str, int]
+    int8_kernels: int = 0  # kernels of precision kInt8 (2), calib conversions excluded: full int8 convolutions
 
     @property
     def target(self) -> str:
@@ -100,6 +102,7 @@ def inspect_nb(path: Path) -> NbInfo:
         )
     topology = data[_HEADER.size : end]
     ops: Counter[str] = Counter()
+    int8 = 0
     targets: set[str] = set()
     for m in _KEY_RE.finditer(topology):
         start = m.start()
@@ -107,6 +110,8 @@ def inspect_nb(path: Path) -> NbInfo:
         if start < 4 or struct.unpack_from("<I", topology, start - 4)[0] != m.end() - 1 - start:
             continue
         ops[m.group(1).decode()] += 1
+        if int(m.group(4)) == INT8_PRECISION and m.group(1) != b"calib":
+            int8 += 1
         target = TARGET_NAMES.get(int(m.group(3)), f"target{int(m.group(3))}")
         if target not in _GENERIC:
             targets.add(target)
@@ -119,4 +124,5 @@ def inspect_nb(path: Path) -> NbInfo:
         opt_version=opt_version,
         targets=tuple(sorted(targets)),
         op_counts=dict(sorted(ops.items())),
+        int8_kernels=int8,
     )

@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model-file", required=True)
     p.add_argument("--param-file", required=True)
     p.add_argument("--target", required=True, choices=["arm", "x86"])
-    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "int8", "int16"])
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "int8", "int8w", "int16w"])
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--preflight", action="store_true", help="print the model's op support table and exit")
     mode.add_argument("--out", help="output path WITHOUT .nb (opt appends it)")
@@ -29,9 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.precision == "fp16":
         opt.enable_fp16()  # must precede set_valid_places, which reads the flag when called
     opt.set_valid_places(args.target)
-    if args.precision in ("int8", "int16"):
+    if args.precision in ("int8w", "int16w"):  # weight-only; full int8 comes as a quantized program (plain opt)
         opt.set_quant_model(True)
-        opt.set_quant_type("QUANT_INT8" if args.precision == "int8" else "QUANT_INT16")
+        opt.set_quant_type("QUANT_INT8" if args.precision == "int8w" else "QUANT_INT16")
     sys.stdout.flush()
     if args.preflight:
         opt.check_if_model_supported(True)  # prints the table, then exits the process (1) or aborts

@@ -4,11 +4,13 @@ line), and the graph-fix settings. No Paddle, no I/O."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from converter.fetch import default_cache_dir
-from converter.zoo import Preprocess
+from converter.zoo import CalibAlgo, Preprocess, WeightScales
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,34 @@ class GraphFixSettings:
 DEFAULT_OUT = Path("build/models")
 
 
+QUANT_FORMAT = 2  # bump when the quantized program changes for the same inputs (2: original output names kept)
+
+
+@dataclass(frozen=True)
+class QuantSettings:
+    """How a full-int8 program is made; every field changes the result, so all of it keys the quantized program's
+    cache and the .nb's staleness."""
+
+    algo: CalibAlgo = "hist"
+    weights: WeightScales = "channel"
+    skip: tuple[str, ...] = ()  # convolution weights left in fp32 (from the sensitivity pass)
+
+    def key(self, program_sha256: str, calib_sha256: str) -> str:
+        text = json.dumps([QUANT_FORMAT, program_sha256, calib_sha256, asdict(self)], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Int8Options:
+    """What the command line says of full int8: the calibration folder (None: $CALIB, else the shared demo
+    photos), samples per image, and settings that override a zoo entry's `int8` recipe."""
+
+    calib_dir: Path | None = None
+    per_image: int | None = None  # None: the recipe's, else 8
+    algo: CalibAlgo | None = None
+    weights: WeightScales | None = None
+
+
 @dataclass(frozen=True)
 class ModelSources:
     out_root: Path = DEFAULT_OUT
@@ -40,6 +70,7 @@ class ModelSources:
     fallback: str | None = None  # "architecture": random-weight stand-ins when weights cannot be had
     graphs_dir: Path | None = None  # official graphs for stand-ins
     fixes: GraphFixSettings = GraphFixSettings()
+    int8: Int8Options = Int8Options()
 
     @property
     def cache(self) -> Path:

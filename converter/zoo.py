@@ -18,8 +18,13 @@ from converter.errors import ToolkitError, UsageError
 
 DEFAULT_ZOO = Path(__file__).resolve().parent.parent / "configs" / "zoo.yaml"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
-PRECISIONS = ("fp32", "fp16", "int8", "int16")
-Precision = Literal["fp32", "fp16", "int8", "int16"]
+# fp32; fp16 (ARM only); int8: full integer (post-training quantization with calibration images, int8 kernels);
+# int8w / int16w: weight-only quantization (a smaller file, the same fp32 compute).
+PRECISIONS = ("fp32", "fp16", "int8", "int8w", "int16w")
+Precision = Literal["fp32", "fp16", "int8", "int8w", "int16w"]
+CalibAlgo = Literal["hist", "mse", "KL", "avg"]  # PaddleSlim's activation-scale algorithms
+WeightScales = Literal["channel", "tensor"]  # per-channel or per-tensor weight scales
+RENAMED_PRECISIONS = {"int16": "int16w"}  # before 0.2 "int16" was weight-only int16 (and "int8" weight-only int8)
 
 
 class UnknownModels(UsageError):
@@ -55,6 +60,7 @@ class Tolerance(_Strict):
 
     max_abs_diff: float | None = Field(default=None, gt=0)
     min_argmax_agreement: float = Field(ge=0, le=1)
+    min_mean_argmax_agreement: float | None = Field(default=None, ge=0, le=1, description="over all images")
     min_mask_iou: float | None = Field(default=None, ge=0, le=1)
     max_miou_drop_points: float | None = Field(default=None, ge=0)
     reason: str | None = None
@@ -63,9 +69,20 @@ class Tolerance(_Strict):
 class ToleranceOverride(_Strict):
     max_abs_diff: float | None = Field(default=None, gt=0)
     min_argmax_agreement: float | None = Field(default=None, ge=0, le=1)
+    min_mean_argmax_agreement: float | None = Field(default=None, ge=0, le=1)
     min_mask_iou: float | None = Field(default=None, ge=0, le=1)
     max_miou_drop_points: float | None = Field(default=None, ge=0)
     reason: str = Field(min_length=3, description="why this model needs other tolerances")
+
+
+class Int8Recipe(_Strict):
+    """How a model's full-int8 variant is quantized when the defaults lose too much accuracy (see int8-study)."""
+
+    algo: CalibAlgo = "hist"
+    weights: WeightScales = "channel"
+    samples_per_image: int = Field(default=8, ge=1, description="augmented calibration samples per photo")
+    skip: list[str] = Field(default_factory=list, description="convolution weights left in fp32")
+    reason: str = Field(min_length=3)
 
 
 class Preprocess(_Strict):
@@ -115,6 +132,7 @@ class ZooModel(_Strict):
     tolerances: dict[Precision, ToleranceOverride] = Field(default_factory=dict)
     precisions: list[Precision] | None = Field(default=None, min_length=1, description="default: defaults.precisions")
     standin: StandinArchitecture | None = None
+    int8: Int8Recipe | None = None
 
     @field_validator("name")
     @classmethod

@@ -1,4 +1,5 @@
-"""Precision variants: conversion (fp16 for ARM only, weight-only int8/int16) and per-precision parity gates."""
+"""Precision variants: conversion (fp16 for ARM only, weight-only int8w/int16w, full int8 for ARM only) and
+per-precision parity gates."""
 
 from __future__ import annotations
 
@@ -30,27 +31,30 @@ def test_variants_are_built_with_their_settings(models_dir: Path, tmp_path: Path
             "--out",
             str(out),
             "--precision",
-            "fp32,fp16,int8,int16",
+            "fp32,fp16,int8w,int16w",
         ]
     )
     stdout = capsys.readouterr().out
     assert rc == 0, stdout
     d = out / PORTRAIT_V2
     assert sorted(p.name for p in d.glob("*.nb")) == sorted(
-        ["arm-fp32.nb", "arm-fp16.nb", "arm-int8.nb", "arm-int16.nb", "x86-fp32.nb", "x86-int8.nb", "x86-int16.nb"]
+        ["arm-fp32.nb", "arm-fp16.nb", "arm-int8w.nb", "arm-int16w.nb", "x86-fp32.nb", "x86-int8w.nb", "x86-int16w.nb"]
     )
     assert "x86-fp16.nb: opt has no fp16 kernels for x86" in stdout
     m = json.loads((d / "manifest.json").read_text())
     files = m["files"]
     assert files["arm-fp16.nb"]["settings"]["enable_fp16"] is True and "ARMv8.2" in files["arm-fp16.nb"]["requires"]
-    assert files["arm-int8.nb"]["settings"] == {
+    assert files["arm-int8w.nb"]["settings"] == {
         "valid_targets": "arm",
         "enable_fp16": False,
         "quant_model": True,
         "quant_type": "QUANT_INT8",
     }
-    assert files["x86-int16.nb"]["settings"]["quant_type"] == "QUANT_INT16" and files["x86-fp32.nb"]["requires"] is None
-    ratio = files["arm-int8.nb"]["size_bytes"] / files["arm-fp32.nb"]["size_bytes"]
+    assert (
+        files["x86-int16w.nb"]["settings"]["quant_type"] == "QUANT_INT16" and files["x86-fp32.nb"]["requires"] is None
+    )
+    assert files["arm-int8w.nb"]["int8_kernels"] == 0  # weight-only: smaller file, fp32 kernels
+    ratio = files["arm-int8w.nb"]["size_bytes"] / files["arm-fp32.nb"]["size_bytes"]
     assert ratio < 0.45  # weight-only int8: well under half the fp32 size (about 0.37 here)
     assert "calib" in inspect_nb(d / "arm-fp16.nb").op_counts  # fp16 kernels with conversions at the edges
     assert "x86-fp16.nb" in m["not_built"]
@@ -60,7 +64,7 @@ def test_zoo_entry_precisions_are_the_default(
     models_dir: Path, tmp_path: Path, write_zoo: Callable[..., Path], capsys
 ) -> None:  # type: ignore[no-untyped-def]
     def edit(entries: list[dict]) -> None:
-        entries[0]["precisions"] = ["fp32", "int16"]
+        entries[0]["precisions"] = ["fp32", "int16w"]
 
     zoo = write_zoo(models=[HUMAN_V1], edit=edit, url_base=closed_port_url())
     out = tmp_path / "out"
@@ -68,7 +72,7 @@ def test_zoo_entry_precisions_are_the_default(
         convert_main(["zoo", "--zoo", str(zoo), "--models-dir", str(models_dir), "--out", str(out), "--targets", "x86"])
         == 0
     )
-    assert sorted(p.name for p in (out / HUMAN_V1).glob("*.nb")) == ["x86-fp32.nb", "x86-int16.nb"]
+    assert sorted(p.name for p in (out / HUMAN_V1).glob("*.nb")) == ["x86-fp32.nb", "x86-int16w.nb"]
 
 
 def test_a_variant_failing_its_gate_is_reported_and_the_rest_judged(
@@ -76,7 +80,7 @@ def test_a_variant_failing_its_gate_is_reported_and_the_rest_judged(
 ) -> None:  # type: ignore[no-untyped-def]
     def edit(entries: list[dict]) -> None:
         for e in entries:
-            e["tolerances"] = {"int16": {"min_argmax_agreement": 1.0, "reason": "test: exact int16 demanded"}}
+            e["tolerances"] = {"int16w": {"min_argmax_agreement": 1.0, "reason": "test: exact int16 demanded"}}
 
     zoo = write_zoo(models=[HUMAN_V1], edit=edit, url_base=closed_port_url())
     images = tmp_path / "images"
@@ -96,16 +100,16 @@ def test_a_variant_failing_its_gate_is_reported_and_the_rest_judged(
             "--reports",
             str(reports),
             "--precision",
-            "fp32,fp16,int8,int16",
+            "fp32,fp16,int8w,int16w",
         ]
     )
     out = capsys.readouterr().out
     assert rc == 1
     run = json.loads(next(reports.glob("parity-*.json")).read_text())
     status = {m["precision"]: m["status"] for m in run["models"]}
-    assert status == {"fp32": "pass", "fp16": "not_run", "int8": "pass", "int16": "fail"}
-    assert {r["precision"] for r in run["records"]} == {"fp32", "int8", "int16"}
+    assert status == {"fp32": "pass", "fp16": "not_run", "int8w": "pass", "int16w": "fail"}
+    assert {r["precision"] for r in run["records"]} == {"fp32", "int8w", "int16w"}
     assert "fp16 kernels exist only for ARM" in out and "not run here" in out
-    assert f"{HUMAN_V1} int16: FAIL" in out and "argmax agreement" in out
-    int8 = next(m for m in run["models"] if m["precision"] == "int8")
+    assert f"{HUMAN_V1} int16w: FAIL" in out and "argmax agreement" in out
+    int8 = next(m for m in run["models"] if m["precision"] == "int8w")
     assert int8["tolerance"]["max_abs_diff"] is None and int8["mean_mask_iou"] > 0.95  # judged at task level

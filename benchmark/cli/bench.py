@@ -8,7 +8,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from benchmark.cli.tables import print_device_checks, print_latency
+from benchmark.cli.tables import print_device_checks, print_latency, print_recommendations
 from benchmark.device.adb import AdbServer
 from benchmark.device.select import select_devices
 from benchmark.device.session import ModelJob
@@ -20,7 +20,10 @@ from benchmark.latency.jobs import PreparedJobs, prepare_jobs
 from benchmark.latency.run import BenchSettings
 from benchmark.parity.checks import DeviceChecks, check_devices
 from benchmark.records.run_files import DEFAULT_REPORTS, utc_stamp
-from converter.cli_args import add_zoo_args, csv_list, env_list, env_path, model_sources
+from benchmark.report.collect import collect
+from benchmark.report.recommend import write_to_manifests
+from benchmark.report.recommend_view import recommendations
+from converter.cli_args import add_precision_arg, add_zoo_args, env_path, model_sources
 from converter.errors import ExitCode, UsageError
 from converter.zoo import load_zoo
 
@@ -44,12 +47,7 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
         default=env_path("RUNNER"),
         help="benchmark_bin to push (required for real devices; default $RUNNER)",
     )
-    g.add_argument(
-        "--precision",
-        type=csv_list,
-        default=env_list("PRECISIONS"),
-        help="variants to run: fp32,fp16,int8,int16 (default $PRECISIONS, else the zoo's)",
-    )
+    add_precision_arg(g, "variants to run")
     d = BenchSettings()
     g.add_argument("--rounds", type=int, help=f"benchmark_bin invocations per model (default {d.rounds}*)")
     g.add_argument("--repeats", type=int, help=f"timed runs per round (default {d.repeats}*)")
@@ -161,7 +159,19 @@ def latency_and_parity(
             args, server, run.connected(), runner=runner, jobs=prepared.jobs, images=images, run_id=run.run_id
         )
         code = max(code, ExitCode.OK if checks.passed else ExitCode.FAILED)
+        _recommend(args.reports, args.out, {job.name for job in prepared.jobs})
     return code, run
+
+
+def _recommend(reports: Path, models_out: Path, models: set[str]) -> None:
+    """The variant to ship per model and ARM device class, from every run file in `reports` (this run's and earlier
+    ones: the newest figure per variant and class), printed and recorded in the manifests."""
+    recs = [r for r in recommendations(collect(reports, models_out)) if r.model in models]
+    if not recs:
+        return
+    print_recommendations(recs)
+    for problem in write_to_manifests(recs, models_out):
+        log.warning("warning: %s", problem)
 
 
 def _device_checks(

@@ -26,7 +26,7 @@ from benchmark.farm.history import open_existing
 from benchmark.farm.scaling import TARGET_RATIO, measure_scaling
 from benchmark.latency.run import DeviceOutcome
 from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
-from converter.cli_args import add_zoo_args, csv_list, env_list, env_path, model_sources
+from converter.cli_args import add_precision_arg, add_zoo_args, env_path, model_sources
 from converter.errors import ExitCode, UsageError
 from converter.zoo import load_zoo
 
@@ -38,9 +38,7 @@ def add_farm_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     farm = sub.add_parser("farm", help="benchmark every usable device of a device farm (configs/farm.yaml)")
     add_zoo_args(farm)
     farm.add_argument("--farm", type=Path, default=env_path("FARM") or DEFAULT_FARM, help="farm file ($FARM)")
-    farm.add_argument(
-        "--precision", type=csv_list, default=env_list("PRECISIONS"), help="override the farm file's precisions"
-    )
+    add_precision_arg(farm, "override the farm file's precisions")
     farm.add_argument("--force", action="store_true", help="measure again what the history already holds")
     farm.add_argument("--runner", type=Path, default=env_path("RUNNER"), help="override the farm file's runner")
     farm.add_argument("--run-name", help="name of this run in the history (default: UTC time + PID)")
@@ -161,7 +159,7 @@ def run_history_command(args: argparse.Namespace) -> int:
 def add_scaling_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("farm-scaling", help="farm wall time over N emulated devices / over one (target <= 1.3)")
     add_zoo_args(p)
-    p.add_argument("--precision", type=csv_list, default=None)
+    add_precision_arg(p, "variants")
     p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     p.add_argument("--devices", type=int, default=3, help="emulated devices for the parallel run (default 3)")
     p.add_argument("--latency-ms", type=float, default=50.0, help="fixed time per inference (default 50)")

@@ -1,5 +1,5 @@
 """python -m benchmark parity | host-run | latency | bench-emulated | overhead | sweep | report | farm | gate |
-history"""
+history | graph-fixes | host-profile | int8-study"""
 
 from __future__ import annotations
 
@@ -21,14 +21,14 @@ from benchmark.cli.farm import (
 )
 from benchmark.cli.graph_fixes import add_graph_fix_command, run_graph_fix_bench
 from benchmark.cli.host import add_host_commands, run_host_command, run_host_profile, run_parity_command
+from benchmark.cli.int8_study import add_int8_study_command, run_int8_study
 from benchmark.cli.sweep import add_sweep_command, run_sweep_command
 from benchmark.device.adb import AdbServer
 from benchmark.device.runner import ROUND_TIMEOUT_S
 from benchmark.records.run_files import DEFAULT_REPORTS
 from converter.cli_args import (
+    add_precision_arg,
     add_zoo_args,
-    csv_list,
-    env_list,
     env_path,
     setup_logging,
 )
@@ -49,12 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         help="folder of jpg/png images (masks in X/Annotations for X/Images); default: $IMAGES, else a generated set",
     )
     par.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
-    par.add_argument(
-        "--precision",
-        type=csv_list,
-        default=env_list("PRECISIONS"),
-        help="variants to judge: fp32,fp16,int8,int16 (default $PRECISIONS, else the zoo's)",
-    )
+    add_precision_arg(par, "variants to judge")
     dev = par.add_argument_group("on a device (instead of Paddle-Lite x86 on the host)")
     dev.add_argument("--device", action="store_true", help="run the converted .nb on attached device(s) over adb")
     dev.add_argument("--adb", help="adb server HOST:PORT")
@@ -89,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     add_scaling_command(sub)
     add_graph_fix_command(sub)
     add_host_commands(sub)
+    add_int8_study_command(sub)
     return p
 
 
@@ -121,6 +117,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "history": run_history_command,
     "graph-fixes": run_graph_fix_bench,
     "host-profile": run_host_profile,
+    "int8-study": run_int8_study,
 }
 
 

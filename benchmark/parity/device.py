@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from benchmark import progress
 from benchmark.device.runner import RunnerError, explain_failure, run_round
 from benchmark.device.session import DeviceContext, ModelJob, check_runner_version, nb_for_device
-from benchmark.images import ImageItem, ImageSet
+from benchmark.images import ImageItem, ImageSet, held_out
 from benchmark.parity.gates import image_problems, task_problems
 from converter import manifest
 from converter.compare import GroundTruthTally, compare_output, comparison_fields, foreground, mean_mask_iou
@@ -131,6 +131,7 @@ def check_on_device(
     out_name, out_dtype = data["output_name"], data["output_dtype"]
     target, nb_path = nb_for_device(ctx, job)
     check_runner_version(ctx, inspect_nb(nb_path).opt_version)
+    images, left_out = held_out(images, manifest.calibration_hashes(data, nb_path.name))  # never judge on them
     remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
     ctx.device.push(nb_path.read_bytes(), remote_nb)
     tallies = {"reference": GroundTruthTally.empty(), "candidate": GroundTruthTally.empty()}
@@ -178,7 +179,9 @@ def check_on_device(
                 artifacts / job.name, index, item, pre=data["preprocess"], ref=ref, dev=dev_cmp
             )
         records.append(rec)
-    return DeviceParityResult(records, _summary(ctx, job, tol, records, tallies))
+    summary = _summary(ctx, job, tol, records, tallies)
+    summary["calibration_images_left_out"] = left_out
+    return DeviceParityResult(records, summary)
 
 
 def _diff(rec: dict[str, Any]) -> float:
@@ -192,11 +195,13 @@ def _summary(
     records: list[dict[str, Any]],
     tallies: dict[str, GroundTruthTally],
 ) -> dict[str, Any]:
+    mean_argmax = float(np.mean([r["argmax_agreement"] for r in records])) if records else None
     task = task_problems(
         tol,
         mean_mask_iou=mean_mask_iou(records),
         miou=tallies["candidate"].miou,
         fp32_desktop_miou=tallies["reference"].miou,
+        mean_argmax_agreement=mean_argmax,
     )
     return {
         "model": job.name,
@@ -211,6 +216,8 @@ def _summary(
         if any(r["max_abs_diff"] is None for r in records)
         else max((r["max_abs_diff"] for r in records), default=None),  # None: some output was not finite
         "worst_image": max(records, key=_diff)["image"] if records else None,
+        "mean_argmax_agreement": mean_argmax,
+        "mean_mask_iou": mean_mask_iou(records),
         "ground_truth": {
             k: {"images": len(t.fg_ious), "mean_fg_iou": t.mean_fg_iou, "miou": t.miou} for k, t in tallies.items()
         },

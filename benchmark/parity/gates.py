@@ -18,10 +18,24 @@ def image_problems(c: OutputComparison, tol: Tolerance, print_bound: float = 0.0
 
 
 def task_problems(
-    tol: Tolerance, *, mean_mask_iou: float | None, miou: float | None, fp32_desktop_miou: float | None
+    tol: Tolerance,
+    *,
+    mean_mask_iou: float | None,
+    miou: float | None,
+    fp32_desktop_miou: float | None,
+    mean_argmax_agreement: float | None = None,
 ) -> list[str]:
-    """Task-level gates: mean mask IoU vs the fp32 reference masks, mIoU drop vs fp32 desktop (labelled images)."""
+    """Task-level gates: argmax agreement over all images, mean mask IoU vs the fp32 reference masks, mIoU drop vs
+    fp32 desktop (labelled images)."""
     problems = []
+    if (
+        tol.min_mean_argmax_agreement is not None
+        and mean_argmax_agreement is not None
+        and mean_argmax_agreement < tol.min_mean_argmax_agreement
+    ):
+        problems.append(
+            f"argmax agreement over all images {mean_argmax_agreement:.4f} < {tol.min_mean_argmax_agreement}"
+        )
     if tol.min_mask_iou is not None and mean_mask_iou is not None and mean_mask_iou < tol.min_mask_iou:
         problems.append(f"mean mask IoU vs fp32 {mean_mask_iou:.4f} < {tol.min_mask_iou}")
     if tol.max_miou_drop_points is not None and miou is not None and fp32_desktop_miou is not None:

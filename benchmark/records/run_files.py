@@ -18,7 +18,16 @@ from converter.manifest import toolkit_version
 DEFAULT_REPORTS = Path("build/reports")
 # Every kind of run file the toolkit writes; new_run_path and write_run accept no other, and the report reads these.
 RunKind = Literal[
-    "latency", "parity", "accuracy", "overhead", "sweep", "gate", "farm-scaling", "graph-fixes", "host-profile"
+    "latency",
+    "parity",
+    "accuracy",
+    "overhead",
+    "sweep",
+    "gate",
+    "farm-scaling",
+    "graph-fixes",
+    "host-profile",
+    "int8-study",
 ]
 RUN_KINDS: tuple[str, ...] = get_args(RunKind)
 

@@ -143,7 +143,41 @@ class AccuracyRecord(Record):
     gt_iou_candidate: float | None = None
 
 
-RECORD_TYPES: dict[str, type[Record]] = {"latency": LatencyRecord, "parity": ParityRecord, "accuracy": AccuracyRecord}
+class Int8StudyRecord(Record):
+    """One way of quantizing a model to full int8, judged on desktop Paddle Inference (the fake-quant program) against
+    desktop fp32 on the held-out labelled images, with the zoo's int8 gate."""
+
+    model: str
+    option: str = Field(description="what this row changes from the baseline")
+    status: Literal["ok", "failed"]
+    algo: str
+    weights: Literal["channel", "tensor"]
+    per_image: int = Field(description="augmented calibration samples per calibration image")
+    calibration: str = Field(description="the calibration folder")
+    samples: int | None = None
+    skip: list[str] = Field(default_factory=list, description="convolution weights left in fp32")
+    skipped_group: int | None = Field(
+        default=None, description="sensitivity rows: the group of convolutions left in fp32"
+    )
+    quant_key: str | None = Field(default=None, description="the quantized program's cache key")
+    images: int | None = Field(default=None, description="held-out labelled images judged")
+    miou: float | None = None
+    miou_drop_points: float | None = Field(default=None, description="fp32 desktop mIoU - this mIoU, in points")
+    mean_argmax_agreement: float | None = None
+    min_argmax_agreement: float | None = None
+    mean_mask_iou: float | None = None
+    passed: bool = False
+    problems: list[str] = Field(default_factory=list)
+    quantize_s: float | None = None
+    error: str | None = None
+
+
+RECORD_TYPES: dict[str, type[Record]] = {
+    "latency": LatencyRecord,
+    "parity": ParityRecord,
+    "accuracy": AccuracyRecord,
+    "int8-study": Int8StudyRecord,
+}
 
 
 def markdown() -> str:

@@ -155,3 +155,36 @@ def farm_trends(series: list[dict[str, Any]], max_panels: int = 24) -> bytes:
     for ax in list(axes.flat)[len(keys) :]:
         ax.axis("off")
     return _png(fig)
+
+
+def pareto(groups: list[tuple[str, str, list[dict[str, Any]]]], max_panels: int = 12) -> bytes:
+    """Cost vs accuracy per variant, one panel per model and device class: x the cost (million ARM instructions per
+    inference, or median ms on a phone), y the mIoU on the device; filled: passes its accuracy gate, hollow: fails
+    or unjudged; the recommended variant ringed; the dashed line joins the Pareto-optimal variants."""
+    shown = groups[:max_panels]
+    cols = min(3, len(shown))
+    rows = (len(shown) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    for ax, (title, xlabel, points) in zip(axes.flat, shown, strict=False):
+        pts = sorted((p for p in points if p["miou"] is not None), key=lambda p: p["x"])
+        front, best = [], -1.0
+        for p in pts:
+            if p["miou"] > best:
+                front.append(p)
+                best = p["miou"]
+        ax.plot([p["x"] for p in front], [100 * p["miou"] for p in front], "--", color="grey", lw=1)
+        for p in pts:
+            face = "tab:green" if p["gate"] else "none"
+            ax.scatter(
+                p["x"], 100 * p["miou"], s=60, facecolors=face, edgecolors="tab:green" if p["gate"] else "tab:red"
+            )
+            if p["chosen"]:
+                ax.scatter(p["x"], 100 * p["miou"], s=240, facecolors="none", edgecolors="black", linewidths=1.5)
+            ax.annotate(p["label"], (p["x"], 100 * p["miou"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel("mIoU on the device, %", fontsize=8)
+        ax.margins(0.2)
+    for ax in list(axes.flat)[len(shown) :]:
+        ax.axis("off")
+    return _png(fig)

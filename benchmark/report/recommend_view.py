@@ -1,0 +1,80 @@
+"""Report section: the variant to ship per model and device class (benchmark.report.recommend), the table it was
+chosen from, and the cost-vs-accuracy (Pareto) plot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmark.report import plots
+from benchmark.report.collect import Collected
+from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num
+from benchmark.report.recommend import Candidate, Recommendation, candidates, recommend
+
+INTRO = (
+    "Per model and ARM device class, the variant to ship: among the variants whose accuracy gate passed on that "
+    "class's kernels (device parity against desktop fp32, and the labelled images' mIoU, calibration images held "
+    "out), the one with the fewest ARM instructions per inference on an emulated phone (QEMU: a deterministic cost "
+    "figure, not a latency) or the lowest median latency on a real phone. A variant without device parity is not "
+    "eligible. `make bench-*` records the choice in each model's manifest (`recommended`); the Android demo "
+    "packages it."
+)
+
+
+def device_parity_summaries(c: Collected) -> list[dict[str, Any]]:
+    """Every device-parity summary, oldest run first (so the newest wins when keyed)."""
+    runs = sorted((r for r in c.runs["parity"] if r.get("source") == "device"), key=lambda r: r.get("written_at", ""))
+    return [m for r in runs for m in r.get("models", [])]
+
+
+def recommendations(c: Collected) -> list[Recommendation]:
+    latency = sorted(
+        c.latest("latency", ("device.serial", "model", "precision")), key=lambda r: r.get("started_at") or ""
+    )
+    return recommend(candidates(latency, device_parity_summaries(c)))
+
+
+def _row(rec: Recommendation, x: Candidate) -> list[str]:
+    value = cell_num(x.value / 1e6, ".2f") if rec.metric == "instructions" else cell_num(x.value, ".2f")
+    return [
+        x.precision,
+        value,
+        cell_num(x.size_bytes / 1e6 if x.size_bytes else None, ".2f"),
+        cell_num(100 * x.miou if x.miou is not None else None, ".2f"),
+        cell_num(100 * x.fp32_desktop_miou if x.fp32_desktop_miou is not None else None, ".2f"),
+        cell_num(100 * x.mean_argmax_agreement if x.mean_argmax_agreement is not None else None, ".2f"),
+        x.status,
+        "**recommended**" if x is rec.chosen else "",
+    ]
+
+
+def recommendation_section(c: Collected) -> list[Block]:
+    recs = recommendations(c)
+    if not recs:
+        return []
+    blocks: list[Block] = [Heading(2, "Recommended variants", "recommended"), Paragraph(INTRO)]
+    summary = [[r.model, r.device_class, r.chosen.precision if r.chosen else "none", r.why] for r in recs]
+    blocks.append(Table(["model", "device class", "ship", "why"], summary))
+    for rec in recs:
+        unit = "M instr/inf" if rec.metric == "instructions" else "median ms"
+        head = ["variant", unit, "MB", "mIoU device", "mIoU desktop fp32", "argmax vs fp32 %", "accuracy gate", ""]
+        blocks += [
+            Heading(3, f"{rec.model} on {rec.device_class}"),
+            Table(head, [_row(rec, x) for x in rec.candidates], {1, 2, 3, 4, 5}),
+        ]
+    groups = []
+    for rec in recs:
+        xlabel = "million ARM instructions per inference" if rec.metric == "instructions" else "median latency, ms"
+        points = [
+            {
+                "x": x.value / 1e6 if rec.metric == "instructions" else x.value,
+                "miou": x.miou,
+                "gate": bool(x.gate),
+                "chosen": x is rec.chosen,
+                "label": x.precision,
+            }
+            for x in rec.candidates
+        ]
+        groups.append((f"{rec.model}\n{rec.device_class}", xlabel, points))
+    if any(p["miou"] is not None for _, _, pts in groups for p in pts):
+        blocks.append(Image("pareto.png", "Cost vs accuracy per variant (Pareto)", plots.pareto(groups)))
+    return blocks

@@ -1,0 +1,140 @@
+"""The recommendation from synthetic records: which variant to ship per model and device class, what is not
+eligible, the manifest entry it leaves, and the variant the Android demo packages by default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from android_demo.build import choose_variant
+from benchmark.report.recommend import candidates, device_class, recommend, write_to_manifests
+from converter.model_files import sha256_file
+
+M = "portrait_pp_humansegv2_lite_256x144"
+SD855 = {"serial": "emu-1", "soc": "SM8150", "model": "MI 9 (emulated ARM)", "qemu_cpu": "max"}
+A53 = {"serial": "emu-2", "soc": "MSM8953", "model": "Redmi Note 4 (emulated ARM)", "qemu_cpu": "cortex-a53"}
+PHONE = {"serial": "R58M", "soc": "SM8150", "model": "SM-G973F"}
+
+
+def _lat(precision: str, device: dict[str, Any], *, insns: float | None = None, ms: float | None = None,
+         target: str = "arm", status: str = "ok", sha: str = "", model: str = M) -> dict[str, Any]:  # fmt: skip
+    emulated = "qemu_cpu" in device
+    return {
+        "model": model,
+        "precision": precision,
+        "status": status,
+        "target": target,
+        "device": device,
+        "emulated": emulated,
+        "emulated_cpu": device.get("qemu_cpu"),
+        "instructions_per_inference": insns,
+        "median_ms": ms,
+        "nb": {"size_bytes": 1000, "sha256": sha or f"sha-{precision}"},
+    }
+
+
+def _par(precision: str, device: dict[str, Any], passed: bool, *, problems: tuple[str, ...] = (),
+         miou: float = 0.81, model: str = M) -> dict[str, Any]:  # fmt: skip
+    return {
+        "model": model,
+        "precision": precision,
+        "device": device["serial"],
+        "passed": passed,
+        "task_problems": list(problems),
+        "mean_argmax_agreement": 0.99,
+        "ground_truth": {"candidate": {"miou": miou}, "reference": {"miou": 0.8122}},
+    }
+
+
+def test_fewest_instructions_among_passing_variants() -> None:
+    latency = [_lat("fp32", SD855, insns=77.7e6), _lat("fp16", SD855, insns=50.9e6), _lat("int8", SD855, insns=60.4e6)]
+    parity = [
+        _par("fp32", SD855, True),
+        _par("fp16", SD855, False, problems=("max abs diff",)),
+        _par("int8", SD855, True),
+    ]
+    (rec,) = recommend(candidates(latency, parity))
+    assert rec.device_class == "SM8150 (emulated ARM, QEMU max)" and rec.metric == "instructions"
+    assert rec.chosen is not None and rec.chosen.precision == "int8"  # fp16 is cheaper but failed its gate
+    assert [c.precision for c in rec.candidates] == ["fp16", "int8", "fp32"]  # ranked by the figure
+    assert rec.candidates[0].status == "fails its accuracy gate: max abs diff"
+
+
+def test_a_failing_int8_is_not_recommended() -> None:
+    latency = [_lat("fp32", SD855, insns=77.7e6), _lat("int8", SD855, insns=60.4e6)]
+    parity = [_par("fp32", SD855, True), _par("int8", SD855, False, problems=("mIoU drop 0.58 points",), miou=0.806)]
+    (rec,) = recommend(candidates(latency, parity))
+    assert rec.chosen is not None and rec.chosen.precision == "fp32"
+    entry = rec.manifest_entry()
+    assert entry["precision"] == "fp32" and entry["file"] == "arm-fp32.nb" and entry["metric"] == "instructions"
+    int8 = next(c for c in entry["candidates"] if c["precision"] == "int8")
+    assert int8["gate"] is False and "mIoU drop 0.58 points" in int8["status"] and int8["miou"] == 0.806
+
+
+def test_classes_metrics_and_what_is_not_eligible() -> None:
+    latency = [
+        _lat("fp32", A53, insns=80.0e6),
+        _lat("int8", A53, insns=81.4e6),  # no dot product: int8 costs more there
+        _lat("fp32", PHONE, ms=40.0),
+        _lat("fp16", PHONE, ms=22.0),
+        _lat("int8", PHONE, ms=25.0),  # never parity-checked on this phone
+        _lat("fp32", {"serial": "x86-emu", "soc": "SM8150"}, ms=9.0, target="x86"),  # x86 kernels: not the phone's
+        _lat("fp16", SD855, insns=50.0e6, status="failed"),
+    ]
+    parity = [_par("fp32", A53, True), _par("int8", A53, True), _par("fp32", PHONE, True), _par("fp16", PHONE, True)]
+    recs = {r.device_class: r for r in recommend(candidates(latency, parity))}
+    assert set(recs) == {"MSM8953 (emulated ARM, QEMU cortex-a53)", "SM8150 (SM-G973F)"}
+    a53, phone = recs["MSM8953 (emulated ARM, QEMU cortex-a53)"], recs["SM8150 (SM-G973F)"]
+    assert a53.chosen is not None and a53.chosen.precision == "fp32"
+    assert phone.metric == "median_ms" and phone.chosen is not None and phone.chosen.precision == "fp16"
+    int8 = next(c for c in phone.candidates if c.precision == "int8")
+    assert int8.gate is None and int8.status == "accuracy not measured on this device class"
+    assert device_class(_lat("fp32", SD855, insns=None)) is None  # an ARM phone run without a count ranks nothing
+
+
+def test_nothing_passes_nothing_recommended() -> None:
+    latency = [_lat("fp32", SD855, insns=77.7e6), _lat("int8", SD855, insns=60.4e6)]
+    (rec,) = recommend(candidates(latency, []))
+    assert rec.chosen is None and "nothing is recommended" in rec.why
+    assert rec.manifest_entry()["precision"] is None
+
+
+def _model_dir(tmp_path: Path) -> Path:
+    d = tmp_path / M
+    d.mkdir()
+    for p in ("fp32", "fp16", "int8"):
+        (d / f"arm-{p}.nb").write_bytes(f"nb {p}".encode())
+    files = {
+        f"arm-{p}.nb": {"precision": p, "requires": "ARMv8.2 fp16" if p == "fp16" else None}
+        for p in ("fp32", "fp16", "int8")
+    }
+    (d / "manifest.json").write_text(json.dumps({"schema_version": 1, "model": M, "files": files}))
+    return d
+
+
+def test_manifest_entry_and_the_demo_variant(tmp_path: Path) -> None:
+    d = _model_dir(tmp_path)
+    assert choose_variant(d).precision == "fp32" and "no recommendation recorded yet" in choose_variant(d).why
+    sha = {p: sha256_file(d / f"arm-{p}.nb") for p in ("fp32", "fp16", "int8")}
+    latency = [
+        _lat("fp32", SD855, insns=77.7e6, sha=sha["fp32"]),
+        _lat("fp16", SD855, insns=50.9e6, sha=sha["fp16"]),
+        _lat("fp32", A53, insns=80.0e6, sha=sha["fp32"]),
+        _lat("int8", A53, insns=79.0e6, sha=sha["int8"]),
+    ]
+    parity = [_par("fp32", SD855, True), _par("fp16", SD855, True), _par("fp32", A53, True), _par("int8", A53, True)]
+    recs = recommend(candidates(latency, parity))
+    assert write_to_manifests(recs, tmp_path) == []
+    data = json.loads((d / "manifest.json").read_text())
+    assert {c: r["precision"] for c, r in data["recommended"].items()} == {
+        "SM8150 (emulated ARM, QEMU max)": "fp16",
+        "MSM8953 (emulated ARM, QEMU cortex-a53)": "int8",
+    }
+    # one vote each: the variant every arm64 phone runs (int8) wins over fp16, which needs ARMv8.2 fp16
+    v = choose_variant(d)
+    assert v.precision == "int8" and v.nb == d / "arm-int8.nb" and "MSM8953" in v.why
+    assert choose_variant(d, "fp16").precision == "fp16"
+    (d / "arm-int8.nb").write_bytes(b"re-converted")  # the measured file is gone: its recommendation is void
+    assert choose_variant(d).precision == "fp16"
+    assert write_to_manifests(recs, tmp_path / "missing") and not (tmp_path / "missing").exists()
