@@ -11,6 +11,8 @@ arguments and returns a result; none prints or exits:
     check_parity(zoo=, images=, reports=, names=, precisions=, sources=) -> ParityRun          host parity
     run_farm_file(cfg=, farm_file=, zoo=, sources=, reports=, ...) -> FarmResult
     build_report(reports, models, history) -> (html, markdown, collected)
+    study_int8(zoo, name, dataset, sources=, plan=, reports=) -> Int8Study         which full-int8 keeps accuracy
+    recommend(candidates(latency_records, device_parity_summaries)) -> [Recommendation]   the variant to ship
     Lab: a private adb server with emulated devices (load_profile("sd855-arm") for the ARM phone)
 
 Imports are lazy, so that child processes start fast.
@@ -31,6 +33,10 @@ _API = {
     "run_farm_file": "benchmark.farm.campaign",
     "load_farm": "benchmark.farm.config",
     "build_report": "benchmark.report.build",
+    "study_int8": "benchmark.parity.int8_study",
+    "StudyPlan": "benchmark.parity.int8_study",
+    "recommend": "benchmark.report.recommend",
+    "candidates": "benchmark.report.recommend",
     "load_image_set": "benchmark.images",
     "load_dataset": "benchmark.images",
     "generated_image_set": "benchmark.images",

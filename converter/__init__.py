@@ -6,7 +6,9 @@ The Python API (`python -m converter` is a thin CLI over it; see docs/api.md):
     convert_zoo(zoo, names, *, sources, targets, precisions) -> ConversionSummary
     convert_zoo_model(zoo, name, *, sources, targets, precisions) -> ModelOutcome
     convert_folder(folder, *, name, input_shape, ...) -> ModelOutcome     a user's own export
-    ModelSources(out_root, models_dir, cache_dir, download, fallback, graphs_dir, fixes)
+    ModelSources(out_root, models_dir, cache_dir, download, fallback, graphs_dir, fixes, int8)
+    Int8Options(calib_dir, per_image, algo, weights)  full int8: calibration photos and settings
+    load_calibration(folder, per_image) -> CalibrationSet
     inspect_nb(path) -> NbInfo                       a .nb's header and kernels, without loading it
 
 Imports are lazy, so that child processes (`python -m converter.opt_worker`) start fast.
@@ -24,6 +26,8 @@ _API = {
     "ModelSources": "converter.spec",
     "ModelSpec": "converter.spec",
     "GraphFixSettings": "converter.spec",
+    "Int8Options": "converter.spec",
+    "load_calibration": "converter.calibration",
     "inspect_nb": "converter.nb_inspect",
 }
 __all__ = list(_API)

@@ -9,6 +9,7 @@ import logging
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from converter.zoo import Int8Recipe
 log = logging.getLogger(__name__)
 QUANT_MARK = "QUANT.json"
 TIMEOUT_S = 1800.0
+TMP_PREFIX = ".partial-"
 
 
 class QuantizationError(ToolkitError):
@@ -99,6 +101,17 @@ def quantize(
     return Quantized(quantized, settings, calib.to_json(), report)
 
 
+def _sweep_abandoned(cache_dir: Path) -> None:
+    """Remove temporary folders a killed quantization left (older than any quantization can take)."""
+    cutoff = time.time() - 2 * TIMEOUT_S
+    for leftover in cache_dir.glob(TMP_PREFIX + "*"):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            continue
+
+
 def _build(
     name: str, source: ModelSource, *, calib: CalibrationSet, pre: dict[str, Any], settings: QuantSettings, dest: Path
 ) -> None:
@@ -109,7 +122,8 @@ def _build(
         calib.folder,
     )  # fmt: skip
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+    _sweep_abandoned(cache_dir)
+    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=TMP_PREFIX) as tmp:
         samples = np.stack([preprocess(img, pre)[0] for img in augmented(calib)]).astype(np.float32)
         np.save(Path(tmp) / "samples.npy", samples)
         out = Path(tmp) / "out"

@@ -31,6 +31,18 @@ def _shared_path(env: str, default: Path) -> Path:
     return path.resolve()
 
 
+def labelled_subset(data_dir: Path, dst: Path, n: int) -> Path:
+    """The first n labelled images of the shared mini_supervisely subset, as a dataset folder of their own (ARM
+    inference takes seconds under QEMU)."""
+    src = data_dir / "mini_supervisely_subset"
+    for sub in ("Images", "Annotations"):
+        (dst / sub).mkdir(parents=True, exist_ok=True)
+    for image in sorted((src / "Images").glob("*.jpg"))[:n]:
+        shutil.copy(image, dst / "Images")
+        shutil.copy(src / "Annotations" / f"{image.stem}.png", dst / "Annotations")
+    return dst
+
+
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     return _shared_path("MODELS_DIR", SHARED / "models")

@@ -6,7 +6,6 @@ runner of another Paddle-Lite version. Emulation time is never asserted; instruc
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +14,10 @@ import pytest
 from benchmark.cli import main
 from benchmark.emulated.lab import LabError
 from benchmark.emulated.profile import load_profile
-from tests.conftest import HUMAN_V1
+from tests.conftest import HUMAN_V1, labelled_subset
 
 pytestmark = pytest.mark.slow
 ONE = ["--rounds", "1", "--repeats", "1", "--warmup", "0", "--offline"]
-
-
-def _dataset(data_dir: Path, dst: Path, n: int) -> Path:
-    """The first n labelled images of the shared subset (ARM inference takes seconds under QEMU)."""
-    src = data_dir / "mini_supervisely_subset"
-    for sub in ("Images", "Annotations"):
-        (dst / sub).mkdir(parents=True, exist_ok=True)
-    for image in sorted((src / "Images").glob("*.jpg"))[:n]:
-        shutil.copy(image, dst / "Images")
-        shutil.copy(src / "Annotations" / f"{image.stem}.png", dst / "Annotations")
-    return dst
 
 
 def _run(capsys: Any, reports: Path, *argv: str) -> tuple[int, str, str, list[dict[str, Any]]]:
@@ -54,7 +42,7 @@ def test_fp32_and_fp16_on_the_arm_phone(  # type: ignore[no-untyped-def]
     arm_runtime, models_dir, data_dir, bench_out, tmp_path, capsys
 ) -> None:
     reports = tmp_path / "reports"
-    dataset = _dataset(data_dir, tmp_path / "ds", 2)
+    dataset = labelled_subset(data_dir, tmp_path / "ds", 2)
     common = ["--models-dir", str(models_dir), "--out", str(bench_out), "--models", HUMAN_V1]
     rc, out, _, records = _run(
         capsys,
@@ -120,7 +108,7 @@ def test_fp16_on_a_cpu_without_fp16_is_skipped_and_fp32_goes_on(  # type: ignore
     arm_runtime, models_dir, data_dir, bench_out, tmp_path, capsys
 ) -> None:
     reports = tmp_path / "reports"
-    dataset = _dataset(data_dir, tmp_path / "ds", 1)
+    dataset = labelled_subset(data_dir, tmp_path / "ds", 1)
     argv = _arm_bench("sd625-arm", models_dir, bench_out, "fp16,fp32", "--dataset", str(dataset))
     rc, out, err, records = _run(capsys, reports, *argv)
     assert rc == 0, out + err

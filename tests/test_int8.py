@@ -19,19 +19,7 @@ from converter.calibration import load_calibration
 from converter.cli import main as convert_main
 from converter.nb_inspect import inspect_nb
 from converter.zoo import Int8Recipe
-from tests.conftest import HUMAN_V1
-
-LABELLED = "mini_supervisely_subset"
-
-
-def _dataset(data_dir: Path, dst: Path, n: int) -> Path:
-    src = data_dir / LABELLED
-    for sub in ("Images", "Annotations"):
-        (dst / sub).mkdir(parents=True, exist_ok=True)
-    for image in sorted((src / "Images").glob("*.jpg"))[:n]:
-        shutil.copy(image, dst / "Images")
-        shutil.copy(src / "Annotations" / f"{image.stem}.png", dst / "Annotations")
-    return dst
+from tests.conftest import HUMAN_V1, labelled_subset
 
 
 def _calib(data_dir: Path, dst: Path, *extra: Path) -> Path:
@@ -45,7 +33,7 @@ def _calib(data_dir: Path, dst: Path, *extra: Path) -> Path:
 
 
 def test_calibration_images_are_left_out_of_evaluation(data_dir: Path, tmp_path: Path) -> None:
-    dataset = _dataset(data_dir, tmp_path / "ds", 3)
+    dataset = labelled_subset(data_dir, tmp_path / "ds", 3)
     labelled = sorted((dataset / "Images").glob("*.jpg"))
     calib = load_calibration(_calib(data_dir, tmp_path / "calib", labelled[1]), per_image=2)
     images, left_out = held_out(load_dataset(dataset), calib.image_hashes())
@@ -120,7 +108,7 @@ def test_int8_needs_calibration_images(models_dir, tmp_path, capsys) -> None:  #
 
 @pytest.mark.slow
 def test_int8_study_on_held_out_images(models_dir, data_dir, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    dataset = _dataset(data_dir, tmp_path / "ds", 4)
+    dataset = labelled_subset(data_dir, tmp_path / "ds", 4)
     first = sorted((dataset / "Images").glob("*.jpg"))[0]
     calib = _calib(data_dir, tmp_path / "calib", first)  # one labelled photo used to calibrate: never judged
     reports = tmp_path / "reports"
@@ -167,7 +155,7 @@ def test_int8_on_the_arm_phones(  # type: ignore[no-untyped-def]
 ) -> None:
     """sd855-arm (dot product known from its cpuinfo) and sd625-arm (Cortex-A53): the int8 kernels, the held-out
     parity, and the recommendation written into the manifest."""
-    dataset = _dataset(data_dir, tmp_path / "ds", 3)
+    dataset = labelled_subset(data_dir, tmp_path / "ds", 3)
     first = sorted((dataset / "Images").glob("*.jpg"))[0]
     calib = _calib(data_dir, tmp_path / "calib", first)
     out, reports = tmp_path / "out", tmp_path / "reports"

@@ -113,3 +113,25 @@ def test_a_variant_failing_its_gate_is_reported_and_the_rest_judged(
     assert f"{HUMAN_V1} int16w: FAIL" in out and "argmax agreement" in out
     int8 = next(m for m in run["models"] if m["precision"] == "int8w")
     assert int8["tolerance"]["max_abs_diff"] is None and int8["mean_mask_iou"] > 0.95  # judged at task level
+
+
+def test_old_weight_only_names_are_migrated(models_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A folder converted before full int8 existed (weight-only variants called int8 / int16) keeps its files under
+    today's names, and the old precision name on the command line still works, with a message."""
+    out = tmp_path / "out"
+    argv = ["zoo", "--models-dir", str(models_dir), "--models", HUMAN_V1, "--offline", "--out", str(out)]
+    assert convert_main([*argv, "--targets", "x86", "--precision", "fp32,int8w"]) == 0
+    d = out / HUMAN_V1
+    m = json.loads((d / "manifest.json").read_text())
+    (d / "x86-int8w.nb").rename(d / "x86-int8.nb")  # as version 0.1 named it
+    m["files"]["x86-int8.nb"] = {**m["files"].pop("x86-int8w.nb"), "precision": "int8"}
+    (d / "manifest.json").write_text(json.dumps(m))
+    sha = m["files"]["x86-int8.nb"]["sha256"]
+    capsys.readouterr()
+    assert convert_main([*argv, "--targets", "x86", "--precision", "int8w,int16"]) == 0
+    cap = capsys.readouterr()
+    assert "precision 'int16' is now called 'int16w'" in cap.err
+    assert "renamed x86-int8.nb -> x86-int8w.nb (weight-only int8 is now called int8w)" in cap.err
+    files = json.loads((d / "manifest.json").read_text())["files"]
+    assert sorted(p.name for p in d.glob("*.nb")) == ["x86-fp32.nb", "x86-int16w.nb", "x86-int8w.nb"]
+    assert files["x86-int8w.nb"]["sha256"] == sha and files["x86-int8w.nb"]["precision"] == "int8w"  # kept, not redone

@@ -159,11 +159,11 @@ def latency_and_parity(
             args, server, run.connected(), runner=runner, jobs=prepared.jobs, images=images, run_id=run.run_id
         )
         code = max(code, ExitCode.OK if checks.passed else ExitCode.FAILED)
-        _recommend(args.reports, args.out, {job.name for job in prepared.jobs})
+        recommend_and_record(args.reports, args.out, {job.name for job in prepared.jobs})
     return code, run
 
 
-def _recommend(reports: Path, models_out: Path, models: set[str]) -> None:
+def recommend_and_record(reports: Path, models_out: Path, models: set[str]) -> None:
     """The variant to ship per model and ARM device class, from every run file in `reports` (this run's and earlier
     ones: the newest figure per variant and class), printed and recorded in the manifests."""
     recs = [r for r in recommendations(collect(reports, models_out)) if r.model in models]

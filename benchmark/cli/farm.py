@@ -9,6 +9,7 @@ import logging
 import re
 from pathlib import Path
 
+from benchmark.cli.bench import recommend_and_record
 from benchmark.cli.tables import print_latency
 from benchmark.farm.campaign import NothingToRun, run_farm_file
 from benchmark.farm.config import DEFAULT_FARM, Thresholds, load_farm
@@ -112,6 +113,7 @@ def run_farm_command(args: argparse.Namespace) -> int:
         f"run file {result.path}; history {result.history_path}"
     )
     _summary(result.found, result.outcomes)
+    recommend_and_record(args.reports, args.out, {r["model"] for r in result.records})
     if result.interrupted:
         return ExitCode.INTERRUPTED
     return ExitCode.OK if result.ok else ExitCode.FAILED

@@ -145,6 +145,8 @@ def print_device_checks(checks: DeviceChecks) -> None:
                 print(f"  {key.replace('_', ' ')}: {s[key].splitlines()[0]}")
         for p in s.get("task_problems") or []:
             print(f"  task level: {p}")
+        if s.get("calibration_images_left_out"):
+            print(f"  left out (calibration images): {', '.join(s['calibration_images_left_out'])}")
     print(f"device parity: run file {checks.parity_path}")
     if checks.accuracy_path:
         print(f"accuracy: run file {checks.accuracy_path} ({SEED_NOTE})")

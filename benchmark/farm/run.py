@@ -107,6 +107,9 @@ def _parity(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> dict[str, Any]:
         "worst_image": s["worst_image"],
         "task_problems": s["task_problems"],
         "problems": sorted({p for r in res.records for p in r["problems"]}),
+        "mean_argmax_agreement": s["mean_argmax_agreement"],
+        "ground_truth": s["ground_truth"],
+        "calibration_images_left_out": s["calibration_images_left_out"],
     }
 
 

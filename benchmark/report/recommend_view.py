@@ -78,3 +78,46 @@ def recommendation_section(c: Collected) -> list[Block]:
     if any(p["miou"] is not None for _, _, pts in groups for p in pts):
         blocks.append(Image("pareto.png", "Cost vs accuracy per variant (Pareto)", plots.pareto(groups)))
     return blocks
+
+
+def int8_study_section(c: Collected) -> list[Block]:
+    """The latest int8 study per model: what each quantization option kept of the accuracy."""
+    latest: dict[str, dict[str, Any]] = {}
+    for run in sorted(c.runs["int8-study"], key=lambda r: r.get("written_at", "")):
+        latest[str(run.get("model"))] = run
+    if not latest:
+        return []
+    blocks: list[Block] = [
+        Heading(2, "Int8 studies", "int8-study"),
+        Paragraph(
+            "Full-int8 options judged on desktop Paddle Inference (the fake-quant program) against desktop fp32 on "
+            "the labelled images no option calibrated on, with the zoo's int8 gate (`make int8-study`)."
+        ),
+    ]
+    for model, run in sorted(latest.items()):
+        rows = [
+            [
+                r["option"],
+                str(len(r.get("skip") or [])),
+                str(r.get("samples") or ""),
+                cell_num(100 * r["miou"] if r.get("miou") is not None else None, ".2f"),
+                cell_num(-r["miou_drop_points"] if r.get("miou_drop_points") is not None else None, "+.2f"),
+                cell_num(100 * r["mean_argmax_agreement"] if r.get("mean_argmax_agreement") else None, ".2f"),
+                "PASS" if r.get("passed") else ("failed: " + str(r.get("error")) if r.get("error") else "fail"),
+            ]
+            for r in run.get("records", [])
+        ]
+        fp32 = run.get("fp32_desktop_miou")
+        blocks += [
+            Heading(
+                3,
+                f"{model}: {len(run.get('held_out_images') or [])} held-out images, fp32 mIoU "
+                f"{cell_num(100 * fp32 if fp32 is not None else None, '.2f')}; chosen: {run.get('chosen') or 'none'}",
+            ),  # fmt: skip
+            Table(
+                ["option", "convs in fp32", "samples", "mIoU", "points vs fp32", "argmax %", "gate"],
+                rows,
+                {1, 2, 3, 4, 5},
+            ),  # fmt: skip
+        ]
+    return blocks
