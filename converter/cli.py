@@ -95,7 +95,7 @@ def _inspect(files: list[Path], as_json: bool) -> int:
             ops = sum(info.op_counts.values())
             print(
                 f"{f}: target {info.target}, opt version {info.opt_version}, meta version {info.meta_version}, "
-                f"{info.size_bytes} bytes, {ops} ops ({len(info.op_counts)} types)"
+                f"{info.size_bytes} bytes, {ops} ops ({len(info.op_counts)} types), {info.int8_kernels} int8 kernels"
             )
             print("  ops: " + ", ".join(f"{k} x{v}" for k, v in info.op_counts.items()))
     if as_json:

@@ -73,6 +73,7 @@ class NbInfo:
             "opt_version": self.opt_version,
             "target": self.target,
             "op_counts": self.op_counts,
+            "int8_kernels": self.int8_kernels,
         }
 
 

@@ -1,12 +1,14 @@
 """An in-memory Device (benchmark.device.protocol) for fast unit tests of the harness's device logic. It answers the
-commands the harness builds (work dir, verified pushes, `--version`, the round command, `insncount`, device facts)
-from a script of per-round timings and failures, with no adb server, no process and no clock; the emulated devices
-behind the real adb server stay the integration tests."""
+commands the harness builds (work dir, verified pushes, `--version`, the round command, `insncount`, device facts,
+the farm's device lock) from a script of per-round timings and failures, with no adb server, no process and a
+clock of its own; the emulated devices behind the real adb server stay the integration tests."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import shlex
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -56,6 +58,9 @@ class FakeDevice:
     gone_after_rounds: int | None = None  # the device disconnects after this many runner invocations
     files: dict[str, bytes] = field(default_factory=dict)
     rounds: list[list[str]] = field(default_factory=list)  # the runner's argv of every invocation
+    links: dict[str, str] = field(default_factory=dict)  # symlinks (the farm lock): path -> target
+    clock_s: int = 1_800_000_000  # the device's `date +%s`
+    _mutex: threading.Lock = field(default_factory=threading.Lock)  # two farm workers may share one fake
 
     def _gone(self) -> bool:
         return self.gone_after_rounds is not None and len(self.rounds) >= self.gone_after_rounds
@@ -65,13 +70,16 @@ class FakeDevice:
             raise DeviceGone(self.serial, "(fake)")
         for marker, answer in self._handlers():
             if marker in cmd:
-                return answer(cmd)
+                with self._mutex:
+                    return answer(cmd)
         if cmd.startswith(("mkdir -p", "rm -rf", "rm -f", "true", "cat ")) or cmd == "":
             return ShellResult(0, "", "")
         raise AssertionError(f"the fake device does not know this command: {cmd[:200]}")
 
     def _handlers(self) -> list[tuple[str, Callable[[str], ShellResult]]]:
         return [
+            ("ln -s ", self._lock),
+            ("$(readlink ", self._unlock),
             (RESULT_MARK, self._round),
             ("insncount ", self._insncount),
             ("command -v insncount", lambda _: ShellResult(0, "/system/bin/insncount\n", "")),
@@ -80,6 +88,26 @@ class FakeDevice:
             ("getprop", lambda _: ShellResult(0, self._info_text(), "")),
             (THERMAL_SCRIPT[:40], lambda _: ShellResult(0, "zone|0|cpu-1-0-usr|35000\n", "")),
         ]
+
+    def _lock(self, cmd: str) -> ShellResult:
+        """`ln -s "<owner with $now>" <path>`: atomic create, else who holds it (benchmark.farm.lock)."""
+        m = re.search(r'ln -s "([^"]+)" (\S+)', cmd)
+        assert m, cmd
+        target, path = m.group(1).replace("$now", str(self.clock_s)), shlex.split(m.group(2))[0]
+        if path in self.links:
+            return ShellResult(0, f"held {self.clock_s}\n{self.links[path]}\n", "")
+        self.links[path] = target
+        return ShellResult(0, f"acquired {self.clock_s}\n", "")
+
+    def _unlock(self, cmd: str) -> ShellResult:
+        """`[ "$(readlink P)" = OWNER ] && rm -f P [&& echo broken]`: remove the lock only if OWNER still holds it."""
+        m = re.search(r'\[ "\$\(readlink (\S+)\)" = (.+?) \] && rm -f', cmd)
+        assert m, cmd
+        path, owner = shlex.split(m.group(1))[0], shlex.split(m.group(2))[0]
+        if self.links.get(path) != owner:
+            return ShellResult(1, "", "")
+        del self.links[path]
+        return ShellResult(0, "broken\n" if "echo broken" in cmd else "", "")
 
     def _runner_args(self, cmd: str) -> list[str]:
         words = shlex.split(cmd)

@@ -182,6 +182,11 @@ def test_build_bad_inputs(model_dir, tmp_path, capsys) -> None:  # type: ignore[
     empty.mkdir()
     assert apk_build.main(["--model-dir", str(empty), "--out", str(out)]) == 2
     assert "has no arm-fp32.nb + model_spec.json: convert the model first" in capsys.readouterr().err
+    assert apk_build.main(["--model-dir", str(model_dir), "--out", str(out), "--precision", "fp32,int8"]) == 2
+    assert "the app ships one variant, got fp32,int8" in capsys.readouterr().err
+    assert apk_build.main(["--model-dir", str(model_dir), "--out", str(out), "--precision", "int16w"]) == 2
+    err = capsys.readouterr().err
+    assert "has no arm-int16w.nb" in err and "PRECISIONS=int16w" in err
     assert apk_build.main(["--model-dir", str(model_dir), "--out", str(out), "--paddle-lite", str(empty)]) == 2
     err = capsys.readouterr().err
     assert f"{empty} holds no PaddlePredictor.jar" in err and "Paddle-Lite" in err

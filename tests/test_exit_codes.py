@@ -26,6 +26,9 @@ from converter.errors import ExitCode
         (["farm-scaling", "--devices", "1", "--offline"], "--devices must be >= 2"),
         (["graph-fixes", "--rounds", "0"], "--rounds and --repeats must be >= 1"),
         (["latency", "--adb", "127.0.0.1:1", "--offline", "--no-parity"], "no adb server at 127.0.0.1:1"),
+        (["int8-study", "--models", "no_such_model", "--dataset", "/nonexistent"], "unknown model(s) no_such_model"),
+        (["int8-study", "--dataset", "/nonexistent/set"], "must contain Images/ and Annotations/"),
+        (["int8-study", "--dataset", "/nonexistent/set", "--groups", "-1"], "--groups must be >= 0"),
     ],
 )
 def test_benchmark_commands_that_cannot_start_exit_2(

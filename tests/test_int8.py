@@ -14,6 +14,8 @@ import yaml
 
 from benchmark.cli import main as bench_main
 from benchmark.images import held_out, load_dataset
+from benchmark.parity.int8_study import Int8Study
+from benchmark.records.types import Int8StudyRecord
 from converter import manifest
 from converter.calibration import load_calibration
 from converter.cli import main as convert_main
@@ -135,7 +137,9 @@ def test_int8_study_on_held_out_images(models_dir, data_dir, tmp_path, capsys) -
     assert all(len(r["skip"]) <= run["convolutions"] // 2 for r in rows[4:])  # combinations keep most convs int8
     for r in rows[:1] + rows[2:]:  # each figure is the gate's input, and the verdict follows from it
         assert 0 < r["mean_argmax_agreement"] <= 1 and r["passed"] == (not r["problems"])
-    if run["chosen"] is not None:
+    if run["chosen"] == rows[0]["option"]:
+        assert "the defaults pass the int8 gate: no recipe needed" in out
+    elif run["chosen"] is not None:
         recipe = out.split("as the zoo entry's recipe:\n", 1)[1].split("\nrun file", 1)[0]
         parsed = Int8Recipe.model_validate(yaml.safe_load(recipe)["int8"])
         chosen = next(r for r in rows if r["option"] == run["chosen"])
@@ -186,3 +190,23 @@ def test_int8_on_the_arm_phones(  # type: ignore[no-untyped-def]
         passing = [c for c in rec["candidates"] if c["gate"]]
         best = min(passing, key=lambda c: c["value"])["precision"] if passing else None
         assert rec["precision"] == best and set(by_precision) == {"fp32", "int8"}
+
+
+def _row(option: str, passed: bool, skip: int = 0, agreement: float = 0.985) -> Int8StudyRecord:
+    return Int8StudyRecord(
+        model="m", option=option, status="ok", algo="hist", weights="channel", per_image=8, calibration="c",
+        skip=[f"w{i}" for i in range(skip)], passed=passed, mean_argmax_agreement=agreement,
+    )  # fmt: skip
+
+
+def test_the_study_picks_the_fewest_fp32_convolutions_then_the_baseline() -> None:
+    study = Int8Study("m", Path("int8-study-x.json"), 0.8, ["a.jpg"], [], [["w0", "w1"], ["w2", "w3"]], 4)
+    study.rows = [_row("baseline", False), _row("algo mse", True, agreement=0.981), _row("group 0", True, 2, 0.99)]
+    assert study.chosen is not None and study.chosen.option == "algo mse"  # no convolution left in fp32 beats 0.99
+    study.rows[0] = _row("baseline", True, agreement=0.980)
+    assert study.chosen is study.rows[0]  # the defaults pass: no recipe, even if another option agrees a bit more
+    study.rows = [_row("baseline", False), _row("all in fp32", True, 4, 1.0)]
+    assert study.chosen is None and study.recipe_yaml() == ""  # leaving every convolution in fp32 is not int8
+    study.rows = [_row("baseline", False), _row("group 1", True, 2, 0.99)]
+    recipe = Int8Recipe.model_validate(yaml.safe_load(study.recipe_yaml())["int8"])
+    assert recipe.skip == ["w0", "w1"] and recipe.algo == "hist" and "int8-study-x.json" in recipe.reason

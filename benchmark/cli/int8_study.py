@@ -66,7 +66,7 @@ def _print(study: Int8Study) -> None:
         f"{study.model}: fp32 desktop mIoU {100 * (study.fp32_miou or 0):.2f} on {len(study.images)} held-out "
         f"labelled image(s)" + (f" ({len(study.left_out)} calibration image(s) left out)" if study.left_out else "")
     )
-    print(f"{'option':<42} {'algo':<5} {'weights':<8} {'samples':>7} {'fp32 convs':>10} {'mIoU':>7} {'drop':>6} "
+    print(f"{'option':<42} {'algo':<5} {'weights':<8} {'samples':>7} {'fp32 convs':>10} {'mIoU':>7} {'vs fp32':>7} "
           f"{'argmax':>8} {'min':>8}  gate")  # fmt: skip
     for r in study.rows:
         if r.status != "ok":
@@ -74,13 +74,15 @@ def _print(study: Int8Study) -> None:
             continue
         print(
             f"{r.option:<42} {r.algo:<5} {r.weights:<8} {r.samples or 0:>7} {len(r.skip):>10} "
-            f"{100 * (r.miou or 0):>7.2f} {-(r.miou_drop_points or 0):>+6.2f} "
+            f"{100 * (r.miou or 0):>7.2f} {-(r.miou_drop_points or 0):>+7.2f} "
             f"{100 * (r.mean_argmax_agreement or 0):>7.2f}% {100 * (r.min_argmax_agreement or 0):>7.2f}%  "
-            + ("PASS" if r.passed else "fail: " + "; ".join(p for p in r.problems if not p.startswith("mini"))[:120])
+            + ("PASS" if r.passed else "fail: " + "; ".join(r.problems)[:160])
         )
     chosen = study.chosen
     if chosen is None:
         print(f"{study.model}: no option passes the int8 gate: int8 is not recommended for it (figures above)")
+    elif chosen is study.rows[0]:
+        print(f"{study.model}: the defaults pass the int8 gate: no recipe needed")
     else:
         print(f"{study.model}: chosen: {chosen.option}; as the zoo entry's recipe:\n{study.recipe_yaml()}")
     print(f"run file {study.path}")

@@ -8,12 +8,14 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchmark.device.adb import AdbDevice, DeviceGone
+from benchmark.device.protocol import Device
 from benchmark.device.session import DeviceContext, ModelJob, device_session, nb_for_device
 from benchmark.device.thermal import ThermalPolicy
 from benchmark.farm.config import FarmConfig
@@ -65,6 +67,8 @@ class FarmRun:
     force: bool = False
     host: str = field(default_factory=socket.gethostname)
     stop: threading.Event = field(default_factory=threading.Event)
+    # How a worker reaches its device: over adb; unit tests give an in-memory Device (tests/fake_device.py)
+    open_device: Callable[[FarmDevice], Device] = field(default=lambda fd: AdbDevice(fd.server, fd.serial))
     _history_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def save(self, rec: dict[str, Any]) -> None:
@@ -183,7 +187,7 @@ def _not_run(fd: FarmDevice, job: ModelJob, run: FarmRun, reason: str) -> dict[s
 
 def run_device(fd: FarmDevice, run: FarmRun) -> DeviceOutcome:
     outcome = DeviceOutcome(fd.serial)
-    device = AdbDevice(fd.server, fd.serial)
+    device = run.open_device(fd)
     lock = DeviceLock(device, fd.settings.work_dir or run.cfg.work_dir, stale_after_s=run.cfg.lock.stale_after_s)
     pending = list(run.jobs)
     try:

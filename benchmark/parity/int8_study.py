@@ -4,7 +4,8 @@ convolutions in fp32 at a time) is quantized (cached), run as the fake-quant pro
 which is fast and what the ARM int8 kernels reproduce, and judged against desktop fp32 with the zoo's int8 gate on
 the labelled images none of the options calibrated on. The options that help are then combined with the most
 harmful groups left in fp32. The pick: the passing option that leaves the fewest convolutions in fp32 (each one
-costs ARM work), then the best argmax agreement; it becomes the zoo entry's `int8:` recipe."""
+costs ARM work), the baseline when it passes, then the best argmax agreement; it becomes the zoo entry's `int8:`
+recipe."""
 
 from __future__ import annotations
 
@@ -71,7 +72,8 @@ class Int8Study:
     @property
     def chosen(self) -> Int8StudyRecord | None:
         passing = [r for r in self.rows if r.passed and len(r.skip) < self.convolutions]  # some int8 is left
-        return min(passing, key=lambda r: (len(r.skip), -_score(r))) if passing else None
+        baseline = self.rows[0] if self.rows else None  # when the defaults pass, no recipe is needed
+        return min(passing, key=lambda r: (len(r.skip), r is not baseline, -_score(r))) if passing else None
 
     def recipe_yaml(self) -> str:
         """The zoo entry's `int8:` block for the chosen option (empty when none passes)."""
