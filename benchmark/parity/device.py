@@ -216,6 +216,7 @@ def _summary(
         if any(r["max_abs_diff"] is None for r in records)
         else max((r["max_abs_diff"] for r in records), default=None),  # None: some output was not finite
         "worst_image": max(records, key=_diff)["image"] if records else None,
+        "image_problems": [f"{r['image']}: {p}" for r in records for p in r["problems"]],
         "mean_argmax_agreement": mean_argmax,
         "mean_mask_iou": mean_mask_iou(records),
         "ground_truth": {

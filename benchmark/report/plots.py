@@ -160,7 +160,8 @@ def farm_trends(series: list[dict[str, Any]], max_panels: int = 24) -> bytes:
 def pareto(groups: list[tuple[str, str, list[dict[str, Any]]]], max_panels: int = 12) -> bytes:
     """Cost vs accuracy per variant, one panel per model and device class: x the cost (million ARM instructions per
     inference, or median ms on a phone), y the mIoU on the device; filled: passes its accuracy gate, hollow: fails
-    or unjudged; the recommended variant ringed; the dashed line joins the Pareto-optimal variants."""
+    or unjudged; the recommended variant ringed; the dashed line joins the Pareto-optimal variants among those that
+    pass (no other passing variant is both cheaper and more accurate)."""
     shown = groups[:max_panels]
     cols = min(3, len(shown))
     rows = (len(shown) + cols - 1) // cols
@@ -169,7 +170,7 @@ def pareto(groups: list[tuple[str, str, list[dict[str, Any]]]], max_panels: int 
         pts = sorted((p for p in points if p["miou"] is not None), key=lambda p: p["x"])
         front, best = [], -1.0
         for p in pts:
-            if p["miou"] > best:
+            if p["gate"] and p["miou"] > best:
                 front.append(p)
                 best = p["miou"]
         ax.plot([p["x"] for p in front], [100 * p["miou"] for p in front], "--", color="grey", lw=1)

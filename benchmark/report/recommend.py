@@ -96,9 +96,11 @@ def candidates(latency: Iterable[dict[str, Any]], parity: Iterable[dict[str, Any
         p = r.get("parity") or verdicts.get((r["model"], r["precision"], serial))
         judged = p is not None and not p.get("not_run") and p.get("passed") is not None
         gt = (p or {}).get("ground_truth") or {}
-        problems = tuple(p.get("task_problems") or ()) if p else ()
+        problems = (
+            tuple((p.get("image_problems") or p.get("problems") or []) + (p.get("task_problems") or [])) if p else ()
+        )
         if p and p.get("passed") is False and not problems:
-            problems = ("an image failed its per-image gate (see the parity run file)",)
+            problems = (str(p.get("error") or "an image failed its per-image gate (see the parity run file)"),)
         value = r["instructions_per_inference"] if cls[1] == "instructions" else r["median_ms"]
         out[(r["model"], cls[0], r["precision"])] = Candidate(
             model=r["model"],
