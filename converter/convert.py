@@ -22,7 +22,7 @@ from converter.model_stats import model_stats
 from converter.opt import opt_version, preflight
 from converter.program import ProgramInfo, read_program
 from converter.quantize import Int8Plan, int8_plan
-from converter.spec import DEFAULT_OUT, GraphFixSettings, ModelSources, ModelSpec
+from converter.spec import DEFAULT_OUT, GraphFixSettings, ModelSources, ModelSpec, effective_preprocess
 from converter.standin import standin_source
 from converter.standin_store import marked_random
 from converter.variant_files import UNBUILDABLE, VariantInputs, builds_int8, convert_variants
@@ -80,36 +80,6 @@ def _output_op(program: ProgramInfo, files: ModelFiles) -> str:
     return last if last in ("softmax", "argmax") else "none"
 
 
-def effective_preprocess(spec: ModelSpec, files: ModelFiles) -> tuple[dict[str, Any], list[str]]:
-    """Preprocessing from deploy.yaml when it has it, else from the zoo entry; warnings for disagreements."""
-    warnings: list[str] = []
-    _, _, h, w = spec.input_shape
-    mean, std = spec.preprocess.mean, spec.preprocess.std
-    dep = files.deploy
-    if dep is not None:
-        if dep.mean is not None and dep.std is not None:
-            mean, std = dep.mean, dep.std
-        if dep.target_size_wh and dep.target_size_wh != (w, h):
-            warnings.append(
-                f"{dep.path}: Resize target {dep.target_size_wh[0]}x{dep.target_size_wh[1]} differs from the "
-                f"input shape {list(spec.input_shape)}; using the input shape"
-            )
-        if dep.unsupported_transforms:
-            warnings.append(
-                f"{dep.path}: transforms {list(dep.unsupported_transforms)} are not applied by the toolkit's "
-                "preprocessing (only Resize and Normalize are)"
-            )
-    pre = {
-        "width": w,
-        "height": h,
-        "mean": list(mean),
-        "std": list(std),
-        "channel_order": spec.preprocess.channel_order,
-        "scale": 1 / 255,
-    }
-    return pre, warnings
-
-
 def _stats(spec: ModelSpec, source: ModelSource, outcome: ModelOutcome) -> dict[str, Any] | None:
     """Parameters and conv FLOPs at the best input shape; a failure here is a warning, not a failed conversion."""
     try:
@@ -141,22 +111,8 @@ def convert_source(
     for note in manifest.migrate_variant_names(model_dir, current):
         log.info("%s: renamed %s", spec.name, note)
     opt_ver = opt_version()
-    wanted = [(t, p) for p in precisions for t in targets if (t, p) not in UNBUILDABLE]
-    outcome.skipped = {
-        manifest.nb_name(t, p): UNBUILDABLE[(t, p)] for p in precisions for t in targets if (t, p) in UNBUILDABLE
-    }
     int8_key = int8.key(source.sha256, fixes.enabled) if int8 else None
-    todo = manifest.stale_files(
-        wanted,
-        model_dir,
-        current=current,
-        inputs_sha256=source.sha256,
-        opt_ver=opt_ver,
-        fixes_enabled=fixes.enabled,
-        int8_key=int8_key,
-    )
-    for t, p in wanted:
-        outcome.files[manifest.nb_name(t, p)] = model_dir / manifest.nb_name(t, p)
+    todo = _plan(outcome, current, targets, precisions, opt_ver=opt_ver, fixes_enabled=fixes.enabled, int8_key=int8_key)
     if not todo:
         if current is not None:
             manifest.ensure_spec(model_dir, current)
@@ -195,6 +151,35 @@ def convert_source(
         _remove_if_empty(model_dir)
     outcome.elapsed_s = time.monotonic() - start
     return outcome
+
+
+def _plan(
+    outcome: ModelOutcome,
+    current: dict[str, Any] | None,
+    targets: tuple[str, ...],
+    precisions: tuple[str, ...],
+    *,
+    opt_ver: str,
+    fixes_enabled: bool,
+    int8_key: str | None,
+) -> list[tuple[str, str]]:
+    """The (target, precision) files to (re)build; records in `outcome` every file wanted and what cannot be built."""
+    assert outcome.model_dir is not None and outcome.source is not None
+    wanted = [(t, p) for p in precisions for t in targets if (t, p) not in UNBUILDABLE]
+    outcome.skipped = {
+        manifest.nb_name(t, p): UNBUILDABLE[(t, p)] for p in precisions for t in targets if (t, p) in UNBUILDABLE
+    }
+    for t, p in wanted:
+        outcome.files[manifest.nb_name(t, p)] = outcome.model_dir / manifest.nb_name(t, p)
+    return manifest.stale_files(
+        wanted,
+        outcome.model_dir,
+        current=current,
+        inputs_sha256=outcome.source.sha256,
+        opt_ver=opt_ver,
+        fixes_enabled=fixes_enabled,
+        int8_key=int8_key,
+    )
 
 
 def _manifest_head(

@@ -7,11 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from converter.convert import effective_preprocess
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource, resolve
 from converter.graph_fix_apply import prepare_graph_fixes
-from converter.spec import GraphFixSettings, ModelSources, ModelSpec
+from converter.spec import GraphFixSettings, ModelSources, ModelSpec, effective_preprocess
 from converter.zoo import Int8Recipe, Zoo
 
 

@@ -9,9 +9,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from converter import atomic_files
 from converter.app_spec import SPEC_NAME, write_spec
 from converter.errors import ToolkitError
+from converter.manifest_types import Manifest
 from converter.model_files import sha256_file
 
 log = logging.getLogger(__name__)
@@ -47,10 +50,24 @@ def load(model_dir: Path) -> dict[str, Any] | None:
     return data
 
 
+class ManifestError(ToolkitError):
+    """What a writer put in a manifest does not match converter.manifest_types (a bug, caught before writing)."""
+
+
+def _checked(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        Manifest.model_validate(data)
+    except ValidationError as e:
+        where = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:5])
+        raise ManifestError(f"{path}: refusing to write a manifest that does not match its type: {where}") from None
+    return data
+
+
 def write(model_dir: Path, data: dict[str, Any]) -> Path:
-    """The manifest, then the app-facing model_spec.json derived from it."""
+    """The manifest (validated against converter.manifest_types.Manifest), then the app-facing model_spec.json
+    derived from it."""
     path = model_dir / MANIFEST_NAME
-    atomic_files.write_json(path, data)
+    atomic_files.write_json(path, _checked(path, data))
     write_spec(model_dir, data)
     return path
 
@@ -149,7 +166,8 @@ def set_recommendation(model_dir: Path, device_class: str, entry: dict[str, Any]
     if data is None:
         raise ToolkitError(f"{model_dir}: no manifest to record the recommendation in; convert the model first")
     data.setdefault("recommended", {})[device_class] = entry
-    atomic_files.write_json(model_dir / MANIFEST_NAME, data)  # model_spec.json does not depend on it
+    path = model_dir / MANIFEST_NAME
+    atomic_files.write_json(path, _checked(path, data))  # model_spec.json does not depend on it
 
 
 def current_recommendations(model_dir: Path, data: dict[str, Any] | None) -> dict[str, dict[str, Any]]:

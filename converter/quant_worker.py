@@ -49,7 +49,7 @@ def restore_output_names(model_file: Path, names: list[str]) -> None:
     model_file.write_bytes(program.desc.serialize_to_string())
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m converter.quant_worker")
     p.add_argument("--model-dir", type=Path, required=True)
     p.add_argument("--model-file", required=True)
@@ -60,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weights", choices=["channel", "tensor"], default="channel")
     p.add_argument("--skip", default="", help="conv weight names left in fp32, comma-separated")
     p.add_argument("--list-convs", action="store_true", help="print the conv weight names as JSON and exit")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
 
     import paddle
     from paddleslim.quant import quant_post_static

@@ -8,8 +8,10 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from converter.fetch import default_cache_dir
+from converter.model_files import ModelFiles
 from converter.zoo import CalibAlgo, Preprocess, WeightScales
 
 
@@ -75,3 +77,33 @@ class ModelSources:
     @property
     def cache(self) -> Path:
         return self.cache_dir or default_cache_dir()
+
+
+def effective_preprocess(spec: ModelSpec, files: ModelFiles) -> tuple[dict[str, Any], list[str]]:
+    """Preprocessing from deploy.yaml when it has it, else from the zoo entry; warnings for disagreements."""
+    warnings: list[str] = []
+    _, _, h, w = spec.input_shape
+    mean, std = spec.preprocess.mean, spec.preprocess.std
+    dep = files.deploy
+    if dep is not None:
+        if dep.mean is not None and dep.std is not None:
+            mean, std = dep.mean, dep.std
+        if dep.target_size_wh and dep.target_size_wh != (w, h):
+            warnings.append(
+                f"{dep.path}: Resize target {dep.target_size_wh[0]}x{dep.target_size_wh[1]} differs from the "
+                f"input shape {list(spec.input_shape)}; using the input shape"
+            )
+        if dep.unsupported_transforms:
+            warnings.append(
+                f"{dep.path}: transforms {list(dep.unsupported_transforms)} are not applied by the toolkit's "
+                "preprocessing (only Resize and Normalize are)"
+            )
+    pre = {
+        "width": w,
+        "height": h,
+        "mean": list(mean),
+        "std": list(std),
+        "channel_order": spec.preprocess.channel_order,
+        "scale": 1 / 255,
+    }
+    return pre, warnings

@@ -3,12 +3,16 @@ eligible, the manifest entry it leaves, and the variant the Android demo package
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from android_demo.build import choose_variant
 from benchmark.report.recommend import candidates, device_class, recommend, write_to_manifests
+from converter import manifest
 from converter.model_files import sha256_file
 
 M = "portrait_pp_humansegv2_lite_256x144"
@@ -100,16 +104,33 @@ def test_nothing_passes_nothing_recommended() -> None:
     assert rec.manifest_entry()["precision"] is None
 
 
+def _entry(precision: str, data: bytes) -> dict[str, Any]:
+    return {
+        "target": "arm", "precision": precision, "sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data),
+        "opt_version": "2.13rc0", "nb_opt_version": "v2.13-rc", "conversion_format": 3, "source_kind": "local",
+        "inputs_sha256": {}, "input_shape": [1, 3, 144, 256], "output_name": "out", "output_dtype": "float32",
+        "op_counts": {}, "conversion_time_s": 0.1, "settings": {}, "weights": precision, "converted_at": "t",
+        "requires": "ARMv8.2 fp16" if precision == "fp16" else None,
+    }  # fmt: skip
+
+
 def _model_dir(tmp_path: Path) -> Path:
+    """A converted model folder as the converter leaves it (a manifest of converter.manifest_types.Manifest)."""
     d = tmp_path / M
     d.mkdir()
+    files = {}
     for p in ("fp32", "fp16", "int8"):
-        (d / f"arm-{p}.nb").write_bytes(f"nb {p}".encode())
-    files = {
-        f"arm-{p}.nb": {"precision": p, "requires": "ARMv8.2 fp16" if p == "fp16" else None}
-        for p in ("fp32", "fp16", "int8")
-    }
-    (d / "manifest.json").write_text(json.dumps({"schema_version": 1, "model": M, "files": files}))
+        data = f"nb {p}".encode()
+        (d / f"arm-{p}.nb").write_bytes(data)
+        files[f"arm-{p}.nb"] = _entry(p, data)
+    manifest = {
+        "schema_version": 1, "model": M, "toolkit_version": "t", "source": {}, "input_name": "x",
+        "input_shape": [1, 3, 144, 256], "output_name": "out", "output_dtype": "float32", "output_op": "softmax",
+        "outputs": [], "weights": "trained",
+        "preprocess": {"width": 256, "height": 144, "mean": [0.5] * 3, "std": [0.5] * 3, "channel_order": "rgb",
+                       "scale": 1 / 255}, "warnings": [], "files": files,
+    }  # fmt: skip
+    (d / "manifest.json").write_text(json.dumps(manifest))
     return d
 
 
@@ -138,3 +159,14 @@ def test_manifest_entry_and_the_demo_variant(tmp_path: Path) -> None:
     (d / "arm-int8.nb").write_bytes(b"re-converted")  # the measured file is gone: its recommendation is void
     assert choose_variant(d).precision == "fp16"
     assert write_to_manifests(recs, tmp_path / "missing") and not (tmp_path / "missing").exists()
+
+
+def test_a_manifest_that_does_not_match_its_type_is_never_written(tmp_path: Path) -> None:
+    d = _model_dir(tmp_path)
+    data = json.loads((d / "manifest.json").read_text())
+    manifest.write(d, data)  # the valid one is written (and its model_spec.json derived)
+    data["files"]["arm-fp32.nb"]["size"] = 3  # a misspelt key
+    before = (d / "manifest.json").read_bytes()
+    with pytest.raises(manifest.ManifestError, match=r"files\.arm-fp32\.nb\.size: Extra inputs are not permitted"):
+        manifest.write(d, data)
+    assert (d / "manifest.json").read_bytes() == before

@@ -95,6 +95,7 @@ def cpu_zone_paths(root: Path, profile: Profile) -> list[Path]:
 
 
 def build_tree(root: Path, profile: Profile) -> None:
+    # Long but flat: one write per file of the device's tree, in the order a reader of /system, /proc, /sys expects.
     for d in ("data/local/tmp", "sdcard", "system/bin", "system/etc", "vendor", "proc"):
         (root / d).mkdir(parents=True, exist_ok=True)
     props = {**profile.props, **({QEMU_CPU_PROP: profile.qemu.cpu} if profile.qemu else {})}

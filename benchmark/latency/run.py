@@ -216,6 +216,7 @@ def _count_instructions(ctx: DeviceContext, base: list[str], s: BenchSettings, r
 
 
 def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str, Any]:
+    # Long but linear: checks, rounds, memory run, instruction count, statistics, each failure kind to its status.
     rec = _record_base(job, ctx, s)
     t_start = time.monotonic()
     try:

@@ -23,7 +23,14 @@ from benchmark.device.session import DeviceContext, ModelJob, check_runner_versi
 from benchmark.images import ImageItem, ImageSet, held_out
 from benchmark.parity.gates import image_problems, task_problems
 from converter import manifest
-from converter.compare import GroundTruthTally, compare_output, comparison_fields, foreground, mean_mask_iou
+from converter.compare import (
+    GroundTruthTally,
+    OutputComparison,
+    compare_output,
+    comparison_fields,
+    foreground,
+    mean_mask_iou,
+)
 from converter.errors import ToolkitError
 from converter.nb_inspect import inspect_nb
 from converter.preprocess import preprocess
@@ -119,6 +126,39 @@ def _run_on_device(
     return np.array(text.split(), dtype=np.float64), (run.report.outputs[0].shape if run.report.outputs else None)
 
 
+def _record(
+    ctx: DeviceContext,
+    job: ModelJob,
+    item: ImageItem,
+    c: OutputComparison,
+    *,
+    tol: Tolerance,
+    bound: float,
+    decoded: Decoded,
+    target: str,
+) -> dict[str, Any]:
+    """One image's parity record (benchmark.records.types.ParityRecord), judged with the precision's gates."""
+    problems = image_problems(c, tol, bound)
+    return {
+        "model": job.name,
+        "image": item.name,
+        "output": c.name,
+        "precision": job.precision,
+        "target": target,
+        "source": "device",
+        "device": ctx.info.summary(),
+        "emulated": ctx.info.emulated,
+        "reference": "paddle_inference_fp32",
+        "candidate": "device_benchmark_bin",
+        **comparison_fields(c),
+        "print_rounding_bound": bound,
+        "compared_elements": decoded.compared_elements,
+        "note": decoded.note,
+        "passed": not problems,
+        "problems": problems,
+    }
+
+
 def check_on_device(
     ctx: DeviceContext, job: ModelJob, images: ImageSet, tol: Tolerance, *, artifacts: Path, timeout_s: float = 300
 ) -> DeviceParityResult:
@@ -149,28 +189,10 @@ def check_on_device(
         full = decoded.compared_elements == ref.size
         ref_cmp = ref if full else ref.reshape(-1)[: decoded.compared_elements]
         dev_cmp = decoded.values.reshape(ref_cmp.shape)
-        c = compare_output(out_name, ref_cmp, dev_cmp)
         bound = PRINT_REL_ERROR * float(np.max(np.abs(ref))) if out_dtype.startswith("float") else 0.0
-        problems = image_problems(c, tol, bound)
-        rec: dict[str, Any] = {
-            "model": job.name,
-            "image": item.name,
-            "output": out_name,
-            "output_dtype": out_dtype,
-            "precision": job.precision,
-            "target": target,
-            "source": "device",
-            "device": ctx.info.summary(),
-            "emulated": ctx.info.emulated,
-            "reference": "paddle_inference_fp32",
-            "candidate": "device_benchmark_bin",
-            **comparison_fields(c),
-            "print_rounding_bound": bound,
-            "compared_elements": decoded.compared_elements,
-            "note": decoded.note,
-            "passed": not problems,
-            "problems": problems,
-        }
+        c = compare_output(out_name, ref_cmp, dev_cmp)
+        rec = _record(ctx, job, item, c, tol=tol, bound=bound, decoded=decoded, target=target)
+        rec["output_dtype"] = out_dtype
         if item.mask is not None and full:
             rec["gt_iou_reference"] = tallies["reference"].add(ref, item.mask)
             rec["gt_iou_candidate"] = tallies["candidate"].add(dev_cmp, item.mask)
