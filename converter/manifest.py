@@ -16,6 +16,7 @@ from converter.app_spec import SPEC_NAME, write_spec
 from converter.errors import ToolkitError
 from converter.manifest_types import Manifest
 from converter.model_files import sha256_file
+from converter.yaml_files import problems
 
 log = logging.getLogger(__name__)
 MANIFEST_NAME = "manifest.json"
@@ -58,8 +59,9 @@ def _checked(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     try:
         Manifest.model_validate(data)
     except ValidationError as e:
-        where = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:5])
-        raise ManifestError(f"{path}: refusing to write a manifest that does not match its type: {where}") from None
+        raise ManifestError(
+            f"{path}: refusing to write a manifest that does not match its type: {problems(e, limit=5)}"
+        ) from None
     return data
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from converter.errors import ToolkitError, UsageError
+from converter.yaml_files import read_mapping
 
 DEFAULT_ZOO = Path(__file__).resolve().parent.parent / "configs" / "zoo.yaml"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
@@ -228,14 +228,7 @@ _TOP_KEYS = {"schema_version", "defaults", "models"}
 
 
 def load_zoo(path: Path = DEFAULT_ZOO) -> Zoo:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ZooError(f"zoo file {path} does not exist; pass --zoo PATH") from None
-    except (OSError, yaml.YAMLError) as e:
-        raise ZooError(f"zoo file {path} cannot be read as YAML: {e}") from e
-    if not isinstance(raw, dict):
-        raise ZooError(f"{path}: the top level must be a mapping with keys {sorted(_TOP_KEYS)}")
+    raw = read_mapping(path, ZooError, missing="pass --zoo PATH", top=f"keys {sorted(_TOP_KEYS)}")
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         raise ZooError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")

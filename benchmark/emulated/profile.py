@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from converter.errors import ToolkitError
+from converter.yaml_files import problems, read_mapping
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "configs" / "emulated"
 
@@ -116,17 +116,12 @@ def load_profile(path_or_name: str | Path) -> Profile:
     path = Path(path_or_name)
     if not path.suffix:
         path = PROFILES_DIR / f"{path_or_name}.yaml"
+    known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
+    raw = read_mapping(path, ProfileError, missing=f"known emulated device profiles: {known}", top="name, props, ...")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         return Profile.model_validate(raw)
-    except FileNotFoundError:
-        known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
-        raise ProfileError(f"emulated device profile {path} does not exist (known: {known})") from None
-    except (OSError, yaml.YAMLError) as e:
-        raise ProfileError(f"{path}: cannot be read: {e}") from e
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
-        raise ProfileError(f"{path}: {problems}") from None
+        raise ProfileError(f"{path}: {problems(e)}") from None
 
 
 def with_changes(profile: Profile, **changes: object) -> Profile:

@@ -10,12 +10,12 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from benchmark.device.info import DeviceInfo
 from benchmark.latency.run import BenchSettings
 from converter.errors import ToolkitError
+from converter.yaml_files import problems, read_mapping
 from converter.zoo import Precision, check_model_name
 
 DEFAULT_FARM = Path(__file__).resolve().parents[2] / "configs" / "farm.yaml"
@@ -150,16 +150,13 @@ class FarmConfig(_Strict):
 
 
 def load_farm(path: Path = DEFAULT_FARM) -> FarmConfig:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FarmError(f"farm file {path} does not exist; pass --farm PATH (see configs/farm.yaml)") from None
-    except (OSError, yaml.YAMLError) as e:
-        raise FarmError(f"farm file {path} cannot be read as YAML: {e}") from None
-    if not isinstance(raw, dict):
-        raise FarmError(f"{path}: the top level must be a mapping (servers, connect, select, devices, ...)")
+    raw = read_mapping(
+        path,
+        FarmError,
+        missing="pass --farm PATH (see configs/farm.yaml)",
+        top="servers, connect, select, devices, ...",
+    )
     try:
         return FarmConfig.model_validate(raw)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, x['loc'])) or '(top)'}: {x['msg']}" for x in e.errors())
-        raise FarmError(f"{path}: {problems}") from None
+        raise FarmError(f"{path}: {problems(e)}") from None
