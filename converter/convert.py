@@ -320,13 +320,17 @@ def convert_zoo_model(
     wanted = precisions or zoo.precisions(entry)
     tol = zoo.tolerance(entry, "fp32").max_abs_diff or sources.fixes.tolerance
     fixes = GraphFixSettings(sources.fixes.enabled, sources.fixes.images, tol)
+    int8, int8_error = None, None
     try:
         int8 = int8_plan(entry.int8, sources.int8, sources.cache) if builds_int8(wanted, targets) else None
-    except ToolkitError as e:
-        return ModelOutcome(name, "failed", error=f"{name}: {e}")
+    except ToolkitError as e:  # the other variants are still converted; the model is reported failed
+        int8_error, wanted = f"int8: {e}", tuple(p for p in wanted if p != "int8")
     outcome = convert_source(
         spec, source, targets=targets, precisions=wanted, out_root=sources.out_root, fixes=fixes, int8=int8
     )
+    if int8_error:
+        outcome.status = "failed"
+        outcome.error = f"{outcome.error}; {int8_error}" if outcome.error else int8_error
     if outcome.error and not outcome.error.startswith(name):
         outcome.error = f"{name}: {outcome.error}"
     return outcome
