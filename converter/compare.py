@@ -78,6 +78,11 @@ def compare_output(name: str, ref: NDArray[Any], cand: NDArray[Any] | None) -> O
 MIN_FG_FOR_MASK_IOU = 0.01
 
 
+def mean_argmax_agreement(records: list[dict[str, Any]]) -> float | None:
+    """Argmax agreement with the reference over all images (the int8 gate's figure); None without records."""
+    return float(np.mean([r["argmax_agreement"] for r in records])) if records else None
+
+
 def mean_mask_iou(records: list[dict[str, Any]]) -> float | None:
     """Mean mask IoU vs the reference over images where the reference finds a person (>= 1 % of the pixels): the
     IoU of a nearly empty mask is noise, a few flipped pixels swing it."""

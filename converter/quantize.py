@@ -50,6 +50,7 @@ class Quantized:
     settings: QuantSettings
     calibration: dict[str, Any]
     report: dict[str, Any] = field(default_factory=dict)  # from the worker: quantized and skipped convolutions
+    cache_key: str = ""  # the quantized program's folder in the cache is <model folder>__<cache_key>
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,7 +89,8 @@ def quantize(
     program_sha = source.sha256.get(source.files.model_file.name, "") + source.sha256.get(
         source.files.params_file.name, ""
     )
-    dest = cache_dir / "int8" / f"{source.files.folder.name}__{settings.key(program_sha, calib.sha256)}"
+    cache_key = settings.key(program_sha, calib.sha256)
+    dest = cache_dir / "int8" / f"{source.files.folder.name}__{cache_key}"
     mark = dest / QUANT_MARK
     if not mark.is_file():
         try:
@@ -98,7 +100,7 @@ def quantize(
     files = find_model_files(dest)
     report = json.loads((dest / "quant.json").read_text())
     quantized = ModelSource("int8", files, checksums(files), "full int8 (PaddleSlim post-training)", (), source.url)
-    return Quantized(quantized, settings, calib.to_json(), report)
+    return Quantized(quantized, settings, calib.to_json(), report, cache_key)
 
 
 def _sweep_abandoned(cache_dir: Path) -> None:

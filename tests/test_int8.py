@@ -135,6 +135,8 @@ def test_int8_study_on_held_out_images(models_dir, data_dir, tmp_path, capsys) -
     # avg breaks on this program (Paddle 2.6): that option fails with the reason and the study goes on
     assert rows[1]["status"] == "failed" and "'avg' calibration algorithm cannot handle" in rows[1]["error"]
     assert all(r["status"] == "ok" and r["images"] == 3 for r in rows[:1] + rows[2:])
+    cached = {p.name.rsplit("__", 1)[1] for p in (tmp_path / "cache" / "int8").glob("*__*")}
+    assert {r["quant_key"] for r in rows[:1] + rows[2:]} <= cached  # each row names the program it judged
     assert sum(len(g) for g in groups) == run["convolutions"] and rows[2]["skip"] == groups[0]
     assert all(len(r["skip"]) <= run["convolutions"] // 2 for r in rows[4:])  # combinations keep most convs int8
     for r in rows[:1] + rows[2:]:  # each figure is the gate's input, and the verdict follows from it

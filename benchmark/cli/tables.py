@@ -7,7 +7,7 @@ from typing import Any
 from benchmark.latency.run import DeviceOutcome
 from benchmark.parity.checks import SEED_NOTE, DeviceChecks
 from benchmark.parity.host import ModelParity
-from benchmark.report.recommend import Recommendation
+from benchmark.report.recommend import UNITS, Recommendation
 
 
 def _f(x: float | None, fmt: str) -> str:
@@ -158,12 +158,10 @@ def print_recommendations(recommendations: list[Recommendation]) -> None:
         print(
             f"\n{rec.model} on {rec.device_class}: " + (f"ship {rec.chosen.precision}" if rec.chosen else "no variant")
         )
-        unit = "M instr/inf" if rec.metric == "instructions" else "median ms"
-        print(f"  {'variant':<8} {unit:>11} {'mIoU':>7} {'argmax':>8}  accuracy gate")
+        print(f"  {'variant':<8} {UNITS[rec.metric]:>11} {'mIoU':>7} {'argmax':>8}  accuracy gate")
         for c in rec.candidates:
-            value = c.value / 1e6 if rec.metric == "instructions" else c.value
             miou = f"{100 * c.miou:7.2f}" if c.miou is not None else f"{'-':>7}"
             agree = f"{100 * c.mean_argmax_agreement:7.2f}%" if c.mean_argmax_agreement is not None else f"{'-':>8}"
             mark = "  <- recommended" if c is rec.chosen else ""
-            print(f"  {c.precision:<8} {value:>11.2f} {miou} {agree}  {c.status}{mark}")
+            print(f"  {c.precision:<8} {c.shown:>11.2f} {miou} {agree}  {c.status}{mark}")
         print(f"  ({rec.why})")

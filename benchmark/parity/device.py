@@ -29,6 +29,7 @@ from converter.compare import (
     compare_output,
     comparison_fields,
     foreground,
+    mean_argmax_agreement,
     mean_mask_iou,
 )
 from converter.errors import ToolkitError
@@ -217,7 +218,7 @@ def _summary(
     records: list[dict[str, Any]],
     tallies: dict[str, GroundTruthTally],
 ) -> dict[str, Any]:
-    mean_argmax = float(np.mean([r["argmax_agreement"] for r in records])) if records else None
+    mean_argmax = mean_argmax_agreement(records)
     task = task_problems(
         tol,
         mean_mask_iou=mean_mask_iou(records),

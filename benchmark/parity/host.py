@@ -16,7 +16,13 @@ from benchmark.images import ImageSet
 from benchmark.parity.gates import image_problems, task_problems
 from benchmark.records.run_files import new_run_path, write_run
 from converter import manifest
-from converter.compare import GroundTruthTally, compare_output, comparison_fields, mean_mask_iou
+from converter.compare import (
+    GroundTruthTally,
+    compare_output,
+    comparison_fields,
+    mean_argmax_agreement,
+    mean_mask_iou,
+)
 from converter.convert import DEFAULT_SOURCES, convert_zoo_model
 from converter.errors import ToolkitError
 from converter.preprocess import preprocess
@@ -191,7 +197,7 @@ def _judge(
     result.max_abs_diff = None if any(d is None for d in diffs) else max(diffs, default=None)
     result.mean_abs_diff = float(np.mean([r["mean_abs_diff"] or 0.0 for r in records])) if records else None
     result.min_argmax_agreement = min((r["argmax_agreement"] for r in records), default=None)
-    result.mean_argmax_agreement = float(np.mean([r["argmax_agreement"] for r in records])) if records else None
+    result.mean_argmax_agreement = mean_argmax_agreement(records)
     result.mean_mask_iou = mean_mask_iou(records)
     result.gt = {
         runtime: {"images": len(t.fg_ious), "mean_fg_iou": t.mean_fg_iou, "miou": t.miou}

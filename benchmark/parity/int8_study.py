@@ -25,7 +25,13 @@ from benchmark.parity.gates import image_problems, task_problems
 from benchmark.records.run_files import new_run_path, write_run
 from benchmark.records.types import Int8StudyRecord
 from converter.calibration import AUGMENTATIONS_PER_IMAGE, CalibrationSet, default_calibration_dir, load_calibration
-from converter.compare import GroundTruthTally, compare_output, comparison_fields, mean_mask_iou
+from converter.compare import (
+    GroundTruthTally,
+    compare_output,
+    comparison_fields,
+    mean_argmax_agreement,
+    mean_mask_iou,
+)
 from converter.errors import ToolkitError, UsageError
 from converter.int8_source import Int8Source, int8_source
 from converter.preprocess import preprocess
@@ -95,7 +101,7 @@ class _Judge:
     """The fp32 reference on the held-out images, and an option's fake-quant program judged against it."""
 
     def __init__(self, src: Int8Source, images: ImageSet, tol: Tolerance) -> None:
-        self.src, self.images, self.tol = src, images, tol
+        self.images, self.tol = images, tol
         files = src.source.files
         reference = ReferenceRunner(files.model_file, files.params_file)
         self.output = reference.output_names[0]
@@ -117,12 +123,11 @@ class _Judge:
             problems += [f"{item.name}: {p}" for p in image_problems(c, self.tol)]
             if got is not None and item.mask is not None:
                 tally.add(got, item.mask)
-        agreements = [float(c["argmax_agreement"]) for c in comparisons]
         row.images = len(comparisons)
         row.miou = tally.miou
         row.miou_drop_points = None if tally.miou is None else 100 * ((self.fp32_miou or 0.0) - tally.miou)
-        row.mean_argmax_agreement = float(np.mean(agreements))
-        row.min_argmax_agreement = min(agreements)
+        row.mean_argmax_agreement = mean_argmax_agreement(comparisons)
+        row.min_argmax_agreement = min(float(c["argmax_agreement"]) for c in comparisons)
         row.mean_mask_iou = mean_mask_iou(comparisons)
         problems += task_problems(
             self.tol,
@@ -207,7 +212,7 @@ def _run_option(src: Int8Source, option: StudyOption, judge: _Judge, cache: Path
             src.spec.name, src.program, calib=option.calib, pre=src.pre, settings=option.settings, cache_dir=cache
         )
         row.quantize_s = round(time.monotonic() - t0, 1)
-        row.quant_key = q.source.files.folder.name.rsplit("__", 1)[-1]
+        row.quant_key = q.cache_key
         judge.judge(row, q.source.files.model_file, q.source.files.params_file)
     except ToolkitError as e:
         row.status, row.error, row.problems = "failed", str(e), [str(e)]

@@ -15,6 +15,7 @@ from converter import manifest
 from converter.errors import ToolkitError
 
 Metric = Literal["instructions", "median_ms"]
+UNITS: dict[str, str] = {"instructions": "M instr/inf", "median_ms": "median ms"}  # how `Candidate.shown` reads
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,11 @@ class Candidate:
     size_bytes: int | None = None
     nb_sha256: str | None = None
     run: str | None = None
+
+    @property
+    def shown(self) -> float:
+        """The figure in the unit of UNITS: million instructions, or milliseconds."""
+        return self.value / 1e6 if self.metric == "instructions" else self.value
 
     @property
     def status(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from benchmark.report import plots
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num
-from benchmark.report.recommend import Candidate, Recommendation, candidates, recommend
+from benchmark.report.recommend import UNITS, Candidate, Recommendation, candidates, recommend
 
 INTRO = (
     "Per model and ARM device class, the variant to ship: among the variants whose accuracy gate passed on that "
@@ -34,10 +34,9 @@ def recommendations(c: Collected) -> list[Recommendation]:
 
 
 def _row(rec: Recommendation, x: Candidate) -> list[str]:
-    value = cell_num(x.value / 1e6, ".2f") if rec.metric == "instructions" else cell_num(x.value, ".2f")
     return [
         x.precision,
-        value,
+        cell_num(x.shown, ".2f"),
         cell_num(x.size_bytes / 1e6 if x.size_bytes else None, ".2f"),
         cell_num(100 * x.miou if x.miou is not None else None, ".2f"),
         cell_num(100 * x.fp32_desktop_miou if x.fp32_desktop_miou is not None else None, ".2f"),
@@ -55,8 +54,16 @@ def recommendation_section(c: Collected) -> list[Block]:
     summary = [[r.model, r.device_class, r.chosen.precision if r.chosen else "none", r.why] for r in recs]
     blocks.append(Table(["model", "device class", "ship", "why"], summary))
     for rec in recs:
-        unit = "M instr/inf" if rec.metric == "instructions" else "median ms"
-        head = ["variant", unit, "MB", "mIoU device", "mIoU desktop fp32", "argmax vs fp32 %", "accuracy gate", ""]
+        head = [
+            "variant",
+            UNITS[rec.metric],
+            "MB",
+            "mIoU device",
+            "mIoU desktop fp32",
+            "argmax vs fp32 %",
+            "accuracy gate",
+            "",
+        ]
         blocks += [
             Heading(3, f"{rec.model} on {rec.device_class}"),
             Table(head, [_row(rec, x) for x in rec.candidates], {1, 2, 3, 4, 5}),
@@ -66,7 +73,7 @@ def recommendation_section(c: Collected) -> list[Block]:
         xlabel = "million ARM instructions per inference" if rec.metric == "instructions" else "median latency, ms"
         points = [
             {
-                "x": x.value / 1e6 if rec.metric == "instructions" else x.value,
+                "x": x.shown,
                 "miou": x.miou,
                 "gate": bool(x.gate),
                 "chosen": x is rec.chosen,
