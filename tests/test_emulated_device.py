@@ -78,3 +78,30 @@ def test_connect_failure_string_is_an_error(lab) -> None:  # type: ignore[no-unt
     address = f"127.0.0.1:{free_port()}"
     with pytest.raises(DeviceError, match=f"adb connect {address} via .* failed: failed to connect"):
         connect(lab.server, address)  # adbutils returns "failed to connect to ..." instead of raising
+
+
+def test_a_server_is_alive_only_when_it_answers(lab) -> None:  # type: ignore[no-untyped-def]
+    """A server killed a moment ago can still accept a connection; only an answered request proves it alive."""
+    import socket
+    import threading
+
+    from benchmark.device.adb import AdbServer
+
+    assert lab.server.responds()
+    with socket.socket() as listener:  # accepts, then drops the connection unanswered, as a dying server does
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def _drop() -> None:
+            conn, _ = listener.accept()
+            conn.close()
+
+        dropper = threading.Thread(target=_drop)
+        dropper.start()
+        mute = AdbServer("127.0.0.1", listener.getsockname()[1])
+        mute.check_reachable()  # a connect alone succeeds
+        dropper.join(timeout=5)
+        dropper = threading.Thread(target=_drop)
+        dropper.start()
+        assert not mute.responds(timeout_s=2.0)
+        dropper.join(timeout=5)

@@ -76,6 +76,18 @@ class AdbServer:
                 f"`adb -P {self.port} start-server`) or pass --adb HOST:PORT"
             ) from None
 
+    def responds(self, timeout_s: float = 2.0) -> bool:
+        """True when the server answers a `host:version` request. A server killed a moment ago can still accept a
+        TCP connection (its listening socket closes after the others), so a connect alone is not proof of life."""
+        request = b"host:version"
+        try:
+            with socket.create_connection((self.host, self.port), timeout=timeout_s) as conn:
+                conn.settimeout(timeout_s)
+                conn.sendall(b"%04x" % len(request) + request)
+                return conn.recv(4, socket.MSG_WAITALL) == b"OKAY"
+        except OSError:
+            return False
+
     def client(self) -> adbutils.AdbClient:
         self.check_reachable()
         return adbutils.AdbClient(host=self.host, port=self.port, socket_timeout=30)
@@ -156,9 +168,7 @@ class AdbDevice:
             for w in ("not found", "offline", "closed", "reset", "refused", "broken pipe", "expected", "unknown data")
         )
         hint = " (the device disconnected or went offline)" if gone else ""
-        try:
-            self.server.check_reachable(timeout_s=2.0)
-        except DeviceError:
+        if not self.server.responds(timeout_s=2.0):
             hint = f" (its adb server {self.server} is gone)"
         return DeviceError(f"{self.serial}: {action} failed: {text}{hint}")
 
