@@ -130,7 +130,7 @@ def choose_variant(model_dir: Path, precision: str | None = None) -> DemoVariant
     """The .nb the app ships: `precision` when asked; else the manifest's recommendation (benchmark.report.recommend;
     when device classes disagree, the variant recommended for most of them, a variant any arm64 phone runs winning a
     tie); else fp32, which runs on every arm64 phone."""
-    data = manifest.load(model_dir)
+    data = manifest.read(model_dir)
     if precision:
         return DemoVariant(model_dir / manifest.nb_name("arm", precision), precision, "asked for (DEMO_PRECISION)")
     recs = manifest.current_recommendations(model_dir, data)
@@ -140,15 +140,15 @@ def choose_variant(model_dir: Path, precision: str | None = None) -> DemoVariant
             "make bench-device with DATASET=...); fp32 runs on every arm64 phone"
         )
         return DemoVariant(model_dir / "arm-fp32.nb", "fp32", why)
-    files = (data or {}).get("files") or {}
-    votes = Counter(str(r["precision"]) for r in recs.values())
+    files = data.files if data else {}
+    votes = Counter(str(r.precision) for r in recs.values())
 
     def rank(p: str) -> tuple[int, int, str]:
-        requires = (files.get(manifest.nb_name("arm", p)) or {}).get("requires")
-        return (-votes[p], 1 if requires else 0, p)
+        entry = files.get(manifest.nb_name("arm", p))
+        return (-votes[p], 1 if entry and entry.requires else 0, p)
 
     chosen = min(votes, key=rank)
-    classes = sorted(c for c, r in recs.items() if r["precision"] == chosen)
+    classes = sorted(c for c, r in recs.items() if r.precision == chosen)
     return DemoVariant(model_dir / manifest.nb_name("arm", chosen), chosen, f"recommended for {', '.join(classes)}")
 
 

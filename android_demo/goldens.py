@@ -22,6 +22,7 @@ from converter.cli_args import setup_logging
 from converter.compare import prediction_at_size
 from converter.errors import ExitCode, ToolkitError, UsageError
 from converter.generated_images import generated_images
+from converter.manifest_types import Manifest
 from converter.preprocess import load_image, preprocess
 from converter.reference import ReferenceRunner
 
@@ -35,15 +36,15 @@ def _save(folder: Path, name: str, array: NDArray[Any]) -> str:
 
 
 def _image_entry(
-    folder: Path, i: int, item: tuple[str, NDArray[Any]], data: dict[str, Any], ref: ReferenceRunner
+    folder: Path, i: int, item: tuple[str, NDArray[Any]], data: Manifest, ref: ReferenceRunner
 ) -> dict[str, Any]:
     name, bgr = item
     scale = MAX_SIDE / max(bgr.shape[:2])
     if scale < 1:
         bgr = cv2.resize(bgr, (round(bgr.shape[1] * scale), round(bgr.shape[0] * scale)), interpolation=cv2.INTER_AREA)
     h, w = bgr.shape[:2]
-    x = preprocess(bgr, data["preprocess"])
-    out = ref.run([x])[data["output_name"]]
+    x = preprocess(bgr, data.preprocess)
+    out = ref.run([x])[data.output_name]
     mask = prediction_at_size(out, (h, w))
     return {
         "name": name,
@@ -131,10 +132,10 @@ def _yuv_entries(folder: Path, bgr: NDArray[Any]) -> list[dict[str, Any]]:
 
 
 def write_goldens(model_dir: Path, images: list[Path], out: Path) -> Path:
-    data = manifest.load(model_dir)
+    data = manifest.read(model_dir)
     if data is None or not (model_dir / SPEC_NAME).is_file():
         raise ToolkitError(f"{model_dir}: no manifest/model_spec.json; convert the model first (make convert)")
-    source = data["source"]
+    source = data.source
     folder = Path(source["folder"])
     ref = ReferenceRunner(folder / source["model_file"], folder / source["params_file"])
     if out.exists():
@@ -144,7 +145,7 @@ def write_goldens(model_dir: Path, images: list[Path], out: Path) -> Path:
     named = [(p.name, load_image(p)) for p in images] or generated_images()[:2]
     entries = [_image_entry(out, i, item, data, ref) for i, item in enumerate(named)]
     atomic_files.write_json(
-        out / "index.json", {"model": data["model"], "images": entries, "yuv": _yuv_entries(out, named[0][1])}
+        out / "index.json", {"model": data.model, "images": entries, "yuv": _yuv_entries(out, named[0][1])}
     )
     return out
 

@@ -17,6 +17,7 @@ from converter import manifest
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource, ModelUnavailable, checksums, resolve
 from converter.graph_fix_apply import prepare_graph_fixes, unfixed_op_counts
+from converter.manifest_types import InputPreprocess
 from converter.model_files import ModelFiles, find_model_files
 from converter.model_stats import model_stats
 from converter.opt import opt_version, preflight
@@ -188,7 +189,7 @@ def _manifest_head(
     *,
     source: ModelSource,
     program: ProgramInfo,
-    pre: dict[str, Any],
+    pre: InputPreprocess,
     warnings: list[str],
 ) -> dict[str, Any]:
     """The manifest's model-level facts (the per-file entries are kept and updated by the caller)."""
@@ -206,7 +207,7 @@ def _manifest_head(
         output_dtype=out.dtype,
         output_op=_output_op(program, source.files),
         outputs=[{"name": t.name, "dtype": t.dtype, "dims": list(t.dims)} for t in program.outputs],
-        preprocess=pre,
+        preprocess=pre.model_dump(),
         weights="random" if source.kind == "standin" else "trained",
         warnings=warnings,
     )

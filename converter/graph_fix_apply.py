@@ -21,6 +21,7 @@ from converter.errors import ToolkitError
 from converter.fetch import ModelSource
 from converter.generated_images import generated_images
 from converter.graph_fixes import fix_program
+from converter.manifest_types import InputPreprocess
 from converter.model_files import find_model_files
 from converter.preprocess import ImageError, load_image, preprocess
 from converter.spec import GraphFixSettings
@@ -97,7 +98,7 @@ def _write_fixed(source: ModelSource, program: bytes, dest: Path) -> ModelSource
     return dataclasses.replace(source, files=find_model_files(dest))
 
 
-def max_output_diff(a: ModelSource, b: ModelSource, pre: dict[str, Any], images: list[tuple[str, Any]]) -> float:
+def max_output_diff(a: ModelSource, b: ModelSource, pre: InputPreprocess, images: list[tuple[str, Any]]) -> float:
     """Largest |difference| over every output and image between two programs on desktop Paddle Inference."""
     from converter.reference import ReferenceRunner
 
@@ -116,7 +117,7 @@ def max_output_diff(a: ModelSource, b: ModelSource, pre: dict[str, Any], images:
 
 
 def prepare_graph_fixes(
-    name: str, source: ModelSource, model_dir: Path, pre: dict[str, Any], settings: GraphFixSettings
+    name: str, source: ModelSource, model_dir: Path, pre: InputPreprocess, settings: GraphFixSettings
 ) -> GraphFixOutcome:
     if not settings.enabled:
         return GraphFixOutcome("disabled", source)

@@ -5,11 +5,11 @@ program, so its skip names are the conversion's and its cached results are the o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource, resolve
 from converter.graph_fix_apply import prepare_graph_fixes
+from converter.manifest_types import InputPreprocess
 from converter.spec import GraphFixSettings, ModelSources, ModelSpec, effective_preprocess
 from converter.zoo import Int8Recipe, Zoo
 
@@ -19,7 +19,7 @@ class Int8Source:
     spec: ModelSpec
     source: ModelSource  # the trained model as found: the fp32 reference
     program: ModelSource  # what is quantized and converted
-    pre: dict[str, Any]
+    pre: InputPreprocess
     recipe: Int8Recipe | None  # the zoo entry's `int8:` settings, if any
 
 

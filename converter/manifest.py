@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from converter import atomic_files
 from converter.app_spec import SPEC_NAME, write_spec
 from converter.errors import ToolkitError
-from converter.manifest_types import Manifest
+from converter.manifest_types import Manifest, Recommended
 from converter.model_files import sha256_file
 from converter.yaml_files import problems
 
@@ -52,7 +52,23 @@ def load(model_dir: Path) -> dict[str, Any] | None:
 
 
 class ManifestError(ToolkitError):
-    """What a writer put in a manifest does not match converter.manifest_types (a bug, caught before writing)."""
+    """A manifest does not match converter.manifest_types: a writer's bug (caught before writing), or a file edited
+    by hand or written by another version (caught when read)."""
+
+
+def read(model_dir: Path) -> Manifest | None:
+    """The manifest as its type, for everything that uses a converted model; None when the model was not converted
+    (or its manifest is of another schema version: converting again rebuilds it)."""
+    data = load(model_dir)
+    if data is None:
+        return None
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as e:
+        raise ManifestError(
+            f"{model_dir / MANIFEST_NAME}: not a manifest this toolkit wrote ({problems(e, limit=3)}); convert the "
+            "model again (make convert) to rewrite it"
+        ) from None
 
 
 def _checked(path: Path, data: dict[str, Any]) -> dict[str, Any]:
@@ -155,11 +171,12 @@ def migrate_variant_names(model_dir: Path, data: dict[str, Any] | None) -> list[
     return renamed
 
 
-def calibration_hashes(data: dict[str, Any] | None, name: str) -> set[str]:
+def calibration_hashes(data: Manifest, name: str) -> set[str]:
     """The sha256 of every image the file `name` was calibrated on (full int8), so evaluation can leave them out."""
-    entry = ((data or {}).get("files") or {}).get(name) or {}
-    images = ((entry.get("quantization") or {}).get("calibration") or {}).get("images") or []
-    return {str(i["sha256"]) for i in images}
+    entry = data.files.get(name)
+    if entry is None or entry.quantization is None:
+        return set()
+    return {str(i["sha256"]) for i in entry.quantization.calibration.get("images") or []}
 
 
 def set_recommendation(model_dir: Path, device_class: str, entry: dict[str, Any]) -> None:
@@ -172,11 +189,11 @@ def set_recommendation(model_dir: Path, device_class: str, entry: dict[str, Any]
     atomic_files.write_json(path, _checked(path, data))  # model_spec.json does not depend on it
 
 
-def current_recommendations(model_dir: Path, data: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+def current_recommendations(model_dir: Path, data: Manifest | None) -> dict[str, Recommended]:
     """The recommendations whose file is still the one that was measured (a re-converted file voids its own)."""
     out = {}
-    for cls, rec in ((data or {}).get("recommended") or {}).items():
-        nb = model_dir / str(rec.get("file"))
-        if rec.get("precision") and nb.is_file() and rec.get("nb_sha256") in (None, sha256_file(nb)):
+    for cls, rec in (data.recommended if data else {}).items():
+        nb = model_dir / str(rec.file)
+        if rec.precision and nb.is_file() and rec.nb_sha256 in (None, sha256_file(nb)):
             out[cls] = rec
     return out

@@ -22,8 +22,13 @@ class InputPreprocess(_Strict):
     height: int
     mean: list[float]
     std: list[float]
-    channel_order: Literal["rgb", "bgr"]
-    scale: float
+    channel_order: Literal["rgb", "bgr"] = "rgb"
+    scale: float = 1 / 255
+
+    @classmethod
+    def standard(cls, width: int, height: int) -> InputPreprocess:
+        """PP-HumanSeg's normalization ((x / 255 - 0.5) / 0.5, RGB) for a bare input shape with no manifest."""
+        return cls(width=width, height=height, mean=[0.5] * 3, std=[0.5] * 3)
 
 
 class Quantization(_Strict):

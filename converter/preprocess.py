@@ -5,7 +5,6 @@ PaddleSeg's pipeline: decode BGR, resize to W x H (bilinear), BGR -> RGB, x/255,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from converter.errors import ToolkitError
+from converter.manifest_types import InputPreprocess
 
 
 class ImageError(ToolkitError):
@@ -54,14 +54,13 @@ def load_image(path: Path) -> NDArray[Any]:
     return to_bgr8(decode(path))
 
 
-def preprocess(img_bgr: NDArray[Any], pre: Mapping[str, Any]) -> NDArray[Any]:
+def preprocess(img_bgr: NDArray[Any], pre: InputPreprocess) -> NDArray[Any]:
     """BGR uint8 image -> float32 NCHW tensor [1, 3, H, W] as described by a manifest's `preprocess`."""
-    w, h = int(pre["width"]), int(pre["height"])
-    resized = cv2.resize(img_bgr, (w, h), interpolation=cv2.INTER_LINEAR)
-    if pre.get("channel_order", "rgb") == "rgb":
+    resized = cv2.resize(img_bgr, (pre.width, pre.height), interpolation=cv2.INTER_LINEAR)
+    if pre.channel_order == "rgb":
         resized = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)
-    x = resized.astype(np.float32) * np.float32(pre.get("scale", 1 / 255))
-    mean = np.asarray(pre["mean"], dtype=np.float32).reshape(1, 1, 3)
-    std = np.asarray(pre["std"], dtype=np.float32).reshape(1, 1, 3)
+    x = resized.astype(np.float32) * np.float32(pre.scale)
+    mean = np.asarray(pre.mean, dtype=np.float32).reshape(1, 1, 3)
+    std = np.asarray(pre.std, dtype=np.float32).reshape(1, 1, 3)
     x = (x - mean) / std
     return np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis])

@@ -20,6 +20,7 @@ from converter import process
 from converter.calibration import AUGMENTATIONS_PER_IMAGE, CalibrationSet, augmented, load_calibration
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource, checksums
+from converter.manifest_types import InputPreprocess
 from converter.model_files import find_model_files
 from converter.preprocess import preprocess
 from converter.spec import Int8Options, QuantSettings
@@ -82,7 +83,7 @@ def quantize(
     source: ModelSource,
     *,
     calib: CalibrationSet,
-    pre: dict[str, Any],
+    pre: InputPreprocess,
     settings: QuantSettings,
     cache_dir: Path,
 ) -> Quantized:
@@ -115,7 +116,7 @@ def _sweep_abandoned(cache_dir: Path) -> None:
 
 
 def _build(
-    name: str, source: ModelSource, *, calib: CalibrationSet, pre: dict[str, Any], settings: QuantSettings, dest: Path
+    name: str, source: ModelSource, *, calib: CalibrationSet, pre: InputPreprocess, settings: QuantSettings, dest: Path
 ) -> None:
     """Quantize into a temporary folder beside `dest`, then move it into place (never half a program)."""
     cache_dir = dest.parent

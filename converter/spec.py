@@ -8,9 +8,9 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from converter.fetch import default_cache_dir
+from converter.manifest_types import InputPreprocess
 from converter.model_files import ModelFiles
 from converter.zoo import CalibAlgo, Preprocess, WeightScales
 
@@ -79,7 +79,7 @@ class ModelSources:
         return self.cache_dir or default_cache_dir()
 
 
-def effective_preprocess(spec: ModelSpec, files: ModelFiles) -> tuple[dict[str, Any], list[str]]:
+def effective_preprocess(spec: ModelSpec, files: ModelFiles) -> tuple[InputPreprocess, list[str]]:
     """Preprocessing from deploy.yaml when it has it, else from the zoo entry; warnings for disagreements."""
     warnings: list[str] = []
     _, _, h, w = spec.input_shape
@@ -98,12 +98,7 @@ def effective_preprocess(spec: ModelSpec, files: ModelFiles) -> tuple[dict[str, 
                 f"{dep.path}: transforms {list(dep.unsupported_transforms)} are not applied by the toolkit's "
                 "preprocessing (only Resize and Normalize are)"
             )
-    pre = {
-        "width": w,
-        "height": h,
-        "mean": list(mean),
-        "std": list(std),
-        "channel_order": spec.preprocess.channel_order,
-        "scale": 1 / 255,
-    }
+    pre = InputPreprocess(
+        width=w, height=h, mean=list(mean), std=list(std), channel_order=spec.preprocess.channel_order, scale=1 / 255
+    )
     return pre, warnings

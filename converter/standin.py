@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from converter.manifest_types import InputPreprocess
 from converter.model_files import sha256_file
 from converter.program import read_program
 from converter.standin_store import STANDIN_MARK, TARGET_MAX_LOGIT, StandinError, publish
@@ -171,13 +172,13 @@ def standin_source(entry: Any, graphs_dir: Path | None, cache_dir: Path) -> Any:
     origin = f"the official graph {graph}" if has_graph else f"paddleseg's {entry.standin.model}"
     if not (mark.is_file() and json.loads(mark.read_text()).get("graph_sha256") == fingerprint):
         _, _, h, w = entry.input_shape
-        pre = {
-            "width": w,
-            "height": h,
-            "mean": list(entry.preprocess.mean),
-            "std": list(entry.preprocess.std),
-            "channel_order": entry.preprocess.channel_order,
-        }
+        pre = InputPreprocess(
+            width=w,
+            height=h,
+            mean=list(entry.preprocess.mean),
+            std=list(entry.preprocess.std),
+            channel_order=entry.preprocess.channel_order,
+        )
         log.info("%s: building a random-weight stand-in from %s (latency only)", entry.name, origin)
         cache_dir.mkdir(parents=True, exist_ok=True)
         if has_graph and graph:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from converter import manifest
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource
+from converter.manifest_types import InputPreprocess
 from converter.model_files import sha256_file
 from converter.nb_inspect import NbFormatError, NbInfo, inspect_nb
 from converter.opt import ConversionError, run_opt
@@ -121,7 +122,7 @@ class VariantInputs:
     source: ModelSource  # the model as found (its checksums go into the manifest)
     program: ModelSource  # what opt converts: the graph-fixed program (or the original)
     out: TensorInfo
-    pre: dict[str, Any]
+    pre: InputPreprocess
     opt_ver: str
     fixes_enabled: bool
     int8: Int8Plan | None = None  # full int8: how to quantize `program` first

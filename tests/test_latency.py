@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -280,11 +281,23 @@ def test_no_adb_server_and_no_stray_server(tmp_path, capsys) -> None:  # type: i
 
 
 def _helpers_running() -> int:
+    """adb servers and emulated devices started from this test process (another run on the machine has its own)."""
     import subprocess
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            if pid == os.getpid():
+                return True
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                return False
+            pid = int(stat.rpartition(")")[2].split()[1])  # the parent's PID follows the state field
+        return False
 
     pattern = "benchmark.emulated --root|nodaemon server"
     found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True, check=False, timeout=10)
-    return len(found.stdout.split())
+    return sum(ours(int(pid)) for pid in found.stdout.split())
 
 
 def test_bench_emulated_command_starts_and_stops_everything(models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]

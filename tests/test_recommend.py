@@ -170,3 +170,16 @@ def test_a_manifest_that_does_not_match_its_type_is_never_written(tmp_path: Path
     with pytest.raises(manifest.ManifestError, match=r"files\.arm-fp32\.nb\.size: Extra inputs are not permitted"):
         manifest.write(d, data)
     assert (d / "manifest.json").read_bytes() == before
+
+
+def test_a_manifest_edited_by_hand_is_refused_when_read_naming_the_file_and_the_fix(tmp_path: Path) -> None:
+    d = _model_dir(tmp_path)
+    read = manifest.read(d)
+    assert read is not None and read.preprocess.width == 256 and read.files["arm-fp16.nb"].requires
+    data = json.loads((d / "manifest.json").read_text())
+    data["preprocess"]["channel_order"] = "rgba"
+    (d / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(manifest.ManifestError, match=r"manifest\.json: not a manifest this toolkit wrote .*"
+                       r"preprocess\.channel_order.*convert the model again \(make convert\)"):  # fmt: skip
+        manifest.read(d)
+    assert manifest.read(tmp_path / "not-converted") is None

@@ -69,8 +69,8 @@ def nb_for_device(ctx: DeviceContext, job: ModelJob) -> tuple[str, Path]:
     target = target_for(ctx.info)
     nb_path = job.model_dir / manifest.nb_name(target, job.precision)
     if not nb_path.is_file():
-        data = manifest.load(job.model_dir) or {}
-        why = (data.get("not_built") or {}).get(nb_path.name)
+        data = manifest.read(job.model_dir)
+        why = data.not_built.get(nb_path.name) if data else None
         if why:
             raise VariantNotForDevice(f"{job.name} {job.precision} on {ctx.info.serial} ({target}): {why}")
         raise RunnerError(f"{nb_path} does not exist: convert {job.name} for {target} first")

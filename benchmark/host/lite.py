@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from converter import manifest, process
 from converter.errors import ToolkitError, UsageError
+from converter.manifest_types import InputPreprocess
 from converter.nb_inspect import inspect_nb
 from converter.preprocess import preprocess
 
@@ -100,10 +101,10 @@ def run_on_host(nb_path: Path, images: Any, *, input_shape: list[int] | None) ->
         raise UsageError(f"{nb_path}: no such file")
     if input_shape:
         _, _, h, w = input_shape
-        pre: dict[str, Any] = {"width": w, "height": h, "mean": [0.5] * 3, "std": [0.5] * 3, "channel_order": "rgb"}
+        pre = InputPreprocess.standard(w, h)
     else:
-        data = manifest.load(nb_path.parent)
-        if not data or "preprocess" not in data:
+        data = manifest.read(nb_path.parent)
+        if data is None:
             raise UsageError(f"no manifest beside {nb_path}; pass --input-shape 1,3,H,W")
-        pre = data["preprocess"]
+        pre = data.preprocess
     return LiteHostRunner(nb_path).run_batch([[preprocess(i.bgr, pre)] for i in images.items])

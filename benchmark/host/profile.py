@@ -22,6 +22,7 @@ from benchmark.host.lite import SINGLE_THREAD_ENV
 from benchmark.images import generated_image_set
 from converter import manifest, process
 from converter.errors import ToolkitError, UsageError
+from converter.manifest_types import InputPreprocess
 from converter.nb_inspect import inspect_nb
 from converter.preprocess import preprocess
 
@@ -170,11 +171,11 @@ def timing_input(nb: Path, shape: tuple[int, int, int, int] | None = None) -> ND
     pre = None
     if shape:
         _, _, h, w = shape
-        pre = {"width": w, "height": h, "mean": [0.5] * 3, "std": [0.5] * 3, "channel_order": "rgb"}
+        pre = InputPreprocess.standard(w, h)
     for folder in (nb.parent, nb.parent.parent) if pre is None else ():
-        data = manifest.load(folder)
-        if data and "preprocess" in data:
-            pre = data["preprocess"]
+        data = manifest.read(folder)
+        if data is not None:
+            pre = data.preprocess
             break
     if pre is None:
         raise ToolkitError(f"{nb}: no manifest beside it (or one folder up); pass --input-shape 1,3,H,W")

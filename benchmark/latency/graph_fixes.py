@@ -33,6 +33,7 @@ from converter.convert import convert_folder, convert_zoo_model
 from converter.errors import ToolkitError
 from converter.generated_images import calibration_images
 from converter.graph_fix_apply import UNFIXED_DIR
+from converter.manifest_types import InputPreprocess
 from converter.preprocess import preprocess
 from converter.spec import ModelSources
 from converter.standin_store import STANDIN_MARK
@@ -74,7 +75,7 @@ def paddle26_model(name: str, *, zoo: Zoo, sources: ModelSources) -> tuple[Path,
     folder = sources.cache / "paddle26" / name
     if not (folder / STANDIN_MARK).is_file():
         n, c, h, w = e.input_shape
-        pre = {"width": w, "height": h, "mean": [0.5] * 3, "std": [0.5] * 3, "channel_order": "rgb", "scale": 1 / 255}
+        pre = InputPreprocess.standard(w, h)
         log.info("%s: exporting the architecture with Paddle 2.6 into %s", name, folder)
         build_paddleseg_standin(e.standin, e.input_shape, folder, [preprocess(x, pre) for x in calibration_images()])
     outcome = convert_folder(
@@ -93,7 +94,8 @@ def _old_form_model(name: str, zoo_name: str, *, zoo: Zoo, sources: ModelSources
     if not outcome.ok or outcome.model_dir is None:
         log.warning("warning: %s: old-form export %s not timed: %s", name, zoo_name, outcome.error or outcome.status)
         return None
-    status = ((manifest.load(outcome.model_dir) or {}).get("graph_fixes") or {}).get("status")
+    data = manifest.read(outcome.model_dir)
+    status = ((data.graph_fixes if data else None) or {}).get("status")
     if status != "not_needed":
         log.warning(
             "warning: %s: %s is not an old-form export here (graph fixes %s; the official graph is needed: "
@@ -155,11 +157,11 @@ def _summary(pair: Pair, where: str, medians: dict[str, list[float]], worst: flo
     after = sum((pair.graph_fixes.get("ops_after") or {}).get("x86", {}).values())
     old: dict[str, Any] = {"old_form_model": None, "old_form_median_ms": None, "old_form_ratio_median": None}
     if pair.old_form is not None:
-        old_data = manifest.load(pair.old_form) or {}
+        old_data = manifest.read(pair.old_form)
         old_ratios = [o / u for o, u in zip(medians["old_form"], medians["unfixed"], strict=True)]
         old = {
-            "old_form_model": old_data.get("model", pair.old_form.name),
-            "old_form_weights": old_data.get("weights", "trained"),
+            "old_form_model": old_data.model if old_data else pair.old_form.name,
+            "old_form_weights": old_data.weights if old_data else "trained",
             "old_form_median_ms": statistics.median(medians["old_form"]),
             "old_form_ratio_median": statistics.median(old_ratios),
             "old_form_ratios": [round(r, 4) for r in old_ratios],
@@ -224,12 +226,14 @@ def pairs_for(*, zoo: Zoo, sources: ModelSources, models: list[str] | None, padd
         if prepared.errors:
             raise ToolkitError("; ".join(prepared.errors))
         for job in prepared.jobs:
-            data = manifest.load(job.model_dir) or {}
-            pairs.append(Pair(job.name, job.model_dir, job.input_shape, data.get("graph_fixes") or {}))
+            data = manifest.read(job.model_dir)
+            pairs.append(Pair(job.name, job.model_dir, job.input_shape, (data.graph_fixes if data else None) or {}))
     for name in paddle26:
         model_dir, old_form = paddle26_model(name, zoo=zoo, sources=sources)
-        data = manifest.load(model_dir) or {}
-        pairs.append(Pair(name, model_dir, list(data["input_shape"]), data.get("graph_fixes") or {}, old_form))
+        data = manifest.read(model_dir)
+        if data is None:
+            raise ToolkitError(f"{model_dir}: no manifest after converting {name}")
+        pairs.append(Pair(name, model_dir, list(data.input_shape), data.graph_fixes or {}, old_form))
     return pairs
 
 

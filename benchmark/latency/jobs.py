@@ -34,9 +34,9 @@ def prepare_jobs(
             errors.append(o.error or f"{name}: {o.status}")
             log.error("error: %s", errors[-1])
             continue
-        data = manifest.load(o.model_dir) or {}
+        data = manifest.read(o.model_dir)
         entry = zoo.get(name)
-        shape = list(data.get("input_shape", entry.input_shape))
+        shape = list(data.input_shape if data else entry.input_shape)
         for precision in precisions or zoo.precisions(entry):
             jobs.append(ModelJob(name, o.model_dir, shape, entry.published.sd855_latency_ms, precision))
     return PreparedJobs(jobs, errors)

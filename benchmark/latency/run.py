@@ -83,6 +83,11 @@ def pin_mask(info: DeviceInfo, pin: str) -> str | None:
     return format(sum(1 << c for c in cpus), "x") if cpus else None
 
 
+def _weights(model_dir: Path) -> str:
+    data = manifest.read(model_dir)
+    return data.weights if data else "trained"
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -109,7 +114,7 @@ def _record_base(job: ModelJob, ctx: DeviceContext, s: BenchSettings) -> dict[st
     return {
         "model": job.name,
         "precision": job.precision,
-        "weights": (manifest.load(job.model_dir) or {}).get("weights", "trained"),
+        "weights": _weights(job.model_dir),
         "input_shape": job.input_shape,
         "device": info.summary(),
         "emulated": info.emulated,

@@ -31,8 +31,10 @@ POWER_MODES = {
 
 
 def _check_dynamic(job: ModelJob, shapes: list[tuple[int, int]]) -> None:
-    data = manifest.load(job.model_dir) or {}
-    source = data.get("source", {})
+    data = manifest.read(job.model_dir)
+    if data is None:
+        raise ToolkitError(f"{job.model_dir}: no manifest; convert {job.name} first")
+    source = data.source
     program = read_program(Path(source["folder"]) / source["model_file"])
     dims = program.inputs[0].dims
     fixed = len(dims) == 4 and dims[2] > 0 and dims[3] > 0

@@ -33,6 +33,7 @@ from converter.compare import (
     mean_mask_iou,
 )
 from converter.errors import ToolkitError
+from converter.manifest_types import InputPreprocess
 from converter.nb_inspect import inspect_nb
 from converter.preprocess import preprocess
 from converter.reference import ReferenceRunner
@@ -74,10 +75,10 @@ def _input_text(x: NDArray[Any]) -> bytes:
 
 
 def _save_artifacts(
-    folder: Path, index: int, item: ImageItem, *, pre: dict[str, Any], ref: NDArray[Any], dev: NDArray[Any]
+    folder: Path, index: int, item: ImageItem, *, pre: InputPreprocess, ref: NDArray[Any], dev: NDArray[Any]
 ) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
-    thumb = cv2.resize(item.bgr, (int(pre["width"]), int(pre["height"])), interpolation=cv2.INTER_AREA)
+    thumb = cv2.resize(item.bgr, (pre.width, pre.height), interpolation=cv2.INTER_AREA)
     paths = {
         "input": folder / f"{index}-input.png",
         "desktop": folder / f"{index}-desktop.png",
@@ -163,13 +164,13 @@ def _record(
 def check_on_device(
     ctx: DeviceContext, job: ModelJob, images: ImageSet, tol: Tolerance, *, artifacts: Path, timeout_s: float = 300
 ) -> DeviceParityResult:
-    data = manifest.load(job.model_dir)
+    data = manifest.read(job.model_dir)
     if data is None:
         raise RunnerError(f"{job.model_dir}: no manifest; convert {job.name} first")
-    source = data["source"]
+    source = data.source
     folder = Path(source["folder"])
     reference = ReferenceRunner(folder / source["model_file"], folder / source["params_file"])
-    out_name, out_dtype = data["output_name"], data["output_dtype"]
+    out_name, out_dtype = data.output_name, data.output_dtype
     target, nb_path = nb_for_device(ctx, job)
     check_runner_version(ctx, inspect_nb(nb_path).opt_version)
     images, left_out = held_out(images, manifest.calibration_hashes(data, nb_path.name))  # never judge on them
@@ -180,7 +181,7 @@ def check_on_device(
     label = f"{ctx.device.serial}: {job.name} {job.precision} parity"
     for index, item in enumerate(images.items):
         progress.show(label, "image", index + 1, len(images.items))
-        x = preprocess(item.bgr, data["preprocess"])
+        x = preprocess(item.bgr, data.preprocess)
         ref = reference.run([x])[out_name]
         try:
             floats, shape = _run_on_device(ctx, job, x, remote_nb=remote_nb, target=target, timeout_s=timeout_s)
@@ -199,7 +200,7 @@ def check_on_device(
             rec["gt_iou_candidate"] = tallies["candidate"].add(dev_cmp, item.mask)
         if index < ARTIFACT_IMAGES and full:
             rec["artifacts"] = _save_artifacts(
-                artifacts / job.name, index, item, pre=data["preprocess"], ref=ref, dev=dev_cmp
+                artifacts / job.name, index, item, pre=data.preprocess, ref=ref, dev=dev_cmp
             )
         records.append(rec)
     summary = _summary(ctx, job, tol, records, tallies)

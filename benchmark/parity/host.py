@@ -101,18 +101,18 @@ def check_model(
     if not outcome.ok or outcome.source is None or outcome.model_dir is None:
         status = "unavailable" if outcome.status == "unavailable" else "error"
         return [(ModelParity(name, status, precision=p, error=outcome.error), []) for p in wanted]
-    data = manifest.load(outcome.model_dir)
+    data = manifest.read(outcome.model_dir)
     if data is None:
         return [(ModelParity(name, "error", error=f"{outcome.model_dir}: manifest missing after conversion"), [])]
     try:
         files = outcome.source.files
         reference = ReferenceRunner(files.model_file, files.params_file)
-        inputs = [preprocess(item.bgr, data["preprocess"]) for item in images.items]
+        inputs = [preprocess(item.bgr, data.preprocess) for item in images.items]
         ref_outs = [reference.run([x]) for x in inputs]
     except ToolkitError as e:
         return [(ModelParity(name, "error", precision=p, error=f"{name}: {e}"), []) for p in wanted]
     results: list[tuple[ModelParity, list[dict[str, Any]]]] = []
-    weights = data.get("weights", "trained")
+    weights = data.weights
     # a random-weight stand-in is judged on runtime parity only: its accuracy against ground truth means nothing
     judged = (
         images
@@ -134,7 +134,7 @@ def check_model(
             results.append((ModelParity(name, "error", precision=precision, tolerance=tol, error=f"{name}: {e}"), []))
             continue
         results.append(
-            _judge(name, precision, tol, judged, outputs=(ref_outs, cand.outputs), output_name=data["output_name"])
+            _judge(name, precision, tol, judged, outputs=(ref_outs, cand.outputs), output_name=data.output_name)
         )
         results[-1][0].weights = weights
         for rec in results[-1][1]:
