@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from converter import atomic_files
+from converter.manifest_types import Manifest
 
 SPEC_NAME = "model_spec.json"
 SPEC_VERSION = 1
@@ -20,38 +21,38 @@ def output_kind(dtype: str, op: str) -> str:
     return "softmax" if op == "softmax" else "logits"
 
 
-def app_spec(manifest: dict[str, Any]) -> dict[str, Any]:
-    pre = manifest["preprocess"]
+def app_spec(manifest: Manifest) -> dict[str, Any]:
+    pre = manifest.preprocess
     return {
         "schema_version": SPEC_VERSION,
-        "model": manifest["model"],
-        "title": manifest.get("title", manifest["model"]),
-        "weights": manifest.get("weights", "trained"),
-        "input_name": manifest["input_name"],
-        "input_shape": list(manifest["input_shape"]),
+        "model": manifest.model,
+        "title": manifest.title or manifest.model,
+        "weights": manifest.weights,
+        "input_name": manifest.input_name,
+        "input_shape": list(manifest.input_shape),
         "preprocess": {
-            "width": int(pre["width"]),
-            "height": int(pre["height"]),
+            "width": pre.width,
+            "height": pre.height,
             "resize": "bilinear",
-            "channel_order": pre.get("channel_order", "rgb"),
-            "scale": float(pre.get("scale", 1 / 255)),
-            "mean": [float(v) for v in pre["mean"]],
-            "std": [float(v) for v in pre["std"]],
+            "channel_order": pre.channel_order,
+            "scale": pre.scale,
+            "mean": list(pre.mean),
+            "std": list(pre.std),
         },
         "output": {
-            "name": manifest["output_name"],
-            "dtype": manifest["output_dtype"],
-            "kind": output_kind(manifest["output_dtype"], manifest.get("output_op", "none")),
+            "name": manifest.output_name,
+            "dtype": manifest.output_dtype,
+            "kind": output_kind(manifest.output_dtype, manifest.output_op),
             "foreground_class": 1,
         },
         "files": {
-            name: {"target": e["target"], "precision": e["precision"], "sha256": e["sha256"]}
-            for name, e in sorted(manifest.get("files", {}).items())
+            name: {"target": e.target, "precision": e.precision, "sha256": e.sha256}
+            for name, e in sorted(manifest.files.items())
         },
     }
 
 
-def write_spec(model_dir: Path, manifest: dict[str, Any]) -> Path:
+def write_spec(model_dir: Path, manifest: Manifest) -> Path:
     path = model_dir / SPEC_NAME
     atomic_files.write_json(path, app_spec(manifest))
     return path

@@ -71,29 +71,29 @@ def read(model_dir: Path) -> Manifest | None:
         ) from None
 
 
-def _checked(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+def _checked(path: Path, data: dict[str, Any]) -> Manifest:
     try:
-        Manifest.model_validate(data)
+        return Manifest.model_validate(data)
     except ValidationError as e:
         raise ManifestError(
             f"{path}: refusing to write a manifest that does not match its type: {problems(e, limit=5)}"
         ) from None
-    return data
 
 
 def write(model_dir: Path, data: dict[str, Any]) -> Path:
     """The manifest (validated against converter.manifest_types.Manifest), then the app-facing model_spec.json
     derived from it."""
     path = model_dir / MANIFEST_NAME
-    atomic_files.write_json(path, _checked(path, data))
-    write_spec(model_dir, data)
+    checked = _checked(path, data)
+    atomic_files.write_json(path, data)
+    write_spec(model_dir, checked)
     return path
 
 
 def ensure_spec(model_dir: Path, data: dict[str, Any]) -> None:
     """Up-to-date models converted before model_spec.json existed get one."""
     if not (model_dir / SPEC_NAME).is_file():
-        write_spec(model_dir, data)
+        write_spec(model_dir, _checked(model_dir / MANIFEST_NAME, data))
 
 
 def is_up_to_date(
@@ -186,7 +186,8 @@ def set_recommendation(model_dir: Path, device_class: str, entry: dict[str, Any]
         raise ToolkitError(f"{model_dir}: no manifest to record the recommendation in; convert the model first")
     data.setdefault("recommended", {})[device_class] = entry
     path = model_dir / MANIFEST_NAME
-    atomic_files.write_json(path, _checked(path, data))  # model_spec.json does not depend on it
+    _checked(path, data)
+    atomic_files.write_json(path, data)  # model_spec.json does not depend on it
 
 
 def current_recommendations(model_dir: Path, data: Manifest | None) -> dict[str, Recommended]:
