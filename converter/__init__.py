@@ -10,6 +10,7 @@ The Python API (`python -m converter` is a thin CLI over it; see docs/api.md):
     Int8Options(calib_dir, per_image, algo, weights)  full int8: calibration photos and settings
     load_calibration(folder, per_image) -> CalibrationSet
     inspect_nb(path) -> NbInfo                       a .nb's header and kernels, without loading it
+    read_manifest(model_dir) -> Manifest | None      a converted model's manifest.json, as its type
 
 Imports are lazy, so that child processes (`python -m converter.opt_worker`) start fast.
 """
@@ -29,6 +30,8 @@ _API = {
     "Int8Options": "converter.spec",
     "load_calibration": "converter.calibration",
     "inspect_nb": "converter.nb_inspect",
+    "read_manifest": "converter.manifest:read",
+    "Manifest": "converter.manifest_types",
 }
 __all__ = list(_API)
 

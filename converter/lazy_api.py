@@ -8,11 +8,13 @@ from typing import Any
 
 
 def lazy_getattr(api: dict[str, str]) -> Callable[[str], Any]:
-    """A module-level __getattr__ that resolves the names of `api` (name -> module)."""
+    """A module-level __getattr__ that resolves the names of `api` (name -> module, or module:attribute when the
+    module calls it otherwise)."""
 
     def __getattr__(name: str) -> Any:
         if name in api:
-            return getattr(importlib.import_module(api[name]), name)
+            module, _, attribute = api[name].partition(":")
+            return getattr(importlib.import_module(module), attribute or name)
         raise AttributeError(name)
 
     return __getattr__

@@ -173,9 +173,11 @@ def test_a_manifest_that_does_not_match_its_type_is_never_written(tmp_path: Path
 
 
 def test_a_manifest_edited_by_hand_is_refused_when_read_naming_the_file_and_the_fix(tmp_path: Path) -> None:
+    import converter
+
     d = _model_dir(tmp_path)
-    read = manifest.read(d)
-    assert read is not None and read.preprocess.width == 256 and read.files["arm-fp16.nb"].requires
+    read = converter.read_manifest(d)  # the public API's name for manifest.read
+    assert isinstance(read, converter.Manifest) and read.preprocess.width == 256 and read.files["arm-fp16.nb"].requires
     data = json.loads((d / "manifest.json").read_text())
     data["preprocess"]["channel_order"] = "rgba"
     (d / "manifest.json").write_text(json.dumps(data))
