@@ -8,7 +8,8 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
 # User-facing knobs (also read from the environment):
-#   MODELS_DIR  local folder holding the official model folders (no-internet use)
+#   MODELS_DIR  local folder holding the official model folders (no-internet use; default ../shared/models
+#               beside the repository when it exists)
 #   MODELS      comma-separated zoo names to work on (default: the whole zoo)
 #   IMAGES      folder of real images for parity (default: generated images)
 #   TARGETS     opt targets to build (default: arm,x86)

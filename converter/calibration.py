@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from converter.errors import UsageError
+from converter.fetch import SHARED_DIR
 from converter.model_files import sha256_file
 from converter.preprocess import ImageError, load_image
 
@@ -29,11 +30,7 @@ def default_calibration_dir() -> Path:
     """$CALIB, else the demo photos of $DATA_DIR (../shared/data beside the repository)."""
     if os.environ.get(ENV):
         return Path(os.environ[ENV])
-    data = (
-        Path(os.environ["DATA_DIR"])
-        if os.environ.get("DATA_DIR")
-        else Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
+    data = Path(os.environ["DATA_DIR"]) if os.environ.get("DATA_DIR") else SHARED_DIR / "data"
     return data / "pphumanseg_demo_images"
 
 

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from converter.fetch import default_models_dir
 from converter.spec import GraphFixSettings, Int8Options, ModelSources
 from converter.zoo import DEFAULT_ZOO, PRECISIONS, RENAMED_PRECISIONS
 
@@ -89,8 +90,9 @@ def add_zoo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--models-dir",
         type=Path,
-        default=env_path("MODELS_DIR"),
-        help="local folder holding the official model folders (default: $MODELS_DIR)",
+        default=default_models_dir(),
+        help="local folder holding the official model folders (default: $MODELS_DIR, else ../shared/models beside "
+        "the repository when it exists)",
     )
     p.add_argument(
         "--cache-dir",

@@ -60,6 +60,19 @@ class ModelSource:
         }
 
 
+# The team's read-only models and data, beside the repository (../shared); every default that uses it says so.
+SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+
+
+def default_models_dir() -> Path | None:
+    """$MODELS_DIR, else ../shared/models beside the repository when it exists (the official folders, for use
+    without internet); None: download (or use the cache)."""
+    if os.environ.get("MODELS_DIR"):
+        return Path(os.environ["MODELS_DIR"])
+    shared = SHARED_DIR / "models"
+    return shared if shared.is_dir() else None
+
+
 def default_cache_dir() -> Path:
     env = os.environ.get("PP_LITE_CACHE_DIR")
     if env:
@@ -109,7 +122,11 @@ def resolve(model: ZooModel, models_dir: Path | None, cache_dir: Path, *, downlo
                 "download it again"
             )
         return ModelSource("cache", files, sums, status, (), model.url)
-    where = f"no local folder {models_dir / folder} (MODELS_DIR)" if models_dir else "MODELS_DIR not set"
+    where = (
+        f"no local folder {models_dir / folder} (MODELS_DIR)"
+        if models_dir
+        else "MODELS_DIR not set (and no ../shared/models beside the repository)"
+    )
     hint = (
         f"put the official folder {folder}/ (model.pdmodel, model.pdiparams, deploy.yaml) under MODELS_DIR "
         f"(--models-dir), or unpack {model.url} there"

@@ -259,3 +259,23 @@ def test_old_layouts_convert(
     )
     assert rc == 0, stdout
     assert inspect_nb(out / "old" / "x86-fp32.nb").target == "x86"
+
+
+def test_a_fresh_clone_converts_from_the_shared_models_without_any_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from converter.fetch import SHARED_DIR, default_models_dir
+
+    if not (SHARED_DIR / "models").is_dir():
+        pytest.skip(f"{SHARED_DIR / 'models'} is not beside this checkout")
+    monkeypatch.delenv("MODELS_DIR", raising=False)
+    assert default_models_dir() == SHARED_DIR / "models"
+    out = tmp_path / "out"
+    rc, _, err = _run(
+        capsys, "zoo", "--models", HUMAN_V1, "--targets", "x86", "--out", str(out), "--cache-dir", str(tmp_path / "c")
+    )
+    assert rc == 0, err
+    source = json.loads((out / HUMAN_V1 / "manifest.json").read_text())["source"]
+    assert source["kind"] == "local" and Path(source["folder"]).parent == SHARED_DIR / "models"
+    monkeypatch.setenv("MODELS_DIR", str(tmp_path / "elsewhere"))
+    assert default_models_dir() == tmp_path / "elsewhere"
