@@ -36,7 +36,7 @@ def nb_name(target: str, precision: str) -> str:
     return f"{target}-{precision}.nb"
 
 
-def load(model_dir: Path) -> dict[str, Any] | None:
+def _raw(model_dir: Path) -> dict[str, Any] | None:
     path = model_dir / MANIFEST_NAME
     if not path.is_file():
         return None
@@ -51,6 +51,25 @@ def load(model_dir: Path) -> dict[str, Any] | None:
     return data
 
 
+def load(model_dir: Path) -> dict[str, Any] | None:
+    """The manifest as the converter updates it (a dict, validated again when written); None when there is none or
+    it cannot be used (unreadable, another schema version, or not of its type, e.g. edited by hand): the model's
+    outputs are then rebuilt."""
+    data = _raw(model_dir)
+    if data is None:
+        return None
+    try:
+        Manifest.model_validate(data)
+    except ValidationError as e:
+        log.warning(
+            "warning: %s does not match this toolkit's manifest type (%s); its outputs will be rebuilt",
+            model_dir / MANIFEST_NAME,
+            problems(e, limit=3),
+        )
+        return None
+    return data
+
+
 class ManifestError(ToolkitError):
     """A manifest does not match converter.manifest_types: a writer's bug (caught before writing), or a file edited
     by hand or written by another version (caught when read)."""
@@ -59,7 +78,7 @@ class ManifestError(ToolkitError):
 def read(model_dir: Path) -> Manifest | None:
     """The manifest as its type, for everything that uses a converted model; None when the model was not converted
     (or its manifest is of another schema version: converting again rebuilds it)."""
-    data = load(model_dir)
+    data = _raw(model_dir)
     if data is None:
         return None
     try:

@@ -279,3 +279,24 @@ def test_a_fresh_clone_converts_from_the_shared_models_without_any_variable(
     assert source["kind"] == "local" and Path(source["folder"]).parent == SHARED_DIR / "models"
     monkeypatch.setenv("MODELS_DIR", str(tmp_path / "elsewhere"))
     assert default_models_dir() == tmp_path / "elsewhere"
+
+
+def test_a_manifest_edited_by_hand_is_rebuilt_by_converting_again(
+    models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the error of a reader says to do (convert again) works: the converter rebuilds that model."""
+    from converter import manifest
+
+    out = tmp_path / "out"
+    argv = ["zoo", "--models-dir", str(models_dir), "--models", HUMAN_V1, "--targets", "x86", "--out", str(out)]
+    assert _run(capsys, *argv)[0] == 0
+    path = out / HUMAN_V1 / "manifest.json"
+    data = json.loads(path.read_text())
+    data["preprocess"]["channel_order"] = "rgba"
+    path.write_text(json.dumps(data))
+    with pytest.raises(manifest.ManifestError, match="convert the model again"):
+        manifest.read(out / HUMAN_V1)
+    rc, stdout, stderr = _run(capsys, *argv)
+    assert rc == 0 and "does not match this toolkit's manifest type" in stderr and " converted " in stdout
+    read = manifest.read(out / HUMAN_V1)
+    assert read is not None and read.preprocess.channel_order == "rgb"
