@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 FINDER = REPO / "tools" / "find-python310"
@@ -18,6 +20,21 @@ def test_finds_a_python_310() -> None:
         [exe, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True, timeout=60, check=True
     )
     assert version.stdout.strip() == "(3, 10)"
+
+
+def test_an_activated_virtualenv_yields_its_base_interpreter(tmp_path: Path) -> None:
+    """A venv made from another venv's python breaks when that venv is gone (or not visible in a device chroot)."""
+    import os
+    import sys
+
+    if sys.prefix == sys.base_prefix or sys.version_info[:2] != (3, 10):
+        pytest.skip("the tests do not run in a Python 3.10 virtualenv")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}  # as `activate` does
+    res = subprocess.run([str(FINDER)], capture_output=True, text=True, timeout=60, check=True, env=env)
+    exe = res.stdout.strip()
+    probe = "import sys; print(sys.prefix == sys.base_prefix)"
+    out = subprocess.run([exe, "-c", probe], capture_output=True, text=True, timeout=60, check=True, env=env)
+    assert out.stdout.strip() == "True", exe  # the base interpreter, not the venv's
 
 
 def test_explains_what_to_install_when_there_is_none(tmp_path: Path) -> None:
