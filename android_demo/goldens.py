@@ -135,9 +135,7 @@ def write_goldens(model_dir: Path, images: list[Path], out: Path) -> Path:
     data = manifest.read(model_dir)
     if data is None or not (model_dir / SPEC_NAME).is_file():
         raise ToolkitError(f"{model_dir}: no manifest/model_spec.json; convert the model first (make convert)")
-    source = data.source
-    folder = Path(source["folder"])
-    ref = ReferenceRunner(folder / source["model_file"], folder / source["params_file"])
+    ref = ReferenceRunner(*data.program_files())
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)

@@ -51,68 +51,63 @@ def _raw(model_dir: Path) -> dict[str, Any] | None:
     return data
 
 
+class ManifestError(ToolkitError):
+    """A manifest does not match converter.manifest_types: a writer's bug (caught before writing), or a file edited
+    by hand or written by another version (caught when read)."""
+
+
+UNREADABLE = "not a manifest this toolkit wrote ({problems}); convert the model again (make convert) to rewrite it"
+REBUILT = "does not match this toolkit's manifest type ({problems})"
+UNWRITABLE = "refusing to write a manifest that does not match its type: {problems}"
+
+
+def _checked(model_dir: Path, data: dict[str, Any], message: str) -> Manifest:
+    """`data` as a Manifest, or ManifestError("<manifest path>: <message with its {problems}>")."""
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as e:
+        raise ManifestError(f"{model_dir / MANIFEST_NAME}: " + message.format(problems=problems(e, limit=5))) from None
+
+
 def load(model_dir: Path) -> dict[str, Any] | None:
     """The manifest as the converter updates it (a dict, validated again when written); None when there is none or
     it cannot be used (unreadable, another schema version, or not of its type, e.g. edited by hand): the model's
     outputs are then rebuilt."""
     data = _raw(model_dir)
-    if data is None:
-        return None
-    try:
-        Manifest.model_validate(data)
-    except ValidationError as e:
-        log.warning(
-            "warning: %s does not match this toolkit's manifest type (%s); its outputs will be rebuilt",
-            model_dir / MANIFEST_NAME,
-            problems(e, limit=3),
-        )
-        return None
+    if data is not None:
+        try:
+            _checked(model_dir, data, REBUILT)
+        except ManifestError as e:
+            log.warning("warning: %s; its outputs will be rebuilt", e)
+            return None
     return data
-
-
-class ManifestError(ToolkitError):
-    """A manifest does not match converter.manifest_types: a writer's bug (caught before writing), or a file edited
-    by hand or written by another version (caught when read)."""
 
 
 def read(model_dir: Path) -> Manifest | None:
     """The manifest as its type, for everything that uses a converted model; None when the model was not converted
     (or its manifest is of another schema version: converting again rebuilds it)."""
     data = _raw(model_dir)
-    if data is None:
-        return None
-    try:
-        return Manifest.model_validate(data)
-    except ValidationError as e:
-        raise ManifestError(
-            f"{model_dir / MANIFEST_NAME}: not a manifest this toolkit wrote ({problems(e, limit=3)}); convert the "
-            "model again (make convert) to rewrite it"
-        ) from None
+    return None if data is None else _checked(model_dir, data, UNREADABLE)
 
 
-def _checked(path: Path, data: dict[str, Any]) -> Manifest:
-    try:
-        return Manifest.model_validate(data)
-    except ValidationError as e:
-        raise ManifestError(
-            f"{path}: refusing to write a manifest that does not match its type: {problems(e, limit=5)}"
-        ) from None
+def _write_checked(model_dir: Path, data: dict[str, Any]) -> Manifest:
+    """Validate, then write atomically: a manifest that does not match its type is never written."""
+    checked = _checked(model_dir, data, UNWRITABLE)
+    atomic_files.write_json(model_dir / MANIFEST_NAME, data)
+    return checked
 
 
 def write(model_dir: Path, data: dict[str, Any]) -> Path:
     """The manifest (validated against converter.manifest_types.Manifest), then the app-facing model_spec.json
     derived from it."""
-    path = model_dir / MANIFEST_NAME
-    checked = _checked(path, data)
-    atomic_files.write_json(path, data)
-    write_spec(model_dir, checked)
-    return path
+    write_spec(model_dir, _write_checked(model_dir, data))
+    return model_dir / MANIFEST_NAME
 
 
 def ensure_spec(model_dir: Path, data: dict[str, Any]) -> None:
     """Up-to-date models converted before model_spec.json existed get one."""
     if not (model_dir / SPEC_NAME).is_file():
-        write_spec(model_dir, _checked(model_dir / MANIFEST_NAME, data))
+        write_spec(model_dir, _checked(model_dir, data, UNWRITABLE))
 
 
 def is_up_to_date(
@@ -204,9 +199,7 @@ def set_recommendation(model_dir: Path, device_class: str, entry: dict[str, Any]
     if data is None:
         raise ToolkitError(f"{model_dir}: no manifest to record the recommendation in; convert the model first")
     data.setdefault("recommended", {})[device_class] = entry
-    path = model_dir / MANIFEST_NAME
-    _checked(path, data)
-    atomic_files.write_json(path, data)  # model_spec.json does not depend on it
+    _write_checked(model_dir, data)  # model_spec.json does not depend on it
 
 
 def current_recommendations(model_dir: Path, data: Manifest | None) -> dict[str, Recommended]:

@@ -5,6 +5,7 @@ their outputs rebuilt. docs/records.md lists the keys (generated, with the run f
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -104,3 +105,8 @@ class Manifest(_Strict):
     model_stats: dict[str, Any] | None = None
     graph_fixes: dict[str, Any] | None = None
     recommended: dict[str, Recommended] = Field(default_factory=dict, description="by device class")
+
+    def program_files(self) -> tuple[Path, Path]:
+        """The source program's model and params files: what desktop Paddle Inference runs as the reference."""
+        folder = Path(self.source["folder"])
+        return folder / self.source["model_file"], folder / self.source["params_file"]

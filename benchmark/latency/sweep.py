@@ -34,8 +34,7 @@ def _check_dynamic(job: ModelJob, shapes: list[tuple[int, int]]) -> None:
     data = manifest.read(job.model_dir)
     if data is None:
         raise ToolkitError(f"{job.model_dir}: no manifest; convert {job.name} first")
-    source = data.source
-    program = read_program(Path(source["folder"]) / source["model_file"])
+    program = read_program(data.program_files()[0])
     dims = program.inputs[0].dims
     fixed = len(dims) == 4 and dims[2] > 0 and dims[3] > 0
     if fixed and any((w, h) != (dims[3], dims[2]) for w, h in shapes):

@@ -167,9 +167,7 @@ def check_on_device(
     data = manifest.read(job.model_dir)
     if data is None:
         raise RunnerError(f"{job.model_dir}: no manifest; convert {job.name} first")
-    source = data.source
-    folder = Path(source["folder"])
-    reference = ReferenceRunner(folder / source["model_file"], folder / source["params_file"])
+    reference = ReferenceRunner(*data.program_files())
     out_name, out_dtype = data.output_name, data.output_dtype
     target, nb_path = nb_for_device(ctx, job)
     check_runner_version(ctx, inspect_nb(nb_path).opt_version)

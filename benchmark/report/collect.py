@@ -21,10 +21,14 @@ class Collected:
     files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    def chronological(self, *kinds: str) -> list[dict[str, Any]]:
+        """The runs of these kinds, oldest first (so that the newest wins wherever they are keyed)."""
+        return sorted((r for k in kinds for r in self.runs.get(k, [])), key=lambda r: r.get("written_at", ""))
+
     def latest(self, kind: str, key: tuple[str, ...]) -> list[dict[str, Any]]:
         """Records of every run of `kind`, the newest one winning per key (e.g. device serial + model)."""
         best: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for run in sorted(self.runs[kind], key=lambda r: r.get("written_at", "")):
+        for run in self.chronological(kind):
             for rec in run.get("records", []):
                 best[tuple(_get(rec, k) for k in key)] = {**rec, "_run": run.get("_path")}
         return list(best.values())

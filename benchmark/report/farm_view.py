@@ -41,7 +41,7 @@ def _matrix(run_id: str, records: list[dict[str, Any]]) -> list[Block]:
 
 
 def _gate(c: Collected) -> list[Block]:
-    runs = sorted(c.runs.get("gate", []), key=lambda r: r.get("written_at", ""))
+    runs = c.chronological("gate")
     if not runs:
         return [Paragraph("No gate has been run yet (`make gate BASELINE=...`).")]
     g = runs[-1]

@@ -34,7 +34,7 @@ def graph_fix_section(c: Collected) -> list[Block]:
                 cell_num(gf.get("parity_max_abs_diff"), ".2g"),
             ]
         )
-    runs = sorted(c.runs.get("graph-fixes", []), key=lambda r: r.get("written_at", ""))
+    runs = c.chronological("graph-fixes")
     if not rows and not runs:
         return []
     blocks: list[Block] = [

@@ -22,7 +22,7 @@ PRINT_NOTE = (
 def model_verdicts(c: Collected) -> dict[tuple[str, str, str, str], str]:
     """The run's own per-model verdicts (they include the task-level gates), newest run winning."""
     out: dict[tuple[str, str, str, str], str] = {}
-    for run in sorted(c.runs["parity"], key=lambda r: r.get("written_at", "")):
+    for run in c.chronological("parity"):
         device_run = run.get("source") == "device"
         for m in run.get("models", []):
             if not m.get("model"):
@@ -186,7 +186,7 @@ def accuracy_section(c: Collected) -> list[Block]:
                 str(gt["images"]),
             ]
 
-    for run in sorted(c.runs["accuracy"] + c.runs["parity"], key=lambda r: r.get("written_at", "")):
+    for run in c.chronological("accuracy", "parity"):
         device_run = run["kind"] == "accuracy"
         if run["kind"] == "parity" and run.get("source") == "device":
             continue  # its ground truth is reported by the accuracy run of the same pass

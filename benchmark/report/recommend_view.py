@@ -22,8 +22,7 @@ INTRO = (
 
 def device_parity_summaries(c: Collected) -> list[dict[str, Any]]:
     """Every device-parity summary, oldest run first (so the newest wins when keyed)."""
-    runs = sorted((r for r in c.runs["parity"] if r.get("source") == "device"), key=lambda r: r.get("written_at", ""))
-    return [m for r in runs for m in r.get("models", [])]
+    return [m for r in c.chronological("parity") if r.get("source") == "device" for m in r.get("models", [])]
 
 
 def recommendations(c: Collected) -> list[Recommendation]:
@@ -89,9 +88,7 @@ def recommendation_section(c: Collected) -> list[Block]:
 
 def int8_study_section(c: Collected) -> list[Block]:
     """The latest int8 study per model: what each quantization option kept of the accuracy."""
-    latest: dict[str, dict[str, Any]] = {}
-    for run in sorted(c.runs["int8-study"], key=lambda r: r.get("written_at", "")):
-        latest[str(run.get("model"))] = run
+    latest = {str(run.get("model")): run for run in c.chronological("int8-study")}
     if not latest:
         return []
     blocks: list[Block] = [
