@@ -5,6 +5,7 @@ generated set when no folder is given."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from converter.calibration import CalibrationImage
 from converter.errors import ToolkitError
 from converter.generated_images import generated_images
+from converter.image_hash import perceptual_hash
 from converter.model_files import sha256_file
 from converter.preprocess import ImageError, decode, to_bgr8
 
@@ -31,7 +34,8 @@ class ImageItem:
     name: str  # path relative to the images folder, or generated/<name>
     bgr: NDArray[Any]  # HxWx3 uint8
     mask: NDArray[Any] | None  # HxW uint8 {0, 1}, same size as the image
-    sha256: str | None = None  # of the file's bytes: how calibration images are recognised (and left out)
+    sha256: str | None = None  # of the file's bytes
+    phash: str | None = None  # of the decoded picture: with sha256, how calibration photos are recognised (left out)
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ def load_image_set(folder: Path) -> ImageSet:
             warnings.append(f"skipping {path}: {e}")
             continue
         mask = _mask_for(path, (bgr.shape[0], bgr.shape[1]), warnings)
-        items.append(ImageItem(rel.as_posix(), bgr, mask, sha256_file(path)))
+        items.append(ImageItem(rel.as_posix(), bgr, mask, sha256_file(path), perceptual_hash(bgr)))
     if not items:
         raise ImageSetError(f"images folder {folder} holds no jpg/png image that can be decoded")
     return ImageSet(str(folder), tuple(items), tuple(warnings))
@@ -106,11 +110,16 @@ def load_dataset(folder: Path) -> ImageSet:
     return ImageSet(str(folder), found.items, found.warnings)
 
 
-def held_out(images: ImageSet, calibration_sha256: set[str]) -> tuple[ImageSet, list[str]]:
-    """The images a quantized variant is judged on: every one whose content was not used to calibrate it (a
-    calibration image would flatter it). Returns the set and the names left out."""
-    if not calibration_sha256:
-        return images, []
-    kept = tuple(i for i in images.items if i.sha256 not in calibration_sha256)
-    left_out = [i.name for i in images.items if i.sha256 in calibration_sha256]
-    return ImageSet(images.source, kept, images.warnings), left_out
+def held_out(images: ImageSet, calibration: Iterable[CalibrationImage]) -> tuple[ImageSet, list[str]]:
+    """The images a quantized variant is judged on: every one that does not show a photo used to calibrate it (a
+    calibration image would flatter it), recognised by its bytes or, re-encoded or resized, by its decoded picture.
+    Returns the set and what was left out: 'name (calibration photo X)'."""
+    photos = list(calibration)
+    kept, left_out = [], []
+    for item in images.items:
+        match = next((c for c in photos if c.matches(item.sha256, item.phash)), None)
+        if match is None:
+            kept.append(item)
+        else:
+            left_out.append(f"{item.name} (calibration photo {match.name})")
+    return ImageSet(images.source, tuple(kept), images.warnings), left_out

@@ -2,7 +2,8 @@
 default the shared PP-HumanSeg demo photos, which are not part of any labelled evaluation set), each expanded into
 deterministic augmentations (mirror, crop, brightness and contrast). The set's hash (file contents, augmentation,
 sample count) keys the quantized program's cache, so a changed set re-quantizes; the manifest records it, and every
-accuracy figure leaves out images whose content is in it."""
+accuracy figure leaves out images that show a calibration photo (same bytes, or the same picture re-encoded or
+resized: a perceptual hash of the decoded image)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from numpy.typing import NDArray
 
 from converter.errors import UsageError
 from converter.fetch import SHARED_DIR
+from converter.image_hash import perceptual_hash, same_picture
 from converter.model_files import sha256_file
 from converter.preprocess import ImageError, load_image
 
@@ -37,7 +39,14 @@ def default_calibration_dir() -> Path:
 @dataclass(frozen=True)
 class CalibrationImage:
     name: str
-    sha256: str
+    sha256: str  # of the file's bytes: keys the quantized program's cache
+    phash: str | None = None  # of the decoded picture: recognises re-encoded or resized copies (None: old manifest)
+
+    def matches(self, sha256: str | None, phash: str | None) -> bool:
+        """Is an evaluation image with these hashes this calibration photo, whatever its file's encoding or size?"""
+        if sha256 is not None and sha256 == self.sha256:
+            return True
+        return self.phash is not None and phash is not None and same_picture(self.phash, phash)
 
 
 @dataclass(frozen=True)
@@ -58,9 +67,6 @@ class CalibrationSet:
             h.update(img.sha256.encode())
         h.update(f"per_image={self.per_image};seed={self.seed};augment=v1".encode())
         return h.hexdigest()
-
-    def image_hashes(self) -> set[str]:
-        return {i.sha256 for i in self.images}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,7 +90,13 @@ def load_calibration(folder: Path | None, per_image: int = AUGMENTATIONS_PER_IMA
         raise UsageError(f"calibration folder {folder} holds no jpg/png image")
     if per_image < 1:
         raise UsageError("--calib-per-image must be >= 1")
-    return CalibrationSet(folder, tuple(CalibrationImage(p.name, sha256_file(p)) for p in files), per_image)
+    images = []
+    for p in files:
+        try:
+            images.append(CalibrationImage(p.name, sha256_file(p), perceptual_hash(load_image(p))))
+        except ImageError as e:
+            raise UsageError(f"calibration image {p}: {e}") from None
+    return CalibrationSet(folder, tuple(images), per_image)
 
 
 def augmented(calib: CalibrationSet) -> list[NDArray[Any]]:

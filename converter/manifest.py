@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from converter import atomic_files
 from converter.app_spec import SPEC_NAME, write_spec
+from converter.calibration import CalibrationImage
 from converter.errors import ToolkitError
 from converter.manifest_types import Manifest, Recommended
 from converter.model_files import sha256_file
@@ -185,12 +186,15 @@ def migrate_variant_names(model_dir: Path, data: dict[str, Any] | None) -> list[
     return renamed
 
 
-def calibration_hashes(data: Manifest, name: str) -> set[str]:
-    """The sha256 of every image the file `name` was calibrated on (full int8), so evaluation can leave them out."""
+def calibration_images(data: Manifest, name: str) -> list[CalibrationImage]:
+    """Every photo the file `name` was calibrated on (full int8), so evaluation can leave them out."""
     entry = data.files.get(name)
     if entry is None or entry.quantization is None:
-        return set()
-    return {str(i["sha256"]) for i in entry.quantization.calibration.get("images") or []}
+        return []
+    return [
+        CalibrationImage(str(i["name"]), str(i["sha256"]), i.get("phash"))
+        for i in entry.quantization.calibration.get("images") or []
+    ]
 
 
 def set_recommendation(model_dir: Path, device_class: str, entry: dict[str, Any]) -> None:

@@ -26,11 +26,12 @@ PROPS = {
 }
 
 
-def report(avg_ms: float, *, version: str, peak_mb: float | None = None) -> str:
-    """benchmark_bin's report, as the real one prints it (Runtime, Backend and Perf Info blocks)."""
+def report(avg_ms: float, *, version: str | None, peak_mb: float | None = None) -> str:
+    """benchmark_bin's report, as the real one prints it (Runtime, Backend and Perf Info blocks); version None: a
+    runner that prints no version line."""
     lines = [
         "======= Runtime Info =======",
-        f"benchmark_bin version: {version}",
+        *([f"benchmark_bin version: {version}"] if version is not None else []),
         "",
         "======= Perf Info =======",
         "Time(unit: ms):",
@@ -49,9 +50,11 @@ def report(avg_ms: float, *, version: str, peak_mb: float | None = None) -> str:
 class FakeDevice:
     serial: str = "fake:1"
     props: dict[str, str] = field(default_factory=lambda: dict(PROPS))
-    version: str = "v2.13-rc"
+    version: str | None = "v2.13-rc"  # what benchmark_bin says of itself; None: nothing (--version prints nothing)
+    library_version: str | None = None  # a library of another version: its load-time warning on every round
     round_ms: list[float] = field(default_factory=lambda: [10.0, 11.0, 12.0])  # cycled over timed rounds
     peak_mb: float = 40.0  # -0.001 is what benchmark_bin prints when it cannot read memory
+    counter: bool = True  # an ARM emulated phone offers `insncount`
     insns_per_run: int = 5_000_000
     insns_setup: int = 1_000_000
     fail_round: tuple[int, str] | None = None  # (exit code, stderr) of every timed round
@@ -82,8 +85,14 @@ class FakeDevice:
             ("$(readlink ", self._unlock),
             (RESULT_MARK, self._round),
             ("insncount ", self._insncount),
-            ("command -v insncount", lambda _: ShellResult(0, "/system/bin/insncount\n", "")),
-            ("--version", lambda _: ShellResult(0, f"benchmark_bin version {self.version}\n", "")),
+            (
+                "command -v insncount",
+                lambda _: ShellResult(0, "/system/bin/insncount\n", "") if self.counter else ShellResult(1, "", ""),
+            ),
+            (
+                "--version",
+                lambda _: ShellResult(0, "" if self.version is None else f"benchmark_bin version {self.version}\n", ""),
+            ),
             ("md5sum", self._verify),
             ("getprop", lambda _: ShellResult(0, self._info_text(), "")),
             (THERMAL_SCRIPT[:40], lambda _: ShellResult(0, "zone|0|cpu-1-0-usr|35000\n", "")),
@@ -125,7 +134,14 @@ class FakeDevice:
         timed = [a for a in self.rounds if "--enable_memory_profile=true" not in a]
         avg = self.round_ms[(len(timed) - 1) % len(self.round_ms)]
         text = report(avg, version=self.version, peak_mb=self.peak_mb if memory else None)
-        return ShellResult(0, f"{RESULT_MARK}\n{text}", f"{WALL_MARK}{int(avg * 1e6)}\n")
+        log = ""
+        if self.library_version is not None:  # what model_parser.cc logs when the .nb's opt differs
+            log = (
+                "warning: the version of opt that transformed this model is not consistent with current Paddle-Lite "
+                "version.\n      version of opt:v2.13-rc\n"
+                f"      version of current Paddle-Lite:{self.library_version}\n"
+            )
+        return ShellResult(0, f"{RESULT_MARK}\n{text}", f"{log}{WALL_MARK}{int(avg * 1e6)}\n")
 
     def _insncount(self, cmd: str) -> ShellResult:
         repeats = int(next(a for a in shlex.split(cmd) if a.startswith("--repeats=")).split("=")[1])

@@ -145,8 +145,44 @@ def test_runner_of_another_version_is_refused_before_the_run(  # type: ignore[no
     rc, _, _, (r,) = _run(capsys, tmp_path / "reports", *argv, "--no-parity")
     assert rc == 1 and r["status"] == "failed" and "rounds" not in r and r["runner"]["version"] == "v2.12.0"
     assert (
-        "version mismatch: the .nb was written by opt v2.13-rc" in r["error"] and "is Paddle-Lite v2.12.0" in r["error"]
+        "version mismatch: the .nb was written by opt v2.13-rc" in r["error"]
+        and "says Paddle-Lite v2.12.0" in r["error"]
     )
+
+
+def test_a_library_of_another_version_behind_a_true_benchmark_bin_is_refused(  # type: ignore[no-untyped-def]
+    arm_runtime, models_dir, bench_out, tmp_path, capsys
+) -> None:
+    """Only the library says another version: benchmark_bin's --version and its report still say v2.13-rc, and the
+    runtime itself would only warn and run the model to completion."""
+    patched = tmp_path / "runner"
+    patched.mkdir()
+    (patched / "benchmark_bin").write_bytes((arm_runtime / "fp32" / "benchmark_bin").read_bytes())
+    lib = (arm_runtime / "fp32" / "libpaddle_light_api_shared.so").read_bytes()
+    (patched / "libpaddle_light_api_shared.so").write_bytes(lib.replace(b"v2.13-rc\0", b"v2.12-rc\0"))
+    argv = _arm_bench("sd855-arm", models_dir, bench_out, "fp32", "--runner", str(patched / "benchmark_bin"))
+    rc, _, err, (r,) = _run(capsys, tmp_path / "reports", *argv, "--no-parity")
+    assert rc == 1 and r["status"] == "failed" and "rounds" not in r and "instructions_per_inference" not in r
+    assert "file libpaddle_light_api_shared.so says Paddle-Lite v2.12-rc" in r["error"]
+    assert r["runner"]["sources"] == {
+        "file benchmark_bin": "v2.13-rc",
+        "file libpaddle_light_api_shared.so": "v2.12-rc",
+        "--version": "v2.13-rc",
+    }
+
+
+def test_no_instruction_counter_is_a_setup_error(  # type: ignore[no-untyped-def]
+    arm_runtime, models_dir, bench_out, tmp_path, capsys, monkeypatch
+) -> None:
+    """The count is the ARM emulated phone's main figure: without QEMU's plugin nothing runs (exit 2, the fix)."""
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    for build in ("fp32", "fp16"):
+        (runtime / build).symlink_to(arm_runtime / build)
+    monkeypatch.setenv("ARM_RUNTIME_DIR", str(runtime))
+    rc, out, err, records = _run(capsys, tmp_path / "reports", *_arm_bench("sd855-arm", models_dir, bench_out, "fp32"))
+    assert rc == 2 and records == [] and len(err.strip().splitlines()) == 1
+    assert "libinsncount.so" in err and str(runtime) in err and "ARM_RUNTIME_DIR" in err
 
 
 def test_arm_phone_needs_its_own_namespace(lab, arm_runtime) -> None:  # type: ignore[no-untyped-def]

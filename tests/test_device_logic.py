@@ -4,10 +4,12 @@ The same paths run against the real adb server, emulated devices and the real AR
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from benchmark.device.instructions import NoInstructionCounter
 from benchmark.device.session import ModelJob, device_session
 from benchmark.latency.run import BenchSettings, bench_device, bench_model
 from benchmark.records.run_files import RunFile
@@ -33,7 +35,8 @@ def runner(tmp_path: Path) -> Path:
 
 
 def _bench(device: FakeDevice, job: ModelJob, runner: Path, settings: BenchSettings = SETTINGS) -> dict:  # type: ignore[type-arg]
-    with device_session(device, runner=runner, run_id="t", keep=False) as ctx:  # type: ignore[arg-type]
+    allow = settings.allow_unknown_runner_version
+    with device_session(device, runner=runner, run_id="t", keep=False, allow_unknown_version=allow) as ctx:  # type: ignore[arg-type]
         return bench_model(ctx, job, settings)
 
 
@@ -63,11 +66,44 @@ def test_instructions_are_counted_only_on_qemu_phones(model: ModelJob, runner: P
     assert rec["instruction_count"]["totals"] == [6_000_000, 11_000_000]
 
 
+def test_a_qemu_phone_without_its_counter_runs_nothing(model: ModelJob, runner: Path, tmp_path: Path) -> None:
+    qemu = FakeDevice(counter=False)
+    qemu.props["ro.toolkit.qemu.cpu"] = "max"
+    run_file = RunFile(tmp_path / "latency-x.json", {})
+    outcome = bench_device(qemu, [model], SETTINGS, run_file=run_file, runner=runner, run_id="t")  # type: ignore[arg-type]
+    assert isinstance(outcome.error, NoInstructionCounter) and outcome.records == [] and qemu.rounds == []
+    assert "libinsncount.so" in str(outcome.error) and not outcome.ok
+
+
 def test_runner_of_another_version_runs_nothing(model: ModelJob, runner: Path) -> None:
     device = FakeDevice(version="cd09a8e010")
     rec = _bench(device, model, runner)
     assert rec["status"] == "failed" and "a commit hash: it was built off a tag" in rec["error"]
     assert device.rounds == []  # refused before any round
+
+
+def test_a_library_of_another_version_is_refused_after_its_first_round(model: ModelJob, runner: Path) -> None:
+    """benchmark_bin says v2.13-rc, but the library it loads logs another version when the model loads: one round
+    ran, none is recorded."""
+    device = FakeDevice(library_version="v2.12-rc")
+    rec = _bench(device, model, runner)
+    assert rec["status"] == "failed" and len(device.rounds) == 1 and "rounds_ms" not in rec
+    assert "version mismatch" in rec["error"] and "runtime log says Paddle-Lite v2.12-rc" in rec["error"]
+    assert rec["runner"]["sources"]["runtime log"] == "v2.12-rc" and "v2.12-rc" in rec["runner"]["version"]
+
+
+def test_a_silent_runner_is_refused_unless_allowed(model: ModelJob, runner: Path) -> None:
+    device = FakeDevice(version=None)
+    rec = _bench(device, model, runner)
+    assert rec["status"] == "failed" and device.rounds == [] and "does not say which Paddle-Lite" in rec["error"]
+    allowed = _bench(FakeDevice(version=None), model, runner, replace(SETTINGS, allow_unknown_runner_version=True))
+    assert allowed["status"] == "ok" and allowed["runner"]["unknown_version_allowed"] is True
+    assert allowed["runner"]["version"] is None
+    # allowing an unknown version never lets a known other version through
+    other = _bench(
+        FakeDevice(library_version="v2.12-rc"), model, runner, replace(SETTINGS, allow_unknown_runner_version=True)
+    )
+    assert other["status"] == "failed" and "version mismatch" in other["error"]
 
 
 @pytest.mark.parametrize(

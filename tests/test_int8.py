@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import cv2
 import pytest
 import yaml
 
@@ -38,12 +39,33 @@ def test_calibration_images_are_left_out_of_evaluation(data_dir: Path, tmp_path:
     dataset = labelled_subset(data_dir, tmp_path / "ds", 3)
     labelled = sorted((dataset / "Images").glob("*.jpg"))
     calib = load_calibration(_calib(data_dir, tmp_path / "calib", labelled[1]), per_image=2)
-    images, left_out = held_out(load_dataset(dataset), calib.image_hashes())
-    assert left_out == [labelled[1].name]  # recognised by content, whatever its name in the calib folder
+    images, left_out = held_out(load_dataset(dataset), calib.images)
+    # recognised by content, whatever its name in the calib folder, and said which photo it is
+    assert left_out == [f"{labelled[1].name} (calibration photo renamed-0.jpg)"]
     assert [i.name for i in images.items] == [labelled[0].name, labelled[2].name]
     assert calib.samples == 6 and len(calib.images) == 3
     again = load_calibration(tmp_path / "calib", per_image=3)
     assert again.sha256 != calib.sha256  # the samples per photo are part of the set's identity
+
+
+def test_a_reencoded_or_resized_calibration_photo_is_left_out_too(data_dir: Path, tmp_path: Path) -> None:
+    """The file's bytes differ; the decoded picture (its perceptual hash) is the same photo."""
+    dataset = labelled_subset(data_dir, tmp_path / "ds", 4)
+    labelled = sorted((dataset / "Images").glob("*.jpg"))
+    calib_dir = _calib(data_dir, tmp_path / "calib")
+    photo = cv2.imread(str(labelled[1]))
+    cv2.imwrite(str(calib_dir / "reencoded.jpg"), photo, [cv2.IMWRITE_JPEG_QUALITY, 35])
+    small = cv2.resize(photo, (photo.shape[1] // 3, photo.shape[0] // 3), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(calib_dir / "resized.png"), small)
+    mirrored = cv2.imread(str(labelled[2]))[:, ::-1]  # another picture (mirrored): judged
+    cv2.imwrite(str(calib_dir / "mirrored.jpg"), mirrored)
+    calib = load_calibration(calib_dir, per_image=1)
+    assert all((calib_dir / c.name).read_bytes() != labelled[1].read_bytes() for c in calib.images)
+    images, left_out = held_out(load_dataset(dataset), calib.images)
+    assert left_out == [f"{labelled[1].name} (calibration photo reencoded.jpg)"]
+    assert [i.name for i in images.items] == [labelled[0].name, labelled[2].name, labelled[3].name]
+    resized_only = [c for c in calib.images if c.name == "resized.png"]
+    assert held_out(load_dataset(dataset), resized_only)[1] == [f"{labelled[1].name} (calibration photo resized.png)"]
 
 
 def _convert(models_dir: Path, out: Path, cache: Path, calib: Path, *extra: str) -> int:
@@ -72,9 +94,10 @@ def test_full_int8_is_quantized_once_and_again_when_calibration_changes(  # type
     assert inspect_nb(d / "arm-fp32.nb").int8_kernels == 0
     q = entry["quantization"]
     assert q["algo"] == "hist" and q["weights"] == "channel" and q["calibration"]["samples"] == 4
-    hashes = {i["sha256"] for i in q["calibration"]["images"]}
+    hashes = {(i["sha256"], i["phash"]) for i in q["calibration"]["images"]}
     read = manifest.read(d)
-    assert read is not None and hashes == manifest.calibration_hashes(read, "arm-int8.nb") and len(hashes) == 2
+    assert read is not None and len(hashes) == 2
+    assert hashes == {(c.sha256, c.phash) for c in manifest.calibration_images(read, "arm-int8.nb")}
     assert entry["size_bytes"] < 0.8 * m["files"]["arm-fp32.nb"]["size_bytes"]  # 0.69x here, 0.36x for portrait V2
     quantized = sorted((cache / "int8").iterdir())
     assert len(quantized) == 1
@@ -124,7 +147,8 @@ def test_int8_study_on_held_out_images(models_dir, data_dir, tmp_path, capsys) -
     out = capsys.readouterr().out
     assert rc == 0, out
     run = json.loads(next(reports.glob("int8-study-*.json")).read_text())
-    assert run["calibration_images_left_out"] == [first.name] and len(run["held_out_images"]) == 3
+    assert run["calibration_images_left_out"] == [f"{first.name} (calibration photo renamed-0.jpg)"]
+    assert len(run["held_out_images"]) == 3
     rows = run["records"]
     groups = run["groups"]
     assert [r["option"] for r in rows[:4]] == [
@@ -179,7 +203,7 @@ def test_int8_on_the_arm_phones(  # type: ignore[no-untyped-def]
         assert set(records) == {"fp32", "int8"} and all(r["status"] == "ok" for r in records.values()), text
         counts[profile] = {p: r["instructions_per_inference"] for p, r in records.items()}
         parity = {m["precision"]: m for m in _latest(reports, "parity")["models"]}
-        assert parity["int8"]["calibration_images_left_out"] == [first.name]
+        assert parity["int8"]["calibration_images_left_out"] == [f"{first.name} (calibration photo renamed-0.jpg)"]
         assert parity["int8"]["comparisons"] == 2 and parity["fp32"]["comparisons"] == 3
         assert rc == (0 if all(m["passed"] for m in parity.values()) else 1)
         assert f"{HUMAN_V1} on " in text and "M instr/inf" in text  # the recommendation table

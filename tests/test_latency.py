@@ -194,8 +194,8 @@ def test_arm_device_gets_the_arm_nb(lab, emulated, models_dir, bench_out, tmp_pa
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
-        ("v2.12", "is Paddle-Lite v2.12"),
-        ("", "reports an empty Paddle-Lite version"),
+        ("v2.12", "--version says Paddle-Lite v2.12"),
+        ("", "--version says an empty Paddle-Lite version"),
         ("cd09a8e010", "a commit hash: it was built off a tag"),
     ],
 )
@@ -208,6 +208,22 @@ def test_version_mismatch_is_an_error_before_the_run(  # type: ignore[no-untyped
     assert rc == 1 and r["status"] == "failed" and "rounds" not in r  # refused before any round ran
     assert "version mismatch" in r["error"] and "opt v2.13-rc" in r["error"] and expected in r["error"]
     assert r["runner"]["version"] == version and "v2.13-rc here" in r["error"]
+
+
+def test_a_runner_that_names_no_version_is_refused_unless_allowed(  # type: ignore[no-untyped-def]
+    lab, emulated, models_dir, bench_out, tmp_path, capsys
+) -> None:
+    h = emulated(runner={"silent_version": True})
+    rc, _, err, (r,) = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial)
+    assert rc == 1 and r["status"] == "failed" and "rounds" not in r and r["runner"]["version"] is None
+    assert "does not say which Paddle-Lite it is" in r["error"] and "--allow-unknown-runner-version" in r["error"]
+    assert "opt v2.13-rc" in r["error"] and r["runner"]["unknown_version_allowed"] is False
+    rc, _, _, records = _latency(
+        capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial, "--allow-unknown-runner-version"
+    )
+    r = records[-1]
+    assert rc == 0 and r["status"] == "ok" and r["runner"]["unknown_version_allowed"] is True
+    assert r["runner"]["sources"] == {} and r["runner"]["version"] is None
 
 
 def test_thermal_wait_then_bound(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -134,3 +134,14 @@ def test_unusable_image_folder_is_a_clear_error(tmp_path: Path, capsys: pytest.C
         (folder / "a.txt").write_text("x")
     rc, _, err = _parity(capsys, "--models", HUMAN_V1, "--images", str(folder), "--out", str(tmp_path / "m"))
     assert rc == 2 and f"error: images folder {folder}" in err
+
+
+def test_a_run_that_judges_nothing_is_not_a_pass(
+    models_dir: Path, tmp_path: Path, write_zoo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """fp16 has no x86 kernels: host parity of fp16 alone judges nothing, which is never '0/0 passed'."""
+    zoo = write_zoo(models=[HUMAN_V1])
+    rc, out, err = _parity_zoo(capsys, zoo, models_dir, tmp_path, "--precision", "fp16")
+    assert rc == 1 and "0/0" not in out and "parity judged nothing: fp16: fp16 kernels exist only for ARM" in err
+    (m,) = _run_file(tmp_path / "reports")["models"]
+    assert m["status"] == "not_run"

@@ -22,9 +22,11 @@ PHONE = {"serial": "R58M", "soc": "SM8150", "model": "SM-G973F"}
 
 
 def _lat(precision: str, device: dict[str, Any], *, insns: float | None = None, ms: float | None = None,
-         target: str = "arm", status: str = "ok", sha: str = "", model: str = M) -> dict[str, Any]:  # fmt: skip
+         target: str = "arm", status: str = "ok", sha: str = "", model: str = M,
+         run_id: str = "run-1") -> dict[str, Any]:  # fmt: skip
     emulated = "qemu_cpu" in device
     return {
+        "run_id": run_id,
         "model": model,
         "precision": precision,
         "status": status,
@@ -39,15 +41,19 @@ def _lat(precision: str, device: dict[str, Any], *, insns: float | None = None, 
 
 
 def _par(precision: str, device: dict[str, Any], passed: bool, *, problems: tuple[str, ...] = (),
-         miou: float = 0.81, model: str = M) -> dict[str, Any]:  # fmt: skip
+         miou: float | None = 0.81, model: str = M, sha: str = "",
+         run_id: str = "run-1") -> dict[str, Any]:  # fmt: skip
     return {
         "model": model,
         "precision": precision,
         "device": device["serial"],
+        "nb_sha256": sha or f"sha-{precision}",
+        "run_id": run_id,
+        "verdict": "pass" if passed else "fail",
         "passed": passed,
         "task_problems": list(problems),
         "mean_argmax_agreement": 0.99,
-        "ground_truth": {"candidate": {"miou": miou}, "reference": {"miou": 0.8122}},
+        "ground_truth": {"candidate": {"miou": miou}, "reference": {"miou": None if miou is None else 0.8122}},
     }
 
 
@@ -88,13 +94,54 @@ def test_classes_metrics_and_what_is_not_eligible() -> None:
     ]
     parity = [_par("fp32", A53, True), _par("int8", A53, True), _par("fp32", PHONE, True), _par("fp16", PHONE, True)]
     recs = {r.device_class: r for r in recommend(candidates(latency, parity))}
-    assert set(recs) == {"MSM8953 (emulated ARM, QEMU cortex-a53)", "SM8150 (SM-G973F)"}
+    sd855 = "SM8150 (emulated ARM, QEMU max)"
+    assert set(recs) == {"MSM8953 (emulated ARM, QEMU cortex-a53)", "SM8150 (SM-G973F)", sd855}
+    assert recs[sd855].chosen is None and "its newest run failed" in recs[sd855].candidates[0].status
     a53, phone = recs["MSM8953 (emulated ARM, QEMU cortex-a53)"], recs["SM8150 (SM-G973F)"]
     assert a53.chosen is not None and a53.chosen.precision == "fp32"
     assert phone.metric == "median_ms" and phone.chosen is not None and phone.chosen.precision == "fp16"
     int8 = next(c for c in phone.candidates if c.precision == "int8")
     assert int8.gate is None and int8.status == "accuracy not measured on this device class"
-    assert device_class(_lat("fp32", SD855, insns=None)) is None  # an ARM phone run without a count ranks nothing
+    (uncounted,) = candidates([_lat("fp32", SD855, insns=None)], [_par("fp32", SD855, True)])
+    assert uncounted.gate is False  # an ARM emulated run without a count ranks nothing
+    assert device_class(_lat("fp32", {"serial": "x86-emu", "soc": "SM8150"}, ms=9.0, target="x86")) is None
+
+
+def test_a_verdict_stands_only_for_its_own_nb_and_run() -> None:
+    """Emulated serials repeat across runs and failed records used to be skipped: an older passing verdict must never
+    stand for the newest .nb."""
+    old_pass = [_lat("int8", SD855, insns=60.0e6, sha="old", run_id="r1"), _lat("fp32", SD855, insns=77.7e6)]
+    parity = [_par("int8", SD855, True, sha="old", run_id="r1"), _par("fp32", SD855, True)]
+    (rec,) = recommend(candidates(old_pass, parity))
+    assert rec.chosen is not None and rec.chosen.precision == "int8"
+    # a newer run of a rebuilt int8 .nb that failed: the old pass does not stand for it
+    newest_failed = [*old_pass, _lat("int8", SD855, status="failed", sha="new", run_id="r2")]
+    (rec,) = recommend(candidates(newest_failed, parity))
+    assert rec.chosen is not None and rec.chosen.precision == "fp32"
+    int8 = next(c for c in rec.candidates if c.precision == "int8")
+    assert int8.gate is False and "its newest run failed" in int8.status
+    # the newest int8 ran, but its parity verdict is of the old file (or of another run): not judged
+    for sha, run_id in (("old", "r2"), ("new", "r1")):
+        newer = [*old_pass, _lat("int8", SD855, insns=59.0e6, sha="new", run_id="r2")]
+        (rec,) = recommend(candidates(newer, [*parity, _par("int8", SD855, True, sha=sha, run_id=run_id)]))
+        assert rec.chosen is not None and rec.chosen.precision == "fp32", (sha, run_id)
+
+
+def test_a_quantized_variant_needs_labelled_images() -> None:
+    """Without DATASET= the int8 gate judged argmax only: the variant is not recommended and the float one is kept."""
+    latency = [_lat("fp32", SD855, insns=77.7e6), _lat("fp16", SD855, insns=50.9e6), _lat("int8", SD855, insns=40.0e6)]
+    parity = [
+        _par("fp32", SD855, True, miou=None),
+        _par("fp16", SD855, True, miou=None),
+        _par("int8", SD855, True, miou=None),
+    ]
+    (rec,) = recommend(candidates(latency, parity))
+    assert rec.chosen is not None and rec.chosen.precision == "fp16"  # a float variant needs no labels
+    int8 = next(c for c in rec.candidates if c.precision == "int8")
+    assert int8.gate is None and int8.status.startswith("accuracy not judged")
+    parity[2] = _par("int8", SD855, True)  # judged on labelled images: now it may be shipped
+    (rec,) = recommend(candidates(latency, parity))
+    assert rec.chosen is not None and rec.chosen.precision == "int8"
 
 
 def test_nothing_passes_nothing_recommended() -> None:
@@ -144,7 +191,12 @@ def test_manifest_entry_and_the_demo_variant(tmp_path: Path) -> None:
         _lat("fp32", A53, insns=80.0e6, sha=sha["fp32"]),
         _lat("int8", A53, insns=79.0e6, sha=sha["int8"]),
     ]
-    parity = [_par("fp32", SD855, True), _par("fp16", SD855, True), _par("fp32", A53, True), _par("int8", A53, True)]
+    parity = [
+        _par("fp32", SD855, True, sha=sha["fp32"]),
+        _par("fp16", SD855, True, sha=sha["fp16"]),
+        _par("fp32", A53, True, sha=sha["fp32"]),
+        _par("int8", A53, True, sha=sha["int8"]),
+    ]
     recs = recommend(candidates(latency, parity))
     assert write_to_manifests(recs, tmp_path) == []
     data = json.loads((d / "manifest.json").read_text())

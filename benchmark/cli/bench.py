@@ -10,6 +10,8 @@ from pathlib import Path
 
 from benchmark.cli.tables import print_device_checks, print_latency, print_recommendations
 from benchmark.device.adb import AdbServer
+from benchmark.device.instructions import NoInstructionCounter
+from benchmark.device.runner_version import ALLOW_FLAG
 from benchmark.device.select import select_devices
 from benchmark.device.session import ModelJob
 from benchmark.device.thermal import ThermalPolicy
@@ -69,6 +71,7 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
         "--cv-limit", type=float, default=d.cv_limit, help=f"CV above this is reported (default {d.cv_limit})"
     )
     g.add_argument("--keep", action="store_true", help="keep the device work dir")
+    add_allow_unknown_version_arg(g)
     g.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     g.add_argument(
         "--images",
@@ -82,6 +85,15 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
         type=Path,
         default=env_path("DATASET"),
         help="labelled set (Images/ + Annotations/): device parity and accuracy (default $DATASET)",
+    )
+
+
+def add_allow_unknown_version_arg(g: argparse._ActionsContainer) -> None:
+    g.add_argument(
+        ALLOW_FLAG,
+        action="store_true",
+        help="run a runner whose Paddle-Lite version cannot be established (recorded in every record); a runner of "
+        "another version than the .nb's opt is refused whatever this says",
     )
 
 
@@ -104,6 +116,7 @@ def settings_from(args: argparse.Namespace, defaults: BenchDefaults | None = Non
         cooldown_s=args.cooldown,
         cv_limit=args.cv_limit,
         keep=args.keep,
+        allow_unknown_runner_version=args.allow_unknown_runner_version,
         thermal=ThermalPolicy(args.thermal_margin, args.thermal_wait, args.thermal_poll, args.baseline_temp),
     )
 
@@ -150,6 +163,9 @@ def latency_and_parity(
         serial=serial,
         model_errors=prepared.errors,
     )
+    setup_errors = [o.error for o in run.outcomes if isinstance(o.error, NoInstructionCounter)]
+    if setup_errors and len(setup_errors) == len(run.outcomes):
+        raise setup_errors[0]  # no device could be set up to give its main figure: exit 2 with the fix
     print_latency(run.outcomes)
     ok = sum(1 for r in run.records if r["status"] == "ok")
     print(f"latency: {ok}/{len(run.records)} record(s) ok on {len(run.outcomes)} device(s); run file {run.path}")
@@ -196,6 +212,7 @@ def _device_checks(
         accuracy=args.dataset is not None,
         keep=args.keep,
         timeout_s=args.round_timeout,
+        allow_unknown_runner_version=args.allow_unknown_runner_version,
     )
     print_device_checks(checks)
     return checks

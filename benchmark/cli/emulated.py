@@ -26,6 +26,8 @@ log = logging.getLogger("benchmark")
 
 def _runner(args: argparse.Namespace, profile: Profile) -> Path | None:
     """--runner, else an ARM emulated phone's default (the real ARM benchmark_bin), else the x86 device's own."""
+    if profile.qemu is not None:
+        arm_runtime.require_insn_plugin(profile.name)  # instructions are its main figure: no plugin, no run
     if args.runner is not None or profile.qemu is None:
         return args.runner  # type: ignore[no-any-return]
     runner = arm_runtime.default_runner()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,9 @@ def run_parity_command(args: argparse.Namespace) -> int:
         f"parity: {run.count('pass')}/{run.judged} model variant(s) passed{'; ' + others if others else ''}; "
         f"run file {run.path}"
     )
+    if run.judged == 0:
+        reasons = "; ".join(sorted({f"{r.precision}: {r.error}" for r in run.results if r.error}))
+        print(f"error: parity judged nothing: {reasons or 'no model variant'}", file=sys.stderr)
     return ExitCode.OK if run.passed else ExitCode.FAILED
 
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmark.cli.bench import add_bench_args, latency_and_parity
+from benchmark.cli.bench import add_allow_unknown_version_arg, add_bench_args, latency_and_parity
 from benchmark.cli.emulated import run_emulated, run_overhead
 from benchmark.cli.farm import (
     add_farm_commands,
@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--dataset", type=Path, help="labelled set (Images/ + Annotations/): also accuracy")
     dev.add_argument("--round-timeout", type=float, default=ROUND_TIMEOUT_S)
     dev.add_argument("--keep", action="store_true")
+    add_allow_unknown_version_arg(dev)
     lat = sub.add_parser("latency", help="latency on attached Android devices (benchmark_bin over adb)")
     add_bench_args(lat)
     lat.add_argument("--adb", help="adb server HOST:PORT (default $ANDROID_ADB_SERVER_HOST/PORT or 127.0.0.1:5037)")

@@ -123,6 +123,9 @@ def _seed_miou(x: object) -> str:
     return f"{x:.2f}" if isinstance(x, (int, float)) else "-"  # published with 2 decimals (93.60)
 
 
+VERDICT_SHOWN = {"pass": "PASS", "fail": "FAIL", "not_run": "not run"}
+
+
 def print_device_checks(checks: DeviceChecks) -> None:
     print(
         f"{'device':<22}  {'model':<42}  {'result':<6}  {'max|diff|':>9}  {'fg IoU PI':>9}  {'fg IoU dev':>10}  "
@@ -133,7 +136,7 @@ def print_device_checks(checks: DeviceChecks) -> None:
         desk, dev = gt.get("reference", {}), gt.get("candidate", {})
         diff = s.get("max_abs_diff")
         label = f"{s['model'] or '-'} {s.get('precision', '')}"
-        result = "n/a" if s.get("not_run") else ("PASS" if s.get("passed") else "FAIL")
+        result = VERDICT_SHOWN[s["verdict"]]
         print(
             f"{s['device']:<22}  {label:<42}  {result:<6}  "
             f"{'-' if diff is None else format(diff, '9.2e'):>9}  {_pct(desk.get('mean_fg_iou')):>9}  "

@@ -11,6 +11,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from benchmark.device.adb import DeviceError
 from benchmark.device.bundle import RUNNER_NAME
 from benchmark.device.protocol import Device
 from benchmark.device.runner import RunnerError, WorkDir
@@ -19,9 +20,17 @@ COUNTER = "insncount"
 REPEATS = (1, 2)
 _INSNS_RE = re.compile(r"^insns: (\d+)\s*$", re.MULTILINE)
 NO_COUNTER = (
-    "instructions not counted: this emulated phone offers no `insncount` (QEMU's plugin libinsncount.so was not "
-    "found in $ARM_RUNTIME_DIR, default ../shared/paddle-lite-armv8)"
+    "this ARM emulated phone offers no `insncount`, so its main figure, instructions per inference, cannot be "
+    "measured: start it with QEMU's plugin libinsncount.so in $ARM_RUNTIME_DIR (default ../shared/paddle-lite-armv8)"
 )
+
+
+class NoInstructionCounter(DeviceError):
+    """A device setup error: an ARM emulated phone that cannot count instructions is not benchmarked at all."""
+
+    def __init__(self, serial: str) -> None:
+        super().__init__(f"{serial}: {NO_COUNTER}")
+        self.serial = serial
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,6 @@ RESULT_MARK = "__pplite_result_file__"
 NO_RESULT_MARK = "__pplite_no_result_file__"
 ROUND_TIMEOUT_S = 300.0  # a benchmark_bin invocation that takes longer is killed on the device
 SIGILL_EXIT = 128 + 4  # shell v2 reports death by a signal as 128 + signal, as adbd does
-EXPECTED_VERSION_HELP = (
-    "a runner built from a git checkout of the Paddle-Lite tag that matches opt (`git describe --tags --exact-match`)"
-)
 
 
 class RunnerError(ToolkitError):
@@ -44,10 +41,6 @@ class CannotRunVariant(RunnerError):
     def __init__(self, message: str, *, cause: str) -> None:
         super().__init__(message)
         self.cause = cause  # "runner" (fixable: another runner) | "cpu" (this phone cannot)
-
-
-class VersionMismatch(RunnerError):
-    """The runner's Paddle-Lite version differs from the opt version that wrote the .nb."""
 
 
 @dataclass(frozen=True)
@@ -140,27 +133,9 @@ def push_bundle(device: Device, work: WorkDir, bundle: RunnerBundle) -> None:
 
 def probe_version(device: Device, work: WorkDir, timeout_s: float = 60) -> str | None:
     """The runner's Paddle-Lite version from `benchmark_bin --version` (no model is loaded); None when it prints
-    none (then the first round's Runtime Info says it)."""
+    none (runner_version.RunnerVersions holds the other sources)."""
     r = device.shell(f"cd {shlex.quote(work.path)} && ./{RUNNER_NAME} --version", timeout_s=timeout_s)
     return parse_version(r.stdout) if r.returncode == 0 else None
-
-
-def version_problem(nb_version: str, runner_version: str | None, runner_label: str) -> str | None:
-    """Why a runner must not run a .nb, or None. Paddle-Lite 2.13's runtime itself only logs a warning for a
-    different opt version (model_parser.cc) and runs the model: its kernels and op definitions may differ from
-    the opt that planned the model, so the harness refuses instead."""
-    if runner_version is None or runner_version == nb_version:
-        return None
-    if runner_version == "":
-        what = "reports an empty Paddle-Lite version (it was built from a source tree without git metadata)"
-    elif all(c in "0123456789abcdef" for c in runner_version.lower()) and len(runner_version) >= 7:
-        what = f"reports version {runner_version}, a commit hash: it was built off a tag"
-    else:
-        what = f"is Paddle-Lite {runner_version}"
-    return (
-        f"version mismatch: the .nb was written by opt {nb_version}, but the runner {runner_label} {what}. "
-        f"Use {EXPECTED_VERSION_HELP}: {nb_version} here (or convert with the opt of the runner's version)"
-    )
 
 
 def explain_failure(err: RunnerError, precision: str, serial: str) -> RunnerError:

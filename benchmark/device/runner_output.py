@@ -23,6 +23,8 @@ _VERSION_RE = re.compile(r"^benchmark_bin version ?(.*)$")
 _CPU_NAME_RE = re.compile(r"ARM multiprocessors name: (.*)$")
 _CORE_RE = re.compile(r"ARM multiprocessors ID: (\d+), .*CPU ARCH: (A-?\d+|\w+)")
 _AFFINITY_RE = re.compile(r"Set cpu affinity failed, core id: (\d+)")
+# logged at model load only when the library's version differs from the .nb's opt version (model_parser.cc)
+_LIBRARY_VERSION_RE = re.compile(r"version of current Paddle-Lite:\s*(\S*)")
 _BIND_NOTES = (
     "Some cores are offline, switch to NO BIND MODE",
     "HIGH POWER MODE is not support, switch to little cores",
@@ -160,6 +162,7 @@ class RuntimeLog:
     core_archs: tuple[str, ...] = ()
     affinity_failed_cores: tuple[int, ...] = ()
     binding_notes: tuple[str, ...] = ()
+    library_version: str | None = None  # the runtime's own version, when it warned that the .nb's opt differs
 
     @property
     def logged(self) -> bool:
@@ -171,8 +174,11 @@ def parse_runtime_log(stderr: str) -> RuntimeLog:
     archs: dict[int, str] = {}
     failed: list[int] = []
     notes: list[str] = []
+    library_version = None
     for line in stderr.splitlines():
-        if (m := _CPU_NAME_RE.search(line)) and name is None:
+        if m := _LIBRARY_VERSION_RE.search(line):
+            library_version = m.group(1)
+        elif (m := _CPU_NAME_RE.search(line)) and name is None:
             name = " ".join(m.group(1).split())
         elif m := _CORE_RE.search(line):
             archs[int(m.group(1))] = m.group(2)
@@ -181,7 +187,7 @@ def parse_runtime_log(stderr: str) -> RuntimeLog:
                 failed.append(int(m.group(1)))
         else:
             notes += [n for n in _BIND_NOTES if n in line and n not in notes]
-    return RuntimeLog(name, tuple(archs[i] for i in sorted(archs)), tuple(failed), tuple(notes))
+    return RuntimeLog(name, tuple(archs[i] for i in sorted(archs)), tuple(failed), tuple(notes), library_version)
 
 
 def _float(v: str) -> float:

@@ -1,5 +1,5 @@
 """A device session: the device's facts, a per-run work dir with the runner (and the libraries beside it) pushed,
-the runner's Paddle-Lite version read once with `--version`, and which .nb each job runs there."""
+the runner's Paddle-Lite version read once (`--version` and the files pushed), and which .nb each job runs there."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.device import instructions
+from benchmark.device import instructions, runner_version
 from benchmark.device.adb import DeviceError
 from benchmark.device.bundle import RunnerBundle, runner_bundle
 from benchmark.device.info import DeviceInfo, hottest_cpu_c
 from benchmark.device.protocol import Device
-from benchmark.device.runner import RunnerError, VersionMismatch, WorkDir, probe_version, push_bundle, version_problem
+from benchmark.device.runner import RunnerError, WorkDir, probe_version, push_bundle
+from benchmark.device.runner_version import RunnerVersions, file_versions
 from converter import manifest
 from converter.errors import ToolkitError
 
@@ -56,12 +57,17 @@ class DeviceContext:
     work: WorkDir
     bundle: RunnerBundle
     baseline_c: float | None
-    runner_version: str | None = None  # from `benchmark_bin --version`; None when it prints none
+    versions: RunnerVersions = RunnerVersions()  # what the runner said of its version before any model ran
+    run_id: str | None = None  # the run whose records this session's results belong to
     counts_instructions: bool = False  # an ARM emulated phone with `insncount`
 
     @property
     def runner_label(self) -> str:
         return self.bundle.label
+
+    @property
+    def runner_version(self) -> str | None:
+        return self.versions.version
 
 
 def nb_for_device(ctx: DeviceContext, job: ModelJob) -> tuple[str, Path]:
@@ -77,11 +83,9 @@ def nb_for_device(ctx: DeviceContext, job: ModelJob) -> tuple[str, Path]:
     return target, nb_path
 
 
-def check_runner_version(ctx: DeviceContext, nb_version: str) -> None:
-    """A runner of another Paddle-Lite version than the .nb's opt is an error before anything runs."""
-    problem = version_problem(nb_version, ctx.runner_version, ctx.runner_label)
-    if problem:
-        raise VersionMismatch(f"{ctx.info.serial}: {problem}")
+def check_runner_version(ctx: DeviceContext, nb_version: str, versions: RunnerVersions | None = None) -> None:
+    """A runner of another Paddle-Lite version than the .nb's opt, or of no known version, is an error."""
+    runner_version.check(nb_version, versions or ctx.versions, ctx.runner_label, ctx.info.serial)
 
 
 @contextmanager
@@ -94,19 +98,25 @@ def device_session(
     baseline_c: float | None = None,
     work_base: str = "/data/local/tmp",
     info: DeviceInfo | None = None,
+    allow_unknown_version: bool = False,
+    work_name: str | None = None,
 ) -> Iterator[DeviceContext]:
     """Device info, a per-run work dir with the runner pushed into it, removed at the end unless `keep`."""
     info = info or device.info()
     target_for(info)  # an x86 Android device fails here, before anything is pushed
     baseline = baseline_c if baseline_c is not None else hottest_cpu_c(info.zones)
     bundle = runner_bundle(runner, info)
-    work = WorkDir(device, run_id, work_base)
+    work = WorkDir(device, work_name or run_id, work_base)
     work.create()
     try:
         push_bundle(device, work, bundle)
-        version = probe_version(device, work)
+        versions = RunnerVersions(
+            probe=probe_version(device, work), files=file_versions(bundle), allow_unknown=allow_unknown_version
+        )
         counts = info.qemu_cpu is not None and instructions.has_counter(device)
-        yield DeviceContext(device, info, work, bundle, baseline, version, counts)
+        if info.qemu_cpu is not None and not counts:
+            raise instructions.NoInstructionCounter(info.serial)
+        yield DeviceContext(device, info, work, bundle, baseline, versions, run_id, counts)
     finally:
         if not keep:
             try:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from converter.errors import ToolkitError
+
 REPO = Path(__file__).resolve().parents[2]
 ENV = "ARM_RUNTIME_DIR"
 PLUGIN_NAME = "libinsncount.so"
@@ -24,3 +26,19 @@ def default_runner() -> Path:
 def insn_plugin() -> Path | None:
     path = runtime_dir() / PLUGIN_NAME
     return path if path.is_file() else None
+
+
+class CounterMissing(ToolkitError):
+    """An ARM emulated phone without its instruction counter: a setup error (the count is its main figure)."""
+
+
+def require_insn_plugin(device_name: str) -> Path:
+    """QEMU's instruction-count plugin, or an error naming the folder searched and the fix."""
+    plugin = insn_plugin()
+    if plugin is None:
+        raise CounterMissing(
+            f"the ARM emulated phone {device_name} counts instructions with QEMU's plugin {PLUGIN_NAME}, which is not "
+            f"in {runtime_dir()}: set {ENV} to a Paddle-Lite armv8 runtime folder that has it (build it from "
+            "insncount.c there, see its README)"
+        )
+    return plugin

@@ -66,6 +66,7 @@ class Runner(_Strict):
     output: Literal["normal", "garbage", "truncated_perf", "no_perf"] = "normal"
     skip_output_files: bool = False  # accept --output_data_path/--result_path but write nothing
     version: str | None = None  # report this Paddle-Lite version instead of the runtime's
+    silent_version: bool = False  # say no version at all: --version prints nothing, the report has no version line
 
 
 class Storage(_Strict):

@@ -102,7 +102,7 @@ def _mb() -> float:
 
 @dataclass
 class Measured:
-    version: str
+    version: str | None  # None: a runner that says no version
     outputs: list[Any]
     init_ms: float
     run_ms: list[float]
@@ -205,6 +205,8 @@ def _measure(
         infer()  # outputs still come from a real inference
     outputs = [np.array(predictor.get_output(i).numpy(), copy=True) for i in range(len(predictor.get_output_names()))]
     version = knobs.version if knobs and knobs.version is not None else predictor.get_version()
+    if knobs and knobs.silent_version:
+        version = None
     return Measured(version, outputs, init_ms, run_ms, warmup, repeats, mem_init)
 
 
@@ -217,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     root, profile = _profile()
     knobs = profile.runner if profile else None
     if flags.get("version") == "true":
+        if knobs and knobs.silent_version:
+            return 0
         print(f"benchmark_bin version {knobs.version if knobs and knobs.version is not None else _runtime_version()}")
         return 0
     if flags.get("help") == "true" or flags.get("helpfull") == "true":
@@ -306,7 +310,7 @@ def _report(flags: dict[str, str], root: Path | None, m: Measured) -> str:
     lines += [
         "",
         "======= Runtime Info =======",
-        f"benchmark_bin version: {m.version}",
+        *([f"benchmark_bin version: {m.version}"] if m.version is not None else []),
         f"threads: {flags.get('threads', '1')}",
         f"power_mode: {flags.get('power_mode', '0')}",
         f"warmup: {m.warmup}",

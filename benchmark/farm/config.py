@@ -77,6 +77,7 @@ class DeviceSettings(_Strict):
     labels: list[str] = []
     runner: Path | None = None  # benchmark_bin for this device (default: the farm's runner)
     work_dir: str | None = None  # where the per-run folder and the lock live (default: the farm's work_dir)
+    allow_unknown_runner_version: bool = False  # run a runner that names no Paddle-Lite version (recorded)
 
     _dir = field_validator("work_dir")(lambda v: v if v is None else _safe_dir(v))
 
@@ -145,7 +146,10 @@ class FarmConfig(_Strict):
         summary = info.summary()
         own = self.devices.get(str(summary["serialno"])) or self.devices.get(info.serial) or DeviceSettings()
         return DeviceSettings(
-            labels=own.labels, runner=own.runner or self.runner, work_dir=own.work_dir or self.work_dir
+            labels=own.labels,
+            runner=own.runner or self.runner,
+            work_dir=own.work_dir or self.work_dir,
+            allow_unknown_runner_version=own.allow_unknown_runner_version,
         )
 
 

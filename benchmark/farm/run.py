@@ -102,9 +102,10 @@ def _parity(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> dict[str, Any]:
             timeout_s=run.cfg.measurement.round_timeout_s,
         )
     except ToolkitError as e:
-        return {"passed": False, "error": str(e), "images": 0}
+        return {"verdict": "fail", "passed": False, "error": str(e), "images": 0}
     s = res.summary
     return {
+        "verdict": s["verdict"],
         "passed": s["passed"],
         "max_abs_diff": s["max_abs_diff"],
         "images": s["comparisons"],
@@ -198,6 +199,7 @@ def run_device(fd: FarmDevice, run: FarmRun) -> DeviceOutcome:
             keep=False,
             work_base=fd.settings.work_dir or run.cfg.work_dir,
             info=fd.info,
+            allow_unknown_version=fd.settings.allow_unknown_runner_version,
         ) as ctx:
             while pending and not run.stop.is_set():
                 job = pending[0]

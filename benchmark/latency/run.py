@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmark import progress
-from benchmark.device import instructions
+from benchmark.device import instructions, runner_version
 from benchmark.device.adb import DeviceError, DeviceGone
 from benchmark.device.info import DeviceInfo
 from benchmark.device.protocol import Device
 from benchmark.device.runner import ROUND_TIMEOUT_S, CannotRunVariant, RunnerError, explain_failure, run_round
 from benchmark.device.runner_output import RuntimeLog
+from benchmark.device.runner_version import RunnerVersions, VersionMismatch
 from benchmark.device.session import (
     DeviceContext,
     ModelJob,
@@ -56,6 +57,7 @@ class BenchSettings:
     keep: bool = False
     memory_profile: bool = True  # peak memory from one extra run with --enable_memory_profile (never a timed one)
     count_instructions: bool = True  # on ARM emulated phones (QEMU): instructions per inference
+    allow_unknown_runner_version: bool = False  # run a runner that names no Paddle-Lite version (recorded)
 
     @property
     def effective_power_mode(self) -> int:
@@ -120,7 +122,12 @@ def _record_base(job: ModelJob, ctx: DeviceContext, s: BenchSettings) -> dict[st
         "emulated": info.emulated,
         "emulated_cpu": info.qemu_cpu,
         "timing_source": timing_source(info),
-        "runner": {"path": ctx.runner_label, "version": ctx.runner_version, "libraries": ctx.bundle.libraries},
+        "runner": {
+            "path": ctx.runner_label,
+            "version": ctx.runner_version,
+            "libraries": ctx.bundle.libraries,
+            **ctx.versions.to_json(),
+        },
         "threads": s.threads,
         "power_mode": s.effective_power_mode,
         "pin": s.pin,
@@ -128,6 +135,7 @@ def _record_base(job: ModelJob, ctx: DeviceContext, s: BenchSettings) -> dict[st
         "repeats": s.repeats,
         "seed_ms": job.seed_ms,
         "tool_versions": {"toolkit": toolkit_version(), "opt": opt_version()},
+        "run_id": ctx.run_id,
         "started_at": _now(),
         "warnings": [],
     }
@@ -161,9 +169,12 @@ class Rounds:
     runner_wall_s: float = 0.0
     first_ms: float | None = None
     runtime: RuntimeLog = RuntimeLog()
+    versions: RunnerVersions = RunnerVersions()
 
 
-def _run_rounds(ctx: DeviceContext, job: ModelJob, args: list[str], s: BenchSettings) -> Rounds:
+def _run_rounds(ctx: DeviceContext, job: ModelJob, args: list[str], s: BenchSettings, nb_version: str) -> Rounds:
+    """The timed rounds; the first round's own version line and the runtime's load-time log are checked against the
+    .nb's opt version before any figure counts."""
     rounds = Rounds()
     t0 = time.monotonic()
     label = f"{ctx.device.serial}: {job.name} {job.precision}"
@@ -182,6 +193,8 @@ def _run_rounds(ctx: DeviceContext, job: ModelJob, args: list[str], s: BenchSett
         rounds.runner_wall_s += res.runner_wall_s or 0.0
         if len(rounds.avgs_ms) == 1:
             rounds.first_ms, rounds.runtime = rep.first_ms, res.runtime
+            rounds.versions = ctx.versions.after_round(rep.version, res.runtime.library_version)
+            check_runner_version(ctx, nb_version, rounds.versions)
         n, elapsed = len(rounds.avgs_ms), time.monotonic() - t0
         if s.duration_s is None and n >= s.rounds:
             return rounds
@@ -213,8 +226,7 @@ def _count_instructions(ctx: DeviceContext, base: list[str], s: BenchSettings, r
     if ctx.info.qemu_cpu is None or not s.count_instructions:
         return
     if not ctx.counts_instructions:
-        rec["warnings"].append(instructions.NO_COUNTER)
-        return
+        raise instructions.NoInstructionCounter(ctx.info.serial)
     count = instructions.count_instructions(ctx.device, ctx.work, base, timeout_s=s.round_timeout_s)
     rec["instructions_per_inference"] = count.per_inference
     rec["instruction_count"] = count.to_json()
@@ -248,7 +260,9 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str
         remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
         ctx.device.push(nb_path.read_bytes(), remote_nb)
         base = base_args(remote_nb, job, s, target)
-        rounds = _run_rounds(ctx, job, [*base, f"--warmup={s.warmup}", f"--repeats={s.repeats}"], s)
+        timed = [*base, f"--warmup={s.warmup}", f"--repeats={s.repeats}"]
+        rounds = _run_rounds(ctx, job, timed, s, nb_info.opt_version)
+        rec["runner"].update(version=rounds.versions.version, **rounds.versions.to_json())
         stats = latency_stats(rounds.avgs_ms)
         rec.update(stats.to_json())
         rec.update(
@@ -270,6 +284,10 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str
         _count_instructions(ctx, base, s, rec)
         rec["temps_after"] = temps_json(ctx.device.thermal())
         rec["status"] = "ok"
+    except VersionMismatch as e:
+        rec["runner"].update(version=runner_version.shown(e.runner_versions), sources=e.runner_versions)
+        rec["status"] = "failed"
+        rec["error"] = str(e)
     except CannotRunVariant as e:
         rec["status"] = "skipped" if e.cause == "cpu" else "failed"
         rec["error"] = str(e)
@@ -289,7 +307,14 @@ def bench_device(
 ) -> DeviceOutcome:
     outcome = DeviceOutcome(device.serial)
     try:
-        with device_session(device, runner=runner, run_id=run_id, keep=s.keep, baseline_c=s.thermal.baseline_c) as ctx:
+        with device_session(
+            device,
+            runner=runner,
+            run_id=run_id,
+            keep=s.keep,
+            baseline_c=s.thermal.baseline_c,
+            allow_unknown_version=s.allow_unknown_runner_version,
+        ) as ctx:
             for i, job in enumerate(jobs):
                 if i and s.cooldown_s > 0:
                     time.sleep(s.cooldown_s)

@@ -28,9 +28,18 @@ class DeviceChecks:
     summaries: list[dict[str, Any]]  # one per device and model variant (or per device that failed as a whole)
     records: list[dict[str, Any]]  # one per image
 
+    def count(self, verdict: str) -> int:
+        return sum(1 for s in self.summaries if s["verdict"] == verdict)
+
+    @property
+    def judged(self) -> int:
+        """Variants whose accuracy was judged (pass or fail); 'not run' is neither."""
+        return self.count("pass") + self.count("fail")
+
     @property
     def passed(self) -> bool:
-        return bool(self.summaries) and all(s.get("passed") for s in self.summaries)
+        """Something was judged and nothing failed (a variant that could not run is not a pass, nor a failure)."""
+        return self.count("pass") > 0 and self.count("fail") == 0
 
 
 def check_devices(
@@ -46,6 +55,7 @@ def check_devices(
     accuracy: bool,
     keep: bool = False,
     timeout_s: float = ROUND_TIMEOUT_S,
+    allow_unknown_runner_version: bool = False,
 ) -> DeviceChecks:
     parity_path = new_run_path("parity", reports)
     artifacts = reports / parity_path.stem
@@ -60,7 +70,14 @@ def check_devices(
     }
     for serial in serials:
         try:
-            with device_session(AdbDevice(server, serial), runner=runner, run_id=f"{run_id}-parity", keep=keep) as ctx:
+            with device_session(
+                AdbDevice(server, serial),
+                runner=runner,
+                run_id=run_id,
+                work_name=f"{run_id}-parity",
+                keep=keep,
+                allow_unknown_version=allow_unknown_runner_version,
+            ) as ctx:
                 for job in jobs:
                     summary, recs = _check_job(
                         ctx, job, images=images, zoo=zoo, artifacts=artifacts, timeout_s=timeout_s
@@ -69,7 +86,7 @@ def check_devices(
                     records += recs
                     write_run(parity_path, "parity", payload, records)
         except ToolkitError as e:
-            summaries.append({"model": None, "device": serial, "passed": False, "error": str(e)})
+            summaries.append({"model": None, "device": serial, "verdict": "fail", "passed": False, "error": str(e)})
             log.error("error: %s", e)
     write_run(parity_path, "parity", payload, records)
     accuracy_path = None
@@ -107,11 +124,11 @@ def _check_job(
     except CannotRunVariant as e:
         if e.cause == "runner":  # fixable: another runner
             log.error("error: %s: %s", job.name, e)
-            return {**base, "passed": False, "error": str(e)}, []
-        return {**base, "passed": True, "not_run": str(e)}, []
+            return {**base, "verdict": "fail", "passed": False, "error": str(e)}, []
+        return {**base, "verdict": "not_run", "passed": False, "not_run": str(e)}, []
     except VariantNotForDevice as e:
-        return {**base, "passed": True, "not_run": str(e)}, []
+        return {**base, "verdict": "not_run", "passed": False, "not_run": str(e)}, []
     except ToolkitError as e:
         log.error("error: %s: %s", job.name, e)
-        return {**base, "passed": False, "error": str(e)}, []
+        return {**base, "verdict": "fail", "passed": False, "error": str(e)}, []
     return {**res.summary, "seed_miou_percent": zoo.get(job.name).published.miou_percent}, res.records

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmark import progress
-from benchmark.device.runner import RunnerError, explain_failure, run_round
+from benchmark.device.runner import RoundResult, RunnerError, explain_failure, run_round
 from benchmark.device.session import DeviceContext, ModelJob, check_runner_version, nb_for_device
 from benchmark.images import ImageItem, ImageSet, held_out
 from benchmark.parity.gates import image_problems, task_problems
@@ -34,6 +34,7 @@ from converter.compare import (
 )
 from converter.errors import ToolkitError
 from converter.manifest_types import InputPreprocess
+from converter.model_files import sha256_file
 from converter.nb_inspect import inspect_nb
 from converter.preprocess import preprocess
 from converter.reference import ReferenceRunner
@@ -98,8 +99,9 @@ class DeviceParityResult:
 
 def _run_on_device(
     ctx: DeviceContext, job: ModelJob, x: NDArray[Any], *, remote_nb: str, target: str, timeout_s: float
-) -> tuple[NDArray[Any], tuple[int, ...] | None]:
-    """One input through benchmark_bin on the device: its output file as floats, and the output shape it printed."""
+) -> tuple[NDArray[Any], RoundResult]:
+    """One input through benchmark_bin on the device: its output file as floats, and the round (its report says the
+    output shape and the runner's version)."""
     remote_in, remote_out = ctx.work.file("input.txt"), ctx.work.file("output.txt")
     ctx.device.push(_input_text(x), remote_in)
     ctx.device.shell(f"rm -f {shlex.quote(remote_out)}", timeout_s=30)
@@ -125,7 +127,7 @@ def _run_on_device(
             f"{ctx.device.serial}: the runner wrote no output file {remote_out} (--output_data_path needs Paddle-Lite "
             "2.13+)"
         ) from None
-    return np.array(text.split(), dtype=np.float64), (run.report.outputs[0].shape if run.report.outputs else None)
+    return np.array(text.split(), dtype=np.float64), run
 
 
 def _record(
@@ -170,8 +172,10 @@ def check_on_device(
     reference = ReferenceRunner(*data.program_files())
     out_name, out_dtype = data.output_name, data.output_dtype
     target, nb_path = nb_for_device(ctx, job)
-    check_runner_version(ctx, inspect_nb(nb_path).opt_version)
-    images, left_out = held_out(images, manifest.calibration_hashes(data, nb_path.name))  # never judge on them
+    nb_version = inspect_nb(nb_path).opt_version
+    nb_sha256 = sha256_file(nb_path)
+    check_runner_version(ctx, nb_version)
+    images, left_out = held_out(images, manifest.calibration_images(data, nb_path.name))  # never judge on them
     remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
     ctx.device.push(nb_path.read_bytes(), remote_nb)
     tallies = {"reference": GroundTruthTally.empty(), "candidate": GroundTruthTally.empty()}
@@ -182,9 +186,13 @@ def check_on_device(
         x = preprocess(item.bgr, data.preprocess)
         ref = reference.run([x])[out_name]
         try:
-            floats, shape = _run_on_device(ctx, job, x, remote_nb=remote_nb, target=target, timeout_s=timeout_s)
+            floats, run = _run_on_device(ctx, job, x, remote_nb=remote_nb, target=target, timeout_s=timeout_s)
         finally:
             progress.clear()
+        if index == 0:  # what the runner said of its version once a model ran
+            said = ctx.versions.after_round(run.report.version, run.runtime.library_version)
+            check_runner_version(ctx, nb_version, said)
+        shape = run.report.outputs[0].shape if run.report.outputs else None
         decoded = decode_output(floats, shape or tuple(ref.shape), out_dtype)
         full = decoded.compared_elements == ref.size
         ref_cmp = ref if full else ref.reshape(-1)[: decoded.compared_elements]
@@ -203,6 +211,12 @@ def check_on_device(
         records.append(rec)
     summary = _summary(ctx, job, tol, records, tallies)
     summary["calibration_images_left_out"] = left_out
+    summary["nb_sha256"] = nb_sha256  # the verdict is of this file, in this run
+    summary["run_id"] = ctx.run_id
+    if not records:
+        summary["not_run"] = (
+            f"no image to judge: all {len(left_out)} were calibration images" if left_out else "no image to judge"
+        )
     return DeviceParityResult(records, summary)
 
 
@@ -225,15 +239,17 @@ def _summary(
         fp32_desktop_miou=tallies["reference"].miou,
         mean_argmax_agreement=mean_argmax,
     )
+    verdict = ("pass" if all(r["passed"] for r in records) and not task else "fail") if records else "not_run"
     return {
         "model": job.name,
         "precision": job.precision,
+        "verdict": verdict,
         "task_problems": task,
         "device": ctx.info.serial,
         "emulated": ctx.info.emulated,
         "qemu_cpu": ctx.info.qemu_cpu,
         "comparisons": len(records),
-        "passed": bool(records) and all(r["passed"] for r in records) and not task,
+        "passed": verdict == "pass",
         "max_abs_diff": None
         if any(r["max_abs_diff"] is None for r in records)
         else max((r["max_abs_diff"] for r in records), default=None),  # None: some output was not finite

@@ -227,7 +227,8 @@ class ParityRun:
 
     @property
     def passed(self) -> bool:
-        return self.count("pass") == self.judged
+        """Something was judged, and all of it passed ('not run here' is never a pass)."""
+        return self.judged > 0 and self.count("pass") == self.judged
 
 
 def check_parity(

@@ -229,8 +229,7 @@ def study_int8(
     if len(set(plan.per_image)) != len(plan.per_image) or len(set(plan.algos)) != len(plan.algos):
         raise UsageError("the study's algorithms and samples per photo must not repeat")
     calibs = {(d, k): load_calibration(d, k) for d in plan.calib_dirs for k in plan.per_image}
-    used = {h for c in calibs.values() for h in c.image_hashes()}
-    images, left_out = held_out(dataset, used)
+    images, left_out = held_out(dataset, [img for c in calibs.values() for img in c.images])
     labelled = ImageSet(images.source, tuple(i for i in images.items if i.mask is not None), images.warnings)
     if not labelled.items:
         raise ImageSetError(f"{dataset.source}: every labelled image is a calibration image; nothing is held out")

@@ -79,6 +79,7 @@ class LatencyRecord(Record):
     temps_after: dict[str, float | None] | None = None
     thermal_wait: dict[str, Any] | None = None
     tool_versions: dict[str, str] | None = None
+    run_id: str | None = Field(None, description="the run; its device parity summaries carry the same id")
     started_at: str | None = None
     finished_at: str | None = None
     warnings: list[str] = []

@@ -34,7 +34,8 @@ def model_verdicts(c: Collected) -> dict[tuple[str, str, str, str], str]:
                 m.get("device", "host") if device_run else "host",
             )
             if device_run:
-                out[key] = "n/a" if m.get("not_run") else ("PASS" if m.get("passed") else "FAIL")
+                verdict = m.get("verdict") or ("not_run" if m.get("not_run") else "pass" if m.get("passed") else "fail")
+                out[key] = {"pass": "PASS", "fail": "FAIL", "not_run": "not run"}[verdict]
             else:
                 out[key] = {"pass": "PASS", "fail": "FAIL"}.get(m.get("status", ""), m.get("status", "").upper())
     return out

@@ -5,6 +5,7 @@ nothing. A variant without a device parity verdict is not eligible: its accuracy
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -42,7 +43,7 @@ class Candidate:
     @property
     def status(self) -> str:
         if self.gate is None:
-            return "accuracy not measured on this device class"
+            return self.problems[0] if self.problems else "accuracy not measured on this device class"
         return "passes its accuracy gate" if self.gate else "fails its accuracy gate: " + "; ".join(self.problems)
 
 
@@ -75,55 +76,97 @@ class Recommendation:
 
 
 def device_class(record: dict[str, Any]) -> tuple[str, Metric] | None:
-    """The class a latency record speaks for, and the figure that ranks variants there; None for x86 kernels."""
-    if record.get("target") != "arm" or record.get("status") != "ok":
+    """The class a latency record speaks for, and the figure that ranks variants there; None for x86 kernels (and
+    for a record that did not say where it ran)."""
+    if record.get("target") != "arm":
         return None
     dev = record.get("device") or {}
     soc = dev.get("soc") or dev.get("board_platform") or dev.get("model") or "unknown SoC"
     if record.get("emulated_cpu"):
-        if record.get("instructions_per_inference") is None:
-            return None
         return f"{soc} (emulated ARM, QEMU {record['emulated_cpu']})", "instructions"
-    if record.get("emulated") or record.get("median_ms") is None:
+    if record.get("emulated"):
         return None
     return f"{soc} ({dev.get('model') or 'phone'})", "median_ms"
 
 
+QUANTIZED_NEED_LABELS = (
+    "accuracy not judged: a quantized variant is recommended only when judged on labelled images (DATASET=)"
+)
+
+
+def _verdict_key(model: Any, precision: Any, serial: Any, nb_sha256: Any, run_id: Any) -> tuple[Any, ...]:
+    return (model, precision, serial, nb_sha256, run_id)
+
+
 def candidates(latency: Iterable[dict[str, Any]], parity: Iterable[dict[str, Any]]) -> list[Candidate]:
-    """One candidate per (model, device class, precision): the last latency record given wins; its gate is the last
-    device-parity summary of the same model, precision and device serial (or the farm record's own)."""
-    verdicts = {(p.get("model"), p.get("precision"), p.get("device")): p for p in parity if p.get("model")}
+    """One candidate per (model, device class, precision): the newest latency record given (oldest first) wins, also
+    when it failed (then the variant is not eligible: an older passing record never stands for the newest .nb). Its
+    gate is the device-parity summary of the same .nb (sha256) in the same run on the same device, or the farm
+    record's own; a quantized variant's gate counts only when it was judged on labelled images."""
+    verdicts = {
+        _verdict_key(p.get("model"), p.get("precision"), p.get("device"), p.get("nb_sha256"), p.get("run_id")): p
+        for p in parity
+        if p.get("model")
+    }
     out: dict[tuple[str, str, str], Candidate] = {}
     for r in latency:
         cls = device_class(r)
         if cls is None:
             continue
+        key = (r["model"], cls[0], r["precision"])
+        if r.get("status") == "skipped":  # this class cannot run the variant (fp16 on an A53): not a candidate
+            out.pop(key, None)
+            continue
+        nb = r.get("nb") or {}
+        value = r.get("instructions_per_inference") if cls[1] == "instructions" else r.get("median_ms")
+        if r.get("status") != "ok" or value is None:
+            why = str(r.get("error") or "no figure").splitlines()[0]
+            failed = (f"its newest run failed: {why}",)
+            out[key] = Candidate(r["model"], r["precision"], cls[0], cls[1], math.inf, False, failed,
+                                 nb_sha256=nb.get("sha256"), run=r.get("_run"))  # fmt: skip
+            continue
+        run_id = r.get("run_id") or r.get("farm_run_id")
         serial = (r.get("device") or {}).get("serial")
-        p = r.get("parity") or verdicts.get((r["model"], r["precision"], serial))
-        judged = p is not None and not p.get("not_run") and p.get("passed") is not None
-        gt = (p or {}).get("ground_truth") or {}
-        problems = (
-            tuple((p.get("image_problems") or p.get("problems") or []) + (p.get("task_problems") or [])) if p else ()
-        )
-        if p and p.get("passed") is False and not problems:
-            problems = (str(p.get("error") or "an image failed its per-image gate (see the parity run file)"),)
-        value = r["instructions_per_inference"] if cls[1] == "instructions" else r["median_ms"]
-        out[(r["model"], cls[0], r["precision"])] = Candidate(
-            model=r["model"],
-            precision=r["precision"],
-            device_class=cls[0],
-            metric=cls[1],
-            value=float(value),
-            gate=bool(p["passed"]) if judged and p is not None else None,
-            problems=problems,
-            miou=(gt.get("candidate") or {}).get("miou"),
-            fp32_desktop_miou=(gt.get("reference") or {}).get("miou"),
-            mean_argmax_agreement=(p or {}).get("mean_argmax_agreement"),
-            size_bytes=(r.get("nb") or {}).get("size_bytes"),
-            nb_sha256=(r.get("nb") or {}).get("sha256"),
-            run=r.get("_run"),
-        )
+        p = r.get("parity") or verdicts.get(_verdict_key(r["model"], r["precision"], serial, nb.get("sha256"), run_id))
+        out[key] = _candidate(r, cls, float(value), p)
     return list(out.values())
+
+
+def _candidate(r: dict[str, Any], cls: tuple[str, Metric], value: float, p: dict[str, Any] | None) -> Candidate:
+    verdict = None if p is None else (p.get("verdict") or _legacy_verdict(p))
+    gt = (p or {}).get("ground_truth") or {}
+    miou = (gt.get("candidate") or {}).get("miou")
+    problems: tuple[str, ...] = ()
+    if p is not None:
+        problems = tuple((p.get("image_problems") or p.get("problems") or []) + (p.get("task_problems") or []))
+        if verdict == "fail" and not problems:
+            problems = (str(p.get("error") or "an image failed its per-image gate (see the parity run file)"),)
+    gate = {"pass": True, "fail": False}.get(verdict or "")
+    if gate and r["precision"].startswith("int") and miou is None:
+        gate, problems = None, (QUANTIZED_NEED_LABELS,)
+    nb = r.get("nb") or {}
+    return Candidate(
+        model=r["model"],
+        precision=r["precision"],
+        device_class=cls[0],
+        metric=cls[1],
+        value=value,
+        gate=gate,
+        problems=problems,
+        miou=miou,
+        fp32_desktop_miou=(gt.get("reference") or {}).get("miou"),
+        mean_argmax_agreement=(p or {}).get("mean_argmax_agreement"),
+        size_bytes=nb.get("size_bytes"),
+        nb_sha256=nb.get("sha256"),
+        run=r.get("_run"),
+    )
+
+
+def _legacy_verdict(p: dict[str, Any]) -> str | None:
+    """Summaries written before the three-way verdict: 'not_run' with passed=True was never a pass."""
+    if p.get("not_run"):
+        return "not_run"
+    return None if p.get("passed") is None else ("pass" if p["passed"] else "fail")
 
 
 def recommend(cands: Iterable[Candidate]) -> list[Recommendation]:
