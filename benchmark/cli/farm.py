@@ -27,6 +27,7 @@ from benchmark.farm.history import open_existing
 from benchmark.farm.scaling import TARGET_RATIO, measure_scaling
 from benchmark.latency.run import DeviceOutcome
 from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
+from benchmark.records.types import verdict_of
 from converter.cli_args import add_precision_arg, add_zoo_args, env_path, model_sources
 from converter.errors import ExitCode, UsageError
 from converter.zoo import load_zoo
@@ -76,7 +77,7 @@ def _summary(found: Discovery, outcomes: list[DeviceOutcome]) -> None:
         for r in o.records:
             status = "reused" if r.get("reused_from_run") else r["status"]
             counts[status] = counts.get(status, 0) + 1
-        parity_fail = sum(1 for r in o.records if (r.get("parity") or {}).get("passed") is False)
+        parity_fail = sum(1 for r in o.records if verdict_of(r.get("parity")) == "fail")
         text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing"
         print(
             f"  {fd.serial} on {fd.server} ({fd.key}): {text}" + (f"; {parity_fail} parity FAIL" if parity_fail else "")

@@ -7,6 +7,7 @@ from typing import Any
 from benchmark.latency.run import DeviceOutcome
 from benchmark.parity.checks import SEED_NOTE, DeviceChecks
 from benchmark.parity.host import ModelParity
+from benchmark.records.types import verdict_of
 from benchmark.report.recommend import UNITS, Recommendation
 
 
@@ -95,7 +96,7 @@ def print_latency(outcomes: list[DeviceOutcome]) -> None:
         elif r["warnings"]:
             note = (note + "; " if note else "") + r["warnings"][0][:60]
         if r.get("parity"):
-            note = ("parity PASS" if r["parity"]["passed"] else "parity FAIL") + (f"; {note}" if note else "")
+            note = f"parity {VERDICT_SHOWN[verdict_of(r['parity']) or 'not_run']}" + (f"; {note}" if note else "")
         seed = r.get("seed_ms")
         label = f"{r['model']} {r['precision']}"
         # a timing of an emulated device is not a phone timing: no ratio against the seed's phone figure

@@ -20,6 +20,7 @@ from benchmark.images import ImageSet, generated_image_set, load_image_set
 from benchmark.latency.jobs import prepare_jobs
 from benchmark.latency.run import DeviceOutcome
 from benchmark.records.run_files import RunFile, new_run_path, utc_stamp
+from benchmark.records.types import verdict_of
 from converter.errors import UsageError
 from converter.manifest import toolkit_version
 from converter.spec import ModelSources
@@ -54,11 +55,7 @@ class FarmResult:
 
     @property
     def ok(self) -> bool:
-        bad = [
-            r
-            for r in self.records
-            if r["status"] not in ("ok", "skipped") or (r.get("parity") or {}).get("passed") is False
-        ]
+        bad = [r for r in self.records if r["status"] not in ("ok", "skipped") or verdict_of(r.get("parity")) == "fail"]
         return not (bad or self.model_errors or self.found.server_errors or any(o.error for o in self.outcomes))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from benchmark.farm.config import Thresholds
 from benchmark.farm.history import History, HistoryError, device_key, shape_text
+from benchmark.records.types import verdict_of
 from converter import atomic_files
 
 BASELINE_KIND = "pplite-baseline"
@@ -146,7 +147,7 @@ def compare(baseline: list[dict[str, Any]], current: list[dict[str, Any]], t: Th
             rows.append(GateRow(*key, "skipped", c.get("error", "skipped")))
         elif c.get("status") != "ok":
             rows.append(GateRow(*key, "fail", f"failed: {(c.get('error') or '').splitlines()[0][:200]}"))
-        elif parity and not parity.get("passed"):
+        elif verdict_of(parity) == "fail":
             what = parity.get("error") or "; ".join([*parity.get("problems", []), *parity.get("task_problems", [])])
             rows.append(GateRow(*key, "fail", f"parity failed: {what[:200]}", None, c.get("median_ms")))
         elif b is None:

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmark.records.types import verdict_of
 from converter import process
 from converter.errors import ToolkitError
 
@@ -156,7 +157,7 @@ class History:
             rec["status"],
             rec.get("median_ms"),
             rec.get("cv"),
-            None if "passed" not in parity else int(bool(parity["passed"])),
+            {"pass": 1, "fail": 0}.get(verdict_of(parity) or ""),  # NULL: not judged
             rec.get("finished_at"),
             json.dumps(rec),
         )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from converter.manifest_types import FileEntry, InputPreprocess, Manifest, Quantization, Recommended
 
 RecordStatus = Literal["ok", "failed", "skipped", "not_run"]
+Verdict = Literal["pass", "fail", "not_run"]  # an accuracy verdict: 'not run' is never a pass
 ParityStatus = Literal["pass", "fail", "not_run", "unavailable", "error"]
 Target = Literal["arm", "x86"]
 Source = Literal["host", "device"]
@@ -181,6 +182,18 @@ RECORD_TYPES: dict[str, type[Record]] = {
     "accuracy": AccuracyRecord,
     "int8-study": Int8StudyRecord,
 }
+
+
+def verdict_of(summary: dict[str, Any] | None) -> Verdict | None:
+    """A parity summary's three-way verdict (None: no summary); summaries written before the verdict said 'not_run'
+    beside passed=True, which was never a pass."""
+    if not summary:
+        return None
+    if summary.get("verdict") in ("pass", "fail", "not_run"):
+        return summary["verdict"]  # type: ignore[no-any-return]
+    if summary.get("not_run"):
+        return "not_run"
+    return "pass" if summary.get("passed") else "fail"
 
 
 def _table(cls: type[BaseModel]) -> list[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.farm.history import History, HistoryError
+from benchmark.records.types import verdict_of
 from benchmark.report import plots
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table
@@ -21,8 +22,11 @@ def _cell(rec: dict[str, Any]) -> str:
         return "FAIL"
     text = f"{rec['median_ms']:.2f}" + (" *" if rec.get("reused") else "")
     parity = rec.get("parity")
-    if parity is not None and not parity.get("passed"):
+    verdict = verdict_of(parity)
+    if verdict == "fail":
         text += " (parity FAIL)"
+    elif verdict == "not_run":
+        text += " (parity not run)"
     return text
 
 

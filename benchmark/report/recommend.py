@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from benchmark.records.types import verdict_of
 from converter import manifest
 from converter.errors import ToolkitError
 
@@ -133,7 +134,7 @@ def candidates(latency: Iterable[dict[str, Any]], parity: Iterable[dict[str, Any
 
 
 def _candidate(r: dict[str, Any], cls: tuple[str, Metric], value: float, p: dict[str, Any] | None) -> Candidate:
-    verdict = None if p is None else (p.get("verdict") or _legacy_verdict(p))
+    verdict = verdict_of(p)
     gt = (p or {}).get("ground_truth") or {}
     miou = (gt.get("candidate") or {}).get("miou")
     problems: tuple[str, ...] = ()
@@ -160,13 +161,6 @@ def _candidate(r: dict[str, Any], cls: tuple[str, Metric], value: float, p: dict
         nb_sha256=nb.get("sha256"),
         run=r.get("_run"),
     )
-
-
-def _legacy_verdict(p: dict[str, Any]) -> str | None:
-    """Summaries written before the three-way verdict: 'not_run' with passed=True was never a pass."""
-    if p.get("not_run"):
-        return "not_run"
-    return None if p.get("passed") is None else ("pass" if p["passed"] else "fail")
 
 
 def recommend(cands: Iterable[Candidate]) -> list[Recommendation]:
