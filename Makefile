@@ -140,7 +140,7 @@ android-demo: $(STAMP)
 	$(PY) -m android_demo.unit_tests --model-dir "$(DEMO_DIR)" $(if $(DEMO_IMAGES),--images "$(DEMO_IMAGES)")
 	$(PY) -m android_demo.build --model-dir "$(DEMO_DIR)" $(if $(DEMO_PRECISION),--precision "$(DEMO_PRECISION)") \
 		$(if $(DEMO_IMAGES),--sample "$(firstword $(wildcard $(DEMO_IMAGES)/*.jpg))") \
-		$(if $(PADDLE_LITE_ANDROID_DIR),--paddle-lite "$(PADDLE_LITE_ANDROID_DIR)")
+		$(if $(PADDLE_LITE_ANDROID_DIR),--paddle-lite "$(PADDLE_LITE_ANDROID_DIR)") $(if $(ALLOW_4K_PAGES),--allow-4k-pages)
 
 android-install: $(STAMP)
 	$(PY) -m android_demo.install $(if $(SERIAL),--serial "$(SERIAL)") $(if $(ADB),--adb "$(ADB)")

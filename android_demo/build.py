@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from android_demo.native_libs import FIX, LibraryProblem, check_apk, write_stored_aligned
 from android_demo.toolchain import APP, REPO, Toolchain, ToolchainError, find_toolchain, run_tool
 from benchmark.device.elf import read_elf
 from converter import atomic_files, manifest
@@ -43,6 +44,7 @@ PADDLE_LITE_HELP = (
 API_JAR_ENV = "PADDLE_LITE_JAVA_JAR"
 DEFAULT_API_JAR = REPO.parent / "shared" / "paddle-lite-java" / "PaddlePredictor.jar"
 LIBCXX = "libc++_shared.so"
+ABI = "arm64-v8a"  # the one ABI the app ships (Paddle-Lite's armv8 release)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class BuildInfo:
     runnable: bool
     paddle_lite: str | None
     note: str
+    native_library_problems: list[str]  # built anyway with --allow-4k-pages: Google Play would refuse the APK
 
 
 def find_paddle_lite(folder: Path | None) -> PaddleLiteAndroid | None:
@@ -218,12 +221,13 @@ def package(tc: Toolchain, work: Path, out_dir: Path, lite: PaddleLiteAndroid | 
     dex = compile_and_dex(tc, work, lite)
     with zipfile.ZipFile(unsigned, "a") as z:
         z.write(dex, "classes.dex", compress_type=zipfile.ZIP_DEFLATED)
-        if lite is not None:  # native libraries stored uncompressed, aligned by zipalign -p
-            z.write(lite.jni, "lib/arm64-v8a/libpaddle_lite_jni.so", compress_type=zipfile.ZIP_STORED)
-            if lite.libcxx is not None:
-                z.write(lite.libcxx, f"lib/arm64-v8a/{LIBCXX}", compress_type=zipfile.ZIP_STORED)
     aligned, signed = work / "app.aligned.apk", work / "app.signed.apk"
     run_tool([tc.zipalign, "-f", "-p", "4", str(unsigned), str(aligned)], "zipalign")
+    if lite is not None:  # native libraries stored uncompressed at 16 KB offsets (Android 15+ pages, Play), added
+        with zipfile.ZipFile(aligned, "a") as z:  # after zipalign 10.0, which knows only 4 KB pages
+            write_stored_aligned(z, lite.jni, f"lib/{ABI}/libpaddle_lite_jni.so")
+            if lite.libcxx is not None:
+                write_stored_aligned(z, lite.libcxx, f"lib/{ABI}/{LIBCXX}")
     keystore = out_dir / "debug.keystore"
     if not keystore.is_file():
         run_tool(
@@ -235,11 +239,26 @@ def package(tc: Toolchain, work: Path, out_dir: Path, lite: PaddleLiteAndroid | 
     sign = [tc.apksigner, "sign", "--ks", str(keystore), "--ks-pass", "pass:android", "--ks-key-alias"]
     run_tool([*sign, "androiddebugkey", "--out", str(signed), str(aligned)], "apksigner sign")
     run_tool([tc.apksigner, "verify", "--verbose", str(signed)], "apksigner verify")
+    run_tool([tc.zipalign, "-c", "-p", "4", str(signed)], "zipalign -c (4-byte entries, page-aligned libraries)")
     return signed
 
 
+class NativeLibraryError(ToolkitError):
+    """A native library of the APK that Google Play refuses or that cannot load on its ABI."""
+
+    def __init__(self, problems: list[LibraryProblem]) -> None:
+        super().__init__("; ".join(map(str, problems)) + f". {FIX}")
+        self.problems = problems
+
+
 def build(
-    model_dir: Path, out_dir: Path, sample: Path | None, lite_dir: Path | None, precision: str | None = None
+    model_dir: Path,
+    out_dir: Path,
+    sample: Path | None,
+    lite_dir: Path | None,
+    precision: str | None = None,
+    *,
+    allow_4k_pages: bool = False,
 ) -> BuildInfo:
     work = out_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
@@ -247,6 +266,11 @@ def build(
     lite = find_paddle_lite(lite_dir)
     facts = stage_assets(model_dir, sample, work / "assets", precision)
     signed = package(tc, work, out_dir, lite)
+    problems = check_apk(signed, (ABI,))
+    if problems and not allow_4k_pages:
+        raise NativeLibraryError(problems)
+    for p in problems:
+        log.warning("warning: %s (built anyway: --allow-4k-pages; Google Play would refuse it)", p)
     apk = out_dir / APK_NAME
     shutil.copyfile(signed, work / "final.apk")
     (work / "final.apk").replace(apk)
@@ -257,7 +281,8 @@ def build(
         f"and libpaddle_lite_jni.so inside (the app says so on screen); {PADDLE_LITE_HELP}"
     )
     info = BuildInfo(str(apk), facts["model"], facts["weights"], facts["nb_sha256"], facts["precision"],
-                     facts["precision_why"], lite is not None, str(lite_dir) if lite else None, note)  # fmt: skip
+                     facts["precision_why"], lite is not None, str(lite_dir) if lite else None, note,
+                     [str(p) for p in problems])  # fmt: skip
     atomic_files.write_json(apk.with_suffix(".json"), asdict(info))
     return info
 
@@ -274,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("DEMO_PRECISION") or None,
         help="the variant to ship (default $DEMO_PRECISION, else the manifest's recommendation, else fp32)",
     )
+    p.add_argument(
+        "--allow-4k-pages",
+        action="store_true",
+        help="build even when a native library is not 16 KB page aligned (side-loading; Google Play refuses it)",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     setup_logging(args.verbose)
@@ -283,7 +313,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"--precision / DEMO_PRECISION: the app ships one variant, got {','.join(args.precision)}"
             )
         precision = args.precision[0] if args.precision else None
-        info = build(args.model_dir, args.out, args.sample, args.paddle_lite, precision)
+        info = build(
+            args.model_dir, args.out, args.sample, args.paddle_lite, precision, allow_4k_pages=args.allow_4k_pages
+        )
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ import pytest
 from android_demo import build as apk_build
 from android_demo import install as apk_install
 from android_demo import unit_tests
+from android_demo.native_libs import check_apk, data_offset
 from benchmark.device.adb import AdbDevice
 from tests.conftest import PORTRAIT_V2
 
@@ -116,10 +117,36 @@ def test_apk_is_signed_and_complete(built: Path, model_dir: Path) -> None:
     assert info["runnable"] is False and "PADDLE_LITE_ANDROID_DIR" in info["note"]
 
 
-def _fake_release(root: Path, work: Path, *, cxx_shared: bool = False, libcxx: bool = True) -> Path:
+def _placeholder_so(out: Path, source: Path, *link: str, page_bytes: int = 16384, machine: int | None = 0xB7) -> None:
+    """A shared library built here (x86 gcc) whose ELF header then says `machine` (0xB7: aarch64): it is packaged and
+    inspected, never loaded. page_bytes: its LOAD segments' alignment (-z max-page-size)."""
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", f"-Wl,-z,max-page-size={page_bytes}", "-o", str(out), str(source), *link],
+        check=True,
+        timeout=60,
+    )
+    if machine is not None:
+        _set_machine(out, machine)
+
+
+def _set_machine(so: Path, machine: int) -> None:
+    data = bytearray(so.read_bytes())
+    data[18:20] = machine.to_bytes(2, "little")  # e_machine
+    so.write_bytes(bytes(data))
+
+
+def _fake_release(
+    root: Path,
+    work: Path,
+    *,
+    cxx_shared: bool = False,
+    libcxx: bool = True,
+    page_bytes: int = 16384,
+    machine: int = 0xB7,
+) -> Path:
     """The layout of a Paddle-Lite Android release (java/jar, java/so) with the real 2.13 Java API jar; the JNI
-    library is a placeholder ELF (x86, built here) that names libc++_shared.so when `cxx_shared`: this checks the
-    packaging, not Paddle-Lite."""
+    library is a placeholder ELF (built here, marked aarch64) that names libc++_shared.so when `cxx_shared`: this
+    checks the packaging, not Paddle-Lite."""
     flavour = "c++_shared" if cxx_shared else "c++_static"
     release = root / f"inference_lite_lib.android.armv8.clang.{flavour}.with_extra.with_cv"
     jar = release / "java" / "jar" / "PaddlePredictor.jar"
@@ -133,9 +160,11 @@ def _fake_release(root: Path, work: Path, *, cxx_shared: bool = False, libcxx: b
     if cxx_shared:
         cxx = (release / "cxx" / "lib") if libcxx else work
         cxx.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["gcc", "-shared", "-o", str(cxx / "libc++_shared.so"), str(work / "jni.c")], check=True)
+        _placeholder_so(cxx / "libc++_shared.so", work / "jni.c", page_bytes=page_bytes, machine=None)
         link = ["-L", str(cxx), "-Wl,--no-as-needed", "-l:libc++_shared.so"]
-    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(so), str(work / "jni.c"), *link], check=True, timeout=60)
+    _placeholder_so(so, work / "jni.c", *link, page_bytes=page_bytes, machine=machine)
+    if cxx_shared:  # marked only once the JNI library linked against it
+        _set_machine(cxx / "libc++_shared.so", machine)
     return release
 
 
@@ -158,6 +187,28 @@ def test_apk_with_a_paddle_lite_release(model_dir, tmp_path, capsys) -> None:  #
     assert "Lcom/baidu/paddle/lite/PowerMode;" in dump.stdout  # the release's Java library is inside
     assert json.loads(apk.with_suffix(".json").read_text())["runnable"] is True
     assert "runnable" in capsys.readouterr().out
+    assert check_apk(apk, ("arm64-v8a",)) == []  # 16 KB page aligned, stored at a 16 KB offset, the right ABI
+    with zipfile.ZipFile(apk) as z:
+        assert data_offset(apk, z.getinfo("lib/arm64-v8a/libpaddle_lite_jni.so")) % 16384 == 0
+
+
+def test_a_library_google_play_refuses_is_named_with_the_fix(model_dir, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Paddle-Lite 2.13's prebuilt libraries were linked for 4 KB pages; Play requires 16 KB for new apps."""
+    release = _fake_release(tmp_path / "release", tmp_path / "w", page_bytes=4096)
+    out = tmp_path / "out"
+    argv = ["--model-dir", str(model_dir), "--out", str(out), "--paddle-lite", str(release)]
+    assert apk_build.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "lib/arm64-v8a/libpaddle_lite_jni.so: not 16 KB page aligned: its LOAD segments are aligned to 4 KB" in err
+    assert "max-page-size=16384" in err and "--allow-4k-pages" in err and "Traceback" not in err
+    assert not (out / apk_build.APK_NAME).exists()  # nothing half-built is left as the APK
+    assert apk_build.main([*argv, "--allow-4k-pages"]) == 0
+    info = json.loads((out / apk_build.APK_NAME).with_suffix(".json").read_text())
+    assert len(info["native_library_problems"]) == 1 and "not 16 KB page aligned" in info["native_library_problems"][0]
+    capsys.readouterr()
+    wrong_abi = _fake_release(tmp_path / "x86", tmp_path / "w2", machine=0x3E)  # an x86-64 library under arm64-v8a
+    assert apk_build.main([*argv[:4], "--paddle-lite", str(wrong_abi)]) == 2
+    assert "libpaddle_lite_jni.so: built for x86_64, but it sits in lib/arm64-v8a/" in capsys.readouterr().err
 
 
 def test_cxx_shared_release_brings_libcxx(model_dir, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]

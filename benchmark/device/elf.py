@@ -15,6 +15,7 @@ DT_NEEDED, DT_STRTAB = 1, 5
 class Elf:
     machine: str  # aarch64 | arm | x86_64 | x86 | e_machine as hex
     needed: tuple[str, ...]
+    load_align: tuple[int, ...] = ()  # p_align of each PT_LOAD segment (Android 15+ 16 KB pages need >= 16384)
 
 
 def read_elf(data: bytes) -> Elf | None:
@@ -31,6 +32,7 @@ def read_elf(data: bytes) -> Elf | None:
         e_phoff, e_phentsize, e_phnum = struct.unpack_from("<I", data, 28)[0], *struct.unpack_from("<HH", data, 42)
         ph_fmt, dyn_fmt = "<IIIIIIII", "<iI"
     loads: list[tuple[int, int, int]] = []  # (vaddr, offset, filesz)
+    aligns: list[int] = []
     dynamic: tuple[int, int] | None = None
     for i in range(e_phnum):
         fields = struct.unpack_from(ph_fmt, data, e_phoff + i * e_phentsize)
@@ -40,10 +42,11 @@ def read_elf(data: bytes) -> Elf | None:
             p_type, p_offset, p_vaddr, _, p_filesz = fields[:5]
         if p_type == PT_LOAD:
             loads.append((p_vaddr, p_offset, p_filesz))
+            aligns.append(fields[7])
         elif p_type == PT_DYNAMIC:
             dynamic = (p_offset, p_filesz)
     if dynamic is None:
-        return Elf(machine, ())  # static
+        return Elf(machine, (), tuple(aligns))  # static
 
     def file_offset(vaddr: int) -> int | None:
         for start, offset, size in loads:
@@ -60,10 +63,10 @@ def read_elf(data: bytes) -> Elf | None:
         entries.append((tag, value))
     strtab = file_offset(next((v for t, v in entries if t == DT_STRTAB), -1))
     if strtab is None:
-        return Elf(machine, ())
+        return Elf(machine, (), tuple(aligns))
     needed = []
     for tag, value in entries:
         if tag == DT_NEEDED:
             end = data.index(b"\0", strtab + value)
             needed.append(data[strtab + value : end].decode(errors="replace"))
-    return Elf(machine, tuple(needed))
+    return Elf(machine, tuple(needed), tuple(aligns))
