@@ -170,3 +170,29 @@ def test_instruction_counts_are_gated_instead_of_noisy_emulation_time(tmp_path, 
     assert "PASS: instructions 78.00 M -> 51.00 M (-34.62 % within 1.0 %)" in _row(out, "fewer")
     suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "1"
+
+
+def test_each_figure_is_gated_against_the_devices_own_noise(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Model load, first inference, steady-state median and peak memory each get a row, limited by cv_factor x the
+    spread of that figure on that device over the history (never below regression_percent)."""
+    inits, firsts, peaks = [100.0, 130.0, 80.0, 120.0], [20.0, 20.2, 19.8, 20.0], [50.0, 50.0, 50.0, 50.5]
+    runs = {
+        f"r{i}": [_rec("m", 10.0 + 0.01 * i, init_ms=init, first_ms=first, peak_memory_mb=peak)]
+        for i, (init, first, peak) in enumerate(zip(inits, firsts, peaks, strict=True))
+    }
+    runs["now"] = [_rec("m", 10.8, init_ms=140.0, first_ms=20.9, peak_memory_mb=60.0)]
+    _history(tmp_path / "h.sqlite", runs)
+    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "previous")
+    rows = [line for line in out.splitlines() if " m " in line]
+    assert rc == 1 and len(rows) == 4
+    text = "\n".join(rows)
+    # init moves ~20 % run to run on this device: +16.7 % passes under 3 x that
+    assert "PASS: model load (init) +16.7 % within 60.6 % (noise 20.2 % over 4 runs)" in text
+    assert "FAIL: latency +7.7 % > limit 5.0 %" in text  # a steady median: the floor applies
+    assert "PASS: first inference +4.5 % within 5.0 %" in text
+    assert "FAIL: peak memory +18.8 % > limit 5.0 %" in text
+    # without history, each figure gets the fixed limit and the row says so
+    _history(tmp_path / "h2.sqlite", {"base": runs["r3"], "now": runs["now"]})
+    argv = ["--history", str(tmp_path / "h2.sqlite"), "--baseline", "base"]
+    rc, out, _ = _gate(tmp_path, capsys, *argv)
+    assert "model load (init) +16.7 % > limit 5.0 % (no history noise yet: fixed limit)" in out

@@ -127,6 +127,8 @@ def test_report_has_every_section(bench_reports) -> None:  # type: ignore[no-unt
     assert len(captions) == 6
     md = (reports / "report.md").read_text()
     assert "| model | runtime | precision | mIoU |" in md and "report_assets/rounds_distribution.png" in md
+    # model load, first inference, steady-state median and peak memory, each its own column (its own run for memory)
+    assert "| median ms | p90 ms | CV | first ms | load (init) ms |" in md and "| peak MB |" in md
     assert (reports / "report_assets" / "rounds_distribution.png").stat().st_size > 1000
 
 

@@ -24,6 +24,7 @@ from benchmark.farm.gate import (
     write_junit,
 )
 from benchmark.farm.history import open_existing
+from benchmark.farm.noise import history_noise
 from benchmark.farm.scaling import TARGET_RATIO, measure_scaling
 from benchmark.latency.run import DeviceOutcome
 from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
@@ -129,7 +130,8 @@ def run_gate_command(args: argparse.Namespace) -> int:
     with open_existing(_history_path(args)) as history:
         current = history.run(args.run).run_id if args.run else latest_finished(history)
         baseline_label, baseline = load_baseline(args.baseline, history, current)
-        result = GateResult(baseline_label, current, t, compare(baseline, history.run_records(current), t))
+        noise = history_noise(history, current)
+        result = GateResult(baseline_label, current, t, compare(baseline, history.run_records(current), t, noise))
     print_gate(result)
     args.junit = args.junit or args.reports / "gate-junit.xml"
     write_junit(result, args.junit)

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.farm.config import Thresholds
-from benchmark.farm.history import History, HistoryError, device_key, shape_text
+from benchmark.farm.history import History, HistoryError
+from benchmark.farm.noise import METRICS, Key, Noise, record_key
 from benchmark.records.types import verdict_of
 from converter import atomic_files
 
@@ -49,11 +50,6 @@ class GateResult:
     @property
     def passed(self) -> bool:
         return bool(self.rows) and not self.failures
-
-
-def _key(rec: dict[str, Any]) -> tuple[str, str, str, str]:
-    key = rec.get("device_key") or device_key(rec["device"])
-    return (key, rec["model"], rec["precision"], shape_text(rec["input_shape"]))
 
 
 def latest_finished(history: History, before: str | None = None) -> str:
@@ -94,9 +90,7 @@ def export_baseline(history: History, run_id: str, path: Path) -> int:
     return len(records)
 
 
-def _instructions_row(
-    key: tuple[str, str, str, str], base: dict[str, Any], cur: dict[str, Any], t: Thresholds, note: str
-) -> GateRow:
+def _instructions_row(key: Key, base: dict[str, Any], cur: dict[str, Any], t: Thresholds, note: str) -> GateRow:
     """Instructions per inference (QEMU): deterministic, so the limit is a fixed percentage, without spread."""
     b, c = int(base["instructions_per_inference"]), int(cur["instructions_per_inference"])
     change = round(100 * (c / b - 1), 3)
@@ -117,25 +111,60 @@ def _instructions_row(
     )
 
 
-def _latency_row(key: tuple[str, str, str, str], base: dict[str, Any], cur: dict[str, Any], t: Thresholds) -> GateRow:
+def _latency_row(
+    key: Key, base: dict[str, Any], cur: dict[str, Any], t: Thresholds, noise: dict[str, Noise]
+) -> GateRow:
     rv_b, rv_c = (base.get("runner") or {}).get("version"), (cur.get("runner") or {}).get("version")
     note = f" (runner {rv_b} -> {rv_c})" if rv_b != rv_c else ""
     if base.get("instructions_per_inference") and cur.get("instructions_per_inference"):
         return _instructions_row(key, base, cur, t, note)
-    b, c = float(base["median_ms"]), float(cur["median_ms"])
-    change = 100 * (c / b - 1)
     pooled_cv = math.sqrt((float(base.get("cv") or 0) ** 2 + float(cur.get("cv") or 0) ** 2) / 2)
-    change, limit = round(change, 2), round(max(t.regression_percent, 100 * t.cv_factor * pooled_cv), 2)
+    return _metric_row(key, "median_ms", (base, cur), t, noise.get("median_ms"), own_spread_percent=100 * pooled_cv,
+                       note=note)  # fmt: skip
+
+
+def _metric_row(key: Key, metric: str, pair: tuple[dict[str, Any], dict[str, Any]], t: Thresholds,
+                noise: Noise | None, *, own_spread_percent: float = 0.0, note: str = "") -> GateRow:  # fmt: skip
+    """A rise of `metric` beyond cv_factor x the device's own noise (from the history, or the two records' spread),
+    never below regression_percent; without history the fixed regression_percent, said in the reason."""
+    b, c = float(pair[0][metric]), float(pair[1][metric])
+    change = round(100 * (c / b - 1), 2) if b > 0 else 0.0
+    spread = max(own_spread_percent, noise.percent if noise else 0.0)
+    limit = round(max(t.regression_percent, t.cv_factor * spread), 2)
+    source = f"noise {noise.percent:.1f} % over {noise.runs} runs" if noise else "no history noise yet: fixed limit"
+    name = METRICS[metric]
     if change > limit:
-        verdict, reason = "fail", f"latency +{change:.1f} % > limit {limit:.1f} %{note}"
+        verdict, reason = "fail", f"{name} +{change:.1f} % > limit {limit:.1f} % ({source}){note}"
     else:
-        verdict, reason = "pass", f"latency {change:+.1f} % within {limit:.1f} %{note}"
-    return GateRow(*key, verdict, reason, b, c, change, limit)
+        verdict, reason = "pass", f"{name} {change:+.1f} % within {limit:.1f} % ({source}){note}"
+    measure = "latency" if metric == "median_ms" else metric
+    return GateRow(*key, verdict, reason, b, c, change, limit, measure)
 
 
-def compare(baseline: list[dict[str, Any]], current: list[dict[str, Any]], t: Thresholds) -> list[GateRow]:
-    base = {_key(r): r for r in baseline if r.get("status") == "ok"}
-    cur = {_key(r): r for r in current}
+def _other_rows(
+    key: Key, base: dict[str, Any], cur: dict[str, Any], t: Thresholds, noise: dict[str, Noise]
+) -> list[GateRow]:
+    """First inference, model load and peak memory, each gated on its own (emulation times are not gated: QEMU)."""
+    emulated = bool(cur.get("instructions_per_inference"))
+    metrics = ["peak_memory_mb"] if emulated else ["first_ms", "init_ms", "peak_memory_mb"]
+    return [
+        _metric_row(key, m, (base, cur), t, noise.get(m))
+        for m in metrics
+        if isinstance(base.get(m), (int, float)) and isinstance(cur.get(m), (int, float))
+    ]
+
+
+def compare(
+    baseline: list[dict[str, Any]],
+    current: list[dict[str, Any]],
+    t: Thresholds,
+    noise: dict[Key, dict[str, Noise]] | None = None,
+) -> list[GateRow]:
+    """One row per key (latency or instructions, parity, missing, new), then one per other figure both records have
+    (first inference, model load, peak memory), each limited by the device's own noise from the history."""
+    noise = noise or {}
+    base = {record_key(r): r for r in baseline if r.get("status") == "ok"}
+    cur = {record_key(r): r for r in current}
     rows: list[GateRow] = []
     for key in sorted(set(base) | set(cur)):
         b, c = base.get(key), cur.get(key)
@@ -153,7 +182,8 @@ def compare(baseline: list[dict[str, Any]], current: list[dict[str, Any]], t: Th
         elif b is None:
             rows.append(GateRow(*key, "new", "not in the baseline", None, c.get("median_ms")))
         else:
-            rows.append(_latency_row(key, b, c, t))
+            rows.append(_latency_row(key, b, c, t, noise.get(key, {})))
+            rows += _other_rows(key, b, c, t, noise.get(key, {}))
     return rows
 
 

@@ -71,6 +71,8 @@ LATENCY_HEAD = [
     "median ms",
     "p90 ms",
     "CV",
+    "first ms",
+    "load (init) ms",
     "M instructions / inference",
     "rounds x runs",
     "peak MB",
@@ -128,6 +130,8 @@ def _latency_row(r: dict[str, Any], stats: dict[str, Any] | None) -> list[str]:
         cell_num(r.get("median_ms"), ".2f"),
         cell_num(r.get("p90_ms"), ".2f"),
         cell_num(r.get("cv"), ".1%"),
+        cell_num(r.get("first_ms"), ".2f"),
+        cell_num(r.get("init_ms"), ".1f"),
         cell_num(insns / 1e6 if insns else None, ".2f"),
         f"{r.get('rounds', '-')} x {r.get('repeats', '-')}",
         cell_num(r.get("peak_memory_mb"), ".0f"),
@@ -158,7 +162,7 @@ def devices_section(c: Collected) -> list[Block]:
         blocks += [_device_facts(dev, recs), Paragraph("Thermal notes (hottest zone, °C; waits before each model)")]
         blocks.append(_thermal_table(recs))
         rows = [_latency_row(r, stats.get(r["model"])) for r in recs]
-        blocks.append(Table(LATENCY_HEAD, rows, {3, 4, 5, 6, 8, 9, 10}))
+        blocks.append(Table(LATENCY_HEAD, rows, {3, 4, 5, 6, 7, 8, 10, 11, 12}))
     return blocks
 
 
