@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -78,15 +79,26 @@ def compare_output(name: str, ref: NDArray[Any], cand: NDArray[Any] | None) -> O
 MIN_FG_FOR_MASK_IOU = 0.01
 
 
-def mean_argmax_agreement(records: list[dict[str, Any]]) -> float | None:
-    """Argmax agreement with the reference over all images (the int8 gate's figure); None without records."""
-    return float(np.mean([r["argmax_agreement"] for r in records])) if records else None
+class Compared(Protocol):
+    """What the task-level figures read of each image's comparison (an OutputComparison or a parity record)."""
+
+    @property
+    def argmax_agreement(self) -> float: ...
+    @property
+    def iou_vs_reference(self) -> float: ...
+    @property
+    def reference_fg_fraction(self) -> float: ...
 
 
-def mean_mask_iou(records: list[dict[str, Any]]) -> float | None:
+def mean_argmax_agreement(compared: Sequence[Compared]) -> float | None:
+    """Argmax agreement with the reference over all images (the int8 gate's figure); None without any."""
+    return float(np.mean([c.argmax_agreement for c in compared])) if compared else None
+
+
+def mean_mask_iou(compared: Sequence[Compared]) -> float | None:
     """Mean mask IoU vs the reference over images where the reference finds a person (>= 1 % of the pixels): the
     IoU of a nearly empty mask is noise, a few flipped pixels swing it."""
-    values = [r["iou_vs_reference"] for r in records if r.get("reference_fg_fraction", 1.0) >= MIN_FG_FOR_MASK_IOU]
+    values = [c.iou_vs_reference for c in compared if c.reference_fg_fraction >= MIN_FG_FOR_MASK_IOU]
     return float(np.mean(values)) if values else None
 
 

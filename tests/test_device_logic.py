@@ -37,7 +37,7 @@ def runner(tmp_path: Path) -> Path:
 def _bench(device: FakeDevice, job: ModelJob, runner: Path, settings: BenchSettings = SETTINGS) -> dict:  # type: ignore[type-arg]
     allow = settings.allow_unknown_runner_version
     with device_session(device, runner=runner, run_id="t", keep=False, allow_unknown_version=allow) as ctx:  # type: ignore[arg-type]
-        return bench_model(ctx, job, settings)
+        return bench_model(ctx, job, settings).to_json()  # as the run file holds it
 
 
 def test_rounds_statistics_and_memory_from_its_own_run(model: ModelJob, runner: Path) -> None:
@@ -129,5 +129,5 @@ def test_a_device_that_disconnects_keeps_what_it_finished(model: ModelJob, runne
     run_file = RunFile(tmp_path / "latency-x.json", {})
     jobs = [model, ModelJob("m", model.model_dir, [1, 3, 8, 8], None, "fp16"), model]
     outcome = bench_device(device, jobs, settings, run_file=run_file, runner=runner, run_id="t")  # type: ignore[arg-type]
-    assert [r["status"] for r in outcome.records] == ["ok", "failed"] and outcome.disconnected
+    assert [r.status for r in outcome.records] == ["ok", "failed"] and outcome.disconnected
     assert "the device disconnected" in str(outcome.error) and len(run_file.records) == 2

@@ -80,13 +80,14 @@ def farm(tmp_path: Path, jobs: list[ModelJob]) -> Farm:
 def test_every_device_runs_every_job_and_the_lock_is_released(farm: Farm) -> None:
     a, b = _fake("dev-a", round_ms=[10.0, 12.0]), _fake("dev-b", round_ms=[20.0])
     _, outcomes = farm.run([a, b])
-    assert {o.serial: [r["status"] for r in o.records] for o in outcomes} == {
+    assert {o.serial: [r.status for r in o.records] for o in outcomes} == {
         "dev-a": ["ok", "ok"],
         "dev-b": ["ok", "ok"],
     }
     rec = outcomes[0].records[0]
-    assert rec["farm_run_id"] == "run-1" and rec["device_key"].startswith("DEV-A") and rec["lock"]["waited_s"] == 0
-    assert outcomes[1].records[0]["median_ms"] == 20.0
+    assert rec.farm_run_id == "run-1" and (rec.device_key or "").startswith("DEV-A")
+    assert rec.lock is not None and rec.lock["waited_s"] == 0
+    assert outcomes[1].records[0].median_ms == 20.0
     assert not a.links and not b.links  # released after the run
     assert len(farm.history.run_records("run-1")) == 4
 
@@ -96,20 +97,20 @@ def test_a_second_run_resumes_from_the_history(farm: Farm) -> None:
     farm.run([first])
     again = _fake("dev-a")
     _, (outcome,) = farm.run([again])
-    assert all(r["reused_from_run"] == "run-1" for r in outcome.records) and again.rounds == []  # nothing re-measured
+    assert all(r.reused_from_run == "run-1" for r in outcome.records) and again.rounds == []  # nothing re-measured
     forced = _fake("dev-a")
     _, (outcome,) = farm.run([forced], force=True)
-    assert all("reused_from_run" not in r for r in outcome.records) and len(forced.rounds) > 0
+    assert all(r.reused_from_run is None for r in outcome.records) and len(forced.rounds) > 0
 
 
 def test_a_device_that_disconnects_loses_only_its_remaining_jobs(farm: Farm) -> None:
     gone, fine = _fake("dev-a", gone_after_rounds=1), _fake("dev-b")
     _, outcomes = farm.run([gone, fine])
     by = {o.serial: o for o in outcomes}
-    assert [r["status"] for r in by["dev-a"].records] == ["failed", "not_run"]
-    assert "its remaining jobs were not run" in by["dev-a"].records[1]["error"]
+    assert [r.status for r in by["dev-a"].records] == ["failed", "not_run"]
+    assert "its remaining jobs were not run" in (by["dev-a"].records[1].error or "")
     assert type(by["dev-a"].error).__name__ == "DeviceGone"
-    assert [r["status"] for r in by["dev-b"].records] == ["ok", "ok"] and by["dev-b"].error is None
+    assert [r.status for r in by["dev-b"].records] == ["ok", "ok"] and by["dev-b"].error is None
 
 
 def test_a_device_held_by_a_live_run_is_busy_and_a_stale_lock_is_broken(farm: Farm) -> None:
@@ -117,11 +118,11 @@ def test_a_device_held_by_a_live_run_is_busy_and_a_stale_lock_is_broken(farm: Fa
     held = _fake("dev-a")
     held.links[path] = f"{PREFIX}:other-host:4242:{held.clock_s - 10}:tok"  # another host's live run, 10 s old
     _, (outcome,) = farm.run([held])
-    assert [r["status"] for r in outcome.records] == ["not_run", "not_run"] and held.rounds == []
-    assert "busy" in outcome.records[0]["error"] and "other-host PID 4242" in outcome.records[0]["error"]
+    assert [r.status for r in outcome.records] == ["not_run", "not_run"] and held.rounds == []
+    assert "busy" in (outcome.records[0].error or "") and "other-host PID 4242" in (outcome.records[0].error or "")
     assert held.links[path].startswith(f"{PREFIX}:other-host")  # someone else's lock is never removed
 
     stale = _fake("dev-b")
     stale.links[path] = f"{PREFIX}:other-host:4242:{stale.clock_s - 3600}:tok"  # older than stale_after_s
     _, (outcome,) = farm.run([stale])
-    assert [r["status"] for r in outcome.records] == ["ok", "ok"] and not stale.links
+    assert [r.status for r in outcome.records] == ["ok", "ok"] and not stale.links

@@ -12,6 +12,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.farm.history import History
+from benchmark.records.types import LatencyRecord
 
 DEVICE = {"serial": "10.0.0.5:5555", "serialno": "PHONE1", "model": "Mi 9", "soc": "SM8150"}
 OTHER = {"serial": "emulator-5554", "serialno": "PHONE2", "model": "Pixel 4", "soc": "SM8150"}
@@ -28,9 +29,9 @@ def _rec(
         "status": "ok",
         "median_ms": median_ms,
         "cv": cv,
-        "runner": {"version": "v2.13"},
+        "runner": {"path": "benchmark_bin", "version": "v2.13"},
         "tool_versions": {"toolkit": "0.1.0"},
-        "nb": {"sha256": "ab" * 32},
+        "nb": {"path": "m/arm-fp32.nb", "opt_version": "v2.13-rc", "size_bytes": 1000, "sha256": "ab" * 32},
         **extra,
     }
 
@@ -40,7 +41,7 @@ def _history(path: Path, runs: dict[str, list[dict[str, Any]]]) -> Path:
         for run_id, recs in runs.items():
             h.start_run(run_id, host="ci", farm_file="farm.yaml", toolkit="0.1.0", payload={})
             for r in recs:
-                h.add_record(run_id, r)
+                h.add_record(run_id, LatencyRecord.from_json(r))
             h.finish_run(run_id, "finished")
     return path
 

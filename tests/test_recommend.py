@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from android_demo.build import choose_variant
+from benchmark.records.types import LatencyRecord
 from benchmark.report.recommend import candidates, device_class, recommend, write_to_manifests
 from converter import manifest
 from converter.model_files import sha256_file
@@ -23,10 +24,11 @@ PHONE = {"serial": "R58M", "soc": "SM8150", "model": "SM-G973F"}
 
 def _lat(precision: str, device: dict[str, Any], *, insns: float | None = None, ms: float | None = None,
          target: str = "arm", status: str = "ok", sha: str = "", model: str = M,
-         run_id: str = "run-1") -> dict[str, Any]:  # fmt: skip
+         run_id: str = "run-1") -> LatencyRecord:  # fmt: skip
     emulated = "qemu_cpu" in device
-    return {
+    return LatencyRecord.from_json({
         "run_id": run_id,
+        "input_shape": [1, 3, 144, 256],
         "model": model,
         "precision": precision,
         "status": status,
@@ -36,8 +38,9 @@ def _lat(precision: str, device: dict[str, Any], *, insns: float | None = None, 
         "emulated_cpu": device.get("qemu_cpu"),
         "instructions_per_inference": insns,
         "median_ms": ms,
-        "nb": {"size_bytes": 1000, "sha256": sha or f"sha-{precision}"},
-    }
+        "nb": {"path": f"arm-{precision}.nb", "opt_version": "v2.13-rc", "size_bytes": 1000,
+               "sha256": sha or f"sha-{precision}"},
+    })  # fmt: skip
 
 
 def _par(precision: str, device: dict[str, Any], passed: bool, *, problems: tuple[str, ...] = (),

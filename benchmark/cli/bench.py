@@ -167,7 +167,7 @@ def latency_and_parity(
     if setup_errors and len(setup_errors) == len(run.outcomes):
         raise setup_errors[0]  # no device could be set up to give its main figure: exit 2 with the fix
     print_latency(run.outcomes)
-    ok = sum(1 for r in run.records if r["status"] == "ok")
+    ok = sum(1 for r in run.records if r.status == "ok")
     print(f"latency: {ok}/{len(run.records)} record(s) ok on {len(run.outcomes)} device(s); run file {run.path}")
     code = ExitCode.OK if run.ok else ExitCode.FAILED
     if images is not None:

@@ -8,7 +8,6 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 from benchmark.cli.bench import latency_and_parity
 from benchmark.emulated import arm_runtime
@@ -18,6 +17,7 @@ from benchmark.host.lite import median_run_ms
 from benchmark.latency.overhead import TARGET_FRACTION, harness_overhead
 from benchmark.latency.run import BenchSettings
 from benchmark.records.run_files import new_run_path, write_run
+from benchmark.records.types import LatencyRecord
 from converter import manifest
 from converter.errors import ExitCode, ToolkitError, UsageError
 
@@ -56,25 +56,25 @@ def run_emulated(args: argparse.Namespace) -> int:
     return code
 
 
-def _print_host_comparison(records: list[dict[str, Any]], repeats: int) -> None:
+def _print_host_comparison(records: list[LatencyRecord], repeats: int) -> None:
     host: dict[str, float] = {}
     for rec in records:
-        if rec["status"] != "ok" or rec["model"] in host:
+        if rec.status != "ok" or rec.model in host or rec.nb is None:
             continue
-        nb = Path(rec["nb"]["path"]).parent / manifest.nb_name("x86", rec["precision"])
+        nb = Path(rec.nb.path).parent / manifest.nb_name("x86", rec.precision)
         try:
-            host[rec["model"]] = median_run_ms(nb, rec["input_shape"], runs=repeats)
+            host[rec.model] = median_run_ms(nb, rec.input_shape, runs=repeats)
         except ToolkitError as e:
-            log.warning("warning: host timing of %s failed: %s", rec["model"], e)
+            log.warning("warning: host timing of %s failed: %s", rec.model, e)
     if not host:
         return
     print("\nemulated-device medians vs Paddle-Lite x86 timed in-process on this host (same .nb, 1 thread):")
     for rec in records:
-        if rec["model"] in host and rec["status"] == "ok":
-            ratio = rec["median_ms"] / host[rec["model"]]
+        if rec.model in host and rec.median_ms is not None:
+            ratio = rec.median_ms / host[rec.model]
             print(
-                f"  {rec['device']['serial']:<22} {rec['model']:<40} device {rec['median_ms']:8.2f} ms   "
-                f"in-process {host[rec['model']]:8.2f} ms   ratio {ratio:5.2f}"
+                f"  {rec.device['serial']:<22} {rec.model:<40} device {rec.median_ms:8.2f} ms   "
+                f"in-process {host[rec.model]:8.2f} ms   ratio {ratio:5.2f}"
             )
 
 

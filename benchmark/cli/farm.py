@@ -76,9 +76,9 @@ def _summary(found: Discovery, outcomes: list[DeviceOutcome]) -> None:
     for fd, o in zip(found.devices, outcomes, strict=True):
         counts: dict[str, int] = {}
         for r in o.records:
-            status = "reused" if r.get("reused_from_run") else r["status"]
+            status = "reused" if r.reused_from_run else r.status
             counts[status] = counts.get(status, 0) + 1
-        parity_fail = sum(1 for r in o.records if verdict_of(r.get("parity")) == "fail")
+        parity_fail = sum(1 for r in o.records if verdict_of(r.parity) == "fail")
         text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing"
         print(
             f"  {fd.serial} on {fd.server} ({fd.key}): {text}" + (f"; {parity_fail} parity FAIL" if parity_fail else "")
@@ -115,7 +115,7 @@ def run_farm_command(args: argparse.Namespace) -> int:
         f"run file {result.path}; history {result.history_path}"
     )
     _summary(result.found, result.outcomes)
-    recommend_and_record(args.reports, args.out, {r["model"] for r in result.records})
+    recommend_and_record(args.reports, args.out, {r.model for r in result.records})
     if result.interrupted:
         return ExitCode.INTERRUPTED
     return ExitCode.OK if result.ok else ExitCode.FAILED

@@ -67,7 +67,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     else:
         run = sweep(server=AdbServer.from_env(args.adb), serial=args.serial, **common)
     plot_path = run.path.with_suffix(".png")
-    shape_rows = [r for r in run.records if r["sweep"] == "shape"]
+    shape_rows = [r for r in run.records if r.sweep == "shape"]
     atomic_files.write_bytes(plot_path, plots.latency_vs_pixels(shape_rows, prepared.jobs[0].name))
     _print(run)
     print(f"sweep: run file {run.path}, plot {plot_path}")
@@ -77,14 +77,13 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 def _print(run: SweepRun) -> None:
     print(f"{'shape (WxH)':<19}  {'pixels':>8}  {'threads':>7}  {'power mode':<28}  {'median ms':>9}  {'CV':>6}")
     for r in run.records:
-        shape = "x".join(map(str, r.get("shape_wh") or [r["input_shape"][3], r["input_shape"][2]]))
-        mark = " (zoo best)" if r.get("best") else ""
-        median = f"{r['median_ms']:9.2f}" if r["status"] == "ok" else "   FAILED"
-        cv = f"{r['cv']:6.1%}" if r["status"] == "ok" else "     -"
-        mode = POWER_MODES.get(r["power_mode"], str(r["power_mode"]))
+        shape = "x".join(map(str, r.shape_wh or [r.input_shape[3], r.input_shape[2]]))
+        mark = " (zoo best)" if r.best else ""
+        median = f"{r.median_ms:9.2f}" if r.status == "ok" else "   FAILED"
+        cv = f"{r.cv:6.1%}" if r.status == "ok" else "     -"
+        mode = POWER_MODES.get(r.power_mode or 0, str(r.power_mode))
         print(
-            f"{shape + mark:<19}  {r['input_shape'][2] * r['input_shape'][3]:>8}  {r['threads']:>7}  {mode:<28}  "
-            f"{median}  {cv}"
+            f"{shape + mark:<19}  {r.input_shape[2] * r.input_shape[3]:>8}  {r.threads:>7}  {mode:<28}  {median}  {cv}"
         )
     if run.emulated:
         print("host-emulated: Paddle-Lite x86 timings of this machine; thread and power-mode rows mean little here")

@@ -7,7 +7,7 @@ from typing import Any
 from benchmark.latency.run import DeviceOutcome
 from benchmark.parity.checks import SEED_NOTE, DeviceChecks
 from benchmark.parity.host import ModelParity
-from benchmark.records.types import verdict_of
+from benchmark.records.types import ParityRecord, first_line, verdict_of
 from benchmark.report.recommend import UNITS, Recommendation
 
 
@@ -18,22 +18,22 @@ def _f(x: float | None, fmt: str) -> str:
     return format(x, fmt)
 
 
-def print_records(records: list[dict[str, Any]]) -> None:
+def print_records(records: list[ParityRecord]) -> None:
     if not records:
         return
-    w_model = max(len(r["model"]) for r in records)
-    w_img = min(max(len(r["image"]) for r in records), 60)
+    w_model = max(len(r.model) for r in records)
+    w_img = min(max(len(r.image) for r in records), 60)
     print(
         f"{'model':<{w_model}}  {'image':<{w_img}}  {'max|diff|':>9}  {'mean|diff|':>10}  {'argmax':>7}  "
         f"{'IoU ref':>7}  {'GT IoU PI':>9}  {'GT IoU Lite':>11}  ok"
     )
     for r in records:
-        image = r["image"] if len(r["image"]) <= w_img else "..." + r["image"][-(w_img - 3) :]
+        image = r.image if len(r.image) <= w_img else "..." + r.image[-(w_img - 3) :]
         print(
-            f"{r['model']:<{w_model}}  {image:<{w_img}}  {_f(r['max_abs_diff'], '9.2e')}  "
-            f"{_f(r['mean_abs_diff'], '10.2e')}  {r['argmax_agreement']:7.2%}  {r['iou_vs_reference']:7.4f}  "
-            f"{_f(r.get('gt_iou_reference'), '9.3f')}  {_f(r.get('gt_iou_candidate'), '11.3f')}  "
-            f"{'yes' if r['passed'] else 'NO'}"
+            f"{r.model:<{w_model}}  {image:<{w_img}}  {_f(r.max_abs_diff, '9.2e')}  "
+            f"{_f(r.mean_abs_diff, '10.2e')}  {r.argmax_agreement:7.2%}  {r.iou_vs_reference:7.4f}  "
+            f"{_f(r.gt_iou_reference, '9.3f')}  {_f(r.gt_iou_candidate, '11.3f')}  "
+            f"{'yes' if r.passed else 'NO'}"
         )
 
 
@@ -73,43 +73,43 @@ def print_latency(outcomes: list[DeviceOutcome]) -> None:
     rows = [r for o in outcomes for r in o.records]
     if not rows:
         return
-    w = max(len(r["model"]) for r in rows) + 6
+    w = max(len(r.model) for r in rows) + 6
     print(
         f"{'device':<22}  {'model':<{w}}  {'shape':<16}  {'median ms':>9}  {'p90 ms':>8}  {'CV':>6}  "
         f"{'M instr/inf':>11}  {'seed SD855 ms':>13}  {'ratio':>6}  note"
     )
     for r in rows:
-        shape = "x".join(map(str, r["input_shape"]))
+        shape = "x".join(map(str, r.input_shape))
         note = ""
-        if r.get("emulated_cpu"):
-            note = f"QEMU {r['emulated_cpu']}: emulation time"
-        elif r["emulated"]:
+        if r.emulated_cpu:
+            note = f"QEMU {r.emulated_cpu}: emulation time"
+        elif r.emulated:
             note = "host-emulated"
-        if r["status"] == "not_run":
-            note = "NOT RUN: " + r["error"].splitlines()[0][:80]
-        elif r["status"] == "skipped":
-            note = "skipped: " + r["error"].split(": ", 1)[-1][:80]
-        elif r["status"] != "ok":
-            note = "FAILED: " + r["error"].splitlines()[0][:80]
-        elif r.get("reused_from_run"):
-            note = f"reused from run {r['reused_from_run']}"
-        elif r["warnings"]:
-            note = (note + "; " if note else "") + r["warnings"][0][:60]
-        if r.get("parity"):
-            note = f"parity {VERDICT_SHOWN[verdict_of(r['parity']) or 'not_run']}" + (f"; {note}" if note else "")
-        seed = r.get("seed_ms")
-        label = f"{r['model']} {r['precision']}"
+        if r.status == "not_run":
+            note = "NOT RUN: " + first_line(r.error)[:80]
+        elif r.status == "skipped":
+            note = "skipped: " + (r.error or "").split(": ", 1)[-1][:80]
+        elif r.status != "ok":
+            note = "FAILED: " + first_line(r.error)[:80]
+        elif r.reused_from_run:
+            note = f"reused from run {r.reused_from_run}"
+        elif r.warnings:
+            note = (note + "; " if note else "") + r.warnings[0][:60]
+        if r.parity:
+            note = f"parity {VERDICT_SHOWN[verdict_of(r.parity) or 'not_run']}" + (f"; {note}" if note else "")
+        seed = r.seed_ms
+        label = f"{r.model} {r.precision}"
         # a timing of an emulated device is not a phone timing: no ratio against the seed's phone figure
-        ratio = r["median_ms"] / seed if seed and r["status"] == "ok" and not r["emulated"] else None
-        insns = r.get("instructions_per_inference")
+        ratio = r.median_ms / seed if seed and r.median_ms is not None and not r.emulated else None
+        insns = r.instructions_per_inference
         print(
-            f"{r['device']['serial']:<22}  {label:<{w}}  {shape:<16}  {_fmt(r.get('median_ms'), '9.2f')}  "
-            f"{_fmt(r.get('p90_ms'), '8.2f')}  {_fmt(r.get('cv'), '6.1%')}  "
+            f"{r.device['serial']:<22}  {label:<{w}}  {shape:<16}  {_fmt(r.median_ms, '9.2f')}  "
+            f"{_fmt(r.p90_ms, '8.2f')}  {_fmt(r.cv, '6.1%')}  "
             f"{_fmt(insns / 1e6 if insns else None, '11.2f')}  {_fmt(seed, '13.2f')}  {_fmt(ratio, '6.2f')}  {note}"
         )
-    if any(r["emulated"] and not r.get("emulated_cpu") for r in rows):
+    if any(r.emulated and not r.emulated_cpu for r in rows):
         print("host-emulated rows are Paddle-Lite x86 timings of this machine, not phone timings")
-    if any(r.get("emulated_cpu") for r in rows):
+    if any(r.emulated_cpu for r in rows):
         print(
             "QEMU rows ran the real ARM runtime under emulation: their ms are emulation time, not phone time; "
             "instructions per inference are the deterministic cost figure (not a latency)"

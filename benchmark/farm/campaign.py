@@ -10,7 +10,6 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from benchmark.farm.config import FarmConfig
 from benchmark.farm.discovery import Discovery, discover
@@ -20,7 +19,7 @@ from benchmark.images import ImageSet, generated_image_set, load_image_set
 from benchmark.latency.jobs import prepare_jobs
 from benchmark.latency.run import DeviceOutcome
 from benchmark.records.run_files import RunFile, new_run_path, utc_stamp
-from benchmark.records.types import verdict_of
+from benchmark.records.types import LatencyRecord, verdict_of
 from converter.errors import UsageError
 from converter.manifest import toolkit_version
 from converter.spec import ModelSources
@@ -50,12 +49,12 @@ class FarmResult:
     interrupted: bool
 
     @property
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[LatencyRecord]:
         return [r for o in self.outcomes for r in o.records]
 
     @property
     def ok(self) -> bool:
-        bad = [r for r in self.records if r["status"] not in ("ok", "skipped") or verdict_of(r.get("parity")) == "fail"]
+        bad = [r for r in self.records if r.status not in ("ok", "skipped") or verdict_of(r.parity) == "fail"]
         return not (bad or self.model_errors or self.found.server_errors or any(o.error for o in self.outcomes))
 
 

@@ -10,12 +10,13 @@ import math
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+
+from pydantic import ValidationError
 
 from benchmark.farm.config import Thresholds
 from benchmark.farm.history import History, HistoryError
 from benchmark.farm.noise import METRICS, Key, Noise, record_key
-from benchmark.records.types import verdict_of
+from benchmark.records.types import LatencyRecord, first_line, verdict_of
 from converter import atomic_files
 
 BASELINE_KIND = "pplite-baseline"
@@ -63,7 +64,7 @@ def latest_finished(history: History, before: str | None = None) -> str:
     return runs[-1].run_id
 
 
-def load_baseline(ref: str, history: History, current: str) -> tuple[str, list[dict[str, Any]]]:
+def load_baseline(ref: str, history: History, current: str) -> tuple[str, list[LatencyRecord]]:
     """REF: a baseline JSON file, `previous` (the finished run before the current one), or a run id."""
     path = Path(ref)
     if path.suffix == ".json" or path.is_file():
@@ -77,7 +78,11 @@ def load_baseline(ref: str, history: History, current: str) -> tuple[str, list[d
             raise HistoryError(
                 f"baseline file {path} is not a baseline exported by `python -m benchmark history export`"
             )
-        return f"{path} (run {data.get('run_id')})", data["records"]
+        try:
+            records = [LatencyRecord.from_json(r) for r in data["records"]]
+        except (ValidationError, TypeError) as e:
+            raise HistoryError(f"baseline file {path} holds a record that is not a latency record: {e}") from None
+        return f"{path} (run {data.get('run_id')})", records
     run_id = latest_finished(history, before=current) if ref == "previous" else history.run(ref).run_id
     if run_id == current:
         raise HistoryError(f"the baseline {run_id} is the run being judged; pick an earlier one")
@@ -86,48 +91,39 @@ def load_baseline(ref: str, history: History, current: str) -> tuple[str, list[d
 
 def export_baseline(history: History, run_id: str, path: Path) -> int:
     records = history.run_records(history.run(run_id).run_id)
-    atomic_files.write_json(path, {"kind": BASELINE_KIND, "run_id": run_id, "records": records})
+    atomic_files.write_json(path, {"kind": BASELINE_KIND, "run_id": run_id, "records": [r.to_json() for r in records]})
     return len(records)
 
 
-def _instructions_row(key: Key, base: dict[str, Any], cur: dict[str, Any], t: Thresholds, note: str) -> GateRow:
+def _instructions_row(key: Key, base: LatencyRecord, cur: LatencyRecord, t: Thresholds, note: str) -> GateRow:
     """Instructions per inference (QEMU): deterministic, so the limit is a fixed percentage, without spread."""
-    b, c = int(base["instructions_per_inference"]), int(cur["instructions_per_inference"])
+    b, c = int(base.instructions_per_inference or 0), int(cur.instructions_per_inference or 0)
     change = round(100 * (c / b - 1), 3)
     text = f"instructions {b / 1e6:.2f} M -> {c / 1e6:.2f} M ({change:+.2f} %"
     if change > t.instructions_percent:
         verdict, reason = "fail", f"{text} > limit {t.instructions_percent:.1f} %){note}"
     else:
         verdict, reason = "pass", f"{text} within {t.instructions_percent:.1f} %){note}"
-    return GateRow(
-        *key,
-        verdict,
-        reason,
-        base.get("median_ms"),
-        cur.get("median_ms"),
-        change,
-        t.instructions_percent,
-        "instructions",
-    )
+    return GateRow(*key, verdict, reason, base.median_ms, cur.median_ms, change, t.instructions_percent,
+                   "instructions")  # fmt: skip
 
 
-def _latency_row(
-    key: Key, base: dict[str, Any], cur: dict[str, Any], t: Thresholds, noise: dict[str, Noise]
-) -> GateRow:
-    rv_b, rv_c = (base.get("runner") or {}).get("version"), (cur.get("runner") or {}).get("version")
+def _latency_row(key: Key, base: LatencyRecord, cur: LatencyRecord, t: Thresholds, noise: dict[str, Noise]) -> GateRow:
+    rv_b = base.runner.version if base.runner else None
+    rv_c = cur.runner.version if cur.runner else None
     note = f" (runner {rv_b} -> {rv_c})" if rv_b != rv_c else ""
-    if base.get("instructions_per_inference") and cur.get("instructions_per_inference"):
+    if base.instructions_per_inference and cur.instructions_per_inference:
         return _instructions_row(key, base, cur, t, note)
-    pooled_cv = math.sqrt((float(base.get("cv") or 0) ** 2 + float(cur.get("cv") or 0) ** 2) / 2)
+    pooled_cv = math.sqrt(((base.cv or 0.0) ** 2 + (cur.cv or 0.0) ** 2) / 2)
     return _metric_row(key, "median_ms", (base, cur), t, noise.get("median_ms"), own_spread_percent=100 * pooled_cv,
                        note=note)  # fmt: skip
 
 
-def _metric_row(key: Key, metric: str, pair: tuple[dict[str, Any], dict[str, Any]], t: Thresholds,
+def _metric_row(key: Key, metric: str, pair: tuple[LatencyRecord, LatencyRecord], t: Thresholds,
                 noise: Noise | None, *, own_spread_percent: float = 0.0, note: str = "") -> GateRow:  # fmt: skip
     """A rise of `metric` beyond cv_factor x the device's own noise (from the history, or the two records' spread),
     never below regression_percent; without history the fixed regression_percent, said in the reason."""
-    b, c = float(pair[0][metric]), float(pair[1][metric])
+    b, c = float(getattr(pair[0], metric)), float(getattr(pair[1], metric))
     change = round(100 * (c / b - 1), 2) if b > 0 else 0.0
     spread = max(own_spread_percent, noise.percent if noise else 0.0)
     limit = round(max(t.regression_percent, t.cv_factor * spread), 2)
@@ -142,45 +138,43 @@ def _metric_row(key: Key, metric: str, pair: tuple[dict[str, Any], dict[str, Any
 
 
 def _other_rows(
-    key: Key, base: dict[str, Any], cur: dict[str, Any], t: Thresholds, noise: dict[str, Noise]
+    key: Key, base: LatencyRecord, cur: LatencyRecord, t: Thresholds, noise: dict[str, Noise]
 ) -> list[GateRow]:
     """First inference, model load and peak memory, each gated on its own (emulation times are not gated: QEMU)."""
-    emulated = bool(cur.get("instructions_per_inference"))
-    metrics = ["peak_memory_mb"] if emulated else ["first_ms", "init_ms", "peak_memory_mb"]
+    metrics = ["peak_memory_mb"] if cur.instructions_per_inference else ["first_ms", "init_ms", "peak_memory_mb"]
     return [
         _metric_row(key, m, (base, cur), t, noise.get(m))
         for m in metrics
-        if isinstance(base.get(m), (int, float)) and isinstance(cur.get(m), (int, float))
+        if getattr(base, m) is not None and getattr(cur, m) is not None
     ]
 
 
 def compare(
-    baseline: list[dict[str, Any]],
-    current: list[dict[str, Any]],
+    baseline: list[LatencyRecord],
+    current: list[LatencyRecord],
     t: Thresholds,
     noise: dict[Key, dict[str, Noise]] | None = None,
 ) -> list[GateRow]:
     """One row per key (latency or instructions, parity, missing, new), then one per other figure both records have
     (first inference, model load, peak memory), each limited by the device's own noise from the history."""
     noise = noise or {}
-    base = {record_key(r): r for r in baseline if r.get("status") == "ok"}
+    base = {record_key(r): r for r in baseline if r.status == "ok"}
     cur = {record_key(r): r for r in current}
     rows: list[GateRow] = []
     for key in sorted(set(base) | set(cur)):
         b, c = base.get(key), cur.get(key)
-        parity = (c or {}).get("parity") or {}
-        if c is None or c.get("status") == "not_run":
-            why = (c or {}).get("error") or "not in this run"
-            rows.append(GateRow(*key, "fail", f"missing: {why}", (b or {}).get("median_ms")))
-        elif c.get("status") == "skipped":
-            rows.append(GateRow(*key, "skipped", c.get("error", "skipped")))
-        elif c.get("status") != "ok":
-            rows.append(GateRow(*key, "fail", f"failed: {(c.get('error') or '').splitlines()[0][:200]}"))
-        elif verdict_of(parity) == "fail":
-            what = parity.get("error") or "; ".join([*parity.get("problems", []), *parity.get("task_problems", [])])
-            rows.append(GateRow(*key, "fail", f"parity failed: {what[:200]}", None, c.get("median_ms")))
+        if c is None or c.status == "not_run":
+            why = (c.error if c else None) or "not in this run"
+            rows.append(GateRow(*key, "fail", f"missing: {why}", b.median_ms if b else None))
+        elif c.status == "skipped":
+            rows.append(GateRow(*key, "skipped", c.error or "skipped"))
+        elif c.status != "ok":
+            rows.append(GateRow(*key, "fail", f"failed: {first_line(c.error)[:200]}"))
+        elif c.parity is not None and verdict_of(c.parity) == "fail":
+            what = c.parity.error or "; ".join([*c.parity.problems, *c.parity.task_problems])
+            rows.append(GateRow(*key, "fail", f"parity failed: {what[:200]}", None, c.median_ms))
         elif b is None:
-            rows.append(GateRow(*key, "new", "not in the baseline", None, c.get("median_ms")))
+            rows.append(GateRow(*key, "new", "not in the baseline", None, c.median_ms))
         else:
             rows.append(_latency_row(key, b, c, t, noise.get(key, {})))
             rows += _other_rows(key, b, c, t, noise.get(key, {}))

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmark.records.types import verdict_of
+from benchmark.records.types import LatencyRecord, verdict_of
 from converter import process
 from converter.errors import ToolkitError
 
@@ -139,27 +139,26 @@ class History:
         with self._tx() as db:
             db.execute("UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?", (_now(), status, run_id))
 
-    def add_record(self, run_id: str, rec: dict[str, Any]) -> int:
-        parity = rec.get("parity") or {}
+    def add_record(self, run_id: str, rec: LatencyRecord) -> int:
         values = (
             run_id,
-            device_key(rec["device"]),
-            rec["device"].get("serialno"),
-            rec["device"].get("model"),
-            rec["device"].get("soc"),
-            rec["device"].get("serial"),
-            rec["model"],
-            rec["precision"],
-            shape_text(rec["input_shape"]),
-            (rec.get("runner") or {}).get("version"),
-            (rec.get("tool_versions") or {}).get("toolkit"),
-            (rec.get("nb") or {}).get("sha256"),
-            rec["status"],
-            rec.get("median_ms"),
-            rec.get("cv"),
-            {"pass": 1, "fail": 0}.get(verdict_of(parity) or ""),  # NULL: not judged
-            rec.get("finished_at"),
-            json.dumps(rec),
+            device_key(rec.device),
+            rec.device.get("serialno"),
+            rec.device.get("model"),
+            rec.device.get("soc"),
+            rec.device.get("serial"),
+            rec.model,
+            rec.precision,
+            shape_text(rec.input_shape),
+            rec.runner.version if rec.runner else None,
+            (rec.tool_versions or {}).get("toolkit"),
+            rec.nb.sha256 if rec.nb else None,
+            rec.status,
+            rec.median_ms,
+            rec.cv,
+            {"pass": 1, "fail": 0}.get(verdict_of(rec.parity) or ""),  # NULL: not judged
+            rec.finished_at,
+            json.dumps(rec.to_json()),
         )
         with self._tx() as db:
             cur = db.execute(
@@ -180,14 +179,14 @@ class History:
 
     def find_complete(
         self, key: str, model: str, precision: str, toolkit: str, nb_sha256: str
-    ) -> tuple[int, dict[str, Any]] | None:
+    ) -> tuple[int, LatencyRecord] | None:
         """The newest finished ('ok') record for exactly this device, model, precision, toolkit and .nb bytes."""
         row = self._db.execute(
             "SELECT id, record_json FROM records WHERE device_key = ? AND model = ? AND precision = ? "
             "AND toolkit_version = ? AND nb_sha256 = ? AND status = 'ok' ORDER BY id DESC LIMIT 1",
             (key, model, precision, toolkit, nb_sha256),
         ).fetchone()
-        return None if row is None else (int(row[0]), json.loads(row[1]))
+        return None if row is None else (int(row[0]), LatencyRecord.from_json(json.loads(row[1])))
 
     def runs(self) -> list[RunRow]:
         rows = self._db.execute(
@@ -202,13 +201,16 @@ class History:
         known = ", ".join(r.run_id for r in self.runs()[-5:]) or "none"
         raise HistoryError(f"run {run_id!r} is not in the history {self.path} (latest: {known})")
 
-    def run_records(self, run_id: str) -> list[dict[str, Any]]:
+    def run_records(self, run_id: str) -> list[LatencyRecord]:
         rows = self._db.execute(
             "SELECT r.id, r.record_json, rr.reused FROM run_records rr JOIN records r ON r.id = rr.record_id "
             "WHERE rr.run_id = ? ORDER BY r.id",
             (run_id,),
         ).fetchall()
-        return [{**json.loads(j), "history_id": int(i), "reused": bool(reused)} for i, j, reused in rows]
+        return [
+            LatencyRecord.from_json({**json.loads(j), "history_id": int(i), "reused": bool(reused)})
+            for i, j, reused in rows
+        ]
 
     def series(self) -> list[dict[str, Any]]:
         """Every ok record with its run's start time, for trend plots: oldest first."""

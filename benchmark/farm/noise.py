@@ -9,9 +9,9 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from benchmark.farm.history import History, device_key, shape_text
+from benchmark.records.types import LatencyRecord
 
 MIN_RUNS = 3
 # The figures a phone benchmark reports separately (what users of Paddle-Lite's and TFLite's trackers ask for):
@@ -25,9 +25,8 @@ METRICS: dict[str, str] = {
 Key = tuple[str, str, str, str]
 
 
-def record_key(rec: dict[str, Any]) -> Key:
-    key = rec.get("device_key") or device_key(rec["device"])
-    return (key, rec["model"], rec["precision"], shape_text(rec["input_shape"]))
+def record_key(rec: LatencyRecord) -> Key:
+    return (rec.device_key or device_key(rec.device), rec.model, rec.precision, shape_text(rec.input_shape))
 
 
 @dataclass(frozen=True)
@@ -56,11 +55,12 @@ def history_noise(history: History, before_run: str) -> dict[Key, dict[str, Nois
         if run.status != "finished":
             continue
         for rec in history.run_records(run.run_id):
-            if rec.get("status") != "ok" or rec.get("reused"):
+            if rec.status != "ok" or rec.reused:
                 continue
             for metric in METRICS:
-                if isinstance(rec.get(metric), (int, float)):
-                    values[record_key(rec)][metric].append(float(rec[metric]))
+                value = getattr(rec, metric)
+                if value is not None:
+                    values[record_key(rec)][metric].append(float(value))
     out: dict[Key, dict[str, Noise]] = {}
     for key, by_metric in values.items():
         for metric, vals in by_metric.items():

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from benchmark.device.adb import AdbDevice, DeviceGone
 from benchmark.device.protocol import Device
@@ -26,6 +25,7 @@ from benchmark.images import ImageSet
 from benchmark.latency.run import BenchSettings, DeviceOutcome, bench_model, device_gone
 from benchmark.parity.device import check_on_device
 from benchmark.records.run_files import RunFile
+from benchmark.records.types import FarmParity, LatencyRecord, verdict_of
 from converter.errors import ToolkitError
 from converter.manifest import toolkit_version
 from converter.model_files import sha256_file
@@ -71,25 +71,26 @@ class FarmRun:
     open_device: Callable[[FarmDevice], Device] = field(default=lambda fd: AdbDevice(fd.server, fd.serial))
     _history_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def save(self, rec: dict[str, Any]) -> None:
+    def save(self, rec: LatencyRecord) -> None:
         with self._history_lock:
-            rec["history_id"] = self.history.add_record(self.run_id, rec)
+            rec.history_id = self.history.add_record(self.run_id, rec)
         self.run_file.add(rec)
 
-    def find_complete(self, ctx: DeviceContext, job: ModelJob, nb_sha256: str) -> tuple[int, dict[str, Any]] | None:
+    def find_complete(self, ctx: DeviceContext, job: ModelJob, nb_sha256: str) -> tuple[int, LatencyRecord] | None:
         key = device_key(ctx.info.summary())
         with self._history_lock:
             return self.history.find_complete(key, job.name, job.precision, toolkit_version(), nb_sha256)
 
-    def reuse(self, record_id: int, old: dict[str, Any]) -> dict[str, Any]:
+    def reuse(self, record_id: int, old: LatencyRecord) -> LatencyRecord:
         with self._history_lock:
             self.history.reuse(self.run_id, record_id)
-        rec = {**old, "history_id": record_id, "reused_from_run": old.get("farm_run_id"), "farm_run_id": self.run_id}
+        rec = old.model_copy(deep=True)
+        rec.set(history_id=record_id, reused_from_run=old.farm_run_id, farm_run_id=self.run_id)
         self.run_file.add(rec)
         return rec
 
 
-def _parity(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> dict[str, Any]:
+def _parity(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> FarmParity:
     assert run.images is not None
     tol = run.zoo.tolerance(run.zoo.get(job.name), job.precision)
     try:
@@ -102,23 +103,23 @@ def _parity(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> dict[str, Any]:
             timeout_s=run.cfg.measurement.round_timeout_s,
         )
     except ToolkitError as e:
-        return {"verdict": "fail", "passed": False, "error": str(e), "images": 0}
+        return FarmParity(verdict="fail", passed=False, error=str(e), images=0)
     s = res.summary
-    return {
-        "verdict": s["verdict"],
-        "passed": s["passed"],
-        "max_abs_diff": s["max_abs_diff"],
-        "images": s["comparisons"],
-        "worst_image": s["worst_image"],
-        "task_problems": s["task_problems"],
-        "problems": sorted({p for r in res.records for p in r["problems"]}),
-        "mean_argmax_agreement": s["mean_argmax_agreement"],
-        "ground_truth": s["ground_truth"],
-        "calibration_images_left_out": s["calibration_images_left_out"],
-    }
+    return FarmParity(
+        verdict=s["verdict"],
+        passed=s["passed"],
+        max_abs_diff=s["max_abs_diff"],
+        images=s["comparisons"],
+        worst_image=s["worst_image"],
+        task_problems=s["task_problems"],
+        problems=sorted({p for r in res.records for p in r.problems}),
+        mean_argmax_agreement=s["mean_argmax_agreement"],
+        ground_truth=s["ground_truth"],
+        calibration_images_left_out=s["calibration_images_left_out"],
+    )
 
 
-def _already_done(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> tuple[int, dict[str, Any]] | None:
+def _already_done(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> tuple[int, LatencyRecord] | None:
     try:
         _, nb_path = nb_for_device(ctx, job)
         sha = sha256_file(nb_path)
@@ -127,60 +128,57 @@ def _already_done(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> tuple[int,
     return run.find_complete(ctx, job, sha)
 
 
-def run_job(ctx: DeviceContext, job: ModelJob, lock: DeviceLock, run: FarmRun) -> dict[str, Any]:
+def run_job(ctx: DeviceContext, job: ModelJob, lock: DeviceLock, run: FarmRun) -> LatencyRecord:
     label = f"{ctx.device.serial}: {job.name} {job.precision}"
     done = None if run.force else _already_done(ctx, job, run)
     if done is not None:
         record_id, old = done
-        log.info("%s: already measured in run %s: reused (--force measures again)", label, old.get("farm_run_id"))
+        log.info("%s: already measured in run %s: reused (--force measures again)", label, old.farm_run_id)
         return run.reuse(record_id, old)
     waited = lock.acquire(run.cfg.lock.wait_s, run.cfg.lock.poll_s)
     held_from = time.time()
     done = None if run.force or waited == 0 else _already_done(ctx, job, run)  # measured while we waited?
     if done is not None:
         lock.release()
-        log.info("%s: measured by run %s while we waited: reused", label, done[1].get("farm_run_id"))
+        log.info("%s: measured by run %s while we waited: reused", label, done[1].farm_run_id)
         return run.reuse(*done)
     try:
         log.info("%s: benchmarking", label)
         rec = bench_model(ctx, job, bench_settings(run.cfg))
-        if rec["status"] == "ok" and run.images is not None:
-            rec["parity"] = _parity(ctx, job, run)
+        if rec.status == "ok" and run.images is not None:
+            rec.parity = _parity(ctx, job, run)
     finally:
         lock.release()
-    rec["lock"] = {"waited_s": round(waited, 3), "held_from_unix_s": held_from, "held_until_unix_s": time.time()}
+    rec.lock = {"waited_s": round(waited, 3), "held_from_unix_s": held_from, "held_until_unix_s": time.time()}
     _stamp(rec, run)
     run.save(rec)
-    if rec["status"] == "ok":
-        parity = rec.get("parity")
-        verdict = "" if parity is None else (", parity PASS" if parity["passed"] else ", parity FAIL")
-        log.info("%s: median %.2f ms over %d rounds%s", label, rec["median_ms"], rec["rounds"], verdict)
-    elif rec["status"] == "skipped":
-        log.info("%s: skipped: %s", label, rec["error"])
+    if rec.status == "ok":
+        verdict = "" if rec.parity is None else f", parity {(verdict_of(rec.parity) or 'not_run').upper()}"
+        log.info("%s: median %.2f ms over %d rounds%s", label, rec.median_ms, rec.rounds, verdict)
+    elif rec.status == "skipped":
+        log.info("%s: skipped: %s", label, rec.error)
     else:
-        log.error("error: %s", rec["error"])
+        log.error("error: %s", rec.error)
     return rec
 
 
-def _stamp(rec: dict[str, Any], run: FarmRun) -> None:
-    rec["device_key"] = device_key(rec["device"])
-    rec["farm_run_id"] = run.run_id
-    rec["host"] = run.host
+def _stamp(rec: LatencyRecord, run: FarmRun) -> None:
+    rec.set(device_key=device_key(rec.device), farm_run_id=run.run_id, host=run.host)
 
 
-def _not_run(fd: FarmDevice, job: ModelJob, run: FarmRun, reason: str) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "model": job.name,
-        "precision": job.precision,
-        "input_shape": job.input_shape,
-        "device": fd.info.summary(),
-        "emulated": fd.info.emulated,
-        "seed_ms": job.seed_ms,
-        "tool_versions": {"toolkit": toolkit_version()},
-        "status": "not_run",
-        "error": reason,
-        "warnings": [],
-    }
+def _not_run(fd: FarmDevice, job: ModelJob, run: FarmRun, reason: str) -> LatencyRecord:
+    rec = LatencyRecord(
+        model=job.name,
+        precision=job.precision,
+        input_shape=job.input_shape,
+        device=fd.info.summary(),
+        emulated=fd.info.emulated,
+        seed_ms=job.seed_ms,
+        tool_versions={"toolkit": toolkit_version()},
+        status="not_run",
+        error=reason,
+        warnings=[],
+    )
     _stamp(rec, run)
     run.save(rec)
     return rec
@@ -210,7 +208,7 @@ def run_device(fd: FarmDevice, run: FarmRun) -> DeviceOutcome:
                     break
                 pending.pop(0)
                 outcome.records.append(rec)
-                if rec["status"] == "failed" and device_gone(device):
+                if rec.status == "failed" and device_gone(device):
                     outcome.error = DeviceGone(f"{fd.serial} ({fd.key})", "its remaining jobs were not run")
                     break
                 if pending and run.cfg.measurement.cooldown_s > 0:

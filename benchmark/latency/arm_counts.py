@@ -46,7 +46,7 @@ def count_variants(jobs: Mapping[str, ModelJob], run_id: str) -> dict[str, int]:
             for kind, job in jobs.items():
                 log.info("%s: %s: counting ARM instructions (%s, QEMU)", job.name, kind, PROFILE)
                 rec = bench_model(ctx, job, ONE_RUN)
-                if rec["status"] != "ok" or not rec.get("instructions_per_inference"):
-                    raise ArmCountError(f"{job.name} ({kind}): {rec.get('error') or rec.get('warnings')}")
-                counts[kind] = int(rec["instructions_per_inference"])
+                if rec.status != "ok" or not rec.instructions_per_inference:
+                    raise ArmCountError(f"{job.name} ({kind}): {rec.error or rec.warnings}")
+                counts[kind] = int(rec.instructions_per_inference)
     return counts

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from benchmark.device.adb import AdbDevice, AdbServer, DeviceError
 from benchmark.device.select import select_devices
 from benchmark.device.session import ModelJob
 from benchmark.latency.run import BenchSettings, DeviceOutcome, bench_device
 from benchmark.records.run_files import RunFile, new_run_path, utc_stamp
+from benchmark.records.types import LatencyRecord
 from converter.errors import UsageError
 
 log = logging.getLogger("benchmark")
@@ -36,7 +36,7 @@ class LatencyRun:
     model_errors: list[str]
 
     @property
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[LatencyRecord]:
         return [r for o in self.outcomes for r in o.records]
 
     @property

@@ -193,9 +193,9 @@ def device_rounds(
         for r in range(settings.rounds):
             for kind in _round_order(list(jobs), r):
                 rec = bench_model(ctx, jobs[kind], one_round)
-                if rec["status"] != "ok":
-                    raise ToolkitError(f"{device.serial}: {pair.name} ({kind}): {rec.get('error')}")
-                medians[kind].append(float(rec["median_ms"]))
+                if rec.status != "ok" or rec.median_ms is None:
+                    raise ToolkitError(f"{device.serial}: {pair.name} ({kind}): {rec.error}")
+                medians[kind].append(rec.median_ms)
     where = f"{device.serial}" + (" (emulated: host timings)" if ctx.info.emulated else "")
     return _summary(pair, where, medians, None)
 

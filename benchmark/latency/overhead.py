@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from benchmark.records.types import LatencyRecord
+
 TARGET_FRACTION = 0.10
 
 
@@ -21,12 +23,12 @@ class Overhead:
         return asdict(self)
 
 
-def harness_overhead(records: list[dict[str, Any]]) -> list[Overhead]:
+def harness_overhead(records: list[LatencyRecord]) -> list[Overhead]:
     rows = []
     for rec in records:
-        if rec["status"] != "ok":
+        if rec.status != "ok" or rec.harness_wall_s is None or rec.runner_wall_s is None:
             continue
-        total, runner = float(rec["harness_wall_s"]), float(rec["runner_wall_s"])
+        total, runner = rec.harness_wall_s, rec.runner_wall_s
         frac = (total - runner) / total if total > 0 else 0.0
-        rows.append(Overhead(rec["model"], rec["rounds"] * rec["repeats"], total, runner, frac))
+        rows.append(Overhead(rec.model, (rec.rounds or 0) * (rec.repeats or 0), total, runner, frac))
     return rows

@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from benchmark import progress
 from benchmark.device import instructions, runner_version
@@ -29,6 +28,7 @@ from benchmark.device.session import (
 from benchmark.device.thermal import ThermalPolicy, temps_json, wait_until_cool
 from benchmark.latency.stats import CV_LIMIT, THROTTLE_LIMIT, latency_stats, stability_warnings
 from benchmark.records.run_files import RunFile
+from benchmark.records.types import LatencyRecord, NbFile, RunnerInfo
 from converter import manifest
 from converter.errors import ToolkitError
 from converter.manifest import toolkit_version
@@ -68,12 +68,12 @@ class BenchSettings:
 @dataclass
 class DeviceOutcome:
     serial: str
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[LatencyRecord] = field(default_factory=list)
     error: ToolkitError | None = None  # what stopped the device's work early, if anything
 
     @property
     def ok(self) -> bool:
-        return self.error is None and all(r["status"] in ("ok", "skipped") for r in self.records)
+        return self.error is None and all(r.status in ("ok", "skipped") for r in self.records)
 
     @property
     def disconnected(self) -> bool:
@@ -111,34 +111,35 @@ def timing_source(info: DeviceInfo) -> str:
     return "host (emulated device: Paddle-Lite x86 on this machine)" if info.emulated else "device"
 
 
-def _record_base(job: ModelJob, ctx: DeviceContext, s: BenchSettings) -> dict[str, Any]:
+def _record_base(job: ModelJob, ctx: DeviceContext, s: BenchSettings) -> LatencyRecord:
     info = ctx.info
-    return {
-        "model": job.name,
-        "precision": job.precision,
-        "weights": _weights(job.model_dir),
-        "input_shape": job.input_shape,
-        "device": info.summary(),
-        "emulated": info.emulated,
-        "emulated_cpu": info.qemu_cpu,
-        "timing_source": timing_source(info),
-        "runner": {
-            "path": ctx.runner_label,
-            "version": ctx.runner_version,
-            "libraries": ctx.bundle.libraries,
+    return LatencyRecord(
+        model=job.name,
+        precision=job.precision,
+        status="not_run",  # until the rounds say otherwise
+        weights=_weights(job.model_dir),
+        input_shape=job.input_shape,
+        device=info.summary(),
+        emulated=info.emulated,
+        emulated_cpu=info.qemu_cpu,
+        timing_source=timing_source(info),
+        runner=RunnerInfo(
+            path=ctx.runner_label,
+            version=ctx.runner_version,
+            libraries=ctx.bundle.libraries,
             **ctx.versions.to_json(),
-        },
-        "threads": s.threads,
-        "power_mode": s.effective_power_mode,
-        "pin": s.pin,
-        "warmup": s.warmup,
-        "repeats": s.repeats,
-        "seed_ms": job.seed_ms,
-        "tool_versions": {"toolkit": toolkit_version(), "opt": opt_version()},
-        "run_id": ctx.run_id,
-        "started_at": _now(),
-        "warnings": [],
-    }
+        ),
+        threads=s.threads,
+        power_mode=s.effective_power_mode,
+        pin=s.pin,
+        warmup=s.warmup,
+        repeats=s.repeats,
+        seed_ms=job.seed_ms,
+        tool_versions={"toolkit": toolkit_version(), "opt": opt_version()},
+        run_id=ctx.run_id,
+        started_at=_now(),
+        warnings=[],
+    )
 
 
 def thread_binding(s: BenchSettings, mask: str | None, runtime: RuntimeLog) -> str:
@@ -202,7 +203,7 @@ def _run_rounds(ctx: DeviceContext, job: ModelJob, args: list[str], s: BenchSett
             return rounds
 
 
-def _measure_memory(ctx: DeviceContext, base: list[str], s: BenchSettings, rec: dict[str, Any]) -> None:
+def _measure_memory(ctx: DeviceContext, base: list[str], s: BenchSettings, rec: LatencyRecord) -> None:
     """Peak memory from a run of its own: --enable_memory_profile starts a thread that samples every ~200 ms and
     perturbs timing, so it never runs in a timed round. An invalid reading is recorded as unknown, with a note."""
     try:
@@ -214,25 +215,24 @@ def _measure_memory(ctx: DeviceContext, base: list[str], s: BenchSettings, rec: 
             timeout_s=s.round_timeout_s,
         )
     except RunnerError as e:
-        rec["memory_note"] = f"memory run failed: {str(e).splitlines()[0]}"
+        rec.memory_note = f"memory run failed: {str(e).splitlines()[0]}"
         return
-    rec["peak_memory_mb"] = res.report.peak_memory_mb
-    rec["memory_note"] = res.report.memory_note or (
+    rec.peak_memory_mb = res.report.peak_memory_mb
+    rec.memory_note = res.report.memory_note or (
         None if res.report.peak_memory_mb is not None else "the runner printed no memory block: unknown"
     )
 
 
-def _count_instructions(ctx: DeviceContext, base: list[str], s: BenchSettings, rec: dict[str, Any]) -> None:
+def _count_instructions(ctx: DeviceContext, base: list[str], s: BenchSettings, rec: LatencyRecord) -> None:
     if ctx.info.qemu_cpu is None or not s.count_instructions:
         return
     if not ctx.counts_instructions:
         raise instructions.NoInstructionCounter(ctx.info.serial)
     count = instructions.count_instructions(ctx.device, ctx.work, base, timeout_s=s.round_timeout_s)
-    rec["instructions_per_inference"] = count.per_inference
-    rec["instruction_count"] = count.to_json()
+    rec.set(instructions_per_inference=count.per_inference, instruction_count=count.to_json())
 
 
-def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str, Any]:
+def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> LatencyRecord:
     # Long but linear: checks, rounds, memory run, instruction count, statistics, each failure kind to its status.
     rec = _record_base(job, ctx, s)
     t_start = time.monotonic()
@@ -241,31 +241,32 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str
         nb_info = inspect_nb(nb_path)
         if nb_info.target != target:
             raise RunnerError(f"{nb_path} holds {nb_info.target} kernels but {ctx.info.serial} is {ctx.info.abis}")
-        rec["target"] = target
-        rec["nb"] = {
-            "path": str(nb_path),
-            "opt_version": nb_info.opt_version,
-            "size_bytes": nb_info.size_bytes,
-            "sha256": sha256_file(nb_path),
-        }
+        rec.target = target  # type: ignore[assignment]  # "arm" | "x86", validated on assignment
+        rec.nb = NbFile(
+            path=str(nb_path),
+            opt_version=nb_info.opt_version,
+            size_bytes=nb_info.size_bytes,
+            sha256=sha256_file(nb_path),
+        )
         check_runner_version(ctx, nb_info.opt_version)
         wait = wait_until_cool(ctx.device, ctx.baseline_c, s.thermal)
-        rec["thermal_wait"] = wait.to_json()
+        rec.thermal_wait = wait.to_json()
         if wait.waited_s > 0:
-            rec["warnings"].append(
+            rec.warnings.append(
                 f"thermal wait: {wait.waited_s:.0f} s for {wait.start_c} -> {wait.end_c} °C"
                 + (" (bound reached, ran anyway)" if wait.timed_out else "")
             )
-        rec["temps_before"] = temps_json(wait.zones)
+        rec.temps_before = temps_json(wait.zones)
         remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
         ctx.device.push(nb_path.read_bytes(), remote_nb)
         base = base_args(remote_nb, job, s, target)
         timed = [*base, f"--warmup={s.warmup}", f"--repeats={s.repeats}"]
         rounds = _run_rounds(ctx, job, timed, s, nb_info.opt_version)
-        rec["runner"].update(version=rounds.versions.version, **rounds.versions.to_json())
+        assert rec.runner is not None
+        rec.runner.set(version=rounds.versions.version, **rounds.versions.to_json())
         stats = latency_stats(rounds.avgs_ms)
-        rec.update(stats.to_json())
-        rec.update(
+        rec.set(**stats.to_json())
+        rec.set(
             rounds=len(rounds.avgs_ms),
             rounds_ms=rounds.avgs_ms,
             round_started_s=rounds.started_s,
@@ -278,27 +279,23 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> dict[str
             if rounds.runtime.logged
             else None,
         )
-        rec["warnings"] += stability_warnings(stats, s.cv_limit, s.throttle_limit)
+        rec.warnings += stability_warnings(stats, s.cv_limit, s.throttle_limit)
         if s.memory_profile:
             _measure_memory(ctx, base, s, rec)
         _count_instructions(ctx, base, s, rec)
-        rec["temps_after"] = temps_json(ctx.device.thermal())
-        rec["status"] = "ok"
+        rec.temps_after = temps_json(ctx.device.thermal())
+        rec.status = "ok"
     except VersionMismatch as e:
-        rec["runner"].update(version=runner_version.shown(e.runner_versions), sources=e.runner_versions)
-        rec["status"] = "failed"
-        rec["error"] = str(e)
+        assert rec.runner is not None
+        rec.runner.set(version=runner_version.shown(e.runner_versions), sources=e.runner_versions)
+        rec.set(status="failed", error=str(e))
     except CannotRunVariant as e:
-        rec["status"] = "skipped" if e.cause == "cpu" else "failed"
-        rec["error"] = str(e)
+        rec.set(status="skipped" if e.cause == "cpu" else "failed", error=str(e))
     except VariantNotForDevice as e:
-        rec["status"] = "skipped"
-        rec["error"] = str(e)
+        rec.set(status="skipped", error=str(e))
     except ToolkitError as e:
-        rec["status"] = "failed"
-        rec["error"] = str(e)
-    rec["harness_wall_s"] = round(time.monotonic() - t_start, 3)
-    rec["finished_at"] = _now()
+        rec.set(status="failed", error=str(e))
+    rec.set(harness_wall_s=round(time.monotonic() - t_start, 3), finished_at=_now())
     return rec
 
 
@@ -323,13 +320,13 @@ def bench_device(
                 rec = bench_model(ctx, job, s)
                 outcome.records.append(rec)
                 run_file.add(rec)
-                if rec["status"] == "ok":
-                    log.info("%s: median %.2f ms over %d rounds", label, rec["median_ms"], rec["rounds"])
+                if rec.status == "ok":
+                    log.info("%s: median %.2f ms over %d rounds", label, rec.median_ms, rec.rounds)
                     continue
-                if rec["status"] == "skipped":
-                    log.info("%s: skipped: %s", label, rec["error"])
+                if rec.status == "skipped":
+                    log.info("%s: skipped: %s", label, rec.error)
                     continue
-                log.error("error: %s", rec["error"])
+                log.error("error: %s", rec.error)
                 if device_gone(device):
                     outcome.error = DeviceGone(device.serial)
                     break

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from benchmark.device.adb import AdbDevice, AdbServer
 from benchmark.device.select import select_devices
@@ -17,6 +16,7 @@ from benchmark.device.session import ModelJob, device_session
 from benchmark.latency.devices import NoUsableDevice
 from benchmark.latency.run import BenchSettings, bench_model
 from benchmark.records.run_files import new_run_path, utc_stamp, write_run
+from benchmark.records.types import LatencyRecord
 from converter import manifest
 from converter.errors import ToolkitError
 from converter.program import read_program
@@ -47,12 +47,12 @@ def _check_dynamic(job: ModelJob, shapes: list[tuple[int, int]]) -> None:
 @dataclass
 class SweepRun:
     path: Path
-    records: list[dict[str, Any]]  # sweep "shape" rows, then "threads" rows
+    records: list[LatencyRecord]  # sweep "shape" rows, then "threads" rows
     emulated: bool
 
     @property
     def ok(self) -> bool:
-        return all(r["status"] == "ok" for r in self.records)
+        return all(r.status == "ok" for r in self.records)
 
 
 def sweep(
@@ -76,7 +76,7 @@ def sweep(
     shapes = sorted(set(shapes) | {best}, key=lambda s: s[0] * s[1])
     _check_dynamic(job, shapes)
     path = new_run_path("sweep", reports)
-    records: list[dict[str, Any]] = []
+    records: list[LatencyRecord] = []
     payload = {"model": job.name, "best_shape_wh": list(best), "device": serials[0]}
     with device_session(
         AdbDevice(server, serials[0]), runner=runner, run_id=utc_stamp().lower(), keep=settings.keep
@@ -84,12 +84,14 @@ def sweep(
         for w, h in shapes:
             log.info("%s: %dx%d", job.name, w, h)
             rec = bench_model(ctx, replace(job, input_shape=[1, 3, h, w]), settings)
-            records.append({**rec, "sweep": "shape", "shape_wh": [w, h], "pixels": w * h, "best": (w, h) == best})
+            rec.set(sweep="shape", shape_wh=[w, h], pixels=w * h, best=(w, h) == best)
+            records.append(rec)
             write_run(path, "sweep", payload, records)
         for threads in threads_list:
             for mode in power_modes:
                 log.info("%s: %d thread(s), power mode %d", job.name, threads, mode)
                 rec = bench_model(ctx, job, replace(settings, threads=threads, power_mode=mode))
-                records.append({**rec, "sweep": "threads", "power_mode_name": POWER_MODES.get(mode, str(mode))})
+                rec.set(sweep="threads", power_mode_name=POWER_MODES.get(mode, str(mode)))
+                records.append(rec)
                 write_run(path, "sweep", payload, records)
     return SweepRun(path, records, ctx.info.emulated)

@@ -14,6 +14,7 @@ from benchmark.device.session import DeviceContext, ModelJob, VariantNotForDevic
 from benchmark.images import ImageSet
 from benchmark.parity.device import check_on_device
 from benchmark.records.run_files import new_run_path, write_run
+from benchmark.records.types import AccuracyRecord, ParityRecord
 from converter.errors import ToolkitError
 from converter.zoo import Zoo
 
@@ -26,7 +27,7 @@ class DeviceChecks:
     parity_path: Path
     accuracy_path: Path | None
     summaries: list[dict[str, Any]]  # one per device and model variant (or per device that failed as a whole)
-    records: list[dict[str, Any]]  # one per image
+    records: list[ParityRecord]  # one per image
 
     def count(self, verdict: str) -> int:
         return sum(1 for s in self.summaries if s["verdict"] == verdict)
@@ -59,7 +60,7 @@ def check_devices(
 ) -> DeviceChecks:
     parity_path = new_run_path("parity", reports)
     artifacts = reports / parity_path.stem
-    records: list[dict[str, Any]] = []
+    records: list[ParityRecord] = []
     summaries: list[dict[str, Any]] = []
     payload: dict[str, Any] = {
         "source": "device",
@@ -98,13 +99,16 @@ def check_devices(
             "accuracy",
             {"dataset": images.source, "note": SEED_NOTE, "models": rows},
             [
-                {
-                    k: r[k]
-                    for k in r
-                    if k in ("model", "image", "precision", "device", "gt_iou_reference", "gt_iou_candidate")
-                }
+                AccuracyRecord(
+                    model=r.model,
+                    image=r.image,
+                    precision=r.precision,
+                    device=r.device,
+                    gt_iou_reference=r.gt_iou_reference,
+                    gt_iou_candidate=r.gt_iou_candidate,
+                )
                 for r in records
-                if "gt_iou_reference" in r
+                if "gt_iou_reference" in r.model_fields_set
             ],
         )
     return DeviceChecks(parity_path, accuracy_path, summaries, records)
@@ -112,7 +116,7 @@ def check_devices(
 
 def _check_job(
     ctx: DeviceContext, job: ModelJob, *, images: ImageSet, zoo: Zoo, artifacts: Path, timeout_s: float
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[dict[str, Any], list[ParityRecord]]:
     """One model variant on one device: its summary and per-image records; what cannot run is said, not raised."""
     serial = ctx.device.serial
     base = {"model": job.name, "precision": job.precision, "device": serial}

@@ -22,6 +22,7 @@ from benchmark.device.runner import RoundResult, RunnerError, explain_failure, r
 from benchmark.device.session import DeviceContext, ModelJob, check_runner_version, nb_for_device
 from benchmark.images import ImageItem, ImageSet, held_out
 from benchmark.parity.gates import image_problems, task_problems
+from benchmark.records.types import ParityRecord
 from converter import manifest
 from converter.compare import (
     GroundTruthTally,
@@ -93,7 +94,7 @@ def _save_artifacts(
 
 @dataclass
 class DeviceParityResult:
-    records: list[dict[str, Any]]
+    records: list[ParityRecord]
     summary: dict[str, Any]
 
 
@@ -140,27 +141,27 @@ def _record(
     bound: float,
     decoded: Decoded,
     target: str,
-) -> dict[str, Any]:
-    """One image's parity record (benchmark.records.types.ParityRecord), judged with the precision's gates."""
+) -> ParityRecord:
+    """One image's parity record, judged with the precision's gates."""
     problems = image_problems(c, tol, bound)
-    return {
-        "model": job.name,
-        "image": item.name,
-        "output": c.name,
-        "precision": job.precision,
-        "target": target,
-        "source": "device",
-        "device": ctx.info.summary(),
-        "emulated": ctx.info.emulated,
-        "reference": "paddle_inference_fp32",
-        "candidate": "device_benchmark_bin",
+    return ParityRecord(
+        model=job.name,
+        image=item.name,
+        output=c.name,
+        precision=job.precision,
+        target=target,  # type: ignore[arg-type]  # "arm" | "x86", validated
+        source="device",
+        device=ctx.info.summary(),
+        emulated=ctx.info.emulated,
+        reference="paddle_inference_fp32",
+        candidate="device_benchmark_bin",
         **comparison_fields(c),
-        "print_rounding_bound": bound,
-        "compared_elements": decoded.compared_elements,
-        "note": decoded.note,
-        "passed": not problems,
-        "problems": problems,
-    }
+        print_rounding_bound=bound,
+        compared_elements=decoded.compared_elements,
+        note=decoded.note,
+        passed=not problems,
+        problems=problems,
+    )
 
 
 def check_on_device(
@@ -179,7 +180,7 @@ def check_on_device(
     remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
     ctx.device.push(nb_path.read_bytes(), remote_nb)
     tallies = {"reference": GroundTruthTally.empty(), "candidate": GroundTruthTally.empty()}
-    records: list[dict[str, Any]] = []
+    records: list[ParityRecord] = []
     label = f"{ctx.device.serial}: {job.name} {job.precision} parity"
     for index, item in enumerate(images.items):
         progress.show(label, "image", index + 1, len(images.items))
@@ -200,12 +201,12 @@ def check_on_device(
         bound = PRINT_REL_ERROR * float(np.max(np.abs(ref))) if out_dtype.startswith("float") else 0.0
         c = compare_output(out_name, ref_cmp, dev_cmp)
         rec = _record(ctx, job, item, c, tol=tol, bound=bound, decoded=decoded, target=target)
-        rec["output_dtype"] = out_dtype
+        rec.output_dtype = out_dtype
         if item.mask is not None and full:
-            rec["gt_iou_reference"] = tallies["reference"].add(ref, item.mask)
-            rec["gt_iou_candidate"] = tallies["candidate"].add(dev_cmp, item.mask)
+            rec.gt_iou_reference = tallies["reference"].add(ref, item.mask)
+            rec.gt_iou_candidate = tallies["candidate"].add(dev_cmp, item.mask)
         if index < ARTIFACT_IMAGES and full:
-            rec["artifacts"] = _save_artifacts(
+            rec.artifacts = _save_artifacts(
                 artifacts / job.name, index, item, pre=data.preprocess, ref=ref, dev=dev_cmp
             )
         records.append(rec)
@@ -220,15 +221,15 @@ def check_on_device(
     return DeviceParityResult(records, summary)
 
 
-def _diff(rec: dict[str, Any]) -> float:
-    return float("inf") if rec["max_abs_diff"] is None else float(rec["max_abs_diff"])
+def _diff(rec: ParityRecord) -> float:
+    return float("inf") if rec.max_abs_diff is None else float(rec.max_abs_diff)
 
 
 def _summary(
     ctx: DeviceContext,
     job: ModelJob,
     tol: Tolerance,
-    records: list[dict[str, Any]],
+    records: list[ParityRecord],
     tallies: dict[str, GroundTruthTally],
 ) -> dict[str, Any]:
     mean_argmax = mean_argmax_agreement(records)
@@ -239,7 +240,7 @@ def _summary(
         fp32_desktop_miou=tallies["reference"].miou,
         mean_argmax_agreement=mean_argmax,
     )
-    verdict = ("pass" if all(r["passed"] for r in records) and not task else "fail") if records else "not_run"
+    verdict = ("pass" if all(r.passed for r in records) and not task else "fail") if records else "not_run"
     return {
         "model": job.name,
         "precision": job.precision,
@@ -251,10 +252,10 @@ def _summary(
         "comparisons": len(records),
         "passed": verdict == "pass",
         "max_abs_diff": None
-        if any(r["max_abs_diff"] is None for r in records)
-        else max((r["max_abs_diff"] for r in records), default=None),  # None: some output was not finite
-        "worst_image": max(records, key=_diff)["image"] if records else None,
-        "image_problems": [f"{r['image']}: {p}" for r in records for p in r["problems"]],
+        if any(r.max_abs_diff is None for r in records)
+        else max((r.max_abs_diff for r in records if r.max_abs_diff is not None), default=None),  # None: not finite
+        "worst_image": max(records, key=_diff).image if records else None,
+        "image_problems": [f"{r.image}: {p}" for r in records for p in r.problems],
         "mean_argmax_agreement": mean_argmax,
         "mean_mask_iou": mean_mask_iou(records),
         "ground_truth": {

@@ -7,7 +7,7 @@ import logging
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from benchmark.host.lite import LiteHostRunner
 from benchmark.images import ImageSet
 from benchmark.parity.gates import image_problems, task_problems
 from benchmark.records.run_files import new_run_path, write_run
+from benchmark.records.types import ParityRecord
 from converter import manifest
 from converter.compare import (
     GroundTruthTally,
@@ -32,7 +33,7 @@ from converter.zoo import Tolerance, Zoo
 
 log = logging.getLogger(__name__)
 PRECISION = "fp32"
-TARGET = "x86"
+TARGET: Literal["x86"] = "x86"
 
 
 @dataclass
@@ -90,7 +91,7 @@ def check_model(
     *,
     precisions: tuple[str, ...] | None = None,
     sources: ModelSources = DEFAULT_SOURCES,
-) -> list[tuple[ModelParity, list[dict[str, Any]]]]:
+) -> list[tuple[ModelParity, list[ParityRecord]]]:
     """Convert what is missing, run desktop fp32 Paddle Inference once and each precision's x86 .nb on every image,
     compare every output and judge each precision with its gates; one result per precision. Never raises for a
     model-level problem (it is reported in the result)."""
@@ -111,7 +112,7 @@ def check_model(
         ref_outs = [reference.run([x]) for x in inputs]
     except ToolkitError as e:
         return [(ModelParity(name, "error", precision=p, error=f"{name}: {e}"), []) for p in wanted]
-    results: list[tuple[ModelParity, list[dict[str, Any]]]] = []
+    results: list[tuple[ModelParity, list[ParityRecord]]] = []
     weights = data.weights
     # a random-weight stand-in is judged on runtime parity only: its accuracy against ground truth means nothing
     judged = (
@@ -138,7 +139,7 @@ def check_model(
         )
         results[-1][0].weights = weights
         for rec in results[-1][1]:
-            rec["weights"] = weights
+            rec.weights = weights
     for r, _ in results:
         if r.tolerance is not None and r.status in ("pass", "fail"):
             task = task_problems(  # against desktop fp32 on the same images
@@ -161,10 +162,10 @@ def _judge(
     *,
     outputs: tuple[list[dict[str, Any]], list[dict[str, Any]]],
     output_name: str,
-) -> tuple[ModelParity, list[dict[str, Any]]]:
+) -> tuple[ModelParity, list[ParityRecord]]:
     result = ModelParity(name, "pass", precision=precision, tolerance=tol)
     tallies = {"reference": GroundTruthTally.empty(), "candidate": GroundTruthTally.empty()}
-    records: list[dict[str, Any]] = []
+    records: list[ParityRecord] = []
     worst = -1.0
     ref_outs, cand_outs = outputs
     for item, ref, got in zip(images.items, ref_outs, cand_outs, strict=True):
@@ -172,31 +173,33 @@ def _judge(
             c = compare_output(out_name, ref_arr, got.get(out_name))
             result.comparisons += 1
             problems = image_problems(c, tol)
-            rec: dict[str, Any] = {
-                "model": name,
-                "image": item.name,
-                "output": out_name,
-                "precision": precision,
-                "target": TARGET,
-                "source": "host",
-                "reference": "paddle_inference_fp32",
-                "candidate": f"paddle_lite_x86_{precision}",
+            rec = ParityRecord(
+                model=name,
+                image=item.name,
+                output=out_name,
+                precision=precision,
+                target=TARGET,
+                source="host",
+                reference="paddle_inference_fp32",
+                candidate=f"paddle_lite_x86_{precision}",
                 **comparison_fields(c),
-                "passed": not problems,
-                "problems": problems,
-            }
+                passed=not problems,
+                problems=problems,
+            )
             if item.mask is not None and out_name == output_name:
-                rec["gt_iou_reference"] = tallies["reference"].add(ref_arr, item.mask)
-                rec["gt_iou_candidate"] = tallies["candidate"].add(got[out_name], item.mask) if not c.problems else None
+                rec.gt_iou_reference = tallies["reference"].add(ref_arr, item.mask)
+                rec.gt_iou_candidate = tallies["candidate"].add(got[out_name], item.mask) if not c.problems else None
             records.append(rec)
             result.failures += [f"{item.name}: {p}" for p in problems]
             if c.max_abs_diff > worst or math.isnan(c.max_abs_diff):
                 worst = c.max_abs_diff if not math.isnan(c.max_abs_diff) else math.inf
                 result.worst_image = item.name
-    diffs = [r["max_abs_diff"] for r in records]
-    result.max_abs_diff = None if any(d is None for d in diffs) else max(diffs, default=None)
-    result.mean_abs_diff = float(np.mean([r["mean_abs_diff"] or 0.0 for r in records])) if records else None
-    result.min_argmax_agreement = min((r["argmax_agreement"] for r in records), default=None)
+    diffs = [r.max_abs_diff for r in records]
+    result.max_abs_diff = (
+        None if any(d is None for d in diffs) else max((d for d in diffs if d is not None), default=None)
+    )
+    result.mean_abs_diff = float(np.mean([r.mean_abs_diff or 0.0 for r in records])) if records else None
+    result.min_argmax_agreement = min((r.argmax_agreement for r in records), default=None)
     result.mean_argmax_agreement = mean_argmax_agreement(records)
     result.mean_mask_iou = mean_mask_iou(records)
     result.gt = {
@@ -216,7 +219,7 @@ class ParityRun:
 
     path: Path
     results: list[ModelParity]
-    records: list[dict[str, Any]]
+    records: list[ParityRecord]
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)

@@ -28,7 +28,6 @@ from converter.calibration import AUGMENTATIONS_PER_IMAGE, CalibrationSet, defau
 from converter.compare import (
     GroundTruthTally,
     compare_output,
-    comparison_fields,
     mean_argmax_agreement,
     mean_mask_iou,
 )
@@ -119,7 +118,7 @@ class _Judge:
         for item, x, ref in zip(self.images.items, self.inputs, self.refs, strict=True):
             got: NDArray[Any] | None = runner.run([x]).get(self.output)
             c = compare_output(self.output, ref, got)
-            comparisons.append(comparison_fields(c))
+            comparisons.append(c)
             problems += [f"{item.name}: {p}" for p in image_problems(c, self.tol)]
             if got is not None and item.mask is not None:
                 tally.add(got, item.mask)
@@ -127,7 +126,7 @@ class _Judge:
         row.miou = tally.miou
         row.miou_drop_points = None if tally.miou is None else 100 * ((self.fp32_miou or 0.0) - tally.miou)
         row.mean_argmax_agreement = mean_argmax_agreement(comparisons)
-        row.min_argmax_agreement = min(float(c["argmax_agreement"]) for c in comparisons)
+        row.min_argmax_agreement = min(c.argmax_agreement for c in comparisons)
         row.mean_mask_iou = mean_mask_iou(comparisons)
         problems += task_problems(
             self.tol,

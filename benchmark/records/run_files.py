@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from benchmark.records.types import RECORD_TYPES
+from pydantic import ValidationError
+
+from benchmark.records.types import RECORD_TYPES, Record
 from converter import atomic_files
 from converter.errors import ToolkitError
 from converter.manifest import toolkit_version
@@ -67,10 +70,15 @@ def finite(value: Any) -> Any:
     return value
 
 
-def write_run(path: Path, kind: RunKind, payload: dict[str, Any], records: list[dict[str, Any]]) -> None:
-    """Validate each record against its type (latency, parity, accuracy) and write the file atomically."""
+def write_run(path: Path, kind: RunKind, payload: dict[str, Any], records: Sequence[Record | dict[str, Any]]) -> None:
+    """Write the run file atomically. The kinds with a record type (latency, sweep, parity, accuracy, int8-study)
+    take their records as that type; the other kinds' rows are plain JSON."""
     record_type = RECORD_TYPES.get(kind)
-    checked = [record_type.model_validate(finite(r)).to_json() for r in records] if record_type else finite(records)
+    checked: list[Any] = []
+    for r in records:
+        if record_type is not None and not isinstance(r, record_type):
+            raise TypeError(f"{kind} run files hold {record_type.__name__} records, not {type(r).__name__}")
+        checked.append(finite(r.to_json() if isinstance(r, Record) else r))
     atomic_files.write_json(
         path,
         {
@@ -85,7 +93,8 @@ def write_run(path: Path, kind: RunKind, payload: dict[str, Any], records: list[
 
 
 def read_run(path: Path) -> dict[str, Any]:
-    """A run file of any schema version this toolkit knows; records of an older version get today's key names."""
+    """A run file of any schema version this toolkit knows, its records as their types (benchmark.records.types) for
+    the kinds that have one; records of an older version get today's key names."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as e:
@@ -98,9 +107,19 @@ def read_run(path: Path) -> dict[str, Any]:
             path, f"schema version {version} is newer than this toolkit's ({SCHEMA_VERSION}): update the toolkit"
         )
     record_type = RECORD_TYPES.get(data["kind"])
-    if version < SCHEMA_VERSION and record_type is not None:
-        data["records"] = [{record_type.LEGACY_KEYS.get(k, k): v for k, v in r.items()} for r in data["records"]]
+    if record_type is not None:  # records as their type (old key names mapped); a foreign record refuses the file
+        try:
+            data["records"] = [record_type.from_json(r, str(path)) for r in data["records"]]
+        except (ValidationError, AttributeError) as e:
+            raise RunFileError(path, f"a record is not a {record_type.__name__}: {_first_problem(e)}") from None
     return data
+
+
+def _first_problem(e: Exception) -> str:
+    if isinstance(e, ValidationError):
+        err = e.errors()[0]
+        return f"{'.'.join(map(str, err['loc']))}: {err['msg']}"
+    return str(e)
 
 
 class RunFile:
@@ -110,11 +129,11 @@ class RunFile:
         self.path = path
         self.kind: RunKind = kind
         self.payload = payload
-        self.records: list[dict[str, Any]] = []
+        self.records: list[Record] = []
         self._lock = threading.Lock()
         write_run(path, self.kind, payload, self.records)
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add(self, record: Record) -> None:
         with self._lock:
             self.records.append(record)
             write_run(self.path, self.kind, self.payload, self.records)

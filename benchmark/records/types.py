@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from converter.manifest_types import FileEntry, InputPreprocess, Manifest, Quantization, Recommended
 
@@ -20,16 +20,67 @@ Source = Literal["host", "device"]
 R = TypeVar("R", bound="Record")
 
 
-class Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Sub(BaseModel):
+    """A typed record or part of one: an unknown key or a wrong type fails at once, when it is set
+    (validate_assignment), not when the run file is written."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def set(self, **fields: Any) -> None:
+        """Set several fields, each validated as it is set."""
+        for key, value in fields.items():
+            setattr(self, key, value)
+
+
+class Record(Sub):
+    """One record of a run file, as its producer builds it and its readers read it."""
+
     LEGACY_KEYS: ClassVar[dict[str, str]] = {}  # old key -> current key, for files before schema version 2
+    _run_file: str | None = PrivateAttr(default=None)  # the run file it was read from (readers only)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_unset=True)  # the keys the producer set, None included
 
     @classmethod
-    def from_json(cls: type[R], data: dict[str, Any]) -> R:
-        return cls.model_validate({cls.LEGACY_KEYS.get(k, k): v for k, v in data.items()})
+    def from_json(cls: type[R], data: dict[str, Any], run_file: str | None = None) -> R:
+        rec = cls.model_validate({cls.LEGACY_KEYS.get(k, k): v for k, v in data.items()})
+        rec._run_file = run_file
+        return rec
+
+    @property
+    def run_file(self) -> str | None:
+        return self._run_file
+
+
+class NbFile(Sub):
+    path: str
+    opt_version: str
+    size_bytes: int
+    sha256: str
+
+
+class RunnerInfo(Sub):
+    path: str
+    version: str | None = Field(default=None, description="the version all sources agree on, else each one named")
+    libraries: list[str] = []
+    sources: dict[str, str] = Field(default_factory=dict, description="--version, file X, first round, runtime log")
+    unknown_version_allowed: bool = False
+
+
+class FarmParity(Sub):
+    """A farm record's own device parity verdict."""
+
+    verdict: Verdict | None = None
+    passed: bool
+    error: str | None = None
+    images: int = 0
+    max_abs_diff: float | None = None
+    worst_image: str | None = None
+    task_problems: list[str] = []
+    problems: list[str] = []
+    mean_argmax_agreement: float | None = None
+    ground_truth: dict[str, Any] = {}
+    calibration_images_left_out: list[str] = []
 
 
 class LatencyRecord(Record):
@@ -41,21 +92,23 @@ class LatencyRecord(Record):
     input_shape: list[int]
     device: dict[str, Any] = Field(description="the device's facts (serial, ro.serialno, model, SoC, ABI, CPUs, ...)")
     emulated: bool = False
-    emulated_cpu: str | None = Field(None, description="QEMU CPU model of an ARM emulated phone")
-    timing_source: str | None = Field(None, description="device, host (x86 emulated device) or emulation (QEMU)")
-    weights: str | None = Field(None, description="trained, or random for a latency-only stand-in")
+    emulated_cpu: str | None = Field(default=None, description="QEMU CPU model of an ARM emulated phone")
+    timing_source: str | None = Field(
+        default=None, description="device, host (x86 emulated device) or emulation (QEMU)"
+    )
+    weights: str | None = Field(default=None, description="trained, or random for a latency-only stand-in")
     target: Target | None = None
-    nb: dict[str, Any] | None = Field(None, description="the .nb run: path, opt_version, size_bytes, sha256")
-    runner: dict[str, Any] | None = Field(None, description="path, version (from --version), libraries pushed")
+    nb: NbFile | None = Field(default=None, description="the .nb run: path, opt_version, size_bytes, sha256")
+    runner: RunnerInfo | None = Field(default=None, description="path, version (every source of it), libraries pushed")
     threads: int | None = None
     power_mode: int | None = None
     pin: str | None = None
-    thread_binding: str | None = Field(None, description="what actually bound the benchmark thread")
-    runtime_cpu: dict[str, Any] | None = Field(None, description="the CPU Paddle-Lite detected (its log)")
+    thread_binding: str | None = Field(default=None, description="what actually bound the benchmark thread")
+    runtime_cpu: dict[str, Any] | None = Field(default=None, description="the CPU Paddle-Lite detected (its log)")
     warmup: int | None = None
     repeats: int | None = None
     rounds: int | None = None
-    rounds_ms: list[float] | None = Field(None, description="each round's average")
+    rounds_ms: list[float] | None = Field(default=None, description="each round's average")
     round_started_s: list[float] | None = None
     n: int | None = None
     median_ms: float | None = None
@@ -64,35 +117,38 @@ class LatencyRecord(Record):
     p90_ms: float | None = None
     min_ms: float | None = None
     max_ms: float | None = None
-    cv: float | None = Field(None, description="coefficient of variation across rounds")
-    throttle_ratio: float | None = Field(None, description="last third of rounds / first third - 1")
+    cv: float | None = Field(default=None, description="coefficient of variation across rounds")
+    throttle_ratio: float | None = Field(default=None, description="last third of rounds / first third - 1")
     first_ms: float | None = None
     init_ms: float | None = None
-    peak_memory_mb: float | None = Field(None, description="from a run of its own with --enable_memory_profile")
+    peak_memory_mb: float | None = Field(default=None, description="from a run of its own with --enable_memory_profile")
     memory_note: str | None = None
-    instructions_per_inference: int | None = Field(None, description="ARM emulated phones: guest instructions")
+    instructions_per_inference: int | None = Field(default=None, description="ARM emulated phones: guest instructions")
     instruction_count: dict[str, Any] | None = None
     runner_wall_s: float | None = None
     harness_wall_s: float | None = None
     sustained_s: float | None = None
-    seed_ms: float | None = Field(None, description="the seed's Snapdragon 855 figure, as published")
+    seed_ms: float | None = Field(default=None, description="the seed's Snapdragon 855 figure, as published")
     temps_before: dict[str, float | None] | None = None
     temps_after: dict[str, float | None] | None = None
     thermal_wait: dict[str, Any] | None = None
     tool_versions: dict[str, str] | None = None
-    run_id: str | None = Field(None, description="the run; its device parity summaries carry the same id")
+    run_id: str | None = Field(default=None, description="the run; its device parity summaries carry the same id")
     started_at: str | None = None
     finished_at: str | None = None
     warnings: list[str] = []
     error: str | None = None
     # farm runs
-    parity: dict[str, Any] | None = Field(None, description="farm: device parity of this variant")
+    parity: FarmParity | None = Field(default=None, description="farm: device parity of this variant")
     lock: dict[str, Any] | None = None
     device_key: str | None = None
     farm_run_id: str | None = None
     host: str | None = None
     history_id: int | None = None
     reused_from_run: str | None = None
+    reused: bool | None = Field(
+        default=None, description="farm history: measured in an earlier run, reused in this one"
+    )
     # sweeps
     sweep: Literal["shape", "threads"] | None = None
     shape_wh: list[int] | None = None
@@ -124,10 +180,12 @@ class ParityRecord(Record):
     argmax_agreement: float
     iou_vs_reference: float
     reference_fg_fraction: float
-    print_rounding_bound: float | None = Field(None, description="device: 5e-6 x max|output| (6-digit text dump)")
+    print_rounding_bound: float | None = Field(
+        default=None, description="device: 5e-6 x max|output| (6-digit text dump)"
+    )
     compared_elements: int | None = None
     note: str | None = None
-    gt_iou_reference: float | None = Field(None, description="foreground IoU of the reference vs the label")
+    gt_iou_reference: float | None = Field(default=None, description="foreground IoU of the reference vs the label")
     gt_iou_candidate: float | None = None
     passed: bool
     problems: list[str]
@@ -178,15 +236,25 @@ class Int8StudyRecord(Record):
 
 RECORD_TYPES: dict[str, type[Record]] = {
     "latency": LatencyRecord,
+    "sweep": LatencyRecord,
     "parity": ParityRecord,
     "accuracy": AccuracyRecord,
     "int8-study": Int8StudyRecord,
 }
 
 
-def verdict_of(summary: dict[str, Any] | None) -> Verdict | None:
-    """A parity summary's three-way verdict (None: no summary); summaries written before the verdict said 'not_run'
+def first_line(text: str | None) -> str:
+    """A record's error as one line ('' when there is none)."""
+    return (text or "").splitlines()[0] if text else ""
+
+
+def verdict_of(summary: FarmParity | dict[str, Any] | None) -> Verdict | None:
+    """A parity verdict, three-way (None: no verdict at all); summaries written before the verdict said 'not_run'
     beside passed=True, which was never a pass."""
+    if summary is None:
+        return None
+    if isinstance(summary, FarmParity):
+        return summary.verdict or ("pass" if summary.passed else "fail")
     if not summary:
         return None
     if summary.get("verdict") in ("pass", "fail", "not_run"):

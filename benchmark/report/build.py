@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmark.records.types import LatencyRecord
 from benchmark.report import plots
 from benchmark.report.collect import Collected, collect
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num, to_html, to_markdown
@@ -33,8 +34,8 @@ QEMU_NOTE = (
 )
 
 
-def _runtime_cpu(recs: list[dict[str, Any]]) -> str:
-    cpu = next((r["runtime_cpu"] for r in recs if r.get("runtime_cpu")), None)
+def _runtime_cpu(recs: list[LatencyRecord]) -> str:
+    cpu = next((r.runtime_cpu for r in recs if r.runtime_cpu), None)
     if not cpu:
         return "- (the runner logs nothing)"
     archs = cpu.get("core_archs") or []
@@ -53,15 +54,15 @@ def _cpus(dev: dict[str, Any]) -> str:
     return " + ".join(f"{n}x {khz / 1e6:.2f} GHz" for khz, n in sorted(groups.items())) or "-"
 
 
-def physical_limit(r: dict[str, Any], stats: dict[str, Any] | None) -> str:
+def physical_limit(r: LatencyRecord, stats: dict[str, Any] | None) -> str:
     """Latency as a fraction of the big core's limit: conv FLOPs / (max frequency x FLOP per cycle) / latency."""
-    if r.get("emulated"):
+    if r.emulated:
         return "n/a (emulated)"
-    freqs = [c.get("max_khz") for c in r["device"].get("cpus", []) if c.get("max_khz")]
-    if not stats or not stats.get("conv_flops") or not freqs or r.get("status") != "ok":
+    freqs = [c.get("max_khz") for c in r.device.get("cpus", []) if c.get("max_khz")]
+    if not stats or not stats.get("conv_flops") or not freqs or r.status != "ok" or not r.median_ms:
         return "-"
     ideal_ms = stats["conv_flops"] / (max(freqs) * 1e3 * FLOP_PER_CYCLE) * 1e3
-    return f"{ideal_ms / r['median_ms']:.0%}"
+    return f"{ideal_ms / r.median_ms:.0%}"
 
 
 LATENCY_HEAD = [
@@ -84,7 +85,7 @@ LATENCY_HEAD = [
 ]
 
 
-def _device_facts(dev: dict[str, Any], recs: list[dict[str, Any]]) -> Table:
+def _device_facts(dev: dict[str, Any], recs: list[LatencyRecord]) -> Table:
     info = [
         ["serial number", dev.get("serialno", "")],
         ["SoC", dev.get("soc", "")],
@@ -94,87 +95,86 @@ def _device_facts(dev: dict[str, Any], recs: list[dict[str, Any]]) -> Table:
         ["big / prime cores", f"{dev.get('big_cpus')} / {dev.get('prime_cpus')}"],
         ["battery", f"{dev.get('battery_level')} %, {dev.get('battery_temp_c')} °C"],
         ["CPU the runtime detected", _runtime_cpu(recs)],
-        ["thread binding", next((r["thread_binding"] for r in recs if r.get("thread_binding")), "-")],
+        ["thread binding", next((r.thread_binding for r in recs if r.thread_binding), "-")],
     ]
     return Table(["device", "value"], info)
 
 
-def _thermal_table(recs: list[dict[str, Any]]) -> Table:
+def _thermal_table(recs: list[LatencyRecord]) -> Table:
     rows = []
     for r in recs:
-        before, after = r.get("temps_before") or {}, r.get("temps_after") or {}
-        wait = r.get("thermal_wait") or {}
+        before, after = r.temps_before or {}, r.temps_after or {}
+        wait = r.thermal_wait or {}
         rows.append(
             [
-                r["model"],
-                cell_num(max(before.values(), default=None), ".1f"),
-                cell_num(max(after.values(), default=None), ".1f"),
+                r.model,
+                cell_num(max((t for t in before.values() if t is not None), default=None), ".1f"),
+                cell_num(max((t for t in after.values() if t is not None), default=None), ".1f"),
                 cell_num(wait.get("waited_s"), ".0f"),
                 "yes" if wait.get("timed_out") else "no",
-                "; ".join(r.get("warnings", [])) or "-",
+                "; ".join(r.warnings) or "-",
             ]
         )
     return Table(["model", "before", "after", "waited s", "bound reached", "warnings"], rows, {1, 2, 3})
 
 
-def _latency_row(r: dict[str, Any], stats: dict[str, Any] | None) -> list[str]:
-    ok = r.get("status") == "ok"
-    seed = r.get("seed_ms")
+def _latency_row(r: LatencyRecord, stats: dict[str, Any] | None) -> list[str]:
+    seed = r.seed_ms
     # an emulated device's timing is not a phone timing: no ratio against the seed's phone figure
-    ratio = r["median_ms"] / seed if ok and seed and not r.get("emulated") else None
-    insns = r.get("instructions_per_inference")
+    ratio = r.median_ms / seed if r.median_ms is not None and seed and not r.emulated else None
+    insns = r.instructions_per_inference
     return [
-        r["model"],
-        "x".join(map(str, r["input_shape"])),
-        r.get("precision", ""),
-        cell_num(r.get("median_ms"), ".2f"),
-        cell_num(r.get("p90_ms"), ".2f"),
-        cell_num(r.get("cv"), ".1%"),
-        cell_num(r.get("first_ms"), ".2f"),
-        cell_num(r.get("init_ms"), ".1f"),
+        r.model,
+        "x".join(map(str, r.input_shape)),
+        r.precision,
+        cell_num(r.median_ms, ".2f"),
+        cell_num(r.p90_ms, ".2f"),
+        cell_num(r.cv, ".1%"),
+        cell_num(r.first_ms, ".2f"),
+        cell_num(r.init_ms, ".1f"),
         cell_num(insns / 1e6 if insns else None, ".2f"),
-        f"{r.get('rounds', '-')} x {r.get('repeats', '-')}",
-        cell_num(r.get("peak_memory_mb"), ".0f"),
+        f"{r.rounds or '-'} x {r.repeats or '-'}",
+        cell_num(r.peak_memory_mb, ".0f"),
         _seed(seed),
-        "n/a (emulated)" if r.get("emulated") else cell_num(ratio, ".2f"),
-        r.get("weights", "trained"),
+        "n/a (emulated)" if r.emulated else cell_num(ratio, ".2f"),
+        r.weights or "trained",
         physical_limit(r, stats),
-        "ok" if ok else r.get("status", "failed"),
+        r.status,
     ]
 
 
 def devices_section(c: Collected) -> list[Block]:
-    records = c.latest("latency", ("device.serial", "model", "precision"))
+    records = c.latest_latency()
     blocks: list[Block] = [Heading(2, "Devices and latency", "devices")]
     if not records:
         return [*blocks, Paragraph("No latency run file found (run `make bench-device` or `make bench-emulated`).")]
     stats = {m.get("model"): m.get("model_stats") for m in c.manifests}
-    by_dev: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_dev: dict[str, list[LatencyRecord]] = defaultdict(list)
     for r in records:
-        by_dev[r["device"]["serial"]].append(r)
+        by_dev[r.device["serial"]].append(r)
     for serial, recs in sorted(by_dev.items()):
-        dev = recs[0]["device"]
+        dev = recs[0].device
         blocks.append(Heading(3, f"{dev.get('brand', '')} {dev.get('model', '')} ({serial})".strip()))
-        if any(r.get("emulated_cpu") for r in recs):
-            blocks.append(Paragraph(QEMU_NOTE.format(cpu=recs[0]["emulated_cpu"]), note=True))
-        elif any(r.get("emulated") for r in recs):
+        if any(r.emulated_cpu for r in recs):
+            blocks.append(Paragraph(QEMU_NOTE.format(cpu=recs[0].emulated_cpu), note=True))
+        elif any(r.emulated for r in recs):
             blocks.append(Paragraph(EMULATED_NOTE, note=True))
         blocks += [_device_facts(dev, recs), Paragraph("Thermal notes (hottest zone, °C; waits before each model)")]
         blocks.append(_thermal_table(recs))
-        rows = [_latency_row(r, stats.get(r["model"])) for r in recs]
+        rows = [_latency_row(r, stats.get(r.model)) for r in recs]
         blocks.append(Table(LATENCY_HEAD, rows, {3, 4, 5, 6, 7, 8, 10, 11, 12}))
     return blocks
 
 
 def plots_section(c: Collected) -> list[Block]:
-    records = c.latest("latency", ("device.serial", "model", "precision"))
+    records = c.latest_latency()
     blocks: list[Block] = [Heading(2, "Plots", "plots")]
-    phones = [r for r in records if not r.get("emulated")]
+    phones = [r for r in records if not r.emulated]
     if phones:  # emulated timings are never set beside the seed's phone figures
         blocks.append(
             Image("latency_vs_seed.png", "Latency per model vs the seed's figure", plots.latency_vs_seed(phones))
         )
-    counted = [r for r in records if r.get("instructions_per_inference")]
+    counted = [r for r in records if r.instructions_per_inference]
     if counted:
         blocks.append(
             Image("instructions.png", "ARM instructions per inference (QEMU)", plots.instructions_per_variant(counted))

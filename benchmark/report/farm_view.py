@@ -4,24 +4,23 @@ panel per (device, model) over the history, and the latest gate's verdict."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from benchmark.farm.history import History, HistoryError
-from benchmark.records.types import verdict_of
+from benchmark.records.types import LatencyRecord, verdict_of
 from benchmark.report import plots
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table
 
 
-def _cell(rec: dict[str, Any]) -> str:
-    if rec["status"] == "not_run":
+def _cell(rec: LatencyRecord) -> str:
+    if rec.status == "not_run":
         return "not run"
-    if rec["status"] == "skipped":
+    if rec.status == "skipped":
         return "n/a"
-    if rec["status"] != "ok":
+    if rec.status != "ok":
         return "FAIL"
-    text = f"{rec['median_ms']:.2f}" + (" *" if rec.get("reused") else "")
-    parity = rec.get("parity")
+    text = f"{rec.median_ms:.2f}" + (" *" if rec.reused else "")
+    parity = rec.parity
     verdict = verdict_of(parity)
     if verdict == "fail":
         text += " (parity FAIL)"
@@ -30,10 +29,10 @@ def _cell(rec: dict[str, Any]) -> str:
     return text
 
 
-def _matrix(run_id: str, records: list[dict[str, Any]]) -> list[Block]:
-    models = sorted({f"{r['model']} {r['precision']}" for r in records})
-    devices = sorted({r["device_key"] for r in records})
-    cells = {(r["device_key"], f"{r['model']} {r['precision']}"): _cell(r) for r in records}
+def _matrix(run_id: str, records: list[LatencyRecord]) -> list[Block]:
+    models = sorted({f"{r.model} {r.precision}" for r in records})
+    devices = sorted({r.device_key or "-" for r in records})
+    cells = {(r.device_key or "-", f"{r.model} {r.precision}"): _cell(r) for r in records}
     rows = [[d, *(cells.get((d, m), "-") for m in models)] for d in devices]
     return [
         Paragraph(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from benchmark.records.types import ParityRecord
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num
 from benchmark.report.overlays import overlay_strip
@@ -41,31 +42,31 @@ def model_verdicts(c: Collected) -> dict[tuple[str, str, str, str], str]:
     return out
 
 
-def _runtime(r: dict[str, Any]) -> str:
-    if r.get("source") != "device":
+def _runtime(r: ParityRecord) -> str:
+    if r.source != "device":
         return "Paddle-Lite x86 (host)"
-    qemu = (r.get("device") or {}).get("qemu_cpu")
+    qemu = (r.device or {}).get("qemu_cpu")
     if qemu:
         return f"device benchmark_bin [ARM kernels, QEMU {qemu}]"
-    return "device benchmark_bin" + (" [host-emulated]" if r.get("emulated") else "")
+    return "device benchmark_bin" + (" [host-emulated]" if r.emulated else "")
 
 
-def _kernel_cell(recs: list[dict[str, Any]], verdict: str | None) -> str:
-    worst = max((r["max_abs_diff"] for r in recs if r["max_abs_diff"] is not None), default=None)
-    result = verdict or ("PASS" if all(r["passed"] for r in recs) else "FAIL")
+def _kernel_cell(recs: list[ParityRecord], verdict: str | None) -> str:
+    worst = max((r.max_abs_diff for r in recs if r.max_abs_diff is not None), default=None)
+    result = verdict or ("PASS" if all(r.passed for r in recs) else "FAIL")
     return f"{result}, max diff {cell_num(worst, '.1e')} ({len(recs)} images)"
 
 
-def kernels_table(records: list[dict[str, Any]], verdicts: dict[tuple[str, str, str, str], str]) -> Table:
+def kernels_table(records: list[ParityRecord], verdicts: dict[tuple[str, str, str, str], str]) -> Table:
     """Per model and precision: the x86 kernels (host Paddle-Lite) beside the ARM kernels (each device that ran
     the ARM .nb), both against desktop Paddle Inference fp32."""
-    x86: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    arm: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    x86: dict[tuple[str, str], list[ParityRecord]] = defaultdict(list)
+    arm: dict[tuple[str, str], dict[str, list[ParityRecord]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
-        key = (r["model"], r.get("precision", "fp32"))
-        if r.get("source") == "device" and r.get("target") == "arm":
-            arm[key][(r.get("device") or {}).get("serial", "?")].append(r)
-        elif r.get("source") != "device":
+        key = (r.model, r.precision)
+        if r.source == "device" and r.target == "arm":
+            arm[key][(r.device or {}).get("serial", "?")].append(r)
+        elif r.source != "device":
             x86[key].append(r)
     rows = []
     for model, precision in sorted(set(x86) | set(arm)):
@@ -95,17 +96,17 @@ PER_RUNTIME_HEAD = [
 ]
 
 
-def _per_runtime_table(records: list[dict[str, Any]], verdicts: dict[tuple[str, str, str, str], str]) -> Table:
-    ran_on_arm = {(r["model"], r.get("precision", "fp32")) for r in records if r.get("target") == "arm"}
-    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+def _per_runtime_table(records: list[ParityRecord], verdicts: dict[tuple[str, str, str, str], str]) -> Table:
+    ran_on_arm = {(r.model, r.precision) for r in records if r.target == "arm"}
+    groups: dict[tuple[str, str, str, str], list[ParityRecord]] = defaultdict(list)
     for r in records:
-        where = (r.get("device") or {}).get("serial", "host") if r.get("source") == "device" else "host"
-        groups[(r["model"], r.get("precision", "fp32"), r.get("source", "host"), where)].append(r)
+        where = (r.device or {}).get("serial", "host") if r.source == "device" else "host"
+        groups[(r.model, r.precision, r.source, where)].append(r)
     rows = []
     for (model, precision, source, where), recs in sorted(groups.items()):
-        per_image = "PASS" if all(r["passed"] for r in recs) else "FAIL"
+        per_image = "PASS" if all(r.passed for r in recs) else "FAIL"
         verdict = verdicts.get((model, precision, source, where), per_image)
-        worst = max(recs, key=lambda r: r["max_abs_diff"] if r["max_abs_diff"] is not None else float("inf"))
+        worst = max(recs, key=lambda r: r.max_abs_diff if r.max_abs_diff is not None else float("inf"))
         runtime = _runtime(recs[0])
         rows.append(
             [
@@ -114,10 +115,10 @@ def _per_runtime_table(records: list[dict[str, Any]], verdicts: dict[tuple[str, 
                 where,
                 precision,
                 str(len(recs)),
-                cell_num(worst["max_abs_diff"], ".2e"),
-                worst["image"],
-                cell_num(min(r["argmax_agreement"] for r in recs), ".4%"),
-                cell_num(min(r["iou_vs_reference"] for r in recs), ".4f"),
+                cell_num(worst.max_abs_diff, ".2e"),
+                worst.image,
+                cell_num(min(r.argmax_agreement for r in recs), ".4%"),
+                cell_num(min(r.iou_vs_reference for r in recs), ".4f"),
                 verdict,
             ]
         )
@@ -144,7 +145,7 @@ def _per_runtime_table(records: list[dict[str, Any]], verdicts: dict[tuple[str, 
 
 def parity_section(c: Collected) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Parity", "parity")]
-    records = c.latest("parity", ("source", "device.serial", "model", "image", "precision"))
+    records = c.latest_parity()
     if not records:
         return [*blocks, Paragraph("No parity run file found (`make parity`, or bench with --images/--dataset).")]
     blocks.append(Paragraph(PRINT_NOTE, note=True))
@@ -154,20 +155,20 @@ def parity_section(c: Collected) -> list[Block]:
     return blocks + _overlays(records)
 
 
-def _overlays(records: list[dict[str, Any]]) -> list[Block]:
+def _overlays(records: list[ParityRecord]) -> list[Block]:
     """Input | desktop mask | device mask | difference for the first 3 images of each model that saved them."""
     blocks: list[Block] = []
     shown: dict[str, int] = defaultdict(int)
-    for r in sorted(records, key=lambda r: (r["model"], r["image"])):
-        if r.get("artifacts") and shown[r["model"]] < 3:
-            png = overlay_strip(r["artifacts"])
+    for r in sorted(records, key=lambda r: (r.model, r.image)):
+        if r.artifacts and shown[r.model] < 3:
+            png = overlay_strip(r.artifacts)
             if png:
-                shown[r["model"]] += 1
+                shown[r.model] += 1
                 title = (
-                    f"{r['model']} / {r['image']}: input | desktop mask (green) | device mask (blue) | "
-                    f"difference (red), max abs diff {cell_num(r['max_abs_diff'], '.1e')}"
+                    f"{r.model} / {r.image}: input | desktop mask (green) | device mask (blue) | "
+                    f"difference (red), max abs diff {cell_num(r.max_abs_diff, '.1e')}"
                 )
-                blocks.append(Image(f"overlay_{r['model']}_{shown[r['model']]}.png", title, png))
+                blocks.append(Image(f"overlay_{r.model}_{shown[r.model]}.png", title, png))
     return blocks
 
 

@@ -12,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from benchmark.records.types import LatencyRecord  # noqa: E402
+
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
@@ -21,22 +23,22 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def _label(rec: dict[str, Any]) -> str:
-    dev = rec["device"]
-    tag = " (host-emulated)" if rec.get("emulated") else ""
+def _label(rec: LatencyRecord) -> str:
+    dev = rec.device
+    tag = " (host-emulated)" if rec.emulated else ""
     return f"{dev.get('model') or dev['serial']}{tag}"
 
 
-def latency_vs_seed(records: list[dict[str, Any]]) -> bytes:
-    ok = [r for r in records if r.get("status") == "ok"]
-    models = sorted({r["model"] for r in ok})
+def latency_vs_seed(records: list[LatencyRecord]) -> bytes:
+    ok = [r for r in records if r.status == "ok" and r.median_ms is not None]
+    models = sorted({r.model for r in ok})
     devices = sorted({_label(r) for r in ok})
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / (len(devices) + 1)
     for i, dev in enumerate(devices):
-        values = [next((r["median_ms"] for r in ok if r["model"] == m and _label(r) == dev), 0.0) for m in models]
+        values = [next((r.median_ms or 0.0 for r in ok if r.model == m and _label(r) == dev), 0.0) for m in models]
         ax.bar([j + i * width for j in range(len(models))], values, width, label=f"{dev} median")
-    seeds = [next((r.get("seed_ms") for r in ok if r["model"] == m), None) or 0.0 for m in models]
+    seeds = [next((r.seed_ms for r in ok if r.model == m), None) or 0.0 for m in models]
     ax.bar(
         [j + len(devices) * width for j in range(len(models))],
         seeds,
@@ -53,15 +55,15 @@ def latency_vs_seed(records: list[dict[str, Any]]) -> bytes:
     return _png(fig)
 
 
-def instructions_per_variant(records: list[dict[str, Any]]) -> bytes:
+def instructions_per_variant(records: list[LatencyRecord]) -> bytes:
     """Guest instructions per inference for each model and precision on ARM emulated phones (QEMU)."""
     ok = sorted(
-        (r for r in records if r.get("status") == "ok" and r.get("instructions_per_inference")),
-        key=lambda r: (r["model"], r["precision"], r.get("emulated_cpu") or ""),
+        (r for r in records if r.status == "ok" and r.instructions_per_inference),
+        key=lambda r: (r.model, r.precision, r.emulated_cpu or ""),
     )
     fig, ax = plt.subplots(figsize=(9, 4))
-    labels = [f"{r['model'].replace('_pp_humanseg', ' ')}\n{r['precision']} ({r.get('emulated_cpu')})" for r in ok]
-    ax.bar(range(len(ok)), [r["instructions_per_inference"] / 1e6 for r in ok], color="tab:purple")
+    labels = [f"{r.model.replace('_pp_humanseg', ' ')}\n{r.precision} ({r.emulated_cpu})" for r in ok]
+    ax.bar(range(len(ok)), [(r.instructions_per_inference or 0) / 1e6 for r in ok], color="tab:purple")
     ax.set_xticks(range(len(ok)))
     ax.set_xticklabels(labels, fontsize=6)
     ax.set_ylabel("million instructions per inference")
@@ -69,23 +71,23 @@ def instructions_per_variant(records: list[dict[str, Any]]) -> bytes:
     return _png(fig)
 
 
-def rounds_distribution(records: list[dict[str, Any]]) -> bytes:
-    ok = [r for r in records if r.get("status") == "ok" and r.get("rounds_ms")]
+def rounds_distribution(records: list[LatencyRecord]) -> bytes:
+    ok = [r for r in records if r.status == "ok" and r.rounds_ms]
     fig, ax = plt.subplots(figsize=(9, 4))
-    ax.boxplot([r["rounds_ms"] for r in ok], showmeans=True)
+    ax.boxplot([r.rounds_ms or [] for r in ok], showmeans=True)
     ax.set_xticks(range(1, len(ok) + 1))
-    ax.set_xticklabels([f"{r['model'].replace('_pp_humanseg', chr(10))}\n{_label(r)}" for r in ok], fontsize=6)
+    ax.set_xticklabels([f"{r.model.replace('_pp_humanseg', chr(10))}\n{_label(r)}" for r in ok], fontsize=6)
     ax.set_ylabel("round average, ms")
     ax.set_title("Distribution of rounds per model")
     return _png(fig)
 
 
-def latency_over_rounds(records: list[dict[str, Any]]) -> bytes:
+def latency_over_rounds(records: list[LatencyRecord]) -> bytes:
     fig, ax = plt.subplots(figsize=(9, 4))
     for r in records:
-        if r.get("status") == "ok" and r.get("rounds_ms"):
-            x = r.get("round_started_s") or list(range(len(r["rounds_ms"])))
-            ax.plot(x, r["rounds_ms"], marker="o", markersize=3, label=f"{r['model']} / {_label(r)}")
+        if r.status == "ok" and r.rounds_ms:
+            x = r.round_started_s or list(range(len(r.rounds_ms)))
+            ax.plot(x, r.rounds_ms, marker="o", markersize=3, label=f"{r.model} / {_label(r)}")
     ax.set_xlabel("seconds since the model's first round")
     ax.set_ylabel("round average, ms")
     ax.set_title("Latency over rounds (a rising line means throttling)")
@@ -111,24 +113,25 @@ def size_per_precision(manifests: list[dict[str, Any]]) -> bytes:
     return _png(fig)
 
 
-def latency_vs_pixels(records: list[dict[str, Any]], model: str) -> bytes:
-    ok = sorted((r for r in records if r.get("status") == "ok"), key=lambda r: r["pixels"])
+def latency_vs_pixels(records: list[LatencyRecord], model: str) -> bytes:
+    points = [(r.pixels, r.median_ms, r) for r in records if r.status == "ok" and r.pixels and r.median_ms is not None]
+    ok = sorted(points, key=lambda p: p[0])
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot([r["pixels"] for r in ok], [r["median_ms"] for r in ok], marker="o")
-    for r in ok:
+    ax.plot([p for p, _, _ in ok], [ms for _, ms, _ in ok], marker="o")
+    for pixels, ms, r in ok:
         ax.annotate(
-            "x".join(map(str, r["shape_wh"])),
-            (r["pixels"], r["median_ms"]),
+            "x".join(map(str, r.shape_wh or [])),
+            (pixels, ms),
             fontsize=7,
             xytext=(3, 3),
             textcoords="offset points",
         )
-        if r.get("best"):
-            ax.scatter([r["pixels"]], [r["median_ms"]], s=160, facecolors="none", edgecolors="red", label="zoo best")
+        if r.best:
+            ax.scatter([pixels], [ms], s=160, facecolors="none", edgecolors="red", label="zoo best")
     ax.set_xlabel("pixels (W x H)")
     ax.set_ylabel("median latency, ms")
-    ax.set_title(f"{model}: latency vs input size" + (" (host-emulated)" if ok and ok[0].get("emulated") else ""))
-    if any(r.get("best") for r in ok):
+    ax.set_title(f"{model}: latency vs input size" + (" (host-emulated)" if ok and ok[0][2].emulated else ""))
+    if any(r.best for _, _, r in ok):
         ax.legend(fontsize=7)
     return _png(fig)
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from benchmark.records.types import verdict_of
+from benchmark.records.types import LatencyRecord, verdict_of
 from converter import manifest
 from converter.errors import ToolkitError
 
@@ -76,16 +76,16 @@ class Recommendation:
         }
 
 
-def device_class(record: dict[str, Any]) -> tuple[str, Metric] | None:
+def device_class(record: LatencyRecord) -> tuple[str, Metric] | None:
     """The class a latency record speaks for, and the figure that ranks variants there; None for x86 kernels (and
     for a record that did not say where it ran)."""
-    if record.get("target") != "arm":
+    if record.target != "arm":
         return None
-    dev = record.get("device") or {}
+    dev = record.device
     soc = dev.get("soc") or dev.get("board_platform") or dev.get("model") or "unknown SoC"
-    if record.get("emulated_cpu"):
-        return f"{soc} (emulated ARM, QEMU {record['emulated_cpu']})", "instructions"
-    if record.get("emulated"):
+    if record.emulated_cpu:
+        return f"{soc} (emulated ARM, QEMU {record.emulated_cpu})", "instructions"
+    if record.emulated:
         return None
     return f"{soc} ({dev.get('model') or 'phone'})", "median_ms"
 
@@ -99,7 +99,7 @@ def _verdict_key(model: Any, precision: Any, serial: Any, nb_sha256: Any, run_id
     return (model, precision, serial, nb_sha256, run_id)
 
 
-def candidates(latency: Iterable[dict[str, Any]], parity: Iterable[dict[str, Any]]) -> list[Candidate]:
+def candidates(latency: Iterable[LatencyRecord], parity: Iterable[dict[str, Any]]) -> list[Candidate]:
     """One candidate per (model, device class, precision): the newest latency record given (oldest first) wins, also
     when it failed (then the variant is not eligible: an older passing record never stands for the newest .nb). Its
     gate is the device-parity summary of the same .nb (sha256) in the same run on the same device, or the farm
@@ -114,26 +114,27 @@ def candidates(latency: Iterable[dict[str, Any]], parity: Iterable[dict[str, Any
         cls = device_class(r)
         if cls is None:
             continue
-        key = (r["model"], cls[0], r["precision"])
-        if r.get("status") == "skipped":  # this class cannot run the variant (fp16 on an A53): not a candidate
+        key = (r.model, cls[0], r.precision)
+        if r.status == "skipped":  # this class cannot run the variant (fp16 on an A53): not a candidate
             out.pop(key, None)
             continue
-        nb = r.get("nb") or {}
-        value = r.get("instructions_per_inference") if cls[1] == "instructions" else r.get("median_ms")
-        if r.get("status") != "ok" or value is None:
-            why = str(r.get("error") or "no figure").splitlines()[0]
+        sha = r.nb.sha256 if r.nb else None
+        value = r.instructions_per_inference if cls[1] == "instructions" else r.median_ms
+        if r.status != "ok" or value is None:
+            why = str(r.error or "no figure").splitlines()[0]
             failed = (f"its newest run failed: {why}",)
-            out[key] = Candidate(r["model"], r["precision"], cls[0], cls[1], math.inf, False, failed,
-                                 nb_sha256=nb.get("sha256"), run=r.get("_run"))  # fmt: skip
+            out[key] = Candidate(r.model, r.precision, cls[0], cls[1], math.inf, False, failed,
+                                 nb_sha256=sha, run=r.run_file)  # fmt: skip
             continue
-        run_id = r.get("run_id") or r.get("farm_run_id")
-        serial = (r.get("device") or {}).get("serial")
-        p = r.get("parity") or verdicts.get(_verdict_key(r["model"], r["precision"], serial, nb.get("sha256"), run_id))
+        run_id = r.run_id or r.farm_run_id
+        serial = r.device.get("serial")
+        own = r.parity.model_dump() if r.parity else None
+        p = own or verdicts.get(_verdict_key(r.model, r.precision, serial, sha, run_id))
         out[key] = _candidate(r, cls, float(value), p)
     return list(out.values())
 
 
-def _candidate(r: dict[str, Any], cls: tuple[str, Metric], value: float, p: dict[str, Any] | None) -> Candidate:
+def _candidate(r: LatencyRecord, cls: tuple[str, Metric], value: float, p: dict[str, Any] | None) -> Candidate:
     verdict = verdict_of(p)
     gt = (p or {}).get("ground_truth") or {}
     miou = (gt.get("candidate") or {}).get("miou")
@@ -143,12 +144,11 @@ def _candidate(r: dict[str, Any], cls: tuple[str, Metric], value: float, p: dict
         if verdict == "fail" and not problems:
             problems = (str(p.get("error") or "an image failed its per-image gate (see the parity run file)"),)
     gate = {"pass": True, "fail": False}.get(verdict or "")
-    if gate and r["precision"].startswith("int") and miou is None:
+    if gate and r.precision.startswith("int") and miou is None:
         gate, problems = None, (QUANTIZED_NEED_LABELS,)
-    nb = r.get("nb") or {}
     return Candidate(
-        model=r["model"],
-        precision=r["precision"],
+        model=r.model,
+        precision=r.precision,
         device_class=cls[0],
         metric=cls[1],
         value=value,
@@ -157,9 +157,9 @@ def _candidate(r: dict[str, Any], cls: tuple[str, Metric], value: float, p: dict
         miou=miou,
         fp32_desktop_miou=(gt.get("reference") or {}).get("miou"),
         mean_argmax_agreement=(p or {}).get("mean_argmax_agreement"),
-        size_bytes=nb.get("size_bytes"),
-        nb_sha256=nb.get("sha256"),
-        run=r.get("_run"),
+        size_bytes=r.nb.size_bytes if r.nb else None,
+        nb_sha256=r.nb.sha256 if r.nb else None,
+        run=r.run_file,
     )
 
 

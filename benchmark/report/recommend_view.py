@@ -3,8 +3,9 @@ chosen from, and the cost-vs-accuracy (Pareto) plot."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from benchmark.records.types import Int8StudyRecord
 from benchmark.report import plots
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num
@@ -26,9 +27,7 @@ def device_parity_summaries(c: Collected) -> list[dict[str, Any]]:
 
 
 def recommendations(c: Collected) -> list[Recommendation]:
-    latency = sorted(
-        c.latest("latency", ("device.serial", "model", "precision")), key=lambda r: r.get("started_at") or ""
-    )
+    latency = sorted(c.latest_latency(), key=lambda r: r.started_at or "")
     return recommend(candidates(latency, device_parity_summaries(c)))
 
 
@@ -101,15 +100,15 @@ def int8_study_section(c: Collected) -> list[Block]:
     for model, run in sorted(latest.items()):
         rows = [
             [
-                r["option"],
-                str(len(r.get("skip") or [])),
-                str(r.get("samples") or ""),
-                cell_num(100 * r["miou"] if r.get("miou") is not None else None, ".2f"),
-                cell_num(-r["miou_drop_points"] if r.get("miou_drop_points") is not None else None, "+.2f"),
-                cell_num(100 * r["mean_argmax_agreement"] if r.get("mean_argmax_agreement") else None, ".2f"),
-                "PASS" if r.get("passed") else ("failed: " + str(r.get("error")) if r.get("error") else "fail"),
+                r.option,
+                str(len(r.skip)),
+                str(r.samples or ""),
+                cell_num(100 * r.miou if r.miou is not None else None, ".2f"),
+                cell_num(-r.miou_drop_points if r.miou_drop_points is not None else None, "+.2f"),
+                cell_num(100 * r.mean_argmax_agreement if r.mean_argmax_agreement else None, ".2f"),
+                "PASS" if r.passed else ("failed: " + str(r.error) if r.error else "fail"),
             ]
-            for r in run.get("records", [])
+            for r in cast(list[Int8StudyRecord], run.get("records", []))
         ]
         fp32 = run.get("fp32_desktop_miou")
         blocks += [
