@@ -53,6 +53,8 @@ class Record(Sub):
 
 
 class NbFile(Sub):
+    """The .nb a latency record ran: its path, the opt version that wrote it, its size and sha256."""
+
     path: str
     opt_version: str
     size_bytes: int
@@ -60,6 +62,8 @@ class NbFile(Sub):
 
 
 class RunnerInfo(Sub):
+    """The runner and every version it gave of itself (benchmark.device.runner_version)."""
+
     path: str
     version: str | None = Field(default=None, description="the version all sources agree on, else each one named")
     libraries: list[str] = []
@@ -284,6 +288,9 @@ def markdown() -> str:
     for kind, cls in RECORD_TYPES.items():
         out += ["", f"## `{kind}-*.json` records ({cls.__name__})", "", (cls.__doc__ or "").strip(), ""]
         out += _table(cls)
+    for part in (NbFile, RunnerInfo, FarmParity):
+        out += ["", f"## Latency record part: {part.__name__}", "", (part.__doc__ or "").strip(), ""]
+        out += _table(part)
     manifest_types: tuple[type[BaseModel], ...] = (Manifest, InputPreprocess, FileEntry, Quantization, Recommended)
     for mcls in manifest_types:
         out += ["", f"## manifest.json: {mcls.__name__}", "", (mcls.__doc__ or "").strip(), ""]
