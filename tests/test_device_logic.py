@@ -131,3 +131,16 @@ def test_a_device_that_disconnects_keeps_what_it_finished(model: ModelJob, runne
     outcome = bench_device(device, jobs, settings, run_file=run_file, runner=runner, run_id="t")  # type: ignore[arg-type]
     assert [r.status for r in outcome.records] == ["ok", "failed"] and outcome.disconnected
     assert "the device disconnected" in str(outcome.error) and len(run_file.records) == 2
+
+
+def test_device_checks_that_ran_nothing_do_not_pass(tmp_path: Path) -> None:
+    """A variant a device could not run is 'not_run': never a pass, and a check of only such variants judged nothing."""
+    from benchmark.parity.checks import DeviceChecks
+
+    not_run = {"model": "m", "precision": "fp16", "device": "d", "verdict": "not_run", "passed": False}
+    passed = {**not_run, "precision": "fp32", "verdict": "pass", "passed": True}
+    nothing = DeviceChecks(tmp_path / "p.json", None, [not_run], [])
+    assert not nothing.passed and nothing.judged == 0
+    assert DeviceChecks(tmp_path / "p.json", None, [not_run, passed], []).passed  # a not-run variant is no failure
+    failed = {**passed, "verdict": "fail", "passed": False}
+    assert not DeviceChecks(tmp_path / "p.json", None, [failed, passed], []).passed

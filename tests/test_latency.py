@@ -218,8 +218,9 @@ def test_a_runner_that_names_no_version_is_refused_unless_allowed(  # type: igno
     assert rc == 1 and r["status"] == "failed" and "rounds" not in r and r["runner"]["version"] is None
     assert "does not say which Paddle-Lite it is" in r["error"] and "--allow-unknown-runner-version" in r["error"]
     assert "opt v2.13-rc" in r["error"] and r["runner"]["unknown_version_allowed"] is False
+    again = tmp_path / "allowed"  # a run file of its own (two in one second would sort the other way)
     rc, _, _, records = _latency(
-        capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial, "--allow-unknown-runner-version"
+        capsys, lab, models_dir, bench_out, again, "--serial", h.serial, "--allow-unknown-runner-version"
     )
     r = records[-1]
     assert rc == 0 and r["status"] == "ok" and r["runner"]["unknown_version_allowed"] is True

@@ -139,9 +139,10 @@ def test_unusable_image_folder_is_a_clear_error(tmp_path: Path, capsys: pytest.C
 def test_a_run_that_judges_nothing_is_not_a_pass(
     models_dir: Path, tmp_path: Path, write_zoo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """fp16 has no x86 kernels: host parity of fp16 alone judges nothing, which is never '0/0 passed'."""
+    """fp16 and full int8 have no x86 kernels: host parity of them judges nothing, which is never '0/0 passed'."""
     zoo = write_zoo(models=[HUMAN_V1])
-    rc, out, err = _parity_zoo(capsys, zoo, models_dir, tmp_path, "--precision", "fp16")
-    assert rc == 1 and "0/0" not in out and "parity judged nothing: fp16: fp16 kernels exist only for ARM" in err
-    (m,) = _run_file(tmp_path / "reports")["models"]
-    assert m["status"] == "not_run"
+    rc, out, err = _parity_zoo(capsys, zoo, models_dir, tmp_path, "--precision", "fp16,int8")
+    assert rc == 1 and "parity: nothing judged; 2 not run here" in out and " passed" not in out
+    assert "parity judged nothing: fp16: fp16 kernels exist only for ARM" in err and "int8: full int8" in err
+    assert [m["status"] for m in _run_file(tmp_path / "reports")["models"]] == ["not_run", "not_run"]
+    assert not (tmp_path / "models").exists()  # nothing to convert for what cannot be judged here

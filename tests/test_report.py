@@ -226,22 +226,38 @@ def test_run_files_before_schema_2_are_read_and_newer_ones_refused(tmp_path: Pat
     """A user's build/reports survives the change: device parity records of schema 1 (gt_iou_desktop/device) are
     read with today's names; a file from a newer toolkit is skipped with what to do; NaN is never written."""
     from benchmark.records.run_files import RunFileError, read_run, write_run
+    from benchmark.records.types import LatencyRecord
 
     old = tmp_path / "parity-old.json"
-    record = {"model": "m", "image": "a.jpg", "source": "device", "gt_iou_desktop": 0.8, "gt_iou_device": 0.79}
+    record = {  # a device parity record as the toolkit wrote it before schema version 2
+        "model": "m", "image": "a.jpg", "output": "softmax_0.tmp_0", "output_dtype": "float32", "precision": "fp32",
+        "target": "arm", "source": "device", "device": {"serial": "emu"}, "emulated": True,
+        "reference": "paddle_inference", "candidate": "device_benchmark_bin", "max_abs_diff": 1e-6,
+        "mean_abs_diff": 1e-7, "argmax_agreement": 1.0, "iou_vs_reference": 1.0, "reference_fg_fraction": 0.3,
+        "print_rounding_bound": 5e-6, "compared_elements": 10, "note": None, "passed": True, "problems": [],
+        "gt_iou_desktop": 0.8, "gt_iou_device": 0.79,
+    }  # fmt: skip
     old.write_text(json.dumps({"kind": "parity", "records": [record]}))
-    (rec,) = read_run(old)["records"]
-    assert rec["gt_iou_reference"] == 0.8 and rec["gt_iou_candidate"] == 0.79 and "gt_iou_desktop" not in rec
+    (rec,) = read_run(old)["records"]  # read as its type, the old key names mapped
+    assert rec.gt_iou_reference == 0.8 and rec.gt_iou_candidate == 0.79 and rec.run_file == str(old)
+    foreign = tmp_path / "parity-foreign.json"  # a record that is not of its type: the file is refused, named
+    foreign.write_text(json.dumps({"kind": "parity", "records": [{"model": "m", "image": "a.jpg"}]}))
+    with pytest.raises(RunFileError, match="parity-foreign.json: a record is not a ParityRecord: output: Field"):
+        read_run(foreign)
     newer = tmp_path / "parity-newer.json"
     newer.write_text(json.dumps({"kind": "parity", "schema_version": 99, "records": []}))
     with pytest.raises(RunFileError, match="schema version 99 is newer than this toolkit's"):
         read_run(newer)
     written = tmp_path / "sweep-nan.json"
-    write_run(written, "sweep", {"figure": float("nan")}, [{"median_ms": float("inf")}])
+    inf = LatencyRecord(model="m", precision="fp32", status="ok", input_shape=[1, 3, 8, 8], device={}, median_ms=1.0)
+    inf.median_ms = float("inf")
+    write_run(written, "sweep", {"figure": float("nan")}, [inf])
     text = written.read_text()
     assert "NaN" not in text and "Infinity" not in text and json.loads(text)["schema_version"] == 2
-    with pytest.raises(Exception, match="unknown_key"):  # a record that is not of its type is a bug, caught
-        write_run(tmp_path / "parity-bad.json", "parity", {}, [{**record, "unknown_key": 1}])
+    with pytest.raises(ValueError, match="unknown_key"):  # a key the type lacks fails when it is set
+        rec.unknown_key = 1
+    with pytest.raises(TypeError, match="parity run files hold ParityRecord records, not dict"):
+        write_run(tmp_path / "parity-bad.json", "parity", {}, [record])
 
 
 def test_records_doc_is_generated_from_the_types() -> None:

@@ -97,3 +97,61 @@ def test_phone_runner_build_refuses_a_checkout_off_the_tag(tmp_path: Path) -> No
     )
     assert res.returncode == 2 and "is not at tag v2.13-rc (it is at 'v2.13')" in res.stderr
     assert "must not run" not in res.stderr
+
+
+APT_MISSING = REPO / "tools" / "apt-missing"
+
+
+def _fake_dpkg_query(folder: Path, statuses: dict[str, str]) -> dict[str, str]:
+    """A dpkg-query on PATH that answers `-W -f=${db:Status-Status} PKG` from `statuses` (unknown: exit 1)."""
+    import os
+
+    folder.mkdir()
+    cases = "".join(f"  {name}) printf '%s' '{status}';;\n" for name, status in statuses.items())
+    script = folder / "dpkg-query"
+    script.write_text(f'#!/bin/sh\neval "pkg=\\${{$#}}"\ncase "$pkg" in\n{cases}  *) exit 1;;\nesac\n')
+    script.chmod(0o755)
+    return {**os.environ, "PATH": f"{folder}:{os.environ['PATH']}"}
+
+
+def test_a_removed_package_with_config_files_counts_as_missing(tmp_path: Path) -> None:
+    """The fresh-machine CI failure's class: `dpkg -s` succeeds for a package removed but not purged (its state is
+    config-files) or half installed, so .ci/run skipped installing it. Only dpkg's 'installed' counts."""
+    statuses = {"qemu-user": "installed", "chromium": "config-files", "aapt": "half-installed", "junit4": "unpacked"}
+    env = _fake_dpkg_query(tmp_path / "bin", statuses)
+    res = subprocess.run(
+        [str(APT_MISSING), "qemu-user", "chromium", "aapt", "junit4", "nosuchpkg"],
+        capture_output=True, text=True, timeout=60, check=True, env=env,
+    )  # fmt: skip
+    assert res.stdout.split() == ["chromium", "aapt", "junit4", "nosuchpkg"]
+
+
+def test_ci_installs_through_the_strict_check_and_names_every_tool_the_code_runs() -> None:
+    """.ci/run asks tools/apt-missing (never `dpkg -s`), and every outside program the project runs comes from a
+    package in its apt list: a program that is on a developer's machine but in no install step fails a fresh one."""
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "tools/apt-missing" in ci and "dpkg -s" not in ci
+    apt_list = set(ci.split("apt_install make", 1)[1].split("\nfi", 1)[0].replace("\\", " ").split()) | {"make"}
+    programs = {  # program the code or tests run -> the Debian package that brings it
+        "qemu-aarch64": "qemu-user",
+        "perf": "linux-perf",
+        "chromium": "chromium",
+        "java": "default-jdk-headless",
+        "javac": "default-jdk-headless",
+        "keytool": "default-jdk-headless",
+        "aapt2": "aapt",
+        "zipalign": "zipalign",
+        "apksigner": "apksigner",
+        "dexdump": "dexdump",
+        "gcc": "gcc",
+        "git": "git",
+        "make": "make",
+    }
+    sources = "\n".join(
+        p.read_text() for d in ("benchmark", "android_demo", "converter") for p in (REPO / d).rglob("*.py")
+    )
+    sources += (REPO / "Makefile").read_text() + "\n".join(p.read_text() for p in (REPO / "tests").glob("*.py"))
+    for program, package in programs.items():
+        assert package in apt_list, f"{program} comes from {package}, which .ci/run does not install"
+    for program in ("qemu-aarch64", "perf", "chromium", "apksigner", "zipalign", "dexdump", "gcc"):
+        assert f'"{program}"' in sources or f"'{program}'" in sources or f"{program} " in sources, program

@@ -53,10 +53,8 @@ def run_parity_command(args: argparse.Namespace) -> int:
     tables.print_summary(run.results)
     labels = {"fail": "failed", "unavailable": "unavailable", "error": "error", "not_run": "not run here (see above)"}
     others = ", ".join(f"{run.count(s)} {label}" for s, label in labels.items() if run.count(s))
-    print(
-        f"parity: {run.count('pass')}/{run.judged} model variant(s) passed{'; ' + others if others else ''}; "
-        f"run file {run.path}"
-    )
+    judged = f"{run.count('pass')}/{run.judged} model variant(s) passed" if run.judged else "nothing judged"
+    print(f"parity: {judged}{'; ' + others if others else ''}; run file {run.path}")
     if run.judged == 0:
         reasons = "; ".join(sorted({f"{r.precision}: {r.error}" for r in run.results if r.error}))
         print(f"error: parity judged nothing: {reasons or 'no model variant'}", file=sys.stderr)

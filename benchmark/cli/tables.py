@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from benchmark.latency.run import DeviceOutcome
@@ -151,7 +152,13 @@ def print_device_checks(checks: DeviceChecks) -> None:
             print(f"  task level: {p}")
         if s.get("calibration_images_left_out"):
             print(f"  left out (calibration images): {', '.join(s['calibration_images_left_out'])}")
-    print(f"device parity: run file {checks.parity_path}")
+    print(
+        f"device parity: {checks.count('pass')}/{checks.judged} judged variant(s) passed"
+        + (f", {checks.count('not_run')} not run" if checks.count("not_run") else "")
+        + f"; run file {checks.parity_path}"
+    )
+    if checks.judged == 0:
+        print("error: device parity judged nothing (see 'not run' above): no verdict is a pass", file=sys.stderr)
     if checks.accuracy_path:
         print(f"accuracy: run file {checks.accuracy_path} ({SEED_NOTE})")
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from benchmark.farm.config import Thresholds
 from benchmark.farm.history import History, HistoryError
-from benchmark.farm.noise import METRICS, Key, Noise, record_key
+from benchmark.farm.noise import METRICS, MIN_RUNS, Key, Noise, record_key
 from benchmark.records.types import LatencyRecord, first_line, verdict_of
 from converter import atomic_files
 
@@ -140,13 +140,22 @@ def _metric_row(key: Key, metric: str, pair: tuple[LatencyRecord, LatencyRecord]
 def _other_rows(
     key: Key, base: LatencyRecord, cur: LatencyRecord, t: Thresholds, noise: dict[str, Noise]
 ) -> list[GateRow]:
-    """First inference, model load and peak memory, each gated on its own (emulation times are not gated: QEMU)."""
+    """First inference, model load and peak memory, each gated on its own against the device's noise from the
+    history; until the history has MIN_RUNS values of a figure its row says so and is not gated (a model load moves
+    tens of percent run to run on some phones: a fixed limit would fail on noise). Emulation times are not gated."""
     metrics = ["peak_memory_mb"] if cur.instructions_per_inference else ["first_ms", "init_ms", "peak_memory_mb"]
-    return [
-        _metric_row(key, m, (base, cur), t, noise.get(m))
-        for m in metrics
-        if getattr(base, m) is not None and getattr(cur, m) is not None
-    ]
+    rows = []
+    for m in metrics:
+        b, c = getattr(base, m), getattr(cur, m)
+        if b is None or c is None:
+            continue
+        if m in noise:
+            rows.append(_metric_row(key, m, (base, cur), t, noise[m]))
+        else:
+            change = round(100 * (c / b - 1), 2) if b > 0 else 0.0
+            why = f"{METRICS[m]} {change:+.1f} %: not gated until {MIN_RUNS} past runs give this device's noise"
+            rows.append(GateRow(*key, "skipped", why, b, c, change, None, m))
+    return rows
 
 
 def compare(

@@ -98,13 +98,17 @@ def check_model(
     # Linear: convert, run the fp32 reference once, judge each precision with its gates, then the task level.
     entry = zoo.get(name)
     wanted = precisions or zoo.precisions(entry)
+    if all(p in NOT_RUN_HERE for p in wanted):  # nothing here can judge them: say so, convert nothing
+        return [(ModelParity(name, "not_run", precision=p, tolerance=zoo.tolerance(entry, p), error=NOT_RUN_HERE[p]),
+                 []) for p in wanted]  # fmt: skip
     outcome = convert_zoo_model(zoo, name, sources=sources, targets=(TARGET,), precisions=wanted)
     if not outcome.ok or outcome.source is None or outcome.model_dir is None:
         status = "unavailable" if outcome.status == "unavailable" else "error"
         return [(ModelParity(name, status, precision=p, error=outcome.error), []) for p in wanted]
     data = manifest.read(outcome.model_dir)
     if data is None:
-        return [(ModelParity(name, "error", error=f"{outcome.model_dir}: manifest missing after conversion"), [])]
+        missing = f"{outcome.model_dir}: manifest missing after conversion"
+        return [(ModelParity(name, "error", precision=p, error=missing), []) for p in wanted]
     try:
         files = outcome.source.files
         reference = ReferenceRunner(files.model_file, files.params_file)

@@ -5,6 +5,7 @@ these classes (`python -m benchmark.records.types`)."""
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -273,6 +274,7 @@ def _table(cls: type[BaseModel]) -> list[str]:
     for name, field in cls.model_fields.items():
         ann = field.annotation
         kind_text = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "").replace("|", "or")
+        kind_text = re.sub(r"\b(?:__main__|[\w.]+\.types)\.", "", kind_text)  # NbFile, not module.NbFile
         out.append(f"| `{name}` | {kind_text} | {'yes' if field.is_required() else ''} | {field.description or ''} |")
     return out
 
