@@ -22,7 +22,7 @@ from converter.cli_args import (
     setup_logging,
 )
 from converter.convert import ConversionSummary, convert_folder, convert_zoo
-from converter.errors import ToolkitError
+from converter.errors import ToolkitError, UsageError
 from converter.fetch import default_cache_dir
 from converter.nb_inspect import inspect_nb
 from converter.opt import TARGETS
@@ -49,9 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     add_zoo_args(z)
     z.add_argument("--targets", type=_targets, default=("arm", "x86"), help="arm,x86 (default: both)")
     add_precision_arg(z, "variants to build")
-    m = sub.add_parser("model", help="convert your own Paddle inference model folder")
-    m.add_argument("folder", type=Path)
-    m.add_argument("--name", help="output name (default: the folder name)")
+    m = sub.add_parser("model", help="convert your own Paddle inference model folder(s)")
+    m.add_argument("folder", type=Path, nargs="+", help="one or more exported model folders")
+    m.add_argument("--name", help="output name (default: the folder name; one folder only)")
     m.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from deploy.yaml)")
     m.add_argument("--targets", type=_targets, default=("arm", "x86"))
     m.add_argument("--precision", type=precisions_arg, default=("fp32",))
@@ -103,6 +103,34 @@ def _inspect(files: list[Path], as_json: bool) -> int:
     return 1 if failed else 0
 
 
+def _convert_folders(args: argparse.Namespace, start: float) -> int:
+    """Each folder in turn; one that fails does not stop the others (the summary says which failed)."""
+    if args.name and len(args.folder) > 1:
+        raise UsageError("--name names one output: give one folder with it")
+    options = Int8Options(args.calib, args.calib_per_image, args.calib_algo, args.int8_weights)
+    int8 = int8_plan(None, options, default_cache_dir()) if builds_int8(args.precision, args.targets) else None
+    outcomes = []
+    for folder in args.folder:
+        outcome = convert_folder(
+            folder,
+            name=args.name,
+            input_shape=args.input_shape,
+            targets=args.targets,
+            precisions=args.precision,
+            out_root=args.out,
+            fixes=graph_fix_settings(args),
+            int8=int8,
+        )
+        if outcome.error:
+            log.error("error: %s", outcome.error)
+        for w in outcome.warnings:
+            log.warning("warning: %s", w)
+        outcomes.append(outcome)
+    summary = ConversionSummary(outcomes, time.monotonic() - start)
+    _print_summary(summary)
+    return summary.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or args_list[0].startswith("-") and args_list[0] not in ("-h", "--help"):
@@ -114,25 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "inspect":
             return _inspect(args.files, args.json)
         if args.command == "model":
-            options = Int8Options(args.calib, args.calib_per_image, args.calib_algo, args.int8_weights)
-            int8 = int8_plan(None, options, default_cache_dir()) if builds_int8(args.precision, args.targets) else None
-            outcome = convert_folder(
-                args.folder,
-                name=args.name,
-                input_shape=args.input_shape,
-                targets=args.targets,
-                precisions=args.precision,
-                out_root=args.out,
-                fixes=graph_fix_settings(args),
-                int8=int8,
-            )
-            summary = ConversionSummary([outcome], time.monotonic() - start)
-            if outcome.error:
-                log.error("error: %s", outcome.error)
-            for w in outcome.warnings:
-                log.warning("warning: %s", w)
-            _print_summary(summary)
-            return summary.exit_code
+            return _convert_folders(args, start)
         zoo = load_zoo(args.zoo)
         unknown = [n for n in args.models if n not in zoo.names() and not any(e.name == n for e in zoo.entry_errors)]
         if unknown:

@@ -264,9 +264,16 @@ def _shape_from_files(files: ModelFiles) -> tuple[int, int, int, int]:
     if dep and dep.target_size_wh:
         w, h = dep.target_size_wh
         return (1, 3, h, w)
+    try:  # a plain export (paddle.jit.save with a fixed InputSpec) records its input's shape in the program
+        inputs = read_program(files.model_file).inputs
+    except ToolkitError:
+        inputs = ()
+    if len(inputs) == 1 and len(inputs[0].dims) == 4 and all(d > 0 for d in inputs[0].dims):
+        n, c, h, w = inputs[0].dims
+        return (n, c, h, w)
     raise InputShapeError(
-        f"{files.folder}: no fixed input shape in deploy.yaml (input_shape or Resize target_size); "
-        "pass --input-shape 1,3,H,W"
+        f"{files.folder}: no fixed input shape in deploy.yaml (input_shape or Resize target_size) nor in the "
+        "program's input; pass --input-shape 1,3,H,W"
     )
 
 

@@ -23,6 +23,8 @@ from converter.generated_images import generated_images
 from converter.graph_fixes import fix_program
 from converter.manifest_types import InputPreprocess
 from converter.model_files import find_model_files
+from converter.opt import ConversionError
+from converter.opt_needs import FilledAttr
 from converter.preprocess import ImageError, load_image, preprocess
 from converter.spec import GraphFixSettings
 from converter.variant_files import convert_one
@@ -43,6 +45,7 @@ class GraphFixOutcome:
     parity_max_abs_diff: float | None = None
     parity_images: int = 0
     warning: str | None = None
+    filled: list[FilledAttr] = field(default_factory=list)
 
     @property
     def applied(self) -> bool:
@@ -58,6 +61,7 @@ class GraphFixOutcome:
             "parity_max_abs_diff": self.parity_max_abs_diff,
             "parity_images": self.parity_images,
             "warning": self.warning,
+            "attribute_defaults": [f.to_json() for f in self.filled],
         }
 
 
@@ -129,7 +133,7 @@ def prepare_graph_fixes(
     images = _images(settings.images)
     diff = max_output_diff(source, fixed, pre, images)
     outcome = GraphFixOutcome(
-        "applied", fixed, result.rewrites, (result.ops_before, result.ops_after), diff, len(images)
+        "applied", fixed, result.rewrites, (result.ops_before, result.ops_after), diff, len(images), None, result.filled
     )
     shown = ", ".join(f"{n} {k}" for k, n in result.rewrites.items())
     if not diff <= settings.tolerance:
@@ -174,7 +178,12 @@ def unfixed_op_counts(
         if entry.get("precision") != "fp32" or entry.get("target") not in targets:
             continue
         target = entry["target"]
-        _, info, _ = convert_one(name, original, target, "fp32", unfixed)
+        try:
+            _, info, _ = convert_one(name, original, target, "fp32", unfixed)
+        except ConversionError as e:  # e.g. an attribute only the fixes add: opt needs them to convert at all
+            record.setdefault("unfixed_errors", {})[target] = e.detail
+            log.info("%s: %s: without the graph fixes opt cannot convert it: %s", name, target, e.detail)
+            continue
         record["ops_before"][target] = info.op_counts
         record["ops_after"][target] = entry["op_counts"]
         before, after = sum(info.op_counts.values()), sum(entry["op_counts"].values())

@@ -7,7 +7,10 @@
    with axis=1 (../shared/docs/host-performance.md, pitfall 3).
 2. inference_dropout: `dropout` with is_test and upscale_in_train (or probability 0) is the identity at inference;
    its consumers read its input instead. (downgrade_in_infer scales by 1 - p and is kept.)
-3. static_interp_size: in a fixed-shape export, `bilinear/nearest_interp_v2` sized at run time by
+3. attribute_default: an attribute opt 2.13 reads unconditionally and Paddle 2.6 leaves out of its exports (relu6's
+   threshold, swish's beta, ...) is added with Paddle's own documented default (converter.opt_needs.py).
+4. xshape_output: the XShape output slot Paddle 2.6 drops and opt's kernels bind, given back (converter/opt_needs.py).
+5. static_interp_size: in a fixed-shape export, `bilinear/nearest_interp_v2` sized at run time by
    `cast(slice(shape(t))[2:])` of a tensor whose dims the program records as static gets `out_h`/`out_w`
    attributes; the shape/slice/cast chain, now unread, is removed.
 
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from converter.model_files import ModelFormatError
+from converter.opt_needs import FilledAttr, add_xshape, fill_defaults
 
 # framework.proto AttrType
 _INT, _FLOAT, _STRING, _INTS, _BOOLEAN, _LONG = 0, 1, 2, 3, 6, 9
@@ -32,6 +36,7 @@ class FixResult:
     rewrites: dict[str, int] = field(default_factory=dict)
     ops_before: int = 0
     ops_after: int = 0
+    filled: list[FilledAttr] = field(default_factory=list)  # attributes opt needs, added with Paddle's default
 
     @property
     def total(self) -> int:
@@ -243,13 +248,18 @@ def fix_program(data: bytes, where: str = "program") -> FixResult:
     before = sum(len(b.ops) for b in desc.blocks)
     dead_ops: set[int] = set()
     dead_vars: set[str] = set()
+    filled = fill_defaults(desc)
     rewrites = {
         "conv_bias_reshape": _fix_conv_bias(desc, block, dead_ops, dead_vars),
         "inference_dropout": _fix_dropout(desc, block, dead_ops, dead_vars),
         "static_interp_size": _fix_static_interp(desc, block, dead_ops, dead_vars),
+        "attribute_default": sum(f.ops for f in filled),
+        "xshape_output": add_xshape(desc),
     }
-    result = FixResult(data, {k: v for k, v in rewrites.items() if v}, before, before)
+    result = FixResult(data, {k: v for k, v in rewrites.items() if v}, before, before, filled)
     if not dead_ops:
+        if filled or rewrites["xshape_output"]:
+            result.program = desc.SerializeToString()
         return result
     for i in sorted(dead_ops, reverse=True):
         del block.ops[i]

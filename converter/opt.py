@@ -1,5 +1,6 @@
-"""Runs Paddle-Lite's opt in a child process (converter/opt_worker.py) and classifies what went wrong:
-unsupported ops (listed), unreadable model files, opt crash, timeout."""
+"""Runs Paddle-Lite's opt in a child process (converter/opt_worker.py) and classifies what went wrong from its log,
+not from its exit alone: a missing attribute (op and attribute named), unsupported ops (listed), an unsupported
+data type, model files that are truncated or corrupt, any other crash (its last fatal line quoted), timeout."""
 
 from __future__ import annotations
 
@@ -15,18 +16,25 @@ from converter.model_files import ModelFiles
 
 TARGETS = ("arm", "x86")
 _UNSUPPORTED_RE = re.compile(r"These unsupported ops are: '([^']*)'")
-_BAD_FILE_MARKERS = ("Failed to read", "Check failed", "Error parsing", "load_combine", "ParseFromString")
+_MISSING_ATTR_RE = re.compile(r"No attributes called (\S+) found for (\S+)")
+_DTYPE_RE = re.compile(
+    r"(Unknown var data type|unknown precision type[^\n]*|Unsupported data type[^\n]*|Unsupported dtype[^\n]*)"
+)
+# what opt logs when a model file ends early or is not a program (measured with truncated copies)
+_BAD_FILE_MARKERS = ("Failed to read", "Can't parse message", "Error parsing", "ParseFromString", "Unknown var type")
+_FATAL_RE = re.compile(r"^\[F [^\]]*\] (.*)$", re.MULTILINE)
 
 
 @dataclass
 class ConversionError(ToolkitError):
     model: str
-    kind: str  # unsupported_ops | bad_model_files | opt_crash | timeout | bad_output
+    kind: str  # missing_attribute | unsupported_ops | unsupported_dtype | bad_model_files | opt_crash | timeout
     detail: str
     command: str = ""
     returncode: int | None = None
     output_tail: str = ""
     unsupported_ops: list[str] = field(default_factory=list)
+    missing_attribute: tuple[str, str] | None = None  # (op type, attribute)
 
     def __str__(self) -> str:
         msg = f"{self.model}: {self.detail}"
@@ -60,7 +68,7 @@ def _argv(files: ModelFiles, target: str, precision: str) -> list[str]:
     ]
 
 
-def _classify(
+def classify_failure(
     model: str, files: ModelFiles, res: process.ProcessResult, action: str, timeout_s: float
 ) -> ConversionError:
     text = res.stdout + "\n" + res.stderr
@@ -70,6 +78,17 @@ def _classify(
 
     if res.timed_out:
         return error("timeout", f"opt {action} did not finish within {timeout_s:.0f} s")
+    if m := _MISSING_ATTR_RE.search(text):
+        attr, op = m.group(1), m.group(2)
+        e = error(
+            "missing_attribute",
+            f"opt cannot convert this model: its {op} op has no attribute {attr!r}, which Paddle-Lite "
+            f"{opt_version()} reads, and Paddle documents no default for it, so the graph fixes cannot add it "
+            "(docs/converting.md lists what they fill in). Re-export the model so that the op carries the attribute, "
+            "or with Paddle 2.4, whose exports write it",
+        )
+        e.missing_attribute = (op, attr)
+        return e
     m = _UNSUPPORTED_RE.search(text)
     if m:
         ops = [o.strip() for o in m.group(1).split(",") if o.strip()]
@@ -79,6 +98,13 @@ def _classify(
             f"{', '.join(ops)}. Replace them in the model, or use a Paddle-Lite build that has them",
             ops,
         )
+    if m := _DTYPE_RE.search(text):
+        return error(
+            "unsupported_dtype",
+            f"opt cannot convert this model: Paddle-Lite {opt_version()} does not handle one of its data types "
+            f"({m.group(1).strip()}). Export the model in float32 (and int64/int32 indices), or quantize it with the "
+            "toolkit's int8 variant instead of a quantized export",
+        )
     if any(marker in text for marker in _BAD_FILE_MARKERS):
         return error(
             "bad_model_files",
@@ -86,7 +112,8 @@ def _classify(
             f"{files.folder}: they look truncated or corrupt. Re-download or re-export the model",
         )
     how = f"was killed by {res.signal_name}" if res.signal_name else f"exited with code {res.returncode}"
-    return error("opt_crash", f"opt {action} {how}")
+    fatal = _FATAL_RE.findall(text)
+    return error("opt_crash", f"opt {action} {how}" + (f": {fatal[-1].strip()}" if fatal else ""))
 
 
 def preflight(model: str, files: ModelFiles, target: str, timeout_s: float = 300) -> list[str]:
@@ -108,7 +135,7 @@ def preflight(model: str, files: ModelFiles, target: str, timeout_s: float = 300
                     break
                 ops.append(parts[0])
         return ops
-    raise _classify(model, files, res, "op preflight", timeout_s)
+    raise classify_failure(model, files, res, "op preflight", timeout_s)
 
 
 def run_opt(
@@ -122,4 +149,4 @@ def run_opt(
     if res.returncode == 0 and not res.timed_out and produced.is_file() and produced.stat().st_size > 0:
         return produced
     produced.unlink(missing_ok=True)
-    raise _classify(model, files, res, f"conversion to {target}/{precision}", timeout_s)
+    raise classify_failure(model, files, res, f"conversion to {target}/{precision}", timeout_s)

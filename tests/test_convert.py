@@ -301,3 +301,81 @@ def test_a_manifest_edited_by_hand_is_rebuilt_by_converting_again(
     assert rc == 0 and "does not match this toolkit's manifest type" in stderr and " converted " in stdout
     read = manifest.read(out / HUMAN_V1)
     assert read is not None and read.preprocess.channel_order == "rgb"
+
+
+def _strip_attr(folder: Path, op_type: str, attr: str) -> None:
+    """Remove an attribute from every `op_type` op of the folder's program (as a foreign exporter might write it)."""
+    from paddle.base.proto import framework_pb2
+
+    path = folder / "model.pdmodel"
+    desc = framework_pb2.ProgramDesc()
+    desc.ParseFromString(path.read_bytes())
+    for op in desc.blocks[0].ops:
+        if op.type == op_type:
+            keep = [a for a in op.attrs if a.name != attr]
+            del op.attrs[:]
+            op.attrs.extend(keep)
+    path.write_bytes(desc.SerializeToString())
+
+
+def test_an_attribute_with_no_default_is_named_and_the_other_models_convert(
+    tiny_models: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """opt 2.13 reads conv2d's `groups` unconditionally; Paddle documents no default for it to fill in, so opt fails:
+    the converter names the op and the attribute (not 'truncated files'), exit 1, and the next folder converts."""
+    bad, good = tmp_path / "nogroups", tmp_path / "fine"
+    shutil.copytree(tiny_models("small"), bad)
+    shutil.copytree(tiny_models("small"), good)
+    _strip_attr(bad, "conv2d", "groups")
+    out = tmp_path / "out"
+    rc, stdout, stderr = _run(capsys, "model", str(bad), str(good), "--out", str(out), "--targets", "x86")
+    assert rc == 1, stdout + stderr
+    assert "its conv2d op has no attribute 'groups'" in stderr and "Paddle documents no default" in stderr
+    assert "truncated or corrupt" not in stderr
+    assert (out / "fine" / "x86-fp32.nb").is_file() and not (out / "nogroups" / "x86-fp32.nb").exists()
+    assert "failed: nogroups" in stdout
+
+
+def test_an_attribute_paddle_26_leaves_out_is_filled_with_its_default(
+    tiny_models: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Paddle 2.6 writes relu6 without `threshold`; opt 2.13 aborts without it. The graph fixes add Paddle's own
+    default (6.0), say so in the manifest, and the model converts; with --no-graph-fixes the failure names it."""
+    from paddle.base.proto import framework_pb2
+
+    folder = tmp_path / "relu6net"
+    shutil.copytree(tiny_models("small"), folder)
+    path = folder / "model.pdmodel"
+    desc = framework_pb2.ProgramDesc()
+    desc.ParseFromString(path.read_bytes())
+    conv = next(op for op in desc.blocks[0].ops if op.type == "conv2d")
+    conv_out = next(s for s in conv.outputs if s.parameter == "Output").arguments[0]
+    for op in desc.blocks[0].ops:  # the reader of the conv's output now reads relu6's
+        for s in op.inputs:
+            if conv_out in s.arguments and op is not conv:
+                s.arguments[list(s.arguments).index(conv_out)] = conv_out + ".relu6"
+    block = desc.blocks[0]
+    v = block.vars.add()
+    v.CopyFrom(next(x for x in block.vars if x.name == conv_out))
+    v.name = conv_out + ".relu6"
+    relu6 = block.ops.add()
+    relu6.type = "relu6"
+    relu6.inputs.add(parameter="X", arguments=[conv_out])
+    relu6.outputs.add(parameter="Out", arguments=[conv_out + ".relu6"])
+    ops = list(block.ops)  # relu6 right after the conv
+    at = next(i for i, op in enumerate(ops) if op.type == "conv2d") + 1
+    reordered = ops[:at] + [ops[-1]] + ops[at:-1]
+    del block.ops[:]
+    block.ops.extend(reordered)
+    path.write_bytes(desc.SerializeToString())
+
+    out = tmp_path / "out"
+    rc, stdout, stderr = _run(capsys, "model", str(folder), "--out", str(out), "--no-graph-fixes", "--targets", "x86")
+    assert rc == 1 and "its relu6 op has no attribute 'threshold'" in stderr, stdout + stderr
+    rc, stdout, stderr = _run(capsys, "model", str(folder), "--out", str(out), "--targets", "arm,x86")
+    assert rc == 0, stdout + stderr
+    fixes = json.loads((out / "relu6net" / "manifest.json").read_text())["graph_fixes"]
+    assert fixes["status"] == "applied" and fixes["rewrites_by_kind"]["attribute_default"] == 1
+    assert fixes["attribute_defaults"] == [{"op": "relu6", "attribute": "threshold", "value": 6.0, "ops": 1}]
+    assert "relu6" in fixes["unfixed_errors"]["x86"]  # the unfixed program cannot be converted at all
+    assert fixes["parity_max_abs_diff"] == 0.0
