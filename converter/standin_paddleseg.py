@@ -33,8 +33,8 @@ def build_paddleseg_standin(
     paddle.disable_static()
     paddle.seed(seed)
     try:
-        backbone = getattr(psm, arch.backbone)(**arch.backbone_args)
-        model = getattr(psm, arch.model)(num_classes=2, backbone=backbone, **arch.model_args)
+        kwargs = {"backbone": getattr(psm, arch.backbone)(**arch.backbone_args)} if arch.backbone else {}
+        model = getattr(psm, arch.model)(num_classes=2, **kwargs, **arch.model_args)
     except (AttributeError, TypeError, ValueError) as e:
         raise StandinError(f"paddleseg cannot build {arch.model}/{arch.backbone} with {arch.model_args}: {e}") from None
     norms = [m for m in model.sublayers() if isinstance(m, paddle.nn.layer.norm._BatchNormBase)]

@@ -106,7 +106,7 @@ class StandinArchitecture(_Strict):
     """How to build a random-weight stand-in when no official graph exists: PaddleSeg 2.8 model classes."""
 
     model: str  # e.g. DeepLabV3P
-    backbone: str  # e.g. ResNet50_vd
+    backbone: str | None = None  # e.g. ResNet50_vd; None for a model with its own (PPHumanSegLite)
     backbone_args: dict[str, Any] = Field(default_factory=dict)
     model_args: dict[str, Any] = Field(default_factory=dict)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-SEG = {  # name: (model class, backbone class or None, model arguments, [N, C, H, W])
+SEG = {  # name: (model class, backbone class or None, model arguments, [N, C, H, W]); backbone arguments in BACKBONE
     "pphumanseg_v1_lite_192": ("PPHumanSegLite", None, {}, [1, 3, 192, 192]),
     "pphumanseg_v1_lite_398x224": ("PPHumanSegLite", None, {}, [1, 3, 224, 398]),
     "pphumanseg_v1_mobile_192": ("FCN", "HRNet_W18_Small_V1", {"align_corners": False}, [1, 3, 192, 192]),
@@ -22,34 +22,37 @@ SEG = {  # name: (model class, backbone class or None, model arguments, [N, C, H
         "backbone_indices": [0, 3], "aspp_ratios": [1, 12, 24, 36], "aspp_out_channels": 256, "align_corners": False,
     }, [1, 3, 512, 512]),
 }  # fmt: skip
+BACKBONE = {"pphumanseg_v1_server_512": {"output_stride": 8, "multi_grid": [1, 2, 4]}}  # as the zoo's stand-in
+TOLERANCE = {"pphumanseg_v1_server_512": 5e-4}  # the zoo's fp32 tolerance of that model (default 1e-4)
 
 
 def export(arch: str, out: str) -> None:
+    """A vision classifier as is; a PaddleSeg architecture through the toolkit's own stand-in builder (BatchNorm
+    statistics and a head calibrated on generated images, the zoo's softmax head, deploy.yaml), whose logits stay in
+    the range of a trained model's."""
+    if arch.startswith("seg:"):
+        from pathlib import Path
+
+        from converter.generated_images import calibration_images
+        from converter.manifest_types import InputPreprocess
+        from converter.preprocess import preprocess
+        from converter.standin_paddleseg import build_paddleseg_standin
+        from converter.zoo import StandinArchitecture
+
+        model, backbone, args, shape = SEG[arch[4:]]
+        pre = InputPreprocess.standard(shape[3], shape[2])
+        spec = StandinArchitecture(
+            model=model, backbone=backbone, backbone_args=BACKBONE.get(arch[4:], {}), model_args=args
+        )
+        build_paddleseg_standin(spec, tuple(shape), Path(out), [preprocess(x, pre) for x in calibration_images()])
+        return
     import paddle
     from paddle.static import InputSpec
 
     paddle.seed(0)
-    shape = [1, 3, 224, 224]
-    if arch.startswith("seg:"):
-        import paddleseg.models as psm
-
-        model_cls, backbone_cls, args, shape = SEG[arch[4:]]
-        kwargs = {"backbone": getattr(psm, backbone_cls)()} if backbone_cls else {}
-        seg = getattr(psm, model_cls)(num_classes=2, **kwargs, **args)
-
-        class Softmaxed(paddle.nn.Layer):  # type: ignore[misc]  # the zoo's *_with_softmax head
-            def __init__(self) -> None:
-                super().__init__()
-                self.seg = seg
-
-            def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-                return paddle.nn.functional.softmax(self.seg(x)[0], axis=1)
-
-        net = Softmaxed()
-    else:
-        net = getattr(paddle.vision.models, arch)()
+    net = getattr(paddle.vision.models, arch)()
     net.eval()
-    paddle.jit.save(net, f"{out}/model", input_spec=[InputSpec(shape, "float32", "x")])
+    paddle.jit.save(net, f"{out}/model", input_spec=[InputSpec([1, 3, 224, 224], "float32", "x")])
 
 
 if __name__ == "__main__":

@@ -273,4 +273,4 @@ def _write(study: Int8Study) -> None:
         "groups": study.groups,
         "chosen": study.chosen.option if study.chosen else None,
     }
-    write_run(study.path, "int8-study", payload, [r.to_json() for r in study.rows])
+    write_run(study.path, "int8-study", payload, study.rows)
