@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from converter.model_files import ModelFormatError
-from converter.opt_needs import FilledAttr, add_xshape, fill_defaults
+from converter.opt_needs import FilledAttr, add_xshape, fill_defaults, var_dims
 
 # framework.proto AttrType
 _INT, _FLOAT, _STRING, _INTS, _BOOLEAN, _LONG = 0, 1, 2, 3, 6, 9
@@ -89,13 +89,6 @@ def _readers(desc: Any) -> Counter[str]:
     return count
 
 
-def _dims(block: Any, name: str) -> list[int] | None:
-    for v in block.vars:
-        if v.name == name and v.type.HasField("lod_tensor"):
-            return [int(d) for d in v.type.lod_tensor.tensor.dims]
-    return None
-
-
 def _persistable(block: Any, name: str) -> bool:
     return any(v.name == name and v.persistable for v in block.vars)
 
@@ -114,7 +107,7 @@ def _fix_conv_bias(desc: Any, block: Any, dead_ops: set[int], dead_vars: set[str
         src, out, xshape = _slot(op.inputs, "X"), _slot(op.outputs, "Out"), _slot(op.outputs, "XShape")
         if len(src) != 1 or len(out) != 1 or not _persistable(block, src[0]):
             continue
-        bias_dims = _dims(block, src[0])
+        bias_dims = var_dims(block, src[0])
         shape = _attr(op, "shape")
         if bias_dims is None or len(bias_dims) != 1 or shape != [1, bias_dims[0], 1, 1]:
             continue
@@ -124,7 +117,7 @@ def _fix_conv_bias(desc: Any, block: Any, dead_ops: set[int], dead_vars: set[str
         add = block.ops[j]
         if add.type != "elementwise_add" or _slot(add.inputs, "Y") != out or _attr(add, "axis") not in (-1, None):
             continue
-        x_dims = _dims(block, (_slot(add.inputs, "X") or [""])[0])
+        x_dims = var_dims(block, (_slot(add.inputs, "X") or [""])[0])
         if x_dims is None or len(x_dims) != 4 or x_dims[1] not in (bias_dims[0], -1):
             continue
         for s in add.inputs:
@@ -182,7 +175,7 @@ def _static_hw(block: Any, producers: dict[str, int], size_var: str) -> tuple[in
     shape_op = block.ops[producers[src[0]]] if len(src) == 1 and src[0] in producers else None
     if shape_op is None or shape_op.type != "shape":
         return None
-    dims = _dims(block, (_slot(shape_op.inputs, "Input") or [""])[0])
+    dims = var_dims(block, (_slot(shape_op.inputs, "Input") or [""])[0])
     if dims is None or len(dims) != 4 or min(dims) <= 0:
         return None
     return dims[2], dims[3]

@@ -121,10 +121,11 @@ def fill_defaults(desc: Any) -> list[FilledAttr]:
     return [FilledAttr(t, a, v, n) for (t, a), (v, n) in sorted(counts.items())]
 
 
-def _dims(block: Any, name: str) -> list[int] | None:
+def var_dims(block: Any, name: str) -> list[int] | None:
+    """The dims a program block records for a tensor variable (None: no such tensor)."""
     for v in block.vars:
         if v.name == name and v.type.HasField("lod_tensor"):
-            return list(v.type.lod_tensor.tensor.dims)
+            return [int(d) for d in v.type.lod_tensor.tensor.dims]
     return None
 
 
@@ -148,7 +149,7 @@ def add_xshape(desc: Any) -> int:
             var.name = name
             var.type.type = _LOD_TENSOR
             var.type.lod_tensor.tensor.data_type = _FP32
-            var.type.lod_tensor.tensor.dims.extend([0, *(_dims(block, inputs[0]) or [])])
+            var.type.lod_tensor.tensor.dims.extend([0, *(var_dims(block, inputs[0]) or [])])
             names.add(name)
             slot = op.outputs.add()
             slot.parameter = "XShape"
