@@ -198,3 +198,11 @@ def test_each_figure_is_gated_against_the_devices_own_noise(tmp_path, capsys) ->
     rc, out, _ = _gate(tmp_path, capsys, *argv)
     assert "SKIPPED: model load (init) +16.7 %: not gated until 3 past runs give this device's noise" in out
     assert "FAIL: latency +7.7 % > limit 5.0 % (no history noise yet: fixed limit)" in out  # as before the history
+
+
+def test_runs_started_in_the_same_second_keep_their_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The history orders runs by start time, then by insertion (run names sort any way): the gate's 'previous' and
+    the noise of the runs before depend on it."""
+    _history(tmp_path / "h.sqlite", {"zz-first": [_rec("m", 10.0)], "aa-second": [_rec("m", 10.1)]})
+    with History(tmp_path / "h.sqlite") as h:
+        assert [r.run_id for r in h.runs()] == ["zz-first", "aa-second"]

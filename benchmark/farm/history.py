@@ -190,7 +190,7 @@ class History:
 
     def runs(self) -> list[RunRow]:
         rows = self._db.execute(
-            "SELECT run_id, started_at, finished_at, status, host FROM runs ORDER BY started_at, run_id"
+            "SELECT run_id, started_at, finished_at, status, host FROM runs ORDER BY started_at, rowid"
         ).fetchall()
         return [RunRow(*r) for r in rows]
 
