@@ -35,7 +35,7 @@ DEMO_IMAGES ?= $(wildcard $(or $(DATA_DIR),../shared/data)/pphumanseg_demo_image
 DEMO_DIR = $(or $(OUT),build/models)/$(DEMO_MODEL)
 
 .PHONY: help setup convert parity runner bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
-	baseline report bench-graph-fixes android-demo android-install int8-study test test-fast lint format clean
+	baseline report bench-graph-fixes layer-diff android-demo android-install int8-study test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
@@ -53,6 +53,7 @@ help:
 	@echo "make bench-graph-fixes  fixed vs unfixed .nb latency, interleaved (host; ADB=/SERIAL= or EMULATED=1 for devices;"
 	@echo "                        PROFILE=1: host time by kernel family with perf)"
 	@echo "make report    build/reports/index.html + report.md from every run file"
+	@echo "make layer-diff MODEL=... PRECISION=fp16  which layer departs from fp32 (ARM runtime under QEMU, cut by cut)"
 	@echo "make android-demo    Java unit tests + build/android/humanseg-demo.apk (DEMO_MODEL=..., PADDLE_LITE_ANDROID_DIR=...,"
 	@echo "                     ALLOW_4K_PAGES=1: build even with native libraries Google Play refuses)"
 	@echo "make android-install install the demo APK on the attached phone and start it (SERIAL=...)"
@@ -133,6 +134,12 @@ bench-graph-fixes: $(STAMP)
 	$(PY) -m benchmark graph-fixes $(ZOO_ARGS) $(OUT_ARGS) --paddle26 "$(PADDLE26)" \
 		$(if $(ADB),--adb "$(ADB)") $(if $(SERIAL),--serial "$(SERIAL)") $(if $(RUNNER),--runner "$(RUNNER)") \
 		$(if $(EMULATED),--emulated) $(if $(PROFILE),--profile)
+
+# Which layer of a variant departs from desktop fp32: MODEL=<converted model>, PRECISION=fp16 (the real ARM runtime
+# under QEMU, cut by cut; IMAGE=photo, LIMIT=N first cuts)
+layer-diff: $(STAMP)
+	$(PY) -m benchmark layer-diff --model "$(MODEL)" --precision "$(or $(PRECISION),fp16)" $(if $(OUT),--out "$(OUT)") \
+		$(if $(IMAGE),--image "$(IMAGE)") $(if $(LIMIT),--limit $(LIMIT)) $(if $(REPORTS),--reports "$(REPORTS)")
 
 android-demo: $(STAMP)
 	$(PY) -m converter zoo --models $(DEMO_MODEL) $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") \

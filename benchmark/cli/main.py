@@ -22,6 +22,7 @@ from benchmark.cli.farm import (
 from benchmark.cli.graph_fixes import add_graph_fix_command, run_graph_fix_bench
 from benchmark.cli.host import add_host_commands, run_host_command, run_host_profile, run_parity_command
 from benchmark.cli.int8_study import add_int8_study_command, run_int8_study
+from benchmark.cli.layer_diff import add_layer_diff_command, run_layer_diff
 from benchmark.cli.sweep import add_sweep_command, run_sweep_command
 from benchmark.device.adb import AdbServer
 from benchmark.device.runner import ROUND_TIMEOUT_S
@@ -86,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     add_graph_fix_command(sub)
     add_host_commands(sub)
     add_int8_study_command(sub)
+    add_layer_diff_command(sub)
     return p
 
 
@@ -119,6 +121,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "graph-fixes": run_graph_fix_bench,
     "host-profile": run_host_profile,
     "int8-study": run_int8_study,
+    "layer-diff": run_layer_diff,
 }
 
 

@@ -5,8 +5,14 @@ and QEMU's instruction-count plugin. ARM emulated phones take their default runn
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
+from converter import process
 from converter.errors import ToolkitError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,6 +34,10 @@ def insn_plugin() -> Path | None:
     return path if path.is_file() else None
 
 
+class RuntimeSetupError(ToolkitError):
+    """The ARM runtime folder lacks a program, or it failed to run."""
+
+
 class CounterMissing(ToolkitError):
     """An ARM emulated phone without its instruction counter: a setup error (the count is its main figure)."""
 
@@ -42,3 +52,29 @@ def require_insn_plugin(device_name: str) -> Path:
             "insncount.c there, see its README)"
         )
     return plugin
+
+
+def lite_run_binary(precision: str) -> Path:
+    """The runtime's `lite_run` for a variant: the fp16 build runs every variant, the fp32 build all but fp16."""
+    return runtime_dir() / ("fp16" if precision == "fp16" else "fp32") / "lite_run"
+
+
+def run_lite(nb: Path, x: NDArray[Any], *, precision: str, cpu: str = "max", timeout_s: float = 600) -> NDArray[Any]:
+    """Output 0 of one inference of an ARM .nb, run by the real ARM runtime's `lite_run` under qemu-aarch64 (binary
+    float32 in and out: no 6-digit text dump)."""
+    from benchmark.emulated.binfmt import check_host
+    from benchmark.emulated.profile import Qemu
+
+    qemu = Qemu(cpu=cpu)
+    binary, runner = check_host(qemu), lite_run_binary(precision)
+    if not runner.is_file():
+        raise RuntimeSetupError(f"{runner} does not exist: set {ENV} to a Paddle-Lite armv8 runtime folder")
+    with tempfile.TemporaryDirectory(prefix="pplite-lite-run-") as tmp:
+        src, out = Path(tmp) / "in.f32", Path(tmp) / "out.f32"
+        np.ascontiguousarray(x, dtype=np.float32).tofile(src)
+        shape = ",".join(map(str, x.shape))
+        argv = [str(binary), "-cpu", cpu, "-L", qemu.sysroot, str(runner), str(nb), str(src), str(out), shape]
+        r = process.run([*argv, "1", "0", "1", "0"], timeout_s=timeout_s)
+        if r.returncode != 0 or not out.is_file():
+            raise RuntimeSetupError(f"lite_run on {nb.name} failed (exit {r.returncode}): {r.tail(4)}")
+        return np.fromfile(out, dtype=np.float32)

@@ -31,6 +31,7 @@ RunKind = Literal[
     "graph-fixes",
     "host-profile",
     "int8-study",
+    "layer-diff",
 ]
 RUN_KINDS: tuple[str, ...] = get_args(RunKind)
 

@@ -1,0 +1,57 @@
+"""`layer-diff`: which layer of a variant departs from desktop fp32, cut by cut on the real ARM runtime (QEMU)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from benchmark.parity.layer_diff import PRECISIONS, layer_diff
+from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
+from converter import manifest
+from converter.errors import ExitCode, UsageError
+from converter.generated_images import generated_images
+from converter.preprocess import ImageError, load_image, preprocess
+
+
+def add_layer_diff_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("layer-diff", help="which layer of a variant departs from fp32 (ARM runtime under QEMU)")
+    p.add_argument("--model", required=True, help="a converted model (its folder under --out)")
+    p.add_argument("--precision", default="fp16", choices=PRECISIONS)
+    p.add_argument("--out", type=Path, default=Path("build/models"), help="conversion outputs (default build/models)")
+    p.add_argument("--image", type=Path, help="the input photo (default: the first generated image)")
+    p.add_argument("--tolerance", type=float, default=0.05, help="max |diff| / max |fp32| that departs (0.05)")
+    p.add_argument("--limit", type=int, help="only the first N cuts")
+    p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+def run_layer_diff(args: argparse.Namespace) -> int:
+    model_dir = args.out / args.model
+    data = manifest.read(model_dir)
+    if data is None:
+        raise UsageError(f"{model_dir}: no converted model {args.model!r} here; convert it first (make convert)")
+    try:
+        bgr = load_image(args.image) if args.image else generated_images()[0][1]
+    except ImageError as e:
+        raise UsageError(f"--image {args.image}: {e}") from None
+    x = preprocess(bgr, data.preprocess)
+    work = args.reports / f".layer-diff-{args.model}-{args.precision}"
+    result = layer_diff(model_dir, args.precision, x, tolerance=args.tolerance, work=work, limit=args.limit)
+    path = new_run_path("layer-diff", args.reports)
+    write_run(path, "layer-diff", result.to_json(), [vars(r) for r in result.rows])
+    print(f"{'#':>4}  {'op':<24} {'tensor':<44} {'cosine':>9} {'max|diff|':>10} {'rel':>9}")
+    for r in result.rows:
+        if r.departs is None:
+            print(f"{r.index:>4}  {r.op_type:<24} {r.tensor[:44]:<44} not matched: {r.not_matched}")
+            continue
+        mark = "  << departs" if r.departs and r is result.first_departure else ""
+        cos = "-" if r.cosine is None else f"{r.cosine:.6f}"
+        diff = "non-finite" if r.max_abs_diff is None else f"{r.max_abs_diff:.3g}"
+        print(f"{r.index:>4}  {r.op_type:<24} {r.tensor[:44]:<44} {cos:>9} {diff:>10} {r.relative_diff:>9.3g}{mark}")
+    first = result.first_departure
+    print(
+        f"layer-diff {args.model} {args.precision}: "
+        + (f"first departs at op #{first.index} {first.op_type} ({first.tensor})" if first else "no op departs")
+        + f" beyond {args.tolerance:g} of the tensor's magnitude; run file {path}"
+    )
+    return ExitCode.OK

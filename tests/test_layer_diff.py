@@ -1,0 +1,64 @@
+"""`layer-diff` on a small case: a tiny conv + softmax model's fp16 variant cut at each tensor, run by the real ARM
+runtime under QEMU and compared with desktop Paddle Inference fp32; bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from benchmark.cli import main as bench_main
+from converter.cli import main as convert_main
+from converter.program_cut import cut_points
+
+pytestmark = pytest.mark.slow
+OPS = ["conv2d", "elementwise_add", "softmax", "scale"]  # the tiny model: conv, its bias, softmax, the export's scale
+
+
+@pytest.fixture
+def converted(tiny_models: Callable[[str], Path], tmp_path: Path) -> Path:
+    folder = tmp_path / "tiny"
+    shutil.copytree(tiny_models("small"), folder)
+    out = tmp_path / "models"
+    assert convert_main(["model", str(folder), "--out", str(out), "--targets", "arm", "--precision", "fp32,fp16"]) == 0
+    return out
+
+
+def _diff(capsys: pytest.CaptureFixture[str], out: Path, reports: Path, *extra: str) -> tuple[int, str, str]:
+    rc = bench_main(["layer-diff", "--model", "tiny", "--out", str(out), "--reports", str(reports), *extra])
+    cap = capsys.readouterr()
+    assert "Traceback" not in cap.out + cap.err
+    return rc, cap.out, cap.err
+
+
+def test_the_first_departing_op_is_named(arm_runtime, converted, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    program = (converted / "tiny" / "manifest.json").read_text()
+    assert json.loads(program)["files"]["arm-fp16.nb"]
+    reports = tmp_path / "reports"
+    rc, out, _ = _diff(capsys, converted, reports, "--precision", "fp16")
+    assert rc == 0 and "no op departs beyond 0.05" in out, out  # fp16 keeps each of them within 5 %
+    run = json.loads(next(reports.glob("layer-diff-*.json")).read_text())
+    rows = run["records"]
+    assert [r["op_type"] for r in rows] == OPS and all(r["departs"] is False for r in rows)
+    assert all(0.999 < r["cosine"] <= 1.0 + 1e-9 and 0 < r["relative_diff"] < 0.05 for r in rows)  # fp16 differs a bit
+    # with a tolerance fp16 cannot meet, the first op in program order is where it departs
+    rc, out, _ = _diff(capsys, converted, tmp_path / "r2", "--precision", "fp16", "--tolerance", "1e-9")
+    assert rc == 0 and "first departs at op #1 conv2d" in out and "<< departs" in out
+
+
+def test_bad_input_is_one_line_and_exit_2(converted, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rc, _, err = _diff(capsys, tmp_path / "nowhere", tmp_path / "r")
+    assert rc == 2 and err.count("\n") == 1 and "no converted model 'tiny'" in err
+    (converted / "tiny" / "arm-fp16.nb").unlink()
+    rc, _, err = _diff(capsys, converted, tmp_path / "r")
+    assert rc == 2 and "arm-fp16.nb does not exist: convert tiny with PRECISIONS=fp32,fp16 first" in err
+    rc, _, err = _diff(capsys, converted, tmp_path / "r", "--image", str(tmp_path / "none.jpg"))
+    assert rc == 2 and "--image" in err
+
+
+def test_cut_points_skip_feed_fetch_and_weights(tiny_models: Callable[[str], Path]) -> None:
+    points = cut_points((tiny_models("small") / "model.pdmodel").read_bytes())
+    assert [p.op_type for p in points] == OPS
