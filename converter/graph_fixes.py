@@ -225,8 +225,8 @@ def _remove_unread(desc: Any, block: Any, kinds: tuple[str, ...], dead_ops: set[
             dead_vars.update(n for s in block.ops[i].outputs for n in s.arguments)
 
 
-def fix_program(data: bytes, where: str = "program") -> FixResult:
-    """Rewrite `data` (a serialized ProgramDesc); raise ModelFormatError for bytes that are not a program."""
+def parse_program(data: bytes, where: str = "program") -> Any:
+    """A serialized ProgramDesc as Paddle's own proto; ModelFormatError for bytes that are not a program."""
     from google.protobuf.message import DecodeError
     from paddle.base.proto import framework_pb2
 
@@ -237,6 +237,12 @@ def fix_program(data: bytes, where: str = "program") -> FixResult:
         raise ModelFormatError(f"{where}: not a Paddle program (protobuf decode failed: {e})") from None
     if not desc.blocks or not desc.blocks[0].ops:
         raise ModelFormatError(f"{where}: the program has no operators")
+    return desc
+
+
+def fix_program(data: bytes, where: str = "program") -> FixResult:
+    """Rewrite `data` (a serialized ProgramDesc); raise ModelFormatError for bytes that are not a program."""
+    desc = parse_program(data, where)
     block = desc.blocks[0]
     before = sum(len(b.ops) for b in desc.blocks)
     dead_ops: set[int] = set()

@@ -6,8 +6,8 @@ a converted variant with desktop Paddle Inference layer by layer: each cut conve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from converter.graph_fixes import parse_program
 from converter.model_files import ModelFormatError
 
 _CONTROL = ("feed", "fetch")
@@ -20,23 +20,9 @@ class CutPoint:
     tensor: str
 
 
-def _desc(data: bytes, where: str) -> Any:
-    from google.protobuf.message import DecodeError
-    from paddle.base.proto import framework_pb2
-
-    desc = framework_pb2.ProgramDesc()
-    try:
-        desc.ParseFromString(data)
-    except (DecodeError, RuntimeError, ValueError) as e:
-        raise ModelFormatError(f"{where}: not a Paddle program (protobuf decode failed: {e})") from None
-    if not desc.blocks or not desc.blocks[0].ops:
-        raise ModelFormatError(f"{where}: the program has no operators")
-    return desc
-
-
 def cut_points(data: bytes, where: str = "program") -> list[CutPoint]:
     """Every float tensor an op of block 0 writes (its first output), in program order: where a cut can be made."""
-    desc = _desc(data, where)
+    desc = parse_program(data, where)
     block = desc.blocks[0]
     tensors = {v.name: v for v in block.vars}
     points = []
@@ -57,7 +43,7 @@ def cut_program(data: bytes, point: CutPoint, where: str = "program") -> bytes:
     """The program up to `point`, fetching its tensor (column 0) and nothing else."""
     from paddle.base.proto import framework_pb2
 
-    desc = _desc(data, where)
+    desc = parse_program(data, where)
     block = desc.blocks[0]
     fetch_template = next((op for op in block.ops if op.type == "fetch"), None)
     if fetch_template is None:
