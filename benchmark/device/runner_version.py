@@ -82,7 +82,8 @@ class RunnerVersions:
         return replace(self, first_round=first_round, runtime_log=runtime_log)
 
     def to_json(self) -> dict[str, Any]:
-        return {"sources": self.known(), "unknown_version_allowed": self.allow_unknown}
+        """The record's runner fields: the version, every source of it, and whether an unknown one was allowed."""
+        return {"version": self.version, "sources": self.known(), "unknown_version_allowed": self.allow_unknown}
 
 
 def shown(known: dict[str, str]) -> str | None:

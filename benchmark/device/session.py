@@ -13,7 +13,7 @@ from benchmark.device.adb import DeviceError
 from benchmark.device.bundle import RunnerBundle, runner_bundle
 from benchmark.device.info import DeviceInfo, hottest_cpu_c
 from benchmark.device.protocol import Device
-from benchmark.device.runner import RunnerError, WorkDir, probe_version, push_bundle
+from benchmark.device.runner import RoundResult, RunnerError, WorkDir, probe_version, push_bundle
 from benchmark.device.runner_version import RunnerVersions, file_versions
 from converter import manifest
 from converter.errors import ToolkitError
@@ -65,10 +65,6 @@ class DeviceContext:
     def runner_label(self) -> str:
         return self.bundle.label
 
-    @property
-    def runner_version(self) -> str | None:
-        return self.versions.version
-
 
 def nb_for_device(ctx: DeviceContext, job: ModelJob) -> tuple[str, Path]:
     """The .nb whose kernels match the device ABI (the mistake users make most often)."""
@@ -86,6 +82,13 @@ def nb_for_device(ctx: DeviceContext, job: ModelJob) -> tuple[str, Path]:
 def check_runner_version(ctx: DeviceContext, nb_version: str, versions: RunnerVersions | None = None) -> None:
     """A runner of another Paddle-Lite version than the .nb's opt, or of no known version, is an error."""
     runner_version.check(nb_version, versions or ctx.versions, ctx.runner_label, ctx.info.serial)
+
+
+def check_first_round(ctx: DeviceContext, nb_version: str, first: RoundResult) -> RunnerVersions:
+    """Once a model ran: what the round's report and the runtime's log said of the version, checked as well."""
+    versions = ctx.versions.after_round(first.report.version, first.runtime.library_version)
+    check_runner_version(ctx, nb_version, versions)
+    return versions
 
 
 @contextmanager

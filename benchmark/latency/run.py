@@ -21,6 +21,7 @@ from benchmark.device.session import (
     DeviceContext,
     ModelJob,
     VariantNotForDevice,
+    check_first_round,
     check_runner_version,
     device_session,
     nb_for_device,
@@ -123,12 +124,7 @@ def _record_base(job: ModelJob, ctx: DeviceContext, s: BenchSettings) -> Latency
         emulated=info.emulated,
         emulated_cpu=info.qemu_cpu,
         timing_source=timing_source(info),
-        runner=RunnerInfo(
-            path=ctx.runner_label,
-            version=ctx.runner_version,
-            libraries=ctx.bundle.libraries,
-            **ctx.versions.to_json(),
-        ),
+        runner=RunnerInfo(path=ctx.runner_label, libraries=ctx.bundle.libraries, **ctx.versions.to_json()),
         threads=s.threads,
         power_mode=s.effective_power_mode,
         pin=s.pin,
@@ -194,8 +190,7 @@ def _run_rounds(ctx: DeviceContext, job: ModelJob, args: list[str], s: BenchSett
         rounds.runner_wall_s += res.runner_wall_s or 0.0
         if len(rounds.avgs_ms) == 1:
             rounds.first_ms, rounds.runtime = rep.first_ms, res.runtime
-            rounds.versions = ctx.versions.after_round(rep.version, res.runtime.library_version)
-            check_runner_version(ctx, nb_version, rounds.versions)
+            rounds.versions = check_first_round(ctx, nb_version, res)
         n, elapsed = len(rounds.avgs_ms), time.monotonic() - t0
         if s.duration_s is None and n >= s.rounds:
             return rounds
@@ -263,7 +258,7 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> LatencyR
         timed = [*base, f"--warmup={s.warmup}", f"--repeats={s.repeats}"]
         rounds = _run_rounds(ctx, job, timed, s, nb_info.opt_version)
         assert rec.runner is not None
-        rec.runner.set(version=rounds.versions.version, **rounds.versions.to_json())
+        rec.runner.set(**rounds.versions.to_json())
         stats = latency_stats(rounds.avgs_ms)
         rec.set(**stats.to_json())
         rec.set(

@@ -19,7 +19,13 @@ from numpy.typing import NDArray
 
 from benchmark import progress
 from benchmark.device.runner import RoundResult, RunnerError, explain_failure, run_round
-from benchmark.device.session import DeviceContext, ModelJob, check_runner_version, nb_for_device
+from benchmark.device.session import (
+    DeviceContext,
+    ModelJob,
+    check_first_round,
+    check_runner_version,
+    nb_for_device,
+)
 from benchmark.images import ImageItem, ImageSet, held_out
 from benchmark.parity.gates import image_problems, task_problems
 from benchmark.records.types import ParityRecord
@@ -190,9 +196,8 @@ def check_on_device(
             floats, run = _run_on_device(ctx, job, x, remote_nb=remote_nb, target=target, timeout_s=timeout_s)
         finally:
             progress.clear()
-        if index == 0:  # what the runner said of its version once a model ran
-            said = ctx.versions.after_round(run.report.version, run.runtime.library_version)
-            check_runner_version(ctx, nb_version, said)
+        if index == 0:
+            check_first_round(ctx, nb_version, run)
         shape = run.report.outputs[0].shape if run.report.outputs else None
         decoded = decode_output(floats, shape or tuple(ref.shape), out_dtype)
         full = decoded.compared_elements == ref.size
