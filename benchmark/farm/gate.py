@@ -119,12 +119,16 @@ def _latency_row(key: Key, base: LatencyRecord, cur: LatencyRecord, t: Threshold
                        note=note)  # fmt: skip
 
 
+def _change_percent(base: float, current: float) -> float:
+    return round(100 * (current / base - 1), 2) if base > 0 else 0.0
+
+
 def _metric_row(key: Key, metric: str, pair: tuple[LatencyRecord, LatencyRecord], t: Thresholds,
                 noise: Noise | None, *, own_spread_percent: float = 0.0, note: str = "") -> GateRow:  # fmt: skip
     """A rise of `metric` beyond cv_factor x the device's own noise (from the history, or the two records' spread),
     never below regression_percent; without history the fixed regression_percent, said in the reason."""
     b, c = float(getattr(pair[0], metric)), float(getattr(pair[1], metric))
-    change = round(100 * (c / b - 1), 2) if b > 0 else 0.0
+    change = _change_percent(b, c)
     spread = max(own_spread_percent, noise.percent if noise else 0.0)
     limit = round(max(t.regression_percent, t.cv_factor * spread), 2)
     source = f"noise {noise.percent:.1f} % over {noise.runs} runs" if noise else "no history noise yet: fixed limit"
@@ -152,7 +156,7 @@ def _other_rows(
         if m in noise:
             rows.append(_metric_row(key, m, (base, cur), t, noise[m]))
         else:
-            change = round(100 * (c / b - 1), 2) if b > 0 else 0.0
+            change = _change_percent(b, c)
             why = f"{METRICS[m]} {change:+.1f} %: not gated until {MIN_RUNS} past runs give this device's noise"
             rows.append(GateRow(*key, "skipped", why, b, c, change, None, m))
     return rows

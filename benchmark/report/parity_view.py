@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from benchmark.records.types import ParityRecord
+from benchmark.records.types import ParityRecord, verdict_of
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num
 from benchmark.report.overlays import overlay_strip
@@ -35,8 +35,7 @@ def model_verdicts(c: Collected) -> dict[tuple[str, str, str, str], str]:
                 m.get("device", "host") if device_run else "host",
             )
             if device_run:
-                verdict = m.get("verdict") or ("not_run" if m.get("not_run") else "pass" if m.get("passed") else "fail")
-                out[key] = {"pass": "PASS", "fail": "FAIL", "not_run": "not run"}[verdict]
+                out[key] = {"pass": "PASS", "fail": "FAIL", "not_run": "not run"}[verdict_of(m) or "fail"]
             else:
                 out[key] = {"pass": "PASS", "fail": "FAIL"}.get(m.get("status", ""), m.get("status", "").upper())
     return out
