@@ -35,7 +35,7 @@ DEMO_IMAGES ?= $(wildcard $(or $(DATA_DIR),../shared/data)/pphumanseg_demo_image
 DEMO_DIR = $(or $(OUT),build/models)/$(DEMO_MODEL)
 
 .PHONY: help setup convert parity runner bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
-	baseline report bench-graph-fixes layer-diff android-demo android-install int8-study test test-fast lint format clean
+	baseline report bench-graph-fixes layer-diff profile-arm calibrate android-demo android-install int8-study test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
@@ -54,6 +54,8 @@ help:
 	@echo "                        PROFILE=1: host time by kernel family with perf)"
 	@echo "make report    build/reports/index.html + report.md from every run file"
 	@echo "make layer-diff MODEL=... PRECISION=fp16  which layer departs from fp32 (ARM runtime under QEMU, cut by cut)"
+	@echo "make profile-arm MODELS=... PRECISIONS=...  ARM instructions per kernel family and op + estimated phone ms"
+	@echo "make calibrate              fit the phone cost model to your bench-device records (or show the shipped fit)"
 	@echo "make android-demo    Java unit tests + build/android/humanseg-demo.apk (DEMO_MODEL=..., PADDLE_LITE_ANDROID_DIR=...,"
 	@echo "                     ALLOW_4K_PAGES=1: build even with native libraries Google Play refuses)"
 	@echo "make android-install install the demo APK on the attached phone and start it (SERIAL=...)"
@@ -140,6 +142,18 @@ bench-graph-fixes: $(STAMP)
 layer-diff: $(STAMP)
 	$(PY) -m benchmark layer-diff --model "$(MODEL)" --precision "$(or $(PRECISION),fp16)" $(if $(OUT),--out "$(OUT)") \
 		$(if $(IMAGE),--image "$(IMAGE)") $(if $(LIMIT),--limit $(LIMIT)) $(if $(REPORTS),--reports "$(REPORTS)")
+
+# Where the ARM instructions go, per kernel family and op, with the estimated phone latency: MODELS=zoo names or
+# CONVERTED=your own models (python -m converter model DIR), PRECISIONS, DEVICE_PROFILE (default sd855-arm)
+profile-arm: $(STAMP)
+	$(PY) -m benchmark profile-arm $(ZOO_ARGS) $(if $(CONVERTED),--converted "$(CONVERTED)") $(if $(OUT),--out "$(OUT)") \
+		$(if $(DEVICE_PROFILE),--profile "$(DEVICE_PROFILE)") $(if $(PRECISIONS),--precision "$(PRECISIONS)") \
+		$(if $(REPORTS),--reports "$(REPORTS)")
+
+# Fit the cost model of each phone class to your bench-device medians (and the ARM profiles of the same variants)
+# in REPORTS; without phone records it prints the shipped fit and its leave-one-out errors
+calibrate: $(STAMP)
+	$(PY) -m benchmark calibrate $(if $(REPORTS),--reports "$(REPORTS)") $(if $(DEVICE_CLASS),--device-class "$(DEVICE_CLASS)")
 
 android-demo: $(STAMP)
 	$(PY) -m converter zoo --models $(DEMO_MODEL) $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") \

@@ -85,6 +85,7 @@ class FakeDevice:
             ("$(readlink ", self._unlock),
             (RESULT_MARK, self._round),
             ("insncount ", self._insncount),
+            ("command -v insnprofile", lambda _: ShellResult(1, "", "")),  # no cost profiler on the in-memory phone
             (
                 "command -v insncount",
                 lambda _: ShellResult(0, "/system/bin/insncount\n", "") if self.counter else ShellResult(1, "", ""),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from benchmark.cli.tables import print_device_checks, print_latency, print_recommendations
@@ -18,7 +19,7 @@ from benchmark.device.thermal import ThermalPolicy
 from benchmark.emulated.profile import BenchDefaults
 from benchmark.images import ImageSet, generated_image_set, load_dataset, load_image_set
 from benchmark.latency.devices import LatencyRun, NoUsableDevice, run_latency
-from benchmark.latency.jobs import PreparedJobs, prepare_jobs
+from benchmark.latency.jobs import PreparedJobs, converted_jobs, prepare_jobs
 from benchmark.latency.run import BenchSettings
 from benchmark.parity.checks import DeviceChecks, check_devices
 from benchmark.records.run_files import DEFAULT_REPORTS, utc_stamp
@@ -42,6 +43,12 @@ def duration(text: str) -> float:
 
 def add_bench_args(p: argparse.ArgumentParser) -> None:
     add_zoo_args(p)
+    p.add_argument(
+        "--converted",
+        default=os.environ.get("CONVERTED", ""),
+        help="comma-separated models of your own, converted with `python -m converter model` into --out, instead "
+        "of zoo models (default $CONVERTED); parity uses generated images unless --images/--dataset",
+    )
     g = p.add_argument_group("measurement")
     g.add_argument(
         "--runner",
@@ -117,12 +124,16 @@ def settings_from(args: argparse.Namespace, defaults: BenchDefaults | None = Non
         cv_limit=args.cv_limit,
         keep=args.keep,
         allow_unknown_runner_version=args.allow_unknown_runner_version,
+        memory_profile=not getattr(args, "no_memory", False),
         thermal=ThermalPolicy(args.thermal_margin, args.thermal_wait, args.thermal_poll, args.baseline_temp),
     )
 
 
 def jobs_from(args: argparse.Namespace) -> PreparedJobs:
-    """The zoo models of --models (default: the whole zoo) in --precision, converted where missing."""
+    """The zoo models of --models (default: the whole zoo) in --precision, converted where missing; or the models
+    of --converted (a user's own, converted with `python -m converter model`)."""
+    if getattr(args, "converted", None):
+        return converted_jobs(args.out, [n for n in args.converted.split(",") if n], args.precision)
     return prepare_jobs(
         zoo=load_zoo(args.zoo), sources=model_sources(args), names=args.models, precisions=args.precision
     )

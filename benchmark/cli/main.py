@@ -23,6 +23,7 @@ from benchmark.cli.graph_fixes import add_graph_fix_command, run_graph_fix_bench
 from benchmark.cli.host import add_host_commands, run_host_command, run_host_profile, run_parity_command
 from benchmark.cli.int8_study import add_int8_study_command, run_int8_study
 from benchmark.cli.layer_diff import add_layer_diff_command, run_layer_diff
+from benchmark.cli.profile import add_profile_commands, run_calibrate, run_profile_arm
 from benchmark.cli.sweep import add_sweep_command, run_sweep_command
 from benchmark.device.adb import AdbServer
 from benchmark.device.runner import ROUND_TIMEOUT_S
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     add_host_commands(sub)
     add_int8_study_command(sub)
     add_layer_diff_command(sub)
+    add_profile_commands(sub)
     return p
 
 
@@ -122,6 +124,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "host-profile": run_host_profile,
     "int8-study": run_int8_study,
     "layer-diff": run_layer_diff,
+    "profile-arm": run_profile_arm,
+    "calibrate": run_calibrate,
 }
 
 

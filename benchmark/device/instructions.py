@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,9 @@ from benchmark.device.protocol import Device
 from benchmark.device.runner import RunnerError, WorkDir
 
 COUNTER = "insncount"
+PROFILER = "insnprofile"  # the cost profile's counter (benchmark/profile), on ARM emulated phones
 REPEATS = (1, 2)
+PROFILED_REPEATS = (1, 3)  # with a profile, the second run has 3 inferences and the middle one is profiled
 _INSNS_RE = re.compile(r"^insns: (\d+)\s*$", re.MULTILINE)
 NO_COUNTER = (
     "this ARM emulated phone offers no `insncount`, so its main figure, instructions per inference, cannot be "
@@ -37,6 +40,8 @@ class NoInstructionCounter(DeviceError):
 class InstructionCount:
     totals: tuple[int, ...]  # whole-process guest instructions for each entry of REPEATS
     repeats: tuple[int, ...] = REPEATS
+    walls_s: tuple[float, ...] = ()  # wall time of each run
+    profile_text: str | None = None  # the profiler's output of the last run, when profiled
 
     @property
     def per_inference(self) -> int:
@@ -50,21 +55,31 @@ class InstructionCount:
         }
 
 
-def has_counter(device: Device) -> bool:
-    return device.shell(f"command -v {COUNTER}", timeout_s=30).returncode == 0
+def has_counter(device: Device, counter: str = COUNTER) -> bool:
+    return device.shell(f"command -v {counter}", timeout_s=30).returncode == 0
 
 
-def count_instructions(device: Device, work: WorkDir, base_args: list[str], *, timeout_s: float) -> InstructionCount:
-    """base_args: the runner's model, shape, threads, power mode and backend flags (no warmup/repeats)."""
-    totals = []
-    for repeats in REPEATS:
+def count_instructions(
+    device: Device, work: WorkDir, base_args: list[str], *, timeout_s: float, markers: str | None = None
+) -> InstructionCount:
+    """base_args: the runner's model, shape, threads, power mode and backend flags (no warmup/repeats).
+    markers: the profile's marker offsets (text); the second run is then the profiler's, with 3 inferences."""
+    totals, walls = [], []
+    profile_text = None
+    if markers is not None:
+        marker_file = work.file("profile-markers.txt")
+        device.push(markers.encode(), marker_file)
+    for repeats in PROFILED_REPEATS if markers is not None else REPEATS:
         out = work.file(f"insns-{repeats}.txt")
-        argv = [COUNTER, out, f"./{RUNNER_NAME}", *base_args, "--warmup=0", f"--repeats={repeats}"]
+        counter = [COUNTER, out] if markers is None or repeats == 1 else [PROFILER, out, marker_file]
+        argv = [*counter, f"./{RUNNER_NAME}", *base_args, "--warmup=0", f"--repeats={repeats}"]
+        t0 = time.monotonic()
         r = device.shell(
             f"cd {shlex.quote(work.path)} && rm -f {shlex.quote(out)} && {shlex.join(argv)} >/dev/null 2>&1; "
             f"rc=$?; cat {shlex.quote(out)} 2>/dev/null; exit $rc",
             timeout_s=timeout_s,
         )
+        walls.append(round(time.monotonic() - t0, 3))
         m = _INSNS_RE.search(r.stdout)
         if r.returncode != 0 or m is None:
             raise RunnerError(
@@ -73,6 +88,9 @@ def count_instructions(device: Device, work: WorkDir, base_args: list[str], *, t
                 returncode=r.returncode,
             )
         totals.append(int(m.group(1)))
+        if counter[0] == PROFILER:
+            profile_text = r.stdout
     if totals[-1] <= totals[0]:
         raise RunnerError(f"{device.serial}: instruction counts do not grow with the runs: {totals}")
-    return InstructionCount(tuple(totals))
+    repeats_used = PROFILED_REPEATS if markers is not None else REPEATS
+    return InstructionCount(tuple(totals), repeats_used, tuple(walls), profile_text)

@@ -60,6 +60,7 @@ class DeviceContext:
     versions: RunnerVersions = RunnerVersions()  # what the runner said of its version before any model ran
     run_id: str | None = None  # the run whose records this session's results belong to
     counts_instructions: bool = False  # an ARM emulated phone with `insncount`
+    profiles: bool = False  # ... and with `insnprofile` (the ARM cost profile)
 
     @property
     def runner_label(self) -> str:
@@ -119,7 +120,8 @@ def device_session(
         counts = info.qemu_cpu is not None and instructions.has_counter(device)
         if info.qemu_cpu is not None and not counts:
             raise instructions.NoInstructionCounter(info.serial)
-        yield DeviceContext(device, info, work, bundle, baseline, versions, run_id, counts)
+        profiles = counts and instructions.has_counter(device, instructions.PROFILER)
+        yield DeviceContext(device, info, work, bundle, baseline, versions, run_id, counts, profiles)
     finally:
         if not keep:
             try:

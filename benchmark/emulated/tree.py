@@ -4,16 +4,22 @@ taskset, pm and am shims), /sys cpufreq/thermal/battery entries and an ARM-like 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 from pathlib import Path
 
 from benchmark.emulated import arm_runtime
 from benchmark.emulated.profile import Profile
+from benchmark.profile.plugin import LIB_NAME, profile_plugin
+from converter.errors import ToolkitError
+
+log = logging.getLogger(__name__)
 
 EMULATION_FILE = "system/etc/emulated_device.json"
 QEMU_CPU_PROP = "ro.toolkit.qemu.cpu"
 PLUGIN_PATH = "/system/emulator/libinsncount.so"  # QEMU's (x86-64) plugin, inside the device root
+PROFILE_PLUGIN_PATH = "/system/emulator/libinsnprofile.so"  # the cost profile's plugin (benchmark/profile)
 
 _GETPROP = """#!/bin/sh
 # getprop shim: reads /system/fake.prop (key=value lines)
@@ -84,10 +90,33 @@ QEMU_PLUGIN={PLUGIN_PATH} QEMU_LOG=plugin QEMU_LOG_FILENAME="$out" exec "$@"
 """
 
 
+# insnprofile: the same, with the cost profile's plugin, which also splits the count at the markers (file offsets
+# of kernel entry points in the runtime library, one hex number per line in MARKERS).
+_INSNPROFILE = f"""#!/bin/sh
+# insnprofile OUT MARKERS CMD [ARG...]: run CMD with QEMU's profile plugin; it writes "seg OFFSET N" lines and
+# "insns: N" to OUT.
+if [ $# -lt 3 ]; then echo "usage: insnprofile OUT MARKERS CMD [ARG...]" >&2; exit 2; fi
+out="$1"; markers="$2"; shift 2
+QEMU_PLUGIN="{PROFILE_PLUGIN_PATH},markers=$markers,lib={LIB_NAME}" QEMU_LOG=plugin QEMU_LOG_FILENAME="$out" exec "$@"
+"""
+
+
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     path.chmod(mode)
+
+
+def _install_profiler(root: Path) -> None:
+    """`insnprofile` on an ARM emulated phone, when the host can build its plugin (else the phone has none and a
+    profile request says so)."""
+    try:
+        plugin = profile_plugin()
+    except ToolkitError as e:
+        log.warning("warning: no cost profile on this emulated phone: %s", e)
+        return
+    shutil.copyfile(plugin, root / PROFILE_PLUGIN_PATH.lstrip("/"))
+    _write(root / "system/bin/insnprofile", _INSNPROFILE, 0o755)
 
 
 def cpu_zone_paths(root: Path, profile: Profile) -> list[Path]:
@@ -114,6 +143,7 @@ def build_tree(root: Path, profile: Profile) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(plugin, target)
         _write(root / "system/bin/insncount", _INSNCOUNT, 0o755)
+        _install_profiler(root)
 
     cpus = sorted(c for cl in profile.clusters for c in cl.cpus)
     cpu_dir = root / "sys/devices/system/cpu"

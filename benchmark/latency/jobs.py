@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from benchmark.device.session import ModelJob
 from converter import manifest
 from converter.convert import convert_zoo_model
+from converter.errors import UsageError
 from converter.spec import ModelSources
 from converter.zoo import Zoo
 
@@ -40,3 +42,23 @@ def prepare_jobs(
         for precision in precisions or zoo.precisions(entry):
             jobs.append(ModelJob(name, o.model_dir, shape, entry.published.sd855_latency_ms, precision))
     return PreparedJobs(jobs, errors)
+
+
+def converted_jobs(out: Path, names: Sequence[str], precisions: Sequence[str] | None) -> PreparedJobs:
+    """Models a user converted with `python -m converter model` (not in the zoo): folders under `out` with a
+    manifest; every variant asked for (default: the ones built). A missing model or variant is bad input
+    (UsageError: nothing runs)."""
+    jobs: list[ModelJob] = []
+    for name in names:
+        data = manifest.read(out / name)
+        if data is None:
+            raise UsageError(f"{name}: no converted model in {out / name}; run python -m converter model DIR first")
+        built = sorted({f.precision for f in data.files.values() if f.target == "arm"})
+        for precision in precisions or built or ["fp32"]:
+            if precision not in built:
+                raise UsageError(
+                    f"{name}: no arm {precision} variant in {out / name} (built: {', '.join(built) or 'none'}); "
+                    f"convert it: python -m converter model DIR --name {name} --precision {precision}"
+                )
+            jobs.append(ModelJob(name, out / name, list(data.input_shape), None, precision))
+    return PreparedJobs(jobs, [])

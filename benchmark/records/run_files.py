@@ -13,7 +13,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import ValidationError
 
-from benchmark.records.types import RECORD_TYPES, Record
+from benchmark.records.base import Record
+from benchmark.records.types import RECORD_TYPES, LatencyRecord
 from converter import atomic_files
 from converter.errors import ToolkitError
 from converter.manifest import toolkit_version
@@ -144,3 +145,12 @@ class RunFile:
         with self._lock:
             self.payload[key] = value
             write_run(self.path, self.kind, self.payload, self.records)
+
+
+def read_latency_records(path: Path) -> list[LatencyRecord]:
+    """The latency records of one run file; a file that is not a latency run file gives none."""
+    try:
+        data = read_run(path)
+    except RunFileError:
+        return []
+    return list(data["records"]) if data.get("kind") == "latency" else []

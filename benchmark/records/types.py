@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, Field
 
+from benchmark.records.base import Record, Sub
+from benchmark.records.cost_types import CostProfile, LatencyEstimate
 from converter.manifest_types import FileEntry, InputPreprocess, Manifest, Quantization, Recommended
 
 RecordStatus = Literal["ok", "failed", "skipped", "not_run"]
@@ -18,39 +20,6 @@ Verdict = Literal["pass", "fail", "not_run"]  # an accuracy verdict: 'not run' i
 ParityStatus = Literal["pass", "fail", "not_run", "unavailable", "error"]
 Target = Literal["arm", "x86"]
 Source = Literal["host", "device"]
-R = TypeVar("R", bound="Record")
-
-
-class Sub(BaseModel):
-    """A typed record or part of one: an unknown key or a wrong type fails at once, when it is set
-    (validate_assignment), not when the run file is written."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    def set(self, **fields: Any) -> None:
-        """Set several fields, each validated as it is set."""
-        for key, value in fields.items():
-            setattr(self, key, value)
-
-
-class Record(Sub):
-    """One record of a run file, as its producer builds it and its readers read it."""
-
-    LEGACY_KEYS: ClassVar[dict[str, str]] = {}  # old key -> current key, for files before schema version 2
-    _run_file: str | None = PrivateAttr(default=None)  # the run file it was read from (readers only)
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_unset=True)  # the keys the producer set, None included
-
-    @classmethod
-    def from_json(cls: type[R], data: dict[str, Any], run_file: str | None = None) -> R:
-        rec = cls.model_validate({cls.LEGACY_KEYS.get(k, k): v for k, v in data.items()})
-        rec._run_file = run_file
-        return rec
-
-    @property
-    def run_file(self) -> str | None:
-        return self._run_file
 
 
 class NbFile(Sub):
@@ -130,6 +99,8 @@ class LatencyRecord(Record):
     memory_note: str | None = None
     instructions_per_inference: int | None = Field(default=None, description="ARM emulated phones: guest instructions")
     instruction_count: dict[str, Any] | None = None
+    cost_profile: CostProfile | None = Field(default=None, description="ARM emulated phones: where the instructions go")
+    estimate: LatencyEstimate | None = Field(default=None, description="estimated phone latency: never measured")
     runner_wall_s: float | None = None
     harness_wall_s: float | None = None
     sustained_s: float | None = None

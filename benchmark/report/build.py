@@ -10,6 +10,7 @@ from typing import Any
 from benchmark.records.types import LatencyRecord
 from benchmark.report import plots
 from benchmark.report.collect import Collected, collect
+from benchmark.report.cost_view import cost_section
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num, to_html, to_markdown
 from benchmark.report.farm_view import farm_section
 from benchmark.report.graph_fix_view import graph_fix_section, host_profile_section
@@ -75,6 +76,7 @@ LATENCY_HEAD = [
     "first ms",
     "load (init) ms",
     "M instructions / inference",
+    "estimated phone ms (cost model, not measured)",
     "rounds x runs",
     "peak MB",
     "seed SD855 ms",
@@ -118,6 +120,14 @@ def _thermal_table(recs: list[LatencyRecord]) -> Table:
     return Table(["model", "before", "after", "waited s", "bound reached", "warnings"], rows, {1, 2, 3})
 
 
+def _estimate(r: LatencyRecord) -> str:
+    e = r.estimate
+    if e is None:
+        return "-"
+    band = f" ±{e.error_band_pct:.0f} %" if e.error_band_pct is not None else ""
+    return f"{e.est_latency_ms:.2f}{band} ({e.cost_model})"
+
+
 def _latency_row(r: LatencyRecord, stats: dict[str, Any] | None) -> list[str]:
     seed = r.seed_ms
     # an emulated device's timing is not a phone timing: no ratio against the seed's phone figure
@@ -133,6 +143,7 @@ def _latency_row(r: LatencyRecord, stats: dict[str, Any] | None) -> list[str]:
         cell_num(r.first_ms, ".2f"),
         cell_num(r.init_ms, ".1f"),
         cell_num(insns / 1e6 if insns else None, ".2f"),
+        _estimate(r),
         f"{r.rounds or '-'} x {r.repeats or '-'}",
         cell_num(r.peak_memory_mb, ".0f"),
         _seed(seed),
@@ -162,7 +173,7 @@ def devices_section(c: Collected) -> list[Block]:
         blocks += [_device_facts(dev, recs), Paragraph("Thermal notes (hottest zone, °C; waits before each model)")]
         blocks.append(_thermal_table(recs))
         rows = [_latency_row(r, stats.get(r.model)) for r in recs]
-        blocks.append(Table(LATENCY_HEAD, rows, {3, 4, 5, 6, 7, 8, 10, 11, 12}))
+        blocks.append(Table(LATENCY_HEAD, rows, {3, 4, 5, 6, 7, 8, 9, 11, 12, 13}))
     return blocks
 
 
@@ -201,6 +212,7 @@ def build_report(reports: Path, models: Path, history: Path | None = None) -> tu
         )
     ]
     blocks += devices_section(c) + farm_section(c, history) + recommendation_section(c) + plots_section(c)
+    blocks += cost_section(c)
     blocks += parity_section(c) + int8_study_section(c)
     blocks += accuracy_section(c) + graph_fix_section(c) + host_profile_section(c) + models_section(c)
     if c.warnings:

@@ -192,3 +192,25 @@ def pareto(groups: list[tuple[str, str, list[dict[str, Any]]]], max_panels: int 
     for ax in list(axes.flat)[len(shown) :]:
         ax.axis("off")
     return _png(fig)
+
+
+def cost_families(records: list[LatencyRecord]) -> bytes:
+    """A stacked bar per model x variant: million instructions per inference by kernel family."""
+    recs = sorted((r for r in records if r.cost_profile), key=lambda r: (r.model, r.precision))
+    families: list[str] = []
+    for r in recs:
+        assert r.cost_profile is not None
+        families += [f for f in r.cost_profile.families if f not in families]
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    bottom = [0.0] * len(recs)
+    cmap = plt.get_cmap("tab20")
+    for i, fam in enumerate(families):
+        values = [(r.cost_profile.families.get(fam, 0) if r.cost_profile else 0) / 1e6 for r in recs]
+        ax.bar(range(len(recs)), values, bottom=bottom, label=fam, color=cmap(i % 20))
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_xticks(range(len(recs)))
+    ax.set_xticklabels([f"{r.model.replace('_pp_humanseg', ' ')}\n{r.precision}" for r in recs], fontsize=6)
+    ax.set_ylabel("million instructions per inference")
+    ax.set_title("ARM instructions per inference by kernel family (QEMU; a cost figure, not a latency)")
+    ax.legend(fontsize=6, ncol=2, loc="upper right")
+    return _png(fig)

@@ -1,0 +1,139 @@
+"""`profile-arm`: where each inference's ARM instructions go, per kernel family and op, on an ARM emulated phone
+(the latency path with one short round; the cost profile rides on the instruction count). `calibrate`: fit a device
+class's cost model to phone figures and print the fit, its residuals and leave-one-out errors."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from benchmark.cli.bench import add_bench_args
+from benchmark.cli.emulated import run_emulated
+from benchmark.emulated.binfmt import check_host
+from benchmark.emulated.profile import Qemu, load_profile
+from benchmark.latency.jobs import converted_jobs
+from benchmark.profile.calibrate import calibrate, load_shipped, measured, published
+from benchmark.profile.cost_model import SHIPPED, CostModel, load_cost_model, save_cost_model, user_dir
+from benchmark.profile.fit import FitError
+from benchmark.profile.plugin import profile_plugin
+from benchmark.records.run_files import DEFAULT_REPORTS, read_latency_records
+from benchmark.records.types import LatencyRecord
+from converter.errors import ExitCode, UsageError
+from converter.zoo import load_zoo
+
+TOP_OPS = 10
+
+
+def add_profile_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("profile-arm", help="ARM instructions per kernel family and op (ARM emulated phone, QEMU)")
+    add_bench_args(p)
+    p.add_argument("--profile", default="sd855-arm", help="ARM emulated phone profile (configs/emulated)")
+    c = sub.add_parser("calibrate", help="fit a device class's cost model to phone figures; print fit and errors")
+    c.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, help="run files: bench-device + ARM profiles")
+    c.add_argument("--device-class", help="only this SoC model (e.g. SM8150; default: every class with figures)")
+    c.add_argument("--published", action="store_true", help="refit to the published figures (maintainers)")
+    c.add_argument("--write-to", type=Path, help=f"folder for the fitted file (default {user_dir()})")
+    c.add_argument("-v", "--verbose", action="store_true")
+
+
+def _print_profile(r: LatencyRecord) -> None:
+    cp = r.cost_profile
+    if cp is None:
+        print(f"{r.model} {r.precision}: no cost profile: {'; '.join(r.warnings) or r.error or r.status}")
+        return
+    est = (
+        f"; estimated phone latency {r.estimate.est_latency_ms:.2f} ms ({r.estimate.cost_model})" if r.estimate else ""
+    )
+    print(
+        f"\n{r.model} {r.precision}: {cp.per_inference_insns / 1e6:.2f} M instructions per inference, families sum "
+        f"to {cp.profiled_insns / 1e6:.2f} M ({cp.sum_error:.4%} off){est}"
+    )
+    for fam, n in cp.families.items():
+        print(f"  {fam:<24} {n / 1e6:9.2f} M  {n / cp.profiled_insns:6.1%}")
+    if not cp.ops_matched:
+        print(f"  ops not named: {cp.note}")
+        return
+    print(f"  {TOP_OPS} costliest ops:")
+    for o in sorted(cp.ops, key=lambda o: -o.insns)[:TOP_OPS]:
+        algo = (o.algorithm or o.kernel).split("|")[0]
+        print(f"    #{o.index:<4} {o.type:<20} {o.name[:34]:<34} {o.family:<20} {algo:<28} {o.insns / 1e6:8.2f} M")
+
+
+def run_profile_arm(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile)
+    if profile.qemu is None:
+        raise UsageError(f"--profile {args.profile} is not an ARM emulated phone; use sd855-arm or sd625-arm")
+    check_host(Qemu(cpu=profile.qemu.cpu))  # no qemu-aarch64: one line, exit 2
+    profile_plugin()  # the plugin cannot be built (no gcc): one line, exit 2
+    if args.converted:  # a model or variant not converted: one line, exit 2, before any device starts
+        converted_jobs(args.out, [n for n in args.converted.split(",") if n], args.precision)
+    elif args.models:
+        load_zoo(args.zoo).select(list(args.models))
+    short = {"rounds": 1, "repeats": 1, "warmup": 0, "no_parity": True, "no_memory": True, "devices": 1}
+    args = argparse.Namespace(**{**vars(args), **short, "no_host_compare": True})
+    before = {p.name for p in args.reports.glob("latency-*.json")} if args.reports.is_dir() else set()
+    code = run_emulated(args)
+    new = [p for p in sorted(args.reports.glob("latency-*.json")) if p.name not in before]
+    records = [r for p in new for r in read_latency_records(p)]
+    for r in records:
+        _print_profile(r)
+    missing = [r for r in records if r.status == "ok" and r.cost_profile is None]
+    return ExitCode.FAILED if missing or not records else code
+
+
+def _print_fit(model: CostModel, missing: list[str]) -> None:
+    print(
+        f"{model.device_class} ({model.soc}, {model.core}, {model.clock_mhz:.0f} MHz): {model.label}, "
+        f"IPC {', '.join(f'{g} {v:.3f}' for g, v in model.ipc.items())}"
+    )
+    print(f"  {'model':<40} {'variant':<7} {'phone ms':>9} {'fit ms':>8} {'err':>7} {'left out':>9} {'err':>7}")
+    for p in model.points:
+        e1 = 100 * ((p.est_ms or 0) / p.phone_ms - 1)
+        e2 = 100 * ((p.loo_est_ms or 0) / p.phone_ms - 1)
+        print(
+            f"  {p.model:<40} {p.precision:<7} {p.phone_ms:9.2f} {p.est_ms or 0:8.2f} {e1:+6.1f}% "
+            f"{p.loo_est_ms or 0:9.2f} {e2:+6.1f}%"
+        )
+    print(f"  fit RMS {model.fit_rms_pct} %; leave-one-out RMS {model.loo_rms_pct} % (max {model.loo_max_pct} %)")
+    if missing:
+        print(f"  not fitted (no instruction profile): {', '.join(missing)}")
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    records = [r for p in sorted(args.reports.glob("latency-*.json")) for r in read_latency_records(p)]
+    if args.published:
+        classes = published(load_zoo())
+        jobs = {k: (v, v.figures) for k, v in classes.items()}
+        name, folder = "published-fit", args.write_to or SHIPPED
+    else:
+        mine = measured(records)
+        infos = published(load_zoo())
+        jobs = {k: (infos[k], v) for k, v in mine.items() if k in infos}
+        unknown = sorted(set(mine) - set(infos))
+        for k in unknown:
+            print(f"{k}: phone records found, but no clock/core facts for this class in configs/phone_figures.yaml")
+        name, folder = "user-fit", args.write_to or user_dir()
+    if args.device_class:
+        jobs = {k: v for k, v in jobs.items() if k == args.device_class}
+    if not jobs:
+        print(f"no phone records (bench-device) in {args.reports}: estimates use the shipped fit")
+        for path in sorted(SHIPPED.glob("*.yaml")):
+            shipped = load_shipped(path.stem)
+            if shipped is not None:
+                _print_fit(shipped, [])
+        active = load_cost_model("SM8150")
+        if active is not None and active.name != "published-fit":
+            print(f"(a refit in {user_dir()} is in use for SM8150: {active.label})")
+        return ExitCode.OK
+    failed = 0
+    for device_class, (info, figures) in sorted(jobs.items()):
+        try:
+            model, missing = calibrate(device_class, figures, info, records, name)
+        except FitError as e:
+            print(f"{device_class}: not calibrated: {e}")
+            failed += 1
+            continue
+        path = save_cost_model(model, folder)
+        _print_fit(model, missing)
+        print(f"  written {path}")
+    return ExitCode.FAILED if failed == len(jobs) else ExitCode.OK

@@ -1,0 +1,109 @@
+"""The phone-latency cost model: a physical model with few parameters. A core retires the instructions of each kernel
+group at its own rate (instructions per cycle: dense convolutions and GEMM, depthwise convolutions, everything else,
+which is bound by memory), at the big core's clock, one thread:
+
+    est_ms = sum over groups g of insns_g / (ipc_g * clock_mhz * 1000)
+
+The instruction counts come from the ARM cost profile (benchmark.profile); the rates are fitted to phone figures
+(published ones, or a user's own bench-device medians) by least squares on the relative error, with every rate
+kept positive. A fitted model is a YAML file per device class (SoC model, e.g. SM8150): configs/cost_models/ ships
+the fit to published figures, $COST_MODELS_DIR (default build/cost_models) holds a user's refit and wins."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "configs" / "cost_models"
+ENV = "COST_MODELS_DIR"
+GROUPS = ("dense", "depthwise", "memory")
+_DENSE = ("conv 1x1", "conv 3x3", "conv kxk", "conv transpose", "conv", "gemm")
+_DEPTHWISE = ("conv depthwise",)
+
+
+class FitPoint(BaseModel):
+    """One phone figure and the instruction profile of the same model and variant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    precision: str
+    phone_ms: float
+    source: str = Field(description="where the figure comes from (publication, or the user's run file)")
+    groups: dict[str, int] = Field(description="instructions per inference by group (dense, depthwise, memory)")
+    est_ms: float | None = None
+    loo_est_ms: float | None = Field(default=None, description="estimate when this point is left out of the fit")
+
+
+class CostModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: int = 1
+    device_class: str = Field(description="SoC model as the phone reports it (ro.soc.model), e.g. SM8150")
+    soc: str = Field(description="marketing name, e.g. Snapdragon 855")
+    core: str = Field(description="the core the figures were measured on, e.g. Cortex-A76 (Kryo 485 Gold)")
+    clock_mhz: float
+    ipc: dict[str, float] = Field(description="instructions per cycle by group; empty when uncalibrated")
+    calibrated: bool = True
+    fit_rms_pct: float | None = None
+    loo_rms_pct: float | None = Field(default=None, description="leave-one-out RMS relative error: the error band")
+    loo_max_pct: float | None = None
+    points: list[FitPoint] = []
+    note: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def estimate_ms(self, groups: dict[str, int]) -> float | None:
+        if not self.calibrated or not self.ipc:
+            return None
+        khz = self.clock_mhz * 1000.0
+        return sum(n / (self.ipc[g] * khz) for g, n in groups.items() if n and g in self.ipc)
+
+
+def group_of(family: str) -> str:
+    base = family.removesuffix(" int8").removesuffix(" fp16")
+    if base in _DENSE:
+        return "dense"
+    if base in _DEPTHWISE:
+        return "depthwise"
+    return "memory"
+
+
+def groups_of(families: dict[str, int]) -> dict[str, int]:
+    out = dict.fromkeys(GROUPS, 0)
+    for family, n in families.items():
+        out[group_of(family)] += n
+    return out
+
+
+def user_dir() -> Path:
+    return Path(os.environ[ENV]) if os.environ.get(ENV) else REPO / "build" / "cost_models"
+
+
+def model_path(device_class: str, folder: Path) -> Path:
+    return folder / f"{device_class}.yaml"
+
+
+def load_cost_model(device_class: str) -> CostModel | None:
+    """The user's refit for this device class if there is one, else the shipped one, else None."""
+    for folder in (user_dir(), SHIPPED):
+        path = model_path(device_class, folder)
+        if path.is_file():
+            return CostModel.model_validate(yaml.safe_load(path.read_text()))
+    return None
+
+
+def save_cost_model(model: CostModel, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = model_path(model.device_class, folder)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(model.model_dump(mode="json"), sort_keys=False))
+    tmp.replace(path)
+    return path

@@ -1,0 +1,32 @@
+"""est_latency_ms on an ARM emulated record: its cost profile through the cost model of the device class it
+emulates (the record's SoC). Labelled as an estimate with the model's name, version and leave-one-out error band;
+a class without a fitted model gets none, with a note."""
+
+from __future__ import annotations
+
+from benchmark.profile.cost_model import groups_of, load_cost_model
+from benchmark.records.cost_types import LatencyEstimate
+from benchmark.records.types import LatencyRecord
+
+
+def estimate_latency(rec: LatencyRecord) -> None:
+    if rec.cost_profile is None:
+        return
+    device_class = str(rec.device.get("soc") or "")
+    model = load_cost_model(device_class) if device_class else None
+    if model is None or not model.calibrated:
+        rec.warnings.append(
+            f"no latency estimate: the device class {device_class or '(no SoC model)'} has no calibrated cost model "
+            "(make calibrate with bench-device records of such a phone)"
+        )
+        return
+    ms = model.estimate_ms(groups_of(rec.cost_profile.families))
+    if ms is None:
+        return
+    rec.estimate = LatencyEstimate(
+        est_latency_ms=round(ms, 3),
+        device_class=device_class,
+        cost_model=model.label,
+        error_band_pct=model.loo_rms_pct,
+        calibrated=True,
+    )

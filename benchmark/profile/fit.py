@@ -1,0 +1,85 @@
+"""Fitting the cost model's rates to phone figures: est = sum_g a_g * insns_g with a_g = 1 / (ipc_g * clock) >= 0,
+least squares on the relative error (each point weighted by 1 / its figure), non-negativity by trying the groups'
+subsets (three groups: eight subsets) and keeping the best feasible one. Leave-one-out: refit without each point
+and estimate it."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from benchmark.profile.cost_model import GROUPS, CostModel, FitPoint
+from converter.errors import ToolkitError
+
+MIN_POINTS = 2
+
+
+class FitError(ToolkitError):
+    """Too few phone figures with an instruction profile to fit a cost model."""
+
+
+def _solve(points: list[FitPoint]) -> dict[str, float]:
+    """a_g (ms per instruction) for each group, all >= 0."""
+    x = np.array([[p.groups.get(g, 0) / p.phone_ms for g in GROUPS] for p in points], dtype=float)
+    y = np.ones(len(points))
+    best: tuple[float, dict[str, float]] | None = None
+    for k in range(len(GROUPS), 0, -1):
+        for subset in itertools.combinations(range(len(GROUPS)), k):
+            if len(subset) > len(points):
+                continue
+            coef, *_ = np.linalg.lstsq(x[:, subset], y, rcond=None)
+            if np.any(coef <= 0):
+                continue
+            full = np.zeros(len(GROUPS))
+            full[list(subset)] = coef
+            err = float(np.sum((x @ full - y) ** 2))
+            if best is None or err < best[0] - 1e-12:
+                best = (err, {g: float(full[i]) for i, g in enumerate(GROUPS)})
+    if best is None:
+        raise FitError("no positive rates fit these figures")
+    return best[1]
+
+
+def _ipc(a: dict[str, float], clock_mhz: float, fallback: float) -> dict[str, float]:
+    """a_g -> instructions per cycle; a group the fit left at 0 takes the slowest fitted rate (never infinite)."""
+    fitted = {g: 1.0 / (v * clock_mhz * 1000.0) for g, v in a.items() if v > 0}
+    slowest = min(fitted.values()) if fitted else fallback
+    return {g: round(fitted.get(g, slowest), 4) for g in GROUPS}
+
+
+def _rms(rel: list[float]) -> float:
+    return round(100 * math.sqrt(sum(r * r for r in rel) / len(rel)), 2)
+
+
+def fit(template: CostModel, points: list[FitPoint]) -> CostModel:
+    if len(points) < MIN_POINTS:
+        raise FitError(
+            f"{len(points)} phone figure(s) with an instruction profile for {template.device_class}; at least "
+            f"{MIN_POINTS} are needed (profile the same models and variants on an ARM emulated phone first)"
+        )
+    ipc = _ipc(_solve(points), template.clock_mhz, 1.0)
+    model = template.model_copy(update={"ipc": ipc, "calibrated": True})
+    fitted = []
+    for i, p in enumerate(points):
+        rest = points[:i] + points[i + 1 :]
+        loo = template.model_copy(update={"ipc": _ipc(_solve(rest), template.clock_mhz, 1.0), "calibrated": True})
+        fitted.append(
+            p.model_copy(
+                update={
+                    "est_ms": round(model.estimate_ms(p.groups) or 0.0, 3),
+                    "loo_est_ms": round(loo.estimate_ms(p.groups) or 0.0, 3),
+                }
+            )
+        )
+    rel = [(p.est_ms or 0) / p.phone_ms - 1 for p in fitted]
+    loo_rel = [(p.loo_est_ms or 0) / p.phone_ms - 1 for p in fitted]
+    return model.model_copy(
+        update={
+            "points": fitted,
+            "fit_rms_pct": _rms(rel),
+            "loo_rms_pct": _rms(loo_rel),
+            "loo_max_pct": round(100 * max(abs(r) for r in loo_rel), 2),
+        }
+    )
