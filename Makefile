@@ -148,7 +148,7 @@ layer-diff: $(STAMP)
 profile-arm: $(STAMP)
 	$(PY) -m benchmark profile-arm $(ZOO_ARGS) $(if $(CONVERTED),--converted "$(CONVERTED)") $(if $(OUT),--out "$(OUT)") \
 		$(if $(DEVICE_PROFILE),--profile "$(DEVICE_PROFILE)") $(if $(PRECISIONS),--precision "$(PRECISIONS)") \
-		$(if $(REPORTS),--reports "$(REPORTS)")
+		$(if $(REPORTS),--reports "$(REPORTS)") $(if $(COMPARE_COUNT),--compare-plain-count)
 
 # Fit the cost model of each phone class to your bench-device medians (and the ARM profiles of the same variants)
 # in REPORTS; without phone records it prints the shipped fit and its leave-one-out errors

@@ -76,8 +76,17 @@ def test_fp32_and_fp16_on_the_arm_phone(  # type: ignore[no-untyped-def]
         assert "SM8150" in r["runtime_cpu"]["name"] and r["runtime_cpu"]["core_archs"] == ["A55"] * 4 + ["A76"] * 4
         assert "power_mode 0" in r["thread_binding"] and "binding to core 7 failed" in r["thread_binding"]
         assert r["peak_memory_mb"] > 0 and r["memory_note"] is None  # from its own run, not a timed one
-        count = r["instruction_count"]
-        assert count["repeats"] == [1, 2] and r["instructions_per_inference"] == count["totals"][1] - count["totals"][0]
+        count, totals = r["instruction_count"], r["instruction_count"]["totals"]
+        # the second run is the cost profile's (3 inferences): the count is the difference over 2
+        assert count["repeats"] == [1, 3] and r["instructions_per_inference"] == (totals[1] - totals[0]) // 2
+        cp = r["cost_profile"]
+        assert (
+            cp["ops_matched"]
+            and cp["sum_error"] < 0.01
+            and cp["per_inference_insns"] == r["instructions_per_inference"]
+        )
+        assert abs(sum(cp["families"].values()) - cp["per_inference_insns"]) < 0.01 * cp["per_inference_insns"]
+        assert r["estimate"]["device_class"] == "SM8150" and r["estimate"]["est_latency_ms"] > 0
     # fp16 kernels do about a third less ARM work (deterministic counts: a ratio, not a timing)
     assert 0.5 < fp16["instructions_per_inference"] / fp32["instructions_per_inference"] < 0.8
     assert "QEMU max: emulation time" in out and "M instr/inf" in out
@@ -98,6 +107,7 @@ def test_fp32_and_fp16_on_the_arm_phone(  # type: ignore[no-untyped-def]
     assert main(["report", "--reports", str(reports), "--models-out", str(bench_out)]) == 0
     capsys.readouterr()
     md = (reports / "report.md").read_text()
+    assert "Where the ARM instructions go" in md and "Costliest ops" in md and "estimated phone ms" in md
     kernels = md.split("x86 and ARM kernels against desktop Paddle Inference fp32", 1)[1].split("\n\n", 2)[1]
     fp16_row = next(line for line in kernels.splitlines() if f"| {HUMAN_V1} | fp16 |" in line)
     assert "no x86 kernels" in fp16_row and "PASS" in fp16_row and "not run here" not in md

@@ -90,15 +90,17 @@ def _point(name: str, groups: dict[str, int], ipc: dict[str, float], clock_mhz: 
 
 
 def test_the_fit_recovers_known_rates_and_reports_leave_one_out() -> None:
-    ipc = {"dense": 2.5, "depthwise": 0.8, "memory": 0.4}
+    ipc = {"dense fp32": 2.5, "depthwise": 0.8, "memory": 0.4}
     groups = [(60e6, 10e6, 8e6), (20e6, 15e6, 2e6), (90e6, 2e6, 20e6), (30e6, 30e6, 30e6), (5e6, 1e6, 9e6)]
     points = [
-        _point(f"m{i}", {"dense": int(a), "depthwise": int(b), "memory": int(c)}, ipc, 2841.6)
+        _point(f"m{i}", {"dense fp32": int(a), "depthwise": int(b), "memory": int(c)}, ipc, 2841.6)
         for i, (a, b, c) in enumerate(groups)
     ]
     template = CostModel(name="t", device_class="X", soc="s", core="c", clock_mhz=2841.6, ipc={})
-    model = fit(template, points)
-    assert model.ipc == pytest.approx(ipc, rel=1e-3)
+    model = fit(template, points, prior={"dense fp16": 3.0})
+    assert {g: model.ipc[g] for g in ipc} == pytest.approx(ipc, rel=1e-3)
+    assert model.ipc["dense fp16"] == 3.0  # no figure exercises it: the prior's rate
+    assert model.ipc["dense int8"] == pytest.approx(0.4, rel=1e-3)  # no prior either: the slowest fitted rate
     assert model.fit_rms_pct is not None and model.fit_rms_pct < 0.1
     assert model.loo_rms_pct is not None and model.loo_rms_pct < 0.1
     # a group no figure exercises gets the slowest fitted rate, never an infinite one

@@ -125,6 +125,7 @@ def settings_from(args: argparse.Namespace, defaults: BenchDefaults | None = Non
         keep=args.keep,
         allow_unknown_runner_version=args.allow_unknown_runner_version,
         memory_profile=not getattr(args, "no_memory", False),
+        compare_plain_count=getattr(args, "compare_plain_count", False),
         thermal=ThermalPolicy(args.thermal_margin, args.thermal_wait, args.thermal_poll, args.baseline_temp),
     )
 

@@ -28,6 +28,9 @@ def add_profile_commands(sub: argparse._SubParsersAction) -> None:  # type: igno
     p = sub.add_parser("profile-arm", help="ARM instructions per kernel family and op (ARM emulated phone, QEMU)")
     add_bench_args(p)
     p.add_argument("--profile", default="sd855-arm", help="ARM emulated phone profile (configs/emulated)")
+    p.add_argument(
+        "--compare-plain-count", action="store_true", help="also time the plain instruction count (the profile's cost)"
+    )
     c = sub.add_parser("calibrate", help="fit a device class's cost model to phone figures; print fit and errors")
     c.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, help="run files: bench-device + ARM profiles")
     c.add_argument("--device-class", help="only this SoC model (e.g. SM8150; default: every class with figures)")
@@ -48,6 +51,11 @@ def _print_profile(r: LatencyRecord) -> None:
         f"\n{r.model} {r.precision}: {cp.per_inference_insns / 1e6:.2f} M instructions per inference, families sum "
         f"to {cp.profiled_insns / 1e6:.2f} M ({cp.sum_error:.4%} off){est}"
     )
+    if cp.count_wall_s is not None and cp.profile_wall_s is not None:
+        mine = cp.count_wall_s + cp.profile_wall_s
+        plain = cp.plain_count_wall_s
+        vs = f"; the plain count took {plain:.2f} s: {mine / plain:.2f}x" if plain else ""
+        print(f"  counted and profiled in {mine:.2f} s{vs}")
     for fam, n in cp.families.items():
         print(f"  {fam:<24} {n / 1e6:9.2f} M  {n / cp.profiled_insns:6.1%}")
     if not cp.ops_matched:

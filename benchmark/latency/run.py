@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmark import progress
-from benchmark.device import instructions, runner_version
+from benchmark.device import runner_version
 from benchmark.device.adb import DeviceError, DeviceGone
 from benchmark.device.info import DeviceInfo
 from benchmark.device.protocol import Device
@@ -28,8 +28,7 @@ from benchmark.device.session import (
 )
 from benchmark.device.thermal import ThermalPolicy, temps_json, wait_until_cool
 from benchmark.latency.stats import CV_LIMIT, THROTTLE_LIMIT, latency_stats, stability_warnings
-from benchmark.profile.estimate import estimate_latency
-from benchmark.profile.on_device import bundle_kernel_map, cost_profile
+from benchmark.profile.on_device import count_instructions
 from benchmark.records.run_files import RunFile
 from benchmark.records.types import LatencyRecord, NbFile, RunnerInfo
 from converter import manifest
@@ -61,6 +60,7 @@ class BenchSettings:
     memory_profile: bool = True  # peak memory from one extra run with --enable_memory_profile (never a timed one)
     count_instructions: bool = True  # on ARM emulated phones (QEMU): instructions per inference
     profile: bool = True  # ... and where they go (the cost profile), on phones with `insnprofile`
+    compare_plain_count: bool = False  # also time the plain count (1 and 2 runs) beside the profiled one
     allow_unknown_runner_version: bool = False  # run a runner that names no Paddle-Lite version (recorded)
 
     @property
@@ -221,31 +221,6 @@ def _measure_memory(ctx: DeviceContext, base: list[str], s: BenchSettings, rec: 
     )
 
 
-def _count_instructions(
-    ctx: DeviceContext, base: list[str], s: BenchSettings, rec: LatencyRecord, nb_path: Path
-) -> None:
-    if ctx.info.qemu_cpu is None or not s.count_instructions:
-        return
-    if not ctx.counts_instructions:
-        raise instructions.NoInstructionCounter(ctx.info.serial)
-    kmap = None
-    if s.profile and ctx.profiles:
-        try:
-            kmap = bundle_kernel_map(ctx.bundle)
-        except ToolkitError as e:
-            rec.warnings.append(f"no cost profile: {e}")
-    markers = kmap.markers_text() if kmap is not None else None
-    count = instructions.count_instructions(ctx.device, ctx.work, base, timeout_s=s.round_timeout_s, markers=markers)
-    rec.set(instructions_per_inference=count.per_inference, instruction_count=count.to_json())
-    if kmap is not None:
-        try:
-            rec.cost_profile = cost_profile(count, kmap, nb_path)
-        except ToolkitError as e:
-            rec.warnings.append(f"no cost profile: {e}")
-            return
-        estimate_latency(rec)
-
-
 def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> LatencyRecord:
     # Long but linear: checks, rounds, memory run, instruction count, statistics, each failure kind to its status.
     rec = _record_base(job, ctx, s)
@@ -296,7 +271,16 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> LatencyR
         rec.warnings += stability_warnings(stats, s.cv_limit, s.throttle_limit)
         if s.memory_profile:
             _measure_memory(ctx, base, s, rec)
-        _count_instructions(ctx, base, s, rec, nb_path)
+        if ctx.info.qemu_cpu is not None and s.count_instructions:
+            count_instructions(
+                ctx,
+                base,
+                rec,
+                nb_path,
+                profile=s.profile,
+                compare_plain=s.compare_plain_count,
+                timeout_s=s.round_timeout_s,
+            )
         rec.temps_after = temps_json(ctx.device.thermal())
         rec.status = "ok"
     except VersionMismatch as e:

@@ -108,4 +108,5 @@ def calibrate(
             f"{device_class}: none of its {len(figures)} phone figure(s) has an instruction profile; profile them "
             "first (make profile-arm on the ARM emulated phone of that class)"
         )
-    return fit(template, points), missing
+    shipped = load_shipped(device_class)
+    return fit(template, points, prior=shipped.ipc if shipped and name != shipped.name else None), missing

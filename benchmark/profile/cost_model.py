@@ -1,6 +1,7 @@
 """The phone-latency cost model: a physical model with few parameters. A core retires the instructions of each kernel
-group at its own rate (instructions per cycle: dense convolutions and GEMM, depthwise convolutions, everything else,
-which is bound by memory), at the big core's clock, one thread:
+group at its own rate (instructions per cycle): dense convolutions and GEMM, one rate per precision (fp32 FMA, fp16
+FMA and int8 dot-product kernels mix loads and arithmetic differently), depthwise convolutions, and everything else,
+which is bound by memory; at the big core's clock, one thread:
 
     est_ms = sum over groups g of insns_g / (ipc_g * clock_mhz * 1000)
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "configs" / "cost_models"
 ENV = "COST_MODELS_DIR"
-GROUPS = ("dense", "depthwise", "memory")
+GROUPS = ("dense fp32", "dense fp16", "dense int8", "depthwise", "memory")
 _DENSE = ("conv 1x1", "conv 3x3", "conv kxk", "conv transpose", "conv", "gemm")
 _DEPTHWISE = ("conv depthwise",)
 
@@ -34,7 +35,7 @@ class FitPoint(BaseModel):
     precision: str
     phone_ms: float
     source: str = Field(description="where the figure comes from (publication, or the user's run file)")
-    groups: dict[str, int] = Field(description="instructions per inference by group (dense, depthwise, memory)")
+    groups: dict[str, int] = Field(description="instructions per inference by group (cost_model.GROUPS)")
     est_ms: float | None = None
     loo_est_ms: float | None = Field(default=None, description="estimate when this point is left out of the fit")
 
@@ -70,7 +71,7 @@ class CostModel(BaseModel):
 def group_of(family: str) -> str:
     base = family.removesuffix(" int8").removesuffix(" fp16")
     if base in _DENSE:
-        return "dense"
+        return f"dense {family[len(base) + 1 :] or 'fp32'}"
     if base in _DEPTHWISE:
         return "depthwise"
     return "memory"

@@ -1,7 +1,8 @@
 """Fitting the cost model's rates to phone figures: est = sum_g a_g * insns_g with a_g = 1 / (ipc_g * clock) >= 0,
 least squares on the relative error (each point weighted by 1 / its figure), non-negativity by trying the groups'
-subsets (three groups: eight subsets) and keeping the best feasible one. Leave-one-out: refit without each point
-and estimate it."""
+subsets and keeping the best feasible one. A group that no figure exercises (a user who measured fp32 only) keeps
+its rate from the prior model (the shipped fit), else takes the slowest fitted rate. Leave-one-out: refit without
+each point and estimate it."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ def _solve(points: list[FitPoint]) -> dict[str, float]:
     x = np.array([[p.groups.get(g, 0) / p.phone_ms for g in GROUPS] for p in points], dtype=float)
     y = np.ones(len(points))
     best: tuple[float, dict[str, float]] | None = None
-    for k in range(len(GROUPS), 0, -1):
-        for subset in itertools.combinations(range(len(GROUPS)), k):
+    used = [i for i in range(len(GROUPS)) if np.any(x[:, i] > 0)]  # a group no point has stays at 0
+    for k in range(len(used), 0, -1):
+        for subset in itertools.combinations(used, k):
             if len(subset) > len(points):
                 continue
             coef, *_ = np.linalg.lstsq(x[:, subset], y, rcond=None)
@@ -42,29 +44,38 @@ def _solve(points: list[FitPoint]) -> dict[str, float]:
     return best[1]
 
 
-def _ipc(a: dict[str, float], clock_mhz: float, fallback: float) -> dict[str, float]:
-    """a_g -> instructions per cycle; a group the fit left at 0 takes the slowest fitted rate (never infinite)."""
+def _ipc(a: dict[str, float], clock_mhz: float, prior: dict[str, float], used: set[str]) -> dict[str, float]:
+    """a_g -> instructions per cycle; a group no point uses keeps the prior's rate; one the fit left at 0 takes the
+    slowest fitted rate (never infinite)."""
     fitted = {g: 1.0 / (v * clock_mhz * 1000.0) for g, v in a.items() if v > 0}
-    slowest = min(fitted.values()) if fitted else fallback
-    return {g: round(fitted.get(g, slowest), 4) for g in GROUPS}
+    slowest = min(fitted.values()) if fitted else 1.0
+    return {
+        g: round(fitted[g] if g in fitted else prior.get(g, slowest) if g not in used else slowest, 4) for g in GROUPS
+    }
 
 
 def _rms(rel: list[float]) -> float:
     return round(100 * math.sqrt(sum(r * r for r in rel) / len(rel)), 2)
 
 
-def fit(template: CostModel, points: list[FitPoint]) -> CostModel:
+def fit(template: CostModel, points: list[FitPoint], prior: dict[str, float] | None = None) -> CostModel:
     if len(points) < MIN_POINTS:
         raise FitError(
             f"{len(points)} phone figure(s) with an instruction profile for {template.device_class}; at least "
             f"{MIN_POINTS} are needed (profile the same models and variants on an ARM emulated phone first)"
         )
-    ipc = _ipc(_solve(points), template.clock_mhz, 1.0)
+    prior = prior or {}
+
+    def rates(pts: list[FitPoint]) -> dict[str, float]:
+        used = {g for p in pts for g, n in p.groups.items() if n}
+        return _ipc(_solve(pts), template.clock_mhz, prior, used)
+
+    ipc = rates(points)
     model = template.model_copy(update={"ipc": ipc, "calibrated": True})
     fitted = []
     for i, p in enumerate(points):
         rest = points[:i] + points[i + 1 :]
-        loo = template.model_copy(update={"ipc": _ipc(_solve(rest), template.clock_mhz, 1.0), "calibrated": True})
+        loo = template.model_copy(update={"ipc": rates(rest), "calibrated": True})
         fitted.append(
             p.model_copy(
                 update={

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmark.device import instructions
 from benchmark.device.bundle import RunnerBundle
 from benchmark.device.instructions import InstructionCount
+from benchmark.device.session import DeviceContext
 from benchmark.profile.attribution import attribute
+from benchmark.profile.estimate import estimate_latency
 from benchmark.profile.kernel_map import KernelMap, KernelMapError, kernel_map
 from benchmark.profile.plugin import LIB_NAME
 from benchmark.records.cost_types import CostProfile
+from benchmark.records.types import LatencyRecord
+from converter.errors import ToolkitError
 from converter.nb_program import read_program
 
 
@@ -31,3 +36,39 @@ def cost_profile(count: InstructionCount, kmap: KernelMap, nb: Path) -> CostProf
     if len(count.walls_s) == 2:
         profile.set(count_wall_s=count.walls_s[0], profile_wall_s=count.walls_s[1])
     return profile
+
+
+def count_instructions(
+    ctx: DeviceContext,
+    base: list[str],
+    rec: LatencyRecord,
+    nb_path: Path,
+    *,
+    profile: bool,
+    compare_plain: bool,
+    timeout_s: float,
+) -> None:
+    """Instructions per inference on an ARM emulated phone into `rec`; with `profile` (and a phone with
+    `insnprofile`) where they go and the estimated phone latency; `compare_plain` also times the plain count."""
+    if not ctx.counts_instructions:
+        raise instructions.NoInstructionCounter(ctx.info.serial)
+    kmap = None
+    if profile and ctx.profiles:
+        try:
+            kmap = bundle_kernel_map(ctx.bundle)
+        except ToolkitError as e:
+            rec.warnings.append(f"no cost profile: {e}")
+    markers = kmap.markers_text() if kmap is not None else None
+    count = instructions.count_instructions(ctx.device, ctx.work, base, timeout_s=timeout_s, markers=markers)
+    rec.set(instructions_per_inference=count.per_inference, instruction_count=count.to_json())
+    if kmap is None:
+        return
+    try:
+        rec.cost_profile = cost_profile(count, kmap, nb_path)
+    except ToolkitError as e:
+        rec.warnings.append(f"no cost profile: {e}")
+        return
+    estimate_latency(rec)
+    if compare_plain:
+        plain = instructions.count_instructions(ctx.device, ctx.work, base, timeout_s=timeout_s)
+        rec.cost_profile.set(plain_count_wall_s=round(sum(plain.walls_s), 3), plain_count_insns=plain.per_inference)

@@ -33,7 +33,11 @@ class CostProfile(Sub):
     ops_matched: bool = Field(description="the kernels that ran paired one to one with the program's ops")
     note: str | None = None
     count_wall_s: float | None = Field(default=None, description="wall time of the plain count run (1 inference)")
-    profile_wall_s: float | None = Field(default=None, description="wall time of the profiled run (2 inferences)")
+    profile_wall_s: float | None = Field(default=None, description="wall time of the profiled run (3 inferences)")
+    plain_count_wall_s: float | None = Field(
+        default=None, description="--compare-plain-count: wall time of the plain count (runs of 1 and 2 inferences)"
+    )
+    plain_count_insns: int | None = Field(default=None, description="--compare-plain-count: its per-inference count")
 
 
 class LatencyEstimate(Sub):
