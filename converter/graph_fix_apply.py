@@ -125,7 +125,8 @@ def prepare_graph_fixes(
 ) -> GraphFixOutcome:
     if not settings.enabled:
         return GraphFixOutcome("disabled", source)
-    result = fix_program(source.files.model_file.read_bytes(), str(source.files.model_file))
+    shape = (1, 3, pre.height, pre.width)
+    result = fix_program(source.files.model_file.read_bytes(), str(source.files.model_file), shape)
     if result.total == 0:
         log.info("%s: graph fixes: nothing to rewrite; the program goes to opt unchanged", name)
         return GraphFixOutcome("not_needed", source, program_ops=(result.ops_before, result.ops_after))

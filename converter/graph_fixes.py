@@ -13,6 +13,9 @@
 5. static_interp_size: in a fixed-shape export, `bilinear/nearest_interp_v2` sized at run time by
    `cast(slice(shape(t))[2:])` of a tensor whose dims the program records as static gets `out_h`/`out_w`
    attributes; the shape/slice/cast chain, now unread, is removed.
+6. static_reshape_shape: a reshape2 shaped at run time by fill_constant/slice(shape(t)) tensors gets its shape as an
+   attribute when the model's fixed input shape determines it, so opt fuses channel shuffles
+   (converter/static_shapes.py).
 
 Only exact matches are rewritten: a reshaped bias read twice, a shape given by tensors, an add on another axis, a
 dropout whose output is fetched, are all left alone."""
@@ -25,6 +28,7 @@ from typing import Any
 
 from converter.model_files import ModelFormatError
 from converter.opt_needs import FilledAttr, add_xshape, fill_defaults, var_dims
+from converter.static_shapes import fix_static_reshape, static_dims
 
 # framework.proto AttrType
 _INT, _FLOAT, _STRING, _INTS, _BOOLEAN, _LONG = 0, 1, 2, 3, 6, 9
@@ -240,8 +244,22 @@ def parse_program(data: bytes, where: str = "program") -> Any:
     return desc
 
 
-def fix_program(data: bytes, where: str = "program") -> FixResult:
-    """Rewrite `data` (a serialized ProgramDesc); raise ModelFormatError for bytes that are not a program."""
+def _fix_reshape(desc: Any, block: Any, input_shape: tuple[int, ...] | None, dead: tuple[set[int], set[str]]) -> int:
+    """Rounds of shape inference and rewriting: a rewritten reshape makes the shapes after it static in turn."""
+    count = 0
+    while input_shape:
+        done = fix_static_reshape(block, static_dims(desc.SerializeToString(), input_shape))
+        if not done:
+            break
+        count += done
+    if count:
+        _remove_unread(desc, block, ("fill_constant", "slice", "shape", "cast"), *dead)
+    return count
+
+
+def fix_program(data: bytes, where: str = "program", input_shape: tuple[int, ...] | None = None) -> FixResult:
+    """Rewrite `data` (a serialized ProgramDesc); raise ModelFormatError for bytes that are not a program.
+    input_shape: the model's fixed input (N, C, H, W), which lets run-time reshape shapes become attributes."""
     desc = parse_program(data, where)
     block = desc.blocks[0]
     before = sum(len(b.ops) for b in desc.blocks)
@@ -252,6 +270,7 @@ def fix_program(data: bytes, where: str = "program") -> FixResult:
         "conv_bias_reshape": _fix_conv_bias(desc, block, dead_ops, dead_vars),
         "inference_dropout": _fix_dropout(desc, block, dead_ops, dead_vars),
         "static_interp_size": _fix_static_interp(desc, block, dead_ops, dead_vars),
+        "static_reshape_shape": _fix_reshape(desc, block, input_shape, (dead_ops, dead_vars)),
         "attribute_default": sum(f.ops for f in filled),
         "xshape_output": add_xshape(desc),
     }

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
 # Bump when the way .nb files are produced changes, so existing outputs are rebuilt.
-CONVERSION_FORMAT = 4  # 4: the graph fixes add the attributes and XShape outputs opt 2.13 needs (issue 18)
+CONVERSION_FORMAT = 5  # 4: attributes and XShape outputs opt 2.13 needs (issue 18); 5: static reshape shapes
 
 
 def toolkit_version() -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.host.profile import perf_usable
-from tests.conftest import HUMAN_V1
+from tests.conftest import PORTRAIT_V2
 
 pytestmark = pytest.mark.slow
 EXPORT = "human_pp_humansegv2_lite_192x192_paddle26"
@@ -77,10 +77,10 @@ def test_fixed_vs_unfixed_on_host_and_emulated_device(
 def test_nothing_to_compare(
     models_dir: Path, bench_out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["graph-fixes", "--models", HUMAN_V1, "--models-dir", str(models_dir), "--out", str(bench_out)]
+    argv = ["graph-fixes", "--models", PORTRAIT_V2, "--models-dir", str(models_dir), "--out", str(bench_out)]
     assert main([*argv, "--offline", "--reports", str(tmp_path)]) == 2
     cap = capsys.readouterr()
-    assert f"{HUMAN_V1}: graph fixes not_needed: nothing to compare" in cap.out
+    assert f"{PORTRAIT_V2}: graph fixes not_needed: nothing to compare" in cap.out
     assert "no model with graph fixes applied" in cap.err
 
 

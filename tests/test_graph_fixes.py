@@ -110,10 +110,27 @@ def test_older_exports_pass_through_unchanged(models_dir: Path, model: str) -> N
 
 
 def test_zoo_model_without_the_pattern(models_dir: Path, bench_out: Path) -> None:
-    data = json.loads((bench_out / HUMAN_V1 / "manifest.json").read_text())
+    data = json.loads((bench_out / PORTRAIT_V2 / "manifest.json").read_text())
     assert data["graph_fixes"]["status"] == "not_needed" and data["graph_fixes"]["rewrites"] == 0
-    assert Path(data["source"]["folder"]).name.startswith(HUMAN_V1)  # opt read the shared folder itself
-    assert not (bench_out / HUMAN_V1 / "fixed_model").exists()
+    assert Path(data["source"]["folder"]).name.startswith(PORTRAIT_V2)  # opt read the shared folder itself
+    assert not (bench_out / PORTRAIT_V2 / "fixed_model").exists()
+
+
+def test_channel_shuffles_get_static_shapes_and_fuse(models_dir: Path, copy_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """V1-Lite's channel shuffles reshape to shapes computed at run time (fill_constant, slice(shape(t))); at its
+    fixed input shape they become attributes, and opt fuses reshape2 + transpose2 + reshape2 into shuffle_channel."""
+    program = (models_dir / f"{PORTRAIT_V1}_inference_model_with_softmax" / "model.pdmodel").read_bytes()
+    result = fix_program(program, "v1", (1, 3, 224, 398))
+    assert result.rewrites == {"static_reshape_shape": 24} and result.ops_after < result.ops_before - 80
+    assert fix_program(program, "v1").total == 0  # no fixed input shape: left alone
+    folder = copy_model(PORTRAIT_V1)
+    out = tmp_path / "out"
+    assert convert_main(["model", str(folder), "--name", "v1", "--targets", "arm", "--out", str(out)]) == 0
+    data = json.loads((out / "v1" / "manifest.json").read_text())
+    fixes = data["graph_fixes"]
+    assert fixes["status"] == "applied" and fixes["parity_max_abs_diff"] <= 1e-4  # within the fp32 tolerance
+    ops = data["files"]["arm-fp32.nb"]["op_counts"]
+    assert ops.get("shuffle_channel") == 12 and "transpose2" not in ops and "fill_constant" not in ops
 
 
 def test_malformed_program_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -130,8 +130,8 @@ def test_a_verdict_stands_only_for_its_own_nb_and_run() -> None:
         assert rec.chosen is not None and rec.chosen.precision == "fp32", (sha, run_id)
 
 
-def test_a_quantized_variant_needs_labelled_images() -> None:
-    """Without DATASET= the int8 gate judged argmax only: the variant is not recommended and the float one is kept."""
+def test_a_reduced_precision_variant_needs_labelled_images() -> None:
+    """Without DATASET= the task gate of fp16 and int8 judged argmax only: neither is recommended, fp32 is kept."""
     latency = [_lat("fp32", SD855, insns=77.7e6), _lat("fp16", SD855, insns=50.9e6), _lat("int8", SD855, insns=40.0e6)]
     parity = [
         _par("fp32", SD855, True, miou=None),
@@ -139,10 +139,14 @@ def test_a_quantized_variant_needs_labelled_images() -> None:
         _par("int8", SD855, True, miou=None),
     ]
     (rec,) = recommend(candidates(latency, parity))
-    assert rec.chosen is not None and rec.chosen.precision == "fp16"  # a float variant needs no labels
-    int8 = next(c for c in rec.candidates if c.precision == "int8")
-    assert int8.gate is None and int8.status.startswith("accuracy not judged")
-    parity[2] = _par("int8", SD855, True)  # judged on labelled images: now it may be shipped
+    assert rec.chosen is not None and rec.chosen.precision == "fp32"  # judged element-wise: needs no labels
+    for precision in ("fp16", "int8"):
+        reduced = next(c for c in rec.candidates if c.precision == precision)
+        assert reduced.gate is None and reduced.status.startswith("accuracy not judged")
+    parity[1] = _par("fp16", SD855, True)  # judged on labelled images: now it may be shipped
+    (rec,) = recommend(candidates(latency, parity))
+    assert rec.chosen is not None and rec.chosen.precision == "fp16"
+    parity[2] = _par("int8", SD855, True)
     (rec,) = recommend(candidates(latency, parity))
     assert rec.chosen is not None and rec.chosen.precision == "int8"
 

@@ -91,7 +91,8 @@ def device_class(record: LatencyRecord) -> tuple[str, Metric] | None:
 
 
 QUANTIZED_NEED_LABELS = (
-    "accuracy not judged: a quantized variant is recommended only when judged on labelled images (DATASET=)"
+    "accuracy not judged: a reduced-precision variant (fp16, quantized) is recommended only when judged on labelled "
+    "images (DATASET=)"
 )
 
 
@@ -103,7 +104,7 @@ def candidates(latency: Iterable[LatencyRecord], parity: Iterable[dict[str, Any]
     """One candidate per (model, device class, precision): the newest latency record given (oldest first) wins, also
     when it failed (then the variant is not eligible: an older passing record never stands for the newest .nb). Its
     gate is the device-parity summary of the same .nb (sha256) in the same run on the same device, or the farm
-    record's own; a quantized variant's gate counts only when it was judged on labelled images."""
+    record's own; a reduced-precision variant's gate counts only when it was judged on labelled images."""
     verdicts = {
         _verdict_key(p.get("model"), p.get("precision"), p.get("device"), p.get("nb_sha256"), p.get("run_id")): p
         for p in parity
@@ -144,7 +145,7 @@ def _candidate(r: LatencyRecord, cls: tuple[str, Metric], value: float, p: dict[
         if verdict == "fail" and not problems:
             problems = (str(p.get("error") or "an image failed its per-image gate (see the parity run file)"),)
     gate = {"pass": True, "fail": False}.get(verdict or "")
-    if gate and r.precision.startswith("int") and miou is None:
+    if gate and r.precision != "fp32" and miou is None:  # judged on the task: labelled images needed
         gate, problems = None, (QUANTIZED_NEED_LABELS,)
     return Candidate(
         model=r.model,

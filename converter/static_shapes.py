@@ -1,0 +1,116 @@
+"""Graph fix 6, static_reshape_shape: a reshape2 whose target shape comes at run time from a list of one-element
+tensors (fill_constant values and slices of shape(t)), as Paddle 2.x writes channel shuffles, gets that shape as its
+`shape` attribute when every element is known at the model's fixed input shape. The fill_constant/slice/shape chain,
+then unread, goes. Paddle-Lite's opt fuses reshape2 + transpose2 + reshape2 into one `shuffle_channel` only when the
+reshapes carry static shapes (its ShuffleChannelFuser reads the `shape` attribute); the ARM cost profile showed the
+unfused transpose2 at 10 % of PP-HumanSegV1-Lite's instructions (docs/cost-profile.md).
+
+Dims come from Paddle's own shape inference (OpDesc.infer_shape, op by op) after the feed variable is given the
+fixed input shape; an element that is not a constant or a static dim leaves its reshape alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# framework.proto AttrType
+_INTS = 3
+
+
+def static_dims(data: bytes, input_shape: tuple[int, ...]) -> dict[str, list[int]]:
+    """Each variable's dims inferred at `input_shape` (variables with a free dim left out); {} when the program has
+    several feeds or Paddle cannot infer one of its ops. Paddle's C++ descs only: nothing is run or built."""
+    from paddle.base import core
+
+    desc = core.ProgramDesc(data)
+    block = desc.block(0)
+    ops = [block.op(i) for i in range(block.op_size())]
+    feeds = [op.output("Out")[0] for op in ops if op.type() == "feed"]
+    if len(feeds) != 1 or block.find_var(feeds[0].encode()) is None:
+        return {}
+    block.find_var(feeds[0].encode()).set_shape(list(input_shape))
+    for op in ops:
+        if op.type() in ("feed", "fetch"):
+            continue
+        try:
+            op.infer_shape(block)
+        except Exception:  # noqa: BLE001 - any op Paddle cannot infer: no static dims, no rewrite
+            return {}
+    dims = {}
+    for var in block.all_vars():
+        try:
+            shape = list(var.shape())
+        except Exception:  # noqa: BLE001 - a variable without a tensor shape (feed/fetch lists)
+            continue
+        if shape and min(shape) > 0:
+            dims[var.name()] = shape
+    return dims
+
+
+def _slot(slots: Any, name: str) -> list[str]:
+    for s in slots:
+        if s.parameter == name:
+            return list(s.arguments)
+    return []
+
+
+def _attr(op: Any, name: str) -> Any:
+    for a in op.attrs:
+        if a.name == name:
+            return a
+    return None
+
+
+def _element(block: Any, producers: dict[str, int], dims: dict[str, list[int]], name: str) -> int | None:
+    """The value of a one-element shape tensor: fill_constant's value, or slice(shape(t))[i] of a static t."""
+    i = producers.get(name)
+    op = block.ops[i] if i is not None else None
+    if op is None:
+        return None
+    if op.type == "fill_constant" and not any(s.arguments for s in op.inputs):
+        s, v = _attr(op, "str_value"), _attr(op, "value")
+        text = s.s if s is not None and s.s else (str(v.f) if v is not None else "")
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+        return int(value) if value.is_integer() else None
+    if op.type != "slice" or any(_slot(op.inputs, k) for k in ("StartsTensor", "EndsTensor", "StartsTensorList")):
+        return None
+    axes, starts, ends = (_attr(op, k) for k in ("axes", "starts", "ends"))
+    if axes is None or list(axes.ints) != [0] or len(starts.ints) != 1 or list(ends.ints) != [starts.ints[0] + 1]:
+        return None
+    src = _slot(op.inputs, "Input")
+    shape_op = block.ops[producers[src[0]]] if len(src) == 1 and src[0] in producers else None
+    if shape_op is None or shape_op.type != "shape":
+        return None
+    t = dims.get((_slot(shape_op.inputs, "Input") or [""])[0])
+    k = starts.ints[0]
+    return t[k] if t is not None and 0 <= k < len(t) else None
+
+
+def fix_static_reshape(block: Any, dims: dict[str, list[int]]) -> int:
+    """Rewrite reshape2 ops whose ShapeTensor list is all known; returns how many (the caller removes the chain)."""
+    if not dims:
+        return 0
+    producers = {n: i for i, op in enumerate(block.ops) for s in op.outputs for n in s.arguments}
+    count = 0
+    for op in block.ops:
+        if op.type != "reshape2" or _slot(op.inputs, "Shape"):
+            continue
+        parts = _slot(op.inputs, "ShapeTensor")
+        if not parts:
+            continue
+        values = [_element(block, producers, dims, p) for p in parts]
+        if any(v is None for v in values):
+            continue
+        for s in op.inputs:
+            if s.parameter == "ShapeTensor":
+                del s.arguments[:]
+        shape = _attr(op, "shape")
+        if shape is None:
+            shape = op.attrs.add()
+            shape.name, shape.type = "shape", _INTS
+        del shape.ints[:]
+        shape.ints.extend(int(v) for v in values if v is not None)
+        count += 1
+    return count
