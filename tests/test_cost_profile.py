@@ -112,6 +112,14 @@ def test_the_fit_recovers_known_rates_and_reports_leave_one_out() -> None:
     assert all(v > 0 for v in model.ipc.values()) and (model.loo_max_pct or 0) > 0
     with pytest.raises(FitError, match="at least 2"):
         fit(template, points[:1])
+    # figures the profiles cannot explain: the fit is kept for reading but makes no estimate
+    wild = [
+        p.model_copy(update={"phone_ms": p.phone_ms * f}) for p, f in zip(points, (3, 0.3, 1, 2.5, 0.4), strict=True)
+    ]
+    model = fit(template, wild)
+    assert (
+        not model.calibrated and "uncalibrated" in (model.note or "") and model.estimate_ms({"memory": 10**6}) is None
+    )
 
 
 def _rec(**fields: object) -> LatencyRecord:

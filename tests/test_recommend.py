@@ -244,3 +244,25 @@ def test_a_manifest_edited_by_hand_is_refused_when_read_naming_the_file_and_the_
                        r"preprocess\.channel_order.*convert the model again \(make convert\)"):  # fmt: skip
         manifest.read(d)
     assert manifest.read(tmp_path / "not-converted") is None
+
+
+def test_fp16_is_judged_on_the_task_like_int8() -> None:
+    """The zoo's fp16 gate: a softmax moved by 0.064 with 98.65 % of the pixels agreeing passes (the max abs diff is
+    reported, not gated); a photo under 90 %, 98 % over all images, or 0.5 mIoU points lost fails."""
+    from benchmark.parity.gates import image_problems, task_problems
+    from converter.compare import OutputComparison
+    from converter.zoo import load_zoo
+
+    zoo = load_zoo()
+    fp16, int8 = zoo.tolerance(None, "fp16"), zoo.tolerance(None, "int8")
+    assert fp16.max_abs_diff is None and fp16 == int8.model_copy(update={"reason": fp16.reason})
+    moved = OutputComparison("photo", 0.064, 1e-3, 0.9865, 0.97, ())
+    assert image_problems(moved, fp16) == []
+    worse = OutputComparison("photo", 0.2, 1e-2, 0.85, 0.8, ())
+    assert image_problems(worse, fp16) == ["argmax agreement 0.85000 < 0.9"]
+    assert (
+        task_problems(fp16, mean_mask_iou=0.97, miou=0.8108, fp32_desktop_miou=0.8122, mean_argmax_agreement=0.9978)
+        == []
+    )
+    problems = task_problems(fp16, mean_mask_iou=0.9, miou=0.80, fp32_desktop_miou=0.8122, mean_argmax_agreement=0.97)
+    assert len(problems) == 2 and "mIoU drop 1.22 points" in problems[1]

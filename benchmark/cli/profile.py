@@ -103,6 +103,8 @@ def _print_fit(model: CostModel, missing: list[str]) -> None:
             f"{p.loo_est_ms or 0:9.2f} {e2:+6.1f}%"
         )
     print(f"  fit RMS {model.fit_rms_pct} %; leave-one-out RMS {model.loo_rms_pct} % (max {model.loo_max_pct} %)")
+    if model.note:
+        print(f"  {model.note}")
     if missing:
         print(f"  not fitted (no instruction profile): {', '.join(missing)}")
 

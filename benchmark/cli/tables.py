@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -166,13 +167,20 @@ def print_device_checks(checks: DeviceChecks) -> None:
 def print_recommendations(recommendations: list[Recommendation]) -> None:
     """Per model and device class: every variant measured, its figure and gate, and the one to ship."""
     for rec in recommendations:
-        print(
-            f"\n{rec.model} on {rec.device_class}: " + (f"ship {rec.chosen.precision}" if rec.chosen else "no variant")
-        )
-        print(f"  {'variant':<8} {UNITS[rec.metric]:>11} {'mIoU':>7} {'argmax':>8}  accuracy gate")
+        head = f"ship {rec.chosen.precision}" if rec.chosen else "no variant"
+        if rec.chosen is not None:
+            ratio, est = rec.vs_fp32(rec.chosen)
+            head += f": {ratio:.2f}x the fp32 {UNITS[rec.metric]}" if ratio is not None else ""
+            head += f", est. {est:.2f}x the fp32 phone latency" if est is not None else ""
+        print(f"\n{rec.model} on {rec.device_class}: {head}")
+        columns = f"{'vs fp32':>8} {'est. ms':>8} {'mIoU':>7} {'argmax':>8}"
+        print(f"  {'variant':<8} {UNITS[rec.metric]:>11} {columns}  accuracy gate")
         for c in rec.candidates:
             miou = f"{100 * c.miou:7.2f}" if c.miou is not None else f"{'-':>7}"
             agree = f"{100 * c.mean_argmax_agreement:7.2f}%" if c.mean_argmax_agreement is not None else f"{'-':>8}"
             mark = "  <- recommended" if c is rec.chosen else ""
-            print(f"  {c.precision:<8} {c.shown:>11.2f} {miou} {agree}  {c.status}{mark}")
+            ratio = rec.vs_fp32(c)[0]
+            vs = f"{ratio:7.2f}x" if ratio is not None and math.isfinite(ratio) else f"{'-':>8}"
+            est_ms = f"{c.est_latency_ms:8.2f}" if c.est_latency_ms is not None else f"{'-':>8}"
+            print(f"  {c.precision:<8} {c.shown:>11.2f} {vs} {est_ms} {miou} {agree}  {c.status}{mark}")
         print(f"  ({rec.why})")

@@ -15,6 +15,7 @@ from benchmark.profile.cost_model import GROUPS, CostModel, FitPoint
 from converter.errors import ToolkitError
 
 MIN_POINTS = 2
+MAX_LOO_RMS_PCT = 25.0  # a fit that misses its own left-out figures by more is kept for reading, not for estimates
 
 
 class FitError(ToolkitError):
@@ -86,11 +87,20 @@ def fit(template: CostModel, points: list[FitPoint], prior: dict[str, float] | N
         )
     rel = [(p.est_ms or 0) / p.phone_ms - 1 for p in fitted]
     loo_rel = [(p.loo_est_ms or 0) / p.phone_ms - 1 for p in fitted]
+    loo_rms = _rms(loo_rel)
+    usable = loo_rms <= MAX_LOO_RMS_PCT
     return model.model_copy(
         update={
             "points": fitted,
             "fit_rms_pct": _rms(rel),
-            "loo_rms_pct": _rms(loo_rel),
+            "loo_rms_pct": loo_rms,
             "loo_max_pct": round(100 * max(abs(r) for r in loo_rel), 2),
+            "calibrated": usable,
+            "note": None
+            if usable
+            else (
+                f"uncalibrated: the leave-one-out RMS error {loo_rms} % is above {MAX_LOO_RMS_PCT} %, so this fit "
+                "is shown but makes no estimate"
+            ),
         }
     )

@@ -35,6 +35,7 @@ class Candidate:
     size_bytes: int | None = None
     nb_sha256: str | None = None
     run: str | None = None
+    est_latency_ms: float | None = None  # the cost model's estimate (ARM emulated phones), never measured
 
     @property
     def shown(self) -> float:
@@ -55,6 +56,14 @@ class Recommendation:
     metric: Metric
     chosen: Candidate | None
     candidates: tuple[Candidate, ...] = field(default_factory=tuple)
+
+    def vs_fp32(self, c: Candidate) -> tuple[float | None, float | None]:
+        """The candidate's figure and estimated latency as fractions of the fp32 variant's (None: no fp32)."""
+        fp32 = next((x for x in self.candidates if x.precision == "fp32" and math.isfinite(x.value)), None)
+        if fp32 is None or not fp32.value:
+            return None, None
+        est = c.est_latency_ms / fp32.est_latency_ms if c.est_latency_ms and fp32.est_latency_ms else None
+        return c.value / fp32.value, est
 
     @property
     def why(self) -> str:
@@ -161,6 +170,7 @@ def _candidate(r: LatencyRecord, cls: tuple[str, Metric], value: float, p: dict[
         size_bytes=r.nb.size_bytes if r.nb else None,
         nb_sha256=r.nb.sha256 if r.nb else None,
         run=r.run_file,
+        est_latency_ms=r.estimate.est_latency_ms if r.estimate else None,
     )
 
 

@@ -32,9 +32,12 @@ def recommendations(c: Collected) -> list[Recommendation]:
 
 
 def _row(rec: Recommendation, x: Candidate) -> list[str]:
+    ratio, est_ratio = rec.vs_fp32(x)
     return [
         x.precision,
         cell_num(x.shown, ".2f"),
+        cell_num(ratio, ".2f"),
+        cell_num(x.est_latency_ms, ".2f") + (f" ({est_ratio:.2f}x)" if est_ratio is not None else ""),
         cell_num(x.size_bytes / 1e6 if x.size_bytes else None, ".2f"),
         cell_num(100 * x.miou if x.miou is not None else None, ".2f"),
         cell_num(100 * x.fp32_desktop_miou if x.fp32_desktop_miou is not None else None, ".2f"),
@@ -55,6 +58,8 @@ def recommendation_section(c: Collected) -> list[Block]:
         head = [
             "variant",
             UNITS[rec.metric],
+            "vs fp32",
+            "estimated phone ms (not measured)",
             "MB",
             "mIoU device",
             "mIoU desktop fp32",
@@ -64,7 +69,7 @@ def recommendation_section(c: Collected) -> list[Block]:
         ]
         blocks += [
             Heading(3, f"{rec.model} on {rec.device_class}"),
-            Table(head, [_row(rec, x) for x in rec.candidates], {1, 2, 3, 4, 5}),
+            Table(head, [_row(rec, x) for x in rec.candidates], {1, 2, 3, 4, 5, 6, 7}),
         ]
     groups = []
     for rec in recs:
