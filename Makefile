@@ -20,7 +20,7 @@ ZOO_ARGS = $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") $(if $(MODELS),--mod
 BENCH_ARGS = $(if $(RUNNER),--runner "$(RUNNER)") $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(REPEATS),--repeats $(REPEATS)) \
 	$(if $(IMAGES),--images "$(IMAGES)") $(if $(DATASET),--dataset "$(DATASET)")
 
-# Farm knobs: FARM (farm file), HISTORY (SQLite file), REPORTS (run files), OUT (converted models), FORCE=1,
+# Farm knobs: FARM (farm file), HISTORY (a file path, sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB), REPORTS (run files), OUT (converted models), FORCE=1,
 # BASELINE (gate: run id, 'previous' or an exported .json), JUNIT (gate XML).
 FARM_ARGS = $(if $(FARM),--farm "$(FARM)") $(if $(HISTORY),--history "$(HISTORY)")
 OUT_ARGS = $(if $(OUT),--out "$(OUT)") $(if $(REPORTS),--reports "$(REPORTS)")
@@ -35,7 +35,7 @@ DEMO_IMAGES ?= $(wildcard $(or $(DATA_DIR),../shared/data)/pphumanseg_demo_image
 DEMO_DIR = $(or $(OUT),build/models)/$(DEMO_MODEL)
 
 .PHONY: help setup convert parity runner bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
-	baseline report bench-graph-fixes layer-diff profile-arm calibrate android-demo android-install int8-study test test-fast lint format clean
+	baseline history-export history-import report bench-graph-fixes layer-diff profile-arm calibrate android-demo android-install int8-study test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
@@ -55,6 +55,7 @@ help:
 	@echo "make report    build/reports/index.html + report.md from every run file"
 	@echo "make layer-diff MODEL=... PRECISION=fp16  which layer departs from fp32 (ARM runtime under QEMU, cut by cut)"
 	@echo "make profile-arm MODELS=... PRECISIONS=...  ARM instructions per kernel family and op + estimated phone ms"
+	@echo "make history-export / history-import  move the farm history between SQLite and a PostgreSQL server"
 	@echo "make calibrate              fit the phone cost model to your bench-device records (or show the shipped fit)"
 	@echo "make android-demo    Java unit tests + build/android/humanseg-demo.apk (DEMO_MODEL=..., PADDLE_LITE_ANDROID_DIR=...,"
 	@echo "                     ALLOW_4K_PAGES=1: build even with native libraries Google Play refuses)"
@@ -124,6 +125,15 @@ gate: $(STAMP)
 
 baseline: $(STAMP)
 	$(PY) -m benchmark history export $(FARM_ARGS) -o "$(or $(BASELINE_FILE),build/baseline.json)"
+
+# Move a history between back ends: history-export writes every run (FILE, default build/history-export.json);
+# history-import adds FILE's runs to HISTORY, or with RUN_FILE= a farm run file's records a lost server missed
+history-export: $(STAMP)
+	$(PY) -m benchmark history export-all $(FARM_ARGS) -o "$(or $(FILE),build/history-export.json)"
+
+history-import: $(STAMP)
+	$(PY) -m benchmark history import $(FARM_ARGS) \
+		$(if $(RUN_FILE),--run-file "$(RUN_FILE)",$(or $(FILE),build/history-export.json))
 
 report: $(STAMP)
 	$(PY) -m benchmark report $(if $(REPORTS),--reports "$(REPORTS)") $(if $(OUT),--models-out "$(OUT)") \

@@ -199,3 +199,19 @@ def arm_runtime() -> Path:
 def second_server(lab):  # type: ignore[no-untyped-def]
     """A second adb server in the session's lab (a second farm host)."""
     return lab.start_server()
+
+
+@pytest.fixture(scope="session")
+def pg_server():  # type: ignore[no-untyped-def]
+    """A PostgreSQL server of this session (tests/postgres_server.py); skipped without Debian's postgresql
+    binaries, except under REQUIRE_POSTGRES=1 (CI), where that is a failure."""
+    from tests.postgres_server import pg_bindir
+    from tests.postgres_server import pg_server as start
+
+    bindir = pg_bindir()
+    if bindir is None:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("no PostgreSQL binaries in /usr/lib/postgresql/*/bin: apt-get install postgresql")
+        pytest.skip("no PostgreSQL binaries (apt-get install postgresql)")
+    with start(bindir) as server:
+        yield server

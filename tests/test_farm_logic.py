@@ -4,7 +4,9 @@ same code runs against the real adb server and emulated devices in test_farm*.py
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +14,7 @@ from benchmark.device.adb import AdbServer
 from benchmark.device.session import ModelJob
 from benchmark.farm.config import DeviceSettings, FarmConfig, LockSettings, Measurement, Parity
 from benchmark.farm.discovery import Discovery, FarmDevice
-from benchmark.farm.history import History, device_key
+from benchmark.farm.history import History, HistoryError, device_key
 from benchmark.farm.lock import LOCK_NAME, PREFIX
 from benchmark.farm.run import FarmRun, run_farm
 from benchmark.records.run_files import RunFile
@@ -126,3 +128,23 @@ def test_a_device_held_by_a_live_run_is_busy_and_a_stale_lock_is_broken(farm: Fa
     stale.links[path] = f"{PREFIX}:other-host:4242:{stale.clock_s - 3600}:tok"  # older than stale_after_s
     _, (outcome,) = farm.run([stale])
     assert [r.status for r in outcome.records] == ["ok", "ok"] and not stale.links
+
+
+def test_a_history_lost_mid_run_loses_no_record(farm: Farm, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The history refuses writes after the first record (its server went away): the devices go on, every record
+    is in the run file, and the run says what the history missed."""
+    real = farm.history.add_record
+    calls: list[int] = []
+
+    def flaky(run_id: str, rec: Any) -> int:
+        calls.append(1)
+        if len(calls) > 1:
+            raise HistoryError("history postgresql+psycopg://farm:***@db/farm: server closed the connection")
+        return real(run_id, rec)
+
+    monkeypatch.setattr(farm.history, "add_record", flaky)
+    run, (outcome,) = farm.run([_fake("dev-a")])
+    assert [r.status for r in outcome.records] == ["ok", "ok"]
+    saved = json.loads(run.run_file.path.read_text())["records"]
+    assert len(saved) == 2 and len(run.history_errors) == 1 and "server closed" in run.history_errors[0]
+    assert len(farm.history.run_records("run-1")) == 1  # what the server took before it went away

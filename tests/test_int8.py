@@ -118,8 +118,9 @@ def test_full_int8_is_quantized_once_and_again_when_calibration_changes(  # type
     assert m3["algo"] == "mse" and m3["key"] not in (q["key"], m2["key"])
     capsys.readouterr()
 
-    # Paddle 2.6's avg sampling breaks on this program: a clear error, and the int8 file already made stays
-    assert _convert(models_dir, out, cache, calib, "--calib-algo", "avg") == 1
+    # Paddle 2.6's avg sampling breaks on this program as exported (its reshapes sized at run time; the graph fixes
+    # make them static, and then avg works): a clear error, and the int8 file already made stays
+    assert _convert(models_dir, out, cache, calib, "--calib-algo", "avg", "--no-graph-fixes") == 1
     assert "the 'avg' calibration algorithm cannot handle this model" in capsys.readouterr().out
     m4 = json.loads((d / "manifest.json").read_text())["files"]["arm-int8.nb"]["quantization"]
     assert m4 == m3 and (d / "arm-int8.nb").is_file()
@@ -143,7 +144,9 @@ def test_int8_study_on_held_out_images(models_dir, data_dir, tmp_path, capsys) -
     argv = ["int8-study", "--models-dir", str(models_dir), "--models", HUMAN_V1, "--offline", "--out", str(tmp_path)]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--dataset", str(dataset), "--calib", str(calib)]
     argv += ["--algos", "hist,avg", "--weight-scales", "channel", "--samples-per-image", "2", "--groups", "2"]
-    rc = bench_main([*argv, "--reports", str(reports)])
+    # the program as exported: Paddle 2.6's avg sampling breaks on its run-time reshapes (the graph fixes' static
+    # shapes cure that), which is the failing option this test needs
+    rc = bench_main([*argv, "--no-graph-fixes", "--reports", str(reports)])
     out = capsys.readouterr().out
     assert rc == 0, out
     run = json.loads(next(reports.glob("int8-study-*.json")).read_text())

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
+import sys
 from pathlib import Path
 
 from benchmark.cli.bench import recommend_and_record
@@ -23,7 +25,8 @@ from benchmark.farm.gate import (
     print_gate,
     write_junit,
 )
-from benchmark.farm.history import open_existing
+from benchmark.farm.history import History, open_existing
+from benchmark.farm.history_transfer import export_all, import_runs, read_import
 from benchmark.farm.noise import history_noise
 from benchmark.farm.scaling import TARGET_RATIO, measure_scaling
 from benchmark.latency.run import DeviceOutcome
@@ -37,6 +40,12 @@ log = logging.getLogger("benchmark")
 RUN_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
+HISTORY_HELP = (
+    "the history: a file path, sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (default $HISTORY, "
+    "else the farm file's)"
+)
+
+
 def add_farm_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     farm = sub.add_parser("farm", help="benchmark every usable device of a device farm (configs/farm.yaml)")
     add_zoo_args(farm)
@@ -45,30 +54,35 @@ def add_farm_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     farm.add_argument("--force", action="store_true", help="measure again what the history already holds")
     farm.add_argument("--runner", type=Path, default=env_path("RUNNER"), help="override the farm file's runner")
     farm.add_argument("--run-name", help="name of this run in the history (default: UTC time + PID)")
-    farm.add_argument("--history", type=Path, default=env_path("HISTORY"), help="override the farm file's history")
+    farm.add_argument("--history", default=os.environ.get("HISTORY") or None, help=HISTORY_HELP)
     farm.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     gate = sub.add_parser("gate", help="compare the latest farm run with a baseline; JUnit XML; exit 1 on failure")
     gate.add_argument("--baseline", required=True, help="run id in the history, 'previous', or an exported .json")
     gate.add_argument("--run", help="the run to judge (default: the latest finished one)")
     gate.add_argument("--farm", type=Path, default=env_path("FARM") or DEFAULT_FARM, help="thresholds from here")
-    gate.add_argument("--history", type=Path, default=env_path("HISTORY"), help="default: the farm file's")
+    gate.add_argument("--history", default=os.environ.get("HISTORY") or None, help=HISTORY_HELP)
     gate.add_argument("--threshold-percent", type=float, help="override thresholds.regression_percent")
     gate.add_argument("--cv-factor", type=float, help="override thresholds.cv_factor")
     gate.add_argument("--junit", type=Path, help="JUnit XML to write (default: REPORTS/gate-junit.xml)")
     gate.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     gate.add_argument("-v", "--verbose", action="store_true")
-    hist = sub.add_parser("history", help="list farm runs, or export one as a baseline file")
-    hist.add_argument("action", choices=["runs", "export"])
-    hist.add_argument("run", nargs="?", help="export: the run id (default: the latest finished)")
-    hist.add_argument("-o", "--output", type=Path, help="export: the baseline file to write")
+    hist = sub.add_parser(
+        "history", help="list farm runs; export one as a baseline; export-all / import a whole history or a run file"
+    )
+    hist.add_argument("action", choices=["runs", "export", "export-all", "import"])
+    hist.add_argument(
+        "run", nargs="?", help="export: the run id (default: the latest finished); import: an export-all file"
+    )
+    hist.add_argument("-o", "--output", type=Path, help="export / export-all: the file to write")
+    hist.add_argument("--run-file", type=Path, help="import: a farm run file (the records a lost server missed)")
     hist.add_argument("--farm", type=Path, default=env_path("FARM") or DEFAULT_FARM)
-    hist.add_argument("--history", type=Path, default=env_path("HISTORY"))
+    hist.add_argument("--history", default=os.environ.get("HISTORY") or None, help=HISTORY_HELP)
     hist.add_argument("-v", "--verbose", action="store_true")
 
 
-def _history_path(args: argparse.Namespace) -> Path:
+def _history_path(args: argparse.Namespace) -> str:
     if args.history:
-        return Path(args.history)
+        return str(args.history)
     return load_farm(args.farm).history
 
 
@@ -116,9 +130,15 @@ def run_farm_command(args: argparse.Namespace) -> int:
     )
     _summary(result.found, result.outcomes)
     recommend_and_record(args.reports, args.out, {r.model for r in result.records})
+    if result.history_errors:
+        print(
+            f"error: the history refused {len(result.history_errors)} write(s) ({result.history_errors[0]}); every "
+            f"record is in the run file: make history-import RUN_FILE={result.path} once the history is back",
+            file=sys.stderr,
+        )
     if result.interrupted:
         return ExitCode.INTERRUPTED
-    return ExitCode.OK if result.ok else ExitCode.FAILED
+    return ExitCode.OK if result.ok and not result.history_errors else ExitCode.FAILED
 
 
 def run_gate_command(args: argparse.Namespace) -> int:
@@ -147,17 +167,37 @@ def run_gate_command(args: argparse.Namespace) -> int:
 
 
 def run_history_command(args: argparse.Namespace) -> int:
+    if args.action == "import":
+        return _import(args)
     with open_existing(_history_path(args)) as history:
         if args.action == "runs":
             for r in history.runs():
                 n = len(history.run_records(r.run_id))
                 print(f"{r.run_id}  {r.started_at}  {r.status:<11}  {n:>3} record(s)  {r.host or ''}")
             return 0
+        if args.action == "export-all":
+            if args.output is None:
+                raise UsageError("history export-all needs -o FILE.json")
+            n_runs, n_records = export_all(history, args.output)
+            print(f"history {history.path}: {n_runs} run(s), {n_records} record(s) written to {args.output}")
+            return 0
         run_id = args.run or latest_finished(history)
         if args.output is None:
             raise UsageError("history export needs -o FILE.json")
         n = export_baseline(history, run_id, args.output)
     print(f"baseline {args.output}: {n} record(s) of run {run_id}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    """An export-all file or a farm run file into --history (created if needed); runs it already holds are kept."""
+    if bool(args.run) == bool(args.run_file):
+        raise UsageError("history import takes an export-all file, or --run-file RUN_FILE.json (one of the two)")
+    source = Path(args.run or args.run_file)
+    data = read_import(source, run_file=args.run_file is not None)  # bad input: one line, nothing written
+    with History(_history_path(args)) as history:
+        summary = import_runs(history, data)
+    print(f"history {history.path}: {summary}")
     return 0
 
 

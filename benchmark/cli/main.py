@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -78,9 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--models-out", type=Path, default=Path("build/models"), help="conversion outputs")
     rep.add_argument(
         "--history",
-        type=Path,
-        default=env_path("HISTORY") or Path("build/history.sqlite"),
-        help="farm history for the farm view (default $HISTORY, else build/history.sqlite)",
+        default=os.environ.get("HISTORY") or "build/history.sqlite",
+        help="farm history for the farm view: a file or a database URL (default $HISTORY, else build/history.sqlite)",
     )
     rep.add_argument("-v", "--verbose", action="store_true")
     add_farm_commands(sub)

@@ -8,12 +8,12 @@ import os
 import re
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.farm.config import FarmConfig
 from benchmark.farm.discovery import Discovery, discover
-from benchmark.farm.history import History
+from benchmark.farm.history import History, HistoryError
 from benchmark.farm.run import FarmRun, run_farm
 from benchmark.images import ImageSet, generated_image_set, load_image_set
 from benchmark.latency.jobs import prepare_jobs
@@ -41,12 +41,13 @@ class NothingToRun(UsageError):
 class FarmResult:
     run_id: str
     path: Path  # the latency run file
-    history_path: Path
+    history_path: str  # the history's location as shown (a file, or a server URL without its password)
     found: Discovery
     outcomes: list[DeviceOutcome]
     model_errors: list[str]
     wall_s: float
     interrupted: bool
+    history_errors: list[str] = field(default_factory=list)  # writes the history refused (records kept in `path`)
 
     @property
     def records(self) -> list[LatencyRecord]:
@@ -76,7 +77,7 @@ def run_farm_file(
     reports: Path,
     models: list[str] | None = None,
     precisions: list[str] | None = None,
-    history: Path | None = None,
+    history: str | Path | None = None,
     force: bool = False,
     run_name: str | None = None,
 ) -> FarmResult:
@@ -115,8 +116,13 @@ def run_farm_file(
     try:
         outcomes = run_farm(found, run)
     finally:
-        store.finish_run(run_id, "interrupted" if run.stop.is_set() else "finished")
+        try:
+            store.finish_run(run_id, "interrupted" if run.stop.is_set() else "finished")
+        except HistoryError as e:
+            run.history_errors.append(str(e))
         store.close()
     wall_s = time.monotonic() - t0
     run.run_file.set("farm_wall_s", round(wall_s, 3))
-    return FarmResult(run_id, path, store.path, found, outcomes, prepared.errors, wall_s, run.stop.is_set())
+    result = FarmResult(run_id, path, store.path, found, outcomes, prepared.errors, wall_s, run.stop.is_set())
+    result.history_errors = run.history_errors
+    return result

@@ -134,7 +134,7 @@ class FarmConfig(_Strict):
     measurement: Measurement = Measurement()
     parity: Parity = Parity()
     thresholds: Thresholds = Thresholds()
-    history: Path = Path("build/history.sqlite")
+    history: str = "build/history.sqlite"  # a file path, sqlite:///PATH or postgresql://USER@HOST/DB
     lock: LockSettings = LockSettings()
 
     _servers = field_validator("servers")(lambda v: [_host_port(s) for s in v])

@@ -1,12 +1,12 @@
-"""The benchmark history: every farm record in SQLite (stdlib sqlite3, WAL, so several farm runs can write at once),
-keyed by device identity (ro.serialno + product model, not the adb connection serial), model, precision, input
-shape and runner version. A run lists its records, including ones reused from earlier runs on resume."""
+"""The benchmark history: every farm record, keyed by device identity (ro.serialno + product model, not the adb
+connection serial), model, precision, input shape and runner version. A run lists its records, including ones
+reused from earlier runs on resume. Stored in SQLite or on a PostgreSQL server (benchmark/farm/history_db.py):
+several farm controllers, on one host or many, write to one history at once; each write is one transaction."""
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,55 +14,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from benchmark.farm.history_db import HistoryError, Location, connect, locate, records, run_records, runs
 from benchmark.records.types import LatencyRecord, verdict_of
 from converter import process
-from converter.errors import ToolkitError
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    status TEXT NOT NULL,
-    host TEXT,
-    pid INTEGER,
-    farm_file TEXT,
-    toolkit_version TEXT,
-    payload_json TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS records (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL REFERENCES runs(run_id),
-    device_key TEXT NOT NULL,
-    serialno TEXT,
-    device_model TEXT,
-    soc TEXT,
-    adb_serial TEXT,
-    model TEXT NOT NULL,
-    precision TEXT NOT NULL,
-    input_shape TEXT NOT NULL,
-    runner_version TEXT,
-    toolkit_version TEXT,
-    nb_sha256 TEXT,
-    status TEXT NOT NULL,
-    median_ms REAL,
-    cv REAL,
-    parity_passed INTEGER,
-    finished_at TEXT,
-    record_json TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS run_records (
-    run_id TEXT NOT NULL REFERENCES runs(run_id),
-    record_id INTEGER NOT NULL REFERENCES records(id),
-    reused INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, record_id)
-);
-CREATE INDEX IF NOT EXISTS records_key ON records (device_key, model, precision, toolkit_version, nb_sha256, status);
-"""
-
-
-class HistoryError(ToolkitError):
-    """The history database cannot be opened or does not hold what was asked for."""
+__all__ = ["History", "HistoryError", "RunRow", "device_key", "history_exists", "open_existing", "shape_text"]
 
 
 def device_key(summary: dict[str, Any]) -> str:
@@ -88,19 +47,44 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
+def record_row(run_id: str, rec: LatencyRecord) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "device_key": device_key(rec.device),
+        "serialno": rec.device.get("serialno"),
+        "device_model": rec.device.get("model"),
+        "soc": rec.device.get("soc"),
+        "adb_serial": rec.device.get("serial"),
+        "model": rec.model,
+        "precision": rec.precision,
+        "input_shape": shape_text(rec.input_shape),
+        "runner_version": rec.runner.version if rec.runner else None,
+        "toolkit_version": (rec.tool_versions or {}).get("toolkit"),
+        "nb_sha256": rec.nb.sha256 if rec.nb else None,
+        "status": rec.status,
+        "median_ms": rec.median_ms,
+        "cv": rec.cv,
+        "parity_passed": {"pass": 1, "fail": 0}.get(verdict_of(rec.parity) or ""),  # NULL: not judged
+        "finished_at": rec.finished_at,
+        "record_json": json.dumps(rec.to_json()),
+    }
+
+
+def _new_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    if key is None:
+        raise HistoryError("the history database gave no id for an inserted record")
+    return int(key[0])
+
+
 class History:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as e:
-            raise HistoryError(f"history database {path} cannot be opened: {e}") from None
+    def __init__(self, location: str | Path, *, create: bool = True) -> None:
+        self.location: Location = locate(location)
+        self.path = self.location.label  # what messages name
+        self._engine = connect(self.location, create=create)
 
     def close(self) -> None:
-        self._db.close()
+        self._engine.dispose()
 
     def __enter__(self) -> History:
         return self
@@ -109,89 +93,89 @@ class History:
         self.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[sa.Connection]:
+        """One write transaction; a database error becomes a HistoryError naming the history."""
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as e:
-            raise HistoryError(f"history database {self.path}: {e}") from None
+            with self._engine.begin() as conn:
+                yield conn
+        except HistoryError:
+            raise
+        except SQLAlchemyError as e:
+            raise HistoryError(f"history database {self.path}: {str(getattr(e, 'orig', e)).splitlines()[0]}") from None
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as e:
+            raise HistoryError(f"history database {self.path}: {str(getattr(e, 'orig', e)).splitlines()[0]}") from None
+
+    def has_run(self, run_id: str) -> bool:
+        with self._read() as conn:
+            return conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is not None
 
     def start_run(self, run_id: str, *, host: str, farm_file: str, toolkit: str, payload: dict[str, Any]) -> None:
         """Register a run; runs this host left 'running' whose process is gone become 'interrupted'."""
-        with self._tx() as db:
-            if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
-                raise HistoryError(f"run {run_id!r} is already in the history {self.path}; pick another --run-name")
-            for other, pid in db.execute("SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?", (host,)):
-                if pid and not process.pid_alive(int(pid)):
-                    db.execute("UPDATE runs SET status = 'interrupted' WHERE run_id = ?", (other,))
-            db.execute(
-                "INSERT INTO runs (run_id, started_at, status, host, pid, farm_file, toolkit_version, payload_json) "
-                "VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
-                (run_id, _now(), host, os.getpid(), farm_file, toolkit, json.dumps(payload)),
-            )
+        try:
+            with self._tx() as conn:
+                if conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first():
+                    raise HistoryError(f"run {run_id!r} is already in the history {self.path}; pick another --run-name")
+                stale = conn.execute(
+                    sa.select(runs.c.run_id, runs.c.pid).where(runs.c.status == "running", runs.c.host == host)
+                ).all()
+                for other, pid in stale:
+                    if pid and not process.pid_alive(int(pid)):
+                        conn.execute(runs.update().where(runs.c.run_id == other).values(status="interrupted"))
+                conn.execute(
+                    runs.insert().values(
+                        run_id=run_id, started_at=_now(), status="running", host=host, pid=os.getpid(),
+                        farm_file=farm_file, toolkit_version=toolkit, payload_json=json.dumps(payload),
+                    )
+                )  # fmt: skip
+        except IntegrityError:  # another controller registered the same name between the check and the insert
+            raise HistoryError(
+                f"run {run_id!r} is already in the history {self.path}; pick another --run-name"
+            ) from None
 
     def finish_run(self, run_id: str, status: str) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?", (_now(), status, run_id))
+        with self._tx() as conn:
+            conn.execute(runs.update().where(runs.c.run_id == run_id).values(finished_at=_now(), status=status))
 
     def add_record(self, run_id: str, rec: LatencyRecord) -> int:
-        values = (
-            run_id,
-            device_key(rec.device),
-            rec.device.get("serialno"),
-            rec.device.get("model"),
-            rec.device.get("soc"),
-            rec.device.get("serial"),
-            rec.model,
-            rec.precision,
-            shape_text(rec.input_shape),
-            rec.runner.version if rec.runner else None,
-            (rec.tool_versions or {}).get("toolkit"),
-            rec.nb.sha256 if rec.nb else None,
-            rec.status,
-            rec.median_ms,
-            rec.cv,
-            {"pass": 1, "fail": 0}.get(verdict_of(rec.parity) or ""),  # NULL: not judged
-            rec.finished_at,
-            json.dumps(rec.to_json()),
-        )
-        with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO records (run_id, device_key, serialno, device_model, soc, adb_serial, model, precision, "
-                "input_shape, runner_version, toolkit_version, nb_sha256, status, median_ms, cv, parity_passed, "
-                "finished_at, record_json) VALUES (" + ", ".join("?" * len(values)) + ")",
-                values,
-            )
-            record_id = int(cur.lastrowid or 0)
-            db.execute("INSERT INTO run_records (run_id, record_id, reused) VALUES (?, ?, 0)", (run_id, record_id))
+        with self._tx() as conn:
+            result = conn.execute(records.insert().values(**record_row(run_id, rec)))
+            record_id = _new_id(result)
+            conn.execute(run_records.insert().values(run_id=run_id, record_id=record_id, reused=0))
         return record_id
 
     def reuse(self, run_id: str, record_id: int) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO run_records (run_id, record_id, reused) VALUES (?, ?, 1)", (run_id, record_id)
-            )
+        with self._tx() as conn:
+            key = (run_records.c.run_id == run_id) & (run_records.c.record_id == record_id)
+            if conn.execute(sa.select(run_records.c.record_id).where(key)).first() is None:
+                conn.execute(run_records.insert().values(run_id=run_id, record_id=record_id, reused=1))
 
     def find_complete(
         self, key: str, model: str, precision: str, toolkit: str, nb_sha256: str
     ) -> tuple[int, LatencyRecord] | None:
         """The newest finished ('ok') record for exactly this device, model, precision, toolkit and .nb bytes."""
-        row = self._db.execute(
-            "SELECT id, record_json FROM records WHERE device_key = ? AND model = ? AND precision = ? "
-            "AND toolkit_version = ? AND nb_sha256 = ? AND status = 'ok' ORDER BY id DESC LIMIT 1",
-            (key, model, precision, toolkit, nb_sha256),
-        ).fetchone()
+        query = (
+            sa.select(records.c.id, records.c.record_json)
+            .where(
+                records.c.device_key == key, records.c.model == model, records.c.precision == precision,
+                records.c.toolkit_version == toolkit, records.c.nb_sha256 == nb_sha256, records.c.status == "ok",
+            )
+            .order_by(records.c.id.desc())
+            .limit(1)
+        )  # fmt: skip
+        with self._read() as conn:
+            row = conn.execute(query).first()
         return None if row is None else (int(row[0]), LatencyRecord.from_json(json.loads(row[1])))
 
     def runs(self) -> list[RunRow]:
-        rows = self._db.execute(
-            "SELECT run_id, started_at, finished_at, status, host FROM runs ORDER BY started_at, rowid"
-        ).fetchall()
+        query = sa.select(runs.c.run_id, runs.c.started_at, runs.c.finished_at, runs.c.status, runs.c.host)
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(runs.c.started_at, runs.c.seq)).all()
         return [RunRow(*r) for r in rows]
 
     def run(self, run_id: str) -> RunRow:
@@ -201,12 +185,23 @@ class History:
         known = ", ".join(r.run_id for r in self.runs()[-5:]) or "none"
         raise HistoryError(f"run {run_id!r} is not in the history {self.path} (latest: {known})")
 
+    def run_payload(self, run_id: str) -> dict[str, Any]:
+        """The run's own row: host, pid, farm file, toolkit version and payload (export)."""
+        with self._read() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
+        if row is None:
+            raise HistoryError(f"run {run_id!r} is not in the history {self.path}")
+        return {k: v for k, v in row.items() if k != "seq"}
+
     def run_records(self, run_id: str) -> list[LatencyRecord]:
-        rows = self._db.execute(
-            "SELECT r.id, r.record_json, rr.reused FROM run_records rr JOIN records r ON r.id = rr.record_id "
-            "WHERE rr.run_id = ? ORDER BY r.id",
-            (run_id,),
-        ).fetchall()
+        query = (
+            sa.select(records.c.id, records.c.record_json, run_records.c.reused)
+            .select_from(run_records.join(records, records.c.id == run_records.c.record_id))
+            .where(run_records.c.run_id == run_id)
+            .order_by(records.c.id)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
         return [
             LatencyRecord.from_json({**json.loads(j), "history_id": int(i), "reused": bool(reused)})
             for i, j, reused in rows
@@ -214,17 +209,75 @@ class History:
 
     def series(self) -> list[dict[str, Any]]:
         """Every ok record with its run's start time, for trend plots: oldest first."""
-        rows = self._db.execute(
-            "SELECT ru.started_at, ru.run_id, r.device_key, r.model, r.precision, r.median_ms "
-            "FROM run_records rr JOIN records r ON r.id = rr.record_id JOIN runs ru ON ru.run_id = rr.run_id "
-            "WHERE r.status = 'ok' ORDER BY ru.started_at, r.id"
-        ).fetchall()
+        cols = (runs.c.started_at, runs.c.run_id, records.c.device_key, records.c.model, records.c.precision,
+                records.c.median_ms)  # fmt: skip
+        query = (
+            sa.select(*cols)
+            .select_from(
+                run_records.join(records, records.c.id == run_records.c.record_id).join(
+                    runs, runs.c.run_id == run_records.c.run_id
+                )
+            )
+            .where(records.c.status == "ok")
+            .order_by(runs.c.started_at, records.c.id)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
         keys = ("started_at", "run_id", "device_key", "model", "precision", "median_ms")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
+    def export_rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every run, record and membership, read in one transaction (a consistent copy while others write)."""
+        with self._read() as conn, conn.begin():
+            run_rows = conn.execute(sa.select(runs).order_by(runs.c.seq)).mappings().all()
+            rec_rows = conn.execute(sa.select(records).order_by(records.c.id)).mappings().all()
+            members = conn.execute(sa.select(run_records)).mappings().all()
+        strip = [{k: v for k, v in r.items() if k != "seq"} for r in run_rows]
+        return strip, [dict(r) for r in rec_rows], [dict(m) for m in members]
 
-def open_existing(path: Path) -> History:
-    """For readers (gate, report): a missing database is an error that says how to create it."""
-    if not path.is_file():
-        raise HistoryError(f"history database {path} does not exist; run `make bench-farm` (or pass --history PATH)")
-    return History(path)
+    def import_run(
+        self,
+        run: dict[str, Any],
+        recs: list[tuple[int, LatencyRecord]],
+        members: list[tuple[int, bool]],
+        id_map: dict[int, int],
+    ) -> tuple[bool, int, int]:
+        """One run into this history in one transaction: (added, records added, memberships left out). A run that is
+        already here is left as it is (imports are idempotent); `id_map` maps the source's record ids to ours."""
+        with self._tx() as conn:
+            if conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run["run_id"])).first():
+                return False, 0, 0
+            conn.execute(runs.insert().values(**run))
+            for old_id, rec in recs:
+                result = conn.execute(records.insert().values(**record_row(run["run_id"], rec)))
+                id_map[old_id] = _new_id(result)
+            missing = 0
+            for old_id, reused in members:
+                if old_id not in id_map:
+                    missing += 1
+                    continue
+                conn.execute(
+                    run_records.insert().values(run_id=run["run_id"], record_id=id_map[old_id], reused=int(reused))
+                )
+        return True, len(recs), missing
+
+    def add_missing(self, run_id: str, recs: list[LatencyRecord]) -> int:
+        """Records of a run file that this run does not hold yet (same device, model, variant and finish time)."""
+        have = {(device_key(r.device), r.model, r.precision, r.finished_at) for r in self.run_records(run_id)}
+        added = 0
+        for rec in recs:
+            if (device_key(rec.device), rec.model, rec.precision, rec.finished_at) not in have:
+                self.add_record(run_id, rec)
+                added += 1
+        return added
+
+
+def history_exists(location: str | Path) -> bool:
+    """A history file that exists, or any server URL (whether it answers is for opening to say)."""
+    loc = locate(location)
+    return loc.sqlite_path is None or loc.sqlite_path.is_file()
+
+
+def open_existing(location: str | Path) -> History:
+    """For readers (gate, report): a history that does not exist yet is an error that says how to create it."""
+    return History(location, create=False)

@@ -19,7 +19,7 @@ from benchmark.device.session import DeviceContext, ModelJob, device_session, nb
 from benchmark.device.thermal import ThermalPolicy
 from benchmark.farm.config import FarmConfig
 from benchmark.farm.discovery import Discovery, FarmDevice
-from benchmark.farm.history import History, device_key
+from benchmark.farm.history import History, HistoryError, device_key
 from benchmark.farm.lock import DeviceBusy, DeviceLock
 from benchmark.images import ImageSet
 from benchmark.latency.run import BenchSettings, DeviceOutcome, bench_model, device_gone
@@ -70,10 +70,19 @@ class FarmRun:
     # How a worker reaches its device: over adb; unit tests give an in-memory Device (tests/fake_device.py)
     open_device: Callable[[FarmDevice], Device] = field(default=lambda fd: AdbDevice(fd.server, fd.serial))
     _history_lock: threading.Lock = field(default_factory=threading.Lock)
+    history_errors: list[str] = field(default_factory=list)  # writes the history refused: the run file has them
 
     def save(self, rec: LatencyRecord) -> None:
-        with self._history_lock:
-            rec.history_id = self.history.add_record(self.run_id, rec)
+        """Into the history, and always into the run file: a history server lost mid-run loses no measurement (the
+        run file can be imported later: make history-import RUN_FILE=...)."""
+        try:
+            with self._history_lock:
+                rec.history_id = self.history.add_record(self.run_id, rec)
+        except HistoryError as e:
+            with self._history_lock:
+                if not self.history_errors:
+                    log.error("error: %s; records go on into the run file %s", e, self.run_file.path)
+                self.history_errors.append(str(e))
         self.run_file.add(rec)
 
     def find_complete(self, ctx: DeviceContext, job: ModelJob, nb_sha256: str) -> tuple[int, LatencyRecord] | None:
@@ -148,8 +157,9 @@ def run_job(ctx: DeviceContext, job: ModelJob, lock: DeviceLock, run: FarmRun) -
         if rec.status == "ok" and run.images is not None:
             rec.parity = _parity(ctx, job, run)
     finally:
+        held_until = time.time()  # before the release: another run may take the lock the moment it goes
         lock.release()
-    rec.lock = {"waited_s": round(waited, 3), "held_from_unix_s": held_from, "held_until_unix_s": time.time()}
+    rec.lock = {"waited_s": round(waited, 3), "held_from_unix_s": held_from, "held_until_unix_s": held_until}
     _stamp(rec, run)
     run.save(rec)
     if rec.status == "ok":

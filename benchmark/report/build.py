@@ -202,7 +202,7 @@ def plots_section(c: Collected) -> list[Block]:
     return blocks
 
 
-def build_report(reports: Path, models: Path, history: Path | None = None) -> tuple[Path, Path, Collected]:
+def build_report(reports: Path, models: Path, history: str | Path | None = None) -> tuple[Path, Path, Collected]:
     c = collect(reports, models)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     blocks: list[Block] = [

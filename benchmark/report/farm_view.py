@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmark.farm.history import History, HistoryError
+from benchmark.farm.history import History, HistoryError, history_exists
 from benchmark.records.types import LatencyRecord, verdict_of
 from benchmark.report import plots
 from benchmark.report.collect import Collected
@@ -67,8 +67,8 @@ def _gate(c: Collected) -> list[Block]:
     return blocks
 
 
-def farm_section(c: Collected, history_path: Path | None) -> list[Block]:
-    if history_path is None or not history_path.is_file():
+def farm_section(c: Collected, history_path: str | Path | None) -> list[Block]:
+    if history_path is None or not history_exists(history_path):
         return []
     try:
         with History(history_path) as h:
