@@ -132,8 +132,8 @@ history-export: $(STAMP)
 	$(PY) -m benchmark history export-all $(FARM_ARGS) -o "$(or $(FILE),build/history-export.json)"
 
 history-import: $(STAMP)
-	$(PY) -m benchmark history import $(FARM_ARGS) \
-		$(if $(RUN_FILE),--run-file "$(RUN_FILE)",$(or $(FILE),build/history-export.json))
+	$(PY) -m benchmark history import $(if $(RUN_FILE),--run-file "$(RUN_FILE)","$(or $(FILE),build/history-export.json)") \
+		$(FARM_ARGS)
 
 report: $(STAMP)
 	$(PY) -m benchmark report $(if $(REPORTS),--reports "$(REPORTS)") $(if $(OUT),--models-out "$(OUT)") \

@@ -1,6 +1,7 @@
 """Fast unit tests of the farm's scheduling on in-memory devices (tests/fake_device.py): every device in parallel,
-resume from the history, a device that disconnects mid-run, the device lock held by a live run or left stale. The
-same code runs against the real adb server and emulated devices in test_farm*.py."""
+resume from the history, a device that disconnects mid-run, the device lock held by a live run or left stale, a
+history lost mid-run; each on both history back ends (SQLite, PostgreSQL). The same code runs against the real
+adb server and emulated devices in test_farm*.py."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def _fake(serial: str, **kw: object) -> FakeDevice:
 class Farm:
     """One farm run over fake devices, sharing a history file across runs like the real farm."""
 
-    def __init__(self, tmp: Path, jobs: list[ModelJob], runner: Path) -> None:
+    def __init__(self, tmp: Path, jobs: list[ModelJob], runner: Path, history: str) -> None:
         self.tmp, self.jobs, self.runner, self.n = tmp, jobs, runner, 0
         self.cfg = FarmConfig(
             servers=[f"{SERVER.host}:{SERVER.port}"],
@@ -48,7 +49,7 @@ class Farm:
             measurement=Measurement(rounds=2, repeats=1, warmup=0),
             lock=LockSettings(wait_s=0.3, poll_s=0.05, stale_after_s=600),
         )
-        self.history = History(tmp / "history.sqlite")
+        self.history = History(history)
 
     def run(self, fakes: list[FakeDevice], *, force: bool = False) -> tuple[FarmRun, list]:  # type: ignore[type-arg]
         self.n += 1
@@ -72,11 +73,15 @@ class Farm:
         return run, outcomes
 
 
-@pytest.fixture
-def farm(tmp_path: Path, jobs: list[ModelJob]) -> Farm:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def farm(request: pytest.FixtureRequest, tmp_path: Path, jobs: list[ModelJob]) -> Farm:
+    """The same farm logic over both history back ends (PostgreSQL: the session's server, tests/postgres_server.py)."""
     runner = tmp_path / "benchmark_bin"
     runner.write_text("#!/bin/sh\n")
-    return Farm(tmp_path, jobs, runner)
+    history = str(tmp_path / "history.sqlite")
+    if request.param == "postgresql":
+        history = request.getfixturevalue("pg_server").new_database()
+    return Farm(tmp_path, jobs, runner, history)
 
 
 def test_every_device_runs_every_job_and_the_lock_is_released(farm: Farm) -> None:
