@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,21 @@ def _rec(
     }
 
 
-def _history(path: Path, runs: dict[str, list[dict[str, Any]]]) -> Path:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
+    """Histories by name on one back end: SQLite files, or databases on the session's PostgreSQL server."""
+    made: dict[str, str] = {}
+
+    def location(name: str) -> str:
+        if name not in made:
+            server = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
+            made[name] = server.new_database() if server else str(tmp_path / f"{name}.sqlite")
+        return made[name]
+
+    return location
+
+
+def _history(path: str | Path, runs: dict[str, list[dict[str, Any]]]) -> str | Path:
     with History(path) as h:
         for run_id, recs in runs.items():
             h.start_run(run_id, host="ci", farm_file="farm.yaml", toolkit="0.1.0", payload={})
@@ -49,8 +64,8 @@ def _history(path: Path, runs: dict[str, list[dict[str, Any]]]) -> Path:
 BASE = [_rec("steady", 10.0), _rec("slower", 10.0), _rec("noisy", 10.0, cv=0.04), _rec("dropped", 10.0)]
 
 
-def _gate(tmp_path: Path, capsys: Any, *extra: str) -> tuple[int, str, str]:
-    argv = ["gate", "--history", str(tmp_path / "h.sqlite"), "--junit", str(tmp_path / "junit.xml")]
+def _gate(tmp_path: Path, capsys: Any, *extra: str, history: str | None = None) -> tuple[int, str, str]:
+    argv = ["gate", "--history", history or str(tmp_path / "h.sqlite"), "--junit", str(tmp_path / "junit.xml")]
     argv += ["--reports", str(tmp_path / "reports"), "--farm", str(tmp_path / "no-farm.yaml"), *extra]
     rc = main(argv)
     cap = capsys.readouterr()
@@ -62,7 +77,7 @@ def _row(out: str, model: str) -> str:
     return next(line for line in out.splitlines() if f" {model} " in line)
 
 
-def test_gate_verdicts_and_junit(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_gate_verdicts_and_junit(tmp_path, capsys, db) -> None:  # type: ignore[no-untyped-def]
     current = [
         _rec("steady", 10.3),  # +3 %: within 5 %
         _rec("slower", 11.0),  # +10 % with CV 1 %: regression
@@ -70,8 +85,8 @@ def test_gate_verdicts_and_junit(tmp_path, capsys) -> None:  # type: ignore[no-u
         _rec("broken", 9.0, parity={"passed": False, "problems": ["max abs diff 0.2 > tolerance 0.001"]}),
         _rec("brand_new", 5.0),
     ]
-    _history(tmp_path / "h.sqlite", {"base": BASE, "now": current})
-    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "base")
+    _history(db("h"), {"base": BASE, "now": current})
+    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "base", history=db("h"))
     assert rc == 1
     assert "PASS: latency +3.0 % within 5.0 %" in _row(out, "steady")
     assert "FAIL: latency +10.0 % > limit 5.0 %" in _row(out, "slower")
@@ -88,34 +103,36 @@ def test_gate_verdicts_and_junit(tmp_path, capsys) -> None:  # type: ignore[no-u
     assert list((tmp_path / "reports").glob("gate-*.json"))
 
 
-def test_gate_passes_and_threshold_override(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_gate_passes_and_threshold_override(tmp_path, capsys, db) -> None:  # type: ignore[no-untyped-def]
     current = [_rec("steady", 10.2), _rec("slower", 10.4), _rec("noisy", 9.0, cv=0.04), _rec("dropped", 10.1)]
-    _history(tmp_path / "h.sqlite", {"base": BASE, "now": current})
-    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "previous")
+    _history(db("h"), {"base": BASE, "now": current})
+    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "previous", history=db("h"))
     assert rc == 0 and "gate PASSED: 0 failure(s) in 4 comparison(s)" in out
-    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "base", "--threshold-percent", "3", "--cv-factor", "0")
+    rc, out, _ = _gate(
+        tmp_path, capsys, "--baseline", "base", "--threshold-percent", "3", "--cv-factor", "0", history=db("h")
+    )
     assert rc == 1 and "FAIL: latency +4.0 % > limit 3.0 %" in _row(out, "slower")
 
 
-def test_identity_is_the_phone_not_the_connection(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_identity_is_the_phone_not_the_connection(tmp_path, capsys, db) -> None:  # type: ignore[no-untyped-def]
     moved = copy.deepcopy(DEVICE) | {"serial": "192.168.1.9:41000"}  # same phone, now over another host's server
     current = [_rec(r["model"], r["median_ms"], r["cv"], device=moved) for r in BASE]
     current.append(_rec("steady", 30.0, device=OTHER))  # another phone's record is not compared with PHONE1's
-    _history(tmp_path / "h.sqlite", {"base": BASE, "now": current})
-    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "base")
+    _history(db("h"), {"base": BASE, "now": current})
+    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "base", history=db("h"))
     assert rc == 0, out
     assert "NEW" in next(line for line in out.splitlines() if line.startswith("PHONE2/Pixel 4"))
 
 
-def test_failed_and_not_run_records_fail(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_failed_and_not_run_records_fail(tmp_path, capsys, db) -> None:  # type: ignore[no-untyped-def]
     current = [
         _rec("steady", 10.0),
         _rec("slower", 10.0, status="failed", error="127.0.0.1:5555: the runner exited with 1"),
         _rec("noisy", 10.0, status="not_run", error="PHONE1: the device disconnected; its remaining jobs..."),
         _rec("dropped", 10.0),
     ]
-    _history(tmp_path / "h.sqlite", {"base": BASE, "now": current})
-    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "base")
+    _history(db("h"), {"base": BASE, "now": current})
+    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "base", history=db("h"))
     assert rc == 1
     assert "FAIL: failed: 127.0.0.1:5555: the runner exited with 1" in _row(out, "slower")
     assert "FAIL: missing: PHONE1: the device disconnected" in _row(out, "noisy")
@@ -151,7 +168,7 @@ def test_gate_bad_input(tmp_path, capsys, monkeypatch, setup, args, message) -> 
     assert not (tmp_path / "junit.xml").exists()
 
 
-def test_instruction_counts_are_gated_instead_of_noisy_emulation_time(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_instruction_counts_are_gated_instead_of_noisy_emulation_time(tmp_path, capsys, db) -> None:  # type: ignore[no-untyped-def]
     qemu = copy.deepcopy(DEVICE) | {"serialno": "EMUARM855001", "model": "MI 9 (emulated ARM)", "qemu_cpu": "max"}
 
     def arm(model: str, median_ms: float, insns: int) -> dict[str, Any]:
@@ -163,8 +180,8 @@ def test_instruction_counts_are_gated_instead_of_noisy_emulation_time(tmp_path, 
         arm("more", 1250.0, 79_000_000),  # +1.28 % instructions though faster on the clock: a real regression
         arm("fewer", 1400.0, 51_000_000),  # fp16-like drop: pass
     ]
-    _history(tmp_path / "h.sqlite", {"base": base, "now": current})
-    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "base")
+    _history(db("h"), {"base": base, "now": current})
+    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "base", history=db("h"))
     assert rc == 1
     assert "PASS: instructions 78.00 M -> 78.00 M (+0.00 % within 1.0 %)" in _row(out, "same")
     assert "FAIL: instructions 78.00 M -> 79.00 M (+1.28 % > limit 1.0 %)" in _row(out, "more")
@@ -173,7 +190,7 @@ def test_instruction_counts_are_gated_instead_of_noisy_emulation_time(tmp_path, 
     assert suite is not None and suite.get("failures") == "1"
 
 
-def test_each_figure_is_gated_against_the_devices_own_noise(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_each_figure_is_gated_against_the_devices_own_noise(tmp_path, capsys, db) -> None:  # type: ignore[no-untyped-def]
     """Model load, first inference, steady-state median and peak memory each get a row, limited by cv_factor x the
     spread of that figure on that device over the history (never below regression_percent)."""
     inits, firsts, peaks = [100.0, 130.0, 80.0, 120.0], [20.0, 20.2, 19.8, 20.0], [50.0, 50.0, 50.0, 50.5]
@@ -182,8 +199,8 @@ def test_each_figure_is_gated_against_the_devices_own_noise(tmp_path, capsys) ->
         for i, (init, first, peak) in enumerate(zip(inits, firsts, peaks, strict=True))
     }
     runs["now"] = [_rec("m", 10.8, init_ms=140.0, first_ms=20.9, peak_memory_mb=60.0)]
-    _history(tmp_path / "h.sqlite", runs)
-    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "previous")
+    _history(db("h"), runs)
+    rc, out, _ = _gate(tmp_path, capsys, "--baseline", "previous", history=db("h"))
     rows = [line for line in out.splitlines() if " m " in line]
     assert rc == 1 and len(rows) == 4
     text = "\n".join(rows)
@@ -193,16 +210,16 @@ def test_each_figure_is_gated_against_the_devices_own_noise(tmp_path, capsys) ->
     assert "PASS: first inference +4.5 % within 5.0 %" in text
     assert "FAIL: peak memory +18.8 % > limit 5.0 %" in text
     # without history, each figure gets the fixed limit and the row says so
-    _history(tmp_path / "h2.sqlite", {"base": runs["r3"], "now": runs["now"]})
-    argv = ["--history", str(tmp_path / "h2.sqlite"), "--baseline", "base"]
-    rc, out, _ = _gate(tmp_path, capsys, *argv)
+    _history(db("h2"), {"base": runs["r3"], "now": runs["now"]})
+    argv = ["--history", db("h2"), "--baseline", "base"]
+    rc, out, _ = _gate(tmp_path, capsys, *argv, history=db("h"))
     assert "SKIPPED: model load (init) +16.7 %: not gated until 3 past runs give this device's noise" in out
     assert "FAIL: latency +7.7 % > limit 5.0 % (no history noise yet: fixed limit)" in out  # as before the history
 
 
-def test_runs_started_in_the_same_second_keep_their_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_runs_started_in_the_same_second_keep_their_order(tmp_path, db) -> None:  # type: ignore[no-untyped-def]
     """The history orders runs by start time, then by insertion (run names sort any way): the gate's 'previous' and
     the noise of the runs before depend on it."""
-    _history(tmp_path / "h.sqlite", {"zz-first": [_rec("m", 10.0)], "aa-second": [_rec("m", 10.1)]})
-    with History(tmp_path / "h.sqlite") as h:
+    _history(db("h"), {"zz-first": [_rec("m", 10.0)], "aa-second": [_rec("m", 10.1)]})
+    with History(db("h")) as h:
         assert [r.run_id for r in h.runs()] == ["zz-first", "aa-second"]
