@@ -53,7 +53,7 @@ help:
 	@echo "make bench-graph-fixes  fixed vs unfixed .nb latency, interleaved (host; ADB=/SERIAL= or EMULATED=1 for devices;"
 	@echo "                        PROFILE=1: host time by kernel family with perf)"
 	@echo "make report    build/reports/index.html + report.md from every run file"
-	@echo "make layer-diff MODEL=... PRECISION=fp16  which layer departs from fp32 (ARM runtime under QEMU, cut by cut)"
+	@echo "make layer-diff MODEL=... PRECISION=fp16|int8  which layer departs from fp32 (ARM runtime under QEMU, cut by cut)"
 	@echo "make profile-arm MODELS=... PRECISIONS=...  ARM instructions per kernel family and op + estimated phone ms"
 	@echo "make history-export / history-import  move the farm history between SQLite and a PostgreSQL server"
 	@echo "make calibrate              fit the phone cost model to your bench-device records (or show the shipped fit)"
@@ -147,7 +147,7 @@ bench-graph-fixes: $(STAMP)
 		$(if $(ADB),--adb "$(ADB)") $(if $(SERIAL),--serial "$(SERIAL)") $(if $(RUNNER),--runner "$(RUNNER)") \
 		$(if $(EMULATED),--emulated) $(if $(PROFILE),--profile)
 
-# Which layer of a variant departs from desktop fp32: MODEL=<converted model>, PRECISION=fp16 (the real ARM runtime
+# Which layer of a variant departs from desktop fp32: MODEL=<converted model>, PRECISION=fp16|int8 (the real ARM runtime
 # under QEMU, cut by cut; IMAGE=photo, LIMIT=N first cuts)
 layer-diff: $(STAMP)
 	$(PY) -m benchmark layer-diff --model "$(MODEL)" --precision "$(or $(PRECISION),fp16)" $(if $(OUT),--out "$(OUT)") \

@@ -43,6 +43,9 @@ class Quantization(_Strict):
     quantized: int | None = None
     skipped: list[str] = []
     key: str | None = Field(default=None, description="changes whenever the quantized program would")
+    program_sha256: str | None = Field(
+        default=None, description="the quantized program kept in int8_program/ beside the .nb (layer-diff cuts it)"
+    )
 
 
 class FileEntry(_Strict):

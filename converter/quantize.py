@@ -21,13 +21,14 @@ from converter.calibration import AUGMENTATIONS_PER_IMAGE, CalibrationSet, augme
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource, checksums
 from converter.manifest_types import InputPreprocess
-from converter.model_files import find_model_files
+from converter.model_files import find_model_files, sha256_file
 from converter.preprocess import preprocess
 from converter.spec import Int8Options, QuantSettings
 from converter.zoo import Int8Recipe
 
 log = logging.getLogger(__name__)
 QUANT_MARK = "QUANT.json"
+PROGRAM_DIR = "int8_program"  # the quantized program opt converted, kept beside the .nb (layer-diff cuts it)
 TIMEOUT_S = 1800.0
 TMP_PREFIX = ".partial-"
 
@@ -102,6 +103,21 @@ def quantize(
     report = json.loads((dest / "quant.json").read_text())
     quantized = ModelSource("int8", files, checksums(files), "full int8 (PaddleSlim post-training)", (), source.url)
     return Quantized(quantized, settings, calib.to_json(), report, cache_key)
+
+
+def keep_program(quantized: Quantized, model_dir: Path) -> str:
+    """Copy the quantized program (model and params) into `model_dir`/int8_program, whole or not at all; returns
+    its model file's sha256 (the manifest records it, so a later copy from another quantization is recognised)."""
+    files = quantized.source.files
+    dest = model_dir / PROGRAM_DIR
+    partial = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for f in (files.model_file, files.params_file):
+        shutil.copyfile(f, partial / f.name)
+    shutil.rmtree(dest, ignore_errors=True)
+    partial.rename(dest)
+    return quantized.source.sha256.get(files.model_file.name) or sha256_file(dest / files.model_file.name)
 
 
 def _sweep_abandoned(cache_dir: Path) -> None:

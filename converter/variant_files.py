@@ -19,7 +19,7 @@ from converter.model_files import sha256_file
 from converter.nb_inspect import NbFormatError, NbInfo, inspect_nb
 from converter.opt import ConversionError, run_opt
 from converter.program import TensorInfo
-from converter.quantize import Int8Plan, Quantized, quantize
+from converter.quantize import Int8Plan, Quantized, keep_program, quantize
 
 if TYPE_CHECKING:
     from converter.spec import ModelSpec
@@ -135,6 +135,7 @@ def convert_variants(
     """opt for each (target, precision) of `todo`; full int8 from the program quantized once (cached); the manifest
     is rewritten after each file, so a later failure keeps what was converted."""
     quantized: Quantized | None = None
+    program_sha256 = ""
     for target, precision in todo:
         program = inputs.program
         if precision == "int8":
@@ -150,6 +151,7 @@ def convert_variants(
                     settings=plan.settings,
                     cache_dir=plan.cache_dir,
                 )
+                program_sha256 = keep_program(quantized, model_dir)
             program = quantized.source
         final, info, elapsed = convert_one(spec.name, program, target, precision, model_dir)
         entry = file_entry(
@@ -165,7 +167,7 @@ def convert_variants(
         )
         entry["graph_fixes_enabled"] = inputs.fixes_enabled
         if quantized is not None and precision == "int8":
-            entry["quantization"] = {**quantized.to_json(), "key": inputs.int8_key}
+            entry["quantization"] = {**quantized.to_json(), "key": inputs.int8_key, "program_sha256": program_sha256}
         data["files"][final.name] = entry
         manifest.write(model_dir, data)
         log.info("%s: wrote %s (%d bytes, %.2f s)", spec.name, final, final.stat().st_size, elapsed)

@@ -1,5 +1,5 @@
-"""`layer-diff` on a small case: a tiny conv + softmax model's fp16 variant cut at each tensor, run by the real ARM
-runtime under QEMU and compared with desktop Paddle Inference fp32; bad input exits 2 with one line."""
+"""`layer-diff` on a small case: a tiny conv + softmax model's fp16 and full int8 variants cut at each tensor, run by
+the real ARM runtime under QEMU and compared with desktop Paddle Inference fp32; bad input exits 2 with one line."""
 
 from __future__ import annotations
 
@@ -62,3 +62,42 @@ def test_bad_input_is_one_line_and_exit_2(converted, tmp_path, capsys) -> None: 
 def test_cut_points_skip_feed_fetch_and_weights(tiny_models: Callable[[str], Path]) -> None:
     points = cut_points((tiny_models("small") / "model.pdmodel").read_bytes())
     assert [p.op_type for p in points] == OPS
+
+
+def test_full_int8_is_cut_from_its_quantized_program(arm_runtime, tiny_models, data_dir, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    folder, out, calib = tmp_path / "tiny", tmp_path / "models", tmp_path / "calib"
+    shutil.copytree(tiny_models("small"), folder)
+    calib.mkdir()
+    for photo in sorted((data_dir / "pphumanseg_demo_images").glob("*.jpg"))[:2]:
+        shutil.copy(photo, calib)
+    argv = [
+        "model",
+        str(folder),
+        "--out",
+        str(out),
+        "--targets",
+        "arm",
+        "--precision",
+        "fp32,int8",
+        "--calib",
+        str(calib),
+    ]
+    assert convert_main(argv) == 0
+    assert (out / "tiny" / "int8_program" / "model.pdmodel").is_file()  # kept beside the .nb, checked by its sha256
+    reports = tmp_path / "reports"
+    rc, text, _ = _diff(capsys, out, reports, "--precision", "int8")
+    assert rc == 0 and "no op departs beyond 0.05" in text, text
+    rows = json.loads(next(reports.glob("layer-diff-*.json")).read_text())["records"]
+    assert [r["op_type"] for r in rows] == OPS and all(r["departs"] is False for r in rows)
+    # the convolution's cut ends at its dequantized output and runs as an int8 kernel; int8 differs more than fp16
+    assert rows[0]["int8_kernels"] >= 1 and 1e-4 < rows[0]["relative_diff"] < 0.05
+    rc, text, _ = _diff(capsys, out, tmp_path / "r2", "--precision", "int8", "--tolerance", "1e-9")
+    assert rc == 0 and "first departs at op #1 conv2d" in text
+    # a quantized program that is not the one the .nb came from is refused, with the fix
+    (out / "tiny" / "int8_program" / "model.pdmodel").write_bytes(b"other")
+    rc, _, err = _diff(capsys, out, tmp_path / "r3", "--precision", "int8")
+    assert rc == 2 and err.count("\n") == 1 and "not the program tiny's arm-int8.nb was converted from" in err
+    shutil.rmtree(out / "tiny" / "int8_program")
+    rc, _, err = _diff(capsys, out, tmp_path / "r3", "--precision", "int8")
+    assert rc == 2 and "the quantized program of its int8 variant was not kept" in err and "FORCE=1" in err
+    assert not (tmp_path / "r3").exists() or not list((tmp_path / "r3").glob("layer-diff-*.json"))

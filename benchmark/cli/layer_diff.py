@@ -47,8 +47,13 @@ def run_layer_diff(args: argparse.Namespace) -> int:
         mark = "  << departs" if r.departs and r is result.first_departure else ""
         cos = "-" if r.cosine is None else f"{r.cosine:.6f}"
         diff = "non-finite" if r.max_abs_diff is None else f"{r.max_abs_diff:.3g}"
-        print(f"{r.index:>4}  {r.op_type:<24} {r.tensor[:44]:<44} {cos:>9} {diff:>10} {r.relative_diff:>9.3g}{mark}")
-    first = result.first_departure
+        int8 = "" if r.int8_kernels is None else f"  int8 kernels {r.int8_kernels}"
+        print(
+            f"{r.index:>4}  {r.op_type:<24} {r.tensor[:44]:<44} {cos:>9} {diff:>10} {r.relative_diff:>9.3g}{int8}{mark}"
+        )
+    first, worst = result.first_departure, result.worst
+    if worst is not None:
+        print(f"worst: op #{worst.index} {worst.op_type} ({worst.tensor}), {worst.relative_diff:.3g} of its magnitude")
     print(
         f"layer-diff {args.model} {args.precision}: "
         + (f"first departs at op #{first.index} {first.op_type} ({first.tensor})" if first else "no op departs")

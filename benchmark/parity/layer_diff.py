@@ -6,7 +6,12 @@ relative diff exceeds the tolerance is where the variant departs.
 
 What can be matched: a cut is its own model, so opt fuses within it but never across it (a convolution cut before
 its batch norm runs as a convolution alone); a cut opt cannot convert, or whose output is not the cut tensor, is
-listed as not matched with the reason, never guessed."""
+listed as not matched with the reason, never guessed.
+
+Full int8: the variant is cut from the quantized program opt converted (kept in int8_program/ beside the .nb), at the
+same tensors as the fp32 program. Where quantization put a dequantize op after a tensor (a convolution's output in
+int8 scale), the cut is made at the dequantized tensor, which holds the real values the next op reads; the
+fake-quantize ops' own outputs are int8-scale and are never compared."""
 
 from __future__ import annotations
 
@@ -25,13 +30,15 @@ from benchmark.emulated.arm_runtime import run_lite
 from converter import manifest
 from converter.errors import ToolkitError, UsageError
 from converter.graph_fix_apply import FIXED_DIR
-from converter.model_files import ModelFiles
+from converter.model_files import ModelFiles, sha256_file
+from converter.nb_inspect import inspect_nb
 from converter.opt import ConversionError, run_opt
-from converter.program_cut import CutPoint, cut_points, cut_program
+from converter.program_cut import CutPoint, cut_points, cut_program, dequantized_aliases, writers
+from converter.quantize import PROGRAM_DIR
 from converter.reference import ReferenceRunner
 
 log = logging.getLogger(__name__)
-PRECISIONS = ("fp16",)  # full int8 cuts need the quantized program: not yet (docs/parity.md)
+PRECISIONS = ("fp16", "int8")
 # a tensor whose fp32 values are all below this is zero for the comparison: fp16 flushes a dead branch's 1e-25 to
 # exactly 0, which is no departure (measured: portrait V2-Lite's first squeeze-excitation reduce conv)
 MAGNITUDE_FLOOR = 1e-6
@@ -48,6 +55,7 @@ class LayerRow:
     relative_diff: float | None = None  # max_abs_diff / max(max |reference|, MAGNITUDE_FLOOR)
     departs: bool | None = None  # None: not matched
     not_matched: str | None = None
+    int8_kernels: int | None = None  # int8 variants: kernels of precision int8 in the cut's .nb (read from it)
 
 
 @dataclass
@@ -62,14 +70,21 @@ class LayerDiff:
     def first_departure(self) -> LayerRow | None:
         return next((r for r in self.rows if r.departs), None)
 
+    @property
+    def worst(self) -> LayerRow | None:
+        """The matched row furthest from fp32 (non-finite first)."""
+        matched = [r for r in self.rows if r.relative_diff is not None]
+        return max(matched, key=lambda r: r.relative_diff or 0.0, default=None)
+
     def to_json(self) -> dict[str, Any]:
-        first = self.first_departure
+        first, worst = self.first_departure, self.worst
         return {
             "model": self.model,
             "precision": self.precision,
             "tolerance_relative": self.tolerance,
             "program": self.program,
             "first_departure": asdict(first) if first else None,
+            "worst": asdict(worst) if worst else None,
             "matched": sum(1 for r in self.rows if r.departs is not None),
             "not_matched": sum(1 for r in self.rows if r.departs is None),
         }
@@ -98,29 +113,69 @@ def _compare(ref: NDArray[Any], got: NDArray[Any], tolerance: float) -> dict[str
     return {"cosine": cosine, "max_abs_diff": diff, "relative_diff": relative, "departs": relative > tolerance}
 
 
-def _row(point: CutPoint, program: bytes, files: tuple[Path, Path], x: NDArray[Any], *, precision: str,
-         tolerance: float, work: Path) -> LayerRow:  # fmt: skip
-    folder = work / f"cut-{point.index}"
+@dataclass(frozen=True)
+class Program:
+    model: bytes
+    params: Path
+
+
+def _folder(work: Path, name: str, program: Program, point: CutPoint) -> Path:
+    folder = work / name
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "model.pdmodel").write_bytes(cut_program(program, point))
+    (folder / "model.pdmodel").write_bytes(cut_program(program.model, point))
     params = folder / "model.pdiparams"
     if not params.exists():
-        params.symlink_to(files[1].resolve())
+        params.symlink_to(program.params.resolve())
+    return folder
+
+
+def _row(point: CutPoint, ref: Program, cand: Program, cand_point: CutPoint, x: NDArray[Any], *, precision: str,
+         tolerance: float, work: Path) -> LayerRow:  # fmt: skip
     base = LayerRow(point.index, point.op_type, point.tensor)
+    ref_dir = _folder(work, f"cut-{point.index}", ref, point)
+    cand_dir = ref_dir if cand is ref else _folder(work, f"cut-{point.index}-{precision}", cand, cand_point)
     try:
-        nb = run_opt(point.tensor, ModelFiles(folder, folder / "model.pdmodel", params, "pdmodel"), "arm", precision,
-                     out_stem=folder / "arm", timeout_s=600)  # fmt: skip
+        nb = run_opt(point.tensor, ModelFiles(cand_dir, cand_dir / "model.pdmodel", cand_dir / "model.pdiparams",
+                     "pdmodel"), "arm", precision, out_stem=cand_dir / "arm", timeout_s=600)  # fmt: skip
     except ConversionError as e:
         return LayerRow(**{**asdict(base), "not_matched": f"opt could not convert the cut: {e.detail}"})
-    ref = ReferenceRunner(folder / "model.pdmodel", params).run([x]).get(point.tensor)
-    if ref is None:
+    want = ReferenceRunner(ref_dir / "model.pdmodel", ref_dir / "model.pdiparams").run([x]).get(point.tensor)
+    if want is None:
         return LayerRow(**{**asdict(base), "not_matched": "desktop Paddle Inference did not return the tensor"})
     got = run_lite(nb, x, precision=precision)
-    shape = [int(d) for d in ref.shape]
-    if got.size != ref.size:
-        why = f"the ARM runtime's output has {got.size} values, the tensor {shape} has {ref.size} (renamed or fused)"
+    shape = [int(d) for d in want.shape]
+    if got.size != want.size:
+        why = f"the ARM runtime's output has {got.size} values, the tensor {shape} has {want.size} (renamed or fused)"
         return LayerRow(**{**asdict(base), "shape": shape, "not_matched": why})
-    return LayerRow(point.index, point.op_type, point.tensor, shape, **_compare(ref, got, tolerance))
+    int8 = inspect_nb(nb).int8_kernels if precision == "int8" else None
+    return LayerRow(
+        point.index, point.op_type, point.tensor, shape, **_compare(want, got, tolerance), int8_kernels=int8
+    )
+
+
+def quantized_program(model_dir: Path) -> Program:
+    """The quantized program the int8 .nb was converted from, checked against the manifest's record of it."""
+    data = manifest.read(model_dir)
+    entry = data.files.get(manifest.nb_name("arm", "int8")) if data else None
+    q = entry.quantization if entry else None
+    model, params = model_dir / PROGRAM_DIR / "model.pdmodel", model_dir / PROGRAM_DIR / "model.pdiparams"
+    fix = f"reconvert it: make convert MODELS={model_dir.name} PRECISIONS=fp32,int8 CALIB=<photos> FORCE=1"
+    if q is None or not q.program_sha256 or not model.is_file() or not params.is_file():
+        raise UsageError(f"{model_dir}: the quantized program of its int8 variant was not kept; {fix}")
+    if sha256_file(model) != q.program_sha256:
+        raise UsageError(f"{model}: not the program {model_dir.name}'s arm-int8.nb was converted from; {fix}")
+    return Program(model.read_bytes(), params)
+
+
+def _candidate_points(points: list[CutPoint], cand: Program, where: str) -> dict[int, CutPoint | str]:
+    """For each fp32 cut, where the quantized program holds the same values (or why it does not)."""
+    aliases, written = dequantized_aliases(cand.model, where), writers(cand.model, where)
+    found: dict[int, CutPoint | str] = {}
+    for p in points:
+        tensor = aliases.get(p.tensor, p.tensor)
+        op = written.get(tensor)
+        found[p.index] = CutPoint(op[0], op[1], tensor) if op else "the quantized program has no such tensor"
+    return found
 
 
 def layer_diff(
@@ -128,21 +183,29 @@ def layer_diff(
 ) -> LayerDiff:
     """Every cut of the converted program (the first `limit`), in program order; `x` is the preprocessed input."""
     if precision not in PRECISIONS:
-        raise UsageError(f"layer-diff compares {', '.join(PRECISIONS)} variants (int8 cuts are not supported yet)")
+        raise UsageError(f"layer-diff compares {', '.join(PRECISIONS)} variants, not {precision}")
     nb = model_dir / manifest.nb_name("arm", precision)
     if not nb.is_file():
         raise UsageError(f"{nb} does not exist: convert {model_dir.name} with PRECISIONS=fp32,{precision} first")
     files = converted_program(model_dir)
-    program = files[0].read_bytes()
-    points = cut_points(program, str(files[0]))[:limit]
+    ref = Program(files[0].read_bytes(), files[1])
+    cand = quantized_program(model_dir) if precision == "int8" else ref
+    points = cut_points(ref.model, str(files[0]))[:limit]
     if not points:
         raise UsageError(f"{files[0]}: no float tensor to cut at")
+    cand_points: dict[int, CutPoint | str] = (
+        {p.index: p for p in points} if cand is ref else _candidate_points(points, cand, str(model_dir / PROGRAM_DIR))
+    )
     shutil.rmtree(work, ignore_errors=True)
     rows = []
     for i, point in enumerate(points):
         progress.show(f"{model_dir.name} {precision} layer-diff", "cut", i + 1, len(points))
+        at = cand_points[point.index]
         try:
-            rows.append(_row(point, program, files, x, precision=precision, tolerance=tolerance, work=work))
+            if isinstance(at, str):
+                rows.append(LayerRow(point.index, point.op_type, point.tensor, not_matched=at))
+            else:
+                rows.append(_row(point, ref, cand, at, x, precision=precision, tolerance=tolerance, work=work))
         except ToolkitError as e:
             rows.append(LayerRow(point.index, point.op_type, point.tensor, not_matched=str(e).splitlines()[0]))
         finally:
