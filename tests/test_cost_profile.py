@@ -16,6 +16,7 @@ from benchmark.cli import main as bench_main
 from benchmark.profile import plugin
 from benchmark.profile.attribution import ProfileError, attribute
 from benchmark.profile.cost_model import CostModel, FitPoint, load_cost_model
+from benchmark.profile.estimate import estimate_latency
 from benchmark.profile.fit import FitError, fit
 from benchmark.profile.kernel_map import KernelMap, Marker, kernel_map
 from benchmark.records.run_files import write_run
@@ -158,6 +159,23 @@ def test_calibrate_refits_from_a_users_phone_records(tmp_path, monkeypatch, caps
     model = load_cost_model("SM8150")
     assert model is not None and model.name == "user-fit" and len(model.points) == 3
     assert model.points[0].source.startswith("measured: ")
+
+
+def test_a_broken_cost_model_file_is_one_line_and_keeps_the_record(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("COST_MODELS_DIR", str(tmp_path))
+    (tmp_path / "SM8150.yaml").write_text("device_class: SM8150\nipc: [unclosed\n")
+    assert bench_main(["calibrate", "--reports", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "SM8150.yaml is not valid" in err and "delete it" in err
+    assert bench_main(["profile-arm", "--converted", "x", "--out", str(tmp_path)]) == 2  # before any device starts
+    assert "SM8150.yaml is not valid" in capsys.readouterr().err
+    profile = {
+        "method": "m", "library_sha256": "s", "per_inference_insns": 10, "profiled_insns": 10, "sum_error": 0.0,
+        "runtime_insns": 0, "families": {"pool": 10}, "ops_matched": False,
+    }  # fmt: skip
+    rec = _rec(model="m", device={"serial": "EMU", "soc": "SM8150"}, emulated=True, cost_profile=profile)
+    estimate_latency(rec)  # a measured record is never lost to a bad cost model: it only has no estimate
+    assert rec.estimate is None and any("SM8150.yaml is not valid" in w for w in rec.warnings)
 
 
 # --- on the real ARM runtime (QEMU) ---------------------------------------------------------------------------

@@ -72,6 +72,7 @@ def run_profile_arm(args: argparse.Namespace) -> int:
     if profile.qemu is None:
         raise UsageError(f"--profile {args.profile} is not an ARM emulated phone; use sd855-arm or sd625-arm")
     check_host(Qemu(cpu=profile.qemu.cpu))  # no qemu-aarch64: one line, exit 2
+    load_cost_model(profile.props.get("ro.soc.model", ""))  # a broken cost model file: one line, exit 2, first
     profile_plugin()  # the plugin cannot be built (no gcc): one line, exit 2
     if args.converted:  # a model or variant not converted: one line, exit 2, before any device starts
         converted_jobs(args.out, [n for n in args.converted.split(",") if n], args.precision)

@@ -16,7 +16,9 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from converter.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "configs" / "cost_models"
@@ -84,6 +86,18 @@ def groups_of(families: dict[str, int]) -> dict[str, int]:
     return out
 
 
+class CostModelError(UsageError):
+    """A cost model file that cannot be read as one (a refit edited by hand, a truncated copy)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"cost model {path} is not valid ({reason}); delete it, or rewrite it with `make calibrate` from your "
+            "bench-device records"
+        )
+        self.path = path
+        self.reason = reason
+
+
 def user_dir() -> Path:
     return Path(os.environ[ENV]) if os.environ.get(ENV) else REPO / "build" / "cost_models"
 
@@ -97,7 +111,10 @@ def load_cost_model(device_class: str) -> CostModel | None:
     for folder in (user_dir(), SHIPPED):
         path = model_path(device_class, folder)
         if path.is_file():
-            return CostModel.model_validate(yaml.safe_load(path.read_text()))
+            try:
+                return CostModel.model_validate(yaml.safe_load(path.read_text()))
+            except (OSError, yaml.YAMLError, ValidationError) as e:
+                raise CostModelError(path, str(e).strip().splitlines()[0]) from None
     return None
 
 

@@ -4,7 +4,7 @@ a class without a fitted model gets none, with a note."""
 
 from __future__ import annotations
 
-from benchmark.profile.cost_model import groups_of, load_cost_model
+from benchmark.profile.cost_model import CostModelError, groups_of, load_cost_model
 from benchmark.records.cost_types import LatencyEstimate
 from benchmark.records.types import LatencyRecord
 
@@ -13,7 +13,11 @@ def estimate_latency(rec: LatencyRecord) -> None:
     if rec.cost_profile is None:
         return
     device_class = str(rec.device.get("soc") or "")
-    model = load_cost_model(device_class) if device_class else None
+    try:
+        model = load_cost_model(device_class) if device_class else None
+    except CostModelError as e:  # the record and its measurement are kept; only the estimate is missing
+        rec.warnings.append(f"no latency estimate: {e}")
+        return
     if model is None or not model.calibrated:
         rec.warnings.append(
             f"no latency estimate: the device class {device_class or '(no SoC model)'} has no calibrated cost model "

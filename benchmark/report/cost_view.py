@@ -3,7 +3,7 @@ and the cost model of each device class (its fit to phone figures, with leave-on
 
 from __future__ import annotations
 
-from benchmark.profile.cost_model import load_cost_model
+from benchmark.profile.cost_model import CostModelError, load_cost_model
 from benchmark.records.types import LatencyRecord
 from benchmark.report import plots
 from benchmark.report.collect import Collected
@@ -17,7 +17,10 @@ def _label(r: LatencyRecord) -> str:
 
 
 def cost_model_table(device_class: str) -> list[Block]:
-    model = load_cost_model(device_class)
+    try:
+        model = load_cost_model(device_class)
+    except CostModelError as e:
+        return [Paragraph(f"{device_class}: {e}", note=True)]
     if model is None:
         return [Paragraph(f"{device_class}: no cost model (uncalibrated): estimates are not made.", note=True)]
     head = (
