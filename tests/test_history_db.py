@@ -103,6 +103,29 @@ def test_two_writers_at_once_lose_and_duplicate_nothing(history_url: str) -> Non
         assert len(set(ids)) == 2 * n  # unique ids, no record in both runs
 
 
+def test_on_sqlite_a_reader_is_never_held_up_by_a_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WAL: opening the history and reading it take no write lock, so a controller in the middle of a write
+    transaction does not make another's gate or resume wait (they read the last committed state)."""
+    path = tmp_path / "history.sqlite"
+    with History(path) as h:
+        h.start_run("r1", host="h", farm_file="f", toolkit="0.1.0", payload={})
+        h.add_record("r1", _rec("a", 10.0))
+        h.finish_run("r1", "finished")
+    monkeypatch.setattr("benchmark.farm.history_db.SQLITE_BUSY_TIMEOUT_S", 0.2)  # a write lock would fail at once
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE runs SET status = 'interrupted' WHERE run_id = 'r1'")
+        with open_existing(path) as h:
+            assert h.run("r1").status == "finished" and len(h.run_records("r1")) == 1
+            assert len(h.export_rows()[1]) == 1
+            with pytest.raises(HistoryError, match="locked"):  # a write still waits for the writer, then says so
+                h.start_run("r2", host="h", farm_file="f", toolkit="0.1.0", payload={})
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
 @pytest.mark.slow
 def test_two_farm_controllers_share_one_history(lab, emulated, models_dir, bench_out, tmp_path, history_url) -> None:  # type: ignore[no-untyped-def]
     """Two `bench-farm` runs on different device sets at once, one history: both runs complete and intact."""

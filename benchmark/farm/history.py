@@ -17,7 +17,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from benchmark.farm.history_db import HistoryError, Location, connect, locate, records, run_records, runs
+from benchmark.farm.history_db import (
+    READ_ONLY,
+    HistoryError,
+    Location,
+    connect,
+    locate,
+    records,
+    run_records,
+    runs,
+)
 from benchmark.records.types import LatencyRecord, verdict_of
 from converter import process
 
@@ -107,7 +116,7 @@ class History:
     def _read(self) -> Iterator[sa.Connection]:
         try:
             with self._engine.connect() as conn:
-                yield conn
+                yield conn.execution_options(**{READ_ONLY: True})
         except SQLAlchemyError as e:
             raise HistoryError(f"history database {self.path}: {str(getattr(e, 'orig', e)).splitlines()[0]}") from None
 

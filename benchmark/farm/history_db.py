@@ -27,6 +27,7 @@ APP = "pp-lite-toolkit farm history"
 CONNECT_TIMEOUT_S = 10
 CREATE_ATTEMPTS = 5
 SQLITE_BUSY_TIMEOUT_S = 60
+READ_ONLY = "history_read_only"  # execution option of a connection that only reads (SQLite: a deferred BEGIN)
 
 meta = sa.MetaData()
 schema_meta = sa.Table(
@@ -117,7 +118,9 @@ def locate(value: str | Path) -> Location:
 
 
 def _sqlite_begin_immediate(engine: Engine) -> None:
-    """SQLite: take the write lock at BEGIN (several farm runs write at once), WAL journal (readers never wait)."""
+    """SQLite: a write transaction takes the write lock at BEGIN (several farm runs write at once); a read-only one
+    (execution option READ_ONLY) begins deferred and reads a snapshot of the WAL journal, so it neither waits for a
+    writer nor holds one up."""
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -126,7 +129,7 @@ def _sqlite_begin_immediate(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def _one_line(e: BaseException) -> str:
@@ -171,7 +174,7 @@ def _check_schema(engine: Engine, loc: Location, *, create: bool) -> None:
     """Accept this toolkit's schema, migrate schema 1, or create it; another controller creating it at the same
     moment makes this one's creation fail: then the schema it wrote is checked instead."""
     for attempt in range(CREATE_ATTEMPTS):
-        with engine.connect() as conn:
+        with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             tables = set(sa.inspect(conn).get_table_names())
         if "schema_meta" in tables:
             _check_meta(engine, loc)
@@ -197,7 +200,7 @@ def _meta_rows() -> list[dict[str, str]]:
 
 
 def _check_meta(engine: Engine, loc: Location) -> None:
-    with engine.connect() as conn:
+    with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
         rows = conn.execute(sa.select(schema_meta.c.key, schema_meta.c.value))
         found: dict[str, str] = {str(k): str(v) for k, v in rows}
     if found.get("app") != APP:
