@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from converter.fetch import ModelSource
 from converter.generated_images import generated_images
 from converter.graph_fixes import fix_program
 from converter.manifest_types import InputPreprocess
-from converter.model_files import find_model_files
+from converter.model_files import write_program_folder
 from converter.opt import ConversionError
 from converter.opt_needs import FilledAttr
 from converter.preprocess import ImageError, load_image, preprocess
@@ -80,28 +79,6 @@ def _images(extra: Path | None) -> list[tuple[str, NDArray[Any]]]:
     return images
 
 
-def _link_or_copy(src: Path, dst: Path) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
-
-
-def _write_fixed(source: ModelSource, program: bytes, dest: Path) -> ModelSource:
-    partial = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    files = source.files
-    (partial / files.model_file.name).write_bytes(program)
-    _link_or_copy(files.params_file, partial / files.params_file.name)
-    for extra in ("deploy.yaml", "deploy.yml"):
-        if (files.folder / extra).is_file():
-            shutil.copyfile(files.folder / extra, partial / extra)
-    shutil.rmtree(dest, ignore_errors=True)
-    partial.rename(dest)
-    return dataclasses.replace(source, files=find_model_files(dest))
-
-
 def max_output_diff(a: ModelSource, b: ModelSource, pre: InputPreprocess, images: list[tuple[str, Any]]) -> float:
     """Largest |difference| over every output and image between two programs on desktop Paddle Inference."""
     from converter.reference import ReferenceRunner
@@ -130,7 +107,7 @@ def prepare_graph_fixes(
     if result.total == 0:
         log.info("%s: graph fixes: nothing to rewrite; the program goes to opt unchanged", name)
         return GraphFixOutcome("not_needed", source, program_ops=(result.ops_before, result.ops_after))
-    fixed = _write_fixed(source, result.program, model_dir / FIXED_DIR)
+    fixed = dataclasses.replace(source, files=write_program_folder(source.files, model_dir / FIXED_DIR, result.program))
     images = _images(settings.images)
     diff = max_output_diff(source, fixed, pre, images)
     outcome = GraphFixOutcome(

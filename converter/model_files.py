@@ -8,6 +8,8 @@ the older `__model__` + `__params__` and `model` + `params` pairs, and deploy.ya
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,29 @@ class ModelFiles:
     def input_files(self) -> dict[str, Path]:
         """The files whose bytes determine the conversion result."""
         return {self.model_file.name: self.model_file, self.params_file.name: self.params_file}
+
+
+def write_program_folder(files: ModelFiles, dest: Path, program: bytes | None = None) -> ModelFiles:
+    """A program's files in `dest`, whole or not at all (filled beside it, then renamed into place): its model file
+    (or `program` in its place), its params (hard-linked where the file system allows: they are never changed) and
+    its deploy.yaml."""
+    partial = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    if program is None:
+        shutil.copyfile(files.model_file, partial / files.model_file.name)
+    else:
+        (partial / files.model_file.name).write_bytes(program)
+    try:
+        os.link(files.params_file, partial / files.params_file.name)
+    except OSError:
+        shutil.copyfile(files.params_file, partial / files.params_file.name)
+    for extra in ("deploy.yaml", "deploy.yml"):
+        if (files.folder / extra).is_file():
+            shutil.copyfile(files.folder / extra, partial / extra)
+    shutil.rmtree(dest, ignore_errors=True)
+    partial.rename(dest)
+    return find_model_files(dest)
 
 
 def sha256_file(path: Path) -> str:

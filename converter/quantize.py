@@ -21,7 +21,7 @@ from converter.calibration import AUGMENTATIONS_PER_IMAGE, CalibrationSet, augme
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource, checksums
 from converter.manifest_types import InputPreprocess
-from converter.model_files import find_model_files, sha256_file
+from converter.model_files import find_model_files, write_program_folder
 from converter.preprocess import preprocess
 from converter.spec import Int8Options, QuantSettings
 from converter.zoo import Int8Recipe
@@ -106,18 +106,11 @@ def quantize(
 
 
 def keep_program(quantized: Quantized, model_dir: Path) -> str:
-    """Copy the quantized program (model and params) into `model_dir`/int8_program, whole or not at all; returns
-    its model file's sha256 (the manifest records it, so a later copy from another quantization is recognised)."""
+    """The quantized program (model and params) kept in `model_dir`/int8_program, whole or not at all; returns its
+    model file's sha256 (the manifest records it, so a later copy from another quantization is recognised)."""
     files = quantized.source.files
-    dest = model_dir / PROGRAM_DIR
-    partial = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    for f in (files.model_file, files.params_file):
-        shutil.copyfile(f, partial / f.name)
-    shutil.rmtree(dest, ignore_errors=True)
-    partial.rename(dest)
-    return quantized.source.sha256.get(files.model_file.name) or sha256_file(dest / files.model_file.name)
+    write_program_folder(files, model_dir / PROGRAM_DIR)
+    return quantized.source.sha256[files.model_file.name]
 
 
 def _sweep_abandoned(cache_dir: Path) -> None:
