@@ -24,7 +24,7 @@ from converter.errors import ExitCode, ToolkitError, UsageError
 from converter.generated_images import generated_images
 from converter.manifest_types import Manifest
 from converter.preprocess import load_image, preprocess
-from converter.reference import ReferenceRunner
+from converter.reference import Reference, open_reference
 
 MAX_SIDE = 640  # keeps the goldens small; the Java side works at any size
 YUV_SIZE = (160, 120)  # W x H of the camera-like frames (even, as YUV 4:2:0 needs)
@@ -36,7 +36,7 @@ def _save(folder: Path, name: str, array: NDArray[Any]) -> str:
 
 
 def _image_entry(
-    folder: Path, i: int, item: tuple[str, NDArray[Any]], data: Manifest, ref: ReferenceRunner
+    folder: Path, i: int, item: tuple[str, NDArray[Any]], data: Manifest, ref: Reference
 ) -> dict[str, Any]:
     name, bgr = item
     scale = MAX_SIDE / max(bgr.shape[:2])
@@ -135,7 +135,7 @@ def write_goldens(model_dir: Path, images: list[Path], out: Path) -> Path:
     data = manifest.read(model_dir)
     if data is None or not (model_dir / SPEC_NAME).is_file():
         raise ToolkitError(f"{model_dir}: no manifest/model_spec.json; convert the model first (make convert)")
-    ref = ReferenceRunner(*data.program_files())
+    ref = open_reference(*data.reference_files())
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)

@@ -17,10 +17,11 @@ from converter import manifest
 from converter.errors import ToolkitError
 from converter.fetch import ModelSource, ModelUnavailable, checksums, resolve
 from converter.graph_fix_apply import prepare_graph_fixes, unfixed_op_counts
-from converter.manifest_types import InputPreprocess
+from converter.manifest_types import InputPreprocess, PirTranslationInfo
 from converter.model_files import ModelFiles, find_model_files
 from converter.model_stats import model_stats
 from converter.opt import opt_version, preflight
+from converter.pir_source import is_pir, pir_input_shape, translated_source
 from converter.program import ProgramInfo, read_program
 from converter.quantize import Int8Plan, int8_plan
 from converter.spec import DEFAULT_OUT, GraphFixSettings, ModelSources, ModelSpec, effective_preprocess
@@ -121,13 +122,21 @@ def convert_source(
         return outcome
 
     try:
-        program = read_program(source.files.model_file)
         pre, pre_warnings = effective_preprocess(spec, source.files)
         outcome.warnings += pre_warnings
+        translation: PirTranslationInfo | None = None
+        original = source
+        if is_pir(source.files):  # a Paddle 3 export: everything below reads its translation
+            source, translation = translated_source(
+                spec.name, source, model_dir, spec.input_shape, pre, tolerance=fixes.tolerance
+            )
+        program = read_program(source.files.model_file)
         fixed = prepare_graph_fixes(spec.name, source, model_dir, pre, fixes)
         outcome.warnings += [fixed.warning] if fixed.warning else []
         out = program.outputs[0]
-        data = _manifest_head(current, spec, source=source, program=program, pre=pre, warnings=outcome.warnings)
+        data = _manifest_head(current, spec, source=original, program=program, pre=pre, warnings=outcome.warnings)
+        data["source_format"] = "pir" if translation else "program"
+        data["translation"] = translation.model_dump() if translation else None
         data["not_built"] = outcome.skipped
         data["model_stats"] = _stats(spec, source, outcome)
         model_dir.mkdir(parents=True, exist_ok=True)
@@ -139,7 +148,7 @@ def convert_source(
             todo,
             model_dir,
             data,
-            VariantInputs(source, fixed.source, out, pre, opt_ver, fixes.enabled, int8, int8_key),
+            VariantInputs(original, fixed.source, out, pre, opt_ver, fixes.enabled, int8, int8_key),
         )
         fp32_targets = sorted({t for t, p in todo if p == "fp32"})
         data["graph_fixes"] = unfixed_op_counts(spec.name, fixed, source, model_dir, data, targets=fp32_targets)
@@ -264,12 +273,18 @@ def _shape_from_files(files: ModelFiles) -> tuple[int, int, int, int]:
     if dep and dep.target_size_wh:
         w, h = dep.target_size_wh
         return (1, 3, h, w)
-    try:  # a plain export (paddle.jit.save with a fixed InputSpec) records its input's shape in the program
-        inputs = read_program(files.model_file).inputs
-    except ToolkitError:
-        inputs = ()
-    if len(inputs) == 1 and len(inputs[0].dims) == 4 and all(d > 0 for d in inputs[0].dims):
-        n, c, h, w = inputs[0].dims
+    # a plain export (paddle.jit.save with a fixed InputSpec) records its input's shape in the program
+    dims: tuple[int, ...] = ()
+    if is_pir(files):  # a PIR file that cannot be read is said as such, not as a missing shape
+        dims = pir_input_shape(files) or ()
+    else:
+        try:
+            inputs = read_program(files.model_file).inputs
+            dims = inputs[0].dims if len(inputs) == 1 else ()
+        except ToolkitError:
+            pass
+    if len(dims) == 4 and all(d > 0 for d in dims):
+        n, c, h, w = dims
         return (n, c, h, w)
     raise InputShapeError(
         f"{files.folder}: no fixed input shape in deploy.yaml (input_shape or Resize target_size) nor in the "

@@ -25,6 +25,7 @@ from converter.model_files import write_program_folder
 from converter.opt import ConversionError
 from converter.opt_needs import FilledAttr
 from converter.preprocess import ImageError, load_image, preprocess
+from converter.reference import Reference, ReferenceRunner
 from converter.spec import GraphFixSettings
 from converter.variant_files import convert_one
 
@@ -79,12 +80,8 @@ def _images(extra: Path | None) -> list[tuple[str, NDArray[Any]]]:
     return images
 
 
-def max_output_diff(a: ModelSource, b: ModelSource, pre: InputPreprocess, images: list[tuple[str, Any]]) -> float:
-    """Largest |difference| over every output and image between two programs on desktop Paddle Inference."""
-    from converter.reference import ReferenceRunner
-
-    ref = ReferenceRunner(a.files.model_file, a.files.params_file)
-    cand = ReferenceRunner(b.files.model_file, b.files.params_file)
+def max_output_diff(ref: Reference, cand: Reference, pre: InputPreprocess, images: list[tuple[str, Any]]) -> float:
+    """Largest |difference| over every output and image between two programs on the desktop."""
     worst = 0.0
     for _, bgr in images:
         x = preprocess(bgr, pre)
@@ -109,7 +106,12 @@ def prepare_graph_fixes(
         return GraphFixOutcome("not_needed", source, program_ops=(result.ops_before, result.ops_after))
     fixed = dataclasses.replace(source, files=write_program_folder(source.files, model_dir / FIXED_DIR, result.program))
     images = _images(settings.images)
-    diff = max_output_diff(source, fixed, pre, images)
+    diff = max_output_diff(
+        ReferenceRunner(source.files.model_file, source.files.params_file),
+        ReferenceRunner(fixed.files.model_file, fixed.files.params_file),
+        pre,
+        images,
+    )
     outcome = GraphFixOutcome(
         "applied", fixed, result.rewrites, (result.ops_before, result.ops_after), diff, len(images), None, result.filled
     )

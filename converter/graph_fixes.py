@@ -1,10 +1,10 @@
 """Pre-opt graph fixes: rewrite a Paddle inference program (Paddle's own framework proto) into forms Paddle-Lite
 2.13's opt fuses, without touching any parameter.
 
-1. conv_bias_reshape: Paddle >= 2.5 exports every conv bias as `reshape2(bias[C] -> [1, C, 1, 1])` followed by
-   `elementwise_add(x, reshaped, axis=-1)`; Paddle <= 2.4 wrote `elementwise_add(x, bias, axis=1)`, the only form
-   opt's conv + bias (+ batch_norm + activation) fusions recognise. The reshape2 goes, the add takes the bias
-   with axis=1 (../shared/docs/host-performance.md, pitfall 3).
+1. conv_bias_reshape: Paddle >= 2.5 exports every conv bias as `reshape2(bias[C] -> [1, C, 1, 1])` (a translated
+   Paddle 3 export: [1, -1, 1, 1]) followed by `elementwise_add(x, reshaped, axis=-1)`; Paddle <= 2.4 wrote
+   `elementwise_add(x, bias, axis=1)`, the only form opt's conv + bias (+ batch_norm + activation) fusions recognise.
+   The reshape2 goes, the add takes the bias with axis=1 (../shared/docs/host-performance.md, pitfall 3).
 2. inference_dropout: `dropout` with is_test and upscale_in_train (or probability 0) is the identity at inference;
    its consumers read its input instead. (downgrade_in_infer scales by 1 - p and is kept.)
 3. attribute_default: an attribute opt 2.13 reads unconditionally and Paddle 2.6 leaves out of its exports (relu6's
@@ -113,7 +113,8 @@ def _fix_conv_bias(desc: Any, block: Any, dead_ops: set[int], dead_vars: set[str
             continue
         bias_dims = var_dims(block, src[0])
         shape = _attr(op, "shape")
-        if bias_dims is None or len(bias_dims) != 1 or shape != [1, bias_dims[0], 1, 1]:
+        # Paddle 2.5+ writes [1, C, 1, 1]; Paddle 3 (a translated PIR export) [1, -1, 1, 1]: the same reshape
+        if bias_dims is None or len(bias_dims) != 1 or shape not in ([1, bias_dims[0], 1, 1], [1, -1, 1, 1]):
             continue
         if readers[out[0]] != 1 or any(readers[x] for x in xshape) or len(consumers.get(out[0], [])) != 1:
             continue

@@ -74,6 +74,23 @@ class FileEntry(_Strict):
     quantization: Quantization | None = None
 
 
+class PirTranslationInfo(_Strict):
+    """A Paddle 3 PIR export's translation into the program opt converts (converter.pir_source), and its check
+    against Paddle 3 Inference on the export itself."""
+
+    pir_format_version: int = Field(description="the export's PIR serialization version (base_code.version)")
+    exported_by: str = Field(description="the Paddle releases that write that version")
+    program_folder: str = Field(description="the translated program (model.pdmodel + the export's .pdiparams)")
+    pir_ops: int
+    program_ops: int = Field(description="ops of the translated program, feed/fetch included")
+    folded_ops: int = Field(description="PIR ops evaluated at the fixed input shape into attributes")
+    key: str = Field(description="the export's sha256, input shape and translator format")
+    reference_runtime: str = Field(description="what ran the export for the check, with its version")
+    check_max_abs_diff: float = Field(description="translated program (Paddle 2.6) vs the export (Paddle 3)")
+    check_images: int
+    check_tolerance: float
+
+
 class Recommended(_Strict):
     """The variant to ship on one device class (benchmark.report.recommend)."""
 
@@ -108,8 +125,19 @@ class Manifest(_Strict):
     model_stats: dict[str, Any] | None = None
     graph_fixes: dict[str, Any] | None = None
     recommended: dict[str, Recommended] = Field(default_factory=dict, description="by device class")
+    source_format: Literal["program", "pir"] = Field(
+        default="program", description="program: a .pdmodel ProgramDesc; pir: a Paddle 3 PIR export, translated"
+    )
+    translation: PirTranslationInfo | None = None
 
     def program_files(self) -> tuple[Path, Path]:
-        """The source program's model and params files: what desktop Paddle Inference runs as the reference."""
+        """The program the converter converts (a PIR export's translation): what layer-diff cuts and reads."""
+        if self.translation is not None:
+            folder = Path(self.translation.program_folder)
+            return folder / "model.pdmodel", folder / "model.pdiparams"
+        return self.reference_files()
+
+    def reference_files(self) -> tuple[Path, Path]:
+        """The model as exported: what desktop Paddle Inference (Paddle 3 for a PIR export) runs as the reference."""
         folder = Path(self.source["folder"])
         return folder / self.source["model_file"], folder / self.source["params_file"]

@@ -1,8 +1,10 @@
 """What is in a Paddle inference model folder: which program/params pair, and what deploy.yaml says.
 
 Understands combined `model.pdmodel` + `model.pdiparams` (any `<stem>.pdmodel` with its `<stem>.pdiparams`),
-the older `__model__` + `__params__` and `model` + `params` pairs, and deploy.yaml in the PaddleSeg 2.6 form
-(transforms only) and the 2.7/2.8 form (`input_shape`, `output_op`, `output_dtype`).
+the older `__model__` + `__params__` and `model` + `params` pairs, Paddle 3's PIR programs (`<stem>.json` with its
+`<stem>.pdiparams`: what `paddle.jit.save` writes, PaddleSeg's export on Paddle 3, a PaddleX 3 model folder), and
+the preprocessing files beside them: deploy.yaml in the PaddleSeg 2.6 form (transforms only) and the 2.7/2.8 form
+(`input_shape`, `output_op`, `output_dtype`), and PaddleX 3's inference.yml (converter.paddlex_yml).
 """
 
 from __future__ import annotations
@@ -23,11 +25,7 @@ class ModelFormatError(ToolkitError):
     """A model folder is missing files, is in a format opt cannot read, or has an unreadable deploy.yaml."""
 
 
-PIR_HINT = (
-    "this is a Paddle 3 PIR program (model.json), which Paddle-Lite's opt cannot read. Re-export it with the old "
-    "program format: set FLAGS_enable_pir_api=0 in the environment of the export (e.g. "
-    "`FLAGS_enable_pir_api=0 python tools/export.py ...`) to get model.pdmodel + model.pdiparams"
-)
+PIR = "pir"  # ModelFiles.layout of a Paddle 3 PIR program (<stem>.json)
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ class ModelFiles:
     folder: Path
     model_file: Path
     params_file: Path
-    layout: str  # "pdmodel", "__model__", "model+params"
+    layout: str  # "pdmodel", "__model__", "model+params", "pir"
     deploy: DeployInfo | None = None
     extra: tuple[Path, ...] = field(default=())
 
@@ -58,10 +56,12 @@ class ModelFiles:
         return {self.model_file.name: self.model_file, self.params_file.name: self.params_file}
 
 
-def write_program_folder(files: ModelFiles, dest: Path, program: bytes | None = None) -> ModelFiles:
+def write_program_folder(
+    files: ModelFiles, dest: Path, program: bytes | None = None, *, params_name: str | None = None
+) -> ModelFiles:
     """A program's files in `dest`, whole or not at all (filled beside it, then renamed into place): its model file
-    (or `program` in its place), its params (hard-linked where the file system allows: they are never changed) and
-    its deploy.yaml."""
+    (or `program` in its place), its params (hard-linked where the file system allows: they are never changed; named
+    `params_name` when given) and its deploy.yaml / inference.yml."""
     partial = dest.with_name(dest.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -69,11 +69,12 @@ def write_program_folder(files: ModelFiles, dest: Path, program: bytes | None = 
         shutil.copyfile(files.model_file, partial / files.model_file.name)
     else:
         (partial / files.model_file.name).write_bytes(program)
+    params = partial / (params_name or files.params_file.name)
     try:
-        os.link(files.params_file, partial / files.params_file.name)
+        os.link(files.params_file, params)
     except OSError:
-        shutil.copyfile(files.params_file, partial / files.params_file.name)
-    for extra in ("deploy.yaml", "deploy.yml"):
+        shutil.copyfile(files.params_file, params)
+    for extra in ("deploy.yaml", "deploy.yml", "inference.yml"):
         if (files.folder / extra).is_file():
             shutil.copyfile(files.folder / extra, partial / extra)
     shutil.rmtree(dest, ignore_errors=True)
@@ -108,7 +109,11 @@ def read_deploy_yaml(path: Path) -> DeployInfo:
         raise ModelFormatError(f"{path}: cannot be read as YAML: {e}") from e
     if not isinstance(raw, dict) or not isinstance(raw.get("Deploy"), dict):
         raise ModelFormatError(f"{path}: expected a top-level 'Deploy' mapping (PaddleSeg export format)")
-    dep = raw["Deploy"]
+    return deploy_info(raw["Deploy"], path)
+
+
+def deploy_info(dep: dict[str, Any], path: Path) -> DeployInfo:
+    """PaddleSeg's `Deploy` mapping (deploy.yaml, or a PaddleX segmentation model's inference.yml)."""
     size: tuple[int, int] | None = None
     mean = std = None
     unsupported: list[str] = []
@@ -152,6 +157,21 @@ def read_deploy_yaml(path: Path) -> DeployInfo:
 _LAYOUTS = (("__model__", "__params__", "__model__"), ("model", "params", "model+params"))
 
 
+def _pir_programs(names: set[str]) -> list[str]:
+    """`<stem>.json` files with a `<stem>.pdiparams` beside them (other JSON files are not programs)."""
+    return sorted(n for n in names if n.endswith(".json") and n[: -len(".json")] + ".pdiparams" in names)
+
+
+def _preprocess_file(folder: Path, names: set[str]) -> DeployInfo | None:
+    if "deploy.yaml" in names:
+        return read_deploy_yaml(folder / "deploy.yaml")
+    if "inference.yml" in names:
+        from converter.paddlex_yml import read_inference_yml
+
+        return read_inference_yml(folder / "inference.yml")
+    return None
+
+
 def find_model_files(folder: Path) -> ModelFiles:
     """Identify the program/params pair in `folder`, or raise ModelFormatError saying what is wrong."""
     if not folder.exists():
@@ -161,23 +181,34 @@ def find_model_files(folder: Path) -> ModelFiles:
     names = {p.name for p in folder.iterdir() if p.is_file()}
     if not names:
         raise ModelFormatError(
-            f"model folder {folder} is empty: expected model.pdmodel + model.pdiparams (+ deploy.yaml)"
+            f"model folder {folder} is empty: expected model.pdmodel + model.pdiparams (+ deploy.yaml), or a Paddle 3 "
+            "export (<name>.json + <name>.pdiparams)"
         )
-    deploy = read_deploy_yaml(folder / "deploy.yaml") if "deploy.yaml" in names else None
+    deploy = _preprocess_file(folder, names)
     pdmodels = sorted(n for n in names if n.endswith(".pdmodel"))
-    if deploy is None and "model.json" in names and not pdmodels:
-        raise ModelFormatError(f"{folder / 'model.json'}: {PIR_HINT}")
+    pirs = _pir_programs(names)
+    both = [p for p in pirs if p[: -len(".json")] + ".pdmodel" in names]
+    if both:
+        stem = both[0][: -len(".json")]
+        raise ModelFormatError(
+            f"{folder}: holds the same model in both formats ({stem}.pdmodel and {stem}.json, one {stem}.pdiparams); "
+            "keep the folder one export wrote (move the other program out), so that the parameters match the program"
+        )
 
     candidates: list[tuple[str, str, str]] = []
-    dep_model = _deploy_file(folder / "deploy.yaml", "model") if deploy else None
-    dep_params = _deploy_file(folder / "deploy.yaml", "params") if deploy else None
+    dep_model = _deploy_file(folder / "deploy.yaml", "model") if deploy and deploy.path.name == "deploy.yaml" else None
+    dep_params = _deploy_file(folder / "deploy.yaml", "params") if dep_model else None
     if dep_model:
-        if dep_model.endswith(".json"):
-            raise ModelFormatError(f"{folder / dep_model}: {PIR_HINT}")
-        candidates.append((dep_model, dep_params or dep_model.rsplit(".", 1)[0] + ".pdiparams", "pdmodel"))
+        stem = dep_model.rsplit(".", 1)[0]
+        params = dep_params or stem + ".pdiparams"
+        if dep_model not in names and stem + ".json" in names:  # PaddleSeg's export on Paddle 3 names .pdmodel
+            candidates.append((stem + ".json", params, PIR))
+        else:
+            candidates.append((dep_model, params, PIR if dep_model.endswith(".json") else "pdmodel"))
     if "model.pdmodel" in pdmodels:
         candidates.append(("model.pdmodel", "model.pdiparams", "pdmodel"))
     candidates += [(m, m[: -len(".pdmodel")] + ".pdiparams", "pdmodel") for m in pdmodels]
+    candidates += [(j, j[: -len(".json")] + ".pdiparams", PIR) for j in pirs]
     candidates += list(_LAYOUTS)
 
     for model_name, params_name, layout in candidates:
@@ -189,11 +220,16 @@ def find_model_files(folder: Path) -> ModelFiles:
                 "copy the whole exported folder (program and parameters)"
             )
         return ModelFiles(folder, folder / model_name, folder / params_name, layout, deploy)
-    if "model.json" in names or any(n.endswith(".json") and n != "deploy.json" for n in names):
-        raise ModelFormatError(f"{folder}: {PIR_HINT}")
+    stray = sorted(n for n in names if n in ("inference.json", "model.json"))
+    if stray:
+        raise ModelFormatError(
+            f"{folder}: {', '.join(stray)} but no matching .pdiparams; a Paddle 3 export is <name>.json with "
+            "<name>.pdiparams beside it: copy the whole exported folder"
+        )
     raise ModelFormatError(
         f"{folder}: no Paddle inference program found (looked for model.pdmodel + model.pdiparams, "
-        f"__model__ + __params__, model + params); files present: {', '.join(sorted(names))}"
+        f"<name>.json + <name>.pdiparams, __model__ + __params__, model + params); files present: "
+        f"{', '.join(sorted(names))}"
     )
 
 

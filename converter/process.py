@@ -142,3 +142,85 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+class WorkerError(RuntimeError):
+    """A line worker died, timed out or answered something that is not a JSON line (the caller says which model)."""
+
+
+class LineWorker:
+    """A long-running child (another interpreter, e.g. the Paddle 3 reference) spoken to in JSON lines: one request
+    on its stdin, one answer on its stdout, each within a deadline; its stderr goes to `log_path`."""
+
+    def __init__(self, argv: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None) -> None:
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_path
+        self.argv = tuple(argv)
+        with log_path.open("ab") as log_file:
+            log.debug("worker: %s", shlex.join(argv))
+            self._proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                env=full_env,
+                start_new_session=True,
+            )
+
+    def read(self, timeout_s: float) -> dict[str, object]:
+        """The next JSON line the worker writes, within timeout_s."""
+        import json
+        import select
+
+        assert self._proc.stdout is not None
+        deadline = time.monotonic() + timeout_s
+        line = b""
+        while not line.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self._proc.stdout], [], [], max(0.0, left))
+            if not ready:
+                self.close()
+                raise WorkerError(f"no answer within {timeout_s:.0f} s (log: {self.log_path})")
+            chunk = os.read(self._proc.stdout.fileno(), 1 << 16)
+            if not chunk:
+                code = self._proc.wait()
+                raise WorkerError(f"it exited with code {code} (log: {self.log_path})")
+            line += chunk
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            raise WorkerError(f"it answered {line[:200]!r}, not a JSON line (log: {self.log_path})") from None
+        if not isinstance(answer, dict):
+            raise WorkerError(f"it answered {answer!r:.200}, not a JSON object")
+        return answer
+
+    def request(self, message: dict[str, object], timeout_s: float) -> dict[str, object]:
+        import json
+
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(json.dumps(message).encode() + b"\n")
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            code = self._proc.wait()
+            raise WorkerError(f"it exited with code {code} (log: {self.log_path})") from None
+        return self.read(timeout_s)
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        if self._proc.poll() is None:
+            try:
+                if self._proc.stdin is not None:
+                    self._proc.stdin.close()
+                self._proc.wait(timeout=timeout_s)
+            except (subprocess.TimeoutExpired, OSError):
+                try:
+                    os.killpg(self._proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self._proc.wait(timeout=timeout_s)
+        for stream in (self._proc.stdin, self._proc.stdout):
+            if stream is not None and not stream.closed:
+                stream.close()

@@ -1,14 +1,15 @@
 """The desktop reference: Paddle Inference on the CPU, one thread, on the original (unconverted) model.
 
 The program is parsed and checked first (converter.program): a corrupt program makes Paddle Inference segfault,
-so nothing unchecked reaches it.
+so nothing unchecked reaches it. A Paddle 3 PIR export (`.json`) is run by Paddle 3 Inference in its own
+environment (converter.paddle3_reference), never by its translation: `open_reference` picks the one a model needs.
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,6 +25,29 @@ class ReferenceError(ToolkitError):
     """Paddle Inference could not load or run the model."""
 
 
+class Reference(Protocol):
+    """What parity needs of a reference: its inputs and outputs by name, one run, and what it is."""
+
+    input_names: list[str]
+    output_names: list[str]
+
+    @property
+    def runtime(self) -> str: ...
+
+    def run(self, inputs: list[NDArray[Any]]) -> dict[str, NDArray[Any]]: ...
+
+    def close(self) -> None: ...
+
+
+def open_reference(model_file: Path, params_file: Path) -> Reference:
+    """The model's own framework on the desktop: Paddle 3 Inference for a PIR export (.json), else Paddle 2.6."""
+    if model_file.suffix == ".json":
+        from converter.paddle3_reference import Paddle3Reference
+
+        return Paddle3Reference(model_file, params_file)
+    return ReferenceRunner(model_file, params_file)
+
+
 class ReferenceRunner:
     def __init__(self, model_file: Path, params_file: Path, threads: int = 1) -> None:
         program = read_program(model_file)
@@ -33,6 +57,9 @@ class ReferenceRunner:
 
         config = inference.Config(str(model_file), str(params_file))
         config.disable_gpu()
+        # Paddle 2.6 turns oneDNN on by default on x86; its nearest resize (align_corners=False) samples pixel
+        # 2k+1 where Paddle's own kernel, Paddle 3 and Paddle-Lite take 2k (measured): the reference is Paddle's own
+        config.disable_mkldnn()
         config.set_cpu_math_library_num_threads(threads)
         config.disable_glog_info()
         try:
@@ -41,6 +68,15 @@ class ReferenceRunner:
         except (RuntimeError, ValueError, OSError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ReferenceError(f"Paddle Inference cannot load {model_file} + {params_file.name}: {first}") from e
+
+    @property
+    def runtime(self) -> str:
+        import paddle
+
+        return f"Paddle Inference {paddle.__version__}"
+
+    def close(self) -> None:
+        """Nothing to release (the predictor goes with the object); for the Reference protocol."""
 
     def run(self, inputs: list[NDArray[Any]]) -> dict[str, NDArray[Any]]:
         """Run once; inputs in feed order; returns copies of every output by name."""

@@ -206,7 +206,7 @@ def test_unsupported_ops_are_listed(
     ("setup", "expected"),
     [
         ("empty", "is empty"),
-        ("pir", "FLAGS_enable_pir_api=0"),
+        ("pir", "not a PIR program"),
         ("no_params", "model.pdiparams is missing"),
         ("train", "training program"),
         ("garbage", "not a Paddle program"),

@@ -1,7 +1,10 @@
 """Exports a network with random weights, in a child process, as a user would: `paddle.jit.save` with a fixed
-1x3xHxW InputSpec (Paddle 2.6's inference program and parameters). ARCH is a `paddle.vision.models` function
-(1x3x224x224), or `seg:NAME`, a PaddleSeg 2.8 architecture of the zoo (SEG: its classes and best input shape,
-as in PaddleSeg's contrib/PP-HumanSeg configs), exported with the zoo's softmax head.
+1x3xHxW InputSpec. Run by the toolkit's Python it writes Paddle 2.6's `model.pdmodel`; run by the Paddle 3
+environment's (converter/paddle3_env.py, extra "exports", with PYTHONPATH at the repository) it writes Paddle 3's
+PIR `model.json`, and a PaddleSeg architecture gets the deploy.yaml PaddleSeg 2.8's export writes on Paddle 3
+(naming model.pdmodel beside model.json). ARCH is a `paddle.vision.models` function (1x3x224x224), or `seg:NAME`, a
+PaddleSeg 2.8 architecture of the zoo (SEG: its classes and best input shape, as in PaddleSeg's contrib/PP-HumanSeg
+configs), exported with the zoo's softmax head.
 
 python tests/vision_exports.py ARCH OUT_DIR
 """
@@ -18,6 +21,7 @@ SEG = {  # name: (model class, backbone class or None, model arguments, [N, C, H
         "cm_bin_sizes": [1, 2, 4], "backbone_indices": [0, 1, 2, 3], "cm_out_ch": 128,
         "arm_out_chs": [32, 64, 96, 128], "seg_head_inter_chs": [16, 32, 32, 32], "use_last_fuse": True,
     }, [1, 3, 192, 192]),
+    "pp_liteseg_stdc1_256": ("PPLiteSeg", "STDC1", {}, [1, 3, 256, 256]),
     "pphumanseg_v1_server_512": ("DeepLabV3P", "ResNet50_vd", {
         "backbone_indices": [0, 3], "aspp_ratios": [1, 12, 24, 36], "aspp_out_channels": 256, "align_corners": False,
     }, [1, 3, 512, 512]),

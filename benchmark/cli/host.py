@@ -48,6 +48,7 @@ def run_parity_command(args: argparse.Namespace) -> int:
         names=args.models,
         precisions=args.precision,
         sources=model_sources(args),
+        converted=[n for n in args.converted.split(",") if n] if args.converted else None,
     )
     tables.print_records(run.records)
     tables.print_summary(run.results)

@@ -52,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         help="folder of jpg/png images (masks in X/Annotations for X/Images); default: $IMAGES, else a generated set",
     )
     par.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    par.add_argument(
+        "--converted",
+        help="comma-separated models of your own, converted with `python -m converter model` into --out, instead "
+        "of zoo models (zoo default tolerances)",
+    )
     add_precision_arg(par, "variants to judge")
     dev = par.add_argument_group("on a device (instead of Paddle-Lite x86 on the host)")
     dev.add_argument("--device", action="store_true", help="run the converted .nb on attached device(s) over adb")

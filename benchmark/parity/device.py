@@ -44,7 +44,7 @@ from converter.manifest_types import InputPreprocess
 from converter.model_files import sha256_file
 from converter.nb_inspect import inspect_nb
 from converter.preprocess import preprocess
-from converter.reference import ReferenceRunner
+from converter.reference import open_reference
 from converter.zoo import Tolerance
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ def check_on_device(
     data = manifest.read(job.model_dir)
     if data is None:
         raise RunnerError(f"{job.model_dir}: no manifest; convert {job.name} first")
-    reference = ReferenceRunner(*data.program_files())
+    reference = open_reference(*data.reference_files())
     out_name, out_dtype = data.output_name, data.output_dtype
     target, nb_path = nb_for_device(ctx, job)
     nb_version = inspect_nb(nb_path).opt_version
@@ -207,6 +207,7 @@ def check_on_device(
         c = compare_output(out_name, ref_cmp, dev_cmp)
         rec = _record(ctx, job, item, c, tol=tol, bound=bound, decoded=decoded, target=target)
         rec.output_dtype = out_dtype
+        rec.reference_runtime = reference.runtime
         if item.mask is not None and full:
             rec.gt_iou_reference = tallies["reference"].add(ref, item.mask)
             rec.gt_iou_candidate = tallies["candidate"].add(dev_cmp, item.mask)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -25,9 +26,10 @@ from converter.compare import (
     mean_mask_iou,
 )
 from converter.convert import DEFAULT_SOURCES, convert_zoo_model
-from converter.errors import ToolkitError
+from converter.errors import ToolkitError, UsageError
+from converter.manifest_types import Manifest
 from converter.preprocess import preprocess
-from converter.reference import ReferenceRunner
+from converter.reference import open_reference
 from converter.spec import ModelSources
 from converter.zoo import Tolerance, Zoo
 
@@ -109,11 +111,28 @@ def check_model(
     if data is None:
         missing = f"{outcome.model_dir}: manifest missing after conversion"
         return [(ModelParity(name, "error", precision=p, error=missing), []) for p in wanted]
+    return judge_model(
+        name, outcome.model_dir, data, images, wanted=wanted, tolerance=lambda p: zoo.tolerance(entry, p)
+    )
+
+
+def judge_model(
+    name: str,
+    model_dir: Path,
+    data: Manifest,
+    images: ImageSet,
+    *,
+    wanted: tuple[str, ...],
+    tolerance: Callable[[str], Tolerance],
+) -> list[tuple[ModelParity, list[ParityRecord]]]:
+    """The x86 .nb of each precision of a converted model against the model's own framework on the desktop
+    (Paddle 3 Inference for a PIR export, else Paddle 2.6), image by image."""
     try:
-        files = outcome.source.files
-        reference = ReferenceRunner(files.model_file, files.params_file)
+        reference = open_reference(*data.reference_files())
         inputs = [preprocess(item.bgr, data.preprocess) for item in images.items]
         ref_outs = [reference.run([x]) for x in inputs]
+        runtime = reference.runtime
+        reference.close()
     except ToolkitError as e:
         return [(ModelParity(name, "error", precision=p, error=f"{name}: {e}"), []) for p in wanted]
     results: list[tuple[ModelParity, list[ParityRecord]]] = []
@@ -125,16 +144,14 @@ def check_model(
         else ImageSet(images.source, tuple(replace(i, mask=None) for i in images.items), images.warnings)
     )
     for precision in wanted:
-        tol = zoo.tolerance(entry, precision)
+        tol = tolerance(precision)
         if precision in NOT_RUN_HERE:
             results.append(
                 (ModelParity(name, "not_run", precision=precision, tolerance=tol, error=NOT_RUN_HERE[precision]), [])
             )
             continue
         try:
-            cand = LiteHostRunner(outcome.model_dir / manifest.nb_name(TARGET, precision)).run_batch(
-                [[x] for x in inputs]
-            )
+            cand = LiteHostRunner(model_dir / manifest.nb_name(TARGET, precision)).run_batch([[x] for x in inputs])
         except ToolkitError as e:
             results.append((ModelParity(name, "error", precision=precision, tolerance=tol, error=f"{name}: {e}"), []))
             continue
@@ -144,6 +161,7 @@ def check_model(
         results[-1][0].weights = weights
         for rec in results[-1][1]:
             rec.weights = weights
+            rec.reference_runtime = runtime
     for r, _ in results:
         if r.tolerance is not None and r.status in ("pass", "fail"):
             task = task_problems(  # against desktop fp32 on the same images
@@ -156,6 +174,26 @@ def check_model(
             r.failures += [f"task level: {p}" for p in task]
             r.status = "fail" if r.failures else "pass"
     return results
+
+
+def check_converted(
+    zoo: Zoo, model_dir: Path, images: ImageSet, *, precisions: tuple[str, ...] | None = None
+) -> list[tuple[ModelParity, list[ParityRecord]]]:
+    """Host parity of a model converted with `python -m converter model` (UsageError when there is none)."""
+    data = manifest.read(model_dir)
+    if data is None:
+        raise UsageError(
+            f"{model_dir}: no converted model here; run python -m converter model DIR --out {model_dir.parent}"
+        )
+    built = sorted({f.precision for f in data.files.values() if f.target == TARGET})
+    wanted = precisions or tuple(built)
+    missing = [p for p in wanted if p not in built and p not in NOT_RUN_HERE]
+    if missing:
+        have = ", ".join(built) or "none"
+        raise UsageError(f"{model_dir.name}: no x86 {', '.join(missing)} variant in {model_dir} (built: {have})")
+    return judge_model(
+        data.model, model_dir, data, images, wanted=tuple(wanted), tolerance=lambda p: zoo.tolerance(None, p)
+    )
 
 
 def _judge(
@@ -246,14 +284,20 @@ def check_parity(
     names: list[str] | None = None,
     precisions: tuple[str, ...] | None = None,
     sources: ModelSources = DEFAULT_SOURCES,
+    converted: list[str] | None = None,
 ) -> ParityRun:
-    """check_model for each model (default: the whole zoo), into one parity run file rewritten after each model."""
-    wanted = zoo.select(names)
+    """check_model for each model (default: the whole zoo), into one parity run file rewritten after each model;
+    `converted`: models of the user's own, converted with `python -m converter model` into sources.out_root, instead
+    of zoo models (their precisions: the x86 ones built; tolerances: the zoo's defaults)."""
+    wanted = converted or zoo.select(names)
     log.info("parity on %d image(s) from %s", len(images.items), images.source)
     run = ParityRun(new_run_path("parity", reports), [], [])
     for name in wanted:
         log.info("%s: checking", name)
-        pairs = check_model(zoo, name, images, precisions=precisions, sources=sources)
+        if converted:
+            pairs = check_converted(zoo, sources.out_root / name, images, precisions=precisions)
+        else:
+            pairs = check_model(zoo, name, images, precisions=precisions, sources=sources)
         for result, recs in pairs:
             run.results.append(result)
             run.records.extend(recs)

@@ -35,7 +35,7 @@ from converter.errors import ToolkitError, UsageError
 from converter.int8_source import Int8Source, int8_source
 from converter.preprocess import preprocess
 from converter.quantize import conv_weights, quantize
-from converter.reference import ReferenceRunner
+from converter.reference import ReferenceRunner, open_reference
 from converter.spec import ModelSources, QuantSettings
 from converter.zoo import CalibAlgo, Tolerance, WeightScales, Zoo
 
@@ -102,7 +102,7 @@ class _Judge:
     def __init__(self, src: Int8Source, images: ImageSet, tol: Tolerance) -> None:
         self.images, self.tol = images, tol
         files = src.source.files
-        reference = ReferenceRunner(files.model_file, files.params_file)
+        reference = open_reference(files.model_file, files.params_file)
         self.output = reference.output_names[0]
         self.inputs = [preprocess(item.bgr, src.pre) for item in images.items]
         self.refs = [reference.run([x])[self.output] for x in self.inputs]

@@ -146,6 +146,9 @@ class ParityRecord(Record):
     source: Source
     target: Target
     reference: str = "paddle_inference_fp32"
+    reference_runtime: str | None = Field(
+        default=None, description="what ran the reference, with its version (Paddle 3 for a PIR export)"
+    )
     candidate: str = Field(description="paddle_lite_x86_<precision> (host) or device_benchmark_bin")
     device: dict[str, Any] | None = None
     emulated: bool = False
