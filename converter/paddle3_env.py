@@ -78,7 +78,7 @@ def paddle3_python(extras: tuple[str, ...] = ()) -> Path:
     if stamp.is_file() and python.is_file():
         return python
     root.parent.mkdir(parents=True, exist_ok=True)
-    with (root.parent / f".{root.name}.lock").open("w") as lock:
+    with (root.parent / f"{root.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another command may be making it: wait, then use its result
         if stamp.is_file() and python.is_file():
             return python
