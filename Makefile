@@ -34,12 +34,13 @@ comma := ,
 DEMO_IMAGES ?= $(wildcard $(or $(DATA_DIR),../shared/data)/pphumanseg_demo_images)
 DEMO_DIR = $(or $(OUT),build/models)/$(DEMO_MODEL)
 
-.PHONY: help setup convert parity runner bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
+.PHONY: help setup paddle3-env convert parity runner bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
 	baseline history-export history-import report bench-graph-fixes layer-diff profile-arm calibrate android-demo android-install int8-study test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
 	@echo "make parity    Paddle-Lite x86 vs Paddle Inference on images (IMAGES=DIR)"
+	@echo "make paddle3-env  make the Paddle 3 environment PIR exports (.json) are checked against (else on first use)"
 	@echo "make bench-device    latency on attached phones (RUNNER=benchmark_bin, SERIAL=..., ADB=host:port)"
 	@echo "make bench-emulated  the same through a private adb server and an emulated device (host timings);"
 	@echo "                     DEVICE_PROFILE=sd855-arm: the real ARM runtime under QEMU (instruction counts)"
@@ -83,6 +84,11 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet pyzmq
 	$(PY) -m pip install --quiet --no-deps paddleslim==2.6.0
 	@touch $@
+
+# The Paddle 3 reference environment (.venv-paddle3, or PADDLE3_VENV) that PIR exports are checked against; made on
+# first use by any command that needs it, or ahead of time here
+paddle3-env: $(STAMP)
+	$(PY) -m converter.paddle3_env
 
 convert: $(STAMP)
 	$(PY) -m converter zoo $(ZOO_ARGS) $(if $(OUT),--out "$(OUT)") $(if $(TARGETS),--targets "$(TARGETS)") $(if $(PRECISIONS),--precision "$(PRECISIONS)")

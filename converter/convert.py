@@ -127,9 +127,7 @@ def convert_source(
         translation: PirTranslationInfo | None = None
         original = source
         if is_pir(source.files):  # a Paddle 3 export: everything below reads its translation
-            source, translation = translated_source(
-                spec.name, source, model_dir, spec.input_shape, pre, tolerance=fixes.tolerance
-            )
+            source, translation = translated_source(spec.name, source, model_dir, spec.input_shape, pre)
         program = read_program(source.files.model_file)
         fixed = prepare_graph_fixes(spec.name, source, model_dir, pre, fixes)
         outcome.warnings += [fixed.warning] if fixed.warning else []

@@ -86,9 +86,11 @@ class PirTranslationInfo(_Strict):
     folded_ops: int = Field(description="PIR ops evaluated at the fixed input shape into attributes")
     key: str = Field(description="the export's sha256, input shape and translator format")
     reference_runtime: str = Field(description="what ran the export for the check, with its version")
-    check_max_abs_diff: float = Field(description="translated program (Paddle 2.6) vs the export (Paddle 3)")
+    check_max_abs_diff: float = Field(
+        description="translated program (Paddle 2.6) vs the export (Paddle 3), both without fusion passes"
+    )
     check_images: int
-    check_tolerance: float
+    check_tolerance: float = Field(description="1e-6 of the outputs' largest magnitude (at least 1e-6)")
 
 
 class Recommended(_Strict):

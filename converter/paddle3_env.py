@@ -108,3 +108,18 @@ def _base_python() -> str:
     """The interpreter the toolkit's own venv was made from (a venv made from a venv's python works too, but this
     keeps the Paddle 3 environment independent of the toolkit's)."""
     return getattr(sys, "_base_executable", None) or sys.executable
+
+
+def main() -> int:
+    """`python -m converter.paddle3_env` (make paddle3-env): make the environment now and print its interpreter."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        print(paddle3_python())
+    except Paddle3EnvError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,12 +27,15 @@ class Paddle3ReferenceError(ToolkitError):
 
 
 class Paddle3Reference:
-    def __init__(self, model_file: Path, params_file: Path, *, log_dir: Path | None = None) -> None:
+    def __init__(
+        self, model_file: Path, params_file: Path, *, ir_optim: bool = True, log_dir: Path | None = None
+    ) -> None:
         self.model_file = model_file
         python = paddle3_python()
         self._tmp = tempfile.TemporaryDirectory(prefix="pplite-paddle3-")
         log_path = (log_dir or Path(self._tmp.name)) / "paddle3_worker.log"
-        self._worker = LineWorker([str(python), str(WORKER), str(model_file), str(params_file)], log_path=log_path)
+        argv = [str(python), str(WORKER), str(model_file), str(params_file), *([] if ir_optim else ["--no-ir-optim"])]
+        self._worker = LineWorker(argv, log_path=log_path)
         self._finalizer = weakref.finalize(self, _shut, self._worker, self._tmp)
         self._lock = threading.Lock()
         try:

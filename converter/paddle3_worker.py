@@ -1,7 +1,7 @@
 """The Paddle 3 reference, run inside the Paddle 3 environment (converter/paddle3_env.py), never in the toolkit's
 own: Paddle 2.6 and 3.x cannot share an interpreter. It imports nothing of the toolkit (started by file path).
 
-python paddle3_worker.py MODEL.json PARAMS.pdiparams
+python paddle3_worker.py MODEL.json PARAMS.pdiparams [--no-ir-optim]
 
 It loads the model with Paddle Inference (CPU, one thread, oneDNN off: Paddle 3.3.1 cannot run some exports with
 it), answers one JSON line on its stdout with its Paddle version and the model's inputs and outputs, then serves
@@ -33,8 +33,10 @@ def main(argv: list[str]) -> int:
         answers.write(json.dumps(message) + "\n")
         answers.flush()
 
+    ir_optim = "--no-ir-optim" not in argv
+    argv = [a for a in argv if a != "--no-ir-optim"]
     if len(argv) != 2:
-        say({"error": "usage: paddle3_worker.py MODEL.json PARAMS.pdiparams"})
+        say({"error": "usage: paddle3_worker.py MODEL.json PARAMS.pdiparams [--no-ir-optim]"})
         return 2
     try:
         import numpy as np
@@ -44,6 +46,7 @@ def main(argv: list[str]) -> int:
         config = inference.Config(argv[0], argv[1])
         config.disable_gpu()
         config.disable_mkldnn()
+        config.switch_ir_optim(ir_optim)
         config.set_cpu_math_library_num_threads(1)
         config.disable_glog_info()
         predictor = inference.create_predictor(config)

@@ -17,6 +17,10 @@ from numpy.typing import NDArray
 from converter.errors import ToolkitError
 from converter.program import read_program
 
+# Paddle 2.6 Inference runs oneDNN kernels on x86 by default (3.7x faster than its own on the 512x512 V1-Server). Ops
+# whose oneDNN kernel computes another thing than Paddle's own kernel, Paddle 3 and Paddle-Lite (measured): nearest
+# resize with align_corners=False samples pixel 2k+1 where they sample 2k. A program holding one runs without oneDNN.
+ONEDNN_DIFFERS = frozenset({"nearest_interp", "nearest_interp_v2"})
 # One Paddle Inference call at a time in this process: the farm's device workers are threads sharing it.
 _PADDLE = threading.Lock()
 
@@ -39,17 +43,18 @@ class Reference(Protocol):
     def close(self) -> None: ...
 
 
-def open_reference(model_file: Path, params_file: Path) -> Reference:
-    """The model's own framework on the desktop: Paddle 3 Inference for a PIR export (.json), else Paddle 2.6."""
+def open_reference(model_file: Path, params_file: Path, *, ir_optim: bool = True) -> Reference:
+    """The model's own framework on the desktop: Paddle 3 Inference for a PIR export (.json), else Paddle 2.6.
+    `ir_optim=False`: every op as the program has it, no fusion (what the translation check compares)."""
     if model_file.suffix == ".json":
         from converter.paddle3_reference import Paddle3Reference
 
-        return Paddle3Reference(model_file, params_file)
-    return ReferenceRunner(model_file, params_file)
+        return Paddle3Reference(model_file, params_file, ir_optim=ir_optim)
+    return ReferenceRunner(model_file, params_file, ir_optim=ir_optim)
 
 
 class ReferenceRunner:
-    def __init__(self, model_file: Path, params_file: Path, threads: int = 1) -> None:
+    def __init__(self, model_file: Path, params_file: Path, threads: int = 1, *, ir_optim: bool = True) -> None:
         program = read_program(model_file)
         self.input_names = [t.name for t in program.inputs]
         self.output_names = [t.name for t in program.outputs]
@@ -57,9 +62,9 @@ class ReferenceRunner:
 
         config = inference.Config(str(model_file), str(params_file))
         config.disable_gpu()
-        # Paddle 2.6 turns oneDNN on by default on x86; its nearest resize (align_corners=False) samples pixel
-        # 2k+1 where Paddle's own kernel, Paddle 3 and Paddle-Lite take 2k (measured): the reference is Paddle's own
-        config.disable_mkldnn()
+        if ONEDNN_DIFFERS & set(program.op_types):
+            config.disable_mkldnn()
+        config.switch_ir_optim(ir_optim)  # off: every op as written (oneDNN kernels come with the passes too)
         config.set_cpu_math_library_num_threads(threads)
         config.disable_glog_info()
         try:

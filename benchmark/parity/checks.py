@@ -121,9 +121,10 @@ def _check_job(
     serial = ctx.device.serial
     base = {"model": job.name, "precision": job.precision, "device": serial}
     log.info("%s: %s %s: device parity on %d image(s)", serial, job.name, job.precision, len(images.items))
+    entry = zoo.get(job.name) if job.name in zoo.names() else None  # a model of your own (--converted): defaults
     try:
         res = check_on_device(
-            ctx, job, images, zoo.tolerance(zoo.get(job.name), job.precision), artifacts=artifacts, timeout_s=timeout_s
+            ctx, job, images, zoo.tolerance(entry, job.precision), artifacts=artifacts, timeout_s=timeout_s
         )
     except CannotRunVariant as e:
         if e.cause == "runner":  # fixable: another runner
@@ -135,4 +136,4 @@ def _check_job(
     except ToolkitError as e:
         log.error("error: %s: %s", job.name, e)
         return {**base, "verdict": "fail", "passed": False, "error": str(e)}, []
-    return {**res.summary, "seed_miou_percent": zoo.get(job.name).published.miou_percent}, res.records
+    return {**res.summary, "seed_miou_percent": entry.published.miou_percent if entry else None}, res.records

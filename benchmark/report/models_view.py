@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Paragraph, Table, cell_num
 
 FLOP_PER_CYCLE = 16  # fp32 on a Cortex-A76-class core: 2 NEON FMA pipes x 4 lanes x 2
+
+
+def _source_format(m: dict[str, Any]) -> str:
+    """What the model was exported as: a ProgramDesc, or a Paddle 3 PIR program translated (and its check)."""
+    t = m.get("translation")
+    if m.get("source_format") != "pir" or not t:
+        return "program (.pdmodel)"
+    return f"{t['exported_by']}, translated (max |diff| {t['check_max_abs_diff']:.1g} vs {t['reference_runtime']})"
 
 
 def models_section(c: Collected) -> list[Block]:
@@ -31,6 +41,7 @@ def models_section(c: Collected) -> list[Block]:
             f"{m['model_stats']['conv_flops'] / 1e9:.3f}",
             "x".join(map(str, m["model_stats"]["input_shape"])),
             m.get("weights", "trained"),
+            _source_format(m),
         ]
         for m in sorted(c.manifests, key=lambda m: m.get("model", ""))
         if m.get("model_stats")
@@ -44,7 +55,7 @@ def models_section(c: Collected) -> list[Block]:
             "the graph is not counted). 'of physical limit' above = conv FLOPs / (the fastest core's max "
             f"frequency x {FLOP_PER_CYCLE} fp32 FLOP per cycle) / measured median."
         ),
-        Table(["model", "parameters", "conv GFLOPs", "input (NCHW)", "weights"], stat_rows, {1, 2}),
+        Table(["model", "parameters", "conv GFLOPs", "input (NCHW)", "weights", "exported as"], stat_rows, {1, 2}),
         Heading(2, "Converted models", "models"),
         Table(["model", "file", "target", "precision", "MB", "opt", "sha256", "source checksums"], rows, {4}),
     ]
