@@ -88,7 +88,7 @@ $(STAMP): pyproject.toml Makefile
 # The Paddle 3 reference environment (.venv-paddle3, or PADDLE3_VENV) that PIR exports are checked against; made on
 # first use by any command that needs it, or ahead of time here
 paddle3-env: $(STAMP)
-	$(PY) -m converter.paddle3_env
+	$(PY) -m converter.reference.paddle3_env
 
 convert: $(STAMP)
 	$(PY) -m converter zoo $(ZOO_ARGS) $(if $(OUT),--out "$(OUT)") $(if $(TARGETS),--targets "$(TARGETS)") $(if $(PRECISIONS),--precision "$(PRECISIONS)")

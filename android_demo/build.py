@@ -22,13 +22,14 @@ import numpy as np
 from android_demo.native_libs import FIX, LibraryProblem, check_apk, write_stored_aligned
 from android_demo.toolchain import APP, REPO, Toolchain, ToolchainError, find_toolchain, run_tool
 from benchmark.device.elf import read_elf
-from converter import atomic_files, manifest
-from converter.app_spec import SPEC_NAME
-from converter.cli_args import precisions_arg, setup_logging
-from converter.errors import ToolkitError
-from converter.generated_images import generated_images
-from converter.model_files import sha256_file
-from converter.preprocess import load_image
+from converter.artifacts import manifest
+from converter.artifacts.app_spec import SPEC_NAME
+from converter.base import atomic_files
+from converter.base.errors import ToolkitError
+from converter.cli.args import precisions_arg, setup_logging
+from converter.images.generated import generated_images
+from converter.images.preprocess import load_image
+from converter.sources.model_files import sha256_file
 
 log = logging.getLogger("android_demo")
 DEFAULT_OUT = REPO / "build" / "android"

@@ -1,6 +1,6 @@
 """Golden files for the Android demo's Java unit tests, produced by the Python pipeline the toolkit trusts:
 per image its decoded RGB pixels, the zoo's preprocessed NCHW tensor, desktop Paddle Inference's output and the
-person mask at image size (converter.compare.prediction_at_size); and camera-like YUV_420_888 frames (planar and
+person mask at image size (converter.images.compare.prediction_at_size); and camera-like YUV_420_888 frames (planar and
 semi-planar, padded rows) with the RGB expected after full-range BT.601 conversion and each rotation.
 Little-endian raw arrays plus index.json describing them."""
 
@@ -16,15 +16,16 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from converter import atomic_files, manifest
-from converter.app_spec import SPEC_NAME
-from converter.cli_args import setup_logging
-from converter.compare import prediction_at_size
-from converter.errors import ExitCode, ToolkitError, UsageError
-from converter.generated_images import generated_images
-from converter.manifest_types import Manifest
-from converter.preprocess import load_image, preprocess
-from converter.reference import Reference, open_reference
+from converter.artifacts import manifest
+from converter.artifacts.app_spec import SPEC_NAME
+from converter.base import atomic_files
+from converter.base.errors import ExitCode, ToolkitError, UsageError
+from converter.cli.args import setup_logging
+from converter.images.compare import prediction_at_size
+from converter.images.generated import generated_images
+from converter.images.preprocess import load_image, preprocess
+from converter.reference.desktop import Reference, open_reference
+from converter.schema.manifest_types import Manifest
 
 MAX_SIDE = 640  # keeps the goldens small; the Java side works at any size
 YUV_SIZE = (160, 120)  # W x H of the camera-like frames (even, as YUV 4:2:0 needs)

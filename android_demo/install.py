@@ -14,9 +14,9 @@ from pathlib import Path
 from android_demo.build import APK_NAME, DEFAULT_OUT
 from benchmark.device.adb import AdbDevice, AdbServer
 from benchmark.device.select import select_devices
-from converter.app_spec import SPEC_NAME
-from converter.cli_args import setup_logging
-from converter.errors import ToolkitError
+from converter.artifacts.app_spec import SPEC_NAME
+from converter.base.errors import ToolkitError
+from converter.cli.args import setup_logging
 
 PACKAGE = "com.pplite.humanseg"
 ACTIVITY = f"{PACKAGE}/.app.MainActivity"

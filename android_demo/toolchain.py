@@ -10,8 +10,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from converter import process
-from converter.errors import ToolkitError
+from converter.base import process
+from converter.base.errors import ToolkitError
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "android_demo"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from android_demo.goldens import image_files, write_goldens
 from android_demo.toolchain import APP, ToolchainError, junit_classpath, run_tool
-from converter import process
-from converter.cli_args import setup_logging
-from converter.errors import ToolkitError
+from converter.base import process
+from converter.base.errors import ToolkitError
+from converter.cli.args import setup_logging
 
 DEFAULT_OUT = APP.parent / "build" / "android" / "unit-tests"
 TIMEOUT_S = 600

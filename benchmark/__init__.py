@@ -20,7 +20,7 @@ Imports are lazy, so that child processes start fast.
 
 from __future__ import annotations
 
-from converter.lazy_api import lazy_getattr
+from converter.base.lazy_api import lazy_getattr
 
 _API = {
     "AdbServer": "benchmark.device.adb",

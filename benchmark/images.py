@@ -14,12 +14,12 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from converter.calibration import CalibrationImage
-from converter.errors import ToolkitError
-from converter.generated_images import generated_images
-from converter.image_hash import perceptual_hash
-from converter.model_files import sha256_file
-from converter.preprocess import ImageError, decode, to_bgr8
+from converter.base.errors import ToolkitError
+from converter.images.generated import generated_images
+from converter.images.image_hash import perceptual_hash
+from converter.images.preprocess import ImageError, decode, to_bgr8
+from converter.quant.calibration import CalibrationImage
+from converter.sources.model_files import sha256_file
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}

@@ -12,26 +12,26 @@ The Python API (`python -m converter` is a thin CLI over it; see docs/api.md):
     inspect_nb(path) -> NbInfo                       a .nb's header and kernels, without loading it
     read_manifest(model_dir) -> Manifest | None      a converted model's manifest.json, as its type
 
-Imports are lazy, so that child processes (`python -m converter.opt_worker`) start fast.
+Imports are lazy, so that child processes (`python -m converter.opt.worker`) start fast.
 """
 
 from __future__ import annotations
 
-from converter.lazy_api import lazy_getattr
+from converter.base.lazy_api import lazy_getattr
 
 _API = {
-    "load_zoo": "converter.zoo",
-    "convert_zoo": "converter.convert",
-    "convert_zoo_model": "converter.convert",
-    "convert_folder": "converter.convert",
-    "ModelSources": "converter.spec",
-    "ModelSpec": "converter.spec",
-    "GraphFixSettings": "converter.spec",
-    "Int8Options": "converter.spec",
-    "load_calibration": "converter.calibration",
-    "inspect_nb": "converter.nb_inspect",
-    "read_manifest": "converter.manifest:read",
-    "Manifest": "converter.manifest_types",
+    "load_zoo": "converter.schema.zoo",
+    "convert_zoo": "converter.pipeline.convert",
+    "convert_zoo_model": "converter.pipeline.convert",
+    "convert_folder": "converter.pipeline.convert",
+    "ModelSources": "converter.sources.spec",
+    "ModelSpec": "converter.sources.spec",
+    "GraphFixSettings": "converter.sources.spec",
+    "Int8Options": "converter.sources.spec",
+    "load_calibration": "converter.quant.calibration",
+    "inspect_nb": "converter.nb.inspect",
+    "read_manifest": "converter.artifacts.manifest:read",
+    "Manifest": "converter.schema.manifest_types",
 }
 __all__ = list(_API)
 

@@ -1,5 +1,5 @@
 import sys
 
-from converter.cli import main
+from converter.cli.main import main
 
 sys.exit(main())

@@ -159,7 +159,7 @@ def emulated(lab):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def bench_out(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """portrait V2-Lite and general V1-Lite converted once (arm + x86) for the harness tests."""
-    from converter.cli import main as convert_main
+    from converter.cli.main import main as convert_main
 
     out = tmp_path_factory.mktemp("bench_models")
     rc = convert_main(
@@ -183,7 +183,7 @@ def arm_runtime() -> Path:
     """../shared/paddle-lite-armv8 (or $ARM_RUNTIME_DIR), with qemu-aarch64 and the aarch64 libraries installed."""
     from benchmark.emulated import binfmt
     from benchmark.emulated.profile import Qemu
-    from converter.errors import ToolkitError
+    from converter.base.errors import ToolkitError
 
     path = _shared_path("ARM_RUNTIME_DIR", SHARED / "paddle-lite-armv8")
     try:

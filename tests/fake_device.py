@@ -180,7 +180,7 @@ class FakeDevice:
 
 
 def tiny_nb(target: int = 4, version: str = "v2.13-rc") -> bytes:
-    """A .nb header and a one-kernel topology (conv2d on `target`: 4 = arm, 2 = x86) that converter.nb_inspect
+    """A .nb header and a one-kernel topology (conv2d on `target`: 4 = arm, 2 = x86) that converter.nb.inspect
     reads; no runtime could load it, and the fake device never runs one."""
     import struct
 

@@ -1,5 +1,5 @@
 """Writes the small Paddle 3 PIR exports under tests/data/pir/ that the fast tests read (committed: a few KB
-each), with the Paddle 3 environment's Python (converter/paddle3_env.py):
+each), with the Paddle 3 environment's Python (converter/reference/paddle3_env.py):
 
     .venv-paddle3/bin/python tests/pir_fixtures.py tests/data/pir
 

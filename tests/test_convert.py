@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from converter.cli import main
-from converter.nb_inspect import inspect_nb
+from converter.cli.main import main
+from converter.nb.inspect import inspect_nb
 from tests.conftest import HUMAN_V1, PORTRAIT_V2, REAL_MODELS, SUFFIX, closed_port_url
 
 pytestmark = pytest.mark.slow
@@ -267,7 +267,8 @@ def test_old_layouts_convert(
 def test_a_fresh_clone_converts_from_the_shared_models_without_any_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from converter.fetch import SHARED_DIR, default_models_dir
+    from converter.base.locations import SHARED_DIR
+    from converter.sources.fetch import default_models_dir
 
     if not (SHARED_DIR / "models").is_dir():
         pytest.skip(f"{SHARED_DIR / 'models'} is not beside this checkout")
@@ -289,7 +290,7 @@ def test_a_manifest_edited_by_hand_is_rebuilt_by_converting_again(
     models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """What the error of a reader says to do (convert again) works: the converter rebuilds that model."""
-    from converter import manifest
+    from converter.artifacts import manifest
 
     out = tmp_path / "out"
     argv = ["zoo", "--models-dir", str(models_dir), "--models", HUMAN_V1, "--targets", "x86", "--out", str(out)]

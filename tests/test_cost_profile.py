@@ -19,10 +19,11 @@ from benchmark.profile.cost_model import CostModel, FitPoint, load_cost_model
 from benchmark.profile.estimate import estimate_latency
 from benchmark.profile.fit import FitError, fit
 from benchmark.profile.kernel_map import KernelMap, Marker, kernel_map
+from benchmark.records.runs import LatencyRun
 from benchmark.records.run_files import write_run
 from benchmark.records.types import LatencyRecord
-from converter.cli import main as convert_main
-from converter.nb_program import NbOp, NbProgram
+from converter.cli.main import main as convert_main
+from converter.nb.program import NbOp, NbProgram
 
 REPO = Path(__file__).resolve().parents[1]
 RUN, CONV, GEMM, ADD, API, HELPER = 0x10, 0x20, 0x30, 0x40, 0x50, 0x60
@@ -152,7 +153,7 @@ def test_calibrate_refits_from_a_users_phone_records(tmp_path, monkeypatch, caps
             "families": {"conv 1x1": int(dense), "pool": int(other)}, "ops_matched": False,
         }  # fmt: skip
         recs.append(_rec(model=name, device={**soc, "serial": "EMU"}, emulated=True, cost_profile=profile))
-    write_run(reports / "latency-20261201T000000Z.json", "latency", {}, recs)
+    write_run(reports / "latency-20261201T000000Z.json", LatencyRun(records=recs))
     assert bench_main(["calibrate", "--reports", str(reports)]) == 0
     out = capsys.readouterr().out
     assert "user-fit" in out and "netC" in out and "written" in out

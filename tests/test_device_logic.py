@@ -12,6 +12,7 @@ import pytest
 from benchmark.device.instructions import NoInstructionCounter
 from benchmark.device.session import ModelJob, device_session
 from benchmark.latency.run import BenchSettings, bench_device, bench_model
+from benchmark.records.runs import LatencyRun
 from benchmark.records.run_files import RunFile
 from tests.fake_device import FakeDevice, tiny_nb
 
@@ -69,7 +70,7 @@ def test_instructions_are_counted_only_on_qemu_phones(model: ModelJob, runner: P
 def test_a_qemu_phone_without_its_counter_runs_nothing(model: ModelJob, runner: Path, tmp_path: Path) -> None:
     qemu = FakeDevice(counter=False)
     qemu.props["ro.toolkit.qemu.cpu"] = "max"
-    run_file = RunFile(tmp_path / "latency-x.json", {})
+    run_file = RunFile(tmp_path / "latency-x.json", LatencyRun())
     outcome = bench_device(qemu, [model], SETTINGS, run_file=run_file, runner=runner, run_id="t")  # type: ignore[arg-type]
     assert isinstance(outcome.error, NoInstructionCounter) and outcome.records == [] and qemu.rounds == []
     assert "libinsncount.so" in str(outcome.error) and not outcome.ok
@@ -126,7 +127,7 @@ def test_fp16_failures_are_explained(  # type: ignore[no-untyped-def]
 def test_a_device_that_disconnects_keeps_what_it_finished(model: ModelJob, runner: Path, tmp_path: Path) -> None:
     settings = BenchSettings(rounds=1, repeats=1, warmup=0, memory_profile=False)
     device = FakeDevice(gone_after_rounds=1)
-    run_file = RunFile(tmp_path / "latency-x.json", {})
+    run_file = RunFile(tmp_path / "latency-x.json", LatencyRun())
     jobs = [model, ModelJob("m", model.model_dir, [1, 3, 8, 8], None, "fp16"), model]
     outcome = bench_device(device, jobs, settings, run_file=run_file, runner=runner, run_id="t")  # type: ignore[arg-type]
     assert [r.status for r in outcome.records] == ["ok", "failed"] and outcome.disconnected
@@ -137,10 +138,12 @@ def test_device_checks_that_ran_nothing_do_not_pass(tmp_path: Path) -> None:
     """A variant a device could not run is 'not_run': never a pass, and a check of only such variants judged nothing."""
     from benchmark.parity.checks import DeviceChecks
 
-    not_run = {"model": "m", "precision": "fp16", "device": "d", "verdict": "not_run", "passed": False}
-    passed = {**not_run, "precision": "fp32", "verdict": "pass", "passed": True}
+    from benchmark.records.parts import ParitySummary
+
+    not_run = ParitySummary(model="m", precision="fp16", device="d", verdict="not_run", passed=False)
+    passed = not_run.model_copy(update={"precision": "fp32", "verdict": "pass", "passed": True})
     nothing = DeviceChecks(tmp_path / "p.json", None, [not_run], [])
     assert not nothing.passed and nothing.judged == 0
     assert DeviceChecks(tmp_path / "p.json", None, [not_run, passed], []).passed  # a not-run variant is no failure
-    failed = {**passed, "verdict": "fail", "passed": False}
+    failed = passed.model_copy(update={"verdict": "fail", "passed": False})
     assert not DeviceChecks(tmp_path / "p.json", None, [failed, passed], []).passed

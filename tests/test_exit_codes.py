@@ -1,4 +1,4 @@
-"""One exit-code table for every command (converter.errors.ExitCode): 2 when the command cannot start (bad input,
+"""One exit-code table for every command (converter.base.errors.ExitCode): 2 when the command cannot start (bad input,
 nothing to run), with an `error: ...` line and no traceback; 1 when some of its work failed; 0 when all succeeded."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 
 from android_demo import goldens
 from benchmark.cli import main as bench_main
-from converter.cli import main as convert_main
-from converter.errors import ExitCode
+from converter.base.errors import ExitCode
+from converter.cli.main import main as convert_main
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,9 @@ from benchmark.farm.discovery import Discovery, FarmDevice
 from benchmark.farm.history import History, HistoryError, device_key
 from benchmark.farm.lock import LOCK_NAME, PREFIX
 from benchmark.farm.run import FarmRun, run_farm
+from benchmark.records.runs import LatencyRun
 from benchmark.records.run_files import RunFile
-from converter.zoo import load_zoo
+from converter.schema.zoo import load_zoo
 from tests.fake_device import PROPS, FakeDevice, tiny_nb
 
 SERVER = AdbServer("127.0.0.1", 5037)  # never contacted: every worker gets its fake device
@@ -65,7 +66,7 @@ class Farm:
             ]
         )
         run = FarmRun(
-            self.cfg, load_zoo(), self.jobs, run_id, RunFile(self.tmp / f"latency-{self.n}.json", {}), self.history,
+            self.cfg, load_zoo(), self.jobs, run_id, RunFile(self.tmp / f"latency-{self.n}.json", LatencyRun()), self.history,
             None, self.tmp / "artifacts", force=force, open_device=lambda fd: by_serial[fd.serial],
         )  # fmt: skip
         outcomes = run_farm(found, run)
@@ -93,7 +94,7 @@ def test_every_device_runs_every_job_and_the_lock_is_released(farm: Farm) -> Non
     }
     rec = outcomes[0].records[0]
     assert rec.farm_run_id == "run-1" and (rec.device_key or "").startswith("DEV-A")
-    assert rec.lock is not None and rec.lock["waited_s"] == 0
+    assert rec.lock is not None and rec.lock.waited_s == 0
     assert outcomes[1].records[0].median_ms == 20.0
     assert not a.links and not b.links  # released after the run
     assert len(farm.history.run_records("run-1")) == 4

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from converter.fetch import FetchError, ModelUnavailable, resolve
-from converter.zoo import load_zoo
+from converter.schema.zoo import load_zoo
+from converter.sources.fetch import FetchError, ModelUnavailable, resolve
 from tests.conftest import HUMAN_V1, SUFFIX, closed_port_url
 
 FOLDER = HUMAN_V1 + SUFFIX

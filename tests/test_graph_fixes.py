@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from benchmark.host.lite import LiteHostRunner
-from converter.cli import main as convert_main
-from converter.graph_fixes import fix_program
-from converter.model_files import ModelFormatError
+from converter.cli.main import main as convert_main
+from converter.program.graph_fixes import fix_program
+from converter.sources.model_files import ModelFormatError
 from tests.conftest import HUMAN_V1, PORTRAIT_V1, PORTRAIT_V2
 
 pytestmark = pytest.mark.slow
@@ -76,8 +76,8 @@ def test_paddle26_export_is_rewritten(paddle26_export: Path, tmp_path: Path) -> 
 
 
 def test_fix_rejected_when_results_change(paddle26_export: Path, tmp_path: Path) -> None:
-    from converter.convert import convert_folder
-    from converter.spec import GraphFixSettings
+    from converter.pipeline.convert import convert_folder
+    from converter.sources.spec import GraphFixSettings
 
     outcome = convert_folder(
         paddle26_export,

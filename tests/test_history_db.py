@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from benchmark.cli import main
 from benchmark.farm.history import History, HistoryError, open_existing
 from benchmark.records.run_files import write_run
+from benchmark.records.runs import FarmRunInfo, LatencyRun
 from benchmark.records.types import LatencyRecord
 from tests.conftest import closed_port_url
 from tests.farm_support import farm_argv, spawn_farm, write_farm
@@ -68,7 +69,7 @@ def test_the_same_history_api_on_both_back_ends(history_url: str) -> None:
         assert [(r.model, r.reused) for r in h.run_records("r2")] == [("a", True)]
         found = h.find_complete("SER1/MI 9", "a", "fp32", "0.1.0", "ab" * 32)
         assert found is not None and found[0] == first and found[1].median_ms == 10.0
-        assert [s["model"] for s in h.series()] == ["a", "b", "a"]
+        assert [s.model for s in h.series()] == ["a", "b", "a"]
 
 
 WRITER = """
@@ -236,7 +237,7 @@ def test_a_run_file_is_reimported_after_a_lost_server(tmp_path: Path, history_ur
         h.start_run("lost-1", host="h", farm_file="f", toolkit="0.1.0", payload={})
         h.add_record("lost-1", recs[0])
     run_file = tmp_path / "latency-lost.json"
-    write_run(run_file, "latency", {"farm": {"run_id": "lost-1"}}, recs)
+    write_run(run_file, LatencyRun(farm=FarmRunInfo(run_id="lost-1"), records=recs))
     rc, out, _ = _cli(capsys, "history", "import", "--run-file", str(run_file), "--history", history_url)
     assert rc == 0 and "1 record(s)" in out
     rc, out, _ = _cli(capsys, "history", "import", "--run-file", str(run_file), "--history", history_url)
@@ -261,7 +262,7 @@ def test_bad_databases_are_one_line_and_exit_2_with_nothing_written(tmp_path: Pa
     wrong = db.replace(f":{pg_server.password}@", ":wrong@")
     rc, _, err = _cli(capsys, "history", "import", "--run-file", str(tmp_path / "none.json"), "--history", wrong)
     assert rc == 2 and err.count("\n") == 1  # the run file is checked first: nothing is opened or written
-    write_run(tmp_path / "r.json", "latency", {"farm": {"run_id": "x"}}, [_rec("a", 1.0)])
+    write_run(tmp_path / "r.json", LatencyRun(farm=FarmRunInfo(run_id="x"), records=[_rec("a", 1.0)]))
     rc, _, err = _cli(capsys, "history", "import", "--run-file", str(tmp_path / "r.json"), "--history", wrong)
     assert rc == 2 and err.count("\n") == 1 and "password authentication failed" in err
     assert _tables(db) == set()  # nothing written

@@ -17,11 +17,11 @@ from benchmark.cli import main as bench_main
 from benchmark.images import held_out, load_dataset
 from benchmark.parity.int8_study import Int8Study
 from benchmark.records.types import Int8StudyRecord
-from converter import manifest
-from converter.calibration import load_calibration
-from converter.cli import main as convert_main
-from converter.nb_inspect import inspect_nb
-from converter.zoo import Int8Recipe
+from converter.artifacts import manifest
+from converter.cli.main import main as convert_main
+from converter.nb.inspect import inspect_nb
+from converter.quant.calibration import load_calibration
+from converter.schema.zoo import Int8Recipe
 from tests.conftest import HUMAN_V1, labelled_subset
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main as bench_main
-from converter.cli import main as convert_main
-from converter.program_cut import cut_points
+from converter.cli.main import main as convert_main
+from converter.program.cut import cut_points
 
 pytestmark = pytest.mark.slow
 OPS = ["conv2d", "elementwise_add", "softmax", "scale"]  # the tiny model: conv, its bias, softmax, the export's scale

@@ -10,7 +10,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.host.lite import LiteHostRunner, LiteRunError
-from converter.cli import main as convert_main
+from converter.cli.main import main as convert_main
 
 pytestmark = pytest.mark.slow
 

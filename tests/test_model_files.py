@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from converter.model_files import ModelFormatError, find_model_files, read_deploy_yaml
+from converter.sources.model_files import ModelFormatError, find_model_files, read_deploy_yaml
 from tests.conftest import PORTRAIT_V2, SUFFIX
 
 
@@ -54,7 +54,7 @@ def test_missing_params_names_the_file(models_dir: Path, tmp_path: Path) -> None
 def test_a_pir_program_is_found_as_pir(tmp_path: Path) -> None:
     (tmp_path / "model.json").write_text('{"program": {}}')
     (tmp_path / "model.pdiparams").write_bytes(b"\0" * 16)
-    assert find_model_files(tmp_path).layout == "pir"  # read (and refused) by converter.pir_json
+    assert find_model_files(tmp_path).layout == "pir"  # read (and refused) by converter.pir.json_format
 
 
 def test_not_a_folder(tmp_path: Path) -> None:

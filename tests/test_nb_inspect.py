@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from converter.cli import main as converter_main
-from converter.nb_inspect import NbFormatError, inspect_nb
+from converter.cli.main import main as converter_main
+from converter.nb.inspect import NbFormatError, inspect_nb
 
 
 def test_third_party_v291_files(models_dir: Path) -> None:

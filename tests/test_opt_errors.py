@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from converter.model_files import ModelFiles
-from converter.opt import classify_failure
-from converter.process import ProcessResult
+from converter.base.process import ProcessResult
+from converter.opt.run import classify_failure
+from converter.sources.model_files import ModelFiles
 
 FILES = ModelFiles(Path("/m"), Path("/m/model.pdmodel"), Path("/m/model.pdiparams"), "pdmodel")
 LOADED = "Loading topology data from /m/model.pdmodel\n1. Model is successfully loaded!\n"

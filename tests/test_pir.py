@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from converter.cli import main as convert_main
-from converter.model_files import PIR, ModelFormatError, find_model_files
-from converter.paddlex_yml import read_inference_yml
-from converter.pir_json import KNOWN_VERSIONS, PirFormatError, read_pir
-from converter.pir_op_table import AttrOperand, load_pir_table
-from converter.pir_params import ParamsMismatch, check_params
-from converter.pir_translate import PirTranslationError, translate
-from converter.program import read_program
+from converter.cli.main import main as convert_main
+from converter.pir.json_format import KNOWN_VERSIONS, PirFormatError, read_pir
+from converter.pir.op_table import AttrOperand, load_pir_table
+from converter.pir.params import ParamsMismatch, check_params
+from converter.pir.translate import PirTranslationError, translate
+from converter.program.read import read_program
+from converter.sources.model_files import PIR, ModelFormatError, find_model_files
+from converter.sources.paddlex_yml import read_inference_yml
 from tests.conftest import REPO
 
 DATA = REPO / "tests" / "data" / "pir"

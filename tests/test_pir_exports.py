@@ -19,12 +19,12 @@ import pytest
 from android_demo.goldens import write_goldens
 from benchmark.cli.main import main as bench_main
 from benchmark.host.lite import LiteHostRunner
-from converter import manifest
-from converter.cli import main as convert_main
-from converter.generated_images import generated_images
-from converter.paddle3_env import PADDLE3_VERSION, paddle3_python
-from converter.preprocess import preprocess
-from converter.reference import open_reference
+from converter.artifacts import manifest
+from converter.cli.main import main as convert_main
+from converter.images.generated import generated_images
+from converter.images.preprocess import preprocess
+from converter.reference.desktop import open_reference
+from converter.reference.paddle3_env import PADDLE3_VERSION, paddle3_python
 from tests.conftest import REPO
 from tests.vision_exports import SEG, TOLERANCE
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main as bench_main
-from converter.cli import main as convert_main
-from converter.nb_inspect import inspect_nb
+from converter.cli.main import main as convert_main
+from converter.nb.inspect import inspect_nb
 from tests.conftest import HUMAN_V1, PORTRAIT_V2, closed_port_url
 
 pytestmark = pytest.mark.slow

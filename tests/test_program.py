@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from converter.model_files import ModelFormatError
-from converter.program import TrainingProgramError, read_program
+from converter.program.read import TrainingProgramError, read_program
+from converter.sources.model_files import ModelFormatError
 from tests.conftest import PORTRAIT_V1, SUFFIX
 
 

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from android_demo.build import choose_variant
+from benchmark.records.parts import GroundTruthFigures, ParitySummary
 from benchmark.records.types import LatencyRecord
 from benchmark.report.recommend import candidates, device_class, recommend, write_to_manifests
-from converter import manifest
-from converter.model_files import sha256_file
+from converter.artifacts import manifest
+from converter.sources.model_files import sha256_file
 
 M = "portrait_pp_humansegv2_lite_256x144"
 SD855 = {"serial": "emu-1", "soc": "SM8150", "model": "MI 9 (emulated ARM)", "qemu_cpu": "max"}
@@ -45,19 +46,22 @@ def _lat(precision: str, device: dict[str, Any], *, insns: float | None = None, 
 
 def _par(precision: str, device: dict[str, Any], passed: bool, *, problems: tuple[str, ...] = (),
          miou: float | None = 0.81, model: str = M, sha: str = "",
-         run_id: str = "run-1") -> dict[str, Any]:  # fmt: skip
-    return {
-        "model": model,
-        "precision": precision,
-        "device": device["serial"],
-        "nb_sha256": sha or f"sha-{precision}",
-        "run_id": run_id,
-        "verdict": "pass" if passed else "fail",
-        "passed": passed,
-        "task_problems": list(problems),
-        "mean_argmax_agreement": 0.99,
-        "ground_truth": {"candidate": {"miou": miou}, "reference": {"miou": None if miou is None else 0.8122}},
-    }
+         run_id: str = "run-1") -> ParitySummary:  # fmt: skip
+    return ParitySummary(
+        model=model,
+        precision=precision,
+        device=device["serial"],
+        nb_sha256=sha or f"sha-{precision}",
+        run_id=run_id,
+        verdict="pass" if passed else "fail",
+        passed=passed,
+        task_problems=list(problems),
+        mean_argmax_agreement=0.99,
+        ground_truth={
+            "candidate": GroundTruthFigures(miou=miou),
+            "reference": GroundTruthFigures(miou=None if miou is None else 0.8122),
+        },
+    )
 
 
 def test_fewest_instructions_among_passing_variants() -> None:
@@ -80,9 +84,9 @@ def test_a_failing_int8_is_not_recommended() -> None:
     (rec,) = recommend(candidates(latency, parity))
     assert rec.chosen is not None and rec.chosen.precision == "fp32"
     entry = rec.manifest_entry()
-    assert entry["precision"] == "fp32" and entry["file"] == "arm-fp32.nb" and entry["metric"] == "instructions"
-    int8 = next(c for c in entry["candidates"] if c["precision"] == "int8")
-    assert int8["gate"] is False and "mIoU drop 0.58 points" in int8["status"] and int8["miou"] == 0.806
+    assert entry.precision == "fp32" and entry.file == "arm-fp32.nb" and entry.metric == "instructions"
+    int8 = next(c for c in entry.candidates if c.precision == "int8")
+    assert int8.gate is False and "mIoU drop 0.58 points" in int8.status and int8.miou == 0.806
 
 
 def test_classes_metrics_and_what_is_not_eligible() -> None:
@@ -155,7 +159,7 @@ def test_nothing_passes_nothing_recommended() -> None:
     latency = [_lat("fp32", SD855, insns=77.7e6), _lat("int8", SD855, insns=60.4e6)]
     (rec,) = recommend(candidates(latency, []))
     assert rec.chosen is None and "nothing is recommended" in rec.why
-    assert rec.manifest_entry()["precision"] is None
+    assert rec.manifest_entry().precision is None
 
 
 def _entry(precision: str, data: bytes) -> dict[str, Any]:
@@ -163,13 +167,14 @@ def _entry(precision: str, data: bytes) -> dict[str, Any]:
         "target": "arm", "precision": precision, "sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data),
         "opt_version": "2.13rc0", "nb_opt_version": "v2.13-rc", "conversion_format": 3, "source_kind": "local",
         "inputs_sha256": {}, "input_shape": [1, 3, 144, 256], "output_name": "out", "output_dtype": "float32",
-        "op_counts": {}, "conversion_time_s": 0.1, "settings": {}, "weights": precision, "converted_at": "t",
+        "op_counts": {}, "conversion_time_s": 0.1, "weights": precision, "converted_at": "t",
+        "settings": {"valid_targets": "arm", "enable_fp16": precision == "fp16", "quant_model": False},
         "requires": "ARMv8.2 fp16" if precision == "fp16" else None,
     }  # fmt: skip
 
 
 def _model_dir(tmp_path: Path) -> Path:
-    """A converted model folder as the converter leaves it (a manifest of converter.manifest_types.Manifest)."""
+    """A converted model folder as the converter leaves it (a manifest of converter.schema.manifest_types.Manifest)."""
     d = tmp_path / M
     d.mkdir()
     files = {}
@@ -178,7 +183,9 @@ def _model_dir(tmp_path: Path) -> Path:
         (d / f"arm-{p}.nb").write_bytes(data)
         files[f"arm-{p}.nb"] = _entry(p, data)
     manifest = {
-        "schema_version": 1, "model": M, "toolkit_version": "t", "source": {}, "input_name": "x",
+        "schema_version": 1, "model": M, "toolkit_version": "t", "input_name": "x",
+        "source": {"kind": "local", "folder": str(d), "model_file": "model.pdmodel", "params_file": "model.pdiparams",
+                   "layout": "pdmodel", "sha256": {}, "checksum_status": "unknown"},
         "input_shape": [1, 3, 144, 256], "output_name": "out", "output_dtype": "float32", "output_op": "softmax",
         "outputs": [], "weights": "trained",
         "preprocess": {"width": 256, "height": 144, "mean": [0.5] * 3, "std": [0.5] * 3, "channel_order": "rgb",
@@ -206,8 +213,8 @@ def test_manifest_entry_and_the_demo_variant(tmp_path: Path) -> None:
     ]
     recs = recommend(candidates(latency, parity))
     assert write_to_manifests(recs, tmp_path) == []
-    data = json.loads((d / "manifest.json").read_text())
-    assert {c: r["precision"] for c, r in data["recommended"].items()} == {
+    data = manifest.read(d)
+    assert data is not None and {c: r.precision for c, r in data.recommended.items()} == {
         "SM8150 (emulated ARM, QEMU max)": "fp16",
         "MSM8953 (emulated ARM, QEMU cortex-a53)": "int8",
     }
@@ -250,8 +257,8 @@ def test_fp16_is_judged_on_the_task_like_int8() -> None:
     """The zoo's fp16 gate: a softmax moved by 0.064 with 98.65 % of the pixels agreeing passes (the max abs diff is
     reported, not gated); a photo under 90 %, 98 % over all images, or 0.5 mIoU points lost fails."""
     from benchmark.parity.gates import image_problems, task_problems
-    from converter.compare import OutputComparison
-    from converter.zoo import load_zoo
+    from converter.images.compare import OutputComparison
+    from converter.schema.zoo import load_zoo
 
     zoo = load_zoo()
     fp16, int8 = zoo.tolerance(None, "fp16"), zoo.tolerance(None, "int8")

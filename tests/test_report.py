@@ -226,6 +226,7 @@ def test_run_files_before_schema_2_are_read_and_newer_ones_refused(tmp_path: Pat
     """A user's build/reports survives the change: device parity records of schema 1 (gt_iou_desktop/device) are
     read with today's names; a file from a newer toolkit is skipped with what to do; NaN is never written."""
     from benchmark.records.run_files import RunFileError, read_run, write_run
+    from benchmark.records.runs import ParityRun, SweepRun
     from benchmark.records.types import LatencyRecord
 
     old = tmp_path / "parity-old.json"
@@ -238,11 +239,11 @@ def test_run_files_before_schema_2_are_read_and_newer_ones_refused(tmp_path: Pat
         "gt_iou_desktop": 0.8, "gt_iou_device": 0.79,
     }  # fmt: skip
     old.write_text(json.dumps({"kind": "parity", "records": [record]}))
-    (rec,) = read_run(old)["records"]  # read as its type, the old key names mapped
+    (rec,) = read_run(old).records  # type: ignore[attr-defined]  # read as its type, the old key names mapped
     assert rec.gt_iou_reference == 0.8 and rec.gt_iou_candidate == 0.79 and rec.run_file == str(old)
     foreign = tmp_path / "parity-foreign.json"  # a record that is not of its type: the file is refused, named
     foreign.write_text(json.dumps({"kind": "parity", "records": [{"model": "m", "image": "a.jpg"}]}))
-    with pytest.raises(RunFileError, match="parity-foreign.json: a record is not a ParityRecord: output: Field"):
+    with pytest.raises(RunFileError, match="parity-foreign.json: not a ParityRun: output: Field"):
         read_run(foreign)
     newer = tmp_path / "parity-newer.json"
     newer.write_text(json.dumps({"kind": "parity", "schema_version": 99, "records": []}))
@@ -251,13 +252,13 @@ def test_run_files_before_schema_2_are_read_and_newer_ones_refused(tmp_path: Pat
     written = tmp_path / "sweep-nan.json"
     inf = LatencyRecord(model="m", precision="fp32", status="ok", input_shape=[1, 3, 8, 8], device={}, median_ms=1.0)
     inf.median_ms = float("inf")
-    write_run(written, "sweep", {"figure": float("nan")}, [inf])
+    write_run(written, SweepRun(model="m", best_shape_wh=[8, 8], device="d", records=[inf]))
     text = written.read_text()
     assert "NaN" not in text and "Infinity" not in text and json.loads(text)["schema_version"] == 2
     with pytest.raises(ValueError, match="unknown_key"):  # a key the type lacks fails when it is set
         rec.unknown_key = 1
     with pytest.raises(TypeError, match="parity run files hold ParityRecord records, not dict"):
-        write_run(tmp_path / "parity-bad.json", "parity", {}, [record])
+        write_run(tmp_path / "parity-bad.json", ParityRun(images="x", image_count=1, records=[record]))  # type: ignore[list-item]
 
 
 def test_records_doc_is_generated_from_the_types() -> None:

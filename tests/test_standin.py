@@ -10,8 +10,8 @@ import cv2
 import pytest
 
 from benchmark.cli import main as bench_main
-from converter.cli import main as convert_main
-from converter.generated_images import generated_images
+from converter.cli.main import main as convert_main
+from converter.images.generated import generated_images
 from tests.conftest import closed_port_url
 
 pytestmark = pytest.mark.slow

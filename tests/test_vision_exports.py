@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 from benchmark.host.lite import LiteHostRunner
-from converter import manifest
-from converter.cli import main as convert_main
-from converter.generated_images import generated_images
-from converter.preprocess import preprocess
-from converter.reference import ReferenceRunner
+from converter.artifacts import manifest
+from converter.cli.main import main as convert_main
+from converter.images.generated import generated_images
+from converter.images.preprocess import preprocess
+from converter.reference.desktop import ReferenceRunner
 from tests.conftest import REPO
 from tests.vision_exports import SEG, TOLERANCE
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from converter.zoo import DEFAULT_ZOO, ZooError, load_zoo
+from converter.schema.zoo import DEFAULT_ZOO, ZooError, load_zoo
 
 SEED = {
     "portrait_pp_humansegv1_lite_398x224": ([1, 3, 224, 398], 29.68),

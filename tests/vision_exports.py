@@ -1,10 +1,10 @@
 """Exports a network with random weights, in a child process, as a user would: `paddle.jit.save` with a fixed
-1x3xHxW InputSpec. Run by the toolkit's Python it writes Paddle 2.6's `model.pdmodel`; run by the Paddle 3
-environment's (converter/paddle3_env.py, extra "exports", with PYTHONPATH at the repository) it writes Paddle 3's
-PIR `model.json`, and a PaddleSeg architecture gets the deploy.yaml PaddleSeg 2.8's export writes on Paddle 3
-(naming model.pdmodel beside model.json). ARCH is a `paddle.vision.models` function (1x3x224x224), or `seg:NAME`, a
-PaddleSeg 2.8 architecture of the zoo (SEG: its classes and best input shape, as in PaddleSeg's contrib/PP-HumanSeg
-configs), exported with the zoo's softmax head.
+1x3xHxW InputSpec. Run by the toolkit's Python it writes Paddle 2.6's `model.pdmodel`; run by the Paddle 3 environment's
+(converter/reference/paddle3_env.py, extra "exports", with PYTHONPATH at the repository) it writes Paddle 3's PIR
+`model.json`, and a PaddleSeg architecture gets the deploy.yaml PaddleSeg 2.8's export writes on Paddle 3 (naming
+model.pdmodel beside model.json). ARCH is a `paddle.vision.models` function (1x3x224x224), or `seg:NAME`, a PaddleSeg
+2.8 architecture of the zoo (SEG: its classes and best input shape, as in PaddleSeg's contrib/PP-HumanSeg configs),
+exported with the zoo's softmax head.
 
 python tests/vision_exports.py ARCH OUT_DIR
 """
@@ -37,11 +37,11 @@ def export(arch: str, out: str) -> None:
     if arch.startswith("seg:"):
         from pathlib import Path
 
-        from converter.generated_images import calibration_images
-        from converter.manifest_types import InputPreprocess
-        from converter.preprocess import preprocess
-        from converter.standin_paddleseg import build_paddleseg_standin
-        from converter.zoo import StandinArchitecture
+        from converter.images.generated import calibration_images
+        from converter.images.preprocess import preprocess
+        from converter.schema.manifest_types import InputPreprocess
+        from converter.schema.zoo import StandinArchitecture
+        from converter.standins.paddleseg import build_paddleseg_standin
 
         model, backbone, args, shape = SEG[arch[4:]]
         pre = InputPreprocess.standard(shape[3], shape[2])

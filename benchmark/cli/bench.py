@@ -26,9 +26,9 @@ from benchmark.records.run_files import DEFAULT_REPORTS, utc_stamp
 from benchmark.report.collect import collect
 from benchmark.report.recommend import write_to_manifests
 from benchmark.report.recommend_view import recommendations
-from converter.cli_args import add_precision_arg, add_zoo_args, env_path, model_sources
-from converter.errors import ExitCode, UsageError
-from converter.zoo import load_zoo
+from converter.base.errors import ExitCode, UsageError
+from converter.cli.args import add_precision_arg, add_zoo_args, env_path, model_sources
+from converter.schema.zoo import load_zoo
 
 log = logging.getLogger("benchmark")
 

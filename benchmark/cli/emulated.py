@@ -17,9 +17,10 @@ from benchmark.host.lite import median_run_ms
 from benchmark.latency.overhead import TARGET_FRACTION, harness_overhead
 from benchmark.latency.run import BenchSettings
 from benchmark.records.run_files import new_run_path, write_run
+from benchmark.records.runs import OverheadRun
 from benchmark.records.types import LatencyRecord
-from converter import manifest
-from converter.errors import ExitCode, ToolkitError, UsageError
+from converter.artifacts import manifest
+from converter.base.errors import ExitCode, ToolkitError, UsageError
 
 log = logging.getLogger("benchmark")
 
@@ -73,7 +74,7 @@ def _print_host_comparison(records: list[LatencyRecord], repeats: int) -> None:
         if rec.model in host and rec.median_ms is not None:
             ratio = rec.median_ms / host[rec.model]
             print(
-                f"  {rec.device['serial']:<22} {rec.model:<40} device {rec.median_ms:8.2f} ms   "
+                f"  {rec.device.serial:<22} {rec.model:<40} device {rec.median_ms:8.2f} ms   "
                 f"in-process {host[rec.model]:8.2f} ms   ratio {ratio:5.2f}"
             )
 
@@ -97,6 +98,6 @@ def run_overhead(args: argparse.Namespace) -> int:
         print("error: no successful record to measure", file=sys.stderr)
         return ExitCode.FAILED
     path = new_run_path("overhead", args.reports)
-    write_run(path, "overhead", {"target_fraction": TARGET_FRACTION}, [r.to_json() for r in rows])
+    write_run(path, OverheadRun(target_fraction=TARGET_FRACTION, records=rows))
     print(f"overhead: run file {path}")
     return code

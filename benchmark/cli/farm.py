@@ -30,11 +30,12 @@ from benchmark.farm.history_transfer import export_all, import_runs, read_import
 from benchmark.farm.noise import history_noise
 from benchmark.farm.scaling import TARGET_RATIO, measure_scaling
 from benchmark.latency.run import DeviceOutcome
+from benchmark.records.parts import verdict_of
 from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
-from benchmark.records.types import verdict_of
-from converter.cli_args import add_precision_arg, add_zoo_args, env_path, model_sources
-from converter.errors import ExitCode, UsageError
-from converter.zoo import load_zoo
+from benchmark.records.runs import FarmScalingRun
+from converter.base.errors import ExitCode, UsageError
+from converter.cli.args import add_precision_arg, add_zoo_args, env_path, model_sources
+from converter.schema.zoo import load_zoo
 
 log = logging.getLogger("benchmark")
 RUN_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -156,12 +157,7 @@ def run_gate_command(args: argparse.Namespace) -> int:
     args.junit = args.junit or args.reports / "gate-junit.xml"
     write_junit(result, args.junit)
     gate_path = new_run_path("gate", args.reports)
-    write_run(
-        gate_path,
-        "gate",
-        {"baseline": result.baseline, "current": result.current, "thresholds": t.model_dump(), "passed": result.passed},
-        [r.__dict__ for r in result.rows],
-    )
+    write_run(gate_path, result.run())
     print(f"JUnit XML {args.junit}; gate file {gate_path}")
     return ExitCode.OK if result.passed else ExitCode.FAILED
 
@@ -229,6 +225,6 @@ def run_scaling(args: argparse.Namespace) -> int:
         f"(target <= {TARGET_RATIO})"
     )
     path = new_run_path("farm-scaling", args.reports)
-    write_run(path, "farm-scaling", {"target_ratio": TARGET_RATIO}, [s.to_json()])
+    write_run(path, FarmScalingRun(target_ratio=TARGET_RATIO, records=[s]))
     print(f"farm scaling: run file {path}")
     return ExitCode.OK

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any
 
 from benchmark.cli.host import print_profiles
 from benchmark.device.adb import AdbServer
@@ -18,7 +17,7 @@ from benchmark.latency.graph_fixes import (
     EXPORTS,
     TARGET_RATIO,
     Pair,
-    arm_ratios,
+    add_arm_ratios,
     device_rows,
     host_rounds,
     kernel_profiles,
@@ -26,10 +25,12 @@ from benchmark.latency.graph_fixes import (
     pairs_for,
 )
 from benchmark.latency.run import BenchSettings
+from benchmark.records.rows import GraphFixRecord
 from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp, write_run
-from converter.cli_args import add_zoo_args, csv_list, env_path, model_sources
-from converter.errors import ExitCode, UsageError
-from converter.zoo import load_zoo
+from benchmark.records.runs import GraphFixesRun
+from converter.base.errors import ExitCode, UsageError
+from converter.cli.args import add_zoo_args, csv_list, env_path, model_sources
+from converter.schema.zoo import load_zoo
 
 log = logging.getLogger("benchmark")
 
@@ -52,8 +53,8 @@ def add_graph_fix_command(sub: argparse._SubParsersAction[argparse.ArgumentParse
     )
 
 
-def _devices(args: argparse.Namespace, pairs: list[Pair], settings: BenchSettings, run_id: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def _devices(args: argparse.Namespace, pairs: list[Pair], settings: BenchSettings, run_id: str) -> list[GraphFixRecord]:
+    rows: list[GraphFixRecord] = []
     if args.emulated:
         with Lab.create() as lab:
             lab.add_device(load_profile("sd855"))
@@ -76,41 +77,41 @@ def _profile(pair: Pair) -> dict[str, dict[str, float]]:
     return {kind: p.shares_percent for kind, p in profiles.items()}
 
 
-def _print_rows(rows: list[dict[str, Any]], rounds: int) -> None:
+def _print_rows(rows: list[GraphFixRecord], rounds: int) -> None:
     head = f"{'model':<44}  {'where':<42}  {'unfixed ms':>10}  {'fixed ms':>9}  {'ratio':>6}  {'.nb ops':>9}"
     print(f"{head}  {'old-form ms':>11}  {'old-form ratio':>14}  {'ARM instr. ratio':>16}")
     for r in rows:
-        ops = f"{r['x86_ops_before']}->{r['x86_ops_after']}"
-        old = "-" if r["old_form_median_ms"] is None else f"{r['old_form_median_ms']:.2f}"
-        old_ratio = "-" if r["old_form_ratio_median"] is None else f"{r['old_form_ratio_median']:.2f}"
+        ops = f"{r.x86_ops_before}->{r.x86_ops_after}"
+        old = "-" if r.old_form_median_ms is None else f"{r.old_form_median_ms:.2f}"
+        old_ratio = "-" if r.old_form_ratio_median is None else f"{r.old_form_ratio_median:.2f}"
         print(
-            f"{r['model']:<44}  {r['where']:<42}  {r['unfixed_median_ms']:>10.2f}  {r['fixed_median_ms']:>9.2f}  "
-            f"{r['ratio_median']:>6.2f}  {ops:>9}  {old:>11}  {old_ratio:>14}  {_arm_cell(r):>16}"
+            f"{r.model:<44}  {r.where:<42}  {r.unfixed_median_ms:>10.2f}  {r.fixed_median_ms:>9.2f}  "
+            f"{r.ratio_median:>6.2f}  {ops:>9}  {old:>11}  {old_ratio:>14}  {_arm_cell(r):>16}"
         )
     print(
         f"ratio = fixed / unfixed median latency, median over {rounds} interleaved rounds; host target <= "
         f"{TARGET_RATIO} on a Paddle 2.6 export of the general V2-Lite architecture"
     )
-    if any(r.get("arm_instructions") for r in rows):
+    if any(r.arm_instructions for r in rows):
         print(
             "ARM instr. ratio = fixed / unfixed ARM instructions per inference (real Paddle-Lite ARM runtime under "
             f"QEMU on {PROFILE}; old form in parentheses): the ARM work, deterministic, not a phone latency"
         )
     for r in rows:
-        if r["old_form_model"]:
-            weights = " (random weights: timing only)" if r.get("old_form_weights") == "random" else ""
+        if r.old_form_model:
+            weights = " (random weights: timing only)" if r.old_form_weights == "random" else ""
             print(
-                f"old-form ratio = {r['old_form_model']}{weights}, the official Paddle <= 2.4 export of the same "
-                f"architecture, / unfixed, same rounds: the most a graph-form fix can recover ({r['where']}: "
-                f"fixed {r['ratio_median']:.2f}, old form {r['old_form_ratio_median']:.2f})"
+                f"old-form ratio = {r.old_form_model}{weights}, the official Paddle <= 2.4 export of the same "
+                f"architecture, / unfixed, same rounds: the most a graph-form fix can recover ({r.where}: "
+                f"fixed {r.ratio_median:.2f}, old form {r.old_form_ratio_median or 0:.2f})"
             )
 
 
-def _arm_cell(r: dict[str, Any]) -> str:
-    if r.get("arm_instruction_ratio") is None:
+def _arm_cell(r: GraphFixRecord) -> str:
+    if r.arm_instruction_ratio is None:
         return "-"
-    old = r.get("arm_old_form_instruction_ratio")
-    return f"{r['arm_instruction_ratio']:.3f}" + (f" ({old:.3f})" if old else "")
+    old = r.arm_old_form_instruction_ratio
+    return f"{r.arm_instruction_ratio:.3f}" + (f" ({old:.3f})" if old else "")
 
 
 def run_graph_fix_bench(args: argparse.Namespace) -> int:
@@ -119,7 +120,7 @@ def run_graph_fix_bench(args: argparse.Namespace) -> int:
     pairs = pairs_for(zoo=load_zoo(args.zoo), sources=model_sources(args), models=args.models, paddle26=args.paddle26)
     for p in pairs:
         if not p.comparable:
-            status = p.graph_fixes.get("status", "unknown")
+            status = p.graph_fixes.status if p.graph_fixes else "unknown"
             print(f"{p.name}: graph fixes {status}: nothing to compare (the program went to opt as exported)")
     pairs = [p for p in pairs if p.comparable]
     if not pairs:
@@ -129,13 +130,13 @@ def run_graph_fix_bench(args: argparse.Namespace) -> int:
         log.info("%s: host: fixed vs unfixed x86 .nb, %d interleaved rounds", pair.name, args.rounds)
         rows.append(host_rounds(pair, args.rounds, args.repeats, args.warmup))
         if args.profile:
-            rows[-1]["kernel_shares_percent"] = _profile(pair)
+            rows[-1].kernel_shares_percent = _profile(pair)
         if not args.no_arm:
-            rows[-1].update(arm_ratios(pair, utc_stamp().lower()))
+            add_arm_ratios(rows[-1], pair, utc_stamp().lower())
     settings = BenchSettings(warmup=args.warmup, repeats=args.repeats, rounds=args.rounds)
     rows += _devices(args, pairs, settings, utc_stamp().lower())
     _print_rows(rows, args.rounds)
     path = new_run_path("graph-fixes", args.reports)
-    write_run(path, "graph-fixes", {"target_ratio": TARGET_RATIO}, rows)
+    write_run(path, GraphFixesRun(target_ratio=TARGET_RATIO, records=rows))
     print(f"graph fixes: run file {path}")
     return ExitCode.OK

@@ -16,13 +16,15 @@ from benchmark.cli import tables
 from benchmark.cli.bench import run_parity_only
 from benchmark.device.adb import AdbServer
 from benchmark.host.lite import run_on_host
-from benchmark.host.profile import FAMILIES, OTHER, KernelProfile, profile_files
+from benchmark.host.profile import FAMILIES, OTHER, profile_files
 from benchmark.images import ImageSet, generated_image_set, load_image_set
 from benchmark.parity.host import check_parity
+from benchmark.records.rows import HostProfileRecord
 from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
-from converter.cli_args import model_sources, nchw
-from converter.errors import ExitCode
-from converter.zoo import load_zoo
+from benchmark.records.runs import HostProfileRun
+from converter.base.errors import ExitCode
+from converter.cli.args import model_sources, nchw
+from converter.schema.zoo import load_zoo
 
 log = logging.getLogger("benchmark")
 
@@ -98,7 +100,7 @@ def run_host_command(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def print_profiles(profiles: list[KernelProfile], labels: list[str]) -> None:
+def print_profiles(profiles: list[HostProfileRecord], labels: list[str]) -> None:
     names = [n for n, _ in FAMILIES] + [OTHER]
     width = max(len(n) for n in names)
     print(f"{'share of samples, %':<{width}}  " + "  ".join(f"{label:>14}" for label in labels))
@@ -117,11 +119,6 @@ def run_host_profile(args: argparse.Namespace) -> int:
         print(f"{label}: {p.nb}")
     print_profiles(profiles, labels)
     path = new_run_path("host-profile", args.reports)
-    write_run(
-        path,
-        "host-profile",
-        {"event": "cpu-clock", "families": [n for n, _ in FAMILIES]},
-        [p.to_json() for p in profiles],
-    )
+    write_run(path, HostProfileRun(event="cpu-clock", families=[n for n, _ in FAMILIES], records=profiles))
     print(f"host profile: run file {path}")
     return ExitCode.OK

@@ -9,10 +9,10 @@ from pathlib import Path
 from benchmark.images import load_dataset
 from benchmark.parity.int8_study import ALGOS, Int8Study, StudyPlan, study_int8
 from benchmark.records.run_files import DEFAULT_REPORTS
-from converter.calibration import default_calibration_dir
-from converter.cli_args import add_zoo_args, csv_list, env_path, model_sources
-from converter.errors import ExitCode, ToolkitError, UsageError
-from converter.zoo import load_zoo
+from converter.base.errors import ExitCode, ToolkitError, UsageError
+from converter.cli.args import add_zoo_args, csv_list, env_path, model_sources
+from converter.quant.calibration import default_calibration_dir
+from converter.schema.zoo import load_zoo
 
 log = logging.getLogger("benchmark")
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from benchmark.parity.layer_diff import PRECISIONS, layer_diff
 from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
-from converter import manifest
-from converter.errors import ExitCode, UsageError
-from converter.generated_images import generated_images
-from converter.preprocess import ImageError, load_image, preprocess
+from converter.artifacts import manifest
+from converter.base.errors import ExitCode, UsageError
+from converter.images.generated import generated_images
+from converter.images.preprocess import ImageError, load_image, preprocess
 
 
 def add_layer_diff_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,7 +38,7 @@ def run_layer_diff(args: argparse.Namespace) -> int:
     work = args.reports / f".layer-diff-{args.model}-{args.precision}"
     result = layer_diff(model_dir, args.precision, x, tolerance=args.tolerance, work=work, limit=args.limit)
     path = new_run_path("layer-diff", args.reports)
-    write_run(path, "layer-diff", result.to_json(), [vars(r) for r in result.rows])
+    write_run(path, result.run())
     print(f"{'#':>4}  {'op':<24} {'tensor':<44} {'cosine':>9} {'max|diff|':>10} {'rel':>9}")
     for r in result.rows:
         if r.departs is None:

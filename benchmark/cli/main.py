@@ -29,13 +29,13 @@ from benchmark.cli.sweep import add_sweep_command, run_sweep_command
 from benchmark.device.adb import AdbServer
 from benchmark.device.runner import ROUND_TIMEOUT_S
 from benchmark.records.run_files import DEFAULT_REPORTS
-from converter.cli_args import (
+from converter.base.errors import ExitCode, ToolkitError, UsageError
+from converter.cli.args import (
     add_precision_arg,
     add_zoo_args,
     env_path,
     setup_logging,
 )
-from converter.errors import ExitCode, ToolkitError, UsageError
 
 log = logging.getLogger("benchmark")
 

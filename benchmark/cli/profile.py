@@ -18,8 +18,8 @@ from benchmark.profile.fit import FitError
 from benchmark.profile.plugin import profile_plugin
 from benchmark.records.run_files import DEFAULT_REPORTS, read_latency_records
 from benchmark.records.types import LatencyRecord
-from converter.errors import ExitCode, UsageError
-from converter.zoo import load_zoo
+from converter.base.errors import ExitCode, UsageError
+from converter.schema.zoo import load_zoo
 
 TOP_OPS = 10
 

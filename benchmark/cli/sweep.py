@@ -11,9 +11,9 @@ from benchmark.emulated.lab import Lab
 from benchmark.emulated.profile import load_profile
 from benchmark.latency.sweep import POWER_MODES, SweepRun, sweep
 from benchmark.report import plots
-from converter import atomic_files
-from converter.cli_args import csv_list
-from converter.errors import ExitCode, UsageError
+from converter.base import atomic_files
+from converter.base.errors import ExitCode, UsageError
+from converter.cli.args import csv_list
 
 
 def parse_shapes(text: str) -> list[tuple[int, int]]:

@@ -9,7 +9,8 @@ from typing import Any
 from benchmark.latency.run import DeviceOutcome
 from benchmark.parity.checks import SEED_NOTE, DeviceChecks
 from benchmark.parity.host import ModelParity
-from benchmark.records.types import ParityRecord, first_line, verdict_of
+from benchmark.records.parts import GroundTruthFigures, verdict_of
+from benchmark.records.types import ParityRecord, first_line
 from benchmark.report.recommend import UNITS, Recommendation
 
 
@@ -47,14 +48,14 @@ def print_summary(results: list[ModelParity]) -> None:
         f"{'min argmax':>10}  {'mask IoU':>8}  {'fg IoU PI':>9}  {'fg IoU Lite':>11}  {'mIoU PI':>7}  {'mIoU Lite':>9}"
     )
     for r in results:
-        ref, cand = r.gt.get("reference", {}), r.gt.get("candidate", {})
+        ref, cand = r.gt.get("reference", GroundTruthFigures()), r.gt.get("candidate", GroundTruthFigures())
         tol = r.tolerance.max_abs_diff if r.tolerance else None
         print(
             f"{r.model:<{w}}  {r.precision:<5}  {r.status.upper():<8}  {r.comparisons:>6}  "
             f"{_f(r.max_abs_diff, '9.2e')}  {_f(tol, '9.1e')}  {_f(r.min_argmax_agreement, '10.2%')}  "
             f"{_f(r.mean_mask_iou, '8.4f')}  "
-            f"{_f(ref.get('mean_fg_iou'), '9.3f')}  {_f(cand.get('mean_fg_iou'), '11.3f')}  "
-            f"{_f(ref.get('miou'), '7.3f')}  {_f(cand.get('miou'), '9.3f')}"
+            f"{_f(ref.mean_fg_iou, '9.3f')}  {_f(cand.mean_fg_iou, '11.3f')}  "
+            f"{_f(ref.miou, '7.3f')}  {_f(cand.miou, '9.3f')}"
         )
     for r in results:
         if r.error:
@@ -105,7 +106,7 @@ def print_latency(outcomes: list[DeviceOutcome]) -> None:
         ratio = r.median_ms / seed if seed and r.median_ms is not None and not r.emulated else None
         insns = r.instructions_per_inference
         print(
-            f"{r.device['serial']:<22}  {label:<{w}}  {shape:<16}  {_fmt(r.median_ms, '9.2f')}  "
+            f"{r.device.serial:<22}  {label:<{w}}  {shape:<16}  {_fmt(r.median_ms, '9.2f')}  "
             f"{_fmt(r.p90_ms, '8.2f')}  {_fmt(r.cv, '6.1%')}  "
             f"{_fmt(insns / 1e6 if insns else None, '11.2f')}  {_fmt(seed, '13.2f')}  {_fmt(ratio, '6.2f')}  {note}"
         )
@@ -135,24 +136,24 @@ def print_device_checks(checks: DeviceChecks) -> None:
         f"{'mIoU PI':>7}  {'mIoU dev':>8}  {'seed mIoU':>9}"
     )
     for s in checks.summaries:
-        gt = s.get("ground_truth") or {}
-        desk, dev = gt.get("reference", {}), gt.get("candidate", {})
-        diff = s.get("max_abs_diff")
-        label = f"{s['model'] or '-'} {s.get('precision', '')}"
-        result = VERDICT_SHOWN[s["verdict"]]
+        desk = s.ground_truth.get("reference", GroundTruthFigures())
+        dev = s.ground_truth.get("candidate", GroundTruthFigures())
+        diff = s.max_abs_diff
+        label = f"{s.model or '-'} {s.precision or ''}"
+        result = VERDICT_SHOWN[verdict_of(s) or "not_run"]
         print(
-            f"{s['device']:<22}  {label:<42}  {result:<6}  "
-            f"{'-' if diff is None else format(diff, '9.2e'):>9}  {_pct(desk.get('mean_fg_iou')):>9}  "
-            f"{_pct(dev.get('mean_fg_iou')):>10}  {_pct(desk.get('miou')):>7}  {_pct(dev.get('miou')):>8}  "
-            f"{_seed_miou(s.get('seed_miou_percent')):>9}"
+            f"{s.device or '-':<22}  {label:<42}  {result:<6}  "
+            f"{'-' if diff is None else format(diff, '9.2e'):>9}  {_pct(desk.mean_fg_iou):>9}  "
+            f"{_pct(dev.mean_fg_iou):>10}  {_pct(desk.miou):>7}  {_pct(dev.miou):>8}  "
+            f"{_seed_miou(s.seed_miou_percent):>9}"
         )
-        for key in ("error", "not_run"):
-            if s.get(key):
-                print(f"  {key.replace('_', ' ')}: {s[key].splitlines()[0]}")
-        for p in s.get("task_problems") or []:
+        for label_, text in (("error", s.error), ("not run", s.not_run)):
+            if text:
+                print(f"  {label_}: {text.splitlines()[0]}")
+        for p in s.task_problems:
             print(f"  task level: {p}")
-        if s.get("calibration_images_left_out"):
-            print(f"  left out (calibration images): {', '.join(s['calibration_images_left_out'])}")
+        if s.calibration_images_left_out:
+            print(f"  left out (calibration images): {', '.join(s.calibration_images_left_out)}")
     print(
         f"device parity: {checks.count('pass')}/{checks.judged} judged variant(s) passed"
         + (f", {checks.count('not_run')} not run" if checks.count("not_run") else "")

@@ -19,7 +19,7 @@ from adbutils.errors import AdbError, AdbTimeout
 
 from benchmark.device.info import THERMAL_SCRIPT, DeviceInfo, ThermalZone, info_script, parse_info, parse_zones
 from benchmark.device.protocol import ShellResult
-from converter.errors import ToolkitError
+from converter.base.errors import ToolkitError
 
 UNUSABLE_REASONS = {
     "unauthorized": "USB debugging is not authorized: accept the RSA key prompt on the phone, then retry",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmark.device.elf import read_elf
 from benchmark.device.info import DeviceInfo
-from converter.errors import ToolkitError
+from converter.base.errors import ToolkitError
 
 RUNNER_NAME = "benchmark_bin"
 ABI_MACHINES = {"arm64-v8a": "aarch64", "armeabi-v7a": "arm", "armeabi": "arm", "x86_64": "x86_64", "x86": "x86"}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import asdict, dataclass, field
 
+from benchmark.records.parts import CpuFacts, DeviceSummary, ThermalZoneFacts
+
 PROPS = (
     "ro.serialno",
     "ro.product.brand",
@@ -98,29 +100,29 @@ class DeviceInfo:
         cut = (max(freqs) + min(freqs)) / 2
         return [c.id for c in self.cpus if c.max_khz and c.max_khz >= cut]
 
-    def summary(self) -> dict[str, object]:
-        return {
-            "serial": self.serial,
-            "serialno": self.props.get("ro.serialno", ""),
-            "brand": self.props.get("ro.product.brand", ""),
-            "model": self.props.get("ro.product.model", ""),
-            "device": self.props.get("ro.product.device", ""),
-            "soc": self.soc,
-            "soc_manufacturer": self.props.get("ro.soc.manufacturer", ""),
-            "board_platform": self.props.get("ro.board.platform", ""),
-            "abi": self.abis[0] if self.abis else "",
-            "abis": self.abis,
-            "android": self.props.get("ro.build.version.release", ""),
-            "sdk": self.props.get("ro.build.version.sdk", ""),
-            "emulated": self.emulated,
-            "qemu_cpu": self.qemu_cpu,
-            "cpus": [asdict(c) for c in self.cpus],
-            "big_cpus": self.big_cpus(),
-            "prime_cpus": self.prime_cpus(),
-            "thermal_zones": [asdict(z) for z in self.zones],
-            "battery_level": self.battery_level,
-            "battery_temp_c": self.battery_temp_c,
-        }
+    def summary(self) -> DeviceSummary:
+        return DeviceSummary(
+            serial=self.serial,
+            serialno=self.props.get("ro.serialno", ""),
+            brand=self.props.get("ro.product.brand", ""),
+            model=self.props.get("ro.product.model", ""),
+            device=self.props.get("ro.product.device", ""),
+            soc=self.soc,
+            soc_manufacturer=self.props.get("ro.soc.manufacturer", ""),
+            board_platform=self.props.get("ro.board.platform", ""),
+            abi=self.abis[0] if self.abis else "",
+            abis=self.abis,
+            android=self.props.get("ro.build.version.release", ""),
+            sdk=self.props.get("ro.build.version.sdk", ""),
+            emulated=self.emulated,
+            qemu_cpu=self.qemu_cpu,
+            cpus=[CpuFacts(**asdict(c)) for c in self.cpus],
+            big_cpus=self.big_cpus(),
+            prime_cpus=self.prime_cpus(),
+            thermal_zones=[ThermalZoneFacts(**asdict(z)) for z in self.zones],
+            battery_level=self.battery_level,
+            battery_temp_c=self.battery_temp_c,
+        )
 
 
 def _num(text: str) -> int | None:

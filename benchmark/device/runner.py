@@ -17,7 +17,7 @@ from benchmark.device.runner_output import (
     parse_runtime_log,
     parse_version,
 )
-from converter.errors import ToolkitError
+from converter.base.errors import ToolkitError
 
 WALL_MARK = "__pplite_runner_wall_ns="
 RESULT_MARK = "__pplite_result_file__"

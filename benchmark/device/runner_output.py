@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from converter.errors import ToolkitError
+from converter.base.errors import ToolkitError
 
 _PERF_KEYS = ("init", "first", "min", "max", "avg")
 _TIME_RE = re.compile(r"^(init|first|min|max|avg)\s+= ([0-9.]+)\s*$")

@@ -20,7 +20,7 @@ from typing import Any
 
 from benchmark.device.bundle import RunnerBundle
 from benchmark.device.elf import read_elf
-from converter.errors import ToolkitError
+from converter.base.errors import ToolkitError
 
 EXPECTED_VERSION_HELP = (
     "a runner built from a git checkout of the Paddle-Lite tag that matches opt (`git describe --tags --exact-match`)"

@@ -15,8 +15,8 @@ from benchmark.device.info import DeviceInfo, hottest_cpu_c
 from benchmark.device.protocol import Device
 from benchmark.device.runner import RoundResult, RunnerError, WorkDir, probe_version, push_bundle
 from benchmark.device.runner_version import RunnerVersions, file_versions
-from converter import manifest
-from converter.errors import ToolkitError
+from converter.artifacts import manifest
+from converter.base.errors import ToolkitError
 
 ARM_ABIS = ("arm64-v8a", "armeabi-v7a", "armeabi")
 X86_ABIS = ("x86_64", "x86")

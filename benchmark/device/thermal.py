@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 from benchmark.device.info import ThermalZone, hottest_cpu_c
 from benchmark.device.protocol import Device
+from benchmark.records.parts import ThermalWaitFacts
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,8 @@ class ThermalWait:
     timed_out: bool
     zones: tuple[ThermalZone, ...] = ()  # the last reading
 
-    def to_json(self) -> dict[str, object]:
-        return {k: v for k, v in asdict(self).items() if k != "zones"}
+    def facts(self) -> ThermalWaitFacts:
+        return ThermalWaitFacts(**{k: v for k, v in asdict(self).items() if k != "zones"})
 
 
 def temps_json(zones: tuple[ThermalZone, ...]) -> dict[str, float | None]:

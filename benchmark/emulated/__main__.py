@@ -11,7 +11,7 @@ from pathlib import Path
 from benchmark.emulated.device import run_device
 from benchmark.emulated.namespace import inside_namespace, namespace_available, reexec_in_namespace
 from benchmark.emulated.profile import ProfileError, load_profile
-from converter.errors import ToolkitError
+from converter.base.errors import ToolkitError
 
 
 def main(argv: list[str] | None = None) -> int:

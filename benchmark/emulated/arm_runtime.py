@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from converter import process
-from converter.errors import ToolkitError
+from converter.base import process
+from converter.base.errors import ToolkitError
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = "ARM_RUNTIME_DIR"

@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 
 from benchmark.emulated.profile import Qemu
-from converter import process
-from converter.errors import ToolkitError
+from converter.base import process
+from converter.base.errors import ToolkitError
 
 # The ELF header of a little-endian 64-bit aarch64 executable or shared object (e_machine 0xb7), as Debian's
 # qemu-user-binfmt registers it; the mask lets e_type be ET_EXEC (2) or ET_DYN (3, PIE).

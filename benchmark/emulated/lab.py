@@ -15,8 +15,8 @@ from types import TracebackType
 
 from benchmark.device.adb import AdbServer, DeviceError, adb_binary, connect, disconnect, list_devices
 from benchmark.emulated.profile import Profile
-from converter import process
-from converter.errors import ToolkitError
+from converter.base import process
+from converter.base.errors import ToolkitError
 
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 30.0

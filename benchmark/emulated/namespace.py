@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from converter import process
+from converter.base import process
 
 log = logging.getLogger(__name__)
 ENV_MARK = "PPLITE_EMULATED_NAMESPACE"

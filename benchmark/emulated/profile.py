@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from converter.errors import ToolkitError
-from converter.yaml_files import problems, read_mapping
+from converter.base.errors import ToolkitError
+from converter.base.yaml_files import problems, read_mapping
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "configs" / "emulated"
 

@@ -128,7 +128,7 @@ def _check_flags(flags: dict[str, str]) -> int | None:
 
 def _abort_unless_runnable(model: Path) -> None:
     """A missing file aborts benchmark_bin; a non-x86 .nb would crash the x86 runtime: abort with its message."""
-    from converter.nb_inspect import NbFormatError, inspect_nb
+    from converter.nb.inspect import NbFormatError, inspect_nb
 
     if not model.is_file():
         print(f"Mode file[{model}] not exist!", file=sys.stderr, flush=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from benchmark.emulated import arm_runtime
 from benchmark.emulated.profile import Profile
 from benchmark.profile.plugin import LIB_NAME, profile_plugin
-from converter.errors import ToolkitError
+from converter.base.errors import ToolkitError
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,14 @@ from benchmark.farm.run import FarmRun, run_farm
 from benchmark.images import ImageSet, generated_image_set, load_image_set
 from benchmark.latency.jobs import prepare_jobs
 from benchmark.latency.run import DeviceOutcome
+from benchmark.records.parts import verdict_of
 from benchmark.records.run_files import RunFile, new_run_path, utc_stamp
-from benchmark.records.types import LatencyRecord, verdict_of
-from converter.errors import UsageError
-from converter.manifest import toolkit_version
-from converter.spec import ModelSources
-from converter.zoo import Zoo
+from benchmark.records.runs import FarmRunInfo, LatencyRun
+from benchmark.records.types import LatencyRecord
+from converter.artifacts.manifest import toolkit_version
+from converter.base.errors import UsageError
+from converter.schema.zoo import Zoo
+from converter.sources.spec import ModelSources
 
 log = logging.getLogger("benchmark")
 RUN_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -95,21 +97,25 @@ def run_farm_file(
     run_id = re.sub(r"[^a-z0-9_.-]", "-", run_id)
     store = History(history or cfg.history)
     path = new_run_path("latency", reports)
-    farm_info = {
-        "run_id": run_id,
-        "farm_file": str(farm_file),
-        "servers": cfg.servers,
-        "devices": [fd.to_json() for fd in found.devices],
-        "skipped_devices": found.skipped,
-        "server_errors": found.server_errors,
-        "history": str(store.path),
-    }
-    payload = {"farm": farm_info, "model_errors": prepared.errors, "settings": cfg.measurement.model_dump()}
+    farm_info = FarmRunInfo(
+        run_id=run_id,
+        farm_file=str(farm_file),
+        servers=cfg.servers,
+        devices=[fd.facts() for fd in found.devices],
+        skipped_devices=found.skipped,
+        server_errors=found.server_errors,
+        history=str(store.path),
+    )
+    latency = LatencyRun(farm=farm_info, model_errors=prepared.errors, settings=cfg.measurement.model_dump())
     store.start_run(
-        run_id, host=socket.gethostname(), farm_file=str(farm_file), toolkit=toolkit_version(), payload=payload
+        run_id,
+        host=socket.gethostname(),
+        farm_file=str(farm_file),
+        toolkit=toolkit_version(),
+        payload=latency.model_dump(mode="json", include={"farm", "model_errors", "settings"}),
     )
     run = FarmRun(
-        cfg, zoo, prepared.jobs, run_id, RunFile(path, payload), store, images, reports / path.stem, force=force
+        cfg, zoo, prepared.jobs, run_id, RunFile(path, latency), store, images, reports / path.stem, force=force
     )
     t0 = time.monotonic()
     log.info("farm run %s: %d job(s) on %d device(s)", run_id, len(prepared.jobs), len(found.devices))
@@ -122,7 +128,7 @@ def run_farm_file(
             run.history_errors.append(str(e))
         store.close()
     wall_s = time.monotonic() - t0
-    run.run_file.set("farm_wall_s", round(wall_s, 3))
+    run.run_file.set(farm_wall_s=round(wall_s, 3))
     result = FarmResult(run_id, path, store.path, found, outcomes, prepared.errors, wall_s, run.stop.is_set())
     result.history_errors = run.history_errors
     return result

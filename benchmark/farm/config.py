@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from benchmark.device.info import DeviceInfo
 from benchmark.latency.run import BenchSettings
-from converter.errors import ToolkitError
-from converter.yaml_files import problems, read_mapping
-from converter.zoo import Precision, check_model_name
+from converter.base.errors import ToolkitError
+from converter.base.yaml_files import problems, read_mapping
+from converter.schema.zoo import Precision, check_model_name
 
 DEFAULT_FARM = Path(__file__).resolve().parents[2] / "configs" / "farm.yaml"
 HOST_PORT_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
@@ -65,10 +65,10 @@ class Selector(_Strict):
             return not patterns or any(fnmatch.fnmatchcase(str(v), p) for p in patterns for v in values)
 
         return (
-            any_of(self.serial, info.serial, summary["serialno"])
-            and any_of(self.model, summary["model"])
-            and any_of(self.soc, summary["soc"])
-            and any_of(self.abi, summary["abi"])
+            any_of(self.serial, info.serial, summary.serialno)
+            and any_of(self.model, summary.model)
+            and any_of(self.soc, summary.soc)
+            and any_of(self.abi, summary.abi)
             and all(label in labels for label in self.labels)
         )
 
@@ -144,7 +144,7 @@ class FarmConfig(_Strict):
     def settings_for(self, info: DeviceInfo) -> DeviceSettings:
         """Per-device settings by ro.serialno, else by adb serial; runner and work_dir filled from the defaults."""
         summary = info.summary()
-        own = self.devices.get(str(summary["serialno"])) or self.devices.get(info.serial) or DeviceSettings()
+        own = self.devices.get(str(summary.serialno)) or self.devices.get(info.serial) or DeviceSettings()
         return DeviceSettings(
             labels=own.labels,
             runner=own.runner or self.runner,

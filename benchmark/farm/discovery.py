@@ -11,6 +11,7 @@ from benchmark.device.adb import AdbDevice, AdbServer, DeviceError, connect, lis
 from benchmark.device.info import DeviceInfo
 from benchmark.farm.config import DeviceSettings, FarmConfig
 from benchmark.farm.history import device_key
+from benchmark.records.runs import FarmDeviceFacts
 
 log = logging.getLogger("benchmark")
 
@@ -23,19 +24,19 @@ class FarmDevice:
     key: str  # identity across hosts: ro.serialno/model
     settings: DeviceSettings
 
-    def to_json(self) -> dict[str, object]:
+    def facts(self) -> FarmDeviceFacts:
         s = self.info.summary()
-        return {
-            "server": str(self.server),
-            "serial": self.serial,
-            "device_key": self.key,
-            "model": s["model"],
-            "soc": s["soc"],
-            "abi": s["abi"],
-            "labels": self.settings.labels,
-            "work_dir": self.settings.work_dir,
-            "runner": str(self.settings.runner) if self.settings.runner else None,
-        }
+        return FarmDeviceFacts(
+            server=str(self.server),
+            serial=self.serial,
+            device_key=self.key,
+            model=s.model,
+            soc=s.soc,
+            abi=s.abi,
+            labels=self.settings.labels,
+            work_dir=self.settings.work_dir,
+            runner=str(self.settings.runner) if self.settings.runner else None,
+        )
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -16,25 +16,40 @@ from pydantic import ValidationError
 from benchmark.farm.config import Thresholds
 from benchmark.farm.history import History, HistoryError
 from benchmark.farm.noise import METRICS, MIN_RUNS, Key, Noise, record_key
-from benchmark.records.types import LatencyRecord, first_line, verdict_of
-from converter import atomic_files
+from benchmark.records.parts import verdict_of
+from benchmark.records.rows import GateRecord
+from benchmark.records.runs import GateRun
+from benchmark.records.types import LatencyRecord, first_line
+from converter.base import atomic_files
 
 BASELINE_KIND = "pplite-baseline"
 
 
-@dataclass(frozen=True)
-class GateRow:
-    device_key: str
-    model: str
-    precision: str
-    input_shape: str
-    verdict: str  # pass | fail | new | skipped
-    reason: str
-    baseline_ms: float | None = None
-    current_ms: float | None = None
-    change_percent: float | None = None
-    limit_percent: float | None = None
-    measure: str = "latency"  # latency (median ms) | instructions (per inference, ARM emulated phones)
+def _row(
+    key: Key,
+    verdict: str,
+    reason: str,
+    *,
+    baseline: float | None = None,
+    current: float | None = None,
+    change: float | None = None,
+    limit: float | None = None,
+    measure: str = "latency",
+) -> GateRecord:
+    device_key, model, precision, input_shape = key
+    return GateRecord(
+        device_key=device_key,
+        model=model,
+        precision=precision,
+        input_shape=input_shape,
+        verdict=verdict,
+        reason=reason,
+        baseline_ms=baseline,
+        current_ms=current,
+        change_percent=change,
+        limit_percent=limit,
+        measure=measure,
+    )
 
 
 @dataclass
@@ -42,10 +57,20 @@ class GateResult:
     baseline: str
     current: str
     thresholds: Thresholds
-    rows: list[GateRow] = field(default_factory=list)
+    rows: list[GateRecord] = field(default_factory=list)
+
+    def run(self) -> GateRun:
+        """As its run file."""
+        return GateRun(
+            baseline=self.baseline,
+            current=self.current,
+            thresholds=self.thresholds.model_dump(),
+            passed=self.passed,
+            records=list(self.rows),
+        )
 
     @property
-    def failures(self) -> list[GateRow]:
+    def failures(self) -> list[GateRecord]:
         return [r for r in self.rows if r.verdict == "fail"]
 
     @property
@@ -95,7 +120,7 @@ def export_baseline(history: History, run_id: str, path: Path) -> int:
     return len(records)
 
 
-def _instructions_row(key: Key, base: LatencyRecord, cur: LatencyRecord, t: Thresholds, note: str) -> GateRow:
+def _instructions_row(key: Key, base: LatencyRecord, cur: LatencyRecord, t: Thresholds, note: str) -> GateRecord:
     """Instructions per inference (QEMU): deterministic, so the limit is a fixed percentage, without spread."""
     b, c = int(base.instructions_per_inference or 0), int(cur.instructions_per_inference or 0)
     change = round(100 * (c / b - 1), 3)
@@ -104,11 +129,13 @@ def _instructions_row(key: Key, base: LatencyRecord, cur: LatencyRecord, t: Thre
         verdict, reason = "fail", f"{text} > limit {t.instructions_percent:.1f} %){note}"
     else:
         verdict, reason = "pass", f"{text} within {t.instructions_percent:.1f} %){note}"
-    return GateRow(*key, verdict, reason, base.median_ms, cur.median_ms, change, t.instructions_percent,
-                   "instructions")  # fmt: skip
+    return _row(key, verdict, reason, baseline=base.median_ms, current=cur.median_ms, change=change,
+                limit=t.instructions_percent, measure="instructions")  # fmt: skip
 
 
-def _latency_row(key: Key, base: LatencyRecord, cur: LatencyRecord, t: Thresholds, noise: dict[str, Noise]) -> GateRow:
+def _latency_row(
+    key: Key, base: LatencyRecord, cur: LatencyRecord, t: Thresholds, noise: dict[str, Noise]
+) -> GateRecord:
     rv_b = base.runner.version if base.runner else None
     rv_c = cur.runner.version if cur.runner else None
     note = f" (runner {rv_b} -> {rv_c})" if rv_b != rv_c else ""
@@ -124,7 +151,7 @@ def _change_percent(base: float, current: float) -> float:
 
 
 def _metric_row(key: Key, metric: str, pair: tuple[LatencyRecord, LatencyRecord], t: Thresholds,
-                noise: Noise | None, *, own_spread_percent: float = 0.0, note: str = "") -> GateRow:  # fmt: skip
+                noise: Noise | None, *, own_spread_percent: float = 0.0, note: str = "") -> GateRecord:  # fmt: skip
     """A rise of `metric` beyond cv_factor x the device's own noise (from the history, or the two records' spread),
     never below regression_percent; without history the fixed regression_percent, said in the reason."""
     b, c = float(getattr(pair[0], metric)), float(getattr(pair[1], metric))
@@ -138,12 +165,12 @@ def _metric_row(key: Key, metric: str, pair: tuple[LatencyRecord, LatencyRecord]
     else:
         verdict, reason = "pass", f"{name} {change:+.1f} % within {limit:.1f} % ({source}){note}"
     measure = "latency" if metric == "median_ms" else metric
-    return GateRow(*key, verdict, reason, b, c, change, limit, measure)
+    return _row(key, verdict, reason, baseline=b, current=c, change=change, limit=limit, measure=measure)
 
 
 def _other_rows(
     key: Key, base: LatencyRecord, cur: LatencyRecord, t: Thresholds, noise: dict[str, Noise]
-) -> list[GateRow]:
+) -> list[GateRecord]:
     """First inference, model load and peak memory, each gated on its own against the device's noise from the
     history; until the history has MIN_RUNS values of a figure its row says so and is not gated (a model load moves
     tens of percent run to run on some phones: a fixed limit would fail on noise). Emulation times are not gated."""
@@ -158,7 +185,7 @@ def _other_rows(
         else:
             change = _change_percent(b, c)
             why = f"{METRICS[m]} {change:+.1f} %: not gated until {MIN_RUNS} past runs give this device's noise"
-            rows.append(GateRow(*key, "skipped", why, b, c, change, None, m))
+            rows.append(_row(key, "skipped", why, baseline=b, current=c, change=change, measure=m))
     return rows
 
 
@@ -167,27 +194,27 @@ def compare(
     current: list[LatencyRecord],
     t: Thresholds,
     noise: dict[Key, dict[str, Noise]] | None = None,
-) -> list[GateRow]:
+) -> list[GateRecord]:
     """One row per key (latency or instructions, parity, missing, new), then one per other figure both records have
     (first inference, model load, peak memory), each limited by the device's own noise from the history."""
     noise = noise or {}
     base = {record_key(r): r for r in baseline if r.status == "ok"}
     cur = {record_key(r): r for r in current}
-    rows: list[GateRow] = []
+    rows: list[GateRecord] = []
     for key in sorted(set(base) | set(cur)):
         b, c = base.get(key), cur.get(key)
         if c is None or c.status == "not_run":
             why = (c.error if c else None) or "not in this run"
-            rows.append(GateRow(*key, "fail", f"missing: {why}", b.median_ms if b else None))
+            rows.append(_row(key, "fail", f"missing: {why}", baseline=b.median_ms if b else None))
         elif c.status == "skipped":
-            rows.append(GateRow(*key, "skipped", c.error or "skipped"))
+            rows.append(_row(key, "skipped", c.error or "skipped"))
         elif c.status != "ok":
-            rows.append(GateRow(*key, "fail", f"failed: {first_line(c.error)[:200]}"))
+            rows.append(_row(key, "fail", f"failed: {first_line(c.error)[:200]}"))
         elif c.parity is not None and verdict_of(c.parity) == "fail":
             what = c.parity.error or "; ".join([*c.parity.problems, *c.parity.task_problems])
-            rows.append(GateRow(*key, "fail", f"parity failed: {what[:200]}", None, c.median_ms))
+            rows.append(_row(key, "fail", f"parity failed: {what[:200]}", current=c.median_ms))
         elif b is None:
-            rows.append(GateRow(*key, "new", "not in the baseline", None, c.median_ms))
+            rows.append(_row(key, "new", "not in the baseline", current=c.median_ms))
         else:
             rows.append(_latency_row(key, b, c, t, noise.get(key, {})))
             rows += _other_rows(key, b, c, t, noise.get(key, {}))
@@ -226,7 +253,7 @@ def write_junit(result: GateResult, path: Path) -> None:
     for r in result.rows:
         case = ET.SubElement(suite, "testcase", classname=r.device_key, name=f"{r.model} {r.precision} {r.input_shape}")
         if r.verdict == "fail":
-            ET.SubElement(case, "failure", message=r.reason).text = json.dumps(asdict(r), indent=1)
+            ET.SubElement(case, "failure", message=r.reason).text = json.dumps(r.to_json(), indent=1)
         elif r.verdict == "skipped":
             ET.SubElement(case, "skipped", message=r.reason)
         else:

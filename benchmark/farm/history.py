@@ -27,20 +27,32 @@ from benchmark.farm.history_db import (
     run_records,
     runs,
 )
-from benchmark.records.types import LatencyRecord, verdict_of
-from converter import process
+from benchmark.records.parts import DeviceSummary, verdict_of
+from benchmark.records.types import LatencyRecord
+from converter.base import process
 
 __all__ = ["History", "HistoryError", "RunRow", "device_key", "history_exists", "open_existing", "shape_text"]
 
 
-def device_key(summary: dict[str, Any]) -> str:
+def device_key(summary: DeviceSummary) -> str:
     """Identity of a phone across hosts and connections: ro.serialno + product model."""
-    serialno = str(summary.get("serialno") or summary.get("serial") or "unknown")
-    return f"{serialno}/{summary.get('model') or 'unknown'}"
+    return summary.key
 
 
 def shape_text(shape: list[int]) -> str:
     return "x".join(map(str, shape))
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One ok record of the history, for trend plots."""
+
+    started_at: str
+    run_id: str
+    device_key: str
+    model: str
+    precision: str
+    median_ms: float
 
 
 @dataclass(frozen=True)
@@ -59,11 +71,11 @@ def _now() -> str:
 def record_row(run_id: str, rec: LatencyRecord) -> dict[str, Any]:
     return {
         "run_id": run_id,
-        "device_key": device_key(rec.device),
-        "serialno": rec.device.get("serialno"),
-        "device_model": rec.device.get("model"),
-        "soc": rec.device.get("soc"),
-        "adb_serial": rec.device.get("serial"),
+        "device_key": rec.device.key,
+        "serialno": rec.device.serialno,
+        "device_model": rec.device.model,
+        "soc": rec.device.soc,
+        "adb_serial": rec.device.serial,
         "model": rec.model,
         "precision": rec.precision,
         "input_shape": shape_text(rec.input_shape),
@@ -216,7 +228,7 @@ class History:
             for i, j, reused in rows
         ]
 
-    def series(self) -> list[dict[str, Any]]:
+    def series(self) -> list[TrendPoint]:
         """Every ok record with its run's start time, for trend plots: oldest first."""
         cols = (runs.c.started_at, runs.c.run_id, records.c.device_key, records.c.model, records.c.precision,
                 records.c.median_ms)  # fmt: skip
@@ -232,8 +244,7 @@ class History:
         )
         with self._read() as conn:
             rows = conn.execute(query).all()
-        keys = ("started_at", "run_id", "device_key", "model", "precision", "median_ms")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return [TrendPoint(*row) for row in rows]
 
     def export_rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         """Every run, record and membership, read in one transaction (a consistent copy while others write)."""
@@ -272,10 +283,10 @@ class History:
 
     def add_missing(self, run_id: str, recs: list[LatencyRecord]) -> int:
         """Records of a run file that this run does not hold yet (same device, model, variant and finish time)."""
-        have = {(device_key(r.device), r.model, r.precision, r.finished_at) for r in self.run_records(run_id)}
+        have = {(r.device.key, r.model, r.precision, r.finished_at) for r in self.run_records(run_id)}
         added = 0
         for rec in recs:
-            if (device_key(rec.device), rec.model, rec.precision, rec.finished_at) not in have:
+            if (rec.device.key, rec.model, rec.precision, rec.finished_at) not in have:
                 self.add_record(run_id, rec)
                 added += 1
         return added

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from converter.errors import ToolkitError
+from converter.base.errors import ToolkitError
 
 SCHEMA_VERSION = 2  # 1: the sqlite3 tables of toolkit <= issue 20 (no schema_meta, runs ordered by rowid)
 APP = "pp-lite-toolkit farm history"

@@ -14,9 +14,10 @@ from typing import Any
 from benchmark.farm.history import History, HistoryError
 from benchmark.farm.history_db import SCHEMA_VERSION
 from benchmark.records.run_files import RunFileError, read_run
+from benchmark.records.runs import LatencyRun
 from benchmark.records.types import LatencyRecord
-from converter import atomic_files
-from converter.errors import UsageError
+from converter.base import atomic_files
+from converter.base.errors import UsageError
 
 FORMAT = "pp-lite-toolkit farm history export"
 RUN_KEYS = ("run_id", "started_at", "finished_at", "status", "host", "pid", "farm_file", "toolkit_version",
@@ -69,10 +70,10 @@ def read_import(path: Path, *, run_file: bool) -> ImportData:
             data = read_run(path)
         except RunFileError as e:
             raise UsageError(str(e)) from None
-        run_id = ((data.get("farm") or {}).get("run_id")) if data.get("kind") == "latency" else None
-        if not run_id:
+        run_id = data.farm.run_id if isinstance(data, LatencyRun) and data.farm else None
+        if not isinstance(data, LatencyRun) or not run_id:
             raise UsageError(f"{path}: not a farm run file (no farm.run_id); import an export-all file instead")
-        measured = [r for r in data["records"] if not r.reused]
+        measured = [r for r in data.records if not r.reused]
         return ImportData(str(path), [], {i: (run_id, r) for i, r in enumerate(measured)}, run_file_run=run_id)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))

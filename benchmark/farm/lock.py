@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from benchmark.device.adb import DeviceError
 from benchmark.device.protocol import Device
-from converter import process
-from converter.errors import ToolkitError
+from converter.base import process
+from converter.base.errors import ToolkitError
 
 log = logging.getLogger(__name__)
 LOCK_NAME = "pplite-farm.lock"

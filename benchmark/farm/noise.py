@@ -10,7 +10,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 
-from benchmark.farm.history import History, device_key, shape_text
+from benchmark.farm.history import History, shape_text
 from benchmark.records.types import LatencyRecord
 
 MIN_RUNS = 3
@@ -26,7 +26,7 @@ Key = tuple[str, str, str, str]
 
 
 def record_key(rec: LatencyRecord) -> Key:
-    return (rec.device_key or device_key(rec.device), rec.model, rec.precision, shape_text(rec.input_shape))
+    return (rec.device_key or rec.device.key, rec.model, rec.precision, shape_text(rec.input_shape))
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,14 @@ from benchmark.farm.lock import DeviceBusy, DeviceLock
 from benchmark.images import ImageSet
 from benchmark.latency.run import BenchSettings, DeviceOutcome, bench_model, device_gone
 from benchmark.parity.device import check_on_device
+from benchmark.records.parts import LockSpan, ParitySummary, verdict_of
 from benchmark.records.run_files import RunFile
-from benchmark.records.types import FarmParity, LatencyRecord, verdict_of
-from converter.errors import ToolkitError
-from converter.manifest import toolkit_version
-from converter.model_files import sha256_file
-from converter.zoo import Zoo
+from benchmark.records.runs import LatencyRun
+from benchmark.records.types import LatencyRecord
+from converter.artifacts.manifest import toolkit_version
+from converter.base.errors import ToolkitError
+from converter.schema.zoo import Zoo
+from converter.sources.model_files import sha256_file
 
 log = logging.getLogger("benchmark")
 
@@ -60,7 +62,7 @@ class FarmRun:
     zoo: Zoo
     jobs: list[ModelJob]
     run_id: str
-    run_file: RunFile
+    run_file: RunFile[LatencyRun]
     history: History
     images: ImageSet | None
     artifacts: Path
@@ -99,7 +101,7 @@ class FarmRun:
         return rec
 
 
-def _parity(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> FarmParity:
+def _parity(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> ParitySummary:
     assert run.images is not None
     tol = run.zoo.tolerance(run.zoo.get(job.name), job.precision)
     try:
@@ -112,20 +114,8 @@ def _parity(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> FarmParity:
             timeout_s=run.cfg.measurement.round_timeout_s,
         )
     except ToolkitError as e:
-        return FarmParity(verdict="fail", passed=False, error=str(e), images=0)
-    s = res.summary
-    return FarmParity(
-        verdict=s["verdict"],
-        passed=s["passed"],
-        max_abs_diff=s["max_abs_diff"],
-        images=s["comparisons"],
-        worst_image=s["worst_image"],
-        task_problems=s["task_problems"],
-        problems=sorted({p for r in res.records for p in r.problems}),
-        mean_argmax_agreement=s["mean_argmax_agreement"],
-        ground_truth=s["ground_truth"],
-        calibration_images_left_out=s["calibration_images_left_out"],
-    )
+        return ParitySummary(verdict="fail", passed=False, error=str(e), images=0)
+    return res.summary
 
 
 def _already_done(ctx: DeviceContext, job: ModelJob, run: FarmRun) -> tuple[int, LatencyRecord] | None:
@@ -159,7 +149,7 @@ def run_job(ctx: DeviceContext, job: ModelJob, lock: DeviceLock, run: FarmRun) -
     finally:
         held_until = time.time()  # before the release: another run may take the lock the moment it goes
         lock.release()
-    rec.lock = {"waited_s": round(waited, 3), "held_from_unix_s": held_from, "held_until_unix_s": held_until}
+    rec.lock = LockSpan(waited_s=round(waited, 3), held_from_unix_s=held_from, held_until_unix_s=held_until)
     _stamp(rec, run)
     run.save(rec)
     if rec.status == "ok":
@@ -173,7 +163,7 @@ def run_job(ctx: DeviceContext, job: ModelJob, lock: DeviceLock, run: FarmRun) -
 
 
 def _stamp(rec: LatencyRecord, run: FarmRun) -> None:
-    rec.set(device_key=device_key(rec.device), farm_run_id=run.run_id, host=run.host)
+    rec.set(device_key=rec.device.key, farm_run_id=run.run_id, host=run.host)
 
 
 def _not_run(fd: FarmDevice, job: ModelJob, run: FarmRun, reason: str) -> LatencyRecord:

@@ -5,35 +5,18 @@ device and then over all of them, and reports wall(N devices) / wall(1 device). 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
-from typing import Any
 
 from benchmark.emulated.lab import Lab
 from benchmark.emulated.profile import load_profile, with_changes
 from benchmark.farm.campaign import run_farm_file
 from benchmark.farm.config import FarmConfig
-from converter.errors import ToolkitError, UsageError
-from converter.spec import ModelSources
-from converter.zoo import Zoo
+from benchmark.records.rows import ScalingRecord
+from converter.base.errors import ToolkitError, UsageError
+from converter.schema.zoo import Zoo
+from converter.sources.spec import ModelSources
 
 log = logging.getLogger("benchmark")
 TARGET_RATIO = 1.3
-
-
-@dataclass(frozen=True)
-class Scaling:
-    devices: int
-    models: list[str]
-    one_device_wall_s: float
-    all_devices_wall_s: float
-    fixed_latency_ms: float
-
-    @property
-    def wall_ratio(self) -> float:  # unrounded: what is printed is this value to 2 places (no double rounding)
-        return self.all_devices_wall_s / self.one_device_wall_s
-
-    def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "wall_ratio": self.wall_ratio, "target_ratio": TARGET_RATIO}
 
 
 def measure_scaling(
@@ -46,7 +29,7 @@ def measure_scaling(
     latency_ms: float,
     rounds: int,
     repeats: int,
-) -> Scaling:
+) -> ScalingRecord:
     """Farm wall time over 1 device and over `devices` emulated devices on two adb servers, whose runners sleep a
     fixed time per inference (this host's cores do not limit them)."""
     if devices < 2:
@@ -83,4 +66,12 @@ def measure_scaling(
             if not result.ok:
                 raise ToolkitError(f"the farm run over {n} device(s) failed; see above")
             walls[n] = result.wall_s
-    return Scaling(devices, models, walls[1], walls[devices], latency_ms)
+    return ScalingRecord(
+        devices=devices,
+        models=models,
+        one_device_wall_s=walls[1],
+        all_devices_wall_s=walls[devices],
+        fixed_latency_ms=latency_ms,
+        wall_ratio=walls[devices] / walls[1],  # unrounded: what is printed is this to 2 places (no double rounding)
+        target_ratio=TARGET_RATIO,
+    )

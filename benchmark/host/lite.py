@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from converter import manifest, process
-from converter.errors import ToolkitError, UsageError
-from converter.manifest_types import InputPreprocess
-from converter.nb_inspect import inspect_nb
-from converter.preprocess import preprocess
+from converter.artifacts import manifest
+from converter.base import process
+from converter.base.errors import ToolkitError, UsageError
+from converter.images.preprocess import preprocess
+from converter.nb.inspect import inspect_nb
+from converter.schema.manifest_types import InputPreprocess
 
 # The x86 wheel binds no set_threads; the math library reads these (one thread, like the phone runs).
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}

@@ -11,7 +11,6 @@ import re
 import shutil
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,13 @@ from numpy.typing import NDArray
 
 from benchmark.host.lite import SINGLE_THREAD_ENV
 from benchmark.images import generated_image_set
-from converter import manifest, process
-from converter.errors import ToolkitError, UsageError
-from converter.manifest_types import InputPreprocess
-from converter.nb_inspect import inspect_nb
-from converter.preprocess import preprocess
+from benchmark.records.rows import HostProfileRecord
+from converter.artifacts import manifest
+from converter.base import process
+from converter.base.errors import ToolkitError, UsageError
+from converter.images.preprocess import preprocess
+from converter.nb.inspect import inspect_nb
+from converter.schema.manifest_types import InputPreprocess
 
 # Kernel families by symbol name, first match wins (MKL's sgemm inner loops are LM_/LK_/LN_LOOP... symbols).
 FAMILIES: tuple[tuple[str, str], ...] = (
@@ -43,20 +44,6 @@ FAMILIES: tuple[tuple[str, str], ...] = (
 )
 OTHER = "other (framework, Python, libc)"
 _LINE = re.compile(r"^\s*([0-9.]+)%\s+\[[.k]\]\s+(.+?)\s*$")
-
-
-@dataclass(frozen=True)
-class KernelProfile:
-    nb: str
-    runs: int
-    samples: int
-    event: str
-    median_ms: float
-    shares_percent: dict[str, float]
-    top_symbols: list[tuple[str, float]] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def family(symbol: str) -> str:
@@ -109,7 +96,7 @@ def _check_x86(nb: Path) -> None:
 
 def profile_nb(
     nb: Path, x: NDArray[Any], *, runs: int = 200, warmup: int = 10, timeout_s: float = 600.0
-) -> KernelProfile:
+) -> HostProfileRecord:
     """Profile `runs` single-thread inferences of an x86 .nb on input x."""
     _check_x86(nb)
     perf = _perf()
@@ -140,7 +127,7 @@ def profile_nb(
             raise ToolkitError(f"{nb}: perf report gave no samples (exit {rep.returncode}):\n  {rep.tail(6)}")
         run_ms = _run_ms(rec.stdout)
         samples = _samples(rec.stderr)
-    return KernelProfile(
+    return HostProfileRecord(
         nb=str(nb),
         runs=runs,
         samples=samples,
@@ -184,7 +171,7 @@ def timing_input(nb: Path, shape: tuple[int, int, int, int] | None = None) -> ND
 
 def profile_files(
     nbs: list[Path], *, input_shape: tuple[int, int, int, int] | None, runs: int, warmup: int
-) -> list[KernelProfile]:
+) -> list[HostProfileRecord]:
     """Each x86 .nb profiled in turn; a file that is not there or not an x86 .nb is refused before any profiling."""
     if runs < 1:
         raise UsageError("--runs must be >= 1")

@@ -12,7 +12,7 @@ from benchmark.emulated import arm_runtime
 from benchmark.emulated.lab import Lab
 from benchmark.emulated.profile import load_profile
 from benchmark.latency.run import BenchSettings, bench_model
-from converter.errors import ToolkitError
+from converter.base.errors import ToolkitError
 
 log = logging.getLogger("benchmark")
 PROFILE = "sd855-arm"

@@ -12,8 +12,9 @@ from benchmark.device.select import select_devices
 from benchmark.device.session import ModelJob
 from benchmark.latency.run import BenchSettings, DeviceOutcome, bench_device
 from benchmark.records.run_files import RunFile, new_run_path, utc_stamp
+from benchmark.records.runs import LatencyRun as LatencyRunFile
 from benchmark.records.types import LatencyRecord
-from converter.errors import UsageError
+from converter.base.errors import UsageError
 
 log = logging.getLogger("benchmark")
 
@@ -68,8 +69,9 @@ def run_latency(
         raise UsageError("no model could be prepared; nothing to run")
     run_id = run_id or utc_stamp().lower()
     path = new_run_path("latency", reports)
-    payload = {"adb_server": str(server), "settings": asdict(settings), "model_errors": model_errors or []}
-    run_file = RunFile(path, payload)
+    run_file = RunFile(
+        path, LatencyRunFile(adb_server=str(server), settings=asdict(settings), model_errors=model_errors or [])
+    )
     outcomes = []
     for s in serials:
         try:

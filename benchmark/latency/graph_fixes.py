@@ -24,20 +24,21 @@ from benchmark.device.adb import AdbDevice, AdbServer
 from benchmark.device.protocol import Device
 from benchmark.device.session import ModelJob, device_session
 from benchmark.host.lite import LiteHostRunner
-from benchmark.host.profile import KernelProfile, profile_nb, timing_input
+from benchmark.host.profile import profile_nb, timing_input
 from benchmark.latency.arm_counts import PROFILE, count_variants
 from benchmark.latency.jobs import prepare_jobs
 from benchmark.latency.run import BenchSettings, bench_model
-from converter import manifest
-from converter.convert import convert_folder, convert_zoo_model
-from converter.errors import ToolkitError
-from converter.generated_images import calibration_images
-from converter.graph_fix_apply import UNFIXED_DIR
-from converter.manifest_types import InputPreprocess
-from converter.preprocess import preprocess
-from converter.spec import ModelSources
-from converter.standin_store import STANDIN_MARK
-from converter.zoo import StandinArchitecture, Zoo
+from benchmark.records.rows import GraphFixRecord, HostProfileRecord
+from converter.artifacts import manifest
+from converter.base.errors import ToolkitError
+from converter.images.generated import calibration_images
+from converter.images.preprocess import preprocess
+from converter.pipeline.convert import convert_folder, convert_zoo_model
+from converter.pipeline.graph_fix_check import UNFIXED_DIR
+from converter.schema.manifest_types import GraphFixesInfo, InputPreprocess
+from converter.schema.zoo import StandinArchitecture, Zoo
+from converter.sources.spec import ModelSources
+from converter.standins.store import STANDIN_MARK
 
 log = logging.getLogger("benchmark")
 EXPORTS = Path(__file__).resolve().parents[2] / "configs" / "paddle26_exports.yaml"
@@ -66,7 +67,7 @@ def load_exports(path: Path = EXPORTS) -> dict[str, _Export]:
 def paddle26_model(name: str, *, zoo: Zoo, sources: ModelSources) -> tuple[Path, Path | None]:
     """Export (once, cached) and convert an architecture of configs/paddle26_exports.yaml; its model folder and that
     of its old-form zoo model (None when that cannot be had, with the reason logged)."""
-    from converter.standin_paddleseg import build_paddleseg_standin
+    from converter.standins.paddleseg import build_paddleseg_standin
 
     exports = load_exports()
     if name not in exports:
@@ -95,7 +96,7 @@ def _old_form_model(name: str, zoo_name: str, *, zoo: Zoo, sources: ModelSources
         log.warning("warning: %s: old-form export %s not timed: %s", name, zoo_name, outcome.error or outcome.status)
         return None
     data = manifest.read(outcome.model_dir)
-    status = ((data.graph_fixes if data else None) or {}).get("status")
+    status = data.graph_fixes.status if data and data.graph_fixes else None
     if status != "not_needed":
         log.warning(
             "warning: %s: %s is not an old-form export here (graph fixes %s; the official graph is needed: "
@@ -113,7 +114,7 @@ class Pair:
     name: str
     model_dir: Path
     shape: list[int]
-    graph_fixes: dict[str, Any]
+    graph_fixes: GraphFixesInfo | None
     old_form: Path | None = None  # model folder of the official old-form export of the same architecture
 
     @property
@@ -134,7 +135,7 @@ def _round_order(arms: list[str], r: int) -> list[str]:
     return arms[k:] + arms[:k]
 
 
-def host_rounds(pair: Pair, rounds: int, repeats: int, warmup: int) -> dict[str, Any]:
+def host_rounds(pair: Pair, rounds: int, repeats: int, warmup: int) -> GraphFixRecord:
     x = timing_input(pair.model_dir / "x86-fp32.nb")
     files = {kind: folder / "x86-fp32.nb" for kind, folder in pair.arms().items()}
     medians: dict[str, list[float]] = {kind: [] for kind in files}
@@ -151,41 +152,42 @@ def host_rounds(pair: Pair, rounds: int, repeats: int, warmup: int) -> dict[str,
     return _summary(pair, "host (Paddle-Lite x86)", medians, worst)
 
 
-def _summary(pair: Pair, where: str, medians: dict[str, list[float]], worst: float | None) -> dict[str, Any]:
+def _summary(pair: Pair, where: str, medians: dict[str, list[float]], worst: float | None) -> GraphFixRecord:
     ratios = [f / u for f, u in zip(medians["fixed"], medians["unfixed"], strict=True)]
-    before = sum((pair.graph_fixes.get("ops_before") or {}).get("x86", {}).values())
-    after = sum((pair.graph_fixes.get("ops_after") or {}).get("x86", {}).values())
-    old: dict[str, Any] = {"old_form_model": None, "old_form_median_ms": None, "old_form_ratio_median": None}
+    fixes = pair.graph_fixes
+    rec = GraphFixRecord(
+        model=pair.name,
+        where=where,
+        rounds=len(ratios),
+        unfixed_median_ms=statistics.median(medians["unfixed"]),
+        fixed_median_ms=statistics.median(medians["fixed"]),
+        ratio_median=statistics.median(ratios),
+        ratios=[round(r, 4) for r in ratios],
+        rewrites=fixes.rewrites_by_kind if fixes else None,
+        x86_ops_before=sum(fixes.ops_before.get("x86", {}).values()) if fixes else 0,
+        x86_ops_after=sum(fixes.ops_after.get("x86", {}).values()) if fixes else 0,
+        lite_max_abs_diff_fixed_vs_unfixed=worst,
+        target_ratio=TARGET_RATIO,
+        old_form_model=None,
+        old_form_median_ms=None,
+        old_form_ratio_median=None,
+    )
     if pair.old_form is not None:
         old_data = manifest.read(pair.old_form)
         old_ratios = [o / u for o, u in zip(medians["old_form"], medians["unfixed"], strict=True)]
-        old = {
-            "old_form_model": old_data.model if old_data else pair.old_form.name,
-            "old_form_weights": old_data.weights if old_data else "trained",
-            "old_form_median_ms": statistics.median(medians["old_form"]),
-            "old_form_ratio_median": statistics.median(old_ratios),
-            "old_form_ratios": [round(r, 4) for r in old_ratios],
-        }
-    return {
-        "model": pair.name,
-        "where": where,
-        "rounds": len(ratios),
-        "unfixed_median_ms": statistics.median(medians["unfixed"]),
-        "fixed_median_ms": statistics.median(medians["fixed"]),
-        "ratio_median": statistics.median(ratios),
-        "ratios": [round(r, 4) for r in ratios],
-        "rewrites": pair.graph_fixes.get("rewrites_by_kind"),
-        "x86_ops_before": before,
-        "x86_ops_after": after,
-        "lite_max_abs_diff_fixed_vs_unfixed": worst,
-        "target_ratio": TARGET_RATIO,
-        **old,
-    }
+        rec.set(
+            old_form_model=old_data.model if old_data else pair.old_form.name,
+            old_form_weights=old_data.weights if old_data else "trained",
+            old_form_median_ms=statistics.median(medians["old_form"]),
+            old_form_ratio_median=statistics.median(old_ratios),
+            old_form_ratios=[round(r, 4) for r in old_ratios],
+        )
+    return rec
 
 
 def device_rounds(
     pair: Pair, device: Device, settings: BenchSettings, *, runner: Path | None, run_id: str
-) -> dict[str, Any]:
+) -> GraphFixRecord:
     jobs = {kind: ModelJob(pair.name, folder, pair.shape, None) for kind, folder in pair.arms().items()}
     medians: dict[str, list[float]] = {kind: [] for kind in jobs}
     one_round = BenchSettings(warmup=settings.warmup, repeats=settings.repeats, rounds=1, memory_profile=False)
@@ -200,7 +202,7 @@ def device_rounds(
     return _summary(pair, where, medians, None)
 
 
-def arm_ratios(pair: Pair, run_id: str) -> dict[str, Any]:
+def add_arm_ratios(rec: GraphFixRecord, pair: Pair, run_id: str) -> None:
     """ARM instructions per inference of each variant and their ratios to the unfixed .nb (deterministic: one count
     each is enough). Without the ARM runtime they are reported as not measured, with the reason."""
     jobs = {kind: ModelJob(pair.name, folder, pair.shape, None) for kind, folder in pair.arms().items()}
@@ -208,14 +210,15 @@ def arm_ratios(pair: Pair, run_id: str) -> dict[str, Any]:
         counts = count_variants(jobs, f"{run_id}-arm")
     except ToolkitError as e:
         log.warning("warning: %s: %s", pair.name, e)
-        return {"arm_instructions": None, "arm_instruction_ratio": None, "arm_note": str(e)}
+        rec.set(arm_instructions=None, arm_instruction_ratio=None, arm_note=str(e))
+        return
     old = counts.get("old_form")
-    return {
-        "arm_instructions": counts,
-        "arm_instruction_ratio": counts["fixed"] / counts["unfixed"],
-        "arm_old_form_instruction_ratio": old / counts["unfixed"] if old else None,
-        "arm_note": f"instructions per inference on {PROFILE} under QEMU, real Paddle-Lite ARM runtime",
-    }
+    rec.set(
+        arm_instructions=counts,
+        arm_instruction_ratio=counts["fixed"] / counts["unfixed"],
+        arm_old_form_instruction_ratio=old / counts["unfixed"] if old else None,
+        arm_note=f"instructions per inference on {PROFILE} under QEMU, real Paddle-Lite ARM runtime",
+    )
 
 
 def pairs_for(*, zoo: Zoo, sources: ModelSources, models: list[str] | None, paddle26: list[str]) -> list[Pair]:
@@ -227,13 +230,13 @@ def pairs_for(*, zoo: Zoo, sources: ModelSources, models: list[str] | None, padd
             raise ToolkitError("; ".join(prepared.errors))
         for job in prepared.jobs:
             data = manifest.read(job.model_dir)
-            pairs.append(Pair(job.name, job.model_dir, job.input_shape, (data.graph_fixes if data else None) or {}))
+            pairs.append(Pair(job.name, job.model_dir, job.input_shape, data.graph_fixes if data else None))
     for name in paddle26:
         model_dir, old_form = paddle26_model(name, zoo=zoo, sources=sources)
         data = manifest.read(model_dir)
         if data is None:
             raise ToolkitError(f"{model_dir}: no manifest after converting {name}")
-        pairs.append(Pair(name, model_dir, list(data.input_shape), data.graph_fixes or {}, old_form))
+        pairs.append(Pair(name, model_dir, list(data.input_shape), data.graph_fixes, old_form))
     return pairs
 
 
@@ -245,7 +248,7 @@ def device_rows(
     settings: BenchSettings,
     runner: Path | None,
     run_id: str,
-) -> list[dict[str, Any]]:
+) -> list[GraphFixRecord]:
     rows = []
     for serial in serials:
         for pair in pairs:
@@ -254,7 +257,7 @@ def device_rows(
     return rows
 
 
-def kernel_profiles(pair: Pair) -> dict[str, KernelProfile]:
+def kernel_profiles(pair: Pair) -> dict[str, HostProfileRecord]:
     """Each variant's x86 .nb profiled with perf on the host, by kernel family."""
     x = timing_input(pair.model_dir / "x86-fp32.nb")
     arms = pair.arms()

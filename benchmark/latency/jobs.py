@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.device.session import ModelJob
-from converter import manifest
-from converter.convert import convert_zoo_model
-from converter.errors import UsageError
-from converter.spec import ModelSources
-from converter.zoo import Zoo
+from converter.artifacts import manifest
+from converter.base.errors import UsageError
+from converter.pipeline.convert import convert_zoo_model
+from converter.schema.zoo import Zoo
+from converter.sources.spec import ModelSources
 
 log = logging.getLogger("benchmark")
 

@@ -3,32 +3,26 @@ device (date +%s%N around each runner). Target: <= 10 % for portrait V2-Lite wit
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
+from benchmark.records.rows import OverheadRecord
 from benchmark.records.types import LatencyRecord
 
 TARGET_FRACTION = 0.10
 
 
-@dataclass(frozen=True)
-class Overhead:
-    model: str
-    timed_runs: int
-    total_wall_s: float
-    runner_wall_s: float
-    harness_overhead_fraction: float
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def harness_overhead(records: list[LatencyRecord]) -> list[Overhead]:
+def harness_overhead(records: list[LatencyRecord]) -> list[OverheadRecord]:
     rows = []
     for rec in records:
         if rec.status != "ok" or rec.harness_wall_s is None or rec.runner_wall_s is None:
             continue
         total, runner = rec.harness_wall_s, rec.runner_wall_s
         frac = (total - runner) / total if total > 0 else 0.0
-        rows.append(Overhead(rec.model, (rec.rounds or 0) * (rec.repeats or 0), total, runner, frac))
+        rows.append(
+            OverheadRecord(
+                model=rec.model,
+                timed_runs=(rec.rounds or 0) * (rec.repeats or 0),
+                total_wall_s=total,
+                runner_wall_s=runner,
+                harness_overhead_fraction=frac,
+            )
+        )
     return rows

@@ -30,13 +30,14 @@ from benchmark.device.thermal import ThermalPolicy, temps_json, wait_until_cool
 from benchmark.latency.stats import CV_LIMIT, THROTTLE_LIMIT, latency_stats, stability_warnings
 from benchmark.profile.on_device import count_instructions
 from benchmark.records.run_files import RunFile
+from benchmark.records.runs import LatencyRun
 from benchmark.records.types import LatencyRecord, NbFile, RunnerInfo
-from converter import manifest
-from converter.errors import ToolkitError
-from converter.manifest import toolkit_version
-from converter.model_files import sha256_file
-from converter.nb_inspect import inspect_nb
-from converter.opt import opt_version
+from converter.artifacts import manifest
+from converter.artifacts.manifest import toolkit_version
+from converter.base.errors import ToolkitError
+from converter.nb.inspect import inspect_nb
+from converter.opt.run import opt_version
+from converter.sources.model_files import sha256_file
 
 log = logging.getLogger(__name__)
 POWER_MODES = {0: "LITE_POWER_HIGH", 1: "LITE_POWER_LOW", 2: "LITE_POWER_FULL", 3: "LITE_POWER_NO_BIND"}
@@ -239,7 +240,7 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> LatencyR
         )
         check_runner_version(ctx, nb_info.opt_version)
         wait = wait_until_cool(ctx.device, ctx.baseline_c, s.thermal)
-        rec.thermal_wait = wait.to_json()
+        rec.thermal_wait = wait.facts()
         if wait.waited_s > 0:
             rec.warnings.append(
                 f"thermal wait: {wait.waited_s:.0f} s for {wait.start_c} -> {wait.end_c} °C"
@@ -298,7 +299,13 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> LatencyR
 
 
 def bench_device(
-    device: Device, jobs: list[ModelJob], s: BenchSettings, *, run_file: RunFile, runner: Path | None, run_id: str
+    device: Device,
+    jobs: list[ModelJob],
+    s: BenchSettings,
+    *,
+    run_file: RunFile[LatencyRun],
+    runner: Path | None,
+    run_id: str,
 ) -> DeviceOutcome:
     outcome = DeviceOutcome(device.serial)
     try:

@@ -16,10 +16,11 @@ from benchmark.device.session import ModelJob, device_session
 from benchmark.latency.devices import NoUsableDevice
 from benchmark.latency.run import BenchSettings, bench_model
 from benchmark.records.run_files import new_run_path, utc_stamp, write_run
+from benchmark.records.runs import SweepRun as SweepRunFile
 from benchmark.records.types import LatencyRecord
-from converter import manifest
-from converter.errors import ToolkitError
-from converter.program import read_program
+from converter.artifacts import manifest
+from converter.base.errors import ToolkitError
+from converter.program.read import read_program
 
 log = logging.getLogger("benchmark")
 POWER_MODES = {
@@ -76,8 +77,8 @@ def sweep(
     shapes = sorted(set(shapes) | {best}, key=lambda s: s[0] * s[1])
     _check_dynamic(job, shapes)
     path = new_run_path("sweep", reports)
-    records: list[LatencyRecord] = []
-    payload = {"model": job.name, "best_shape_wh": list(best), "device": serials[0]}
+    run_file = SweepRunFile(model=job.name, best_shape_wh=list(best), device=serials[0])
+    records = run_file.records
     with device_session(
         AdbDevice(server, serials[0]), runner=runner, run_id=utc_stamp().lower(), keep=settings.keep
     ) as ctx:
@@ -86,12 +87,12 @@ def sweep(
             rec = bench_model(ctx, replace(job, input_shape=[1, 3, h, w]), settings)
             rec.set(sweep="shape", shape_wh=[w, h], pixels=w * h, best=(w, h) == best)
             records.append(rec)
-            write_run(path, "sweep", payload, records)
+            write_run(path, run_file)
         for threads in threads_list:
             for mode in power_modes:
                 log.info("%s: %d thread(s), power mode %d", job.name, threads, mode)
                 rec = bench_model(ctx, job, replace(settings, threads=threads, power_mode=mode))
                 rec.set(sweep="threads", power_mode_name=POWER_MODES.get(mode, str(mode)))
                 records.append(rec)
-                write_run(path, "sweep", payload, records)
+                write_run(path, run_file)
     return SweepRun(path, records, ctx.info.emulated)

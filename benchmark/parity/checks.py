@@ -13,10 +13,12 @@ from benchmark.device.runner import ROUND_TIMEOUT_S, CannotRunVariant
 from benchmark.device.session import DeviceContext, ModelJob, VariantNotForDevice, device_session
 from benchmark.images import ImageSet
 from benchmark.parity.device import check_on_device
+from benchmark.records.parts import ParitySummary, verdict_of
 from benchmark.records.run_files import new_run_path, write_run
+from benchmark.records.runs import AccuracyRun, ParityRun
 from benchmark.records.types import AccuracyRecord, ParityRecord
-from converter.errors import ToolkitError
-from converter.zoo import Zoo
+from converter.base.errors import ToolkitError
+from converter.schema.zoo import Zoo
 
 log = logging.getLogger("benchmark")
 SEED_NOTE = "the seed's mIoU was measured on a different, larger set (PP-HumanSeg-14K / mini Supervisely)"
@@ -26,11 +28,11 @@ SEED_NOTE = "the seed's mIoU was measured on a different, larger set (PP-HumanSe
 class DeviceChecks:
     parity_path: Path
     accuracy_path: Path | None
-    summaries: list[dict[str, Any]]  # one per device and model variant (or per device that failed as a whole)
+    summaries: list[ParitySummary]  # one per device and model variant (or per device that failed as a whole)
     records: list[ParityRecord]  # one per image
 
     def count(self, verdict: str) -> int:
-        return sum(1 for s in self.summaries if s["verdict"] == verdict)
+        return sum(1 for s in self.summaries if verdict_of(s) == verdict)
 
     @property
     def judged(self) -> int:
@@ -60,15 +62,10 @@ def check_devices(
 ) -> DeviceChecks:
     parity_path = new_run_path("parity", reports)
     artifacts = reports / parity_path.stem
-    records: list[ParityRecord] = []
-    summaries: list[dict[str, Any]] = []
-    payload: dict[str, Any] = {
-        "source": "device",
-        "images": images.source,
-        "image_count": len(images.items),
-        "image_warnings": list(images.warnings),
-        "models": summaries,
-    }
+    run = ParityRun(
+        source="device", images=images.source, image_count=len(images.items), image_warnings=list(images.warnings)
+    )
+    records, summaries = run.records, run.models
     for serial in serials:
         try:
             with device_session(
@@ -85,41 +82,42 @@ def check_devices(
                     )
                     summaries.append(summary)
                     records += recs
-                    write_run(parity_path, "parity", payload, records)
+                    write_run(parity_path, run)
         except ToolkitError as e:
-            summaries.append({"model": None, "device": serial, "verdict": "fail", "passed": False, "error": str(e)})
+            summaries.append(ParitySummary(device=serial, verdict="fail", passed=False, error=str(e)))
             log.error("error: %s", e)
-    write_run(parity_path, "parity", payload, records)
+    write_run(parity_path, run)
     accuracy_path = None
     if accuracy:
         accuracy_path = new_run_path("accuracy", reports)
-        rows = [s for s in summaries if s.get("ground_truth")]
+        accuracy_records = [
+            AccuracyRecord(
+                model=r.model,
+                image=r.image,
+                precision=r.precision,
+                device=r.device,
+                gt_iou_reference=r.gt_iou_reference,
+                gt_iou_candidate=r.gt_iou_candidate,
+            )
+            for r in records
+            if "gt_iou_reference" in r.model_fields_set
+        ]
+        rows = [s for s in summaries if s.ground_truth]
         write_run(
-            accuracy_path,
-            "accuracy",
-            {"dataset": images.source, "note": SEED_NOTE, "models": rows},
-            [
-                AccuracyRecord(
-                    model=r.model,
-                    image=r.image,
-                    precision=r.precision,
-                    device=r.device,
-                    gt_iou_reference=r.gt_iou_reference,
-                    gt_iou_candidate=r.gt_iou_candidate,
-                )
-                for r in records
-                if "gt_iou_reference" in r.model_fields_set
-            ],
+            accuracy_path, AccuracyRun(dataset=images.source, note=SEED_NOTE, models=rows, records=accuracy_records)
         )
     return DeviceChecks(parity_path, accuracy_path, summaries, records)
 
 
 def _check_job(
     ctx: DeviceContext, job: ModelJob, *, images: ImageSet, zoo: Zoo, artifacts: Path, timeout_s: float
-) -> tuple[dict[str, Any], list[ParityRecord]]:
+) -> tuple[ParitySummary, list[ParityRecord]]:
     """One model variant on one device: its summary and per-image records; what cannot run is said, not raised."""
     serial = ctx.device.serial
-    base = {"model": job.name, "precision": job.precision, "device": serial}
+
+    def base(**fields: Any) -> ParitySummary:
+        return ParitySummary(model=job.name, precision=job.precision, device=serial, passed=False, **fields)
+
     log.info("%s: %s %s: device parity on %d image(s)", serial, job.name, job.precision, len(images.items))
     entry = zoo.get(job.name) if job.name in zoo.names() else None  # a model of your own (--converted): defaults
     try:
@@ -129,11 +127,12 @@ def _check_job(
     except CannotRunVariant as e:
         if e.cause == "runner":  # fixable: another runner
             log.error("error: %s: %s", job.name, e)
-            return {**base, "verdict": "fail", "passed": False, "error": str(e)}, []
-        return {**base, "verdict": "not_run", "passed": False, "not_run": str(e)}, []
+            return base(verdict="fail", error=str(e)), []
+        return base(verdict="not_run", not_run=str(e)), []
     except VariantNotForDevice as e:
-        return {**base, "verdict": "not_run", "passed": False, "not_run": str(e)}, []
+        return base(verdict="not_run", not_run=str(e)), []
     except ToolkitError as e:
         log.error("error: %s: %s", job.name, e)
-        return {**base, "verdict": "fail", "passed": False, "error": str(e)}, []
-    return {**res.summary, "seed_miou_percent": entry.published.miou_percent if entry else None}, res.records
+        return base(verdict="fail", error=str(e)), []
+    res.summary.seed_miou_percent = entry.published.miou_percent if entry else None
+    return res.summary, res.records

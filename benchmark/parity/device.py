@@ -28,9 +28,11 @@ from benchmark.device.session import (
 )
 from benchmark.images import ImageItem, ImageSet, held_out
 from benchmark.parity.gates import image_problems, task_problems
+from benchmark.records.parts import GroundTruthFigures, ParitySummary, Verdict
 from benchmark.records.types import ParityRecord
-from converter import manifest
-from converter.compare import (
+from converter.artifacts import manifest
+from converter.base.errors import ToolkitError
+from converter.images.compare import (
     GroundTruthTally,
     OutputComparison,
     compare_output,
@@ -39,13 +41,12 @@ from converter.compare import (
     mean_argmax_agreement,
     mean_mask_iou,
 )
-from converter.errors import ToolkitError
-from converter.manifest_types import InputPreprocess
-from converter.model_files import sha256_file
-from converter.nb_inspect import inspect_nb
-from converter.preprocess import preprocess
-from converter.reference import open_reference
-from converter.zoo import Tolerance
+from converter.images.preprocess import preprocess
+from converter.nb.inspect import inspect_nb
+from converter.reference.desktop import open_reference
+from converter.schema.manifest_types import InputPreprocess
+from converter.schema.zoo import Tolerance
+from converter.sources.model_files import sha256_file
 
 log = logging.getLogger(__name__)
 PRINT_REL_ERROR = 5e-6  # %g with 6 significant digits: |x - round(x)| <= 5e-6 * |x|
@@ -101,7 +102,7 @@ def _save_artifacts(
 @dataclass
 class DeviceParityResult:
     records: list[ParityRecord]
-    summary: dict[str, Any]
+    summary: ParitySummary
 
 
 def _run_on_device(
@@ -217,11 +218,9 @@ def check_on_device(
             )
         records.append(rec)
     summary = _summary(ctx, job, tol, records, tallies)
-    summary["calibration_images_left_out"] = left_out
-    summary["nb_sha256"] = nb_sha256  # the verdict is of this file, in this run
-    summary["run_id"] = ctx.run_id
+    summary.set(calibration_images_left_out=left_out, nb_sha256=nb_sha256, run_id=ctx.run_id)  # this file, this run
     if not records:
-        summary["not_run"] = (
+        summary.not_run = (
             f"no image to judge: all {len(left_out)} were calibration images" if left_out else "no image to judge"
         )
     return DeviceParityResult(records, summary)
@@ -237,7 +236,7 @@ def _summary(
     tol: Tolerance,
     records: list[ParityRecord],
     tallies: dict[str, GroundTruthTally],
-) -> dict[str, Any]:
+) -> ParitySummary:
     mean_argmax = mean_argmax_agreement(records)
     task = task_problems(
         tol,
@@ -246,25 +245,27 @@ def _summary(
         fp32_desktop_miou=tallies["reference"].miou,
         mean_argmax_agreement=mean_argmax,
     )
-    verdict = ("pass" if all(r.passed for r in records) and not task else "fail") if records else "not_run"
-    return {
-        "model": job.name,
-        "precision": job.precision,
-        "verdict": verdict,
-        "task_problems": task,
-        "device": ctx.info.serial,
-        "emulated": ctx.info.emulated,
-        "qemu_cpu": ctx.info.qemu_cpu,
-        "comparisons": len(records),
-        "passed": verdict == "pass",
-        "max_abs_diff": None
+    verdict: Verdict = ("pass" if all(r.passed for r in records) and not task else "fail") if records else "not_run"
+    return ParitySummary(
+        model=job.name,
+        precision=job.precision,
+        verdict=verdict,
+        task_problems=task,
+        device=ctx.info.serial,
+        emulated=ctx.info.emulated,
+        qemu_cpu=ctx.info.qemu_cpu,
+        comparisons=len(records),
+        images=len(records),
+        passed=verdict == "pass",
+        max_abs_diff=None
         if any(r.max_abs_diff is None for r in records)
         else max((r.max_abs_diff for r in records if r.max_abs_diff is not None), default=None),  # None: not finite
-        "worst_image": max(records, key=_diff).image if records else None,
-        "image_problems": [f"{r.image}: {p}" for r in records for p in r.problems],
-        "mean_argmax_agreement": mean_argmax,
-        "mean_mask_iou": mean_mask_iou(records),
-        "ground_truth": {
-            k: {"images": len(t.fg_ious), "mean_fg_iou": t.mean_fg_iou, "miou": t.miou} for k, t in tallies.items()
+        worst_image=max(records, key=_diff).image if records else None,
+        problems=[f"{r.image}: {p}" for r in records for p in r.problems],
+        mean_argmax_agreement=mean_argmax,
+        mean_mask_iou=mean_mask_iou(records),
+        ground_truth={
+            k: GroundTruthFigures(images=len(t.fg_ious), mean_fg_iou=t.mean_fg_iou, miou=t.miou)
+            for k, t in tallies.items()
         },
-    }
+    )

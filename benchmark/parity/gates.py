@@ -1,10 +1,10 @@
-"""Judging parity results against a precision's gates (converter.zoo.Tolerance), the same way on the host and on
+"""Judging parity results against a precision's gates (converter.schema.zoo.Tolerance), the same way on the host and on
 devices: per image, then at task level over the image set."""
 
 from __future__ import annotations
 
-from converter.compare import OutputComparison
-from converter.zoo import Tolerance
+from converter.images.compare import OutputComparison
+from converter.schema.zoo import Tolerance
 
 
 def image_problems(c: OutputComparison, tol: Tolerance, print_bound: float = 0.0) -> list[str]:

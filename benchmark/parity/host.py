@@ -15,23 +15,25 @@ import numpy as np
 from benchmark.host.lite import LiteHostRunner
 from benchmark.images import ImageSet
 from benchmark.parity.gates import image_problems, task_problems
+from benchmark.records.parts import GroundTruthFigures, ParitySummary
 from benchmark.records.run_files import new_run_path, write_run
+from benchmark.records.runs import ParityRun as ParityRunFile
 from benchmark.records.types import ParityRecord
-from converter import manifest
-from converter.compare import (
+from converter.artifacts import manifest
+from converter.base.errors import ToolkitError, UsageError
+from converter.images.compare import (
     GroundTruthTally,
     compare_output,
     comparison_fields,
     mean_argmax_agreement,
     mean_mask_iou,
 )
-from converter.convert import DEFAULT_SOURCES, convert_zoo_model
-from converter.errors import ToolkitError, UsageError
-from converter.manifest_types import Manifest
-from converter.preprocess import preprocess
-from converter.reference import open_reference
-from converter.spec import ModelSources
-from converter.zoo import Tolerance, Zoo
+from converter.images.preprocess import preprocess
+from converter.pipeline.convert import DEFAULT_SOURCES, convert_zoo_model
+from converter.reference.desktop import open_reference
+from converter.schema.manifest_types import Manifest
+from converter.schema.zoo import Tolerance, Zoo
+from converter.sources.spec import ModelSources
 
 log = logging.getLogger(__name__)
 PRECISION = "fp32"
@@ -53,28 +55,33 @@ class ModelParity:
     mean_mask_iou: float | None = None
     worst_image: str | None = None
     weights: str = "trained"
-    gt: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
+    gt: dict[str, GroundTruthFigures] = field(default_factory=dict)
     error: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "precision": self.precision,
-            "weights": self.weights,
-            "target": TARGET,
-            "status": self.status,
-            "tolerance": self.tolerance.model_dump() if self.tolerance else None,
-            "comparisons": self.comparisons,
-            "max_abs_diff": self.max_abs_diff,
-            "mean_abs_diff": self.mean_abs_diff,
-            "min_argmax_agreement": self.min_argmax_agreement,
-            "mean_argmax_agreement": self.mean_argmax_agreement,
-            "mean_mask_iou": self.mean_mask_iou,
-            "worst_image": self.worst_image,
-            "ground_truth": self.gt,
-            "failures": self.failures,
-            "error": self.error,
-        }
+    def summary(self) -> ParitySummary:
+        """As the run file's summary (the one type every parity verdict has)."""
+        verdict = {"pass": "pass", "not_run": "not_run"}.get(self.status, "fail")
+        return ParitySummary(
+            model=self.model,
+            precision=self.precision,
+            verdict=verdict,  # type: ignore[arg-type]  # one of the three
+            status=self.status,  # type: ignore[arg-type]  # pass | fail | unavailable | error | not_run
+            passed=self.status == "pass",
+            weights=self.weights,
+            target=TARGET,
+            tolerance=self.tolerance,
+            comparisons=self.comparisons,
+            max_abs_diff=self.max_abs_diff,
+            mean_abs_diff=self.mean_abs_diff,
+            min_argmax_agreement=self.min_argmax_agreement,
+            mean_argmax_agreement=self.mean_argmax_agreement,
+            mean_mask_iou=self.mean_mask_iou,
+            worst_image=self.worst_image,
+            ground_truth=self.gt,
+            problems=self.failures,
+            not_run=self.error if self.status == "not_run" else None,
+            error=self.error if self.status != "not_run" else None,
+        )
 
 
 NOT_RUN_HERE = {
@@ -167,8 +174,8 @@ def judge_model(
             task = task_problems(  # against desktop fp32 on the same images
                 r.tolerance,
                 mean_mask_iou=r.mean_mask_iou,
-                miou=(r.gt.get("candidate") or {}).get("miou"),
-                fp32_desktop_miou=(r.gt.get("reference") or {}).get("miou"),
+                miou=r.gt["candidate"].miou if "candidate" in r.gt else None,
+                fp32_desktop_miou=r.gt["reference"].miou if "reference" in r.gt else None,
                 mean_argmax_agreement=r.mean_argmax_agreement,
             )
             r.failures += [f"task level: {p}" for p in task]
@@ -245,7 +252,7 @@ def _judge(
     result.mean_argmax_agreement = mean_argmax_agreement(records)
     result.mean_mask_iou = mean_mask_iou(records)
     result.gt = {
-        runtime: {"images": len(t.fg_ious), "mean_fg_iou": t.mean_fg_iou, "miou": t.miou}
+        runtime: GroundTruthFigures(images=len(t.fg_ious), mean_fg_iou=t.mean_fg_iou, miou=t.miou)
         for runtime, t in tallies.items()
     }
     if result.comparisons == 0:
@@ -301,12 +308,14 @@ def check_parity(
         for result, recs in pairs:
             run.results.append(result)
             run.records.extend(recs)
-        payload = {
-            "images": images.source,
-            "image_count": len(images.items),
-            "image_warnings": list(images.warnings),
-            "models": [r.to_json() for r in run.results],
-        }
-        write_run(run.path, "parity", payload, run.records)
+        run_file = ParityRunFile(
+            source="host",
+            images=images.source,
+            image_count=len(images.items),
+            image_warnings=list(images.warnings),
+            models=[r.summary() for r in run.results],
+            records=run.records,
+        )
+        write_run(run.path, run_file)
         log.info("%s: %s", name, ", ".join(f"{r.precision} {r.status}" for r, _ in pairs))
     return run

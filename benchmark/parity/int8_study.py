@@ -23,21 +23,27 @@ from benchmark import progress
 from benchmark.images import ImageSet, ImageSetError, held_out
 from benchmark.parity.gates import image_problems, task_problems
 from benchmark.records.run_files import new_run_path, write_run
+from benchmark.records.runs import Int8StudyRun
 from benchmark.records.types import Int8StudyRecord
-from converter.calibration import AUGMENTATIONS_PER_IMAGE, CalibrationSet, default_calibration_dir, load_calibration
-from converter.compare import (
+from converter.base.errors import ToolkitError, UsageError
+from converter.images.compare import (
     GroundTruthTally,
     compare_output,
     mean_argmax_agreement,
     mean_mask_iou,
 )
-from converter.errors import ToolkitError, UsageError
-from converter.int8_source import Int8Source, int8_source
-from converter.preprocess import preprocess
-from converter.quantize import conv_weights, quantize
-from converter.reference import ReferenceRunner, open_reference
-from converter.spec import ModelSources, QuantSettings
-from converter.zoo import CalibAlgo, Tolerance, WeightScales, Zoo
+from converter.images.preprocess import preprocess
+from converter.pipeline.int8_source import Int8Source, int8_source
+from converter.quant.calibration import (
+    AUGMENTATIONS_PER_IMAGE,
+    CalibrationSet,
+    default_calibration_dir,
+    load_calibration,
+)
+from converter.quant.quantize import conv_weights, quantize
+from converter.reference.desktop import ReferenceRunner, open_reference
+from converter.schema.zoo import CalibAlgo, Tolerance, WeightScales, Zoo
+from converter.sources.spec import ModelSources, QuantSettings
 
 log = logging.getLogger(__name__)
 ALGOS: tuple[CalibAlgo, ...] = ("hist", "mse", "KL", "avg")
@@ -264,13 +270,14 @@ def _brief(row: Int8StudyRecord) -> str:
 
 
 def _write(study: Int8Study) -> None:
-    payload = {
-        "model": study.model,
-        "fp32_desktop_miou": study.fp32_miou,
-        "held_out_images": study.images,
-        "calibration_images_left_out": study.left_out,
-        "convolutions": study.convolutions,
-        "groups": study.groups,
-        "chosen": study.chosen.option if study.chosen else None,
-    }
-    write_run(study.path, "int8-study", payload, study.rows)
+    run = Int8StudyRun(
+        model=study.model,
+        fp32_desktop_miou=study.fp32_miou,
+        held_out_images=study.images,
+        calibration_images_left_out=study.left_out,
+        convolutions=study.convolutions,
+        groups=study.groups,
+        chosen=study.chosen.option if study.chosen else None,
+        records=study.rows,
+    )
+    write_run(study.path, run)

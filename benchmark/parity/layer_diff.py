@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +27,17 @@ from numpy.typing import NDArray
 
 from benchmark import progress
 from benchmark.emulated.arm_runtime import run_lite
-from converter import manifest
-from converter.errors import ToolkitError, UsageError
-from converter.graph_fix_apply import FIXED_DIR
-from converter.model_files import ModelFiles, sha256_file
-from converter.nb_inspect import inspect_nb
-from converter.opt import ConversionError, run_opt
-from converter.program_cut import CutPoint, cut_points, cut_program, dequantized_aliases, writers
-from converter.quantize import PROGRAM_DIR
-from converter.reference import ReferenceRunner
+from benchmark.records.rows import LayerDiffRecord
+from benchmark.records.runs import LayerDiffRun
+from converter.artifacts import manifest
+from converter.base.errors import ToolkitError, UsageError
+from converter.nb.inspect import inspect_nb
+from converter.opt.run import ConversionError, run_opt
+from converter.pipeline.graph_fix_check import FIXED_DIR
+from converter.program.cut import CutPoint, cut_points, cut_program, dequantized_aliases, writers
+from converter.quant.quantize import PROGRAM_DIR
+from converter.reference.desktop import ReferenceRunner
+from converter.sources.model_files import ModelFiles, sha256_file
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp16", "int8")
@@ -44,50 +46,37 @@ PRECISIONS = ("fp16", "int8")
 MAGNITUDE_FLOOR = 1e-6
 
 
-@dataclass(frozen=True)
-class LayerRow:
-    index: int
-    op_type: str
-    tensor: str
-    shape: list[int] = field(default_factory=list)
-    cosine: float | None = None
-    max_abs_diff: float | None = None
-    relative_diff: float | None = None  # max_abs_diff / max(max |reference|, MAGNITUDE_FLOOR)
-    departs: bool | None = None  # None: not matched
-    not_matched: str | None = None
-    int8_kernels: int | None = None  # int8 variants: kernels of precision int8 in the cut's .nb (read from it)
-
-
 @dataclass
 class LayerDiff:
     model: str
     precision: str
     tolerance: float
     program: str
-    rows: list[LayerRow]
+    rows: list[LayerDiffRecord]
 
     @property
-    def first_departure(self) -> LayerRow | None:
+    def first_departure(self) -> LayerDiffRecord | None:
         return next((r for r in self.rows if r.departs), None)
 
     @property
-    def worst(self) -> LayerRow | None:
+    def worst(self) -> LayerDiffRecord | None:
         """The matched row furthest from fp32 (non-finite first)."""
         matched = [r for r in self.rows if r.relative_diff is not None]
         return max(matched, key=lambda r: r.relative_diff or 0.0, default=None)
 
-    def to_json(self) -> dict[str, Any]:
-        first, worst = self.first_departure, self.worst
-        return {
-            "model": self.model,
-            "precision": self.precision,
-            "tolerance_relative": self.tolerance,
-            "program": self.program,
-            "first_departure": asdict(first) if first else None,
-            "worst": asdict(worst) if worst else None,
-            "matched": sum(1 for r in self.rows if r.departs is not None),
-            "not_matched": sum(1 for r in self.rows if r.departs is None),
-        }
+    def run(self) -> LayerDiffRun:
+        """As its run file."""
+        return LayerDiffRun(
+            model=self.model,
+            precision=self.precision,
+            tolerance_relative=self.tolerance,
+            program=self.program,
+            first_departure=self.first_departure,
+            worst=self.worst,
+            matched=sum(1 for r in self.rows if r.departs is not None),
+            not_matched=sum(1 for r in self.rows if r.departs is None),
+            records=self.rows,
+        )
 
 
 def converted_program(model_dir: Path) -> tuple[Path, Path]:
@@ -97,7 +86,7 @@ def converted_program(model_dir: Path) -> tuple[Path, Path]:
         raise UsageError(f"{model_dir}: no manifest; convert the model first (make convert MODELS=...)")
     model_file, params_file = data.program_files()
     fixed = model_dir / FIXED_DIR / "model.pdmodel"
-    if (data.graph_fixes or {}).get("status") == "applied" and fixed.is_file():
+    if data.graph_fixes is not None and data.graph_fixes.status == "applied" and fixed.is_file():
         return fixed, params_file
     return model_file, params_file
 
@@ -130,26 +119,31 @@ def _folder(work: Path, name: str, program: Program, point: CutPoint) -> Path:
 
 
 def _row(point: CutPoint, ref: Program, cand: Program, cand_point: CutPoint, x: NDArray[Any], *, precision: str,
-         tolerance: float, work: Path) -> LayerRow:  # fmt: skip
-    base = LayerRow(point.index, point.op_type, point.tensor)
+         tolerance: float, work: Path) -> LayerDiffRecord:  # fmt: skip
+    base = LayerDiffRecord(index=point.index, op_type=point.op_type, tensor=point.tensor)
     ref_dir = _folder(work, f"cut-{point.index}", ref, point)
     cand_dir = ref_dir if cand is ref else _folder(work, f"cut-{point.index}-{precision}", cand, cand_point)
     try:
         nb = run_opt(point.tensor, ModelFiles(cand_dir, cand_dir / "model.pdmodel", cand_dir / "model.pdiparams",
                      "pdmodel"), "arm", precision, out_stem=cand_dir / "arm", timeout_s=600)  # fmt: skip
     except ConversionError as e:
-        return LayerRow(**{**asdict(base), "not_matched": f"opt could not convert the cut: {e.detail}"})
+        return base.model_copy(update={"not_matched": f"opt could not convert the cut: {e.detail}"})
     want = ReferenceRunner(ref_dir / "model.pdmodel", ref_dir / "model.pdiparams").run([x]).get(point.tensor)
     if want is None:
-        return LayerRow(**{**asdict(base), "not_matched": "desktop Paddle Inference did not return the tensor"})
+        return base.model_copy(update={"not_matched": "desktop Paddle Inference did not return the tensor"})
     got = run_lite(nb, x, precision=precision)
     shape = [int(d) for d in want.shape]
     if got.size != want.size:
         why = f"the ARM runtime's output has {got.size} values, the tensor {shape} has {want.size} (renamed or fused)"
-        return LayerRow(**{**asdict(base), "shape": shape, "not_matched": why})
+        return base.model_copy(update={"shape": shape, "not_matched": why})
     int8 = inspect_nb(nb).int8_kernels if precision == "int8" else None
-    return LayerRow(
-        point.index, point.op_type, point.tensor, shape, **_compare(want, got, tolerance), int8_kernels=int8
+    return LayerDiffRecord(
+        index=point.index,
+        op_type=point.op_type,
+        tensor=point.tensor,
+        shape=shape,
+        **_compare(want, got, tolerance),
+        int8_kernels=int8,
     )
 
 
@@ -203,11 +197,13 @@ def layer_diff(
         at = cand_points[point.index]
         try:
             if isinstance(at, str):
-                rows.append(LayerRow(point.index, point.op_type, point.tensor, not_matched=at))
+                rows.append(LayerDiffRecord(index=point.index, op_type=point.op_type, tensor=point.tensor,
+                                            not_matched=at))  # fmt: skip
             else:
                 rows.append(_row(point, ref, cand, at, x, precision=precision, tolerance=tolerance, work=work))
         except ToolkitError as e:
-            rows.append(LayerRow(point.index, point.op_type, point.tensor, not_matched=str(e).splitlines()[0]))
+            why = str(e).splitlines()[0]
+            rows.append(LayerDiffRecord(index=point.index, op_type=point.op_type, tensor=point.tensor, not_matched=why))
         finally:
             progress.clear()
         log.info("%s: %s -> %s", point.op_type, point.tensor, rows[-1].relative_diff or rows[-1].not_matched)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from benchmark.profile.families import RUNTIME, family_of, family_table
 from benchmark.profile.kernel_map import KernelMap
 from benchmark.records.cost_types import CostProfile, OpCost
-from converter.errors import ToolkitError
-from converter.nb_program import NbProgram
+from converter.base.errors import ToolkitError
+from converter.nb.program import NbProgram
 
 METHOD = "insnprofile: QEMU TCG plugin, guest instructions split at kernel Run() entries (vtables of the runtime)"
 SUM_TOLERANCE = 0.01

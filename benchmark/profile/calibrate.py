@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from benchmark.profile.cost_model import SHIPPED, CostModel, FitPoint, groups_of, model_path
 from benchmark.profile.fit import FitError, fit
 from benchmark.records.types import LatencyRecord
-from converter.zoo import Zoo
+from converter.schema.zoo import Zoo
 
 FIGURES = Path(__file__).resolve().parents[2] / "configs" / "phone_figures.yaml"
 SEED_CLASS = "SM8150"  # the seed table's phone: Snapdragon 855
@@ -58,7 +58,7 @@ def published(zoo: Zoo, path: Path = FIGURES) -> dict[str, ClassFigures]:
 
 
 def _soc(r: LatencyRecord) -> str:
-    return str(r.device.get("soc") or "")
+    return str(r.device.soc or "")
 
 
 def measured(records: list[LatencyRecord]) -> dict[str, list[PhoneFigure]]:

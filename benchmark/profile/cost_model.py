@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from converter.errors import UsageError
+from converter.base.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "configs" / "cost_models"

@@ -12,7 +12,7 @@ from benchmark.records.types import LatencyRecord
 def estimate_latency(rec: LatencyRecord) -> None:
     if rec.cost_profile is None:
         return
-    device_class = str(rec.device.get("soc") or "")
+    device_class = str(rec.device.soc or "")
     try:
         model = load_cost_model(device_class) if device_class else None
     except CostModelError as e:  # the record and its measurement are kept; only the estimate is missing

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from converter.nb_program import NbOp
+from converter.nb.program import NbOp
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "kernel_families.yaml"
 PRECISION_SUFFIX = {2: " int8", 5: " fp16"}  # paddle_place.h kInt8, kFP16

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from benchmark.profile.cost_model import GROUPS, CostModel, FitPoint
-from converter.errors import ToolkitError
+from converter.base.errors import ToolkitError
 
 MIN_POINTS = 2
 MAX_LOO_RMS_PCT = 25.0  # a fit that misses its own left-out figures by more is kept for reading, not for estimates

@@ -18,7 +18,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import SymbolTableSection
 
-from converter.errors import ToolkitError
+from converter.base.errors import ToolkitError
 
 RUN_SLOT = 2
 R_AARCH64_RELATIVE = 1027

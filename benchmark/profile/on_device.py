@@ -16,8 +16,8 @@ from benchmark.profile.kernel_map import KernelMap, KernelMapError, kernel_map
 from benchmark.profile.plugin import LIB_NAME
 from benchmark.records.cost_types import CostProfile
 from benchmark.records.types import LatencyRecord
-from converter.errors import ToolkitError
-from converter.nb_program import read_program
+from converter.base.errors import ToolkitError
+from converter.nb.program import read_program
 
 
 def bundle_kernel_map(bundle: RunnerBundle) -> KernelMap:

@@ -7,8 +7,8 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from converter import process
-from converter.errors import ToolkitError
+from converter.base import process
+from converter.base.errors import ToolkitError
 
 SOURCE = Path(__file__).with_name("insnprofile.c")
 REPO = Path(__file__).resolve().parents[2]

@@ -1,40 +1,27 @@
-"""Run files under build/reports/: one JSON per run, `<kind>-<UTC time>.json`, top level with a `records` list,
-rewritten atomically so an interrupted run keeps what it completed."""
+"""Run files under build/reports/: one JSON per run, `<kind>-<UTC time>.json`, written from and read into its type
+(benchmark.records.runs), rewritten atomically so an interrupted run keeps what it completed."""
 
 from __future__ import annotations
 
 import json
 import math
 import threading
-from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Generic, TypeVar, get_args
 
 from pydantic import ValidationError
 
 from benchmark.records.base import Record
-from benchmark.records.types import RECORD_TYPES, LatencyRecord
-from converter import atomic_files
-from converter.errors import ToolkitError
-from converter.manifest import toolkit_version
+from benchmark.records.runs import RUN_TYPES, SCHEMA_VERSION, LatencyRun, RunHeader, RunKind, record_type
+from benchmark.records.types import LatencyRecord
+from converter.artifacts.manifest import toolkit_version
+from converter.base import atomic_files
+from converter.base.errors import ToolkitError
 
 DEFAULT_REPORTS = Path("build/reports")
-# Every kind of run file the toolkit writes; new_run_path and write_run accept no other, and the report reads these.
-RunKind = Literal[
-    "latency",
-    "parity",
-    "accuracy",
-    "overhead",
-    "sweep",
-    "gate",
-    "farm-scaling",
-    "graph-fixes",
-    "host-profile",
-    "int8-study",
-    "layer-diff",
-]
 RUN_KINDS: tuple[str, ...] = get_args(RunKind)
+RunT = TypeVar("RunT", bound=RunHeader)
 
 
 def utc_stamp() -> str:
@@ -52,13 +39,11 @@ def new_run_path(kind: RunKind, reports_dir: Path = DEFAULT_REPORTS) -> Path:
     return path
 
 
-SCHEMA_VERSION = 2  # 2: records validated against benchmark.records.types; files without the key are version 1
-
-
 class RunFileError(ToolkitError):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
+        self.reason = reason
 
 
 def finite(value: Any) -> Any:
@@ -72,31 +57,28 @@ def finite(value: Any) -> Any:
     return value
 
 
-def write_run(path: Path, kind: RunKind, payload: dict[str, Any], records: Sequence[Record | dict[str, Any]]) -> None:
-    """Write the run file atomically. The kinds with a record type (latency, sweep, parity, accuracy, int8-study)
-    take their records as that type; the other kinds' rows are plain JSON."""
-    record_type = RECORD_TYPES.get(kind)
-    checked: list[Any] = []
+def write_run(path: Path, run: RunHeader) -> None:
+    """Write the run file atomically: its run-level figures and every record (a record's JSON holds the keys its
+    producer set)."""
+    if type(run) is not RUN_TYPES.get(run.kind):
+        raise TypeError(f"{run.kind} run files are {RUN_TYPES[run.kind].__name__}, not {type(run).__name__}")
+    records: list[Record] = list(getattr(run, "records", []))
+    wanted = record_type(run.kind)
     for r in records:
-        if record_type is not None and not isinstance(r, record_type):
-            raise TypeError(f"{kind} run files hold {record_type.__name__} records, not {type(r).__name__}")
-        checked.append(finite(r.to_json() if isinstance(r, Record) else r))
-    atomic_files.write_json(
-        path,
-        {
-            "kind": kind,
-            "schema_version": SCHEMA_VERSION,
-            "toolkit_version": toolkit_version(),
-            "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            **finite(payload),
-            "records": checked,
-        },
+        if not isinstance(r, wanted):
+            raise TypeError(f"{run.kind} run files hold {wanted.__name__} records, not {type(r).__name__}")
+    head = run.model_dump(mode="json", exclude={"records"})
+    head.update(
+        schema_version=SCHEMA_VERSION,
+        toolkit_version=toolkit_version(),
+        written_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+    atomic_files.write_json(path, {**finite(head), "records": [finite(r.to_json()) for r in records]})
 
 
-def read_run(path: Path) -> dict[str, Any]:
-    """A run file of any schema version this toolkit knows, its records as their types (benchmark.records.types) for
-    the kinds that have one; records of an older version get today's key names."""
+def read_run(path: Path) -> RunHeader:
+    """A run file of any schema version this toolkit knows, as its type; records of an older version get today's
+    key names. RunFileError names the file and the first problem."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as e:
@@ -108,13 +90,20 @@ def read_run(path: Path) -> dict[str, Any]:
         raise RunFileError(
             path, f"schema version {version} is newer than this toolkit's ({SCHEMA_VERSION}): update the toolkit"
         )
-    record_type = RECORD_TYPES.get(data["kind"])
-    if record_type is not None:  # records as their type (old key names mapped); a foreign record refuses the file
-        try:
-            data["records"] = [record_type.from_json(r, str(path)) for r in data["records"]]
-        except (ValidationError, AttributeError) as e:
-            raise RunFileError(path, f"a record is not a {record_type.__name__}: {_first_problem(e)}") from None
-    return data
+    kind = data["kind"]
+    try:
+        records = [record_type(kind).from_json(r, str(path)) for r in data["records"]]
+        run = RUN_TYPES[kind].model_validate({**data, "schema_version": version, "records": records})
+    except (ValidationError, AttributeError, TypeError) as e:
+        raise RunFileError(path, f"not a {RUN_TYPES[kind].__name__}: {_first_problem(e)}") from None
+    run.with_path(str(path))
+    return run
+
+
+def read_typed(path: Path, kind: type[RunT]) -> RunT | None:
+    """The run file as `kind`, or None when it is a run file of another kind (RunFileError when it is none)."""
+    run = read_run(path)
+    return run if isinstance(run, kind) else None
 
 
 def _first_problem(e: Exception) -> str:
@@ -124,33 +113,35 @@ def _first_problem(e: Exception) -> str:
     return str(e)
 
 
-class RunFile:
-    """The run's JSON file, rewritten atomically after every completed record (thread-safe)."""
+class RunFile(Generic[RunT]):
+    """A run's JSON file, rewritten atomically after every completed record (thread-safe)."""
 
-    def __init__(self, path: Path, payload: dict[str, Any], kind: RunKind = "latency") -> None:
+    def __init__(self, path: Path, run: RunT) -> None:
         self.path = path
-        self.kind: RunKind = kind
-        self.payload = payload
-        self.records: list[Record] = []
+        self.run = run
         self._lock = threading.Lock()
-        write_run(path, self.kind, payload, self.records)
+        write_run(path, run)
+
+    @property
+    def records(self) -> list[Any]:
+        return list(getattr(self.run, "records", []))
 
     def add(self, record: Record) -> None:
         with self._lock:
-            self.records.append(record)
-            write_run(self.path, self.kind, self.payload, self.records)
+            self.run.records.append(record)  # type: ignore[attr-defined]
+            write_run(self.path, self.run)
 
-    def set(self, key: str, value: Any) -> None:
-        """Add a top-level figure known only at the end (e.g. the run's wall time)."""
+    def set(self, **fields: Any) -> None:
+        """Set run-level figures known only at the end (e.g. the run's wall time), validated as they are set."""
         with self._lock:
-            self.payload[key] = value
-            write_run(self.path, self.kind, self.payload, self.records)
+            self.run.set(**fields)
+            write_run(self.path, self.run)
 
 
 def read_latency_records(path: Path) -> list[LatencyRecord]:
     """The latency records of one run file; a file that is not a latency run file gives none."""
     try:
-        data = read_run(path)
+        run = read_typed(path, LatencyRun)
     except RunFileError:
         return []
-    return list(data["records"]) if data.get("kind") == "latency" else []
+    return list(run.records) if run else []

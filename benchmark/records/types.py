@@ -1,25 +1,28 @@
-"""The records every run file holds, as types: what a latency, parity or accuracy record may contain, validated when
-a run file is written (an unknown or mistyped key is a bug that fails loudly) and readable with `from_json`, also
-from files written before schema version 2 (their old key names are mapped). docs/records.md is generated from
-these classes (`python -m benchmark.records.types`)."""
+"""The records of the measuring run files, as types: what a latency, parity, accuracy or int8-study record may
+contain, validated when a field is set (an unknown or mistyped key is a bug that fails loudly) and readable with
+`from_json`, also from files written before schema version 2 (their old key names are mapped). The run files
+themselves: benchmark.records.runs; docs/records.md: benchmark.records.docs."""
 
 from __future__ import annotations
 
-import re
-import sys
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from benchmark.records.base import Record, Sub
 from benchmark.records.cost_types import CostProfile, LatencyEstimate
-from converter.manifest_types import FileEntry, InputPreprocess, Manifest, Quantization, Recommended
+from benchmark.records.parts import (
+    DeviceSummary,
+    InstructionCountFacts,
+    LockSpan,
+    ParitySummary,
+    RuntimeCpu,
+    Source,
+    Target,
+    ThermalWaitFacts,
+)
 
 RecordStatus = Literal["ok", "failed", "skipped", "not_run"]
-Verdict = Literal["pass", "fail", "not_run"]  # an accuracy verdict: 'not run' is never a pass
-ParityStatus = Literal["pass", "fail", "not_run", "unavailable", "error"]
-Target = Literal["arm", "x86"]
-Source = Literal["host", "device"]
 
 
 class NbFile(Sub):
@@ -41,22 +44,6 @@ class RunnerInfo(Sub):
     unknown_version_allowed: bool = False
 
 
-class FarmParity(Sub):
-    """A farm record's own device parity verdict."""
-
-    verdict: Verdict | None = None
-    passed: bool
-    error: str | None = None
-    images: int = 0
-    max_abs_diff: float | None = None
-    worst_image: str | None = None
-    task_problems: list[str] = []
-    problems: list[str] = []
-    mean_argmax_agreement: float | None = None
-    ground_truth: dict[str, Any] = {}
-    calibration_images_left_out: list[str] = []
-
-
 class LatencyRecord(Record):
     """One model variant on one device: R rounds of benchmark_bin (W warmup + N timed runs each)."""
 
@@ -64,7 +51,7 @@ class LatencyRecord(Record):
     precision: str
     status: RecordStatus
     input_shape: list[int]
-    device: dict[str, Any] = Field(description="the device's facts (serial, ro.serialno, model, SoC, ABI, CPUs, ...)")
+    device: DeviceSummary = Field(description="the device's facts (serial, ro.serialno, model, SoC, ABI, CPUs, ...)")
     emulated: bool = False
     emulated_cpu: str | None = Field(default=None, description="QEMU CPU model of an ARM emulated phone")
     timing_source: str | None = Field(
@@ -78,7 +65,7 @@ class LatencyRecord(Record):
     power_mode: int | None = None
     pin: str | None = None
     thread_binding: str | None = Field(default=None, description="what actually bound the benchmark thread")
-    runtime_cpu: dict[str, Any] | None = Field(default=None, description="the CPU Paddle-Lite detected (its log)")
+    runtime_cpu: RuntimeCpu | None = Field(default=None, description="the CPU Paddle-Lite detected (its log)")
     warmup: int | None = None
     repeats: int | None = None
     rounds: int | None = None
@@ -98,7 +85,7 @@ class LatencyRecord(Record):
     peak_memory_mb: float | None = Field(default=None, description="from a run of its own with --enable_memory_profile")
     memory_note: str | None = None
     instructions_per_inference: int | None = Field(default=None, description="ARM emulated phones: guest instructions")
-    instruction_count: dict[str, Any] | None = None
+    instruction_count: InstructionCountFacts | None = None
     cost_profile: CostProfile | None = Field(default=None, description="ARM emulated phones: where the instructions go")
     estimate: LatencyEstimate | None = Field(default=None, description="estimated phone latency: never measured")
     runner_wall_s: float | None = None
@@ -107,7 +94,7 @@ class LatencyRecord(Record):
     seed_ms: float | None = Field(default=None, description="the seed's Snapdragon 855 figure, as published")
     temps_before: dict[str, float | None] | None = None
     temps_after: dict[str, float | None] | None = None
-    thermal_wait: dict[str, Any] | None = None
+    thermal_wait: ThermalWaitFacts | None = None
     tool_versions: dict[str, str] | None = None
     run_id: str | None = Field(default=None, description="the run; its device parity summaries carry the same id")
     started_at: str | None = None
@@ -115,8 +102,8 @@ class LatencyRecord(Record):
     warnings: list[str] = []
     error: str | None = None
     # farm runs
-    parity: FarmParity | None = Field(default=None, description="farm: device parity of this variant")
-    lock: dict[str, Any] | None = None
+    parity: ParitySummary | None = Field(default=None, description="farm: device parity of this variant")
+    lock: LockSpan | None = None
     device_key: str | None = None
     farm_run_id: str | None = None
     host: str | None = None
@@ -150,7 +137,7 @@ class ParityRecord(Record):
         default=None, description="what ran the reference, with its version (Paddle 3 for a PIR export)"
     )
     candidate: str = Field(description="paddle_lite_x86_<precision> (host) or device_benchmark_bin")
-    device: dict[str, Any] | None = None
+    device: DeviceSummary | None = None
     emulated: bool = False
     weights: str | None = None
     output_dtype: str | None = None
@@ -179,7 +166,7 @@ class AccuracyRecord(Record):
     model: str
     image: str
     precision: str | None = None
-    device: dict[str, Any] | None = None
+    device: DeviceSummary | None = None
     gt_iou_reference: float | None = None
     gt_iou_candidate: float | None = None
 
@@ -213,66 +200,6 @@ class Int8StudyRecord(Record):
     error: str | None = None
 
 
-RECORD_TYPES: dict[str, type[Record]] = {
-    "latency": LatencyRecord,
-    "sweep": LatencyRecord,
-    "parity": ParityRecord,
-    "accuracy": AccuracyRecord,
-    "int8-study": Int8StudyRecord,
-}
-
-
 def first_line(text: str | None) -> str:
     """A record's error as one line ('' when there is none)."""
     return (text or "").splitlines()[0] if text else ""
-
-
-def verdict_of(summary: FarmParity | dict[str, Any] | None) -> Verdict | None:
-    """A parity verdict, three-way (None: no verdict at all); summaries written before the verdict said 'not_run'
-    beside passed=True, which was never a pass."""
-    if summary is None:
-        return None
-    if isinstance(summary, FarmParity):
-        return summary.verdict or ("pass" if summary.passed else "fail")
-    if not summary:
-        return None
-    if summary.get("verdict") in ("pass", "fail", "not_run"):
-        return summary["verdict"]  # type: ignore[no-any-return]
-    if summary.get("not_run"):
-        return "not_run"
-    return "pass" if summary.get("passed") else "fail"
-
-
-def _table(cls: type[BaseModel]) -> list[str]:
-    out = ["| key | type | required | meaning |", "|---|---|---|---|"]
-    for name, field in cls.model_fields.items():
-        ann = field.annotation
-        kind_text = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "").replace("|", "or")
-        kind_text = re.sub(r"\b(?:__main__|[\w.]+\.types)\.", "", kind_text)  # NbFile, not module.NbFile
-        out.append(f"| `{name}` | {kind_text} | {'yes' if field.is_required() else ''} | {field.description or ''} |")
-    return out
-
-
-def markdown() -> str:
-    """docs/records.md: every record type's keys, and the manifest's, from the classes."""
-    out = [
-        "# Run file records",
-        "",
-        "Generated by `python -m benchmark.records.types` from benchmark/records/types.py and",
-        "converter/manifest_types.py.",
-    ]
-    for kind, cls in RECORD_TYPES.items():
-        out += ["", f"## `{kind}-*.json` records ({cls.__name__})", "", (cls.__doc__ or "").strip(), ""]
-        out += _table(cls)
-    for part in (NbFile, RunnerInfo, FarmParity):
-        out += ["", f"## Latency record part: {part.__name__}", "", (part.__doc__ or "").strip(), ""]
-        out += _table(part)
-    manifest_types: tuple[type[BaseModel], ...] = (Manifest, InputPreprocess, FileEntry, Quantization, Recommended)
-    for mcls in manifest_types:
-        out += ["", f"## manifest.json: {mcls.__name__}", "", (mcls.__doc__ or "").strip(), ""]
-        out += _table(mcls)
-    return "\n".join(out) + "\n"
-
-
-if __name__ == "__main__":
-    sys.stdout.write(markdown())

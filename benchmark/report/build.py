@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmark.records.parts import DeviceSummary
 from benchmark.records.types import LatencyRecord
 from benchmark.report import plots
 from benchmark.report.collect import Collected, collect
@@ -17,8 +18,9 @@ from benchmark.report.graph_fix_view import graph_fix_section, host_profile_sect
 from benchmark.report.models_view import FLOP_PER_CYCLE, models_section
 from benchmark.report.parity_view import accuracy_section, parity_section
 from benchmark.report.recommend_view import int8_study_section, recommendation_section
-from converter import atomic_files
-from converter.manifest import toolkit_version
+from converter.artifacts.manifest import toolkit_version
+from converter.base import atomic_files
+from converter.schema.manifest_types import ModelStats
 
 TITLE = "Paddle-Lite deployment report"
 EMULATED_NOTE = (
@@ -39,30 +41,29 @@ def _runtime_cpu(recs: list[LatencyRecord]) -> str:
     cpu = next((r.runtime_cpu for r in recs if r.runtime_cpu), None)
     if not cpu:
         return "- (the runner logs nothing)"
-    archs = cpu.get("core_archs") or []
-    return f"{cpu.get('name')}; cores: {', '.join(archs) or '-'}"
+    return f"{cpu.name}; cores: {', '.join(cpu.core_archs) or '-'}"
 
 
 def _seed(x: Any) -> str:
     return str(x) if isinstance(x, (int, float)) else "-"  # as published: 15.86, 12.3
 
 
-def _cpus(dev: dict[str, Any]) -> str:
+def _cpus(dev: DeviceSummary) -> str:
     groups: dict[int, int] = defaultdict(int)
-    for c in dev.get("cpus", []):
-        if c.get("max_khz"):
-            groups[c["max_khz"]] += 1
+    for c in dev.cpus:
+        if c.max_khz:
+            groups[c.max_khz] += 1
     return " + ".join(f"{n}x {khz / 1e6:.2f} GHz" for khz, n in sorted(groups.items())) or "-"
 
 
-def physical_limit(r: LatencyRecord, stats: dict[str, Any] | None) -> str:
+def physical_limit(r: LatencyRecord, stats: ModelStats | None) -> str:
     """Latency as a fraction of the big core's limit: conv FLOPs / (max frequency x FLOP per cycle) / latency."""
     if r.emulated:
         return "n/a (emulated)"
-    freqs = [c.get("max_khz") for c in r.device.get("cpus", []) if c.get("max_khz")]
-    if not stats or not stats.get("conv_flops") or not freqs or r.status != "ok" or not r.median_ms:
+    freqs = [c.max_khz for c in r.device.cpus if c.max_khz]
+    if not stats or not stats.conv_flops or not freqs or r.status != "ok" or not r.median_ms:
         return "-"
-    ideal_ms = stats["conv_flops"] / (max(freqs) * 1e3 * FLOP_PER_CYCLE) * 1e3
+    ideal_ms = stats.conv_flops / (max(freqs) * 1e3 * FLOP_PER_CYCLE) * 1e3
     return f"{ideal_ms / r.median_ms:.0%}"
 
 
@@ -87,15 +88,15 @@ LATENCY_HEAD = [
 ]
 
 
-def _device_facts(dev: dict[str, Any], recs: list[LatencyRecord]) -> Table:
+def _device_facts(dev: DeviceSummary, recs: list[LatencyRecord]) -> Table:
     info = [
-        ["serial number", dev.get("serialno", "")],
-        ["SoC", dev.get("soc", "")],
-        ["ABI", dev.get("abi", "")],
-        ["Android (SDK)", f"{dev.get('android', '')} ({dev.get('sdk', '')})"],
+        ["serial number", dev.serialno],
+        ["SoC", dev.soc],
+        ["ABI", dev.abi],
+        ["Android (SDK)", f"{dev.android} ({dev.sdk})"],
         ["CPU clusters", _cpus(dev)],
-        ["big / prime cores", f"{dev.get('big_cpus')} / {dev.get('prime_cpus')}"],
-        ["battery", f"{dev.get('battery_level')} %, {dev.get('battery_temp_c')} °C"],
+        ["big / prime cores", f"{dev.big_cpus} / {dev.prime_cpus}"],
+        ["battery", f"{dev.battery_level} %, {dev.battery_temp_c} °C"],
         ["CPU the runtime detected", _runtime_cpu(recs)],
         ["thread binding", next((r.thread_binding for r in recs if r.thread_binding), "-")],
     ]
@@ -106,14 +107,14 @@ def _thermal_table(recs: list[LatencyRecord]) -> Table:
     rows = []
     for r in recs:
         before, after = r.temps_before or {}, r.temps_after or {}
-        wait = r.thermal_wait or {}
+        wait = r.thermal_wait
         rows.append(
             [
                 r.model,
                 cell_num(max((t for t in before.values() if t is not None), default=None), ".1f"),
                 cell_num(max((t for t in after.values() if t is not None), default=None), ".1f"),
-                cell_num(wait.get("waited_s"), ".0f"),
-                "yes" if wait.get("timed_out") else "no",
+                cell_num(wait.waited_s if wait else None, ".0f"),
+                "yes" if wait and wait.timed_out else "no",
                 "; ".join(r.warnings) or "-",
             ]
         )
@@ -128,7 +129,7 @@ def _estimate(r: LatencyRecord) -> str:
     return f"{e.est_latency_ms:.2f}{band} ({e.cost_model})"
 
 
-def _latency_row(r: LatencyRecord, stats: dict[str, Any] | None) -> list[str]:
+def _latency_row(r: LatencyRecord, stats: ModelStats | None) -> list[str]:
     seed = r.seed_ms
     # an emulated device's timing is not a phone timing: no ratio against the seed's phone figure
     ratio = r.median_ms / seed if r.median_ms is not None and seed and not r.emulated else None
@@ -159,13 +160,13 @@ def devices_section(c: Collected) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Devices and latency", "devices")]
     if not records:
         return [*blocks, Paragraph("No latency run file found (run `make bench-device` or `make bench-emulated`).")]
-    stats = {m.get("model"): m.get("model_stats") for m in c.manifests}
+    stats = {m.model: m.model_stats for m in c.manifests}
     by_dev: dict[str, list[LatencyRecord]] = defaultdict(list)
     for r in records:
-        by_dev[r.device["serial"]].append(r)
+        by_dev[r.device.serial].append(r)
     for serial, recs in sorted(by_dev.items()):
         dev = recs[0].device
-        blocks.append(Heading(3, f"{dev.get('brand', '')} {dev.get('model', '')} ({serial})".strip()))
+        blocks.append(Heading(3, f"{dev.brand} {dev.model} ({serial})".strip()))
         if any(r.emulated_cpu for r in recs):
             blocks.append(Paragraph(QEMU_NOTE.format(cpu=recs[0].emulated_cpu), note=True))
         elif any(r.emulated for r in recs):

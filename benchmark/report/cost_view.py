@@ -13,7 +13,7 @@ TOP_OPS = 10
 
 
 def _label(r: LatencyRecord) -> str:
-    return f"{r.model} {r.precision} ({r.device.get('model') or r.device['serial']})"
+    return f"{r.model} {r.precision} ({r.device.model or r.device.serial})"
 
 
 def cost_model_table(device_class: str) -> list[Block]:
@@ -84,7 +84,7 @@ def cost_section(c: Collected) -> list[Block]:
         blocks.append(
             Table(["#", "op", "output", "family", "kernel", "M instructions", "% of inference"], rows, {0, 5, 6})
         )
-    classes = sorted({str(r.device.get("soc") or "") for r in recs} - {""})
+    classes = sorted({str(r.device.soc or "") for r in recs} - {""})
     if classes:
         blocks.append(Heading(3, "Cost models"))
         for device_class in classes:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmark.farm.history import History, HistoryError, history_exists
-from benchmark.records.types import LatencyRecord, verdict_of
+from benchmark.records.parts import verdict_of
+from benchmark.records.runs import GateRun
+from benchmark.records.types import LatencyRecord
 from benchmark.report import plots
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table
@@ -44,24 +46,23 @@ def _matrix(run_id: str, records: list[LatencyRecord]) -> list[Block]:
 
 
 def _gate(c: Collected) -> list[Block]:
-    runs = c.chronological("gate")
-    if not runs:
+    g = c.latest_run(GateRun)
+    if g is None:
         return [Paragraph("No gate has been run yet (`make gate BASELINE=...`).")]
-    g = runs[-1]
-    failures = [r for r in g["records"] if r["verdict"] == "fail"]
-    verdict = "PASSED" if g.get("passed") else "FAILED"
+    failures = [r for r in g.records if r.verdict == "fail"]
+    verdict = "PASSED" if g.passed else "FAILED"
     blocks: list[Block] = [
         Paragraph(
-            f"Gate {verdict}: run {g.get('current')} against baseline {g.get('baseline')}; "
-            f"{len(failures)} failure(s) in {len(g['records'])} comparison(s).",
-            note=not g.get("passed"),
+            f"Gate {verdict}: run {g.current} against baseline {g.baseline}; "
+            f"{len(failures)} failure(s) in {len(g.records)} comparison(s).",
+            note=not g.passed,
         )
     ]
     if failures:
         blocks.append(
             Table(
                 ["device", "model", "precision", "reason"],
-                [[r["device_key"], r["model"], r["precision"], r["reason"]] for r in failures],
+                [[r.device_key, r.model, r.precision, r.reason] for r in failures],
             )
         )
     return blocks

@@ -3,9 +3,9 @@ with the fixes, the parity of the fixed program, and the fixed vs unfixed latenc
 
 from __future__ import annotations
 
-from typing import Any
-
 from benchmark.host.profile import FAMILIES, OTHER
+from benchmark.records.rows import GraphFixRecord
+from benchmark.records.runs import GraphFixesRun, HostProfileRun
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Paragraph, Table, cell_num
 
@@ -18,23 +18,23 @@ def _ops(counts: dict[str, dict[str, int]], target: str) -> str:
 def graph_fix_section(c: Collected) -> list[Block]:
     # Two tables in sequence (manifests, then the latest bench run), each a plain list of rows: kept together.
     rows = []
-    for m in sorted(c.manifests, key=lambda m: m.get("model", "")):
-        gf: dict[str, Any] = m.get("graph_fixes") or {}
-        if not gf:
+    for m in c.manifests:
+        gf = m.graph_fixes
+        if gf is None:
             continue
-        rewrites = ", ".join(f"{k} {n}" for k, n in (gf.get("rewrites_by_kind") or {}).items()) or "-"
-        before, after = gf.get("ops_before") or {}, gf.get("ops_after") or {}
+        rewrites = ", ".join(f"{k} {n}" for k, n in gf.rewrites_by_kind.items()) or "-"
+        before, after = gf.ops_before, gf.ops_after
         rows.append(
             [
-                m["model"],
-                gf.get("status", "-"),
+                m.model,
+                gf.status,
                 rewrites,
                 f"{_ops(before, 'arm')} -> {_ops(after, 'arm')}",
                 f"{_ops(before, 'x86')} -> {_ops(after, 'x86')}",
-                cell_num(gf.get("parity_max_abs_diff"), ".2g"),
+                cell_num(gf.parity_max_abs_diff, ".2g"),
             ]
         )
-    runs = c.chronological("graph-fixes")
+    runs = c.chronological(GraphFixesRun)
     if not rows and not runs:
         return []
     blocks: list[Block] = [
@@ -56,23 +56,23 @@ def graph_fix_section(c: Collected) -> list[Block]:
                 [*head, "rounds"],
                 [
                     [
-                        r["model"],
-                        r["where"],
-                        cell_num(r["unfixed_median_ms"], ".2f"),
-                        cell_num(r["fixed_median_ms"], ".2f"),
-                        cell_num(r["ratio_median"], ".2f"),
-                        cell_num(r.get("old_form_median_ms"), ".2f"),
-                        cell_num(r.get("old_form_ratio_median"), ".2f"),
+                        r.model,
+                        r.where,
+                        cell_num(r.unfixed_median_ms, ".2f"),
+                        cell_num(r.fixed_median_ms, ".2f"),
+                        cell_num(r.ratio_median, ".2f"),
+                        cell_num(r.old_form_median_ms, ".2f"),
+                        cell_num(r.old_form_ratio_median, ".2f"),
                         _arm_ratio(r),
-                        str(r["rounds"]),
+                        str(r.rounds),
                     ]
-                    for r in latest["records"]
+                    for r in latest.records
                 ],
                 {2, 3, 4, 5, 6, 7},
             )
         )
-        blocks += _profile_table(latest["records"])
-        olds = sorted({str(r["old_form_model"]) for r in latest["records"] if r.get("old_form_model")})
+        blocks += _profile_table(latest.records)
+        olds = sorted({r.old_form_model for r in latest.records if r.old_form_model})
         if olds:
             blocks.append(
                 Paragraph(
@@ -83,19 +83,17 @@ def graph_fix_section(c: Collected) -> list[Block]:
     return blocks
 
 
-def _arm_ratio(r: dict[str, Any]) -> str:
-    if r.get("arm_instruction_ratio") is None:
+def _arm_ratio(r: GraphFixRecord) -> str:
+    if r.arm_instruction_ratio is None:
         return "-"
-    old = r.get("arm_old_form_instruction_ratio")
-    return f"{r['arm_instruction_ratio']:.3f}" + (f" ({old:.3f})" if old else "")
+    old = r.arm_old_form_instruction_ratio
+    return f"{r.arm_instruction_ratio:.3f}" + (f" ({old:.3f})" if old else "")
 
 
-def _profile_table(records: list[dict[str, Any]]) -> list[Block]:
+def _profile_table(records: list[GraphFixRecord]) -> list[Block]:
     """Share of perf samples per kernel family, a column per model variant (runs made with --profile)."""
     columns = [
-        (f"{r['model']} {variant}", shares)
-        for r in records
-        for variant, shares in (r.get("kernel_shares_percent") or {}).items()
+        (f"{r.model} {variant}", shares) for r in records for variant, shares in (r.kernel_shares_percent or {}).items()
     ]
     intro = "a graph fix can only save the share of the kernels it removes."
     return _share_table(columns, intro) if columns else []
@@ -115,9 +113,9 @@ def _share_table(columns: list[tuple[str, dict[str, float]]], intro: str) -> lis
 
 def host_profile_section(c: Collected) -> list[Block]:
     """The latest `python -m benchmark host-profile` run: a column per profiled .nb."""
-    latest = c.latest_run("host-profile")
-    if latest is None or not latest["records"]:
+    latest = c.latest_run(HostProfileRun)
+    if latest is None or not latest.records:
         return []
-    columns = [(str(r["nb"]), r.get("shares_percent") or {}) for r in latest["records"]]
-    intro = f"{latest['records'][0].get('runs', '-')} timed runs per .nb, run file {latest.get('_path')}."
+    columns = [(r.nb, r.shares_percent) for r in latest.records]
+    intro = f"{latest.records[0].runs} timed runs per .nb, run file {latest.path}."
     return [Heading(2, "Host profile", "host-profile"), *_share_table(columns, intro)]

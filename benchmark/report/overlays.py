@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from converter.preprocess import ImageError, decode
+from converter.images.preprocess import ImageError, decode
 
 
 def _tint(img: np.ndarray, mask: np.ndarray, bgr: tuple[int, int, int]) -> np.ndarray:  # type: ignore[type-arg]

@@ -4,14 +4,15 @@ device) and accuracy on labelled images."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
-from benchmark.records.types import ParityRecord, verdict_of
+from benchmark.records.parts import GroundTruthFigures, verdict_of
+from benchmark.records.runs import AccuracyRun, ParityRun
+from benchmark.records.types import ParityRecord
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num
 from benchmark.report.overlays import overlay_strip
-from converter.errors import ToolkitError
-from converter.zoo import load_zoo
+from converter.base.errors import ToolkitError
+from converter.schema.zoo import load_zoo
 
 PRINT_NOTE = (
     "device outputs are read back from benchmark_bin's text dump, which has 6 significant digits: the "
@@ -23,28 +24,25 @@ PRINT_NOTE = (
 def model_verdicts(c: Collected) -> dict[tuple[str, str, str, str], str]:
     """The run's own per-model verdicts (they include the task-level gates), newest run winning."""
     out: dict[tuple[str, str, str, str], str] = {}
-    for run in c.chronological("parity"):
-        device_run = run.get("source") == "device"
-        for m in run.get("models", []):
-            if not m.get("model"):
+    for run in c.chronological(ParityRun):
+        device_run = run.source == "device"
+        for m in run.models:
+            if not m.model:
                 continue
-            key = (
-                m["model"],
-                m.get("precision", "fp32"),
-                "device" if device_run else "host",
-                m.get("device", "host") if device_run else "host",
-            )
+            where = (m.device or "host") if device_run else "host"
+            key = (m.model, m.precision or "fp32", "device" if device_run else "host", where)
             if device_run:
                 out[key] = {"pass": "PASS", "fail": "FAIL", "not_run": "not run"}[verdict_of(m) or "fail"]
             else:
-                out[key] = {"pass": "PASS", "fail": "FAIL"}.get(m.get("status", ""), m.get("status", "").upper())
+                status = m.status or ""
+                out[key] = {"pass": "PASS", "fail": "FAIL"}.get(status, status.upper())
     return out
 
 
 def _runtime(r: ParityRecord) -> str:
     if r.source != "device":
         return "Paddle-Lite x86 (host)"
-    qemu = (r.device or {}).get("qemu_cpu")
+    qemu = r.device.qemu_cpu if r.device else None
     if qemu:
         return f"device benchmark_bin [ARM kernels, QEMU {qemu}]"
     return "device benchmark_bin" + (" [host-emulated]" if r.emulated else "")
@@ -64,7 +62,7 @@ def kernels_table(records: list[ParityRecord], verdicts: dict[tuple[str, str, st
     for r in records:
         key = (r.model, r.precision)
         if r.source == "device" and r.target == "arm":
-            arm[key][(r.device or {}).get("serial", "?")].append(r)
+            arm[key][r.device.serial if r.device else "?"].append(r)
         elif r.source != "device":
             x86[key].append(r)
     rows = []
@@ -99,7 +97,7 @@ def _per_runtime_table(records: list[ParityRecord], verdicts: dict[tuple[str, st
     ran_on_arm = {(r.model, r.precision) for r in records if r.target == "arm"}
     groups: dict[tuple[str, str, str, str], list[ParityRecord]] = defaultdict(list)
     for r in records:
-        where = (r.device or {}).get("serial", "host") if r.source == "device" else "host"
+        where = (r.device.serial if r.device else "host") if r.source == "device" else "host"
         groups[(r.model, r.precision, r.source, where)].append(r)
     rows = []
     for (model, precision, source, where), recs in sorted(groups.items()):
@@ -174,39 +172,35 @@ def _overlays(records: list[ParityRecord]) -> list[Block]:
 def accuracy_section(c: Collected) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Accuracy", "accuracy")]
     found: dict[tuple[str, str, str], list[str]] = {}  # (model, runtime, precision) -> row; newest run wins
-    seeds: dict[str, Any] = {}
+    seeds: dict[str, float | None] = {}
 
-    def add(model: str, runtime: str, precision: str, gt: dict[str, Any]) -> None:
-        if gt.get("images"):
+    def add(model: str, runtime: str, precision: str, gt: GroundTruthFigures | None) -> None:
+        if gt is not None and gt.images:
             found[(model, runtime, precision)] = [
                 model,
                 runtime,
                 precision,
-                cell_num(_pct(gt.get("miou")), ".2f"),
-                cell_num(_pct(gt.get("mean_fg_iou")), ".2f"),
-                str(gt["images"]),
+                cell_num(_pct(gt.miou), ".2f"),
+                cell_num(_pct(gt.mean_fg_iou), ".2f"),
+                str(gt.images),
             ]
 
-    for run in c.chronological("accuracy", "parity"):
-        device_run = run["kind"] == "accuracy"
-        if run["kind"] == "parity" and run.get("source") == "device":
+    runs: list[AccuracyRun | ParityRun] = [*c.chronological(AccuracyRun), *c.chronological(ParityRun)]
+    for run in sorted(runs, key=lambda r: r.written_at):
+        device_run = isinstance(run, AccuracyRun)
+        if isinstance(run, ParityRun) and run.source == "device":
             continue  # its ground truth is reported by the accuracy run of the same pass
-        for m in run.get("models", []):
-            if not m.get("model"):
+        for m in run.models:
+            if not m.model:
                 continue
-            gt = m.get("ground_truth") or {}
-            seeds.setdefault(m["model"], m.get("seed_miou_percent"))
+            gt = m.ground_truth
+            seeds.setdefault(m.model, m.seed_miou_percent)
             # device runs before schema version 2 named them desktop/device
             desktop_key, cand_key = ("desktop", "device") if "desktop" in gt else ("reference", "candidate")
-            add(m["model"], "Paddle Inference (desktop)", "fp32", gt.get(desktop_key) or {})
-            tag = f" [QEMU {m['qemu_cpu']}]" if m.get("qemu_cpu") else (" [host-emulated]" if m.get("emulated") else "")
-            cand = f"device {m.get('device')}{tag}"
-            add(
-                m["model"],
-                cand if device_run else "Paddle-Lite x86 (host)",
-                m.get("precision", "fp32"),
-                gt.get(cand_key) or {},
-            )
+            add(m.model, "Paddle Inference (desktop)", "fp32", gt.get(desktop_key))
+            tag = f" [QEMU {m.qemu_cpu}]" if m.qemu_cpu else (" [host-emulated]" if m.emulated else "")
+            cand = f"device {m.device}{tag}"
+            add(m.model, cand if device_run else "Paddle-Lite x86 (host)", m.precision or "fp32", gt.get(cand_key))
     zoo_seeds = _zoo_seed_mious()
     rows = [[*row, cell_num(seeds.get(row[0]) or zoo_seeds.get(row[0]), ".2f")] for _, row in sorted(found.items())]
     if not rows:
@@ -235,5 +229,5 @@ def _zoo_seed_mious() -> dict[str, float]:
         return {}
 
 
-def _pct(x: Any) -> float | None:
-    return 100 * x if isinstance(x, (int, float)) else None
+def _pct(x: float | None) -> float | None:
+    return None if x is None else 100 * x

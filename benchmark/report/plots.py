@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -12,7 +13,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from benchmark.farm.history import TrendPoint
 from benchmark.records.types import LatencyRecord  # noqa: E402
+from converter.schema.manifest_types import Manifest
 
 
 def _png(fig: Any) -> bytes:
@@ -26,7 +29,7 @@ def _png(fig: Any) -> bytes:
 def _label(rec: LatencyRecord) -> str:
     dev = rec.device
     tag = " (host-emulated)" if rec.emulated else ""
-    return f"{dev.get('model') or dev['serial']}{tag}"
+    return f"{dev.model or dev.serial}{tag}"
 
 
 def latency_vs_seed(records: list[LatencyRecord]) -> bytes:
@@ -95,11 +98,11 @@ def latency_over_rounds(records: list[LatencyRecord]) -> bytes:
     return _png(fig)
 
 
-def size_per_precision(manifests: list[dict[str, Any]]) -> bytes:
+def size_per_precision(manifests: list[Manifest]) -> bytes:
     sizes: dict[str, dict[str, float]] = defaultdict(dict)
     for m in manifests:
-        for name, entry in m.get("files", {}).items():
-            sizes[name.removesuffix(".nb")][m["model"]] = entry["size_bytes"] / 1e6
+        for name, entry in m.files.items():
+            sizes[name.removesuffix(".nb")][m.model] = entry.size_bytes / 1e6
     models = sorted({m for per in sizes.values() for m in per})
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / max(len(sizes), 1)
@@ -136,12 +139,12 @@ def latency_vs_pixels(records: list[LatencyRecord], model: str) -> bytes:
     return _png(fig)
 
 
-def farm_trends(series: list[dict[str, Any]], max_panels: int = 24) -> bytes:
+def farm_trends(series: list[TrendPoint], max_panels: int = 24) -> bytes:
     """One small panel per (device, model, precision): median latency over the farm runs in the history."""
     by_key: dict[tuple[str, str, str], list[tuple[int, float]]] = defaultdict(list)
-    run_index = {run: i for i, run in enumerate(dict.fromkeys(p["run_id"] for p in series))}
+    run_index = {run: i for i, run in enumerate(dict.fromkeys(p.run_id for p in series))}
     for p in series:
-        by_key[(p["device_key"], p["model"], p["precision"])].append((run_index[p["run_id"]], p["median_ms"]))
+        by_key[(p.device_key, p.model, p.precision)].append((run_index[p.run_id], p.median_ms))
     keys = sorted(by_key)[:max_panels]
     cols = min(3, len(keys))
     rows = (len(keys) + cols - 1) // cols
@@ -160,7 +163,18 @@ def farm_trends(series: list[dict[str, Any]], max_panels: int = 24) -> bytes:
     return _png(fig)
 
 
-def pareto(groups: list[tuple[str, str, list[dict[str, Any]]]], max_panels: int = 12) -> bytes:
+@dataclass(frozen=True)
+class ParetoPoint:
+    """One variant on the cost vs accuracy plot."""
+
+    x: float
+    miou: float | None
+    gate: bool
+    chosen: bool
+    label: str
+
+
+def pareto(groups: list[tuple[str, str, list[ParetoPoint]]], max_panels: int = 12) -> bytes:
     """Cost vs accuracy per variant, one panel per model and device class: x the cost (million ARM instructions per
     inference, or median ms on a phone), y the mIoU on the device; filled: passes its accuracy gate, hollow: fails
     or unjudged; the recommended variant ringed; the dashed line joins the Pareto-optimal variants among those that
@@ -170,21 +184,20 @@ def pareto(groups: list[tuple[str, str, list[dict[str, Any]]]], max_panels: int 
     rows = (len(shown) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
     for ax, (title, xlabel, points) in zip(axes.flat, shown, strict=False):
-        pts = sorted((p for p in points if p["miou"] is not None), key=lambda p: p["x"])
+        pts = sorted((p for p in points if p.miou is not None), key=lambda p: p.x)
         front, best = [], -1.0
         for p in pts:
-            if p["gate"] and p["miou"] > best:
+            if p.gate and (p.miou or 0.0) > best:
                 front.append(p)
-                best = p["miou"]
-        ax.plot([p["x"] for p in front], [100 * p["miou"] for p in front], "--", color="grey", lw=1)
+                best = p.miou or 0.0
+        ax.plot([p.x for p in front], [100 * (p.miou or 0.0) for p in front], "--", color="grey", lw=1)
         for p in pts:
-            face = "tab:green" if p["gate"] else "none"
-            ax.scatter(
-                p["x"], 100 * p["miou"], s=60, facecolors=face, edgecolors="tab:green" if p["gate"] else "tab:red"
-            )
-            if p["chosen"]:
-                ax.scatter(p["x"], 100 * p["miou"], s=240, facecolors="none", edgecolors="black", linewidths=1.5)
-            ax.annotate(p["label"], (p["x"], 100 * p["miou"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+            y = 100 * (p.miou or 0.0)
+            face = "tab:green" if p.gate else "none"
+            ax.scatter(p.x, y, s=60, facecolors=face, edgecolors="tab:green" if p.gate else "tab:red")
+            if p.chosen:
+                ax.scatter(p.x, y, s=240, facecolors="none", edgecolors="black", linewidths=1.5)
+            ax.annotate(p.label, (p.x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
         ax.set_title(title, fontsize=8)
         ax.set_xlabel(xlabel, fontsize=8)
         ax.set_ylabel("mIoU on the device, %", fontsize=8)

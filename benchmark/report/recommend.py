@@ -10,11 +10,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from benchmark.records.types import LatencyRecord, verdict_of
-from converter import manifest
-from converter.errors import ToolkitError
+from benchmark.records.parts import ParitySummary, verdict_of
+from benchmark.records.types import LatencyRecord
+from converter.artifacts import manifest
+from converter.base.errors import ToolkitError
+from converter.schema.manifest_types import CandidateInfo, Recommended
 
 Metric = Literal["instructions", "median_ms"]
 UNITS: dict[str, str] = {"instructions": "M instr/inf", "median_ms": "median ms"}  # how `Candidate.shown` reads
@@ -72,17 +74,19 @@ class Recommendation:
         figure = "fewest ARM instructions per inference" if self.metric == "instructions" else "lowest median latency"
         return f"{figure} among the variants that pass their accuracy gate"
 
-    def manifest_entry(self) -> dict[str, Any]:
+    def manifest_entry(self) -> Recommended:
         c = self.chosen
-        return {
-            "precision": c.precision if c else None,
-            "file": manifest.nb_name("arm", c.precision) if c else None,
-            "nb_sha256": c.nb_sha256 if c else None,
-            "metric": self.metric,
-            "value": c.value if c else None,
-            "why": self.why,
-            "candidates": [{**asdict(x), "status": x.status} for x in self.candidates],
-        }
+        return Recommended(
+            precision=c.precision if c else None,
+            file=manifest.nb_name("arm", c.precision) if c else None,
+            nb_sha256=c.nb_sha256 if c else None,
+            metric=self.metric,
+            value=c.value if c else None,
+            why=self.why,
+            candidates=[
+                CandidateInfo(**{**asdict(x), "problems": list(x.problems)}, status=x.status) for x in self.candidates
+            ],  # fmt: skip
+        )
 
 
 def device_class(record: LatencyRecord) -> tuple[str, Metric] | None:
@@ -91,12 +95,12 @@ def device_class(record: LatencyRecord) -> tuple[str, Metric] | None:
     if record.target != "arm":
         return None
     dev = record.device
-    soc = dev.get("soc") or dev.get("board_platform") or dev.get("model") or "unknown SoC"
+    soc = dev.soc or dev.board_platform or dev.model or "unknown SoC"
     if record.emulated_cpu:
         return f"{soc} (emulated ARM, QEMU {record.emulated_cpu})", "instructions"
     if record.emulated:
         return None
-    return f"{soc} ({dev.get('model') or 'phone'})", "median_ms"
+    return f"{soc} ({dev.model or 'phone'})", "median_ms"
 
 
 QUANTIZED_NEED_LABELS = (
@@ -105,20 +109,18 @@ QUANTIZED_NEED_LABELS = (
 )
 
 
-def _verdict_key(model: Any, precision: Any, serial: Any, nb_sha256: Any, run_id: Any) -> tuple[Any, ...]:
+def _verdict_key(
+    model: str | None, precision: str | None, serial: str | None, nb_sha256: str | None, run_id: str | None
+) -> tuple[str | None, ...]:
     return (model, precision, serial, nb_sha256, run_id)
 
 
-def candidates(latency: Iterable[LatencyRecord], parity: Iterable[dict[str, Any]]) -> list[Candidate]:
+def candidates(latency: Iterable[LatencyRecord], parity: Iterable[ParitySummary]) -> list[Candidate]:
     """One candidate per (model, device class, precision): the newest latency record given (oldest first) wins, also
     when it failed (then the variant is not eligible: an older passing record never stands for the newest .nb). Its
     gate is the device-parity summary of the same .nb (sha256) in the same run on the same device, or the farm
     record's own; a reduced-precision variant's gate counts only when it was judged on labelled images."""
-    verdicts = {
-        _verdict_key(p.get("model"), p.get("precision"), p.get("device"), p.get("nb_sha256"), p.get("run_id")): p
-        for p in parity
-        if p.get("model")
-    }
+    verdicts = {_verdict_key(p.model, p.precision, p.device, p.nb_sha256, p.run_id): p for p in parity if p.model}
     out: dict[tuple[str, str, str], Candidate] = {}
     for r in latency:
         cls = device_class(r)
@@ -137,22 +139,20 @@ def candidates(latency: Iterable[LatencyRecord], parity: Iterable[dict[str, Any]
                                  nb_sha256=sha, run=r.run_file)  # fmt: skip
             continue
         run_id = r.run_id or r.farm_run_id
-        serial = r.device.get("serial")
-        own = r.parity.model_dump() if r.parity else None
-        p = own or verdicts.get(_verdict_key(r.model, r.precision, serial, sha, run_id))
+        p = r.parity or verdicts.get(_verdict_key(r.model, r.precision, r.device.serial, sha, run_id))
         out[key] = _candidate(r, cls, float(value), p)
     return list(out.values())
 
 
-def _candidate(r: LatencyRecord, cls: tuple[str, Metric], value: float, p: dict[str, Any] | None) -> Candidate:
+def _candidate(r: LatencyRecord, cls: tuple[str, Metric], value: float, p: ParitySummary | None) -> Candidate:
     verdict = verdict_of(p)
-    gt = (p or {}).get("ground_truth") or {}
-    miou = (gt.get("candidate") or {}).get("miou")
+    gt = p.ground_truth if p else {}
+    miou = gt["candidate"].miou if "candidate" in gt else None
     problems: tuple[str, ...] = ()
     if p is not None:
-        problems = tuple((p.get("image_problems") or p.get("problems") or []) + (p.get("task_problems") or []))
+        problems = (*p.problems, *p.task_problems)
         if verdict == "fail" and not problems:
-            problems = (str(p.get("error") or "an image failed its per-image gate (see the parity run file)"),)
+            problems = (p.error or "an image failed its per-image gate (see the parity run file)",)
     gate = {"pass": True, "fail": False}.get(verdict or "")
     if gate and r.precision != "fp32" and miou is None:  # judged on the task: labelled images needed
         gate, problems = None, (QUANTIZED_NEED_LABELS,)
@@ -165,8 +165,8 @@ def _candidate(r: LatencyRecord, cls: tuple[str, Metric], value: float, p: dict[
         gate=gate,
         problems=problems,
         miou=miou,
-        fp32_desktop_miou=(gt.get("reference") or {}).get("miou"),
-        mean_argmax_agreement=(p or {}).get("mean_argmax_agreement"),
+        fp32_desktop_miou=gt["reference"].miou if "reference" in gt else None,
+        mean_argmax_agreement=p.mean_argmax_agreement if p else None,
         size_bytes=r.nb.size_bytes if r.nb else None,
         nb_sha256=r.nb.sha256 if r.nb else None,
         run=r.run_file,

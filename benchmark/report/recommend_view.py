@@ -3,9 +3,7 @@ chosen from, and the cost-vs-accuracy (Pareto) plot."""
 
 from __future__ import annotations
 
-from typing import Any, cast
-
-from benchmark.records.types import Int8StudyRecord
+from benchmark.records.runs import Int8StudyRun
 from benchmark.report import plots
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num
@@ -21,14 +19,9 @@ INTRO = (
 )
 
 
-def device_parity_summaries(c: Collected) -> list[dict[str, Any]]:
-    """Every device-parity summary, oldest run first (so the newest wins when keyed)."""
-    return [m for r in c.chronological("parity") if r.get("source") == "device" for m in r.get("models", [])]
-
-
 def recommendations(c: Collected) -> list[Recommendation]:
     latency = sorted(c.latest_latency(), key=lambda r: r.started_at or "")
-    return recommend(candidates(latency, device_parity_summaries(c)))
+    return recommend(candidates(latency, c.device_parity_summaries()))
 
 
 def _row(rec: Recommendation, x: Candidate) -> list[str]:
@@ -75,24 +68,18 @@ def recommendation_section(c: Collected) -> list[Block]:
     for rec in recs:
         xlabel = "million ARM instructions per inference" if rec.metric == "instructions" else "median latency, ms"
         points = [
-            {
-                "x": x.shown,
-                "miou": x.miou,
-                "gate": bool(x.gate),
-                "chosen": x is rec.chosen,
-                "label": x.precision,
-            }
+            plots.ParetoPoint(x=x.shown, miou=x.miou, gate=bool(x.gate), chosen=x is rec.chosen, label=x.precision)
             for x in rec.candidates
         ]
         groups.append((f"{rec.model}\n{rec.device_class}", xlabel, points))
-    if any(p["miou"] is not None for _, _, pts in groups for p in pts):
+    if any(p.miou is not None for _, _, pts in groups for p in pts):
         blocks.append(Image("pareto.png", "Cost vs accuracy per variant (Pareto)", plots.pareto(groups)))
     return blocks
 
 
 def int8_study_section(c: Collected) -> list[Block]:
     """The latest int8 study per model: what each quantization option kept of the accuracy."""
-    latest = {str(run.get("model")): run for run in c.chronological("int8-study")}
+    latest = {run.model: run for run in c.chronological(Int8StudyRun)}
     if not latest:
         return []
     blocks: list[Block] = [
@@ -113,14 +100,14 @@ def int8_study_section(c: Collected) -> list[Block]:
                 cell_num(100 * r.mean_argmax_agreement if r.mean_argmax_agreement else None, ".2f"),
                 "PASS" if r.passed else ("failed: " + str(r.error) if r.error else "fail"),
             ]
-            for r in cast(list[Int8StudyRecord], run.get("records", []))
+            for r in run.records
         ]
-        fp32 = run.get("fp32_desktop_miou")
+        fp32 = run.fp32_desktop_miou
         blocks += [
             Heading(
                 3,
-                f"{model}: {len(run.get('held_out_images') or [])} held-out images, fp32 mIoU "
-                f"{cell_num(100 * fp32 if fp32 is not None else None, '.2f')}; chosen: {run.get('chosen') or 'none'}",
+                f"{model}: {len(run.held_out_images)} held-out images, fp32 mIoU "
+                f"{cell_num(100 * fp32 if fp32 is not None else None, '.2f')}; chosen: {run.chosen or 'none'}",
             ),  # fmt: skip
             Table(
                 ["option", "convs in fp32", "samples", "mIoU", "points vs fp32", "argmax %", "gate"],

@@ -1,0 +1,102 @@
+"""The records of the run kinds that measure the toolkit itself or one question (overhead, gate, farm-scaling,
+graph-fixes, host-profile, layer-diff): each a type like the latency and parity records, written and read as it."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from benchmark.records.base import Record
+
+
+class OverheadRecord(Record):
+    """The harness's own share of one model's wall time (target <= 10 %)."""
+
+    model: str
+    timed_runs: int
+    total_wall_s: float
+    runner_wall_s: float
+    harness_overhead_fraction: float
+
+
+class GateRecord(Record):
+    """One device x model x precision judged against the baseline run."""
+
+    device_key: str
+    model: str
+    precision: str
+    input_shape: str
+    verdict: str = Field(description="pass | fail | new | skipped")
+    reason: str
+    baseline_ms: float | None = None
+    current_ms: float | None = None
+    change_percent: float | None = None
+    limit_percent: float | None = None
+    measure: str = Field(default="latency", description="latency (median ms) or instructions (ARM emulated phones)")
+
+
+class ScalingRecord(Record):
+    """The farm's wall time over N emulated devices against one device (target <= 1.3)."""
+
+    devices: int
+    models: list[str]
+    one_device_wall_s: float
+    all_devices_wall_s: float
+    fixed_latency_ms: float
+    wall_ratio: float
+    target_ratio: float
+
+
+class GraphFixRecord(Record):
+    """Fixed vs unfixed .nb of one model in one place (host or a device): interleaved rounds, and ARM instructions."""
+
+    model: str
+    where: str
+    rounds: int
+    unfixed_median_ms: float
+    fixed_median_ms: float
+    ratio_median: float
+    ratios: list[float]
+    rewrites: dict[str, int] | None = None
+    x86_ops_before: int
+    x86_ops_after: int
+    lite_max_abs_diff_fixed_vs_unfixed: float | None = None
+    target_ratio: float
+    old_form_model: str | None = None
+    old_form_weights: str | None = None
+    old_form_median_ms: float | None = None
+    old_form_ratio_median: float | None = None
+    old_form_ratios: list[float] | None = None
+    kernel_shares_percent: dict[str, dict[str, float]] | None = Field(
+        default=None, description="PROFILE=1: host time by kernel family of each variant"
+    )
+    arm_instructions: dict[str, int] | None = None
+    arm_instruction_ratio: float | None = None
+    arm_old_form_instruction_ratio: float | None = None
+    arm_note: str | None = None
+
+
+class HostProfileRecord(Record):
+    """Where Paddle-Lite x86 spends one .nb's inferences, by kernel family (perf samples)."""
+
+    nb: str
+    runs: int
+    samples: int
+    event: str
+    median_ms: float
+    shares_percent: dict[str, float]
+    top_symbols: list[tuple[str, float]] = []
+
+
+class LayerDiffRecord(Record):
+    """One cut of a program: the variant's tensor on the ARM runtime against desktop fp32."""
+
+    index: int
+    op_type: str
+    tensor: str
+    shape: list[int] = []
+    cosine: float | None = None
+    max_abs_diff: float | None = None
+    relative_diff: float | None = Field(default=None, description="max_abs_diff / max |reference| (floor 1e-6)")
+    departs: bool | None = Field(default=None, description="None: not matched")
+    not_matched: str | None = None
+    int8_kernels: int | None = Field(default=None, description="int8 variants: int8 kernels in the cut's .nb")

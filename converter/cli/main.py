@@ -1,0 +1,164 @@
+"""python -m converter [zoo] | model DIR | inspect FILE.nb"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from converter.base.errors import ToolkitError, UsageError
+from converter.cli.args import (
+    add_graph_fix_args,
+    add_int8_args,
+    add_precision_arg,
+    add_zoo_args,
+    csv_list,
+    graph_fix_settings,
+    model_sources,
+    nchw,
+    precisions_arg,
+    setup_logging,
+)
+from converter.nb.inspect import inspect_nb
+from converter.opt.run import TARGETS
+from converter.pipeline.convert import ConversionSummary, convert_folder, convert_zoo
+from converter.pipeline.variants import builds_int8
+from converter.quant.quantize import int8_plan
+from converter.schema.zoo import load_zoo
+from converter.sources.fetch import default_cache_dir
+from converter.sources.spec import Int8Options
+
+log = logging.getLogger("converter")
+
+
+def _targets(text: str) -> tuple[str, ...]:
+    items = tuple(csv_list(text))
+    bad = [t for t in items if t not in TARGETS]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(f"targets must be a comma-separated subset of {', '.join(TARGETS)}")
+    return items
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m converter", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    z = sub.add_parser("zoo", help="convert zoo models (the default command)")
+    add_zoo_args(z)
+    z.add_argument("--targets", type=_targets, default=("arm", "x86"), help="arm,x86 (default: both)")
+    add_precision_arg(z, "variants to build")
+    m = sub.add_parser("model", help="convert your own Paddle inference model folder(s)")
+    m.add_argument("folder", type=Path, nargs="+", help="one or more exported model folders")
+    m.add_argument("--name", help="output name (default: the folder name; one folder only)")
+    m.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from deploy.yaml)")
+    m.add_argument("--targets", type=_targets, default=("arm", "x86"))
+    m.add_argument("--precision", type=precisions_arg, default=("fp32",))
+    m.add_argument("--out", type=Path, default=Path("build/models"))
+    add_graph_fix_args(m)
+    add_int8_args(m)
+    m.add_argument("-v", "--verbose", action="store_true")
+    i = sub.add_parser("inspect", help="read a .nb header and kernel targets without loading it")
+    i.add_argument("files", type=Path, nargs="+")
+    i.add_argument("--json", action="store_true", help="print JSON")
+    i.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def _print_summary(summary: ConversionSummary) -> None:
+    width = max([len(o.name) for o in summary.outcomes] + [5])
+    print(f"{'model':<{width}}  {'status':<11}  outputs")
+    for o in summary.outcomes:
+        reason = (o.error or "").partition("\n")[0].removeprefix(f"{o.name}: ")
+        outputs = ", ".join(sorted(o.files)) if o.ok else (reason[:90] + "..." if len(reason) > 90 else reason)
+        status = "stand-in" if o.ok and o.source is not None and o.source.kind == "standin" else o.status
+        print(f"{o.name:<{width}}  {status:<11}  {outputs}")
+        for file_name, why in o.skipped.items():
+            print(f"{'':<{width}}  {'not built':<11}  {file_name}: {why}")
+    for line in summary.lines():
+        print(line)
+
+
+def _inspect(files: list[Path], as_json: bool) -> int:
+    failed = 0
+    results = []
+    for f in files:
+        try:
+            info = inspect_nb(f)
+        except ToolkitError as e:
+            print(f"error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        results.append(info.to_json())
+        if not as_json:
+            ops = sum(info.op_counts.values())
+            print(
+                f"{f}: target {info.target}, opt version {info.opt_version}, meta version {info.meta_version}, "
+                f"{info.size_bytes} bytes, {ops} ops ({len(info.op_counts)} types), {info.int8_kernels} int8 kernels"
+            )
+            print("  ops: " + ", ".join(f"{k} x{v}" for k, v in info.op_counts.items()))
+    if as_json:
+        print(json.dumps(results, indent=2))
+    return 1 if failed else 0
+
+
+def _convert_folders(args: argparse.Namespace, start: float) -> int:
+    """Each folder in turn; one that fails does not stop the others (the summary says which failed)."""
+    if args.name and len(args.folder) > 1:
+        raise UsageError("--name names one output: give one folder with it")
+    options = Int8Options(args.calib, args.calib_per_image, args.calib_algo, args.int8_weights)
+    int8 = int8_plan(None, options, default_cache_dir()) if builds_int8(args.precision, args.targets) else None
+    outcomes = []
+    for folder in args.folder:
+        outcome = convert_folder(
+            folder,
+            name=args.name,
+            input_shape=args.input_shape,
+            targets=args.targets,
+            precisions=args.precision,
+            out_root=args.out,
+            fixes=graph_fix_settings(args),
+            int8=int8,
+        )
+        if outcome.error:
+            log.error("error: %s", outcome.error)
+        for w in outcome.warnings:
+            log.warning("warning: %s", w)
+        outcomes.append(outcome)
+    summary = ConversionSummary(outcomes, time.monotonic() - start)
+    _print_summary(summary)
+    return summary.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or args_list[0].startswith("-") and args_list[0] not in ("-h", "--help"):
+        args_list.insert(0, "zoo")
+    args = _parser().parse_args(args_list)
+    setup_logging(args.verbose)
+    start = time.monotonic()
+    try:
+        if args.command == "inspect":
+            return _inspect(args.files, args.json)
+        if args.command == "model":
+            return _convert_folders(args, start)
+        zoo = load_zoo(args.zoo)
+        unknown = [n for n in args.models if n not in zoo.names() and not any(e.name == n for e in zoo.entry_errors)]
+        if unknown:
+            print(
+                f"error: unknown model(s) {', '.join(unknown)}; the zoo {args.zoo} has: {', '.join(zoo.names())}",
+                file=sys.stderr,
+            )
+            return 2
+        summary = convert_zoo(
+            zoo, args.models or None, sources=model_sources(args), targets=args.targets, precisions=args.precision
+        )
+        _print_summary(summary)
+        return summary.exit_code
+    except ToolkitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; completed outputs are kept", file=sys.stderr)
+        return 130

@@ -1,0 +1,243 @@
+"""What is in a Paddle inference model folder: which program/params pair, and what deploy.yaml says.
+
+Understands combined `model.pdmodel` + `model.pdiparams` (any `<stem>.pdmodel` with its `<stem>.pdiparams`),
+the older `__model__` + `__params__` and `model` + `params` pairs, Paddle 3's PIR programs (`<stem>.json` with its
+`<stem>.pdiparams`: what `paddle.jit.save` writes, PaddleSeg's export on Paddle 3, a PaddleX 3 model folder), and
+the preprocessing files beside them: deploy.yaml in the PaddleSeg 2.6 form (transforms only) and the 2.7/2.8 form
+(`input_shape`, `output_op`, `output_dtype`), and PaddleX 3's inference.yml (converter.sources.paddlex_yml).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from converter.base.errors import ToolkitError
+
+
+class ModelFormatError(ToolkitError):
+    """A model folder is missing files, is in a format opt cannot read, or has an unreadable deploy.yaml."""
+
+
+PIR = "pir"  # ModelFiles.layout of a Paddle 3 PIR program (<stem>.json)
+
+
+@dataclass(frozen=True)
+class DeployInfo:
+    """The parts of PaddleSeg's deploy.yaml the toolkit uses."""
+
+    path: Path
+    target_size_wh: tuple[int, int] | None
+    mean: tuple[float, float, float] | None
+    std: tuple[float, float, float] | None
+    input_shape: tuple[int, ...] | None
+    output_op: str | None
+    output_dtype: str | None
+    unsupported_transforms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    folder: Path
+    model_file: Path
+    params_file: Path
+    layout: str  # "pdmodel", "__model__", "model+params", "pir"
+    deploy: DeployInfo | None = None
+    extra: tuple[Path, ...] = field(default=())
+
+    def input_files(self) -> dict[str, Path]:
+        """The files whose bytes determine the conversion result."""
+        return {self.model_file.name: self.model_file, self.params_file.name: self.params_file}
+
+
+def write_program_folder(
+    files: ModelFiles, dest: Path, program: bytes | None = None, *, params_name: str | None = None
+) -> ModelFiles:
+    """A program's files in `dest`, whole or not at all (filled beside it, then renamed into place): its model file
+    (or `program` in its place), its params (hard-linked where the file system allows: they are never changed; named
+    `params_name` when given) and its deploy.yaml / inference.yml."""
+    partial = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    if program is None:
+        shutil.copyfile(files.model_file, partial / files.model_file.name)
+    else:
+        (partial / files.model_file.name).write_bytes(program)
+    params = partial / (params_name or files.params_file.name)
+    try:
+        os.link(files.params_file, params)
+    except OSError:
+        shutil.copyfile(files.params_file, params)
+    for extra in ("deploy.yaml", "deploy.yml", "inference.yml"):
+        if (files.folder / extra).is_file():
+            shutil.copyfile(files.folder / extra, partial / extra)
+    shutil.rmtree(dest, ignore_errors=True)
+    partial.rename(dest)
+    return find_model_files(dest)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _triple(v: Any, what: str, path: Path) -> tuple[float, float, float]:
+    if isinstance(v, (int, float)):
+        f = float(v)
+        return (f, f, f)
+    if isinstance(v, list) and len(v) == 3:
+        try:
+            return (float(v[0]), float(v[1]), float(v[2]))
+        except (TypeError, ValueError):
+            pass
+    raise ModelFormatError(f"{path}: Normalize {what} must be a number or a list of 3 numbers, got {v!r}")
+
+
+def read_deploy_yaml(path: Path) -> DeployInfo:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ModelFormatError(f"{path}: cannot be read as YAML: {e}") from e
+    if not isinstance(raw, dict) or not isinstance(raw.get("Deploy"), dict):
+        raise ModelFormatError(f"{path}: expected a top-level 'Deploy' mapping (PaddleSeg export format)")
+    return deploy_info(raw["Deploy"], path)
+
+
+def deploy_info(dep: dict[str, Any], path: Path) -> DeployInfo:
+    """PaddleSeg's `Deploy` mapping (deploy.yaml, or a PaddleX segmentation model's inference.yml)."""
+    size: tuple[int, int] | None = None
+    mean = std = None
+    unsupported: list[str] = []
+    transforms = dep.get("transforms") or []
+    if not isinstance(transforms, list):
+        raise ModelFormatError(f"{path}: Deploy.transforms must be a list")
+    for t in transforms:
+        kind = t.get("type") if isinstance(t, dict) else None
+        if kind == "Resize":
+            ts = t.get("target_size", [512, 512])
+            if not (isinstance(ts, list) and len(ts) == 2 and all(isinstance(x, int) and x > 0 for x in ts)):
+                raise ModelFormatError(f"{path}: Resize.target_size must be [width, height], got {ts!r}")
+            size = (ts[0], ts[1])
+        elif kind == "Normalize":
+            mean = _triple(t.get("mean", 0.5), "mean", path)
+            std = _triple(t.get("std", 0.5), "std", path)
+        else:
+            unsupported.append(str(kind))
+    if mean is None and any(isinstance(t, dict) and t.get("type") == "Normalize" for t in transforms):
+        mean = std = (0.5, 0.5, 0.5)
+    shape = dep.get("input_shape")
+    input_shape = None
+    if shape is not None:
+        if not (isinstance(shape, list) and all(isinstance(x, int) or x is None for x in shape)):
+            raise ModelFormatError(f"{path}: Deploy.input_shape must be a list of ints, got {shape!r}")
+        input_shape = tuple(-1 if x is None else int(x) for x in shape)
+    out_op = dep.get("output_op")
+    out_dtype = dep.get("output_dtype")
+    return DeployInfo(
+        path=path,
+        target_size_wh=size,
+        mean=mean,
+        std=std,
+        input_shape=input_shape,
+        output_op=str(out_op) if out_op is not None else None,
+        output_dtype=str(out_dtype) if out_dtype is not None else None,
+        unsupported_transforms=tuple(unsupported),
+    )
+
+
+_LAYOUTS = (("__model__", "__params__", "__model__"), ("model", "params", "model+params"))
+
+
+def _pir_programs(names: set[str]) -> list[str]:
+    """`<stem>.json` files with a `<stem>.pdiparams` beside them (other JSON files are not programs)."""
+    return sorted(n for n in names if n.endswith(".json") and n[: -len(".json")] + ".pdiparams" in names)
+
+
+def _preprocess_file(folder: Path, names: set[str]) -> DeployInfo | None:
+    if "deploy.yaml" in names:
+        return read_deploy_yaml(folder / "deploy.yaml")
+    if "inference.yml" in names:
+        from converter.sources.paddlex_yml import read_inference_yml
+
+        return read_inference_yml(folder / "inference.yml")
+    return None
+
+
+def find_model_files(folder: Path) -> ModelFiles:
+    """Identify the program/params pair in `folder`, or raise ModelFormatError saying what is wrong."""
+    if not folder.exists():
+        raise ModelFormatError(f"model folder {folder} does not exist")
+    if not folder.is_dir():
+        raise ModelFormatError(f"{folder} is not a folder (expected a Paddle inference model folder)")
+    names = {p.name for p in folder.iterdir() if p.is_file()}
+    if not names:
+        raise ModelFormatError(
+            f"model folder {folder} is empty: expected model.pdmodel + model.pdiparams (+ deploy.yaml), or a Paddle 3 "
+            "export (<name>.json + <name>.pdiparams)"
+        )
+    deploy = _preprocess_file(folder, names)
+    pdmodels = sorted(n for n in names if n.endswith(".pdmodel"))
+    pirs = _pir_programs(names)
+    both = [p for p in pirs if p[: -len(".json")] + ".pdmodel" in names]
+    if both:
+        stem = both[0][: -len(".json")]
+        raise ModelFormatError(
+            f"{folder}: holds the same model in both formats ({stem}.pdmodel and {stem}.json, one {stem}.pdiparams); "
+            "keep the folder one export wrote (move the other program out), so that the parameters match the program"
+        )
+
+    candidates: list[tuple[str, str, str]] = []
+    dep_model = _deploy_file(folder / "deploy.yaml", "model") if deploy and deploy.path.name == "deploy.yaml" else None
+    dep_params = _deploy_file(folder / "deploy.yaml", "params") if dep_model else None
+    if dep_model:
+        stem = dep_model.rsplit(".", 1)[0]
+        params = dep_params or stem + ".pdiparams"
+        if dep_model not in names and stem + ".json" in names:  # PaddleSeg's export on Paddle 3 names .pdmodel
+            candidates.append((stem + ".json", params, PIR))
+        else:
+            candidates.append((dep_model, params, PIR if dep_model.endswith(".json") else "pdmodel"))
+    if "model.pdmodel" in pdmodels:
+        candidates.append(("model.pdmodel", "model.pdiparams", "pdmodel"))
+    candidates += [(m, m[: -len(".pdmodel")] + ".pdiparams", "pdmodel") for m in pdmodels]
+    candidates += [(j, j[: -len(".json")] + ".pdiparams", PIR) for j in pirs]
+    candidates += list(_LAYOUTS)
+
+    for model_name, params_name, layout in candidates:
+        if model_name not in names:
+            continue
+        if params_name not in names:
+            raise ModelFormatError(
+                f"{folder}: found the program {model_name} but its parameters file {params_name} is missing; "
+                "copy the whole exported folder (program and parameters)"
+            )
+        return ModelFiles(folder, folder / model_name, folder / params_name, layout, deploy)
+    stray = sorted(n for n in names if n in ("inference.json", "model.json"))
+    if stray:
+        raise ModelFormatError(
+            f"{folder}: {', '.join(stray)} but no matching .pdiparams; a Paddle 3 export is <name>.json with "
+            "<name>.pdiparams beside it: copy the whole exported folder"
+        )
+    raise ModelFormatError(
+        f"{folder}: no Paddle inference program found (looked for model.pdmodel + model.pdiparams, "
+        f"<name>.json + <name>.pdiparams, __model__ + __params__, model + params); files present: "
+        f"{', '.join(sorted(names))}"
+    )
+
+
+def _deploy_file(path: Path, key: str) -> str | None:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    v = raw["Deploy"].get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str) or "/" in v or v.startswith("."):
+        raise ModelFormatError(f"{path}: Deploy.{key} must be a plain file name in the same folder, got {v!r}")
+    return v
