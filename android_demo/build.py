@@ -6,7 +6,6 @@ A failed build leaves the previous APK as it was."""
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import shutil
@@ -23,7 +22,7 @@ from android_demo.native_libs import FIX, LibraryProblem, check_apk, write_store
 from android_demo.toolchain import APP, REPO, Toolchain, ToolchainError, find_toolchain, run_tool
 from benchmark.device.elf import read_elf
 from converter.artifacts import manifest
-from converter.artifacts.app_spec import SPEC_NAME
+from converter.artifacts.app_spec import SPEC_NAME, read_spec
 from converter.base import atomic_files
 from converter.base.errors import ToolkitError
 from converter.cli.args import precisions_arg, setup_logging
@@ -124,6 +123,17 @@ def find_paddle_lite(folder: Path | None) -> PaddleLiteAndroid | None:
 
 
 @dataclass(frozen=True)
+class StagedModel:
+    """What the APK carries: the model, its weights kind, the .nb's sha256 and the variant (and why)."""
+
+    model: str
+    weights: str
+    nb_sha256: str
+    precision: str
+    precision_why: str
+
+
+@dataclass(frozen=True)
 class DemoVariant:
     nb: Path
     precision: str
@@ -156,7 +166,9 @@ def choose_variant(model_dir: Path, precision: str | None = None) -> DemoVariant
     return DemoVariant(model_dir / manifest.nb_name("arm", chosen), chosen, f"recommended for {', '.join(classes)}")
 
 
-def stage_assets(model_dir: Path, sample: Path | None, assets: Path, precision: str | None = None) -> dict[str, str]:
+def stage_assets(
+    model_dir: Path, sample: Path | None, assets: Path, precision: str | None = None
+) -> StagedModel:
     variant = choose_variant(model_dir, precision)
     nb, spec_file = variant.nb, model_dir / SPEC_NAME
     if not nb.is_file() or not spec_file.is_file():
@@ -164,10 +176,13 @@ def stage_assets(model_dir: Path, sample: Path | None, assets: Path, precision: 
             f"{model_dir} has no {nb.name} + {SPEC_NAME}: convert the model first "
             f"(make convert MODELS={model_dir.name} PRECISIONS={variant.precision})"
         )
-    spec = json.loads(spec_file.read_text(encoding="utf-8"))
-    if spec.get("weights") == "random":
+    try:
+        spec = read_spec(spec_file.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise ToolkitError(f"{spec_file}: not a model_spec.json of this toolkit ({e}); convert the model again") from None
+    if spec.weights == "random":
         raise ToolkitError(
-            f"{model_dir}: {spec.get('model')} has RANDOM weights (a latency-only stand-in built because its weights "
+            f"{model_dir}: {spec.model} has RANDOM weights (a latency-only stand-in built because its weights "
             "were not available): the demo would show meaningless masks, so it is not packaged; use a model with "
             "trained weights (DEMO_MODEL=..., MODELS_DIR=...)"
         )
@@ -185,13 +200,7 @@ def stage_assets(model_dir: Path, sample: Path | None, assets: Path, precision: 
     cv2.imwrite(str(assets / "sample.jpg"), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
     gradient = np.asarray(list(generated.values())[1])
     cv2.imwrite(str(assets / "background.jpg"), cv2.GaussianBlur(gradient, (0, 0), 8), [cv2.IMWRITE_JPEG_QUALITY, 90])
-    return {
-        "model": str(spec["model"]),
-        "weights": str(spec.get("weights", "trained")),
-        "nb_sha256": sha256_file(nb),
-        "precision": variant.precision,
-        "precision_why": variant.why,
-    }
+    return StagedModel(spec.model, spec.weights, sha256_file(nb), variant.precision, variant.why)
 
 
 def _java_sources(*folders: Path) -> list[str]:
@@ -281,9 +290,8 @@ def build(
         else "NOT runnable as is: compiled against Paddle-Lite 2.13's Java API, but without PaddlePredictor.jar "
         f"and libpaddle_lite_jni.so inside (the app says so on screen); {PADDLE_LITE_HELP}"
     )
-    info = BuildInfo(str(apk), facts["model"], facts["weights"], facts["nb_sha256"], facts["precision"],
-                     facts["precision_why"], lite is not None, str(lite_dir) if lite else None, note,
-                     [str(p) for p in problems])  # fmt: skip
+    info = BuildInfo(str(apk), facts.model, facts.weights, facts.nb_sha256, facts.precision, facts.precision_why,
+                     lite is not None, str(lite_dir) if lite else None, note, [str(p) for p in problems])  # fmt: skip
     atomic_files.write_json(apk.with_suffix(".json"), asdict(info))
     return info
 

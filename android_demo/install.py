@@ -5,7 +5,6 @@ random weights (a stand-in): its masks would be meaningless on a phone."""
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 import zipfile
@@ -14,7 +13,7 @@ from pathlib import Path
 from android_demo.build import APK_NAME, DEFAULT_OUT
 from benchmark.device.adb import AdbDevice, AdbServer
 from benchmark.device.select import select_devices
-from converter.artifacts.app_spec import SPEC_NAME
+from converter.artifacts.app_spec import SPEC_NAME, AppSpec, read_spec
 from converter.base.errors import ToolkitError
 from converter.cli.args import setup_logging
 
@@ -27,11 +26,11 @@ class InstallError(ToolkitError):
     """The APK cannot or must not be installed."""
 
 
-def apk_model(apk: Path) -> dict[str, object]:
+def apk_model(apk: Path) -> AppSpec:
     """The model_spec.json inside the APK."""
     try:
         with zipfile.ZipFile(apk) as z:
-            return dict(json.loads(z.read(f"assets/{SPEC_NAME}")))
+            return read_spec(z.read(f"assets/{SPEC_NAME}"))
     except FileNotFoundError:
         raise InstallError(f"{apk} does not exist; build it with `make android-demo`") from None
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
@@ -40,9 +39,9 @@ def apk_model(apk: Path) -> dict[str, object]:
 
 def install(apk: Path, server: AdbServer, serial: str | None) -> str:
     spec = apk_model(apk)
-    if spec.get("weights") == "random":
+    if spec.weights == "random":
         raise InstallError(
-            f"{apk} carries {spec.get('model')} with RANDOM weights (a stand-in for a model whose weights were not "
+            f"{apk} carries {spec.model} with RANDOM weights (a stand-in for a model whose weights were not "
             "available): its masks are meaningless; rebuild the APK with a trained model (make android-demo)"
         )
     serials = select_devices(server, serial)

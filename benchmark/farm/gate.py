@@ -18,11 +18,9 @@ from benchmark.farm.history import History, HistoryError
 from benchmark.farm.noise import METRICS, MIN_RUNS, Key, Noise, record_key
 from benchmark.records.parts import verdict_of
 from benchmark.records.rows import GateRecord
-from benchmark.records.runs import GateRun
+from benchmark.records.runs import BaselineFile, GateRun
 from benchmark.records.types import LatencyRecord, first_line
 from converter.base import atomic_files
-
-BASELINE_KIND = "pplite-baseline"
 
 
 def _row(
@@ -94,20 +92,19 @@ def load_baseline(ref: str, history: History, current: str) -> tuple[str, list[L
     path = Path(ref)
     if path.suffix == ".json" or path.is_file():
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise HistoryError(f"baseline file {path} does not exist (export one with `history export`)") from None
-        except (OSError, ValueError) as e:
-            raise HistoryError(f"baseline file {path} is not valid JSON: {e}") from None
-        if not isinstance(data, dict) or data.get("kind") != BASELINE_KIND or not isinstance(data.get("records"), list):
-            raise HistoryError(
-                f"baseline file {path} is not a baseline exported by `python -m benchmark history export`"
-            )
+        except OSError as e:
+            raise HistoryError(f"baseline file {path} cannot be read: {e}") from None
         try:
-            records = [LatencyRecord.from_json(r) for r in data["records"]]
-        except (ValidationError, TypeError) as e:
-            raise HistoryError(f"baseline file {path} holds a record that is not a latency record: {e}") from None
-        return f"{path} (run {data.get('run_id')})", records
+            baseline = BaselineFile.model_validate_json(text)
+        except ValidationError as e:
+            raise HistoryError(
+                f"baseline file {path} is not a baseline exported by `python -m benchmark history export` "
+                f"({e.errors()[0]['msg']})"
+            ) from None
+        return f"{path} (run {baseline.run_id})", baseline.records
     run_id = latest_finished(history, before=current) if ref == "previous" else history.run(ref).run_id
     if run_id == current:
         raise HistoryError(f"the baseline {run_id} is the run being judged; pick an earlier one")
@@ -116,7 +113,9 @@ def load_baseline(ref: str, history: History, current: str) -> tuple[str, list[L
 
 def export_baseline(history: History, run_id: str, path: Path) -> int:
     records = history.run_records(history.run(run_id).run_id)
-    atomic_files.write_json(path, {"kind": BASELINE_KIND, "run_id": run_id, "records": [r.to_json() for r in records]})
+    baseline = BaselineFile(run_id=run_id, records=records)
+    atomic_files.write_json(path, {**baseline.model_dump(mode="json", exclude={"records"}),
+                                   "records": [r.to_json() for r in records]})  # fmt: skip
     return len(records)
 
 

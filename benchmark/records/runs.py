@@ -160,6 +160,14 @@ class LayerDiffRun(RunHeader):
     records: list[LayerDiffRecord] = []
 
 
+class BaselineFile(Sub):
+    """`history export`: one farm run's records, the gate's baseline."""
+
+    kind: Literal["pplite-baseline"] = "pplite-baseline"
+    run_id: str
+    records: list[LatencyRecord]
+
+
 AnyRun = Annotated[
     LatencyRun
     | SweepRun

@@ -5,7 +5,9 @@ The Android demo reads it, so a model swapped in from the converter just works."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from converter.base import atomic_files
 from converter.schema.manifest_types import Manifest
@@ -21,38 +23,81 @@ def output_kind(dtype: str, op: str) -> str:
     return "softmax" if op == "softmax" else "logits"
 
 
-def app_spec(manifest: Manifest) -> dict[str, Any]:
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SpecPreprocess(_Strict):
+    width: int
+    height: int
+    resize: Literal["bilinear"] = "bilinear"
+    channel_order: Literal["rgb", "bgr"]
+    scale: float
+    mean: list[float]
+    std: list[float]
+
+
+class SpecOutput(_Strict):
+    name: str
+    dtype: str
+    kind: Literal["argmax", "softmax", "logits"]
+    foreground_class: int = 1
+
+
+class SpecFile(_Strict):
+    target: str
+    precision: str
+    sha256: str
+
+
+class AppSpec(_Strict):
+    """model_spec.json: what the app needs to run the model (the Java core reads the same keys)."""
+
+    schema_version: int = SPEC_VERSION
+    model: str
+    title: str
+    weights: Literal["trained", "random"]
+    input_name: str
+    input_shape: list[int]
+    preprocess: SpecPreprocess
+    output: SpecOutput
+    files: dict[str, SpecFile]
+
+
+def app_spec(manifest: Manifest) -> AppSpec:
     pre = manifest.preprocess
-    return {
-        "schema_version": SPEC_VERSION,
-        "model": manifest.model,
-        "title": manifest.title or manifest.model,
-        "weights": manifest.weights,
-        "input_name": manifest.input_name,
-        "input_shape": list(manifest.input_shape),
-        "preprocess": {
-            "width": pre.width,
-            "height": pre.height,
-            "resize": "bilinear",
-            "channel_order": pre.channel_order,
-            "scale": pre.scale,
-            "mean": list(pre.mean),
-            "std": list(pre.std),
-        },
-        "output": {
-            "name": manifest.output_name,
-            "dtype": manifest.output_dtype,
-            "kind": output_kind(manifest.output_dtype, manifest.output_op),
-            "foreground_class": 1,
-        },
-        "files": {
-            name: {"target": e.target, "precision": e.precision, "sha256": e.sha256}
+    return AppSpec(
+        model=manifest.model,
+        title=manifest.title or manifest.model,
+        weights=manifest.weights,
+        input_name=manifest.input_name,
+        input_shape=list(manifest.input_shape),
+        preprocess=SpecPreprocess(
+            width=pre.width,
+            height=pre.height,
+            channel_order=pre.channel_order,
+            scale=pre.scale,
+            mean=list(pre.mean),
+            std=list(pre.std),
+        ),
+        output=SpecOutput(
+            name=manifest.output_name,
+            dtype=manifest.output_dtype,
+            kind=output_kind(manifest.output_dtype, manifest.output_op),  # type: ignore[arg-type]  # one of three
+        ),
+        files={
+            name: SpecFile(target=e.target, precision=e.precision, sha256=e.sha256)
             for name, e in sorted(manifest.files.items())
         },
-    }
+    )
+
+
+def read_spec(text: str | bytes) -> AppSpec:
+    """model_spec.json as its type (ValueError when it is not one)."""
+    return AppSpec.model_validate_json(text)
 
 
 def write_spec(model_dir: Path, manifest: Manifest) -> Path:
     path = model_dir / SPEC_NAME
-    atomic_files.write_json(path, app_spec(manifest))
+    atomic_files.write_json(path, app_spec(manifest).model_dump(mode="json"))
     return path

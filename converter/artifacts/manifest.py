@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from converter.artifacts.app_spec import SPEC_NAME, write_spec
 from converter.base import atomic_files
@@ -37,24 +37,37 @@ def nb_name(target: str, precision: str) -> str:
     return f"{target}-{precision}.nb"
 
 
+class _Stamp(BaseModel):
+    """Only the schema version, read before the file is read as a Manifest (another version is rebuilt, not read)."""
+
+    model_config = ConfigDict(extra="ignore")
+    schema_version: int = 0
+
+
 def _raw(model_dir: Path) -> dict[str, Any] | None:
+    """The manifest's JSON at the seam (the one place it is parsed), or None: missing, unreadable, another version."""
     path = model_dir / MANIFEST_NAME
     if not path.is_file():
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        version = _Stamp.model_validate(data).schema_version
     except (OSError, ValueError) as e:
         log.warning("warning: %s is unreadable (%s); its outputs will be rebuilt", path, e)
         return None
-    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+    if version != SCHEMA_VERSION:
         log.warning("warning: %s has another schema version; its outputs will be rebuilt", path)
         return None
-    return data
+    return data  # type: ignore[no-any-return]
 
 
 class ManifestError(ToolkitError):
     """A manifest does not match converter.schema.manifest_types: a writer's bug (caught before writing), or a file
     edited by hand or written by another version (caught when read)."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
 
 
 UNREADABLE = "not a manifest this toolkit wrote ({problems}); convert the model again (make convert) to rewrite it"
@@ -62,26 +75,25 @@ REBUILT = "does not match this toolkit's manifest type ({problems})"
 UNWRITABLE = "refusing to write a manifest that does not match its type: {problems}"
 
 
-def _checked(model_dir: Path, data: dict[str, Any], message: str) -> Manifest:
+def _checked(model_dir: Path, data: Any, message: str) -> Manifest:
     """`data` as a Manifest, or ManifestError("<manifest path>: <message with its {problems}>")."""
     try:
         return Manifest.model_validate(data)
     except ValidationError as e:
-        raise ManifestError(f"{model_dir / MANIFEST_NAME}: " + message.format(problems=problems(e, limit=5))) from None
+        raise ManifestError(model_dir / MANIFEST_NAME, message.format(problems=problems(e, limit=5))) from None
 
 
-def load(model_dir: Path) -> dict[str, Any] | None:
-    """The manifest as the converter updates it (a dict, validated again when written); None when there is none or
-    it cannot be used (unreadable, another schema version, or not of its type, e.g. edited by hand): the model's
-    outputs are then rebuilt."""
+def load(model_dir: Path) -> Manifest | None:
+    """The manifest as the converter updates it; None when there is none or it cannot be used (unreadable, another
+    schema version, or not of its type, e.g. edited by hand): the model's outputs are then rebuilt."""
     data = _raw(model_dir)
-    if data is not None:
-        try:
-            _checked(model_dir, data, REBUILT)
-        except ManifestError as e:
-            log.warning("warning: %s; its outputs will be rebuilt", e)
-            return None
-    return data
+    if data is None:
+        return None
+    try:
+        return _checked(model_dir, data, REBUILT)
+    except ManifestError as e:
+        log.warning("warning: %s; its outputs will be rebuilt", e)
+        return None
 
 
 def read(model_dir: Path) -> Manifest | None:
@@ -91,55 +103,55 @@ def read(model_dir: Path) -> Manifest | None:
     return None if data is None else _checked(model_dir, data, UNREADABLE)
 
 
-def _write_checked(model_dir: Path, data: dict[str, Any]) -> Manifest:
-    """Validate, then write atomically: a manifest that does not match its type is never written."""
-    checked = _checked(model_dir, data, UNWRITABLE)
-    atomic_files.write_json(model_dir / MANIFEST_NAME, data)
+def _write_checked(model_dir: Path, data: Manifest) -> Manifest:
+    """Validate again (fields set after construction are checked here), then write atomically: a manifest that does
+    not match its type is never written."""
+    dumped = data.model_dump(mode="json")
+    checked = _checked(model_dir, dumped, UNWRITABLE)
+    atomic_files.write_json(model_dir / MANIFEST_NAME, dumped)
     return checked
 
 
-def write(model_dir: Path, data: dict[str, Any]) -> Path:
+def write(model_dir: Path, data: Manifest) -> Path:
     """The manifest (validated against converter.schema.manifest_types.Manifest), then the app-facing model_spec.json
     derived from it."""
     write_spec(model_dir, _write_checked(model_dir, data))
     return model_dir / MANIFEST_NAME
 
 
-def ensure_spec(model_dir: Path, data: dict[str, Any]) -> None:
+def ensure_spec(model_dir: Path, data: Manifest) -> None:
     """Up-to-date models converted before model_spec.json existed get one."""
     if not (model_dir / SPEC_NAME).is_file():
-        write_spec(model_dir, _checked(model_dir, data, UNWRITABLE))
+        write_spec(model_dir, data)
 
 
 def is_up_to_date(
     model_dir: Path,
-    manifest: dict[str, Any] | None,
+    manifest: Manifest | None,
     file_name: str,
     inputs_sha256: dict[str, str],
     opt_version: str,
 ) -> bool:
     """True when `file_name` exists, matches its recorded sha256, and was made from the same inputs and opt."""
-    if not manifest:
-        return False
-    entry = manifest.get("files", {}).get(file_name)
+    entry = manifest.files.get(file_name) if manifest else None
     nb = model_dir / file_name
-    if not isinstance(entry, dict) or not nb.is_file():
+    if entry is None or not nb.is_file():
         return False
     if (
-        entry.get("inputs_sha256") != inputs_sha256
-        or entry.get("opt_version") != opt_version
-        or entry.get("conversion_format") != CONVERSION_FORMAT
-        or entry.get("size_bytes") != nb.stat().st_size
+        entry.inputs_sha256 != inputs_sha256
+        or entry.opt_version != opt_version
+        or entry.conversion_format != CONVERSION_FORMAT
+        or entry.size_bytes != nb.stat().st_size
     ):
         return False
-    return bool(entry.get("sha256") == sha256_file(nb))
+    return entry.sha256 == sha256_file(nb)
 
 
 def stale_files(
     wanted: list[tuple[str, str]],
     model_dir: Path,
     *,
-    current: dict[str, Any] | None,
+    current: Manifest | None,
     inputs_sha256: dict[str, str],
     opt_ver: str,
     fixes_enabled: bool,
@@ -147,15 +159,14 @@ def stale_files(
 ) -> list[tuple[str, str]]:
     """The (target, precision) files to (re)build: missing, of other inputs or opt, of another graph-fix setting,
     or (full int8) quantized from another calibration set or with other settings."""
-    files = (current or {}).get("files", {})
 
     def stale(t: str, p: str) -> bool:
-        entry = files.get(nb_name(t, p), {})
-        if not is_up_to_date(model_dir, current, nb_name(t, p), inputs_sha256, opt_ver):
+        entry = current.files.get(nb_name(t, p)) if current else None
+        if entry is None or not is_up_to_date(model_dir, current, nb_name(t, p), inputs_sha256, opt_ver):
             return True
-        if entry.get("graph_fixes_enabled") != fixes_enabled:
+        if entry.graph_fixes_enabled != fixes_enabled:
             return True
-        return p == "int8" and (entry.get("quantization") or {}).get("key") != int8_key
+        return p == "int8" and (entry.quantization.key if entry.quantization else None) != int8_key
 
     return [(t, p) for t, p in wanted if stale(t, p)]
 
@@ -163,23 +174,22 @@ def stale_files(
 LEGACY_NAMES = {"int16": "int16w", "int8": "int8w"}  # weight-only variants before full int8 existed
 
 
-def migrate_variant_names(model_dir: Path, data: dict[str, Any] | None) -> list[str]:
+def migrate_variant_names(model_dir: Path, data: Manifest | None) -> list[str]:
     """Rename the weight-only variants of a manifest written before full int8 existed (`arm-int16.nb` ->
     `arm-int16w.nb`; `arm-int8.nb` -> `arm-int8w.nb` when opt quantized its weights), files and entries together,
     so converted work is kept under today's names. Returns what was renamed, for the log."""
-    if not data:
+    if data is None:
         return []
     renamed = []
-    files: dict[str, Any] = data.get("files", {})
-    for name, entry in list(files.items()):
-        old = entry.get("precision")
-        if old not in LEGACY_NAMES or not (entry.get("settings") or {}).get("quant_model"):
+    for name, entry in list(data.files.items()):
+        old = entry.precision
+        if old not in LEGACY_NAMES or not entry.settings.quant_model:
             continue
-        new_name = nb_name(entry["target"], LEGACY_NAMES[old])
+        new_name = nb_name(entry.target, LEGACY_NAMES[old])
         if (model_dir / name).is_file():
             (model_dir / name).replace(model_dir / new_name)
-        files[new_name] = {**entry, "precision": LEGACY_NAMES[old]}
-        del files[name]
+        data.files[new_name] = entry.model_copy(update={"precision": LEGACY_NAMES[old]})
+        del data.files[name]
         renamed.append(f"{name} -> {new_name} (weight-only {old} is now called {LEGACY_NAMES[old]})")
     if renamed:
         write(model_dir, data)
@@ -199,7 +209,7 @@ def set_recommendation(model_dir: Path, device_class: str, entry: Recommended) -
     data = load(model_dir)
     if data is None:
         raise ToolkitError(f"{model_dir}: no manifest to record the recommendation in; convert the model first")
-    data.setdefault("recommended", {})[device_class] = entry.model_dump(mode="json")
+    data.recommended[device_class] = entry
     _write_checked(model_dir, data)  # model_spec.json does not depend on it
 
 

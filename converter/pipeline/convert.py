@@ -11,7 +11,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from converter.artifacts import manifest
 from converter.base.errors import ToolkitError
@@ -22,7 +21,7 @@ from converter.pir.source import is_pir, pir_input_shape, translated_source
 from converter.program.read import ProgramInfo, read_program
 from converter.program.stats import model_stats
 from converter.quant.quantize import Int8Plan, int8_plan
-from converter.schema.manifest_types import InputPreprocess, PirTranslationInfo
+from converter.schema.manifest_types import InputPreprocess, Manifest, ModelStats, OutputInfo, PirTranslationInfo
 from converter.schema.zoo import Preprocess, Zoo, ZooModel, check_model_name
 from converter.sources.fetch import ModelSource, ModelUnavailable, checksums, resolve
 from converter.sources.model_files import ModelFiles, find_model_files
@@ -82,7 +81,7 @@ def _output_op(program: ProgramInfo, files: ModelFiles) -> str:
     return last if last in ("softmax", "argmax") else "none"
 
 
-def _stats(spec: ModelSpec, source: ModelSource, outcome: ModelOutcome) -> dict[str, Any] | None:
+def _stats(spec: ModelSpec, source: ModelSource, outcome: ModelOutcome) -> ModelStats | None:
     """Parameters and conv FLOPs at the best input shape; a failure here is a warning, not a failed conversion."""
     try:
         return model_stats(source.files.model_file, source.files.params_file, spec.input_shape)
@@ -133,10 +132,10 @@ def convert_source(
         outcome.warnings += [fixed.warning] if fixed.warning else []
         out = program.outputs[0]
         data = _manifest_head(current, spec, source=original, program=program, pre=pre, warnings=outcome.warnings)
-        data["source_format"] = "pir" if translation else "program"
-        data["translation"] = translation.model_dump() if translation else None
-        data["not_built"] = outcome.skipped
-        data["model_stats"] = _stats(spec, source, outcome)
+        data.source_format = "pir" if translation else "program"
+        data.translation = translation
+        data.not_built = outcome.skipped
+        data.model_stats = _stats(spec, source, outcome)
         model_dir.mkdir(parents=True, exist_ok=True)
         for target in sorted({t for t, _ in todo}):
             ops = preflight(spec.name, fixed.source.files, target)
@@ -149,7 +148,7 @@ def convert_source(
             VariantInputs(original, fixed.source, out, pre, opt_ver, fixes.enabled, int8, int8_key),
         )
         fp32_targets = sorted({t for t, p in todo if p == "fp32"})
-        data["graph_fixes"] = unfixed_op_counts(spec.name, fixed, source, model_dir, data, targets=fp32_targets)
+        data.graph_fixes = unfixed_op_counts(spec.name, fixed, source, model_dir, data, targets=fp32_targets)
         manifest.write(model_dir, data)
         outcome.status = "converted"
     except ToolkitError as e:
@@ -163,7 +162,7 @@ def convert_source(
 
 def _plan(
     outcome: ModelOutcome,
-    current: dict[str, Any] | None,
+    current: Manifest | None,
     targets: tuple[str, ...],
     precisions: tuple[str, ...],
     *,
@@ -191,35 +190,36 @@ def _plan(
 
 
 def _manifest_head(
-    current: dict[str, Any] | None,
+    current: Manifest | None,
     spec: ModelSpec,
     *,
     source: ModelSource,
     program: ProgramInfo,
     pre: InputPreprocess,
     warnings: list[str],
-) -> dict[str, Any]:
-    """The manifest's model-level facts (the per-file entries are kept and updated by the caller)."""
+) -> Manifest:
+    """The manifest's model-level facts; the per-file entries, graph fixes and recommendations of the current one
+    are kept (the caller updates them)."""
     out = program.outputs[0]
-    data: dict[str, Any] = dict(current or {})
-    data.update(
+    return Manifest(
         schema_version=manifest.SCHEMA_VERSION,
         model=spec.name,
         title=spec.title,
         toolkit_version=manifest.toolkit_version(),
-        source=source.to_json(),
+        source=source.info(),
         input_name=program.inputs[0].name,
         input_shape=list(spec.input_shape),
         output_name=out.name,
         output_dtype=out.dtype,
         output_op=_output_op(program, source.files),
-        outputs=[{"name": t.name, "dtype": t.dtype, "dims": list(t.dims)} for t in program.outputs],
-        preprocess=pre.model_dump(),
+        outputs=[OutputInfo(name=t.name, dtype=t.dtype, dims=list(t.dims)) for t in program.outputs],
+        preprocess=pre,
         weights="random" if source.kind == "standin" else "trained",
         warnings=warnings,
+        files=dict(current.files) if current else {},
+        graph_fixes=current.graph_fixes if current else None,
+        recommended=dict(current.recommended) if current else {},
     )
-    data.setdefault("files", {})
-    return data
 
 
 def convert_folder(

@@ -24,7 +24,7 @@ from converter.opt.run import ConversionError
 from converter.pipeline.variants import convert_one
 from converter.program.graph_fixes import fix_program
 from converter.reference.desktop import Reference, ReferenceRunner
-from converter.schema.manifest_types import InputPreprocess
+from converter.schema.manifest_types import FilledAttribute, GraphFixesInfo, InputPreprocess, Manifest
 from converter.sources.fetch import ModelSource
 from converter.sources.model_files import write_program_folder
 from converter.sources.spec import GraphFixSettings
@@ -51,18 +51,21 @@ class GraphFixOutcome:
     def applied(self) -> bool:
         return self.status == "applied"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "rewrites": sum(self.rewrites.values()),
-            "rewrites_by_kind": self.rewrites,
-            "program_ops_before": self.program_ops[0],
-            "program_ops_after": self.program_ops[1],
-            "parity_max_abs_diff": self.parity_max_abs_diff,
-            "parity_images": self.parity_images,
-            "warning": self.warning,
-            "attribute_defaults": [f.to_json() for f in self.filled],
-        }
+    def info(self) -> GraphFixesInfo:
+        """As the manifest records it."""
+        return GraphFixesInfo(
+            status=self.status,  # type: ignore[arg-type]  # one of the four
+            rewrites=sum(self.rewrites.values()),
+            rewrites_by_kind=self.rewrites,
+            program_ops_before=self.program_ops[0],
+            program_ops_after=self.program_ops[1],
+            parity_max_abs_diff=self.parity_max_abs_diff,
+            parity_images=self.parity_images,
+            warning=self.warning,
+            attribute_defaults=[
+                FilledAttribute(op=f.op_type, attribute=f.attribute, value=f.value, ops=f.ops) for f in self.filled
+            ],
+        )
 
 
 def _images(extra: Path | None) -> list[tuple[str, NDArray[Any]]]:
@@ -137,36 +140,36 @@ def unfixed_op_counts(
     outcome: GraphFixOutcome,
     original: ModelSource,
     model_dir: Path,
-    data: dict[str, Any],
+    data: Manifest,
     *,
     targets: list[str],
-) -> dict[str, Any]:
+) -> GraphFixesInfo:
     """The manifest's `graph_fixes`: with the fixes applied, each target's fp32 .nb is also converted from the
     original program into unfixed/ so that opt's own fusions count on both sides of ops_before / ops_after."""
-    record = outcome.to_json()
-    previous = data.get("graph_fixes") or {}
-    keep = previous.get("status") == outcome.status and previous.get("rewrites_by_kind") == outcome.rewrites
-    record["ops_before"] = dict(previous.get("ops_before", {})) if keep else {}
-    record["ops_after"] = dict(previous.get("ops_after", {})) if keep else {}
+    record = outcome.info()
+    previous = data.graph_fixes
+    keep = previous is not None and previous.status == outcome.status and previous.rewrites_by_kind == outcome.rewrites
+    if keep and previous is not None:
+        record.ops_before, record.ops_after = dict(previous.ops_before), dict(previous.ops_after)
     if not outcome.applied:
         for stale in (UNFIXED_DIR, FIXED_DIR):
             shutil.rmtree(model_dir / stale, ignore_errors=True)
         return record
     unfixed = model_dir / UNFIXED_DIR
     unfixed.mkdir(parents=True, exist_ok=True)
-    for file_name, entry in sorted(data.get("files", {}).items()):
-        if entry.get("precision") != "fp32" or entry.get("target") not in targets:
+    for file_name, entry in sorted(data.files.items()):
+        if entry.precision != "fp32" or entry.target not in targets:
             continue
-        target = entry["target"]
+        target = entry.target
         try:
             _, info, _ = convert_one(name, original, target, "fp32", unfixed)
         except ConversionError as e:  # e.g. an attribute only the fixes add: opt needs them to convert at all
-            record.setdefault("unfixed_errors", {})[target] = e.detail
+            record.unfixed_errors[target] = e.detail
             log.info("%s: %s: without the graph fixes opt cannot convert it: %s", name, target, e.detail)
             continue
-        record["ops_before"][target] = info.op_counts
-        record["ops_after"][target] = entry["op_counts"]
-        before, after = sum(info.op_counts.values()), sum(entry["op_counts"].values())
+        record.ops_before[target] = info.op_counts
+        record.ops_after[target] = entry.op_counts
+        before, after = sum(info.op_counts.values()), sum(entry.op_counts.values())
         log.info("%s: %s: .nb ops %d without the graph fixes, %d with them (%s)", name, target, before, after,
                  file_name)  # fmt: skip
     return record

@@ -17,7 +17,7 @@ from converter.nb.inspect import NbFormatError, NbInfo, inspect_nb
 from converter.opt.run import ConversionError, run_opt
 from converter.program.read import TensorInfo
 from converter.quant.quantize import Int8Plan, Quantized, keep_program, quantize
-from converter.schema.manifest_types import InputPreprocess
+from converter.schema.manifest_types import FileEntry, InputPreprocess, Manifest, OptSettings, Quantization
 from converter.sources.fetch import ModelSource
 from converter.sources.model_files import sha256_file
 
@@ -89,30 +89,30 @@ def file_entry(
     out: TensorInfo,
     elapsed: float,
     opt_ver: str,
-) -> dict[str, Any]:
-    return {
-        "target": target,
-        "precision": precision,
-        "sha256": sha256_file(final),
-        "size_bytes": final.stat().st_size,
-        "opt_version": opt_ver,
-        "nb_opt_version": info.opt_version,
-        "conversion_format": manifest.CONVERSION_FORMAT,
-        "source_kind": source.kind,
-        "inputs_sha256": source.sha256,
-        "input_shape": list(spec.input_shape),
-        "output_name": out.name,
-        "output_dtype": out.dtype,
-        "op_counts": info.op_counts,
-        "conversion_time_s": round(elapsed, 3),
-        "settings": opt_settings(target, precision),
-        "requires": FP16_REQUIRES if precision == "fp16" else None,
-        "weights": "random"
+) -> FileEntry:
+    return FileEntry(
+        target=target,  # type: ignore[arg-type]  # "arm" | "x86", validated
+        precision=precision,
+        sha256=sha256_file(final),
+        size_bytes=final.stat().st_size,
+        opt_version=opt_ver,
+        nb_opt_version=info.opt_version,
+        conversion_format=manifest.CONVERSION_FORMAT,
+        source_kind=source.kind,
+        inputs_sha256=source.sha256,
+        input_shape=list(spec.input_shape),
+        output_name=out.name,
+        output_dtype=out.dtype,
+        op_counts=info.op_counts,
+        conversion_time_s=round(elapsed, 3),
+        settings=OptSettings(**opt_settings(target, precision)),
+        requires=FP16_REQUIRES if precision == "fp16" else None,
+        weights="random"
         if source.kind == "standin"
         else ("weight-only quantized" if precision in WEIGHT_ONLY else precision),
-        "int8_kernels": info.int8_kernels,
-        "converted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+        int8_kernels=info.int8_kernels,
+        converted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class VariantInputs:
 
 
 def convert_variants(
-    spec: ModelSpec, todo: list[tuple[str, str]], model_dir: Path, data: dict[str, Any], inputs: VariantInputs
+    spec: ModelSpec, todo: list[tuple[str, str]], model_dir: Path, data: Manifest, inputs: VariantInputs
 ) -> None:
     """opt for each (target, precision) of `todo`; full int8 from the program quantized once (cached); the manifest
     is rewritten after each file, so a later failure keeps what was converted."""
@@ -165,9 +165,11 @@ def convert_variants(
             target=target,
             precision=precision,
         )
-        entry["graph_fixes_enabled"] = inputs.fixes_enabled
+        entry.graph_fixes_enabled = inputs.fixes_enabled
         if quantized is not None and precision == "int8":
-            entry["quantization"] = {**quantized.to_json(), "key": inputs.int8_key, "program_sha256": program_sha256}
-        data["files"][final.name] = entry
+            entry.quantization = Quantization(
+                **quantized.to_json(), key=inputs.int8_key, program_sha256=program_sha256
+            )
+        data.files[final.name] = entry
         manifest.write(model_dir, data)
         log.info("%s: wrote %s (%d bytes, %.2f s)", spec.name, final, final.stat().st_size, elapsed)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from converter.program.read import read_program
+from converter.schema.manifest_types import ModelStats
 
 CONV_OPS = ("conv2d", "depthwise_conv2d", "conv2d_transpose")
 
 
-def model_stats(model_file: Path, params_file: Path, input_shape: tuple[int, ...]) -> dict[str, Any]:
+def model_stats(model_file: Path, params_file: Path, input_shape: tuple[int, ...]) -> ModelStats:
     import paddle
     from paddle.base import core
 
@@ -56,10 +56,10 @@ def model_stats(model_file: Path, params_file: Path, input_shape: tuple[int, ...
     finally:
         paddle.disable_static()
         io_log.disabled = was_disabled
-    return {
-        "parameters": params,
-        "conv_flops": int(flops),
-        "conv_layers": len(convs),
-        "input_shape": list(input_shape),
-        "input_name": info.inputs[0].name,
-    }
+    return ModelStats(
+        parameters=params,
+        conv_flops=int(flops),
+        conv_layers=len(convs),
+        input_shape=list(input_shape),
+        input_name=info.inputs[0].name,
+    )

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from converter.base.errors import ToolkitError
 from converter.base.locations import SHARED_DIR
+from converter.schema.manifest_types import SourceInfo
 from converter.schema.zoo import ZooModel
 from converter.sources.archive import ArchiveError, extract
 from converter.sources.model_files import ModelFiles, find_model_files, sha256_file
@@ -47,18 +48,19 @@ class ModelSource:
     warnings: tuple[str, ...] = ()
     url: str | None = None
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "kind": self.kind,
-            "folder": str(self.files.folder.resolve()),  # absolute: the manifest is read from other folders
-            "model_file": self.files.model_file.name,
-            "params_file": self.files.params_file.name,
-            "layout": self.files.layout,
-            "url": self.url,
-            "sha256": self.sha256,
-            "checksum_status": self.checksum_status,
-            "warnings": list(self.warnings),
-        }
+    def info(self) -> SourceInfo:
+        """As the manifest records it."""
+        return SourceInfo(
+            kind=self.kind,
+            folder=str(self.files.folder.resolve()),  # absolute: the manifest is read from other folders
+            model_file=self.files.model_file.name,
+            params_file=self.files.params_file.name,
+            layout=self.files.layout,
+            url=self.url,
+            sha256=self.sha256,
+            checksum_status=self.checksum_status,
+            warnings=list(self.warnings),
+        )
 
 
 def default_models_dir() -> Path | None:
