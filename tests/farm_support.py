@@ -3,7 +3,6 @@ reading back its run files."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,10 @@ from typing import Any
 import yaml
 
 from benchmark.cli import main
+from benchmark.records.runs import LatencyRun
+from benchmark.records.types import LatencyRecord
 from tests.conftest import HUMAN_V1, PORTRAIT_V2
+from tests.runs import latest
 
 FAST = {"rounds": 2, "repeats": 3, "warmup": 1, "round_timeout_s": 120}
 TWO_MODELS = f"{PORTRAIT_V2},{HUMAN_V1}"
@@ -64,14 +66,12 @@ def spawn_farm(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, "-m", "benchmark", *argv], stdout=f, stderr=subprocess.STDOUT)
 
 
-def records(reports: Path) -> list[dict[str, Any]]:
-    files = sorted(reports.glob("latency-*.json"))
-    assert files, f"no run file in {reports}"
-    return list(json.loads(files[-1].read_text())["records"])
+def records(reports: Path) -> list[LatencyRecord]:
+    return list(latest(reports, LatencyRun).records)
 
 
 def by_key(recs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for r in recs:
-        out.setdefault(r["device_key"].split("/")[0], []).append(r)
+        out.setdefault(r.device_key.split("/")[0], []).append(r)
     return out

@@ -5,7 +5,6 @@ runner of another Paddle-Lite version. Emulation time is never asserted; instruc
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,28 +13,27 @@ import pytest
 from benchmark.cli import main
 from benchmark.emulated.lab import LabError
 from benchmark.emulated.profile import load_profile
+from benchmark.records.runs import AccuracyRun, LatencyRun, ParityRun
+from benchmark.records.types import LatencyRecord
 from tests.conftest import HUMAN_V1, labelled_subset
+from tests.runs import latest, read_as
 
 pytestmark = pytest.mark.slow
 ONE = ["--rounds", "1", "--repeats", "1", "--warmup", "0", "--offline"]
 
 
-def _run(capsys: Any, reports: Path, *argv: str) -> tuple[int, str, str, list[dict[str, Any]]]:
+def _run(capsys: Any, reports: Path, *argv: str) -> tuple[int, str, str, list[LatencyRecord]]:
     rc = main([*argv, "--reports", str(reports)])
     cap = capsys.readouterr()
     assert "Traceback" not in cap.out + cap.err
     files = sorted(reports.glob("latency-*.json"))
-    return rc, cap.out, cap.err, json.loads(files[-1].read_text())["records"] if files else []
+    return rc, cap.out, cap.err, read_as(files[-1], LatencyRun).records if files else []
 
 
 def _arm_bench(profile: str, models_dir: Path, bench_out: Path, precisions: str, *extra: str) -> list[str]:
     """`bench-emulated` of general V1-Lite (the fastest model) on an ARM emulated phone, one short round."""
     common = ["--models-dir", str(models_dir), "--out", str(bench_out), "--models", HUMAN_V1]
     return ["bench-emulated", "--profile", profile, *common, "--precision", precisions, *ONE, *extra]
-
-
-def _latest(reports: Path, kind: str) -> dict[str, Any]:
-    return json.loads(sorted(reports.glob(f"{kind}-*.json"))[-1].read_text())
 
 
 def test_fp32_and_fp16_on_the_arm_phone(  # type: ignore[no-untyped-def]
@@ -66,39 +64,33 @@ def test_fp32_and_fp16_on_the_arm_phone(  # type: ignore[no-untyped-def]
     assert rc == 0, out
     fp32, fp16 = records
     for r in records:
-        assert r["status"] == "ok" and r["target"] == "arm" and r["nb"]["path"].endswith(f"arm-{r['precision']}.nb")
-        assert (
-            r["emulated_cpu"] == "max" and r["device"]["abi"] == "arm64-v8a" and "emulation time" in r["timing_source"]
-        )
-        assert r["runner"]["version"] == "v2.13-rc" and r["runner"]["libraries"] == ["libpaddle_light_api_shared.so"]
-        assert Path(r["runner"]["path"]).resolve() == arm_runtime / "fp16" / "benchmark_bin"  # the default runner
+        assert r.status == "ok" and r.target == "arm" and r.nb.path.endswith(f"arm-{r['precision']}.nb")
+        assert r.emulated_cpu == "max" and r.device.abi == "arm64-v8a" and "emulation time" in r.timing_source
+        assert r.runner.version == "v2.13-rc" and r.runner.libraries == ["libpaddle_light_api_shared.so"]
+        assert Path(r.runner.path).resolve() == arm_runtime / "fp16" / "benchmark_bin"  # the default runner
         # the runtime's own CPU probe read the phone's /proc/cpuinfo and /sys; its binding to the prime core failed
-        assert "SM8150" in r["runtime_cpu"]["name"] and r["runtime_cpu"]["core_archs"] == ["A55"] * 4 + ["A76"] * 4
-        assert "power_mode 0" in r["thread_binding"] and "binding to core 7 failed" in r["thread_binding"]
-        assert r["peak_memory_mb"] > 0 and r["memory_note"] is None  # from its own run, not a timed one
-        count, totals = r["instruction_count"], r["instruction_count"]["totals"]
+        assert "SM8150" in r.runtime_cpu.name and r.runtime_cpu.core_archs == ["A55"] * 4 + ["A76"] * 4
+        assert "power_mode 0" in r.thread_binding and "binding to core 7 failed" in r.thread_binding
+        assert r.peak_memory_mb > 0 and r.memory_note is None  # from its own run, not a timed one
+        count, totals = r.instruction_count, r.instruction_count.totals
         # the second run is the cost profile's (3 inferences): the count is the difference over 2
-        assert count["repeats"] == [1, 3] and r["instructions_per_inference"] == (totals[1] - totals[0]) // 2
-        cp = r["cost_profile"]
-        assert (
-            cp["ops_matched"]
-            and cp["sum_error"] < 0.01
-            and cp["per_inference_insns"] == r["instructions_per_inference"]
-        )
-        assert abs(sum(cp["families"].values()) - cp["per_inference_insns"]) < 0.01 * cp["per_inference_insns"]
-        assert r["estimate"]["device_class"] == "SM8150" and r["estimate"]["est_latency_ms"] > 0
+        assert count.repeats == [1, 3] and r.instructions_per_inference == (totals[1] - totals[0]) // 2
+        cp = r.cost_profile
+        assert cp.ops_matched and cp.sum_error < 0.01 and cp.per_inference_insns == r.instructions_per_inference
+        assert abs(sum(cp.families.values()) - cp.per_inference_insns) < 0.01 * cp.per_inference_insns
+        assert r.estimate.device_class == "SM8150" and r.estimate.est_latency_ms > 0
     # fp16 kernels do about a third less ARM work (deterministic counts: a ratio, not a timing)
-    assert 0.5 < fp16["instructions_per_inference"] / fp32["instructions_per_inference"] < 0.8
+    assert 0.5 < fp16.instructions_per_inference / fp32.instructions_per_inference < 0.8
     assert "QEMU max: emulation time" in out and "M instr/inf" in out
     assert f"{fp32['instructions_per_inference'] / 1e6:.2f}" in out
 
-    parity = _latest(reports, "parity")
-    summaries = {m["precision"]: m for m in parity["models"]}
-    assert summaries["fp32"]["passed"] and summaries["fp16"]["passed"] and summaries["fp16"]["qemu_cpu"] == "max"
-    assert summaries["fp32"]["max_abs_diff"] < 1e-4 < summaries["fp16"]["max_abs_diff"] < 5e-2
-    assert {(r["precision"], r["target"]) for r in parity["records"]} == {("fp32", "arm"), ("fp16", "arm")}
-    accuracy = _latest(reports, "accuracy")
-    assert {m["precision"] for m in accuracy["models"]} == {"fp32", "fp16"}
+    parity = latest(reports, ParityRun)
+    summaries = {m.precision: m for m in parity.models}
+    assert summaries["fp32"].passed and summaries["fp16"].passed and summaries["fp16"].qemu_cpu == "max"
+    assert summaries["fp32"].max_abs_diff < 1e-4 < summaries["fp16"].max_abs_diff < 5e-2
+    assert {(r.precision, r.target) for r in parity.records} == {("fp32", "arm"), ("fp16", "arm")}
+    accuracy = latest(reports, AccuracyRun)
+    assert {m.precision for m in accuracy.models} == {"fp32", "fp16"}
 
     # host parity says fp16 cannot run on x86 kernels; the report shows the ARM kernels' figures instead
     assert (
@@ -123,11 +115,11 @@ def test_fp16_on_a_cpu_without_fp16_is_skipped_and_fp32_goes_on(  # type: ignore
     rc, out, err, records = _run(capsys, reports, *argv)
     assert rc == 0, out + err
     fp16, fp32 = records
-    assert fp16["status"] == "skipped" and "this CPU cannot run fp16" in fp16["error"] and "SIGILL" in fp16["error"]
-    assert fp32["status"] == "ok" and fp32["emulated_cpu"] == "cortex-a53"
-    assert "MSM8953" in fp32["runtime_cpu"]["name"] and set(fp32["runtime_cpu"]["core_archs"]) == {"A53"}
-    summaries = {m["precision"]: m for m in _latest(reports, "parity")["models"]}
-    assert "this CPU cannot run fp16" in summaries["fp16"]["not_run"] and summaries["fp32"]["passed"]
+    assert fp16.status == "skipped" and "this CPU cannot run fp16" in fp16.error and "SIGILL" in fp16.error
+    assert fp32.status == "ok" and fp32.emulated_cpu == "cortex-a53"
+    assert "MSM8953" in fp32.runtime_cpu.name and set(fp32.runtime_cpu.core_archs) == {"A53"}
+    summaries = {m.precision: m for m in latest(reports, ParityRun).models}
+    assert "this CPU cannot run fp16" in summaries["fp16"].not_run and summaries["fp32"].passed
 
 
 def test_fp16_on_a_runner_without_fp16_kernels_fails_with_the_fix(  # type: ignore[no-untyped-def]
@@ -136,8 +128,8 @@ def test_fp16_on_a_runner_without_fp16_kernels_fails_with_the_fix(  # type: igno
     runner = str(arm_runtime / "fp32" / "benchmark_bin")
     argv = _arm_bench("sd855-arm", models_dir, bench_out, "fp16", "--runner", runner, "--no-parity")
     rc, _, err, (r,) = _run(capsys, tmp_path / "reports", *argv)
-    assert rc == 1 and r["status"] == "failed"
-    assert "this runner cannot run fp16" in r["error"] and "--with_arm82_fp16=ON" in r["error"]
+    assert rc == 1 and r.status == "failed"
+    assert "this runner cannot run fp16" in r.error and "--with_arm82_fp16=ON" in r.error
     assert "this runner cannot run fp16" in err
 
 
@@ -153,11 +145,8 @@ def test_runner_of_another_version_is_refused_before_the_run(  # type: ignore[no
         (patched / name).write_bytes(data.replace(b"v2.13-rc\0", b"v2.12.0\0\0"))
     argv = _arm_bench("sd855-arm", models_dir, bench_out, "fp32", "--runner", str(patched / "benchmark_bin"))
     rc, _, _, (r,) = _run(capsys, tmp_path / "reports", *argv, "--no-parity")
-    assert rc == 1 and r["status"] == "failed" and "rounds" not in r and r["runner"]["version"] == "v2.12.0"
-    assert (
-        "version mismatch: the .nb was written by opt v2.13-rc" in r["error"]
-        and "says Paddle-Lite v2.12.0" in r["error"]
-    )
+    assert rc == 1 and r.status == "failed" and "rounds" not in r and r.runner.version == "v2.12.0"
+    assert "version mismatch: the .nb was written by opt v2.13-rc" in r.error and "says Paddle-Lite v2.12.0" in r.error
 
 
 def test_a_library_of_another_version_behind_a_true_benchmark_bin_is_refused(  # type: ignore[no-untyped-def]
@@ -172,9 +161,9 @@ def test_a_library_of_another_version_behind_a_true_benchmark_bin_is_refused(  #
     (patched / "libpaddle_light_api_shared.so").write_bytes(lib.replace(b"v2.13-rc\0", b"v2.12-rc\0"))
     argv = _arm_bench("sd855-arm", models_dir, bench_out, "fp32", "--runner", str(patched / "benchmark_bin"))
     rc, _, err, (r,) = _run(capsys, tmp_path / "reports", *argv, "--no-parity")
-    assert rc == 1 and r["status"] == "failed" and "rounds" not in r and "instructions_per_inference" not in r
-    assert "file libpaddle_light_api_shared.so says Paddle-Lite v2.12-rc" in r["error"]
-    assert r["runner"]["sources"] == {
+    assert rc == 1 and r.status == "failed" and "rounds" not in r and "instructions_per_inference" not in r
+    assert "file libpaddle_light_api_shared.so says Paddle-Lite v2.12-rc" in r.error
+    assert r.runner.sources == {
         "file benchmark_bin": "v2.13-rc",
         "file libpaddle_light_api_shared.so": "v2.12-rc",
         "--version": "v2.13-rc",

@@ -5,7 +5,6 @@ sd855-arm phone, whose families add up to the instruction count and which gets a
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -19,11 +18,12 @@ from benchmark.profile.cost_model import CostModel, FitPoint, load_cost_model
 from benchmark.profile.estimate import estimate_latency
 from benchmark.profile.fit import FitError, fit
 from benchmark.profile.kernel_map import KernelMap, Marker, kernel_map
-from benchmark.records.runs import LatencyRun
 from benchmark.records.run_files import write_run
+from benchmark.records.runs import LatencyRun
 from benchmark.records.types import LatencyRecord
 from converter.cli.main import main as convert_main
 from converter.nb.program import NbOp, NbProgram
+from tests.runs import read_as
 
 REPO = Path(__file__).resolve().parents[1]
 RUN, CONV, GEMM, ADD, API, HELPER = 0x10, 0x20, 0x30, 0x40, 0x50, 0x60
@@ -215,19 +215,19 @@ def test_a_vision_classifier_is_profiled_and_estimated(arm_runtime, data_dir, tm
     args = ["--converted", "mobilenet_v3_small", "--out", str(out), "--reports", str(reports)]
     rc, stdout, _ = _profile(args, capsys)
     assert rc == 0, stdout
-    run = json.loads(next(reports.glob("latency-*.json")).read_text())
-    recs = {r["precision"]: r for r in run["records"]}
+    run = read_as(next(reports.glob("latency-*.json")), LatencyRun)
+    recs = {r.precision: r for r in run.records}
     assert set(recs) == {"fp32", "fp16", "int8"}
     for precision, rec in recs.items():
-        cp = rec["cost_profile"]
-        assert rec["status"] == "ok" and cp["ops_matched"], (precision, cp.get("note"))
-        assert abs(sum(cp["families"].values()) - rec["instructions_per_inference"]) <= 0.01 * cp["per_inference_insns"]
-        assert cp["profile_wall_s"] <= 3.0 * cp["count_wall_s"] + 10  # 3 inferences vs 1 (timing is noise-bound)
-        est = rec["estimate"]
-        assert est["est_latency_ms"] > 0 and est["device_class"] == "SM8150" and est["error_band_pct"] is not None
-    assert any(f.endswith(" int8") for f in recs["int8"]["cost_profile"]["families"])
-    assert any(f.endswith(" fp16") for f in recs["fp16"]["cost_profile"]["families"])
-    fp32, int8 = recs["fp32"]["instructions_per_inference"], recs["int8"]["instructions_per_inference"]
+        cp = rec.cost_profile
+        assert rec.status == "ok" and cp.ops_matched, (precision, cp.note)
+        assert abs(sum(cp.families.values()) - rec.instructions_per_inference) <= 0.01 * cp.per_inference_insns
+        assert cp.profile_wall_s <= 3.0 * cp.count_wall_s + 10  # 3 inferences vs 1 (timing is noise-bound)
+        est = rec.estimate
+        assert est.est_latency_ms > 0 and est.device_class == "SM8150" and est.error_band_pct is not None
+    assert any(f.endswith(" int8") for f in recs["int8"].cost_profile.families)
+    assert any(f.endswith(" fp16") for f in recs["fp16"].cost_profile.families)
+    fp32, int8 = recs["fp32"].instructions_per_inference, recs["int8"].instructions_per_inference
     assert int8 < fp32  # full int8 does less ARM work than fp32
     assert "costliest ops" in stdout and "estimated phone latency" in stdout
 

@@ -12,8 +12,8 @@ import pytest
 from benchmark.device.instructions import NoInstructionCounter
 from benchmark.device.session import ModelJob, device_session
 from benchmark.latency.run import BenchSettings, bench_device, bench_model
-from benchmark.records.runs import LatencyRun
 from benchmark.records.run_files import RunFile
+from benchmark.records.runs import LatencyRun
 from tests.fake_device import FakeDevice, tiny_nb
 
 SETTINGS = BenchSettings(rounds=3, repeats=2, warmup=1)
@@ -137,7 +137,6 @@ def test_a_device_that_disconnects_keeps_what_it_finished(model: ModelJob, runne
 def test_device_checks_that_ran_nothing_do_not_pass(tmp_path: Path) -> None:
     """A variant a device could not run is 'not_run': never a pass, and a check of only such variants judged nothing."""
     from benchmark.parity.checks import DeviceChecks
-
     from benchmark.records.parts import ParitySummary
 
     not_run = ParitySummary(model="m", precision="fp16", device="d", verdict="not_run", passed=False)

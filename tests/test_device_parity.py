@@ -3,7 +3,6 @@ from benchmark_bin's float dump instead of compared as garbage."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,8 @@ import pytest
 import yaml
 
 from benchmark.cli import main
+from benchmark.records.runs import ParityRun
+from tests.runs import read_as
 
 pytestmark = pytest.mark.slow
 
@@ -63,14 +64,14 @@ def test_argmax_models_on_device(lab, emulated, tiny_models: Callable[[str], Pat
     )
     out = capsys.readouterr().out
     assert rc == 0, out
-    run = json.loads(next(reports.glob("parity-*.json")).read_text())
+    run = read_as(next(reports.glob("parity-*.json")), ParityRun)
     by_model: dict[str, list[dict]] = {}
-    for r in run["records"]:
-        by_model.setdefault(r["model"], []).append(r)
+    for r in run.records:
+        by_model.setdefault(r.model, []).append(r)
     assert len(by_model["tiny_argmax32"]) == 4  # the generated images
     for r in by_model["tiny_argmax32"]:
-        assert r["output_dtype"] == "int32" and r["compared_elements"] == 256 and "bit patterns" in r["note"]
-        assert r["passed"] and r["argmax_agreement"] == 1.0 and r["max_abs_diff"] == 0.0
+        assert r.output_dtype == "int32" and r.compared_elements == 256 and "bit patterns" in r.note
+        assert r.passed and r.argmax_agreement == 1.0 and r.max_abs_diff == 0.0
     for r in by_model["tiny_argmax64"]:
-        assert r["output_dtype"] == "int64" and r["compared_elements"] == 128 and "first 128 of 256" in r["note"]
-        assert r["passed"] and r["argmax_agreement"] == 1.0
+        assert r.output_dtype == "int64" and r.compared_elements == 128 and "first 128 of 256" in r.note
+        assert r.passed and r.argmax_agreement == 1.0

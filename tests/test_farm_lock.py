@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,9 @@ import pytest
 from benchmark.device.adb import AdbDevice
 from benchmark.device.protocol import Device
 from benchmark.farm.lock import LOCK_NAME, DeviceBusy, DeviceLock, Owner
+from benchmark.records.runs import LatencyRun
 from tests.farm_support import farm_argv, spawn_farm, write_farm
+from tests.runs import read_as
 
 pytestmark = pytest.mark.slow
 
@@ -71,11 +72,9 @@ def test_lock_rules(lab, emulated) -> None:  # type: ignore[no-untyped-def]
 def _intervals(reports: Path) -> dict[str, list[tuple[float, float, str]]]:
     out: dict[str, list[tuple[float, float, str]]] = {}
     for f in reports.glob("latency-*.json"):
-        for r in json.loads(f.read_text())["records"]:
-            lock = r["lock"]
-            out.setdefault(r["device_key"], []).append(
-                (lock["held_from_unix_s"], lock["held_until_unix_s"], r["farm_run_id"])
-            )
+        for r in read_as(f, LatencyRun).records:
+            lock = r.lock
+            out.setdefault(r.device_key, []).append((lock.held_from_unix_s, lock.held_until_unix_s, r.farm_run_id))
     return out
 
 

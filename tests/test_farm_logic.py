@@ -5,7 +5,6 @@ adb server and emulated devices in test_farm*.py."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,8 @@ from benchmark.farm.discovery import Discovery, FarmDevice
 from benchmark.farm.history import History, HistoryError, device_key
 from benchmark.farm.lock import LOCK_NAME, PREFIX
 from benchmark.farm.run import FarmRun, run_farm
+from benchmark.records.run_files import RunFile, read_run
 from benchmark.records.runs import LatencyRun
-from benchmark.records.run_files import RunFile
 from converter.schema.zoo import load_zoo
 from tests.fake_device import PROPS, FakeDevice, tiny_nb
 
@@ -66,7 +65,8 @@ class Farm:
             ]
         )
         run = FarmRun(
-            self.cfg, load_zoo(), self.jobs, run_id, RunFile(self.tmp / f"latency-{self.n}.json", LatencyRun()), self.history,
+            self.cfg, load_zoo(), self.jobs, run_id, RunFile(self.tmp / f"latency-{self.n}.json", LatencyRun()),
+            self.history,
             None, self.tmp / "artifacts", force=force, open_device=lambda fd: by_serial[fd.serial],
         )  # fmt: skip
         outcomes = run_farm(found, run)
@@ -151,6 +151,6 @@ def test_a_history_lost_mid_run_loses_no_record(farm: Farm, monkeypatch: pytest.
     monkeypatch.setattr(farm.history, "add_record", flaky)
     run, (outcome,) = farm.run([_fake("dev-a")])
     assert [r.status for r in outcome.records] == ["ok", "ok"]
-    saved = json.loads(run.run_file.path.read_text())["records"]
+    saved = read_run(run.run_file.path).records  # type: ignore[attr-defined]
     assert len(saved) == 2 and len(run.history_errors) == 1 and "server closed" in run.history_errors[0]
     assert len(farm.history.run_records("run-1")) == 1  # what the server took before it went away

@@ -3,11 +3,10 @@ by the wall time over one. Printed and written as JSON; not asserted (host timin
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from benchmark.cli import main
+from benchmark.records.run_files import read_run
 from tests.conftest import HUMAN_V1
 
 pytestmark = pytest.mark.slow
@@ -21,6 +20,6 @@ def test_farm_scaling_prints_and_writes_the_ratio(models_dir, bench_out, tmp_pat
     line = next(x for x in out.splitlines() if x.startswith("farm scaling: 1 device"))
     print(line)  # the figure, visible with pytest -s
     (path,) = tmp_path.glob("farm-scaling-*.json")
-    row = json.loads(path.read_text())["records"][0]
-    assert row["devices"] == 3 and row["one_device_wall_s"] > 0 and row["all_devices_wall_s"] > 0
+    row = read_run(path).records  # type: ignore[attr-defined][0]
+    assert row.devices == 3 and row.one_device_wall_s > 0 and row.all_devices_wall_s > 0
     assert f"ratio {row['wall_ratio']:.2f}" in line and "(target <= 1.3)" in line

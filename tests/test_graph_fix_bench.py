@@ -4,14 +4,16 @@ shows them. A zoo model without the pattern has nothing to compare."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from benchmark.cli import main
 from benchmark.host.profile import perf_usable
+from benchmark.records.run_files import read_run
+from benchmark.records.runs import GraphFixesRun
 from tests.conftest import PORTRAIT_V2
+from tests.runs import manifest_of, read_as
 
 pytestmark = pytest.mark.slow
 EXPORT = "human_pp_humansegv2_lite_192x192_paddle26"
@@ -28,22 +30,22 @@ def test_fixed_vs_unfixed_on_host_and_emulated_device(
     assert main([*argv, "--models-dir", str(models_dir), "--emulated"]) == 0
     printed = capsys.readouterr().out
     (run_file,) = reports.glob("graph-fixes-*.json")
-    rows = json.loads(run_file.read_text())["records"]
-    assert [r["where"].split(" ")[0] for r in rows][0] == "host" and "emulated" in rows[1]["where"]
+    rows = read_run(run_file).records  # type: ignore[attr-defined]
+    assert [r.where.split(" ")[0] for r in rows][0] == "host" and "emulated" in rows[1].where
     for r in rows:
-        assert r["model"] == EXPORT and len(r["ratios"]) == 3 and r["ratio_median"] > 0
-        assert r["x86_ops_before"] > r["x86_ops_after"] > 0
-        assert r["rewrites"]["conv_bias_reshape"] > 20
+        assert r.model == EXPORT and len(r.ratios) == 3 and r.ratio_median > 0
+        assert r.x86_ops_before > r.x86_ops_after > 0
+        assert r.rewrites["conv_bias_reshape"] > 20
         assert f"{r['ratio_median']:.2f}" in printed
-        assert r["old_form_model"] == V2_LITE and r["old_form_weights"] == "random" and len(r["old_form_ratios"]) == 3
+        assert r.old_form_model == V2_LITE and r.old_form_weights == "random" and len(r.old_form_ratios) == 3
         assert f"fixed {r['ratio_median']:.2f}, old form {r['old_form_ratio_median']:.2f}" in printed
-    assert rows[0]["lite_max_abs_diff_fixed_vs_unfixed"] <= 1e-5  # Paddle-Lite agrees with itself
-    manifest = json.loads((out / EXPORT / "manifest.json").read_text())
-    assert manifest["graph_fixes"]["status"] == "applied"
-    assert manifest["weights"] == "random" and manifest["source"]["kind"] == "standin"  # labelled as such
-    old_form = json.loads((out / V2_LITE / "manifest.json").read_text())
-    assert old_form["graph_fixes"]["status"] == "not_needed"  # the official export has nothing to fix
-    assert manifest["model_stats"] == old_form["model_stats"]  # same architecture: parameters, conv FLOPs, layers
+    assert rows[0].lite_max_abs_diff_fixed_vs_unfixed <= 1e-5  # Paddle-Lite agrees with itself
+    manifest = manifest_of(out / EXPORT)
+    assert manifest.graph_fixes.status == "applied"
+    assert manifest.weights == "random" and manifest.source.kind == "standin"  # labelled as such
+    old_form = manifest_of(out / V2_LITE)
+    assert old_form.graph_fixes.status == "not_needed"  # the official export has nothing to fix
+    assert manifest.model_stats == old_form.model_stats  # same architecture: parameters, conv FLOPs, layers
 
     assert main(["report", "--reports", str(reports), "--models-out", str(out)]) == 0
     md = (reports / "report.md").read_text()
@@ -62,10 +64,10 @@ def test_fixed_vs_unfixed_on_host_and_emulated_device(
     cap = capsys.readouterr()
     assert f"warning: {EXPORT}: old-form export {V2_LITE} not timed: {V2_LITE}: not available" in cap.err
     (new_file,) = set(reports.glob("graph-fixes-*.json")) - before
-    (row,) = json.loads(new_file.read_text())["records"]
-    assert row["old_form_model"] is None and row["old_form_ratio_median"] is None and row["ratio_median"] > 0
+    (row,) = read_run(new_file).records  # type: ignore[attr-defined]
+    assert row.old_form_model is None and row.old_form_ratio_median is None and row.ratio_median > 0
     if profile:
-        shares = row["kernel_shares_percent"]
+        shares = row.kernel_shares_percent
         assert set(shares) == {"unfixed", "fixed"} and shares["unfixed"]["batch_norm"] > 0
         assert "batch_norm" not in shares["fixed"] and "where the host's time goes" in cap.out
         assert main(["report", "--reports", str(reports), "--models-out", str(tmp_path / "models2")]) == 0
@@ -95,17 +97,17 @@ def test_portrait_export_against_the_official_trained_model(
     argv += ["--models-dir", str(models_dir), "--reports", str(reports), "--rounds", "2", "--repeats", "3"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    (row,) = json.loads(next(reports.glob("graph-fixes-*.json")).read_text())["records"]
+    (row,) = read_as(next(reports.glob("graph-fixes-*.json")), GraphFixesRun).records
     # ARM work, counted on the ARM emulated phone (real Paddle-Lite ARM runtime under QEMU): the fixed .nb does less
     # of it than the unfixed one, and the fixes recover the official old form's count
-    arm = row["arm_instructions"]
+    arm = row.arm_instructions
     assert set(arm) == {"unfixed", "fixed", "old_form"} and arm["fixed"] < arm["unfixed"]
-    assert row["arm_instruction_ratio"] == arm["fixed"] / arm["unfixed"] < 1
+    assert row.arm_instruction_ratio == arm["fixed"] / arm["unfixed"] < 1
     assert abs(arm["fixed"] / arm["old_form"] - 1) < 0.01
     assert f"{row['arm_instruction_ratio']:.3f} ({row['arm_old_form_instruction_ratio']:.3f})" in printed
-    assert row["old_form_model"] == official and row["old_form_weights"] == "trained"
-    assert row["rewrites"]["conv_bias_reshape"] == 24 and row["x86_ops_before"] > row["x86_ops_after"]
+    assert row.old_form_model == official and row.old_form_weights == "trained"
+    assert row.rewrites["conv_bias_reshape"] == 24 and row.x86_ops_before > row.x86_ops_after
     assert f"{official}, the official Paddle <= 2.4 export" in printed and "random weights: timing only" not in printed
-    fixed, old = (json.loads((out / n / "manifest.json").read_text()) for n in (export, official))
-    assert fixed["model_stats"]["parameters"] == old["model_stats"]["parameters"] == 937_006
-    assert fixed["model_stats"] == old["model_stats"]
+    fixed, old = (manifest_of(out / n) for n in (export, official))
+    assert fixed.model_stats.parameters == old.model_stats.parameters == 937_006
+    assert fixed.model_stats == old.model_stats

@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from benchmark.cli import main
 from benchmark.farm.history import History, HistoryError, open_existing
 from benchmark.records.run_files import write_run
-from benchmark.records.runs import FarmRunInfo, LatencyRun
+from benchmark.records.runs import FarmRunInfo, GateRun, LatencyRun
 from benchmark.records.types import LatencyRecord
 from tests.conftest import closed_port_url
 from tests.farm_support import farm_argv, spawn_farm, write_farm
+from tests.runs import read_as
 
 REPO = Path(__file__).resolve().parents[1]
 DEVICE = {"serial": "emulator-5554", "serialno": "SER1", "model": "MI 9", "soc": "SM8150"}
@@ -146,17 +147,17 @@ def test_two_farm_controllers_share_one_history(lab, emulated, models_dir, bench
         assert {k: v.status for k, v in runs.items()} == {"team-1": "finished", "team-2": "finished"}
         for n in (1, 2):
             recs = h.run_records(f"team-{n}")
-            assert len(recs) == 2 and {r.device["serialno"] for r in recs} == {f"TEAM{n}"}
+            assert len(recs) == 2 and {r.device.serialno for r in recs} == {f"TEAM{n}"}
             assert all(r.status == "ok" and r.median_ms for r in recs)
     rc = main(["gate", "--history", history_url, "--run", "team-2", "--baseline", "team-1",
                "--farm", str(tmp_path / "none.yaml"), "--reports", str(tmp_path / "gate"),
                "--junit", str(tmp_path / "junit.xml")])  # fmt: skip
-    gate = json.loads(next((tmp_path / "gate").glob("gate-*.json")).read_text())
+    gate = read_as(next((tmp_path / "gate").glob("gate-*.json")), GateRun)
     # the gate read both runs whole from the shared history: team-1's records as the baseline, team-2's as new
     # (different phones, so the baseline's are "missing" and the gate fails, as it should)
-    assert rc == 1 and (gate["baseline"], gate["current"]) == ("team-1", "team-2")
-    rows = {(r["device_key"].split("/")[0], r["verdict"]) for r in gate["records"]}
-    assert rows == {("TEAM1", "fail"), ("TEAM2", "new")} and len(gate["records"]) == 4
+    assert rc == 1 and (gate.baseline, gate.current) == ("team-1", "team-2")
+    rows = {(r.device_key.split("/")[0], r.verdict) for r in gate.records}
+    assert rows == {("TEAM1", "fail"), ("TEAM2", "new")} and len(gate.records) == 4
 
 
 SCHEMA_1 = """

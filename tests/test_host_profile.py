@@ -3,13 +3,13 @@ kernel families; what happens without perf, with an ARM .nb, and how symbols are
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from benchmark.cli import main
 from benchmark.host.profile import FAMILIES, OTHER, family, group, parse_report, perf_usable
+from benchmark.records.run_files import read_run
 from tests.conftest import PORTRAIT_V2
 
 GEMM = "gemm (MKL sgemm/sgemv: 1x1 and other convs)"
@@ -53,9 +53,9 @@ def test_profile_of_a_real_model(bench_out: Path, tmp_path: Path, capsys: pytest
         return
     assert rc == 0, cap.err
     (run_file,) = tmp_path.glob("host-profile-*.json")
-    (record,) = json.loads(run_file.read_text())["records"]
-    shares = record["shares_percent"]
-    assert record["samples"] > 50 and record["runs"] == 40 and record["median_ms"] > 0
+    (record,) = read_run(run_file).records  # type: ignore[attr-defined]
+    shares = record.shares_percent
+    assert record.samples > 50 and record.runs == 40 and record.median_ms > 0
     assert 99.0 <= sum(shares.values()) <= 101.0  # the loop's samples, all of them grouped
     # a MobileNetV3 net: convolutions dominate. Every convolution family counts: how the time splits between MKL's
     # sgemm and the rest depends on the CPU (on an AVX-512 host sgemm is ~30 %, depthwise ~20 %, epilogues ~4 %)

@@ -4,10 +4,8 @@ Inference; the variant run on the real ARM runtime under QEMU with its held-out 
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import cv2
 import pytest
@@ -16,6 +14,7 @@ import yaml
 from benchmark.cli import main as bench_main
 from benchmark.images import held_out, load_dataset
 from benchmark.parity.int8_study import Int8Study
+from benchmark.records.runs import Int8StudyRun, LatencyRun, ParityRun
 from benchmark.records.types import Int8StudyRecord
 from converter.artifacts import manifest
 from converter.cli.main import main as convert_main
@@ -23,6 +22,7 @@ from converter.nb.inspect import inspect_nb
 from converter.quant.calibration import load_calibration
 from converter.schema.zoo import Int8Recipe
 from tests.conftest import HUMAN_V1, labelled_subset
+from tests.runs import latest, manifest_of, read_as
 
 
 def _calib(data_dir: Path, dst: Path, *extra: Path) -> Path:
@@ -82,23 +82,22 @@ def test_full_int8_is_quantized_once_and_again_when_calibration_changes(  # type
     calib = _calib(data_dir, tmp_path / "calib")
     assert _convert(models_dir, out, cache, calib) == 0, capsys.readouterr().out
     d = out / HUMAN_V1
-    m = json.loads((d / "manifest.json").read_text())
+    m = manifest_of(d)
     assert sorted(p.name for p in d.glob("*.nb")) == ["arm-fp32.nb", "arm-int8.nb", "x86-fp32.nb"]
-    assert "x86 int8 kernels disagree" in m["not_built"]["x86-int8.nb"]  # measured, said, not built
-    entry = m["files"]["arm-int8.nb"]
+    assert "x86 int8 kernels disagree" in m.not_built["x86-int8.nb"]  # measured, said, not built
+    entry = m.files["arm-int8.nb"]
     kernels = inspect_nb(d / "arm-int8.nb").int8_kernels  # read from the .nb's kernel keys
     assert (
-        kernels == entry["int8_kernels"]
-        and kernels == len(entry["quantization"]["skipped"]) + entry["quantization"]["quantized"]
+        kernels == entry.int8_kernels and kernels == len(entry.quantization.skipped) + entry.quantization.quantized
     )  # every convolution became an int8 kernel
     assert inspect_nb(d / "arm-fp32.nb").int8_kernels == 0
-    q = entry["quantization"]
-    assert q["algo"] == "hist" and q["weights"] == "channel" and q["calibration"]["samples"] == 4
-    hashes = {(i["sha256"], i["phash"]) for i in q["calibration"]["images"]}
+    q = entry.quantization
+    assert q.algo == "hist" and q.weights == "channel" and q.calibration.samples == 4
+    hashes = {(i.sha256, i.phash) for i in q.calibration.images}
     read = manifest.read(d)
     assert read is not None and len(hashes) == 2
     assert hashes == {(c.sha256, c.phash) for c in manifest.calibration_images(read, "arm-int8.nb")}
-    assert entry["size_bytes"] < 0.8 * m["files"]["arm-fp32.nb"]["size_bytes"]  # 0.69x here, 0.36x for portrait V2
+    assert entry.size_bytes < 0.8 * m.files["arm-fp32.nb"].size_bytes  # 0.69x here, 0.36x for portrait V2
     quantized = sorted((cache / "int8").iterdir())
     assert len(quantized) == 1
     capsys.readouterr()
@@ -109,20 +108,20 @@ def test_full_int8_is_quantized_once_and_again_when_calibration_changes(  # type
 
     shutil.copy(sorted((data_dir / "pphumanseg_demo_images").glob("*.jpg"))[2], calib)  # a third photo
     assert _convert(models_dir, out, cache, calib) == 0
-    m2 = json.loads((d / "manifest.json").read_text())["files"]["arm-int8.nb"]["quantization"]
-    assert m2["key"] != q["key"] and len(m2["calibration"]["images"]) == 3 and m2["calibration"]["samples"] == 6
+    m2 = manifest_of(d).files["arm-int8.nb"].quantization
+    assert m2.key != q.key and len(m2.calibration.images) == 3 and m2.calibration.samples == 6
     assert len(list((cache / "int8").iterdir())) == 2  # the new set quantized anew, the old one still cached
 
     assert _convert(models_dir, out, cache, calib, "--calib-algo", "mse") == 0  # a changed algorithm too
-    m3 = json.loads((d / "manifest.json").read_text())["files"]["arm-int8.nb"]["quantization"]
-    assert m3["algo"] == "mse" and m3["key"] not in (q["key"], m2["key"])
+    m3 = manifest_of(d).files["arm-int8.nb"].quantization
+    assert m3.algo == "mse" and m3.key not in (q.key, m2.key)
     capsys.readouterr()
 
     # Paddle 2.6's avg sampling breaks on this program as exported (its reshapes sized at run time; the graph fixes
     # make them static, and then avg works): a clear error, and the int8 file already made stays
     assert _convert(models_dir, out, cache, calib, "--calib-algo", "avg", "--no-graph-fixes") == 1
     assert "the 'avg' calibration algorithm cannot handle this model" in capsys.readouterr().out
-    m4 = json.loads((d / "manifest.json").read_text())["files"]["arm-int8.nb"]["quantization"]
+    m4 = manifest_of(d).files["arm-int8.nb"].quantization
     assert m4 == m3 and (d / "arm-int8.nb").is_file()
 
 
@@ -149,40 +148,36 @@ def test_int8_study_on_held_out_images(models_dir, data_dir, tmp_path, capsys) -
     rc = bench_main([*argv, "--no-graph-fixes", "--reports", str(reports)])
     out = capsys.readouterr().out
     assert rc == 0, out
-    run = json.loads(next(reports.glob("int8-study-*.json")).read_text())
-    assert run["calibration_images_left_out"] == [f"{first.name} (calibration photo renamed-0.jpg)"]
-    assert len(run["held_out_images"]) == 3
-    rows = run["records"]
-    groups = run["groups"]
-    assert [r["option"] for r in rows[:4]] == [
+    run = read_as(next(reports.glob("int8-study-*.json")), Int8StudyRun)
+    assert run.calibration_images_left_out == [f"{first.name} (calibration photo renamed-0.jpg)"]
+    assert len(run.held_out_images) == 3
+    rows = run.records
+    groups = run.groups
+    assert [r.option for r in rows[:4]] == [
         "baseline (hist, per-channel weights)",
         "algo avg",
         f"group 0 in fp32 ({len(groups[0])} convs)",
         f"group 1 in fp32 ({len(groups[1])} convs)",
     ]
     # avg breaks on this program (Paddle 2.6): that option fails with the reason and the study goes on
-    assert rows[1]["status"] == "failed" and "'avg' calibration algorithm cannot handle" in rows[1]["error"]
-    assert all(r["status"] == "ok" and r["images"] == 3 for r in rows[:1] + rows[2:])
+    assert rows[1].status == "failed" and "'avg' calibration algorithm cannot handle" in rows[1].error
+    assert all(r.status == "ok" and r.images == 3 for r in rows[:1] + rows[2:])
     cached = {p.name.rsplit("__", 1)[1] for p in (tmp_path / "cache" / "int8").glob("*__*")}
-    assert {r["quant_key"] for r in rows[:1] + rows[2:]} <= cached  # each row names the program it judged
-    assert sum(len(g) for g in groups) == run["convolutions"] and rows[2]["skip"] == groups[0]
-    assert all(len(r["skip"]) <= run["convolutions"] // 2 for r in rows[4:])  # combinations keep most convs int8
+    assert {r.quant_key for r in rows[:1] + rows[2:]} <= cached  # each row names the program it judged
+    assert sum(len(g) for g in groups) == run.convolutions and rows[2].skip == groups[0]
+    assert all(len(r.skip) <= run.convolutions // 2 for r in rows[4:])  # combinations keep most convs int8
     for r in rows[:1] + rows[2:]:  # each figure is the gate's input, and the verdict follows from it
-        assert 0 < r["mean_argmax_agreement"] <= 1 and r["passed"] == (not r["problems"])
-    if run["chosen"] == rows[0]["option"]:
+        assert 0 < r.mean_argmax_agreement <= 1 and r.passed == (not r.problems)
+    if run.chosen == rows[0].option:
         assert "the defaults pass the int8 gate: no recipe needed" in out
-    elif run["chosen"] is not None:
+    elif run.chosen is not None:
         recipe = out.split("as the zoo entry's recipe:\n", 1)[1].split("\nrun file", 1)[0]
         parsed = Int8Recipe.model_validate(yaml.safe_load(recipe)["int8"])
-        chosen = next(r for r in rows if r["option"] == run["chosen"])
-        assert parsed.algo == chosen["algo"] and parsed.skip == chosen["skip"] and chosen["passed"]
-        assert len(parsed.skip) < run["convolutions"]
+        chosen = next(r for r in rows if r.option == run.chosen)
+        assert parsed.algo == chosen.algo and parsed.skip == chosen.skip and chosen.passed
+        assert len(parsed.skip) < run.convolutions
     else:
         assert "no option passes the int8 gate" in out
-
-
-def _latest(reports: Path, kind: str) -> dict[str, Any]:
-    return json.loads(sorted(reports.glob(f"{kind}-*.json"))[-1].read_text())
 
 
 @pytest.mark.slow
@@ -202,26 +197,26 @@ def test_int8_on_the_arm_phones(  # type: ignore[no-untyped-def]
     for profile in ("sd855-arm", "sd625-arm"):
         rc = bench_main(["bench-emulated", "--profile", profile, *common, "--precision", "fp32,int8", *one])
         text = capsys.readouterr().out
-        records = {r["precision"]: r for r in _latest(reports, "latency")["records"]}
-        assert set(records) == {"fp32", "int8"} and all(r["status"] == "ok" for r in records.values()), text
-        counts[profile] = {p: r["instructions_per_inference"] for p, r in records.items()}
-        parity = {m["precision"]: m for m in _latest(reports, "parity")["models"]}
-        assert parity["int8"]["calibration_images_left_out"] == [f"{first.name} (calibration photo renamed-0.jpg)"]
-        assert parity["int8"]["comparisons"] == 2 and parity["fp32"]["comparisons"] == 3
-        assert rc == (0 if all(m["passed"] for m in parity.values()) else 1)
+        records = {r.precision: r for r in latest(reports, LatencyRun).records}
+        assert set(records) == {"fp32", "int8"} and all(r.status == "ok" for r in records.values()), text
+        counts[profile] = {p: r.instructions_per_inference for p, r in records.items()}
+        parity = {m.precision: m for m in latest(reports, ParityRun).models}
+        assert parity["int8"].calibration_images_left_out == [f"{first.name} (calibration photo renamed-0.jpg)"]
+        assert parity["int8"].comparisons == 2 and parity["fp32"].comparisons == 3
+        assert rc == (0 if all(m.passed for m in parity.values()) else 1)
         assert f"{HUMAN_V1} on " in text and "M instr/inf" in text  # the recommendation table
     # the SD855's cores have dot product: int8 costs fewer instructions than fp32; the A53 takes the other path
     assert counts["sd855-arm"]["int8"] < 0.85 * counts["sd855-arm"]["fp32"]
     assert counts["sd625-arm"]["int8"] > counts["sd855-arm"]["int8"]
     data = manifest.load(out / HUMAN_V1)
     assert data is not None
-    recs = data["recommended"]
+    recs = data.recommended
     assert set(recs) == {"SM8150 (emulated ARM, QEMU max)", "MSM8953 (emulated ARM, QEMU cortex-a53)"}
     for rec in recs.values():
-        by_precision = {c["precision"]: c for c in rec["candidates"]}
-        passing = [c for c in rec["candidates"] if c["gate"]]
-        best = min(passing, key=lambda c: c["value"])["precision"] if passing else None
-        assert rec["precision"] == best and set(by_precision) == {"fp32", "int8"}
+        by_precision = {c.precision: c for c in rec.candidates}
+        passing = [c for c in rec.candidates if c.gate]
+        best = min(passing, key=lambda c: c.value).precision if passing else None
+        assert rec.precision == best and set(by_precision) == {"fp32", "int8"}
 
 
 def _row(option: str, passed: bool, skip: int = 0, agreement: float = 0.985) -> Int8StudyRecord:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -11,7 +10,9 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.emulated.lab import Lab, free_port
+from benchmark.records.runs import LatencyRun, ParityRun
 from tests.conftest import HUMAN_V1, PORTRAIT_V2
+from tests.runs import read_as
 
 pytestmark = pytest.mark.slow
 FAST = ["--rounds", "2", "--repeats", "3", "--warmup", "1", "--offline", "--no-parity"]
@@ -37,8 +38,7 @@ def _latency(capsys, lab, models_dir, bench_out, tmp_path, *extra, models=PORTRA
     cap = capsys.readouterr()
     assert "Traceback" not in cap.out + cap.err
     files = sorted((tmp_path / "reports").glob("latency-*.json"))
-    run = json.loads(files[-1].read_text()) if files else {"records": []}
-    return rc, cap.out, cap.err, run["records"]
+    return rc, cap.out, cap.err, read_as(files[-1], LatencyRun).records if files else []
 
 
 def test_two_models_end_to_end(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -47,19 +47,19 @@ def test_two_models_end_to_end(lab, emulated, models_dir, bench_out, tmp_path, c
         capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial, models=f"{PORTRAIT_V2},{HUMAN_V1}"
     )
     assert rc == 0, out
-    assert [r["model"] for r in records] == [PORTRAIT_V2, HUMAN_V1]
+    assert [r.model for r in records] == [PORTRAIT_V2, HUMAN_V1]
     for r in records:
-        assert r["status"] == "ok" and r["emulated"] is True and "host" in r["timing_source"]
-        assert r["device"]["serial"] == h.serial and r["device"]["soc"] == "SM8150"
-        assert r["device"]["abi"] == "x86_64" and r["target"] == "x86" and r["nb"]["path"].endswith("x86-fp32.nb")
-        assert r["runner"]["version"] == "v2.13-rc" and r["rounds"] == 2 and len(r["rounds_ms"]) == 2
-        assert (r["threads"], r["power_mode"], r["warmup"], r["repeats"]) == (1, 0, 1, 3)
+        assert r.status == "ok" and r.emulated is True and "host" in r.timing_source
+        assert r.device.serial == h.serial and r.device.soc == "SM8150"
+        assert r.device.abi == "x86_64" and r.target == "x86" and r.nb.path.endswith("x86-fp32.nb")
+        assert r.runner.version == "v2.13-rc" and r.rounds == 2 and len(r.rounds_ms) == 2
+        assert (r.threads, r.power_mode, r.warmup, r.repeats) == (1, 0, 1, 3)
         for key in ("median_ms", "mean_ms", "std_ms", "p90_ms", "min_ms", "max_ms", "cv", "init_ms"):
             assert isinstance(r[key], float) and r[key] >= 0
-        assert r["min_ms"] <= r["median_ms"] <= r["max_ms"] and r["peak_memory_mb"] > 0
-        assert set(r["temps_before"]) >= {"cpu-0-0-usr", "battery"} and r["temps_after"]
-        assert r["runner_wall_s"] > 0 and r["harness_wall_s"] >= r["runner_wall_s"]
-    assert records[0]["seed_ms"] == 15.86 and records[1]["seed_ms"] == 12.3
+        assert r.min_ms <= r.median_ms <= r.max_ms and r.peak_memory_mb > 0
+        assert set(r.temps_before) >= {"cpu-0-0-usr", "battery"} and r.temps_after
+        assert r.runner_wall_s > 0 and r.harness_wall_s >= r.runner_wall_s
+    assert records[0].seed_ms == 15.86 and records[1].seed_ms == 12.3
     assert "host-emulated" in out and "15.86" in out
     assert not list((h.root / "data/local/tmp").glob("pplite-*"))  # work dir cleaned up
 
@@ -69,7 +69,7 @@ def test_keep_and_pin(lab, emulated, models_dir, bench_out, tmp_path, capsys) ->
     rc, _, _, records = _latency(
         capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial, "--keep", "--pin", "prime"
     )
-    assert rc == 0 and records[0]["pin"] == "prime"
+    assert rc == 0 and records[0].pin == "prime"
     (work,) = (h.root / "data/local/tmp").glob("pplite-*")
     assert (work / "benchmark_bin").is_file() and (work / f"{PORTRAIT_V2}-x86-fp32.nb").is_file()
     assert (h.root / "data/local/tmp/.last_taskset_mask").read_text().strip() == "80"  # cpu7, the prime core
@@ -90,7 +90,7 @@ def test_runner_faults(lab, emulated, models_dir, bench_out, tmp_path, capsys, r
     rc, out, err, records = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial)
     assert rc == 1
     (r,) = records
-    assert r["status"] == "failed" and expected in r["error"] and h.serial in r["error"]
+    assert r.status == "failed" and expected in r.error and h.serial in r.error
     assert expected in err and "FAILED" in out
 
 
@@ -100,7 +100,7 @@ def test_hanging_runner_is_killed_on_the_device(lab, emulated, models_dir, bench
         capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial, "--round-timeout", "3"
     )
     assert rc == 1
-    error = records[0]["error"]
+    error = records[0].error
     assert "did not finish within 3 s" in error
     m = re.search(r"killed PID (\d+) on the device", error)
     assert m, error
@@ -122,8 +122,8 @@ def test_connection_dropped_during_push(lab, emulated, models_dir, bench_out, tm
         capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial, models=f"{HUMAN_V1},{PORTRAIT_V2}"
     )
     assert rc == 1
-    assert [r["status"] for r in records] == ["failed", "ok"]  # the device still answers: the next model runs
-    assert f"{h.serial}: push to" in records[0]["error"] and "unexpected adb sync reply" in records[0]["error"]
+    assert [r.status for r in records] == ["failed", "ok"]  # the device still answers: the next model runs
+    assert f"{h.serial}: push to" in records[0].error and "unexpected adb sync reply" in records[0].error
     assert "disconnected or went offline" in err
 
 
@@ -137,18 +137,18 @@ def test_disconnect_mid_run_keeps_completed_work(lab, emulated, models_dir, benc
     assert rc == 1
     by_device: dict[str, list[dict]] = {}
     for r in records:
-        by_device.setdefault(r["device"]["serial"], []).append(r)
-    assert [r["status"] for r in by_device[stable.serial]] == ["ok", "ok"]
+        by_device.setdefault(r.device.serial, []).append(r)
+    assert [r.status for r in by_device[stable.serial]] == ["ok", "ok"]
     first, second = by_device[doomed.serial]
-    assert first["status"] == "ok"  # completed before the unplug: kept
-    assert second["status"] == "failed" and doomed.serial in second["error"]
+    assert first.status == "ok"  # completed before the unplug: kept
+    assert second.status == "failed" and doomed.serial in second.error
     assert f"{doomed.serial}: the device disconnected; its remaining models were not run" in err
 
 
 def test_serial_selects_one_of_two(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     a, b = emulated(), emulated()
     rc, _, _, records = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", b.serial)
-    assert rc == 0 and {r["device"]["serial"] for r in records} == {b.serial}
+    assert rc == 0 and {r.device.serial for r in records} == {b.serial}
     rc, _, err, _ = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", "10.0.0.9:5555")
     assert rc == 2 and "10.0.0.9:5555 is not attached" in err and a.serial in err
 
@@ -186,9 +186,9 @@ def test_arm_device_gets_the_arm_nb(lab, emulated, models_dir, bench_out, tmp_pa
     h = emulated(props=props)
     rc, _, _, records = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial)
     (r,) = records
-    assert r["target"] == "arm" and r["nb"]["path"].endswith("arm-fp32.nb")
+    assert r.target == "arm" and r.nb.path.endswith("arm-fp32.nb")
     # the emulated runtime is x86 Paddle-Lite: it refuses ARM kernels, as an x86 runtime on a phone would
-    assert rc == 1 and "killed by signal 6" in r["error"] and "holds arm kernels" in r["error"]
+    assert rc == 1 and "killed by signal 6" in r.error and "holds arm kernels" in r.error
 
 
 @pytest.mark.parametrize(
@@ -205,9 +205,9 @@ def test_version_mismatch_is_an_error_before_the_run(  # type: ignore[no-untyped
     h = emulated(runner={"version": version})
     rc, _, err, records = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial)
     (r,) = records
-    assert rc == 1 and r["status"] == "failed" and "rounds" not in r  # refused before any round ran
-    assert "version mismatch" in r["error"] and "opt v2.13-rc" in r["error"] and expected in r["error"]
-    assert r["runner"]["version"] == version and "v2.13-rc here" in r["error"]
+    assert rc == 1 and r.status == "failed" and "rounds" not in r  # refused before any round ran
+    assert "version mismatch" in r.error and "opt v2.13-rc" in r.error and expected in r.error
+    assert r.runner.version == version and "v2.13-rc here" in r.error
 
 
 def test_a_runner_that_names_no_version_is_refused_unless_allowed(  # type: ignore[no-untyped-def]
@@ -215,16 +215,16 @@ def test_a_runner_that_names_no_version_is_refused_unless_allowed(  # type: igno
 ) -> None:
     h = emulated(runner={"silent_version": True})
     rc, _, err, (r,) = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial)
-    assert rc == 1 and r["status"] == "failed" and "rounds" not in r and r["runner"]["version"] is None
-    assert "does not say which Paddle-Lite it is" in r["error"] and "--allow-unknown-runner-version" in r["error"]
-    assert "opt v2.13-rc" in r["error"] and r["runner"]["unknown_version_allowed"] is False
+    assert rc == 1 and r.status == "failed" and "rounds" not in r and r.runner.version is None
+    assert "does not say which Paddle-Lite it is" in r.error and "--allow-unknown-runner-version" in r.error
+    assert "opt v2.13-rc" in r.error and r.runner.unknown_version_allowed is False
     again = tmp_path / "allowed"  # a run file of its own (two in one second would sort the other way)
     rc, _, _, records = _latency(
         capsys, lab, models_dir, bench_out, again, "--serial", h.serial, "--allow-unknown-runner-version"
     )
     r = records[-1]
-    assert rc == 0 and r["status"] == "ok" and r["runner"]["unknown_version_allowed"] is True
-    assert r["runner"]["sources"] == {} and r["runner"]["version"] is None
+    assert rc == 0 and r.status == "ok" and r.runner.unknown_version_allowed is True
+    assert r.runner.sources == {} and r.runner.version is None
 
 
 def test_thermal_wait_then_bound(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -246,10 +246,10 @@ def test_thermal_wait_then_bound(lab, emulated, models_dir, bench_out, tmp_path,
     )
     assert rc == 0
     first, second = records
-    assert max(first["temps_after"][k] for k in ("cpu-0-0-usr", "cpu-1-0-usr")) > 38.0  # the runner heated it
-    wait = second["thermal_wait"]
-    assert wait["waited_s"] > 0 and not wait["timed_out"] and wait["end_c"] <= wait["baseline_c"] + 3.0
-    assert any(w.startswith("thermal wait") for w in second["warnings"])
+    assert max(first.temps_after[k] for k in ("cpu-0-0-usr", "cpu-1-0-usr")) > 38.0  # the runner heated it
+    wait = second.thermal_wait
+    assert wait.waited_s > 0 and not wait.timed_out and wait.end_c <= wait.baseline_c + 3.0
+    assert any(w.startswith("thermal wait") for w in second.warnings)
 
     slow = emulated(thermal={"heat_mc_per_s": 400000, "cool_tau_s": 100000.0})
     rc, _, _, records = _latency(
@@ -266,17 +266,17 @@ def test_thermal_wait_then_bound(lab, emulated, models_dir, bench_out, tmp_path,
         "1",
         models=f"{PORTRAIT_V2},{HUMAN_V1}",
     )
-    wait = records[-1]["thermal_wait"]
-    assert rc == 0 and wait["timed_out"] and wait["end_c"] > wait["baseline_c"] + 3.0
-    assert any("bound reached" in w for w in records[-1]["warnings"])
+    wait = records[-1].thermal_wait
+    assert rc == 0 and wait.timed_out and wait.end_c > wait.baseline_c + 3.0
+    assert any("bound reached" in w for w in records[-1].warnings)
 
 
 def test_sustained_mode(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     h = emulated()
     rc, _, _, records = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial, "--duration", "3s")
     (r,) = records
-    assert rc == 0 and r["sustained_s"] == 3.0 and r["rounds"] >= 3
-    assert r["round_started_s"] == sorted(r["round_started_s"]) and len(r["round_started_s"]) == r["rounds"]
+    assert rc == 0 and r.sustained_s == 3.0 and r.rounds >= 3
+    assert r.round_started_s == sorted(r.round_started_s) and len(r.round_started_s) == r.rounds
 
 
 def test_server_without_devices(models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -343,7 +343,7 @@ def test_bench_emulated_command_starts_and_stops_everything(models_dir, bench_ou
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "in-process" in out and "ratio" in out  # medians beside Paddle-Lite x86 timed in-process
-    assert json.loads(next(reports.glob("latency-*.json")).read_text())["records"][0]["status"] == "ok"
-    parity = json.loads(next(reports.glob("parity-*.json")).read_text())
-    assert parity["source"] == "device" and parity["images"] == "generated" and len(parity["records"]) == 4
+    assert read_as(next(reports.glob("latency-*.json")), LatencyRun).records[0].status == "ok"
+    parity = read_as(next(reports.glob("parity-*.json")), ParityRun)
+    assert parity.source == "device" and parity.images == "generated" and len(parity.records) == 4
     assert _helpers_running() == before  # its adb server and emulated device were stopped

@@ -3,7 +3,6 @@ the real ARM runtime under QEMU and compared with desktop Paddle Inference fp32;
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -11,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main as bench_main
+from benchmark.records.runs import LayerDiffRun
 from converter.cli.main import main as convert_main
 from converter.program.cut import cut_points
+from tests.runs import manifest_of, read_as
 
 pytestmark = pytest.mark.slow
 OPS = ["conv2d", "elementwise_add", "softmax", "scale"]  # the tiny model: conv, its bias, softmax, the export's scale
@@ -35,15 +36,14 @@ def _diff(capsys: pytest.CaptureFixture[str], out: Path, reports: Path, *extra: 
 
 
 def test_the_first_departing_op_is_named(arm_runtime, converted, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    program = (converted / "tiny" / "manifest.json").read_text()
-    assert json.loads(program)["files"]["arm-fp16.nb"]
+    assert manifest_of(converted / "tiny").files["arm-fp16.nb"]
     reports = tmp_path / "reports"
     rc, out, _ = _diff(capsys, converted, reports, "--precision", "fp16")
     assert rc == 0 and "no op departs beyond 0.05" in out, out  # fp16 keeps each of them within 5 %
-    run = json.loads(next(reports.glob("layer-diff-*.json")).read_text())
-    rows = run["records"]
-    assert [r["op_type"] for r in rows] == OPS and all(r["departs"] is False for r in rows)
-    assert all(0.999 < r["cosine"] <= 1.0 + 1e-9 and 0 < r["relative_diff"] < 0.05 for r in rows)  # fp16 differs a bit
+    run = read_as(next(reports.glob("layer-diff-*.json")), LayerDiffRun)
+    rows = run.records
+    assert [r.op_type for r in rows] == OPS and all(r.departs is False for r in rows)
+    assert all(0.999 < r.cosine <= 1.0 + 1e-9 and 0 < r.relative_diff < 0.05 for r in rows)  # fp16 differs a bit
     # with a tolerance fp16 cannot meet, the first op in program order is where it departs
     rc, out, _ = _diff(capsys, converted, tmp_path / "r2", "--precision", "fp16", "--tolerance", "1e-9")
     assert rc == 0 and "first departs at op #1 conv2d" in out and "<< departs" in out
@@ -87,10 +87,10 @@ def test_full_int8_is_cut_from_its_quantized_program(arm_runtime, tiny_models, d
     reports = tmp_path / "reports"
     rc, text, _ = _diff(capsys, out, reports, "--precision", "int8")
     assert rc == 0 and "no op departs beyond 0.05" in text, text
-    rows = json.loads(next(reports.glob("layer-diff-*.json")).read_text())["records"]
-    assert [r["op_type"] for r in rows] == OPS and all(r["departs"] is False for r in rows)
+    rows = read_as(next(reports.glob("layer-diff-*.json")), LayerDiffRun).records
+    assert [r.op_type for r in rows] == OPS and all(r.departs is False for r in rows)
     # the convolution's cut ends at its dequantized output and runs as an int8 kernel; int8 differs more than fp16
-    assert rows[0]["int8_kernels"] >= 1 and 1e-4 < rows[0]["relative_diff"] < 0.05
+    assert rows[0].int8_kernels >= 1 and 1e-4 < rows[0].relative_diff < 0.05
     rc, text, _ = _diff(capsys, out, tmp_path / "r2", "--precision", "int8", "--tolerance", "1e-9")
     assert rc == 0 and "first departs at op #1 conv2d" in text
     # a quantized program that is not the one the .nb came from is refused, with the fix

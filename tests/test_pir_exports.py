@@ -7,7 +7,6 @@ CI runs the networks of CI (one per family of ops); PPLITE_ALL_VISION=1 every on
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -19,13 +18,16 @@ import pytest
 from android_demo.goldens import write_goldens
 from benchmark.cli.main import main as bench_main
 from benchmark.host.lite import LiteHostRunner
+from benchmark.records.runs import LatencyRun, ParityRun
 from converter.artifacts import manifest
+from converter.artifacts.app_spec import read_spec
 from converter.cli.main import main as convert_main
 from converter.images.generated import generated_images
 from converter.images.preprocess import preprocess
 from converter.reference.desktop import open_reference
 from converter.reference.paddle3_env import PADDLE3_VERSION, paddle3_python
 from tests.conftest import REPO
+from tests.runs import read_as
 from tests.vision_exports import SEG, TOLERANCE
 
 pytestmark = pytest.mark.slow
@@ -124,12 +126,12 @@ def test_a_paddlex_folder_end_to_end(  # type: ignore[no-untyped-def]
                      "fp32,fp16", *one, *common])  # fmt: skip
     cap = capsys.readouterr()
     assert rc == 0, cap.out + cap.err
-    parity = json.loads(sorted(reports.glob("parity-*.json"))[-1].read_text())["records"]
-    assert {r["precision"] for r in parity} == {"fp32", "fp16"} and all(r["passed"] for r in parity)
-    assert {r["reference_runtime"] for r in parity} == {f"Paddle Inference {PADDLE3_VERSION} (PIR)"}
-    assert max(r["max_abs_diff"] for r in parity if r["precision"] == "fp32") <= 1e-4
-    latency = json.loads(sorted(reports.glob("latency-*.json"))[-1].read_text())["records"]
-    assert all(r["estimate"]["est_latency_ms"] > 0 for r in latency)
+    parity = read_as(sorted(reports.glob("parity-*.json"))[-1], ParityRun).records
+    assert {r.precision for r in parity} == {"fp32", "fp16"} and all(r.passed for r in parity)
+    assert {r.reference_runtime for r in parity} == {f"Paddle Inference {PADDLE3_VERSION} (PIR)"}
+    assert max(r.max_abs_diff for r in parity if r.precision == "fp32") <= 1e-4
+    latency = read_as(sorted(reports.glob("latency-*.json"))[-1], LatencyRun).records
+    assert all(r.estimate.est_latency_ms > 0 for r in latency)
     rc = bench_main(["profile-arm", "--converted", "humanseg_pdx", "--precision", "int8", *common])
     cap = capsys.readouterr()
     assert rc == 0 and "conv 1x1 int8" in cap.out, cap.out + cap.err
@@ -140,7 +142,7 @@ def test_a_paddlex_folder_end_to_end(  # type: ignore[no-untyped-def]
     cap = capsys.readouterr()
     assert rc == 0
     assert "Paddle 3.3 (PIR format 4), translated" in (reports / "report.md").read_text()
-    spec = json.loads((folder / "model_spec.json").read_text())
-    assert spec["input_shape"] == [1, 3, 192, 192] and spec["preprocess"]["width"] == 192
+    spec = read_spec((folder / "model_spec.json").read_text())
+    assert spec.input_shape == [1, 3, 192, 192] and spec.preprocess.width == 192
     goldens = write_goldens(folder, [], tmp_path / "goldens")  # the demo's Java tests compare against these
     assert (goldens / "model_spec.json").is_file() and len(list(goldens.glob("*.f32"))) >= 2

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main as bench_main
+from benchmark.records.runs import ParityRun
 from converter.cli.main import main as convert_main
 from converter.nb.inspect import inspect_nb
 from tests.conftest import HUMAN_V1, PORTRAIT_V2, closed_port_url
+from tests.runs import manifest_of, read_as
 
 pytestmark = pytest.mark.slow
 
@@ -41,23 +43,21 @@ def test_variants_are_built_with_their_settings(models_dir: Path, tmp_path: Path
         ["arm-fp32.nb", "arm-fp16.nb", "arm-int8w.nb", "arm-int16w.nb", "x86-fp32.nb", "x86-int8w.nb", "x86-int16w.nb"]
     )
     assert "x86-fp16.nb: opt has no fp16 kernels for x86" in stdout
-    m = json.loads((d / "manifest.json").read_text())
-    files = m["files"]
-    assert files["arm-fp16.nb"]["settings"]["enable_fp16"] is True and "ARMv8.2" in files["arm-fp16.nb"]["requires"]
-    assert files["arm-int8w.nb"]["settings"] == {
+    m = manifest_of(d)
+    files = m.files
+    assert files["arm-fp16.nb"].settings.enable_fp16 is True and "ARMv8.2" in files["arm-fp16.nb"].requires
+    assert files["arm-int8w.nb"].settings == {
         "valid_targets": "arm",
         "enable_fp16": False,
         "quant_model": True,
         "quant_type": "QUANT_INT8",
     }
-    assert (
-        files["x86-int16w.nb"]["settings"]["quant_type"] == "QUANT_INT16" and files["x86-fp32.nb"]["requires"] is None
-    )
-    assert files["arm-int8w.nb"]["int8_kernels"] == 0  # weight-only: smaller file, fp32 kernels
-    ratio = files["arm-int8w.nb"]["size_bytes"] / files["arm-fp32.nb"]["size_bytes"]
+    assert files["x86-int16w.nb"].settings.quant_type == "QUANT_INT16" and files["x86-fp32.nb"].requires is None
+    assert files["arm-int8w.nb"].int8_kernels == 0  # weight-only: smaller file, fp32 kernels
+    ratio = files["arm-int8w.nb"].size_bytes / files["arm-fp32.nb"].size_bytes
     assert ratio < 0.45  # weight-only int8: well under half the fp32 size (about 0.37 here)
     assert "calib" in inspect_nb(d / "arm-fp16.nb").op_counts  # fp16 kernels with conversions at the edges
-    assert "x86-fp16.nb" in m["not_built"]
+    assert "x86-fp16.nb" in m.not_built
 
 
 def test_zoo_entry_precisions_are_the_default(
@@ -105,14 +105,14 @@ def test_a_variant_failing_its_gate_is_reported_and_the_rest_judged(
     )
     out = capsys.readouterr().out
     assert rc == 1
-    run = json.loads(next(reports.glob("parity-*.json")).read_text())
-    status = {m["precision"]: m["status"] for m in run["models"]}
+    run = read_as(next(reports.glob("parity-*.json")), ParityRun)
+    status = {m.precision: m.status for m in run.models}
     assert status == {"fp32": "pass", "fp16": "not_run", "int8w": "pass", "int16w": "fail"}
-    assert {r["precision"] for r in run["records"]} == {"fp32", "int8w", "int16w"}
+    assert {r.precision for r in run.records} == {"fp32", "int8w", "int16w"}
     assert "fp16 kernels exist only for ARM" in out and "not run here" in out
     assert f"{HUMAN_V1} int16w: FAIL" in out and "argmax agreement" in out
-    int8 = next(m for m in run["models"] if m["precision"] == "int8w")
-    assert int8["tolerance"]["max_abs_diff"] is None and int8["mean_mask_iou"] > 0.95  # judged at task level
+    int8 = next(m for m in run.models if m.precision == "int8w")
+    assert int8.tolerance.max_abs_diff is None and int8.mean_mask_iou > 0.95  # judged at task level
 
 
 def test_old_weight_only_names_are_migrated(models_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -122,16 +122,16 @@ def test_old_weight_only_names_are_migrated(models_dir: Path, tmp_path: Path, ca
     argv = ["zoo", "--models-dir", str(models_dir), "--models", HUMAN_V1, "--offline", "--out", str(out)]
     assert convert_main([*argv, "--targets", "x86", "--precision", "fp32,int8w"]) == 0
     d = out / HUMAN_V1
-    m = json.loads((d / "manifest.json").read_text())
+    m = manifest_of(d)
     (d / "x86-int8w.nb").rename(d / "x86-int8.nb")  # as version 0.1 named it
-    m["files"]["x86-int8.nb"] = {**m["files"].pop("x86-int8w.nb"), "precision": "int8"}
+    m.files["x86-int8.nb"] = {**m.files.pop("x86-int8w.nb"), "precision": "int8"}
     (d / "manifest.json").write_text(json.dumps(m))
-    sha = m["files"]["x86-int8.nb"]["sha256"]
+    sha = m.files["x86-int8.nb"].sha256
     capsys.readouterr()
     assert convert_main([*argv, "--targets", "x86", "--precision", "int8w,int16"]) == 0
     cap = capsys.readouterr()
     assert "precision 'int16' is now called 'int16w'" in cap.err
     assert "renamed x86-int8.nb -> x86-int8w.nb (weight-only int8 is now called int8w)" in cap.err
-    files = json.loads((d / "manifest.json").read_text())["files"]
+    files = manifest_of(d).files
     assert sorted(p.name for p in d.glob("*.nb")) == ["x86-fp32.nb", "x86-int16w.nb", "x86-int8w.nb"]
-    assert files["x86-int8w.nb"]["sha256"] == sha and files["x86-int8w.nb"]["precision"] == "int8w"  # kept, not redone
+    assert files["x86-int8w.nb"].sha256 == sha and files["x86-int8w.nb"].precision == "int8w"  # kept, not redone

@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
+from benchmark.records.runs import AccuracyRun, ParityRun, SweepRun
 from tests.conftest import HUMAN_V1, PORTRAIT_V2
+from tests.runs import latest
 
 pytestmark = pytest.mark.slow
 LABELLED = ["ache-adult-depression-expression-41253", "pexels-photo-206339", "pexels-photo-709792"]
@@ -36,10 +38,6 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped
     cap = capsys.readouterr()
     assert "Traceback" not in cap.out + cap.err
     return rc, cap.out, cap.err
-
-
-def _latest(reports: Path, kind: str) -> dict:
-    return json.loads(sorted(reports.glob(f"{kind}-*.json"))[-1].read_text())
 
 
 @pytest.fixture(scope="module")
@@ -87,19 +85,19 @@ def bench_reports(lab, models_dir, data_dir, bench_out, tmp_path_factory):  # ty
 
 def test_device_parity_and_accuracy_records(bench_reports) -> None:  # type: ignore[no-untyped-def]
     reports, serial = bench_reports
-    parity = _latest(reports, "parity")
-    assert parity["source"] == "device" and len(parity["records"]) == 6
-    for r in parity["records"]:
-        assert r["source"] == "device" and r["device"]["serial"] == serial and r["emulated"] is True
-        assert r["passed"] and r["max_abs_diff"] < 1e-4 and r["argmax_agreement"] == 1.0
-        elements = 2 * 144 * 256 if r["model"] == PORTRAIT_V2 else 2 * 192 * 192  # the whole softmax output
-        assert r["print_rounding_bound"] > 0 and r["compared_elements"] == elements and r["note"] is None
-        assert r["gt_iou_candidate"] == pytest.approx(r["gt_iou_reference"], abs=1e-3)
-    accuracy = _latest(reports, "accuracy")
-    models = {m["model"]: m for m in accuracy["models"]}
-    assert models[PORTRAIT_V2]["seed_miou_percent"] == 96.63 and "different, larger set" in accuracy["note"]
-    assert models[HUMAN_V1]["ground_truth"]["candidate"]["images"] == 3
-    assert len(accuracy["records"]) == 6
+    parity = latest(reports, ParityRun)
+    assert parity.source == "device" and len(parity.records) == 6
+    for r in parity.records:
+        assert r.source == "device" and r.device.serial == serial and r.emulated is True
+        assert r.passed and r.max_abs_diff < 1e-4 and r.argmax_agreement == 1.0
+        elements = 2 * 144 * 256 if r.model == PORTRAIT_V2 else 2 * 192 * 192  # the whole softmax output
+        assert r.print_rounding_bound > 0 and r.compared_elements == elements and r.note is None
+        assert r.gt_iou_candidate == pytest.approx(r.gt_iou_reference, abs=1e-3)
+    accuracy = latest(reports, AccuracyRun)
+    models = {m.model: m for m in accuracy.models}
+    assert models[PORTRAIT_V2].seed_miou_percent == 96.63 and "different, larger set" in accuracy.note
+    assert models[HUMAN_V1].ground_truth.candidate.images == 3
+    assert len(accuracy.records) == 6
 
 
 def test_report_has_every_section(bench_reports) -> None:  # type: ignore[no-untyped-def]
@@ -207,9 +205,9 @@ def test_dataset_faults_are_reported_and_the_rest_evaluated(
     assert rc == 0, out + err
     assert f"no mask {ds / 'Annotations' / (LABELLED[0] + '.png')}" in err
     assert "differs from the image's" in err and f"skipping {ds / 'Images' / 'notes.jpg'}" in err
-    (model,) = _latest(tmp_path / "reports", "accuracy")["models"]
-    assert model["ground_truth"]["candidate"]["images"] == 1  # only the intact pair counts
-    assert len(_latest(tmp_path / "reports", "parity")["records"]) == 3  # parity still ran on all 3 images
+    (model,) = latest(tmp_path / "reports", AccuracyRun).models
+    assert model.ground_truth.candidate.images == 1  # only the intact pair counts
+    assert len(latest(tmp_path / "reports", ParityRun).records) == 3  # parity still ran on all 3 images
 
 
 @pytest.mark.parametrize("layout", ["empty", "no_annotations"])
@@ -226,7 +224,7 @@ def test_run_files_before_schema_2_are_read_and_newer_ones_refused(tmp_path: Pat
     """A user's build/reports survives the change: device parity records of schema 1 (gt_iou_desktop/device) are
     read with today's names; a file from a newer toolkit is skipped with what to do; NaN is never written."""
     from benchmark.records.run_files import RunFileError, read_run, write_run
-    from benchmark.records.runs import ParityRun, SweepRun
+    from benchmark.records.runs import ParityRun
     from benchmark.records.types import LatencyRecord
 
     old = tmp_path / "parity-old.json"

@@ -10,9 +10,11 @@ import cv2
 import pytest
 
 from benchmark.cli import main as bench_main
+from benchmark.records.runs import ParityRun
 from converter.cli.main import main as convert_main
 from converter.images.generated import generated_images
 from tests.conftest import closed_port_url
+from tests.runs import manifest_of, read_as
 
 pytestmark = pytest.mark.slow
 V2_LITE = "human_pp_humansegv2_lite_192x192"
@@ -101,14 +103,14 @@ def test_standin_built_labelled_cached_and_parity_checked(
     meta = json.loads((standin / "STANDIN.json").read_text())
     assert meta["weights"] == "random" and meta["parameters"] == 3_030_358  # the PaddleSeg 2.8 architecture's count
     assert meta["max_abs_logit"] <= 8.0 + 1e-3 and meta["batch_norms_recalibrated"] > 50
-    manifest = json.loads((out / V2_LITE / "manifest.json").read_text())
-    assert manifest["weights"] == "random" and manifest["source"]["kind"] == "standin"
-    assert all(e["weights"] == "random" for e in manifest["files"].values())
-    run = json.loads(next(reports.glob("parity-*.json")).read_text())
-    (model,) = run["models"]
-    assert model["weights"] == "random" and model["status"] == "pass"  # runtime parity still applies...
-    assert model["ground_truth"]["reference"]["images"] == 0  # ...accuracy does not
-    assert all(r["max_abs_diff"] is not None for r in run["records"])  # no inf/NaN from Paddle-Lite x86's softmax
+    manifest = manifest_of(out / V2_LITE)
+    assert manifest.weights == "random" and manifest.source.kind == "standin"
+    assert all(e.weights == "random" for e in manifest.files.values())
+    run = read_as(next(reports.glob("parity-*.json")), ParityRun)
+    (model,) = run.models
+    assert model.weights == "random" and model.status == "pass"  # runtime parity still applies...
+    assert model.ground_truth.reference.images == 0  # ...accuracy does not
+    assert all(r.max_abs_diff is not None for r in run.records)  # no inf/NaN from Paddle-Lite x86's softmax
     mtime = (standin / "model.pdiparams").stat().st_mtime_ns
     assert convert_main(["zoo", *args, "--targets", "x86"]) == 0  # the cached stand-in is reused, not rebuilt
     assert (standin / "model.pdiparams").stat().st_mtime_ns == mtime
@@ -149,7 +151,7 @@ def test_server_standin_from_paddleseg(models_dir: Path, tmp_path: Path, capsys)
     meta = json.loads(next(cache.glob("*__random_weights/STANDIN.json")).read_text())
     assert meta["graph"] == "paddleseg 2.8 DeepLabV3P / ResNet50_vd" and meta["parameters"] > 2.6e7
     assert meta["max_abs_logit"] <= 8.0 + 1e-3
-    manifest = json.loads((out / SERVER / "manifest.json").read_text())
-    assert manifest["weights"] == "random" and manifest["input_shape"] == [1, 3, 512, 512]
-    (model,) = json.loads(next(reports.glob("parity-*.json")).read_text())["models"]
-    assert model["status"] == "pass" and model["comparisons"] == 2 and model["min_argmax_agreement"] > 0.999
+    manifest = manifest_of(out / SERVER)
+    assert manifest.weights == "random" and manifest.input_shape == [1, 3, 512, 512]
+    (model,) = read_as(next(reports.glob("parity-*.json")), ParityRun).models
+    assert model.status == "pass" and model.comparisons == 2 and model.min_argmax_agreement > 0.999

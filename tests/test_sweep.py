@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import cv2
 import pytest
 
 from benchmark.cli import main
+from benchmark.records.runs import SweepRun
 from tests.conftest import PORTRAIT_V2
+from tests.runs import read_as
 
 pytestmark = pytest.mark.slow
 
@@ -48,14 +48,14 @@ def test_sweep_on_emulated_device(lab, emulated, models_dir, bench_out, tmp_path
     )
     out = capsys.readouterr().out
     assert rc == 0, out
-    run = json.loads(next(reports.glob("sweep-*.json")).read_text())
-    shapes = [r["shape_wh"] for r in run["records"] if r["sweep"] == "shape"]
+    run = read_as(next(reports.glob("sweep-*.json")), SweepRun)
+    shapes = [r.shape_wh for r in run.records if r.sweep == "shape"]
     assert shapes == [[128, 72], [256, 144]]  # 16:9 range; the zoo's best shape (256x144) included and marked
-    assert [r["best"] for r in run["records"] if r["sweep"] == "shape"] == [False, True]
-    assert [r["input_shape"] for r in run["records"] if r["sweep"] == "shape"] == [[1, 3, 72, 128], [1, 3, 144, 256]]
-    combos = [(r["threads"], r["power_mode"]) for r in run["records"] if r["sweep"] == "threads"]
+    assert [r.best for r in run.records if r.sweep == "shape"] == [False, True]
+    assert [r.input_shape for r in run.records if r.sweep == "shape"] == [[1, 3, 72, 128], [1, 3, 144, 256]]
+    combos = [(r.threads, r.power_mode) for r in run.records if r.sweep == "threads"]
     assert combos == [(1, 0), (1, 3), (2, 0), (2, 3)]
-    assert all(r["status"] == "ok" and r["median_ms"] > 0 for r in run["records"])
+    assert all(r.status == "ok" and r.median_ms > 0 for r in run.records)
     assert cv2.imread(str(next(reports.glob("sweep-*.png")))) is not None
     assert "256x144 (zoo best)" in out and "no bind (LITE_POWER_NO_BIND)" in out
 
