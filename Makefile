@@ -198,6 +198,8 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check converter benchmark android_demo tests
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
+	@# records, run files and manifests read as their types; converter modules in rooms; one class per error name
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_code_shape.py
 
 format: $(STAMP)
 	$(PY) -m ruff format converter benchmark android_demo tests

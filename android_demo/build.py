@@ -179,7 +179,8 @@ def stage_assets(
     try:
         spec = read_spec(spec_file.read_text(encoding="utf-8"))
     except ValueError as e:
-        raise ToolkitError(f"{spec_file}: not a model_spec.json of this toolkit ({e}); convert the model again") from None
+        why = str(e).splitlines()[0]
+        raise ToolkitError(f"{spec_file}: not a model_spec.json of this toolkit ({why}); convert again") from None
     if spec.weights == "random":
         raise ToolkitError(
             f"{model_dir}: {spec.model} has RANDOM weights (a latency-only stand-in built because its weights "

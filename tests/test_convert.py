@@ -12,6 +12,7 @@ import pytest
 from converter.cli.main import main
 from converter.nb.inspect import inspect_nb
 from tests.conftest import HUMAN_V1, PORTRAIT_V2, REAL_MODELS, SUFFIX, closed_port_url
+from tests.runs import manifest_of
 
 pytestmark = pytest.mark.slow
 
@@ -54,24 +55,24 @@ def test_zoo_converts_available_models_and_reports_the_rest(
         assert sorted(p.name for p in d.iterdir()) == sorted(files)
         assert inspect_nb(d / "arm-fp32.nb").target == "arm"
         assert inspect_nb(d / "x86-fp32.nb").target == "x86"
-        m = json.loads((d / "manifest.json").read_text())
-        assert m["model"] == name and m["source"]["checksum_status"] == "verified"
-        assert (m["output_name"], m["output_dtype"], m["output_op"]) == (
+        m = manifest_of(d)
+        assert m.model == name and m.source.checksum_status == "verified"
+        assert (m.output_name, m.output_dtype, m.output_op) == (
             "softmax_0.tmp_0",
             "float32",
             "softmax",
         )
-        for file_name, e in m["files"].items():
-            assert e["target"] == file_name.split("-")[0] and e["precision"] == "fp32"
-            assert e["size_bytes"] == (d / file_name).stat().st_size and len(e["sha256"]) == 64
-            assert e["input_shape"][:2] == [1, 3] and e["op_counts"]["feed"] == 1
-            assert e["opt_version"] == "2.13rc0" and e["nb_opt_version"] == "v2.13-rc"
-            assert set(e["inputs_sha256"]) == {"model.pdmodel", "model.pdiparams"}
-    portrait = json.loads((out / PORTRAIT_V2 / "manifest.json").read_text())
-    assert portrait["input_shape"] == [1, 3, 144, 256]
-    assert portrait["model_stats"]["parameters"] == 937_006 and portrait["model_stats"]["conv_flops"] > 1e8
-    human = json.loads((out / HUMAN_V1 / "manifest.json").read_text())["model_stats"]
-    assert human["parameters"] == 137_466  # PP-HumanSeg-Lite's published 0.137 M parameters
+        for file_name, e in m.files.items():
+            assert e.target == file_name.split("-")[0] and e.precision == "fp32"
+            assert e.size_bytes == (d / file_name).stat().st_size and len(e.sha256) == 64
+            assert e.input_shape[:2] == [1, 3] and e.op_counts["feed"] == 1
+            assert e.opt_version == "2.13rc0" and e.nb_opt_version == "v2.13-rc"
+            assert set(e.inputs_sha256) == {"model.pdmodel", "model.pdiparams"}
+    portrait = manifest_of(out / PORTRAIT_V2)
+    assert portrait.input_shape == [1, 3, 144, 256]
+    assert portrait.model_stats.parameters == 937_006 and portrait.model_stats.conv_flops > 1e8
+    human = manifest_of(out / HUMAN_V1).model_stats
+    assert human.parameters == 137_466  # PP-HumanSeg-Lite's published 0.137 M parameters
     for missing in ("human_pp_humansegv2_lite_192x192", "human_pp_humansegv1_server_512x512"):
         assert f"{missing}: not available" in stderr
         assert f"{missing}_inference_model_with_softmax/" in stderr  # says where to put the files
@@ -119,9 +120,9 @@ def test_local_checksum_mismatch_is_used_with_warning(
     rc, _, stderr = _run(capsys, *_zoo_args(zoo, tmp_path / "models", out), "--targets", "x86")
     assert rc == 0
     assert "model.pdiparams: sha256" in stderr and "using it as given" in stderr
-    m = json.loads((out / HUMAN_V1 / "manifest.json").read_text())
-    assert m["source"]["checksum_status"] == "mismatch" and m["source"]["warnings"]
-    assert sorted(m["files"]) == ["x86-fp32.nb"]
+    m = manifest_of(out / HUMAN_V1)
+    assert m.source.checksum_status == "mismatch" and m.source.warnings
+    assert sorted(m.files) == ["x86-fp32.nb"]
 
 
 def test_incomplete_local_folder_does_not_fall_through_to_cache(
@@ -168,8 +169,8 @@ def test_own_folder_with_deploy_yaml(
     out = tmp_path / "out"
     rc, stdout, _ = _run(capsys, "model", str(tiny_models("small")), "--name", "tiny_net", "--out", str(out))
     assert rc == 0, stdout
-    m = json.loads((out / "tiny_net" / "manifest.json").read_text())
-    assert m["input_shape"] == [1, 3, 16, 16] and m["output_op"] == "softmax"
+    m = manifest_of(out / "tiny_net")
+    assert m.input_shape == [1, 3, 16, 16] and m.output_op == "softmax"
     assert inspect_nb(out / "tiny_net" / "arm-fp32.nb").target == "arm"
 
 
@@ -279,9 +280,9 @@ def test_a_fresh_clone_converts_from_the_shared_models_without_any_variable(
         capsys, "zoo", "--models", HUMAN_V1, "--targets", "x86", "--out", str(out), "--cache-dir", str(tmp_path / "c")
     )
     assert rc == 0, err
-    source = json.loads((out / HUMAN_V1 / "manifest.json").read_text())["source"]
-    assert source["kind"] == "local"
-    assert Path(source["folder"]).parent.resolve() == (SHARED_DIR / "models").resolve()  # ../shared may be a link
+    source = manifest_of(out / HUMAN_V1).source
+    assert source.kind == "local"
+    assert Path(source.folder).parent.resolve() == (SHARED_DIR / "models").resolve()  # ../shared may be a link
     monkeypatch.setenv("MODELS_DIR", str(tmp_path / "elsewhere"))
     assert default_models_dir() == tmp_path / "elsewhere"
 
@@ -296,7 +297,7 @@ def test_a_manifest_edited_by_hand_is_rebuilt_by_converting_again(
     argv = ["zoo", "--models-dir", str(models_dir), "--models", HUMAN_V1, "--targets", "x86", "--out", str(out)]
     assert _run(capsys, *argv)[0] == 0
     path = out / HUMAN_V1 / "manifest.json"
-    data = json.loads(path.read_text())
+    data = json.loads(path.read_text())  # to edit it by hand
     data["preprocess"]["channel_order"] = "rgba"
     path.write_text(json.dumps(data))
     with pytest.raises(manifest.ManifestError, match="convert the model again"):
@@ -378,8 +379,10 @@ def test_an_attribute_paddle_26_leaves_out_is_filled_with_its_default(
     assert rc == 1 and "its relu6 op has no attribute 'threshold'" in stderr, stdout + stderr
     rc, stdout, stderr = _run(capsys, "model", str(folder), "--out", str(out), "--targets", "arm,x86")
     assert rc == 0, stdout + stderr
-    fixes = json.loads((out / "relu6net" / "manifest.json").read_text())["graph_fixes"]
-    assert fixes["status"] == "applied" and fixes["rewrites_by_kind"]["attribute_default"] == 1
-    assert fixes["attribute_defaults"] == [{"op": "relu6", "attribute": "threshold", "value": 6.0, "ops": 1}]
-    assert "relu6" in fixes["unfixed_errors"]["x86"]  # the unfixed program cannot be converted at all
-    assert fixes["parity_max_abs_diff"] == 0.0
+    fixes = manifest_of(out / "relu6net").graph_fixes
+    assert fixes.status == "applied" and fixes.rewrites_by_kind["attribute_default"] == 1
+    assert [a.model_dump() for a in fixes.attribute_defaults] == [
+        {"op": "relu6", "attribute": "threshold", "value": 6.0, "ops": 1}
+    ]
+    assert "relu6" in fixes.unfixed_errors["x86"]  # the unfixed program cannot be converted at all
+    assert fixes.parity_max_abs_diff == 0.0

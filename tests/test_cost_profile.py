@@ -13,7 +13,7 @@ import pytest
 
 from benchmark.cli import main as bench_main
 from benchmark.profile import plugin
-from benchmark.profile.attribution import ProfileError, attribute
+from benchmark.profile.attribution import CostProfileError, attribute
 from benchmark.profile.cost_model import CostModel, FitPoint, load_cost_model
 from benchmark.profile.estimate import estimate_latency
 from benchmark.profile.fit import FitError, fit
@@ -80,9 +80,9 @@ def test_unmatched_kernels_keep_the_families_and_a_far_sum_fails() -> None:
     p = attribute(text, KMAP, PROGRAM, per_inference=310)
     assert not p.ops_matched and p.ops == [] and "3 kernels ran for the program's 2 ops" in (p.note or "")
     assert p.families["unmatched arm::ElementwiseAddCompute"] == 300
-    with pytest.raises(ProfileError, match="away from the count"):
+    with pytest.raises(CostProfileError, match="away from the count"):
         attribute(text, KMAP, PROGRAM, per_inference=400)
-    with pytest.raises(ProfileError, match="2 time"):
+    with pytest.raises(CostProfileError, match="2 time"):
         attribute(_segments((RUN, 1), (ADD, 1), (RUN, 1), (ADD, 1)), KMAP, PROGRAM, per_inference=2)
 
 

@@ -3,7 +3,6 @@ ro.serialno, selectors, an unauthorized device, a device unplugged halfway, pari
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import time
@@ -12,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
+from benchmark.records.runs import LatencyRun
 from tests.conftest import HUMAN_V1, PORTRAIT_V1, PORTRAIT_V2
 from tests.farm_support import by_key, farm_argv, records, run_farm, write_farm
+from tests.runs import read_as
 
 pytestmark = pytest.mark.slow
 THREE = f"{PORTRAIT_V2},{HUMAN_V1},{PORTRAIT_V1}"
@@ -73,17 +74,17 @@ def test_farm_over_two_servers_with_faults(
     recs = by_key(records(reports))
     assert set(recs) == {"FARMA1", "FARMA2", "FARMB1"}  # OTHER1 has no "nightly" label, FARMB2 is unauthorized
     for key in ("FARMA1", "FARMB1"):
-        assert [r["status"] for r in recs[key]] == ["ok", "ok", "ok"]
-        assert all(r["parity"]["passed"] and r["parity"]["images"] == 1 for r in recs[key])
-    statuses = [r["status"] for r in recs["FARMA2"]]
+        assert [r.status for r in recs[key]] == ["ok", "ok", "ok"]
+        assert all(r.parity.passed and r.parity.images == 1 for r in recs[key])
+    statuses = [r.status for r in recs["FARMA2"]]
     assert statuses[0] == "ok" and "not_run" in statuses and "ok" not in statuses[1:]
-    not_run = [r for r in recs["FARMA2"] if r["status"] == "not_run"]
-    assert all("the device disconnected; its remaining jobs were not run" in r["error"] for r in not_run)
+    not_run = [r for r in recs["FARMA2"] if r.status == "not_run"]
+    assert all("the device disconnected; its remaining jobs were not run" in r.error for r in not_run)
     assert f"{other.serial} on {second_server}: not run: OTHER1/" in out and "does not match" in out
     assert f"{unauthorized.serial} on {second_server}: not run: unauthorized: USB debugging is not authorized" in out
     assert f"{a1.serial} on {second_server}: not run: the same phone (FARMA1/" in out
-    payload = json.loads(next(reports.glob("latency-*.json")).read_text())["farm"]
-    work_dirs = {d["device_key"].split("/")[0]: d["work_dir"] for d in payload["devices"]}
+    payload = read_as(next(reports.glob("latency-*.json")), LatencyRun).farm
+    work_dirs = {d.device_key.split("/")[0]: d.work_dir for d in payload.devices}
     assert work_dirs == {"FARMA1": "/data/local/tmp", "FARMA2": "/data/local/tmp", "FARMB1": "/data/local/tmp/farm-b"}
     assert b1.serial in out
     with sqlite3.connect(tmp_path / "history.sqlite") as db:
@@ -134,9 +135,9 @@ def test_a_server_that_goes_away_mid_run(lab, emulated, models_dir, bench_out, t
     rc, _, err = run_farm(capsys, farm_argv(farm, models_dir, bench_out, reports))
     assert rc == 1
     recs = by_key(records(reports))
-    assert [r["status"] for r in recs["SRVA1"]] == ["ok", "ok"]  # the other host's phone is not affected
+    assert [r.status for r in recs["SRVA1"]] == ["ok", "ok"]  # the other host's phone is not affected
     first, second = recs["SRVB1"]
-    assert first["status"] == "ok"  # completed before the server went: kept
+    assert first.status == "ok"  # completed before the server went: kept
     # failed if the server went during the job's rounds, not_run if it went while the job took the device lock
-    assert second["status"] in ("failed", "not_run") and f"(its adb server {doomed_server} is gone)" in second["error"]
+    assert second.status in ("failed", "not_run") and f"(its adb server {doomed_server} is gone)" in second.error
     assert "the device disconnected; its remaining jobs were not run" in err

@@ -4,7 +4,6 @@ byte-identical; a malformed program is reported; a fix that changes results is r
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from converter.cli.main import main as convert_main
 from converter.program.graph_fixes import fix_program
 from converter.sources.model_files import ModelFormatError
 from tests.conftest import HUMAN_V1, PORTRAIT_V1, PORTRAIT_V2
+from tests.runs import manifest_of
 
 pytestmark = pytest.mark.slow
 SHAPE = "1,3,64,64"
@@ -52,17 +52,17 @@ def paddle26_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _convert(folder: Path, out: Path, *extra: str) -> dict:  # type: ignore[type-arg]
     rc = convert_main(["model", str(folder), "--input-shape", SHAPE, "--targets", "x86", "--out", str(out), *extra])
     assert rc == 0
-    return json.loads((out / folder.name / "manifest.json").read_text())
+    return manifest_of(out / folder.name)
 
 
 def test_paddle26_export_is_rewritten(paddle26_export: Path, tmp_path: Path) -> None:
     data = _convert(paddle26_export, tmp_path)
-    gf = data["graph_fixes"]
-    assert gf["status"] == "applied"
-    assert gf["rewrites"] == 4
-    assert gf["rewrites_by_kind"] == {"conv_bias_reshape": 2, "inference_dropout": 1, "static_interp_size": 1}
-    assert gf["parity_max_abs_diff"] <= 1e-5 and gf["parity_images"] == 4
-    before, after = gf["ops_before"]["x86"], gf["ops_after"]["x86"]
+    gf = data.graph_fixes
+    assert gf.status == "applied"
+    assert gf.rewrites == 4
+    assert gf.rewrites_by_kind == {"conv_bias_reshape": 2, "inference_dropout": 1, "static_interp_size": 1}
+    assert gf.parity_max_abs_diff <= 1e-5 and gf.parity_images == 4
+    before, after = gf.ops_before["x86"], gf.ops_after["x86"]
     assert sum(after.values()) < sum(before.values())
     assert {"reshape2", "batch_norm", "relu", "dropout", "shape"} <= set(before)
     assert not {"reshape2", "batch_norm", "relu", "dropout", "shape", "slice"} & set(after)
@@ -88,17 +88,17 @@ def test_fix_rejected_when_results_change(paddle26_export: Path, tmp_path: Path)
     )
     assert outcome.ok
     assert any("graph fixes rejected" in w and "converting the original" in w for w in outcome.warnings)
-    data = json.loads((tmp_path / paddle26_export.name / "manifest.json").read_text())
-    assert data["graph_fixes"]["status"] == "rejected"
-    assert "reshape2" in data["files"]["x86-fp32.nb"]["op_counts"]
+    data = manifest_of(tmp_path / paddle26_export.name)
+    assert data.graph_fixes.status == "rejected"
+    assert "reshape2" in data.files["x86-fp32.nb"].op_counts
     assert not (tmp_path / paddle26_export.name / "fixed_model").exists()
 
 
 def test_flag_turns_the_pass_off(paddle26_export: Path, tmp_path: Path) -> None:
     _convert(paddle26_export, tmp_path)
     data = _convert(paddle26_export, tmp_path, "--no-graph-fixes")  # the setting changed: rebuilt
-    assert data["graph_fixes"]["status"] == "disabled"
-    assert "reshape2" in data["files"]["x86-fp32.nb"]["op_counts"]
+    assert data.graph_fixes.status == "disabled"
+    assert "reshape2" in data.files["x86-fp32.nb"].op_counts
     assert not (tmp_path / paddle26_export.name / "unfixed").exists()
 
 
@@ -110,9 +110,9 @@ def test_older_exports_pass_through_unchanged(models_dir: Path, model: str) -> N
 
 
 def test_zoo_model_without_the_pattern(models_dir: Path, bench_out: Path) -> None:
-    data = json.loads((bench_out / PORTRAIT_V2 / "manifest.json").read_text())
-    assert data["graph_fixes"]["status"] == "not_needed" and data["graph_fixes"]["rewrites"] == 0
-    assert Path(data["source"]["folder"]).name.startswith(PORTRAIT_V2)  # opt read the shared folder itself
+    data = manifest_of(bench_out / PORTRAIT_V2)
+    assert data.graph_fixes.status == "not_needed" and data.graph_fixes.rewrites == 0
+    assert Path(data.source.folder).name.startswith(PORTRAIT_V2)  # opt read the shared folder itself
     assert not (bench_out / PORTRAIT_V2 / "fixed_model").exists()
 
 
@@ -126,10 +126,10 @@ def test_channel_shuffles_get_static_shapes_and_fuse(models_dir: Path, copy_mode
     folder = copy_model(PORTRAIT_V1)
     out = tmp_path / "out"
     assert convert_main(["model", str(folder), "--name", "v1", "--targets", "arm", "--out", str(out)]) == 0
-    data = json.loads((out / "v1" / "manifest.json").read_text())
-    fixes = data["graph_fixes"]
-    assert fixes["status"] == "applied" and fixes["parity_max_abs_diff"] <= 1e-4  # within the fp32 tolerance
-    ops = data["files"]["arm-fp32.nb"]["op_counts"]
+    data = manifest_of(out / "v1")
+    fixes = data.graph_fixes
+    assert fixes.status == "applied" and fixes.parity_max_abs_diff <= 1e-4  # within the fp32 tolerance
+    ops = data.files["arm-fp32.nb"].op_counts
     assert ops.get("shuffle_channel") == 12 and "transpose2" not in ops and "fill_constant" not in ops
 
 

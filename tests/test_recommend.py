@@ -246,7 +246,7 @@ def test_a_manifest_edited_by_hand_is_refused_when_read_naming_the_file_and_the_
     d = _model_dir(tmp_path)
     read = converter.read_manifest(d)  # the public API's name for manifest.read
     assert isinstance(read, converter.Manifest) and read.preprocess.width == 256 and read.files["arm-fp16.nb"].requires
-    data = json.loads((d / "manifest.json").read_text())
+    data = json.loads((d / "manifest.json").read_text())  # to edit it by hand
     data["preprocess"]["channel_order"] = "rgba"
     (d / "manifest.json").write_text(json.dumps(data))
     with pytest.raises(manifest.ManifestError, match=r"manifest\.json: not a manifest this toolkit wrote .*"

@@ -7,7 +7,6 @@ PPLITE_ALL_VISION=1 runs every architecture of docs/converting.md's table."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from converter.images.generated import generated_images
 from converter.images.preprocess import preprocess
 from converter.reference.desktop import ReferenceRunner
 from tests.conftest import REPO
+from tests.runs import manifest_of
 from tests.vision_exports import SEG, TOLERANCE
 
 pytestmark = pytest.mark.slow
@@ -51,14 +51,14 @@ def test_a_vision_export_converts_and_matches(arch: str, tmp_path: Path, capsys:
     assert sorted(p.name for p in folder.glob("*.nb")) == ["arm-fp16.nb", "arm-fp32.nb", "x86-fp32.nb"]
     data = manifest.read(folder)
     assert data is not None and data.input_shape == (SEG[short][3] if arch.startswith("seg:") else [1, 3, 224, 224])
-    fixes = json.loads((folder / "manifest.json").read_text())["graph_fixes"]
-    assert fixes["status"] in ("applied", "not_needed")  # Inception-v3 needs nothing
+    fixes = manifest_of(folder).graph_fixes
+    assert fixes.status in ("applied", "not_needed")  # Inception-v3 needs nothing
     if arch == "mobilenet_v2":
-        assert {"op": "relu6", "attribute": "threshold", "value": 6.0, "ops": 35} in fixes["attribute_defaults"]
+        assert {"op": "relu6", "attribute": "threshold", "value": 6.0, "ops": 35} in [
+            a.model_dump() for a in fixes.attribute_defaults
+        ]
     if arch == "shufflenet_v2_swish":
-        assert any(
-            f["op"] == "swish" and f["attribute"] == "beta" and f["value"] == 1.0 for f in fixes["attribute_defaults"]
-        )
+        assert any(f.op == "swish" and f.attribute == "beta" and f.value == 1.0 for f in fixes.attribute_defaults)
     xs = [preprocess(img, data.preprocess) for _, img in generated_images()]
     ref = ReferenceRunner(src / "model.pdmodel", src / "model.pdiparams")
     refs = [ref.run([x])[data.output_name] for x in xs]

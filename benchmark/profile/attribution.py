@@ -25,7 +25,7 @@ NOT_RUN_OPS = ("feed", "fetch")
 PROFILE_REPEATS = 3  # the second of three inferences is profiled: the first packs weights, the last exits
 
 
-class ProfileError(ToolkitError):
+class CostProfileError(ToolkitError):
     """The profiled run's output cannot be attributed (no inference marker, or a sum far from the count)."""
 
 
@@ -51,7 +51,7 @@ def steady_inference(segs: list[Segment], kmap: KernelMap) -> list[Segment]:
     the harness's loop around it, as the difference of two counts sees it."""
     starts = [i for i, s in enumerate(segs) if s.marker is not None and kmap.markers[s.marker].kind == "program_run"]
     if len(starts) < PROFILE_REPEATS:
-        raise ProfileError(
+        raise CostProfileError(
             f"the profiled run entered RuntimeProgram::Run {len(starts)} time(s); {PROFILE_REPEATS} are needed"
         )
     return segs[starts[-2] : starts[-1]]
@@ -82,7 +82,7 @@ def _split(window: list[Segment], kmap: KernelMap) -> tuple[list[_Op], int]:
 def attribute(text: str, kmap: KernelMap, program: NbProgram, per_inference: int) -> CostProfile:
     window = steady_inference(parse_segments(text), kmap)
     if not any(s.marker is not None and kmap.markers[s.marker].kind == "kernel" for s in window):
-        raise ProfileError("the profiled inference ran no kernel")
+        raise CostProfileError("the profiled inference ran no kernel")
     ops, runtime = _split(window, kmap)
     program_ops = [op for op in program.ops if op.type not in NOT_RUN_OPS]
     matched = len(program_ops) == len(ops)
@@ -117,7 +117,7 @@ def attribute(text: str, kmap: KernelMap, program: NbProgram, per_inference: int
     profiled = sum(families.values())
     error = abs(profiled - per_inference) / per_inference if per_inference > 0 else 1.0
     if error > SUM_TOLERANCE:
-        raise ProfileError(
+        raise CostProfileError(
             f"the profile's {profiled} instructions per inference are {error:.1%} away from the count's "
             f"{per_inference}: the runtime's markers do not cover the inference"
         )
