@@ -6,6 +6,8 @@ The Python API (`python -m benchmark` is a thin CLI over it; see docs/api.md). E
 arguments and returns a result; none prints or exits:
 
     prepare_jobs(zoo=, sources=, names=, precisions=) -> PreparedJobs     models converted where missing
+    bench(server, BenchRequest(jobs=, settings=, zoo=, reports=, models_out=, images=, accuracy=)) -> BenchResult
+        the whole bench workflow: latency, device parity (+ accuracy), the variant to ship (in the manifests)
     run_latency(server=, jobs=, settings=, reports=, runner=, serial=) -> LatencyRun
     check_devices(server=, serials=, jobs=, images=, zoo=, reports=, runner=, run_id=, accuracy=) -> DeviceChecks
     check_parity(zoo=, images=, reports=, names=, precisions=, sources=) -> ParityRun          host parity
@@ -24,6 +26,9 @@ from converter.base.lazy_api import lazy_getattr
 
 _API = {
     "AdbServer": "benchmark.device.adb",
+    "bench": "benchmark.workflow",
+    "BenchRequest": "benchmark.workflow",
+    "BenchResult": "benchmark.workflow",
     "BenchSettings": "benchmark.latency.run",
     "prepare_jobs": "benchmark.latency.jobs",
     "run_latency": "benchmark.latency.devices",

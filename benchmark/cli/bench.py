@@ -11,21 +11,18 @@ from pathlib import Path
 
 from benchmark.cli.tables import print_device_checks, print_latency, print_recommendations
 from benchmark.device.adb import AdbServer
-from benchmark.device.instructions import NoInstructionCounter
 from benchmark.device.runner_version import ALLOW_FLAG
 from benchmark.device.select import select_devices
-from benchmark.device.session import ModelJob
 from benchmark.device.thermal import ThermalPolicy
 from benchmark.emulated.profile import BenchDefaults
 from benchmark.images import ImageSet, generated_image_set, load_dataset, load_image_set
-from benchmark.latency.devices import LatencyRun, NoUsableDevice, run_latency
+from benchmark.latency.devices import LatencyRun, NoUsableDevice
 from benchmark.latency.jobs import PreparedJobs, converted_jobs, prepare_jobs
 from benchmark.latency.run import BenchSettings
-from benchmark.parity.checks import DeviceChecks, check_devices
+from benchmark.parity.checks import check_devices
 from benchmark.records.run_files import DEFAULT_REPORTS, utc_stamp
-from benchmark.report.collect import collect
-from benchmark.report.recommend import write_to_manifests
-from benchmark.report.recommend_view import recommendations
+from benchmark.report.recommend import Recommendation
+from benchmark.workflow import BenchRequest, bench
 from converter.base.errors import ExitCode, UsageError
 from converter.cli.args import add_precision_arg, add_zoo_args, env_path, model_sources
 from converter.schema.zoo import load_zoo
@@ -161,73 +158,38 @@ def latency_and_parity(
     serial: str | None,
     defaults: BenchDefaults | None = None,
 ) -> tuple[int, LatencyRun]:
-    """Latency rounds on every usable device, then device parity (and accuracy with --dataset) unless --no-parity;
-    the exit code and the run."""
-    settings = settings_from(args, defaults)
+    """The arguments as a BenchRequest, the workflow (benchmark.workflow.bench), its tables; the exit code and the
+    latency run."""
     images = None if args.no_parity else (check_images(args) or generated_image_set())
-    prepared = jobs_from(args)
-    run = run_latency(
-        server=server,
-        jobs=prepared.jobs,
-        settings=settings,
+    request = BenchRequest(
+        jobs=jobs_from(args),
+        settings=settings_from(args, defaults),
+        zoo=load_zoo(args.zoo),
         reports=args.reports,
+        models_out=args.out,
+        images=images,
+        accuracy=args.dataset is not None,
         runner=runner,
         serial=serial,
-        model_errors=prepared.errors,
     )
-    setup_errors = [o.error for o in run.outcomes if isinstance(o.error, NoInstructionCounter)]
-    if setup_errors and len(setup_errors) == len(run.outcomes):
-        raise setup_errors[0]  # no device could be set up to give its main figure: exit 2 with the fix
+    result = bench(server, request, on_latency=_print_latency)
+    if result.checks is not None:
+        print_device_checks(result.checks)
+    print_recommended(result.recommendations, result.recommendation_problems)
+    return result.exit_code, result.latency
+
+
+def _print_latency(run: LatencyRun) -> None:
     print_latency(run.outcomes)
     ok = sum(1 for r in run.records if r.status == "ok")
     print(f"latency: {ok}/{len(run.records)} record(s) ok on {len(run.outcomes)} device(s); run file {run.path}")
-    code = ExitCode.OK if run.ok else ExitCode.FAILED
-    if images is not None:
-        checks = _device_checks(
-            args, server, run.connected(), runner=runner, jobs=prepared.jobs, images=images, run_id=run.run_id
-        )
-        code = max(code, ExitCode.OK if checks.passed else ExitCode.FAILED)
-        recommend_and_record(args.reports, args.out, {job.name for job in prepared.jobs})
-    return code, run
 
 
-def recommend_and_record(reports: Path, models_out: Path, models: set[str]) -> None:
-    """The variant to ship per model and ARM device class, from every run file in `reports` (this run's and earlier
-    ones: the newest figure per variant and class), printed and recorded in the manifests."""
-    recs = [r for r in recommendations(collect(reports, models_out)) if r.model in models]
-    if not recs:
-        return
-    print_recommendations(recs)
-    for problem in write_to_manifests(recs, models_out):
+def print_recommended(recs: list[Recommendation], problems: list[str]) -> None:
+    if recs:
+        print_recommendations(recs)
+    for problem in problems:
         log.warning("warning: %s", problem)
-
-
-def _device_checks(
-    args: argparse.Namespace,
-    server: AdbServer,
-    serials: list[str],
-    *,
-    runner: Path | None,
-    jobs: list[ModelJob],
-    images: ImageSet,
-    run_id: str,
-) -> DeviceChecks:
-    checks = check_devices(
-        server=server,
-        serials=serials,
-        jobs=jobs,
-        images=images,
-        zoo=load_zoo(args.zoo),
-        reports=args.reports,
-        runner=runner,
-        run_id=run_id,
-        accuracy=args.dataset is not None,
-        keep=args.keep,
-        timeout_s=args.round_timeout,
-        allow_unknown_runner_version=args.allow_unknown_runner_version,
-    )
-    print_device_checks(checks)
-    return checks
 
 
 def run_parity_only(args: argparse.Namespace, server: AdbServer) -> int:
@@ -242,7 +204,19 @@ def run_parity_only(args: argparse.Namespace, server: AdbServer) -> int:
         raise NoUsableDevice(server)
     if not prepared.jobs:
         raise UsageError("no model could be prepared; nothing to run")
-    checks = _device_checks(
-        args, server, serials, runner=args.runner, jobs=prepared.jobs, images=images, run_id=utc_stamp().lower()
+    checks = check_devices(
+        server=server,
+        serials=serials,
+        jobs=prepared.jobs,
+        images=images,
+        zoo=load_zoo(args.zoo),
+        reports=args.reports,
+        runner=args.runner,
+        run_id=utc_stamp().lower(),
+        accuracy=args.dataset is not None,
+        keep=args.keep,
+        timeout_s=args.round_timeout,
+        allow_unknown_runner_version=args.allow_unknown_runner_version,
     )
+    print_device_checks(checks)
     return ExitCode.OK if checks.passed and not prepared.errors else ExitCode.FAILED

@@ -11,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-from benchmark.cli.bench import recommend_and_record
+from benchmark.cli.bench import print_recommended
 from benchmark.cli.tables import print_latency
 from benchmark.farm.campaign import NothingToRun, run_farm_file
 from benchmark.farm.config import DEFAULT_FARM, Thresholds, load_farm
@@ -33,6 +33,7 @@ from benchmark.latency.run import DeviceOutcome
 from benchmark.records.parts import verdict_of
 from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
 from benchmark.records.runs import FarmScalingRun
+from benchmark.workflow import record_recommendations
 from converter.base.errors import ExitCode, UsageError
 from converter.cli.args import add_precision_arg, add_zoo_args, env_path, model_sources
 from converter.schema.zoo import load_zoo
@@ -130,7 +131,7 @@ def run_farm_command(args: argparse.Namespace) -> int:
         f"run file {result.path}; history {result.history_path}"
     )
     _summary(result.found, result.outcomes)
-    recommend_and_record(args.reports, args.out, {r.model for r in result.records})
+    print_recommended(*record_recommendations(args.reports, args.out, {r.model for r in result.records}))
     if result.history_errors:
         print(
             f"error: the history refused {len(result.history_errors)} write(s) ({result.history_errors[0]}); every "

@@ -32,19 +32,29 @@ UNUSABLE_REASONS = {
 
 
 class DeviceError(ToolkitError):
-    """A device or the adb server failed; the message names the serial and what to do."""
+    """A device or the adb server failed; the message names the serial and what to do. `serial`: the device, when
+    one is concerned; `gone`: it disconnected or its server went away (its remaining work cannot run)."""
+
+    def __init__(self, message: str, *, serial: str | None = None, gone: bool = False) -> None:
+        super().__init__(message)
+        self.serial = serial
+        self.gone = gone
 
 
 class DeviceTimeout(DeviceError):
-    pass
+    """A device command did not finish within its deadline (`action`, `timeout_s`)."""
+
+    def __init__(self, serial: str, action: str, timeout_s: float | None = None) -> None:
+        super().__init__(f"{serial}: {action} timed out", serial=serial)
+        self.action = action
+        self.timeout_s = timeout_s
 
 
 class DeviceGone(DeviceError):
     """The device disconnected (or its adb server went away) during a run: its remaining work is not run."""
 
     def __init__(self, serial: str, detail: str = "its remaining models were not run") -> None:
-        super().__init__(f"{serial}: the device disconnected; {detail}")
-        self.serial = serial
+        super().__init__(f"{serial}: the device disconnected; {detail}", serial=serial, gone=True)
 
 
 @dataclass(frozen=True)
@@ -161,7 +171,7 @@ class AdbDevice:
         if isinstance(e, AssertionError):
             text = "unexpected adb sync reply"
         if isinstance(e, AdbTimeout):
-            return DeviceTimeout(f"{self.serial}: {action} timed out")
+            return DeviceTimeout(self.serial, action)
         lowered = text.lower()
         gone = isinstance(e, (EOFError, AssertionError)) or any(
             w in lowered
@@ -169,8 +179,8 @@ class AdbDevice:
         )
         hint = " (the device disconnected or went offline)" if gone else ""
         if not self.server.responds(timeout_s=2.0):
-            hint = f" (its adb server {self.server} is gone)"
-        return DeviceError(f"{self.serial}: {action} failed: {text}{hint}")
+            hint, gone = f" (its adb server {self.server} is gone)", True
+        return DeviceError(f"{self.serial}: {action} failed: {text}{hint}", serial=self.serial, gone=gone)
 
     def shell(self, cmd: str, timeout_s: float) -> ShellResult:
         """Run a device command (built with shell quoting by the caller) with shell v2 and a deadline."""

@@ -145,7 +145,12 @@ def pid_alive(pid: int) -> bool:
 
 
 class WorkerError(RuntimeError):
-    """A line worker died, timed out or answered something that is not a JSON line (the caller says which model)."""
+    """A line worker died, timed out or answered something that is not a JSON line (the caller says which model);
+    `log_path`: the worker's own log."""
+
+    def __init__(self, message: str, *, log_path: Path | None = None) -> None:
+        super().__init__(message)
+        self.log_path = log_path
 
 
 class LineWorker:
@@ -183,11 +188,11 @@ class LineWorker:
             ready, _, _ = select.select([self._proc.stdout], [], [], max(0.0, left))
             if not ready:
                 self.close()
-                raise WorkerError(f"no answer within {timeout_s:.0f} s (log: {self.log_path})")
+                raise WorkerError(f"no answer within {timeout_s:.0f} s (log: {self.log_path})", log_path=self.log_path)
             chunk = os.read(self._proc.stdout.fileno(), 1 << 16)
             if not chunk:
                 code = self._proc.wait()
-                raise WorkerError(f"it exited with code {code} (log: {self.log_path})")
+                raise WorkerError(f"it exited with code {code} (log: {self.log_path})", log_path=self.log_path)
             line += chunk
         try:
             answer = json.loads(line)

@@ -17,7 +17,11 @@ from converter.schema.manifest_types import InputPreprocess
 
 
 class ImageError(ToolkitError):
-    """A file that should be an image cannot be decoded."""
+    """A file that should be an image cannot be decoded (`path`)."""
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 def to_bgr8(img: NDArray[Any]) -> NDArray[Any]:
@@ -43,10 +47,10 @@ def decode(path: Path, flags: int = cv2.IMREAD_UNCHANGED) -> NDArray[Any]:
     try:
         raw = np.fromfile(str(path), dtype=np.uint8)
     except OSError as e:
-        raise ImageError(f"{path}: cannot be read: {e}") from e
+        raise ImageError(f"{path}: cannot be read: {e}", path=path) from e
     img = cv2.imdecode(raw, flags) if raw.size else None
     if img is None or img.size == 0:
-        raise ImageError(f"{path}: not an image OpenCV can decode")
+        raise ImageError(f"{path}: not an image OpenCV can decode", path=path)
     return img
 
 

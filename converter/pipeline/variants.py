@@ -167,9 +167,7 @@ def convert_variants(
         )
         entry.graph_fixes_enabled = inputs.fixes_enabled
         if quantized is not None and precision == "int8":
-            entry.quantization = Quantization(
-                **quantized.to_json(), key=inputs.int8_key, program_sha256=program_sha256
-            )
+            entry.quantization = Quantization(**quantized.to_json(), key=inputs.int8_key, program_sha256=program_sha256)
         data.files[final.name] = entry
         manifest.write(model_dir, data)
         log.info("%s: wrote %s (%d bytes, %.2f s)", spec.name, final, final.stat().st_size, elapsed)

@@ -22,7 +22,8 @@ from converter.base.errors import ToolkitError
 
 
 class ModelFormatError(ToolkitError):
-    """A model folder is missing files, is in a format opt cannot read, or has an unreadable deploy.yaml."""
+    """A model folder is missing files, is in a format opt cannot read, or has an unreadable deploy.yaml. The message
+    starts with the file or folder; subclasses carry theirs as fields (PirTranslationError.path and .op, ...)."""
 
 
 PIR = "pir"  # ModelFiles.layout of a Paddle 3 PIR program (<stem>.json)
