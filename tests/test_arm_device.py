@@ -64,7 +64,7 @@ def test_fp32_and_fp16_on_the_arm_phone(  # type: ignore[no-untyped-def]
     assert rc == 0, out
     fp32, fp16 = records
     for r in records:
-        assert r.status == "ok" and r.target == "arm" and r.nb.path.endswith(f"arm-{r['precision']}.nb")
+        assert r.status == "ok" and r.target == "arm" and r.nb.path.endswith(f"arm-{r.precision}.nb")
         assert r.emulated_cpu == "max" and r.device.abi == "arm64-v8a" and "emulation time" in r.timing_source
         assert r.runner.version == "v2.13-rc" and r.runner.libraries == ["libpaddle_light_api_shared.so"]
         assert Path(r.runner.path).resolve() == arm_runtime / "fp16" / "benchmark_bin"  # the default runner
@@ -82,7 +82,7 @@ def test_fp32_and_fp16_on_the_arm_phone(  # type: ignore[no-untyped-def]
     # fp16 kernels do about a third less ARM work (deterministic counts: a ratio, not a timing)
     assert 0.5 < fp16.instructions_per_inference / fp32.instructions_per_inference < 0.8
     assert "QEMU max: emulation time" in out and "M instr/inf" in out
-    assert f"{fp32['instructions_per_inference'] / 1e6:.2f}" in out
+    assert f"{fp32.instructions_per_inference / 1e6:.2f}" in out
 
     parity = latest(reports, ParityRun)
     summaries = {m.precision: m for m in parity.models}

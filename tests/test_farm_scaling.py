@@ -22,4 +22,4 @@ def test_farm_scaling_prints_and_writes_the_ratio(models_dir, bench_out, tmp_pat
     (path,) = tmp_path.glob("farm-scaling-*.json")
     row = read_run(path).records  # type: ignore[attr-defined][0]
     assert row.devices == 3 and row.one_device_wall_s > 0 and row.all_devices_wall_s > 0
-    assert f"ratio {row['wall_ratio']:.2f}" in line and "(target <= 1.3)" in line
+    assert f"ratio {row.wall_ratio:.2f}" in line and "(target <= 1.3)" in line

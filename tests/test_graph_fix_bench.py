@@ -36,9 +36,9 @@ def test_fixed_vs_unfixed_on_host_and_emulated_device(
         assert r.model == EXPORT and len(r.ratios) == 3 and r.ratio_median > 0
         assert r.x86_ops_before > r.x86_ops_after > 0
         assert r.rewrites["conv_bias_reshape"] > 20
-        assert f"{r['ratio_median']:.2f}" in printed
+        assert f"{r.ratio_median:.2f}" in printed
         assert r.old_form_model == V2_LITE and r.old_form_weights == "random" and len(r.old_form_ratios) == 3
-        assert f"fixed {r['ratio_median']:.2f}, old form {r['old_form_ratio_median']:.2f}" in printed
+        assert f"fixed {r.ratio_median:.2f}, old form {r.old_form_ratio_median:.2f}" in printed
     assert rows[0].lite_max_abs_diff_fixed_vs_unfixed <= 1e-5  # Paddle-Lite agrees with itself
     manifest = manifest_of(out / EXPORT)
     assert manifest.graph_fixes.status == "applied"
@@ -104,7 +104,7 @@ def test_portrait_export_against_the_official_trained_model(
     assert set(arm) == {"unfixed", "fixed", "old_form"} and arm["fixed"] < arm["unfixed"]
     assert row.arm_instruction_ratio == arm["fixed"] / arm["unfixed"] < 1
     assert abs(arm["fixed"] / arm["old_form"] - 1) < 0.01
-    assert f"{row['arm_instruction_ratio']:.3f} ({row['arm_old_form_instruction_ratio']:.3f})" in printed
+    assert f"{row.arm_instruction_ratio:.3f} ({row.arm_old_form_instruction_ratio:.3f})" in printed
     assert row.old_form_model == official and row.old_form_weights == "trained"
     assert row.rewrites["conv_bias_reshape"] == 24 and row.x86_ops_before > row.x86_ops_after
     assert f"{official}, the official Paddle <= 2.4 export" in printed and "random weights: timing only" not in printed
