@@ -166,9 +166,7 @@ def choose_variant(model_dir: Path, precision: str | None = None) -> DemoVariant
     return DemoVariant(model_dir / manifest.nb_name("arm", chosen), chosen, f"recommended for {', '.join(classes)}")
 
 
-def stage_assets(
-    model_dir: Path, sample: Path | None, assets: Path, precision: str | None = None
-) -> StagedModel:
+def stage_assets(model_dir: Path, sample: Path | None, assets: Path, precision: str | None = None) -> StagedModel:
     variant = choose_variant(model_dir, precision)
     nb, spec_file = variant.nb, model_dir / SPEC_NAME
     if not nb.is_file() or not spec_file.is_file():
