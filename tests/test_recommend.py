@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from android_demo.build import choose_variant
-from benchmark.records.parts import GroundTruthFigures, ParitySummary
+from benchmark.records.parts import GroundTruth, GroundTruthFigures, ParitySummary
 from benchmark.records.types import LatencyRecord
 from benchmark.report.recommend import candidates, device_class, recommend, write_to_manifests
 from converter.artifacts import manifest
@@ -57,10 +57,10 @@ def _par(precision: str, device: dict[str, Any], passed: bool, *, problems: tupl
         passed=passed,
         task_problems=list(problems),
         mean_argmax_agreement=0.99,
-        ground_truth={
-            "candidate": GroundTruthFigures(miou=miou),
-            "reference": GroundTruthFigures(miou=None if miou is None else 0.8122),
-        },
+        ground_truth=GroundTruth(
+            candidate=GroundTruthFigures(miou=miou),
+            reference=GroundTruthFigures(miou=None if miou is None else 0.8122),
+        ),
     )
 
 

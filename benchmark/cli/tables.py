@@ -9,7 +9,7 @@ from typing import Any
 from benchmark.latency.run import DeviceOutcome
 from benchmark.parity.checks import SEED_NOTE, DeviceChecks
 from benchmark.parity.host import ModelParity
-from benchmark.records.parts import GroundTruthFigures, verdict_of
+from benchmark.records.parts import verdict_of
 from benchmark.records.types import ParityRecord, first_line
 from benchmark.report.recommend import UNITS, Recommendation
 
@@ -48,7 +48,7 @@ def print_summary(results: list[ModelParity]) -> None:
         f"{'min argmax':>10}  {'mask IoU':>8}  {'fg IoU PI':>9}  {'fg IoU Lite':>11}  {'mIoU PI':>7}  {'mIoU Lite':>9}"
     )
     for r in results:
-        ref, cand = r.gt.get("reference", GroundTruthFigures()), r.gt.get("candidate", GroundTruthFigures())
+        ref, cand = r.gt.reference, r.gt.candidate
         tol = r.tolerance.max_abs_diff if r.tolerance else None
         print(
             f"{r.model:<{w}}  {r.precision:<5}  {r.status.upper():<8}  {r.comparisons:>6}  "
@@ -136,8 +136,7 @@ def print_device_checks(checks: DeviceChecks) -> None:
         f"{'mIoU PI':>7}  {'mIoU dev':>8}  {'seed mIoU':>9}"
     )
     for s in checks.summaries:
-        desk = s.ground_truth.get("reference", GroundTruthFigures())
-        dev = s.ground_truth.get("candidate", GroundTruthFigures())
+        desk, dev = s.ground_truth.reference, s.ground_truth.candidate
         diff = s.max_abs_diff
         label = f"{s.model or '-'} {s.precision or ''}"
         result = VERDICT_SHOWN[verdict_of(s) or "not_run"]

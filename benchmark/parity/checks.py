@@ -102,7 +102,7 @@ def check_devices(
             for r in records
             if "gt_iou_reference" in r.model_fields_set
         ]
-        rows = [s for s in summaries if s.ground_truth]
+        rows = [s for s in summaries if s.ground_truth.labelled]
         write_run(
             accuracy_path, AccuracyRun(dataset=images.source, note=SEED_NOTE, models=rows, records=accuracy_records)
         )

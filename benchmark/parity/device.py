@@ -28,7 +28,7 @@ from benchmark.device.session import (
 )
 from benchmark.images import ImageItem, ImageSet, held_out
 from benchmark.parity.gates import image_problems, task_problems
-from benchmark.records.parts import GroundTruthFigures, ParitySummary, Verdict
+from benchmark.records.parts import GroundTruth, GroundTruthFigures, ParitySummary, Verdict
 from benchmark.records.types import ParityRecord
 from converter.artifacts import manifest
 from converter.base.errors import ToolkitError
@@ -264,8 +264,10 @@ def _summary(
         problems=[f"{r.image}: {p}" for r in records for p in r.problems],
         mean_argmax_agreement=mean_argmax,
         mean_mask_iou=mean_mask_iou(records),
-        ground_truth={
-            k: GroundTruthFigures(images=len(t.fg_ious), mean_fg_iou=t.mean_fg_iou, miou=t.miou)
-            for k, t in tallies.items()
-        },
+        ground_truth=GroundTruth(
+            **{
+                k: GroundTruthFigures(images=len(t.fg_ious), mean_fg_iou=t.mean_fg_iou, miou=t.miou)
+                for k, t in tallies.items()
+            }
+        ),
     )

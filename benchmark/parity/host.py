@@ -15,7 +15,7 @@ import numpy as np
 from benchmark.host.lite import LiteHostRunner
 from benchmark.images import ImageSet
 from benchmark.parity.gates import image_problems, task_problems
-from benchmark.records.parts import GroundTruthFigures, ParitySummary
+from benchmark.records.parts import GroundTruth, GroundTruthFigures, ParitySummary
 from benchmark.records.run_files import new_run_path, write_run
 from benchmark.records.runs import ParityRun as ParityRunFile
 from benchmark.records.types import ParityRecord
@@ -55,7 +55,7 @@ class ModelParity:
     mean_mask_iou: float | None = None
     worst_image: str | None = None
     weights: str = "trained"
-    gt: dict[str, GroundTruthFigures] = field(default_factory=dict)
+    gt: GroundTruth = field(default_factory=GroundTruth)
     error: str | None = None
 
     def summary(self) -> ParitySummary:
@@ -174,8 +174,8 @@ def judge_model(
             task = task_problems(  # against desktop fp32 on the same images
                 r.tolerance,
                 mean_mask_iou=r.mean_mask_iou,
-                miou=r.gt["candidate"].miou if "candidate" in r.gt else None,
-                fp32_desktop_miou=r.gt["reference"].miou if "reference" in r.gt else None,
+                miou=r.gt.candidate.miou,
+                fp32_desktop_miou=r.gt.reference.miou,
                 mean_argmax_agreement=r.mean_argmax_agreement,
             )
             r.failures += [f"task level: {p}" for p in task]
@@ -251,10 +251,12 @@ def _judge(
     result.min_argmax_agreement = min((r.argmax_agreement for r in records), default=None)
     result.mean_argmax_agreement = mean_argmax_agreement(records)
     result.mean_mask_iou = mean_mask_iou(records)
-    result.gt = {
-        runtime: GroundTruthFigures(images=len(t.fg_ious), mean_fg_iou=t.mean_fg_iou, miou=t.miou)
-        for runtime, t in tallies.items()
-    }
+    result.gt = GroundTruth(
+        **{
+            runtime: GroundTruthFigures(images=len(t.fg_ious), mean_fg_iou=t.mean_fg_iou, miou=t.miou)
+            for runtime, t in tallies.items()
+        }
+    )
     if result.comparisons == 0:
         result.failures.append("zero comparisons ran: nothing was checked")
     if result.failures:

@@ -99,6 +99,25 @@ class GroundTruthFigures(Sub):
     miou: float | None = None
 
 
+class GroundTruth(Sub):
+    """Labelled images: the reference's figures (desktop fp32) and the candidate's (the runtime judged)."""
+
+    reference: GroundTruthFigures = GroundTruthFigures()
+    candidate: GroundTruthFigures = GroundTruthFigures()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        """Device summaries before schema version 2 said desktop / device."""
+        if isinstance(data, dict) and ("desktop" in data or "device" in data):
+            data = {"reference": data.get("desktop", {}), "candidate": data.get("device", {})}
+        return data
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.reference.images or self.candidate.images)
+
+
 class ParitySummary(Sub):
     """One model variant's parity verdict: the host's (x86 .nb), a device's, or a farm record's own. Three-way
     (`verdict`); `problems` are the per-image problems, `task_problems` the task-level ones."""
@@ -124,7 +143,7 @@ class ParitySummary(Sub):
     worst_image: str | None = None
     problems: list[str] = []
     task_problems: list[str] = []
-    ground_truth: dict[str, GroundTruthFigures] = {}
+    ground_truth: GroundTruth = GroundTruth()
     calibration_images_left_out: list[str] = []
     nb_sha256: str | None = Field(default=None, description="the .nb the verdict is of")
     run_id: str | None = None

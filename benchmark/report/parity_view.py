@@ -195,12 +195,10 @@ def accuracy_section(c: Collected) -> list[Block]:
                 continue
             gt = m.ground_truth
             seeds.setdefault(m.model, m.seed_miou_percent)
-            # device runs before schema version 2 named them desktop/device
-            desktop_key, cand_key = ("desktop", "device") if "desktop" in gt else ("reference", "candidate")
-            add(m.model, "Paddle Inference (desktop)", "fp32", gt.get(desktop_key))
+            add(m.model, "Paddle Inference (desktop)", "fp32", gt.reference)
             tag = f" [QEMU {m.qemu_cpu}]" if m.qemu_cpu else (" [host-emulated]" if m.emulated else "")
             cand = f"device {m.device}{tag}"
-            add(m.model, cand if device_run else "Paddle-Lite x86 (host)", m.precision or "fp32", gt.get(cand_key))
+            add(m.model, cand if device_run else "Paddle-Lite x86 (host)", m.precision or "fp32", gt.candidate)
     zoo_seeds = _zoo_seed_mious()
     rows = [[*row, cell_num(seeds.get(row[0]) or zoo_seeds.get(row[0]), ".2f")] for _, row in sorted(found.items())]
     if not rows:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from benchmark.records.parts import ParitySummary, verdict_of
+from benchmark.records.parts import GroundTruth, ParitySummary, verdict_of
 from benchmark.records.types import LatencyRecord
 from converter.artifacts import manifest
 from converter.base.errors import ToolkitError
@@ -146,8 +146,8 @@ def candidates(latency: Iterable[LatencyRecord], parity: Iterable[ParitySummary]
 
 def _candidate(r: LatencyRecord, cls: tuple[str, Metric], value: float, p: ParitySummary | None) -> Candidate:
     verdict = verdict_of(p)
-    gt = p.ground_truth if p else {}
-    miou = gt["candidate"].miou if "candidate" in gt else None
+    gt = p.ground_truth if p else GroundTruth()
+    miou = gt.candidate.miou
     problems: tuple[str, ...] = ()
     if p is not None:
         problems = (*p.problems, *p.task_problems)
@@ -165,7 +165,7 @@ def _candidate(r: LatencyRecord, cls: tuple[str, Metric], value: float, p: Parit
         gate=gate,
         problems=problems,
         miou=miou,
-        fp32_desktop_miou=gt["reference"].miou if "reference" in gt else None,
+        fp32_desktop_miou=gt.reference.miou,
         mean_argmax_agreement=p.mean_argmax_agreement if p else None,
         size_bytes=r.nb.size_bytes if r.nb else None,
         nb_sha256=r.nb.sha256 if r.nb else None,
