@@ -183,12 +183,11 @@ android-demo: $(STAMP)
 android-install: $(STAMP)
 	$(PY) -m android_demo.install $(if $(SERIAL),--serial "$(SERIAL)") $(if $(ADB),--adb "$(ADB)")
 
-# The whole suite (emulated devices in namespace mode where the kernel allows it), then the device tests again in
-# plain mode, the fallback for kernels without user namespaces.
+# The whole suite (emulated devices in namespace mode where the kernel allows it; the plain mode, the fallback for
+# kernels without user namespaces, has tests of its own), with the 25 slowest tests listed.
 
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
-	PPLITE_EMULATED_ISOLATE=no $(PY) -m pytest tests/test_emulated_device.py tests/test_latency.py $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=25 $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -10,7 +10,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from converter.base import process
+from converter.base import atomic_files, process
 from converter.base.errors import ToolkitError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -110,14 +110,11 @@ def resolve_jar(spec: DebJar, work: Path) -> Path:
         )
     if shutil.which("dpkg-deb") is None:
         raise ToolchainError(f"dpkg-deb is needed to unpack {deb}; or set ${spec.env}")
-    tmp = unpacked.with_name(unpacked.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = atomic_files.partial_dir(unpacked)
     r = process.run(["dpkg-deb", "-x", str(deb), str(tmp)], timeout_s=120)
     if r.returncode != 0 or not (tmp / spec.jar).is_file():
         raise ToolchainError(f"cannot unpack {deb}: {r.tail(4) or f'no {spec.jar} inside'}")
-    shutil.rmtree(unpacked, ignore_errors=True)
-    tmp.rename(unpacked)
+    atomic_files.publish_dir(tmp, unpacked)
     return unpacked / spec.jar
 
 

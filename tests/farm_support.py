@@ -70,8 +70,8 @@ def records(reports: Path) -> list[LatencyRecord]:
     return list(latest(reports, LatencyRun).records)
 
 
-def by_key(recs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
+def by_key(recs: list[LatencyRecord]) -> dict[str, list[LatencyRecord]]:
+    out: dict[str, list[LatencyRecord]] = {}
     for r in recs:
         out.setdefault(r.device_key.split("/")[0], []).append(r)
     return out

@@ -41,8 +41,8 @@ def test_interrupted_run_resumes(lab, emulated, models_dir, bench_out, tmp_path,
     rc, out, err = run_farm(capsys, farm_argv(farm, models_dir, bench_out, tmp_path / "r2", "--run-name", "resumed"))
     assert rc == 0, err
     first, second = records(tmp_path / "r2")
-    assert first["reused_from_run"] == "killed" and first["status"] == "ok"
-    assert second["status"] == "ok" and "reused_from_run" not in second and second["farm_run_id"] == "resumed"
+    assert first.reused_from_run == "killed" and first.status == "ok"
+    assert second.status == "ok" and second.reused_from_run is None and second.farm_run_id == "resumed"
     assert "already measured in run killed: reused" in err
     assert "1 ok, 1 reused" in out
 
@@ -50,7 +50,7 @@ def test_interrupted_run_resumes(lab, emulated, models_dir, bench_out, tmp_path,
         capsys, farm_argv(farm, models_dir, bench_out, tmp_path / "r3", "--force", "--run-name", "forced")
     )
     assert rc == 0
-    assert [r.get("reused_from_run") for r in records(tmp_path / "r3")] == [None, None]
+    assert [r.reused_from_run for r in records(tmp_path / "r3")] == [None, None]
     with sqlite3.connect(tmp_path / "history.sqlite") as db:
         runs = dict(db.execute("SELECT run_id, status FROM runs").fetchall())
         members = db.execute("SELECT run_id, COUNT(*), SUM(reused) FROM run_records GROUP BY run_id").fetchall()

@@ -14,6 +14,7 @@ from benchmark.cli import main as bench_main
 from benchmark.records.runs import ParityRun
 from converter.cli.main import main as convert_main
 from converter.nb.inspect import inspect_nb
+from converter.schema.manifest_types import OptSettings
 from tests.conftest import HUMAN_V1, PORTRAIT_V2, closed_port_url
 from tests.runs import manifest_of, read_as
 
@@ -46,12 +47,9 @@ def test_variants_are_built_with_their_settings(models_dir: Path, tmp_path: Path
     m = manifest_of(d)
     files = m.files
     assert files["arm-fp16.nb"].settings.enable_fp16 is True and "ARMv8.2" in files["arm-fp16.nb"].requires
-    assert files["arm-int8w.nb"].settings == {
-        "valid_targets": "arm",
-        "enable_fp16": False,
-        "quant_model": True,
-        "quant_type": "QUANT_INT8",
-    }
+    assert files["arm-int8w.nb"].settings == OptSettings(
+        valid_targets="arm", enable_fp16=False, quant_model=True, quant_type="QUANT_INT8"
+    )
     assert files["x86-int16w.nb"].settings.quant_type == "QUANT_INT16" and files["x86-fp32.nb"].requires is None
     assert files["arm-int8w.nb"].int8_kernels == 0  # weight-only: smaller file, fp32 kernels
     ratio = files["arm-int8w.nb"].size_bytes / files["arm-fp32.nb"].size_bytes
@@ -122,11 +120,11 @@ def test_old_weight_only_names_are_migrated(models_dir: Path, tmp_path: Path, ca
     argv = ["zoo", "--models-dir", str(models_dir), "--models", HUMAN_V1, "--offline", "--out", str(out)]
     assert convert_main([*argv, "--targets", "x86", "--precision", "fp32,int8w"]) == 0
     d = out / HUMAN_V1
-    m = manifest_of(d)
+    sha = manifest_of(d).files["x86-int8w.nb"].sha256
     (d / "x86-int8w.nb").rename(d / "x86-int8.nb")  # as version 0.1 named it
-    m.files["x86-int8.nb"] = {**m.files.pop("x86-int8w.nb"), "precision": "int8"}
-    (d / "manifest.json").write_text(json.dumps(m))
-    sha = m.files["x86-int8.nb"].sha256
+    old = json.loads((d / "manifest.json").read_text())  # a manifest of version 0.1, written by hand
+    old["files"]["x86-int8.nb"] = {**old["files"].pop("x86-int8w.nb"), "precision": "int8"}  # by hand
+    (d / "manifest.json").write_text(json.dumps(old))
     capsys.readouterr()
     assert convert_main([*argv, "--targets", "x86", "--precision", "int8w,int16"]) == 0
     cap = capsys.readouterr()

@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from benchmark.cli import main
 from benchmark.records.runs import AccuracyRun, ParityRun, SweepRun
@@ -255,12 +256,14 @@ def test_run_files_before_schema_2_are_read_and_newer_ones_refused(tmp_path: Pat
     assert "NaN" not in text and "Infinity" not in text and json.loads(text)["schema_version"] == 2
     with pytest.raises(ValueError, match="unknown_key"):  # a key the type lacks fails when it is set
         rec.unknown_key = 1
+    with pytest.raises(ValidationError, match="gt_iou_desktop"):  # a record by hand in old key names: refused
+        ParityRun(images="x", image_count=1, records=[record])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="parity run files hold ParityRecord records, not dict"):
-        write_run(tmp_path / "parity-bad.json", ParityRun(images="x", image_count=1, records=[record]))  # type: ignore[list-item]
+        write_run(tmp_path / "parity-bad.json", ParityRun.model_construct(images="x", image_count=1, records=[record]))
 
 
 def test_records_doc_is_generated_from_the_types() -> None:
-    from benchmark.records.types import markdown
+    from benchmark.records.docs import markdown
 
     doc = Path(__file__).resolve().parent.parent / "docs" / "records.md"
-    assert doc.read_text() == markdown(), "stale: run `python -m benchmark.records.types > docs/records.md`"
+    assert doc.read_text() == markdown(), "stale: run `python -m benchmark.records.docs > docs/records.md`"

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from converter.base.errors import ToolkitError
+from converter.base.strict import Frozen
 from converter.base.yaml_files import problems, read_mapping
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "configs" / "emulated"
@@ -17,11 +18,7 @@ class ProfileError(ToolkitError):
     """An emulated-device profile is invalid."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CpuPart(_Strict):
+class CpuPart(Frozen):
     """What /proc/cpuinfo says of a cluster's cores (ARM's MIDR fields, as a phone's kernel prints them)."""
 
     implementer: str = Field(pattern=r"^0x[0-9a-f]+$")
@@ -30,7 +27,7 @@ class CpuPart(_Strict):
     revision: int = Field(ge=0)
 
 
-class Cluster(_Strict):
+class Cluster(Frozen):
     cpus: list[int] = Field(min_length=1)
     min_khz: int = Field(gt=0)
     max_khz: int = Field(gt=0)
@@ -38,25 +35,25 @@ class Cluster(_Strict):
     cpuinfo: CpuPart | None = None
 
 
-class Zone(_Strict):
+class Zone(Frozen):
     type: str
     temp_mc: int  # millidegrees Celsius, as Android reports them
     cpu: bool = True  # heated by the runner
 
 
-class Thermal(_Strict):
+class Thermal(Frozen):
     zones: list[Zone]
     ambient_mc: int = 35000
     heat_mc_per_s: float = Field(default=0.0, ge=0, description="how fast CPU zones heat while a runner works")
     cool_tau_s: float = Field(default=5.0, gt=0, description="time constant of the cooling back to ambient")
 
 
-class Battery(_Strict):
+class Battery(Frozen):
     level: int = 80
     temp_dc: int = 300  # tenths of a degree, as /sys/class/power_supply/battery/temp
 
 
-class Runner(_Strict):
+class Runner(Frozen):
     """Behaviour of the emulated benchmark_bin (benchmark.emulated.runner)."""
 
     slowdown: float = Field(default=1.0, ge=1.0, description="each inference takes this many times longer")
@@ -69,7 +66,7 @@ class Runner(_Strict):
     silent_version: bool = False  # say no version at all: --version prints nothing, the report has no version line
 
 
-class Storage(_Strict):
+class Storage(Frozen):
     free_bytes: int | None = Field(default=None, ge=0, description="pushes beyond this fail: no space left")
     read_only: bool = False
     hangup_on_stat_suffix: str | None = Field(
@@ -82,7 +79,7 @@ class Storage(_Strict):
     kill_pid_on_push_suffix: tuple[int, str] | None = None
 
 
-class Qemu(_Strict):
+class Qemu(Frozen):
     """The device runs aarch64 programs through qemu-aarch64 (user mode), registered in its own binfmt_misc, with
     this CPU model (`max` has FP16 and dot product; `cortex-a53` has neither) and the aarch64 runtime libraries of
     Debian's cross packages as its sysroot."""
@@ -91,7 +88,7 @@ class Qemu(_Strict):
     sysroot: str = "/usr/aarch64-linux-gnu"
 
 
-class BenchDefaults(_Strict):
+class BenchDefaults(Frozen):
     """Measurement defaults that fit the device (under QEMU one inference takes seconds, not milliseconds)."""
 
     rounds: int = Field(ge=1)
@@ -99,7 +96,7 @@ class BenchDefaults(_Strict):
     warmup: int = Field(ge=0)
 
 
-class Profile(_Strict):
+class Profile(Frozen):
     name: str
     state: Literal["device", "recovery", "unauthorized"] = "device"
     props: dict[str, str]

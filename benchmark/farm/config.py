@@ -10,11 +10,12 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from benchmark.device.info import DeviceInfo
 from benchmark.latency.run import BenchSettings
 from converter.base.errors import ToolkitError
+from converter.base.strict import Frozen
 from converter.base.yaml_files import problems, read_mapping
 from converter.schema.zoo import Precision, check_model_name
 
@@ -30,17 +31,13 @@ class FarmError(ToolkitError):
     """The farm file is invalid, or the farm cannot run at all."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _host_port(value: str) -> str:
     if not HOST_PORT_RE.match(value):
         raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:5037)")
     return value
 
 
-class Connect(_Strict):
+class Connect(Frozen):
     """A device exposed over TCP (a farm manager such as DeviceFarmer/OpenSTF hands these out)."""
 
     address: str
@@ -49,7 +46,7 @@ class Connect(_Strict):
     _addr = field_validator("address", "server")(lambda v: v if v is None else _host_port(v))
 
 
-class Selector(_Strict):
+class Selector(Frozen):
     """A device is selected when it matches every key given; each key takes shell-style patterns (any may match)."""
 
     serial: list[str] = []  # adb serial or ro.serialno
@@ -73,7 +70,7 @@ class Selector(_Strict):
         )
 
 
-class DeviceSettings(_Strict):
+class DeviceSettings(Frozen):
     labels: list[str] = []
     runner: Path | None = None  # benchmark_bin for this device (default: the farm's runner)
     work_dir: str | None = None  # where the per-run folder and the lock live (default: the farm's work_dir)
@@ -88,7 +85,7 @@ def _safe_dir(value: str) -> str:
     return value.rstrip("/") or "/"
 
 
-class Measurement(_Strict):
+class Measurement(Frozen):
     """The farm's measurement settings; defaults are BenchSettings' (benchmark.latency.run), defined once there."""
 
     rounds: int = Field(default=_DEFAULTS.rounds, ge=1)
@@ -100,13 +97,13 @@ class Measurement(_Strict):
     pin: Literal["none", "big", "prime"] = "none"
 
 
-class Parity(_Strict):
+class Parity(Frozen):
     enabled: bool = True
     images: Path | None = None  # a folder of images; default: generated images
     max_images: int = Field(default=4, ge=1)
 
 
-class Thresholds(_Strict):
+class Thresholds(Frozen):
     """A latency regression fails the gate when it exceeds both figures (the second accounts for the spread). Where
     both records count instructions (ARM emulated phones), those are gated instead: they are deterministic to about
     1e-6, so a rise beyond `instructions_percent` is a real change of the work done."""
@@ -116,13 +113,13 @@ class Thresholds(_Strict):
     instructions_percent: float = Field(default=1.0, gt=0)
 
 
-class LockSettings(_Strict):
+class LockSettings(Frozen):
     wait_s: float = Field(default=3600.0, ge=0)  # how long a worker waits for a device another run holds
     poll_s: float = Field(default=2.0, gt=0)
     stale_after_s: float = Field(default=7200.0, gt=0)  # older locks are broken (a holder that died elsewhere)
 
 
-class FarmConfig(_Strict):
+class FarmConfig(Frozen):
     servers: list[str] = Field(min_length=1)
     connect: list[Connect] = []
     select: Selector = Selector()

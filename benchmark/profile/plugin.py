@@ -4,6 +4,7 @@ build/qemu-plugins/ (one file per source hash, so an edited source is rebuilt), 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def profile_plugin(cache: Path = CACHE, timeout_s: float = 120) -> Path:
             f"the ARM cost profile needs gcc to build its QEMU plugin from {SOURCE.name}: apt-get install gcc"
         )
     cache.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")  # two processes may build at once
     r = process.run(
         [gcc, "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-Wall", "-o", str(tmp), str(SOURCE)],
         timeout_s=timeout_s,

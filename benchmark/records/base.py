@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import ConfigDict, PrivateAttr
+
+from converter.base.strict import Strict
 
 R = TypeVar("R", bound="Record")
 
 
-class Sub(BaseModel):
+class Sub(Strict):
     """A typed record or part of one: an unknown key or a wrong type fails at once, when it is set
     (validate_assignment), not when the run file is written."""
 

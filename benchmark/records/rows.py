@@ -45,6 +45,10 @@ class ScalingRecord(Record):
     wall_ratio: float
     target_ratio: float
 
+    @property
+    def meets_target(self) -> bool:
+        return self.wall_ratio <= self.target_ratio
+
 
 class GraphFixRecord(Record):
     """Fixed vs unfixed .nb of one model in one place (host or a device): interleaved rounds, and ARM instructions."""

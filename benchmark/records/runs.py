@@ -86,8 +86,8 @@ class SweepRun(RunHeader):
 class ParityRun(RunHeader):
     kind: Literal["parity"] = "parity"
     source: Source = "host"
-    images: str = Field(description="where the images came from")
-    image_count: int
+    images: str = Field(default="", description="where the images came from (absent in some schema-1 files)")
+    image_count: int = 0
     image_warnings: list[str] = []
     models: list[ParitySummary] = Field(default_factory=list, description="each model variant's verdict")
     records: list[ParityRecord] = []

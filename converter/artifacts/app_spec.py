@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from converter.base import atomic_files
+from converter.base.strict import Strict
 from converter.schema.manifest_types import Manifest
 
 SPEC_NAME = "model_spec.json"
@@ -23,11 +22,7 @@ def output_kind(dtype: str, op: str) -> str:
     return "softmax" if op == "softmax" else "logits"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SpecPreprocess(_Strict):
+class SpecPreprocess(Strict):
     width: int
     height: int
     resize: Literal["bilinear"] = "bilinear"
@@ -37,20 +32,20 @@ class SpecPreprocess(_Strict):
     std: list[float]
 
 
-class SpecOutput(_Strict):
+class SpecOutput(Strict):
     name: str
     dtype: str
     kind: Literal["argmax", "softmax", "logits"]
     foreground_class: int = 1
 
 
-class SpecFile(_Strict):
+class SpecFile(Strict):
     target: str
     precision: str
     sha256: str
 
 
-class AppSpec(_Strict):
+class AppSpec(Strict):
     """model_spec.json: what the app needs to run the model (the Java core reads the same keys)."""
 
     schema_version: int = SPEC_VERSION

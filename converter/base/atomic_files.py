@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,3 +37,24 @@ def write_text(path: Path, text: str) -> None:
 
 def write_json(path: Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def partial_dir(dest: Path) -> Path:
+    """A fresh, empty folder beside `dest` to fill before `publish_dir` (named per process: two processes may fill
+    the same destination at once)."""
+    partial = dest.with_name(f"{dest.name}.{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    return partial
+
+
+def publish_dir(partial: Path, dest: Path) -> None:
+    """Move a filled folder to `dest`, replacing what was there. If another process publishes the same destination
+    between the removal and the rename, its folder stays and ours is dropped: both were made from the same inputs."""
+    shutil.rmtree(dest, ignore_errors=True)
+    try:
+        partial.rename(dest)
+    except OSError:
+        if not dest.is_dir():
+            raise
+        shutil.rmtree(partial, ignore_errors=True)

@@ -9,8 +9,9 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +53,10 @@ def run(
     timeout_s: float,
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
+    on_stderr_line: Callable[[str], None] | None = None,
 ) -> ProcessResult:
-    """Run argv to completion or until timeout_s; on timeout the whole process group is killed."""
+    """Run argv to completion or until timeout_s; on timeout the whole process group is killed. `on_stderr_line`
+    sees each line of stderr as it comes (a child's progress reports), the result still holds all of it."""
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
@@ -72,7 +75,10 @@ def run(
     )
     timed_out = False
     try:
-        out, err = proc.communicate(timeout=timeout_s)
+        if on_stderr_line is None:
+            out, err = proc.communicate(timeout=timeout_s)
+        else:
+            out, err, timed_out = _communicate_lines(proc, timeout_s, on_stderr_line)
     except subprocess.TimeoutExpired:
         timed_out = True
         try:
@@ -95,6 +101,46 @@ def run(
         elapsed_s=time.monotonic() - start,
         timed_out=timed_out,
     )
+
+
+def _communicate_lines(
+    proc: subprocess.Popen[str], timeout_s: float, on_line: Callable[[str], None]
+) -> tuple[str, str, bool]:
+    """communicate(), with stderr read line by line in a thread and each line handed to on_line; on timeout the
+    process group is killed. Returns stdout, stderr and whether it timed out."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out_parts: list[str] = []
+    err_lines: list[str] = []
+
+    def read_out() -> None:
+        assert proc.stdout is not None
+        out_parts.append(proc.stdout.read())
+
+    def read_err() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            err_lines.append(line)
+            try:
+                on_line(line.rstrip("\n"))
+            except Exception:  # a display problem never stops the child's work
+                log.debug("stderr line handler failed", exc_info=True)
+
+    readers = [threading.Thread(target=read_out, daemon=True), threading.Thread(target=read_err, daemon=True)]
+    for t in readers:
+        t.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    for t in readers:
+        t.join(timeout=10)
+    return "".join(out_parts), "".join(err_lines), timed_out
 
 
 def spawn(

@@ -7,10 +7,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from converter.base.errors import ToolkitError
 from converter.base.locations import CONFIGS
+from converter.base.strict import Frozen
 from converter.base.yaml_files import problems, read_mapping
 
 PIR_OPS = CONFIGS / "pir_ops.yaml"
@@ -20,11 +21,7 @@ class PirTableError(ToolkitError):
     """configs/pir_ops.yaml is missing or malformed."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AttrOperand(_Strict):
+class AttrOperand(Frozen):
     """A PIR operand that Paddle 2.6 takes as an attribute (a list: spread over several)."""
 
     attr: str | list[str]
@@ -37,7 +34,7 @@ class AttrOperand(_Strict):
 Operand = str | AttrOperand | None
 
 
-class OpMapping(_Strict):
+class OpMapping(Frozen):
     type: str
     inputs: list[Operand]
     outputs: list[str | None]
@@ -51,7 +48,7 @@ class OpMapping(_Strict):
         return self.rename.get(pir_name, pir_name)
 
 
-class PirOpTable(_Strict):
+class PirOpTable(Frozen):
     ignored_attributes: list[str]
     ops: dict[str, OpMapping]
 

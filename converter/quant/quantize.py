@@ -18,6 +18,7 @@ import numpy as np
 
 from converter.base import process
 from converter.base.errors import ToolkitError
+from converter.base.progress import Progress
 from converter.images.preprocess import preprocess
 from converter.quant.calibration import AUGMENTATIONS_PER_IMAGE, CalibrationSet, augmented, load_calibration
 from converter.schema.manifest_types import InputPreprocess
@@ -63,8 +64,14 @@ class Quantized:
         }
 
 
-def _worker(*args: str, timeout_s: float = TIMEOUT_S) -> process.ProcessResult:
-    return process.run([sys.executable, "-m", "converter.quant.worker", *args], timeout_s=timeout_s)
+def _worker(*args: str, timeout_s: float = TIMEOUT_S, progress: Progress | None = None) -> process.ProcessResult:
+    argv = [sys.executable, "-m", "converter.quant.worker", *args]
+    if progress is None:
+        return process.run(argv, timeout_s=timeout_s)
+    try:
+        return process.run(argv, timeout_s=timeout_s, on_stderr_line=progress.feed)
+    finally:
+        progress.close()
 
 
 def conv_weights(name: str, source: ModelSource) -> list[str]:
@@ -144,6 +151,7 @@ def _build(
             "--model-dir", str(files.folder), "--model-file", files.model_file.name, "--params-file",
             files.params_file.name, "--samples", str(Path(tmp) / "samples.npy"), "--out", str(out), "--algo",
             settings.algo, "--weights", settings.weights, "--skip", ",".join(settings.skip),
+            progress=Progress(f"{name}: full int8 quantization", unit="calibration batches"),
         )  # fmt: skip
         if r.returncode != 0 or not (out / "quant.json").is_file():
             if "_sample_avg" in r.stderr and "IndexError" in r.stderr:

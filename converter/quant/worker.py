@@ -1,6 +1,7 @@
-"""Child process: post-training static quantization of a Paddle inference program with PaddleSlim (its fake-quant
-form, which opt 2.13 turns into int8 kernels). Run by converter.quant.quantize through converter/base/process.py, so
-Paddle's static mode and PaddleSlim's progress output stay out of the caller.
+"""Child process: post-training static quantization of a Paddle inference program with Paddle's own
+PostTrainingQuantization (the class PaddleSlim's quant_post_static wraps), in its fake-quant form, which opt 2.13
+turns into int8 kernels. Run by converter.quant.quantize through converter/base/process.py, so Paddle's static mode
+stays out of the caller; it reports progress (batches done over both calibration passes) on stderr.
 
 Usage: python -m converter.quant.worker --model-dir D --model-file F --params-file P --samples S.npy --out OUT
        [--algo hist|mse|KL|avg] [--weights channel|tensor] [--skip w1,w2]   (writes OUT/model.pdmodel + .pdiparams
@@ -17,7 +18,49 @@ from typing import Any
 
 import numpy as np
 
+from converter.base.progress import emit
+
 CONV_OPS = ("conv2d", "depthwise_conv2d")
+HIST_PERCENT = 0.9999  # PaddleSlim's quant_post_static default, which the int8 gates were measured with
+
+
+def calibration_class() -> Any:
+    """Paddle 2.6's post-training quantization (what PaddleSlim's quant_post_static runs), with one change of speed,
+    not of result: each sample's activation histogram is counted on the same 2048 equal-width bins through
+    np.histogram's arithmetic path (bins=count, range=(first edge, last edge)) instead of a binary search over the
+    edge array, which took most of a 512x512 model's calibration time."""
+    from paddle.static.quantization import PostTrainingQuantization, utils
+
+    class Calibration(PostTrainingQuantization):  # type: ignore[misc]  # paddle ships no type information
+        batches_done = 0
+
+        def _report(self) -> None:
+            """One batch done: hist and KL run every batch twice (each activation's range first, then its
+            histogram), the other algorithms once."""
+            passes = 2 if self._algo in ("hist", "KL") else 1
+            self.batches_done += 1
+            n = self._batch_nums
+            emit(self.batches_done, passes * n, f"pass {min(passes, (self.batches_done - 1) // n + 1)}/{passes}")
+
+        def _collect_activation_abs_min_max(self) -> None:
+            super()._collect_activation_abs_min_max()
+            self._report()
+
+        def _sampling(self) -> None:
+            super()._sampling()
+            self._report()
+
+        def _sample_histogram(self) -> None:
+            for var_name in self._quantized_act_var_name:
+                tensor = utils.load_variable_data(self._scope, var_name)
+                if tensor.size == 0 or var_name not in self._sampling_act_histogram:
+                    self._zero_size_var_names.add(var_name)
+                    continue
+                counts, edges = self._sampling_act_histogram[var_name]
+                hist, _ = np.histogram(np.abs(tensor), bins=len(edges) - 1, range=(edges[0], edges[-1]))
+                counts += hist
+
+    return Calibration
 
 
 def conv_weights(program: Any) -> list[str]:
@@ -67,7 +110,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
 
     import paddle
-    from paddleslim.quant import quant_post_static
 
     paddle.enable_static()
     exe = paddle.static.Executor(paddle.CPUPlace())
@@ -91,25 +133,28 @@ def main(argv: list[str] | None = None) -> int:
         def __getitem__(self, i: int) -> Any:
             return samples[i]
 
-    loader = paddle.io.DataLoader(
+    batches = paddle.io.DataLoader(
         Samples(), feed_list=[program.global_block().var(feeds[0])], places=paddle.CPUPlace(), batch_size=1,
         return_list=False,
     )  # fmt: skip
-    quant_post_static(
-        exe,
-        str(args.model_dir),
-        str(args.out),
-        data_loader=loader,
+    ptq = calibration_class()(
+        executor=exe,
+        model_dir=str(args.model_dir),
         model_filename=args.model_file,
         params_filename=args.params_file,
+        data_loader=batches,
         batch_size=1,
         batch_nums=len(samples),
         algo=args.algo,
+        hist_percent=HIST_PERCENT,
         quantizable_op_type=list(CONV_OPS),
+        activation_quantize_type="range_abs_max",
         weight_quantize_type="channel_wise_abs_max" if args.weights == "channel" else "abs_max",
         onnx_format=False,  # fake-quant ops: Paddle Inference runs them on the desktop, opt 2.13 reads them
         skip_tensor_list=skip or None,
     )
+    ptq.quantize()
+    ptq.save_quantized_model(str(args.out), model_filename="model.pdmodel", params_filename="model.pdiparams")
     restore_output_names(args.out / "model.pdmodel", [v.name for v in fetches])
     report = {"convolutions": len(convs), "quantized": len(convs) - len(skip), "skipped": skip, "algo": args.algo}
     (args.out / "quant.json").write_text(json.dumps(report, indent=2))

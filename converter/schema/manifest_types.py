@@ -9,14 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from converter.base.strict import Strict
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class InputPreprocess(_Strict):
+class InputPreprocess(Strict):
     """What the app and the parity checks do to an image: resize to width x height, x * scale, (x - mean) / std per
     channel in channel_order (from deploy.yaml when it has it, else the zoo entry)."""
 
@@ -33,13 +31,13 @@ class InputPreprocess(_Strict):
         return cls(width=width, height=height, mean=[0.5] * 3, std=[0.5] * 3)
 
 
-class CalibrationPhoto(_Strict):
+class CalibrationPhoto(Strict):
     name: str
     sha256: str = Field(description="of the file's bytes")
     phash: str | None = Field(default=None, description="perceptual hash of the decoded picture")
 
 
-class CalibrationInfo(_Strict):
+class CalibrationInfo(Strict):
     """The photos a full-int8 program was calibrated on."""
 
     folder: str
@@ -49,7 +47,7 @@ class CalibrationInfo(_Strict):
     sha256: str
 
 
-class Quantization(_Strict):
+class Quantization(Strict):
     """Full int8: how the program was quantized (converter.quant.quantize)."""
 
     algo: str
@@ -65,14 +63,14 @@ class Quantization(_Strict):
     )
 
 
-class OptSettings(_Strict):
+class OptSettings(Strict):
     valid_targets: str
     enable_fp16: bool
     quant_model: bool
     quant_type: str | None = None
 
 
-class FileEntry(_Strict):
+class FileEntry(Strict):
     """One converted `.nb`: what it was made from and how."""
 
     target: Literal["arm", "x86"]
@@ -98,7 +96,7 @@ class FileEntry(_Strict):
     quantization: Quantization | None = None
 
 
-class PirTranslationInfo(_Strict):
+class PirTranslationInfo(Strict):
     """A Paddle 3 PIR export's translation into the program opt converts (converter.pir.source), and its check
     against Paddle 3 Inference on the export itself."""
 
@@ -117,7 +115,7 @@ class PirTranslationInfo(_Strict):
     check_tolerance: float = Field(description="1e-6 of the outputs' largest magnitude (at least 1e-6)")
 
 
-class CandidateInfo(_Strict):
+class CandidateInfo(Strict):
     """One variant the recommendation weighed (benchmark.report.recommend.Candidate)."""
 
     model: str
@@ -137,7 +135,7 @@ class CandidateInfo(_Strict):
     status: str = ""
 
 
-class Recommended(_Strict):
+class Recommended(Strict):
     """The variant to ship on one device class (benchmark.report.recommend)."""
 
     precision: str | None
@@ -149,7 +147,7 @@ class Recommended(_Strict):
     candidates: list[CandidateInfo]
 
 
-class SourceInfo(_Strict):
+class SourceInfo(Strict):
     """Where the model's files were found, and their checksums."""
 
     kind: str = Field(description="local, cache, download or standin")
@@ -163,13 +161,13 @@ class SourceInfo(_Strict):
     warnings: list[str] = []
 
 
-class OutputInfo(_Strict):
+class OutputInfo(Strict):
     name: str
     dtype: str
     dims: list[int]
 
 
-class ModelStats(_Strict):
+class ModelStats(Strict):
     """Parameters and conv FLOPs at the best input shape (converter.program.stats)."""
 
     parameters: int
@@ -179,14 +177,14 @@ class ModelStats(_Strict):
     input_name: str
 
 
-class FilledAttribute(_Strict):
+class FilledAttribute(Strict):
     op: str
     attribute: str
     value: Any
     ops: int = Field(description="how many ops of that type got it")
 
 
-class GraphFixesInfo(_Strict):
+class GraphFixesInfo(Strict):
     """What the graph fixes did (converter.pipeline.graph_fix_check)."""
 
     status: Literal["applied", "not_needed", "rejected", "disabled"]
@@ -203,7 +201,7 @@ class GraphFixesInfo(_Strict):
     unfixed_errors: dict[str, str] = Field(default_factory=dict, description="target -> why opt failed without them")
 
 
-class Manifest(_Strict):
+class Manifest(Strict):
     """One converted model: its source, input/output, preprocessing, and every `.nb` file."""
 
     schema_version: int

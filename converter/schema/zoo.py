@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic import Field, StrictInt, ValidationError, field_validator
 
 from converter.base.errors import ToolkitError, UsageError
 from converter.base.locations import CONFIGS
+from converter.base.strict import Frozen
 from converter.base.yaml_files import read_mapping
 
 DEFAULT_ZOO = CONFIGS / "zoo.yaml"
@@ -49,11 +50,7 @@ def check_model_name(name: str) -> str:
     return name
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Tolerance(_Strict):
+class Tolerance(Frozen):
     """Parity gates of one precision against desktop fp32 Paddle Inference. Element-wise on the softmax output
     (`max_abs_diff`; None for weight-only quantized variants, judged at task level only), per image
     (`min_argmax_agreement`), and task level: mean mask IoU vs the fp32 reference masks, and the mIoU drop in points
@@ -67,7 +64,7 @@ class Tolerance(_Strict):
     reason: str | None = None
 
 
-class ToleranceOverride(_Strict):
+class ToleranceOverride(Frozen):
     max_abs_diff: float | None = Field(default=None, gt=0)
     min_argmax_agreement: float | None = Field(default=None, ge=0, le=1)
     min_mean_argmax_agreement: float | None = Field(default=None, ge=0, le=1)
@@ -76,7 +73,7 @@ class ToleranceOverride(_Strict):
     reason: str = Field(min_length=3, description="why this model needs other tolerances")
 
 
-class Int8Recipe(_Strict):
+class Int8Recipe(Frozen):
     """How a model's full-int8 variant is quantized when the defaults lose too much accuracy (see int8-study)."""
 
     algo: CalibAlgo = "hist"
@@ -86,7 +83,7 @@ class Int8Recipe(_Strict):
     reason: str = Field(min_length=3)
 
 
-class Preprocess(_Strict):
+class Preprocess(Frozen):
     """Resize to the model's W x H, then (x/255 - mean) / std per channel, in `channel_order`."""
 
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -94,7 +91,7 @@ class Preprocess(_Strict):
     channel_order: Literal["rgb", "bgr"] = "rgb"
 
 
-class Published(_Strict):
+class Published(Frozen):
     """The seed model list's figures, shown next to measured ones."""
 
     miou_percent: float
@@ -103,7 +100,7 @@ class Published(_Strict):
     size_mb: float | None = Field(default=None, gt=0)
 
 
-class StandinArchitecture(_Strict):
+class StandinArchitecture(Frozen):
     """How to build a random-weight stand-in when no official graph exists: PaddleSeg 2.8 model classes."""
 
     model: str  # e.g. DeepLabV3P
@@ -121,7 +118,7 @@ class StandinArchitecture(_Strict):
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
-class ZooModel(_Strict):
+class ZooModel(Frozen):
     name: str
     title: str
     url: str = Field(pattern=r"^(https?|file)://")
@@ -158,7 +155,7 @@ class ZooModel(_Strict):
         return stem
 
 
-class ZooDefaults(_Strict):
+class ZooDefaults(Frozen):
     preprocess: Preprocess = Preprocess()
     precisions: list[Precision] = Field(default_factory=lambda: list[Precision](["fp32"]), min_length=1)
     tolerances: dict[Precision, Tolerance]

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from converter.base import atomic_files
 from converter.base.errors import ToolkitError
 
 
@@ -63,9 +64,7 @@ def write_program_folder(
     """A program's files in `dest`, whole or not at all (filled beside it, then renamed into place): its model file
     (or `program` in its place), its params (hard-linked where the file system allows: they are never changed; named
     `params_name` when given) and its deploy.yaml / inference.yml."""
-    partial = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    partial = atomic_files.partial_dir(dest)
     if program is None:
         shutil.copyfile(files.model_file, partial / files.model_file.name)
     else:
@@ -78,8 +77,7 @@ def write_program_folder(
     for extra in ("deploy.yaml", "deploy.yml", "inference.yml"):
         if (files.folder / extra).is_file():
             shutil.copyfile(files.folder / extra, partial / extra)
-    shutil.rmtree(dest, ignore_errors=True)
-    partial.rename(dest)
+    atomic_files.publish_dir(partial, dest)
     return find_model_files(dest)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from converter.base import atomic_files
 from converter.program.read import read_program
 from converter.schema.manifest_types import InputPreprocess
 from converter.sources.model_files import sha256_file
@@ -75,9 +76,7 @@ def build_standin(graph_dir: Path, dest: Path, calibration: list[NDArray[Any]], 
                     act.var(axis=(0, 2, 3)).astype(np.float32) + 1e-5, place
                 )
             max_logit = _calibrate_classifier(prog, scope, exe, feed=feed, x=x, place=place)
-            atomic_dir = dest.with_name(dest.name + ".partial")
-            shutil.rmtree(atomic_dir, ignore_errors=True)
-            atomic_dir.mkdir(parents=True)
+            atomic_dir = atomic_files.partial_dir(dest)
             paddle.static.save_vars(exe, str(atomic_dir), main_program=prog, vars=params, filename="model.pdiparams")
     finally:
         paddle.disable_static()

@@ -8,13 +8,13 @@ classifier is scaled so the logits stay within +-8 (see converter/standins/build
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from converter.base import atomic_files
 from converter.standins.store import TARGET_MAX_LOGIT, StandinError, publish
 
 
@@ -67,8 +67,7 @@ def build_paddleseg_standin(
         def forward(self, image: Any) -> Any:
             return paddle.nn.functional.softmax(self.inner(image)[0], axis=1)
 
-    partial = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    partial = atomic_files.partial_dir(dest)
     spec = [paddle.static.InputSpec(list(input_shape), "float32", "x")]
     wrapped = Softmaxed(model)
     wrapped.eval()

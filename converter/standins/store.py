@@ -5,7 +5,6 @@ paddleseg architecture) use them."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,7 @@ class StandinError(ToolkitError):
 def publish(partial: Path, dest: Path, meta: dict[str, Any]) -> None:
     """Write the STANDIN.json mark into the finished folder and move it into place (never half a stand-in)."""
     atomic_files.write_json(partial / STANDIN_MARK, meta)
-    shutil.rmtree(dest, ignore_errors=True)
-    partial.rename(dest)
+    atomic_files.publish_dir(partial, dest)
 
 
 def marked_random(folder: Path) -> str | None:
