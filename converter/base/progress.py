@@ -7,20 +7,31 @@ line (`process.run(..., on_stderr_line=...)`) and hands each line to `Progress.f
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
 from typing import TextIO
 
+from pydantic import ValidationError
+
+from converter.base.strict import Frozen
+
 log = logging.getLogger(__name__)
 TAG = "@progress "
+
+
+class Tick(Frozen):
+    """One progress report of a child process."""
+
+    done: int
+    total: int
+    what: str = ""
 
 
 def emit(done: int, total: int, what: str, stream: TextIO | None = None) -> None:
     """Called in a child process: report `done` of `total` items (`what` names the current stage)."""
     out = stream or sys.stderr
-    out.write(TAG + json.dumps({"done": done, "total": total, "what": what}) + "\n")
+    out.write(TAG + Tick(done=done, total=total, what=what).model_dump_json() + "\n")
     out.flush()
 
 
@@ -74,10 +85,10 @@ class Progress:
         if at < 0:
             return
         try:
-            report = json.loads(line[at + len(TAG) :])
-            self.update(int(report["done"]), int(report["total"]), str(report.get("what", "")))
-        except (ValueError, KeyError, TypeError):
+            tick = Tick.model_validate_json(line[at + len(TAG) :].strip())
+        except ValidationError:
             return
+        self.update(tick.done, tick.total, tick.what)
 
     def close(self) -> None:
         if self._shown:
