@@ -48,7 +48,7 @@ def test_a_child_reports_progress_through_its_stderr(caplog: pytest.LogCaptureFi
 def test_time_left_and_junk_lines() -> None:
     progress = Progress("step", stream=io.StringIO())
     progress.feed("@progress {not json")
-    progress.feed("@progress {\"done\": 1}")  # missing total: ignored, not a crash
+    progress.feed('@progress {"done": 1}')  # missing total: ignored, not a crash
     assert progress.total == 0
     progress.update(1, 4)
     assert "1/4 samples" in progress.line() and "left" in progress.line()
