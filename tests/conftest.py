@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from converter.base.cpu import prefer_avx2_math
+
 REPO = Path(__file__).resolve().parent.parent
+prefer_avx2_math()  # Paddle runs in this process and its children: MKL on its AVX2 path on AMD (converter.base.cpu)
 SHARED = REPO.parent / "shared"
 PORTRAIT_V2 = "portrait_pp_humansegv2_lite_256x144"
 PORTRAIT_V1 = "portrait_pp_humansegv1_lite_398x224"

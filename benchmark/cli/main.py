@@ -29,6 +29,7 @@ from benchmark.cli.sweep import add_sweep_command, run_sweep_command
 from benchmark.device.adb import AdbServer
 from benchmark.device.runner import ROUND_TIMEOUT_S
 from benchmark.records.run_files import DEFAULT_REPORTS
+from converter.base.cpu import prefer_avx2_math
 from converter.base.errors import ExitCode, ToolkitError, UsageError
 from converter.cli.args import (
     add_precision_arg,
@@ -136,6 +137,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    prefer_avx2_math()  # before Paddle is loaded, here or in a child
     setup_logging(args.verbose)
     try:
         return int(COMMANDS[args.command](args))

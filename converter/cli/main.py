@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from converter.base.cpu import prefer_avx2_math
 from converter.base.errors import ToolkitError, UsageError
 from converter.cli.args import (
     add_graph_fix_args,
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args_list or args_list[0].startswith("-") and args_list[0] not in ("-h", "--help"):
         args_list.insert(0, "zoo")
     args = _parser().parse_args(args_list)
+    prefer_avx2_math()  # before Paddle is loaded, here or in a child
     setup_logging(args.verbose)
     start = time.monotonic()
     try:

@@ -19,46 +19,66 @@ from typing import Any
 import numpy as np
 
 from converter.base.progress import emit
+from converter.quant.hist_tail import TailSampler
 
 CONV_OPS = ("conv2d", "depthwise_conv2d")
 HIST_PERCENT = 0.9999  # PaddleSlim's quant_post_static default, which the int8 gates were measured with
 
 
 def calibration_class() -> Any:
-    """Paddle 2.6's post-training quantization (what PaddleSlim's quant_post_static runs), with one change of speed,
-    not of result: each sample's activation histogram is counted on the same 2048 equal-width bins through
-    np.histogram's arithmetic path (bins=count, range=(first edge, last edge)) instead of a binary search over the
-    edge array, which took most of a 512x512 model's calibration time."""
-    from paddle.static.quantization import PostTrainingQuantization, utils
+    """Paddle 2.6's post-training quantization (what PaddleSlim's quant_post_static runs), with changes of speed,
+    not of result: `hist` runs the samples once instead of twice (converter.quant.hist_tail: each sample's range and
+    largest values give the same threshold, measured equal to the last bit on the V1-Server stand-in)."""
+    from paddle.static.quantization import PostTrainingQuantization
 
     class Calibration(PostTrainingQuantization):  # type: ignore[misc]  # paddle ships no type information
         batches_done = 0
+        tails: TailSampler | None = None
+
+        def _passes(self) -> int:
+            return 2 if self._algo == "KL" else 1
 
         def _report(self) -> None:
-            """One batch done: hist and KL run every batch twice (each activation's range first, then its
-            histogram), the other algorithms once."""
-            passes = 2 if self._algo in ("hist", "KL") else 1
+            """One batch done: KL runs every batch twice (each activation's range first, then its histogram),
+            the other algorithms once."""
+            passes, n = self._passes(), self._batch_nums
             self.batches_done += 1
-            n = self._batch_nums
             emit(self.batches_done, passes * n, f"pass {min(passes, (self.batches_done - 1) // n + 1)}/{passes}")
 
+        def quantize(self) -> Any:
+            if self._algo == "hist":
+                self.tails = TailSampler(self._hist_percent, self._batch_nums)
+                loader: Any = getattr(self, "_data_loader")  # noqa: B009  # set by paddle, untyped
+                calls: list[int] = []
+
+                def first_pass_only() -> Any:  # the second (histogram) pass has nothing left to count
+                    calls.append(1)
+                    return loader() if len(calls) == 1 else iter(())
+
+                self._data_loader = first_pass_only
+            return super().quantize()
+
         def _collect_activation_abs_min_max(self) -> None:
-            super()._collect_activation_abs_min_max()
+            if self.tails is None:
+                super()._collect_activation_abs_min_max()
+            else:
+                for var_name in self._quantized_act_var_name:
+                    values = np.abs(np.asarray(self._scope.find_var(var_name).get_tensor()))
+                    if values.size == 0:
+                        self._zero_size_var_names.add(var_name)
+                        continue
+                    self._sampling_act_abs_min_max[var_name] = list(self.tails.add(var_name, values))
             self._report()
+
+        def _calculate_kl_hist_threshold(self) -> None:
+            if self.tails is not None:
+                for var_name in self.tails.names():
+                    self._sampling_act_histogram[var_name] = list(self.tails.histogram(var_name, self._histogram_bins))
+            super()._calculate_kl_hist_threshold()
 
         def _sampling(self) -> None:
             super()._sampling()
             self._report()
-
-        def _sample_histogram(self) -> None:
-            for var_name in self._quantized_act_var_name:
-                tensor = utils.load_variable_data(self._scope, var_name)
-                if tensor.size == 0 or var_name not in self._sampling_act_histogram:
-                    self._zero_size_var_names.add(var_name)
-                    continue
-                counts, edges = self._sampling_act_histogram[var_name]
-                hist, _ = np.histogram(np.abs(tensor), bins=len(edges) - 1, range=(edges[0], edges[-1]))
-                counts += hist
 
     return Calibration
 

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from converter.base import atomic_files
+from converter.base.progress import Progress
 from converter.program.read import read_program
 from converter.schema.manifest_types import InputPreprocess
 from converter.sources.model_files import sha256_file
@@ -37,7 +38,9 @@ def _fill(shape: list[int], role: str | None, rng: np.random.Generator) -> NDArr
     return rng.normal(0.0, np.sqrt(2.0 / fan_in), shape).astype(np.float32)
 
 
-def build_standin(graph_dir: Path, dest: Path, calibration: list[NDArray[Any]], *, seed: int = 0) -> dict[str, Any]:
+def build_standin(
+    graph_dir: Path, dest: Path, calibration: list[NDArray[Any]], *, seed: int = 0, label: str = ""
+) -> dict[str, Any]:
     """Write dest/{model.pdmodel, model.pdiparams, deploy.yaml, STANDIN.json} from graph_dir's official program."""
     # One linear recipe in one Paddle static scope (fill, BatchNorm re-estimation layer by layer, classifier
     # scaling, save): split, it would pass the program, scope and executor around for no clarity.
@@ -68,13 +71,17 @@ def build_standin(graph_dir: Path, dest: Path, calibration: list[NDArray[Any]], 
             scope.var(v.name).get_tensor().set(_fill([int(d) for d in v.shape], roles.get(v.name), rng), place)
         x = np.concatenate(calibration, axis=0).astype(np.float32)
         exe = paddle.static.Executor(place)
+        progress = Progress(f"{label or graph_dir.name}: random-weight stand-in", unit="BatchNorm layers")
         with paddle.static.scope_guard(scope):
-            for op in bn_ops:  # in program order, so each layer sees its calibrated predecessors
+            for done, op in enumerate(bn_ops):  # in program order, so each layer sees its calibrated predecessors
+                progress.update(done, len(bn_ops), "statistics")
                 (act,) = exe.run(prog, feed={feed: x}, fetch_list=[op.input("X")[0]])
                 scope.find_var(op.input("Mean")[0]).get_tensor().set(act.mean(axis=(0, 2, 3)).astype(np.float32), place)
                 scope.find_var(op.input("Variance")[0]).get_tensor().set(
                     act.var(axis=(0, 2, 3)).astype(np.float32) + 1e-5, place
                 )
+            progress.update(len(bn_ops), len(bn_ops), "statistics")
+            progress.close()
             max_logit = _calibrate_classifier(prog, scope, exe, feed=feed, x=x, place=place)
             atomic_dir = atomic_files.partial_dir(dest)
             paddle.static.save_vars(exe, str(atomic_dir), main_program=prog, vars=params, filename="model.pdiparams")
@@ -181,13 +188,13 @@ def standin_source(entry: Any, graphs_dir: Path | None, cache_dir: Path) -> Any:
         log.info("%s: building a random-weight stand-in from %s (latency only)", entry.name, origin)
         cache_dir.mkdir(parents=True, exist_ok=True)
         if has_graph and graph:
-            build_standin(graph, dest, [preprocess(img, pre) for img in calibration_images()])
+            build_standin(graph, dest, [preprocess(img, pre) for img in calibration_images()], label=entry.name)
         else:
             from converter.standins.paddleseg import build_paddleseg_standin
 
             # 512x512 ResNet-50 forwards are slow on a CPU: a smaller (still textured) calibration set
             calibration = [preprocess(img, pre) for img in calibration_images(count=2)]
-            build_paddleseg_standin(entry.standin, entry.input_shape, dest, calibration)
+            build_paddleseg_standin(entry.standin, entry.input_shape, dest, calibration, label=entry.name)
     files = find_model_files(dest)
     warning = (
         f"RANDOM WEIGHTS (latency-only stand-in built from {origin}); accuracy figures are meaningless and excluded"

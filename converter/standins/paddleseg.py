@@ -15,11 +15,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from converter.base import atomic_files
+from converter.base.progress import Progress
 from converter.standins.store import TARGET_MAX_LOGIT, StandinError, publish
 
 
 def build_paddleseg_standin(
-    arch: Any, input_shape: tuple[int, ...], dest: Path, calibration: list[NDArray[Any]], *, seed: int = 0
+    arch: Any,
+    input_shape: tuple[int, ...],
+    dest: Path,
+    calibration: list[NDArray[Any]],
+    *,
+    seed: int = 0,
+    label: str = "",
 ) -> dict[str, Any]:
     # One linear recipe in one dygraph session (build, calibrate BatchNorm, scale the head, export): kept whole.
     try:
@@ -39,25 +46,31 @@ def build_paddleseg_standin(
         raise StandinError(f"paddleseg cannot build {arch.model}/{arch.backbone} with {arch.model_args}: {e}") from None
     norms = [m for m in model.sublayers() if isinstance(m, paddle.nn.layer.norm._BatchNormBase)]
     x = paddle.to_tensor(np.concatenate(calibration, axis=0).astype(np.float32))
+    progress = Progress(f"{label or arch.model}: random-weight stand-in", unit="steps")
+    progress.update(0, 3, "BatchNorm statistics")
     with paddle.no_grad():
         for bn in norms:
             bn._momentum = 0.0  # running statistics := this batch's statistics
         model.train()
         model(x)
+        progress.update(1, 3, "BatchNorm statistics")
         model.eval()
         convs = [m for m in model.sublayers() if isinstance(m, paddle.nn.Conv2D) and m._out_channels == 2]
         if not convs:
             raise StandinError(f"{arch.model}: no classifier conv with 2 outputs")
         head = convs[-1]
-        for _ in range(2):  # scale, then correct once (the head is followed by a resize)
-            logits = model(x)[0].numpy()
-            peak = float(np.abs(logits - logits.mean(axis=(0, 2, 3), keepdims=True)).max())
-            scale = TARGET_MAX_LOGIT / max(peak, 1e-6)
-            head.weight.set_value(head.weight * scale)
-            if head.bias is not None:
-                means = paddle.to_tensor(logits.mean(axis=(0, 2, 3)).astype(np.float32))
-                head.bias.set_value((head.bias - means) * scale)
-        max_logit = float(np.abs(model(x)[0].numpy()).max())
+        logits = model(x)[0].numpy()
+        means = logits.mean(axis=(0, 2, 3), keepdims=True)
+        scale = TARGET_MAX_LOGIT / max(float(np.abs(logits - means).max()), 1e-6)
+        head.weight.set_value(head.weight * scale)
+        # The head is followed only by a resize, whose weights sum to one: the new logits are exactly
+        # (logits - means) * scale (or logits * scale without a bias), so no second forward is needed.
+        if head.bias is not None:
+            head.bias.set_value((head.bias - paddle.to_tensor(means.reshape(-1).astype(np.float32))) * scale)
+            max_logit = float(np.abs((logits - means) * scale).max())
+        else:
+            max_logit = float(np.abs(logits * scale).max())
+        progress.update(2, 3, "classifier scaling")
 
     class Softmaxed(paddle.nn.Layer):  # type: ignore[misc]  # paddle ships no type information
         def __init__(self, inner: Any) -> None:
@@ -90,4 +103,6 @@ def build_paddleseg_standin(
         "why": "latency-only stand-in: no official weights or graph available; accuracy is meaningless",
     }
     publish(partial, dest, meta)
+    progress.update(3, 3, "export")
+    progress.close()
     return meta
