@@ -79,10 +79,6 @@ $(STAMP): pyproject.toml Makefile
 	@# pull a second cv2 and a web stack: install it without dependencies, plus the few it imports.
 	$(PY) -m pip install --quiet requests six scipy scikit-learn tqdm filelock prettytable
 	$(PY) -m pip install --quiet --no-deps paddleseg==2.8.0
-	@# paddleslim 2.6 (full-int8 post-training quantization) pins opencv-python==4.6 too: --no-deps, plus pyzmq it
-	@# imports at start (the rest it needs is installed above).
-	$(PY) -m pip install --quiet pyzmq
-	$(PY) -m pip install --quiet --no-deps paddleslim==2.6.0
 	@touch $@
 
 # The Paddle 3 reference environment (.venv-paddle3, or PADDLE3_VENV) that PIR exports are checked against; made on
@@ -184,13 +180,17 @@ android-install: $(STAMP)
 	$(PY) -m android_demo.install $(if $(SERIAL),--serial "$(SERIAL)") $(if $(ADB),--adb "$(ADB)")
 
 # The whole suite (emulated devices in namespace mode where the kernel allows it; the plain mode, the fallback for
-# kernels without user namespaces, has tests of its own), with the 25 slowest tests listed.
+# kernels without user namespaces, has tests of its own), with the 25 slowest tests listed. Test files are spread
+# over TEST_WORKERS processes (pytest-xdist; default: one per CPU, TEST_WORKERS=0 runs in this process); real models
+# are converted once per run and shared (tests/conftest.py: built_once).
+TEST_WORKERS ?= auto
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 test: $(STAMP)
-	$(PY) -m pytest --durations=25 $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check converter benchmark android_demo tests

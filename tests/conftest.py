@@ -3,6 +3,7 @@ REQUIRE_SHARED=1 so that a missing ../shared fails the run instead of skipping t
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -70,19 +71,18 @@ def copy_model(models_dir: Path, tmp_path: Path) -> Callable[[str], Path]:
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """Build (once per session) tiny real Paddle models: small, unsupported, train."""
-    root = tmp_path_factory.mktemp("tiny")
+    """Build (once per run) tiny real Paddle models: small, unsupported, train."""
+    built: dict[str, Path] = {}
 
     def _get(kind: str) -> Path:
-        out = root / kind
-        if not out.exists():
-            subprocess.run(
-                [sys.executable, str(REPO / "tests" / "model_factory.py"), kind, str(out)],
-                check=True,
-                capture_output=True,
-                timeout=300,
-            )
-        return out
+        if kind not in built:
+
+            def build(out: Path) -> None:
+                factory = [sys.executable, str(REPO / "tests" / "model_factory.py"), kind, str(out)]
+                subprocess.run(factory, check=True, capture_output=True, timeout=300)
+
+            built[kind] = built_once(tmp_path_factory, f"tiny-{kind}", build)
+        return built[kind]
 
     return _get
 
@@ -159,26 +159,33 @@ def emulated(lab):  # type: ignore[no-untyped-def]
         lab.remove_device(h)
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, key: str, build: Callable[[Path], None]) -> Path:
+    """`build(folder)` once per test run, shared by the xdist workers (a file lock in the run's common temporary
+    folder); each caller gets its own hard-linked copy, so files it adds or replaces (atomic writes) stay its own."""
+    base = tmp_path_factory.getbasetemp()
+    common = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    shared, done = common / f"built-{key}", common / f"built-{key}.done"
+    with open(common / f"built-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            build(shared)
+            done.touch()
+    mine = tmp_path_factory.mktemp(key)
+    shutil.copytree(shared, mine, copy_function=os.link, dirs_exist_ok=True)
+    return mine
+
+
 @pytest.fixture(scope="session")
 def bench_out(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """portrait V2-Lite and general V1-Lite converted once (arm + x86) for the harness tests."""
+    """portrait V2-Lite and general V1-Lite converted once per run (arm + x86) for the harness tests."""
     from converter.cli.main import main as convert_main
 
-    out = tmp_path_factory.mktemp("bench_models")
-    rc = convert_main(
-        [
-            "zoo",
-            "--models-dir",
-            str(models_dir),
-            "--models",
-            f"{PORTRAIT_V2},{HUMAN_V1}",
-            "--offline",
-            "--out",
-            str(out),
-        ]
-    )
-    assert rc == 0
-    return out
+    def build(out: Path) -> None:
+        zoo = ["zoo", "--models-dir", str(models_dir), "--models", f"{PORTRAIT_V2},{HUMAN_V1}", "--offline"]
+        assert convert_main([*zoo, "--out", str(out)]) == 0
+
+    return built_once(tmp_path_factory, "bench_models", build)
 
 
 @pytest.fixture(scope="session")

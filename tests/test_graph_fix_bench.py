@@ -25,7 +25,7 @@ def test_fixed_vs_unfixed_on_host_and_emulated_device(
 ) -> None:
     reports, out = tmp_path / "reports", tmp_path / "models"
     argv = ["graph-fixes", "--paddle26", EXPORT, "--offline", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
-    argv += ["--reports", str(reports), "--rounds", "3", "--repeats", "5", "--warmup", "2", "--no-arm"]
+    argv += ["--reports", str(reports), "--rounds", "2", "--repeats", "3", "--warmup", "1", "--no-arm"]
     # The old-form arm is the official graph of the same architecture (--models-dir has graph_only/; random weights).
     assert main([*argv, "--models-dir", str(models_dir), "--emulated"]) == 0
     printed = capsys.readouterr().out
@@ -33,11 +33,11 @@ def test_fixed_vs_unfixed_on_host_and_emulated_device(
     rows = read_run(run_file).records  # type: ignore[attr-defined]
     assert [r.where.split(" ")[0] for r in rows][0] == "host" and "emulated" in rows[1].where
     for r in rows:
-        assert r.model == EXPORT and len(r.ratios) == 3 and r.ratio_median > 0
+        assert r.model == EXPORT and len(r.ratios) == 2 and r.ratio_median > 0
         assert r.x86_ops_before > r.x86_ops_after > 0
         assert r.rewrites["conv_bias_reshape"] > 20
         assert f"{r.ratio_median:.2f}" in printed
-        assert r.old_form_model == V2_LITE and r.old_form_weights == "random" and len(r.old_form_ratios) == 3
+        assert r.old_form_model == V2_LITE and r.old_form_weights == "random" and len(r.old_form_ratios) == 2
         assert f"fixed {r.ratio_median:.2f}, old form {r.old_form_ratio_median:.2f}" in printed
     assert rows[0].lite_max_abs_diff_fixed_vs_unfixed <= 1e-5  # Paddle-Lite agrees with itself
     manifest = manifest_of(out / EXPORT)
@@ -58,6 +58,7 @@ def test_fixed_vs_unfixed_on_host_and_emulated_device(
     # --profile: where the host's time goes per variant; the fixes leave no batch_norm kernel to run.
     before = set(reports.glob("graph-fixes-*.json"))
     argv[argv.index(str(out))] = str(tmp_path / "models2")
+    argv[argv.index("--rounds") + 1] = "1"  # this run checks the warning and the profile, not the ratio
     argv += ["--models-dir", str(tmp_path)]  # no official files there (CI also sets MODELS_DIR: overridden)
     profile = perf_usable()
     assert main([*argv, "--profile"] if profile else argv) == 0

@@ -13,7 +13,7 @@ from benchmark.cli import main as bench_main
 from benchmark.records.runs import ParityRun
 from converter.cli.main import main as convert_main
 from converter.images.generated import generated_images
-from tests.conftest import closed_port_url
+from tests.conftest import closed_port_url, labelled_subset
 from tests.runs import manifest_of, read_as
 
 pytestmark = pytest.mark.slow
@@ -90,7 +90,7 @@ def test_standin_built_labelled_cached_and_parity_checked(
             "parity",
             *args,
             "--images",
-            str(data_dir / "mini_supervisely_subset"),
+            str(labelled_subset(data_dir, tmp_path / "labelled", 4)),  # labelled: accuracy must still be excluded
             "--reports",
             str(reports),
             "--precision",

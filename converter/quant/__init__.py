@@ -1,2 +1,2 @@
 """Full int8: calibration photos (and their augmentation), post-training quantization in a child process
-(PaddleSlim)."""
+(Paddle's PostTrainingQuantization)."""

@@ -1,4 +1,4 @@
-"""Full-int8 post-training quantization of a model's program (PaddleSlim, in a child process), cached beside the
+"""Full-int8 post-training quantization of a model's program (Paddle's PostTrainingQuantization, in a child process), cached beside the
 downloads like the stand-ins: the quantized program is rebuilt only when the program, the calibration set or the
 settings change. opt then turns its fake-quant ops into int8 kernels (`conv2d/int8_out`, `calib` ops between)."""
 
@@ -108,7 +108,7 @@ def quantize(
             raise QuantizationError(name, f"{e.strerror or e} ({e.filename or dest})") from None
     files = find_model_files(dest)
     report = json.loads((dest / "quant.json").read_text())
-    quantized = ModelSource("int8", files, checksums(files), "full int8 (PaddleSlim post-training)", (), source.url)
+    quantized = ModelSource("int8", files, checksums(files), "full int8 (Paddle post-training quantization)", (), source.url)
     return Quantized(quantized, settings, calib.to_json(), report, cache_key)
 
 
@@ -157,7 +157,7 @@ def _build(
             if "_sample_avg" in r.stderr and "IndexError" in r.stderr:
                 raise QuantizationError(name, AVG_BUG)
             why = "timed out" if r.timed_out else f"exit {r.returncode}"
-            raise QuantizationError(name, f"the PaddleSlim worker failed ({why}):\n{r.tail(8)}")
+            raise QuantizationError(name, f"the quantization worker failed ({why}):\n{r.tail(8)}")
         for extra in ("deploy.yaml",):
             if (files.folder / extra).is_file():
                 shutil.copyfile(files.folder / extra, out / extra)

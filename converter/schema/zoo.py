@@ -24,7 +24,7 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 # int8w / int16w: weight-only quantization (a smaller file, the same fp32 compute).
 PRECISIONS = ("fp32", "fp16", "int8", "int8w", "int16w")
 Precision = Literal["fp32", "fp16", "int8", "int8w", "int16w"]
-CalibAlgo = Literal["hist", "mse", "KL", "avg"]  # PaddleSlim's activation-scale algorithms
+CalibAlgo = Literal["hist", "mse", "KL", "avg"]  # Paddle's post-training activation-scale algorithms
 WeightScales = Literal["channel", "tensor"]  # per-channel or per-tensor weight scales
 RENAMED_PRECISIONS = {"int16": "int16w"}  # before 0.2 "int16" was weight-only int16 (and "int8" weight-only int8)
 
