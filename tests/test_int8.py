@@ -1,6 +1,7 @@
-"""Full int8: post-training quantization with Paddle's PostTrainingQuantization (real), cached by what it depends on, converted by the real
-opt into int8 kernels read back from the .nb; calibration images never judged; the int8 study on desktop Paddle
-Inference; the variant run on the real ARM runtime under QEMU with its held-out parity and a recommendation."""
+"""Full int8: post-training quantization with Paddle's PostTrainingQuantization (real), cached by what it depends on,
+converted by the real opt into int8 kernels read back from the .nb; calibration images never judged; the int8 study on
+desktop Paddle Inference; the variant run on the real ARM runtime under QEMU with its held-out parity and a
+recommendation."""
 
 from __future__ import annotations
 

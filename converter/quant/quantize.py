@@ -1,6 +1,7 @@
-"""Full-int8 post-training quantization of a model's program (Paddle's PostTrainingQuantization, in a child process), cached beside the
-downloads like the stand-ins: the quantized program is rebuilt only when the program, the calibration set or the
-settings change. opt then turns its fake-quant ops into int8 kernels (`conv2d/int8_out`, `calib` ops between)."""
+"""Full-int8 post-training quantization of a model's program (Paddle's PostTrainingQuantization, in a child process),
+cached beside the downloads like the stand-ins: the quantized program is rebuilt only when the program, the calibration
+set or the settings change. opt then turns its fake-quant ops into int8 kernels (`conv2d/int8_out`, `calib` ops
+between)."""
 
 from __future__ import annotations
 
@@ -108,7 +109,9 @@ def quantize(
             raise QuantizationError(name, f"{e.strerror or e} ({e.filename or dest})") from None
     files = find_model_files(dest)
     report = json.loads((dest / "quant.json").read_text())
-    quantized = ModelSource("int8", files, checksums(files), "full int8 (Paddle post-training quantization)", (), source.url)
+    quantized = ModelSource(
+        "int8", files, checksums(files), "full int8 (Paddle post-training quantization)", (), source.url
+    )
     return Quantized(quantized, settings, calib.to_json(), report, cache_key)
 
 

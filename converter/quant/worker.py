@@ -89,9 +89,9 @@ def conv_weights(program: Any) -> list[str]:
 
 
 def restore_output_names(model_file: Path, names: list[str]) -> None:
-    """Paddle's PostTrainingQuantization saves through save_inference_model, which appends an identity `scale` op per output and fetches
-    `save_infer_model/scale_N.tmp_0`; put the original output names back (dropping that op) so every variant of a
-    model has the same outputs."""
+    """Paddle's PostTrainingQuantization saves through save_inference_model, which appends an identity `scale` op per
+    output and fetches `save_infer_model/scale_N.tmp_0`; put the original output names back (dropping that op) so every
+    variant of a model has the same outputs."""
     from paddle.static import Program
 
     program = Program.parse_from_string(model_file.read_bytes())

@@ -20,7 +20,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from converter.base import atomic_files
-from converter.base.progress import Progress
 from converter.program.read import read_program
 from converter.schema.manifest_types import InputPreprocess
 from converter.sources.model_files import sha256_file
@@ -71,17 +70,8 @@ def build_standin(
             scope.var(v.name).get_tensor().set(_fill([int(d) for d in v.shape], roles.get(v.name), rng), place)
         x = np.concatenate(calibration, axis=0).astype(np.float32)
         exe = paddle.static.Executor(place)
-        progress = Progress(f"{label or graph_dir.name}: random-weight stand-in", unit="BatchNorm layers")
         with paddle.static.scope_guard(scope):
-            for done, op in enumerate(bn_ops):  # in program order, so each layer sees its calibrated predecessors
-                progress.update(done, len(bn_ops), "statistics")
-                (act,) = exe.run(prog, feed={feed: x}, fetch_list=[op.input("X")[0]])
-                scope.find_var(op.input("Mean")[0]).get_tensor().set(act.mean(axis=(0, 2, 3)).astype(np.float32), place)
-                scope.find_var(op.input("Variance")[0]).get_tensor().set(
-                    act.var(axis=(0, 2, 3)).astype(np.float32) + 1e-5, place
-                )
-            progress.update(len(bn_ops), len(bn_ops), "statistics")
-            progress.close()
+            _batch_statistics(prog, exe, feed={feed: x})
             max_logit = _calibrate_classifier(prog, scope, exe, feed=feed, x=x, place=place)
             atomic_dir = atomic_files.partial_dir(dest)
             paddle.static.save_vars(exe, str(atomic_dir), main_program=prog, vars=params, filename="model.pdiparams")
@@ -111,6 +101,23 @@ def build_standin(
         max_logit,
     )
     return meta
+
+
+def _batch_statistics(prog: Any, exe: Any, *, feed: dict[str, Any]) -> None:
+    """Every BatchNorm's mean and variance := its input's statistics over the calibration batch, each layer seeing
+    its calibrated predecessors: one forward of a copy of the program whose BatchNorms are in training mode with
+    momentum 0 (they normalise by, and store, the batch statistics) instead of one forward per layer."""
+    training = prog.clone()
+    block = training.global_block()
+    for i, op in enumerate(block.ops):
+        if op.type == "batch_norm":
+            if "ReserveSpace" not in op.output_names:  # the training kernel writes it; inference exports drop it
+                reserve = block.create_var(name=f"standin_bn_reserve_{i}", dtype="float32")
+                op.desc.set_output("ReserveSpace", [reserve.name])
+            op._set_attr("is_test", False)
+            op._set_attr("use_global_stats", False)
+            op._set_attr("momentum", 0.0)
+    exe.run(training, feed=feed, fetch_list=[])
 
 
 def _calibrate_classifier(prog: Any, scope: Any, exe: Any, *, feed: str, x: NDArray[Any], place: Any) -> float:
