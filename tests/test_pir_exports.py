@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -122,8 +123,12 @@ def test_a_paddlex_folder_end_to_end(  # type: ignore[no-untyped-def]
     assert data.files["arm-int8.nb"].int8_kernels and (data.files["arm-int8.nb"].int8_kernels or 0) > 10
     common = ["--out", str(out), "--reports", str(reports)]
     one = ["--rounds", "1", "--repeats", "1", "--warmup", "0"]
+    images = tmp_path / "images"  # device parity on two images (each is an ARM inference under QEMU per variant)
+    images.mkdir()
+    for name, img in generated_images()[:2]:
+        assert cv2.imwrite(str(images / f"{name}.png"), img)
     rc = bench_main(["bench-emulated", "--profile", "sd855-arm", "--converted", "humanseg_pdx", "--precision",
-                     "fp32,fp16", *one, *common])  # fmt: skip
+                     "fp32,fp16", "--images", str(images), *one, *common])  # fmt: skip
     cap = capsys.readouterr()
     assert rc == 0, cap.out + cap.err
     parity = read_as(sorted(reports.glob("parity-*.json"))[-1], ParityRun).records
