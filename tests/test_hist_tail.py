@@ -3,11 +3,21 @@ histogram edges and the same percent bin as counting every value of every sample
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from converter.base.cpu import MKL_AVX2, MKL_CPU_TYPE, avx2_math_env
-from converter.quant.hist_tail import TailSampler, percent_threshold, tail_size
+from converter.quant.hist_tail import TailSampler, tail_size
+
+
+def percent_threshold(hist: np.ndarray, edges: np.ndarray, percent: float) -> float:
+    """Paddle 2.6's own hist threshold of a histogram (the method reads only the percent from its instance)."""
+    from paddle.static.quantization import PostTrainingQuantization
+
+    calibration = SimpleNamespace(_hist_percent=percent)
+    return float(PostTrainingQuantization._get_hist_scaling_factor(calibration, hist, edges))
 
 
 def _two_pass(samples: list[np.ndarray], percent: float) -> float:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from android_demo.native_libs import PAGE_BYTES, check_apk, data_offset, write_stored_aligned
 from benchmark.device.elf import read_elf
-from tests.conftest import _shared_path
+from tests.conftest import SHARED, _shared_path
 
 LIB = "libpaddle_light_api_shared.so"
 
 
 def test_aligned_stored_library_passes_and_each_mistake_is_named(tmp_path: Path) -> None:
-    lib = _shared_path("ARM_RUNTIME_DIR", Path(__file__).resolve().parents[2] / "shared" / "paddle-lite-armv8")
+    lib = _shared_path("ARM_RUNTIME_DIR", SHARED / "paddle-lite-armv8")
     so = lib / "fp32" / LIB
     elf = read_elf(so.read_bytes())
     assert elf is not None and elf.machine == "aarch64"

@@ -4,6 +4,7 @@ they always run in a child process through here."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -47,6 +48,12 @@ class ProcessResult:
         return None
 
 
+def _kill_group(pid: int) -> None:
+    """SIGKILL the process group led by `pid` (the children run with start_new_session); gone already is fine."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -81,16 +88,10 @@ def run(
             out, err, timed_out = _communicate_lines(proc, timeout_s, on_stderr_line)
     except subprocess.TimeoutExpired:
         timed_out = True
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _kill_group(proc.pid)
         out, err = proc.communicate()
     except BaseException:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _kill_group(proc.pid)
         proc.wait()
         raise
     return ProcessResult(
@@ -133,10 +134,7 @@ def _communicate_lines(
         proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         timed_out = True
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _kill_group(proc.pid)
         proc.wait()
     for t in readers:
         t.join(timeout=10)
@@ -172,10 +170,7 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
         proc.terminate()
         proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _kill_group(proc.pid)
         proc.wait(timeout=timeout_s)
 
 
@@ -267,10 +262,7 @@ class LineWorker:
                     self._proc.stdin.close()
                 self._proc.wait(timeout=timeout_s)
             except (subprocess.TimeoutExpired, OSError):
-                try:
-                    os.killpg(self._proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _kill_group(self._proc.pid)
                 self._proc.wait(timeout=timeout_s)
         for stream in (self._proc.stdin, self._proc.stdout):
             if stream is not None and not stream.closed:

@@ -66,11 +66,3 @@ class TailSampler:
 
     def names(self) -> list[str]:
         return list(self._acts)
-
-
-def percent_threshold(hist: NDArray[Any], edges: NDArray[Any], percent: float) -> float:
-    """Paddle's hist scaling factor of a histogram: the first bin whose cumulative share reaches `percent`,
-    as (bin index + 1 - 0.5) bin widths."""
-    share = np.cumsum(hist / float(hist.sum()))
-    index = int(np.argmax(share >= percent)) + 1 if share[-1] >= percent else 0
-    return (index - 0.5) * float(edges[1] - edges[0])
