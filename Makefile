@@ -82,9 +82,10 @@ $(STAMP): pyproject.toml Makefile
 	@touch $@
 
 # The Paddle 3 reference environment (.venv-paddle3, or PADDLE3_VENV) that PIR exports are checked against; made on
-# first use by any command that needs it, or ahead of time here
+# first use by any command that needs it, or ahead of time here (PADDLE3_EXTRAS=exports: with what the tests need to
+# export networks with Paddle 3)
 paddle3-env: $(STAMP)
-	$(PY) -m converter.reference.paddle3_env
+	$(PY) -m converter.reference.paddle3_env $(PADDLE3_EXTRAS)
 
 convert: $(STAMP)
 	$(PY) -m converter zoo $(ZOO_ARGS) $(if $(OUT),--out "$(OUT)") $(if $(TARGETS),--targets "$(TARGETS)") $(if $(PRECISIONS),--precision "$(PRECISIONS)")
@@ -181,9 +182,10 @@ android-install: $(STAMP)
 
 # The whole suite (emulated devices in namespace mode where the kernel allows it; the plain mode, the fallback for
 # kernels without user namespaces, has tests of its own), with the 25 slowest tests listed. Test files are spread
-# over TEST_WORKERS processes (pytest-xdist; default: one per CPU, TEST_WORKERS=0 runs in this process); real models
-# are converted once per run and shared (tests/conftest.py: built_once).
-TEST_WORKERS ?= auto
+# over TEST_WORKERS processes (pytest-xdist; default: one more than the CPUs, since tests also wait on adb, devices
+# and subprocesses; TEST_WORKERS=0 runs in this process); real models are converted once per run and shared
+# (tests/conftest.py: built_once).
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 test: $(STAMP)

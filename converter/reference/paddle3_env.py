@@ -110,11 +110,13 @@ def _base_python() -> str:
     return getattr(sys, "_base_executable", None) or sys.executable
 
 
-def main() -> int:
-    """`python -m converter.reference.paddle3_env` (make paddle3-env): make the environment now, print its python."""
+def main(argv: list[str] | None = None) -> int:
+    """`python -m converter.reference.paddle3_env [EXTRA ...]` (make paddle3-env [PADDLE3_EXTRAS=exports]): make
+    the environment now (with the named extras), print its python."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    extras = tuple(sys.argv[1:] if argv is None else argv)
     try:
-        print(paddle3_python())
+        print(paddle3_python(extras))
     except Paddle3EnvError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
