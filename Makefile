@@ -182,10 +182,10 @@ android-install: $(STAMP)
 
 # The whole suite (emulated devices in namespace mode where the kernel allows it; the plain mode, the fallback for
 # kernels without user namespaces, has tests of its own), with the 25 slowest tests listed. Test files are spread
-# over TEST_WORKERS processes (pytest-xdist; default: one more than the CPUs, since tests also wait on adb, devices
-# and subprocesses; TEST_WORKERS=0 runs in this process); real models are converted once per run and shared
+# over TEST_WORKERS processes (pytest-xdist; default: one per CPU (one more made the run slower, Paddle's and QEMU's
+# work contending); TEST_WORKERS=0 runs in this process); real models are converted once per run and shared
 # (tests/conftest.py: built_once).
-TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+TEST_WORKERS ?= auto
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 test: $(STAMP)

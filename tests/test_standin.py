@@ -118,10 +118,11 @@ def test_standin_built_labelled_cached_and_parity_checked(
 
 def test_server_standin_from_paddleseg(models_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     """V1-Server has no graph here: built from paddleseg's DeepLabV3P/ResNet50_vd, converted, and run on a
-    handful of images only (about 2 s per 512x512 inference on this host)."""
+    handful of images only (about 4 s per 512x512 inference on this host; one image here, the graph-fix check
+    runs four more)."""
     images = tmp_path / "images"
     images.mkdir()
-    for name, img in generated_images()[:2]:
+    for name, img in generated_images()[:1]:
         cv2.imwrite(str(images / f"{name}.png"), img)
     out, cache, reports = tmp_path / "out", tmp_path / "cache", tmp_path / "reports"
     rc = bench_main(
@@ -154,4 +155,4 @@ def test_server_standin_from_paddleseg(models_dir: Path, tmp_path: Path, capsys)
     manifest = manifest_of(out / SERVER)
     assert manifest.weights == "random" and manifest.input_shape == [1, 3, 512, 512]
     (model,) = read_as(next(reports.glob("parity-*.json")), ParityRun).models
-    assert model.status == "pass" and model.comparisons == 2 and model.min_argmax_agreement > 0.999
+    assert model.status == "pass" and model.comparisons == 1 and model.min_argmax_agreement > 0.999

@@ -32,8 +32,10 @@ TRANSLATED_DIR = "translated"
 RECORD = "TRANSLATION.json"
 CHECK_IMAGES = 2  # generated images: the translation is exact or wrong, a few inputs tell which
 # Both sides run every op as written (no fusion passes), so the same ops give the same floats: measured 0 on every
-# export tried. The bound leaves room for a kernel that sums in another order, relative to the output's magnitude.
-CHECK_RTOL = 1e-6
+# export tried but MobileSeg, where one kernel sums in another order: 5.7e-7 and 1.22e-6 on softmax outputs with two
+# calibrations of its stand-in (a few float32 ulps at 1.0). The bound, relative to the output's magnitude, leaves that
+# room; a wrongly mapped op moves outputs by orders of magnitude more.
+CHECK_RTOL = 1e-5
 
 
 class TranslationMismatch(ToolkitError):
