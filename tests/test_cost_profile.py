@@ -124,6 +124,27 @@ def test_the_fit_recovers_known_rates_and_reports_leave_one_out() -> None:
     )
 
 
+def test_the_fit_recovers_a_fixed_cost_per_op_and_each_op_gets_a_time() -> None:
+    """Small many-op networks: time that does not grow with instructions is a fixed cost per op, which the fit
+    recovers beside the rates when the points record their ops; each op's time is its share plus that cost."""
+    ipc, clock, op_us = {"dense fp32": 2.5, "depthwise": 0.8, "memory": 0.4}, 2841.6, 8.0
+    shapes = [(60e6, 10e6, 8e6, 30), (20e6, 15e6, 2e6, 120), (90e6, 2e6, 20e6, 60), (5e6, 1e6, 2e6, 150),
+              (30e6, 30e6, 30e6, 40), (8e6, 4e6, 3e6, 90)]  # fmt: skip
+    points = []
+    for i, (a, b, c, ops) in enumerate(shapes):
+        groups = {"dense fp32": int(a), "depthwise": int(b), "memory": int(c)}
+        p = _point(f"m{i}", groups, ipc, clock)
+        points.append(p.model_copy(update={"phone_ms": p.phone_ms + ops * op_us / 1000, "ops": ops}))
+    template = CostModel(name="t", device_class="X", soc="s", core="c", clock_mhz=clock, ipc={})
+    model = fit(template, points)
+    assert model.op_us == pytest.approx(op_us, rel=1e-3) and model.loo_rms_pct is not None and model.loo_rms_pct < 0.1
+    assert {g: model.ipc[g] for g in ipc} == pytest.approx(ipc, rel=1e-3)
+    without = fit(template, points, per_op=False)  # the same figures through rates alone miss the small networks
+    assert without.op_us == 0 and (without.loo_max_pct or 0) > 5 * (model.loo_max_pct or 0) + 1
+    us = model.op_us_of("conv depthwise", 1_000_000)
+    assert us == pytest.approx(1e6 / (0.8 * clock) + op_us, rel=1e-3)
+
+
 def _rec(**fields: object) -> LatencyRecord:
     return LatencyRecord.model_validate(
         {"model": "netA", "precision": "fp32", "status": "ok", "input_shape": [1, 3, 224, 224], **fields}

@@ -131,5 +131,6 @@ def attribute(text: str, kmap: KernelMap, program: NbProgram, per_inference: int
         families=dict(families.most_common()),
         ops=costs,
         ops_matched=matched,
+        kernels_run=len(ops),
         note=note,
     )

@@ -72,14 +72,14 @@ def measured(records: list[LatencyRecord]) -> dict[str, list[PhoneFigure]]:
     return {k: list(v.values()) for k, v in out.items()}
 
 
-def profiles(records: list[LatencyRecord], device_class: str) -> dict[tuple[str, str], dict[str, int]]:
-    """Instruction groups per (model, variant) from ARM emulated records of the class (newest wins), on top of the
-    ones stored with the shipped fit."""
+def profiles(records: list[LatencyRecord], device_class: str) -> dict[tuple[str, str], tuple[dict[str, int], int]]:
+    """Instruction groups and kernels launched per (model, variant) from ARM emulated records of the class (newest
+    wins), on top of the ones stored with the shipped fit."""
     shipped = load_shipped(device_class)
-    out = {(p.model, p.precision): p.groups for p in (shipped.points if shipped else [])}
+    out = {(p.model, p.precision): (p.groups, p.ops) for p in (shipped.points if shipped else [])}
     for r in sorted(records, key=lambda r: r.finished_at or ""):
         if r.cost_profile is not None and _soc(r) == device_class:
-            out[(r.model, r.precision)] = groups_of(r.cost_profile.families)
+            out[(r.model, r.precision)] = (groups_of(r.cost_profile.families), r.cost_profile.kernels_run)
     return out
 
 
@@ -95,11 +95,14 @@ def calibrate(
     known = profiles(records, device_class)
     points, missing = [], []
     for f in figures:
-        groups = known.get((f.model, f.precision))
-        if groups is None:
+        profile = known.get((f.model, f.precision))
+        if profile is None:
             missing.append(f"{f.model} {f.precision}")
             continue
-        points.append(FitPoint(model=f.model, precision=f.precision, phone_ms=f.ms, source=f.source, groups=groups))
+        groups, ops = profile
+        points.append(
+            FitPoint(model=f.model, precision=f.precision, phone_ms=f.ms, source=f.source, groups=groups, ops=ops)
+        )
     template = CostModel(
         name=name, device_class=device_class, soc=info.soc, core=info.core, clock_mhz=info.clock_mhz, ipc={}
     )

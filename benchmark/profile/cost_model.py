@@ -1,9 +1,12 @@
-"""The phone-latency cost model: a physical model with few parameters. A core retires the instructions of each kernel
-group at its own rate (instructions per cycle): dense convolutions and GEMM, one rate per precision (fp32 FMA, fp16
-FMA and int8 dot-product kernels mix loads and arithmetic differently), depthwise convolutions, and everything else,
-which is bound by memory; at the big core's clock, one thread:
+"""The phone-latency cost model: a physical model with few parameters, built op by op. A core retires the
+instructions of each kernel group at its own rate (instructions per cycle): dense convolutions and GEMM, one rate per
+precision (fp32 FMA, fp16 FMA and int8 dot-product kernels mix loads and arithmetic differently), depthwise
+convolutions, and everything else, which is bound by memory; at the big core's clock, one thread. Every op also
+costs a fixed time that does not grow with its instructions (the runtime's dispatch, tensor resize and allocation,
+caches refilled between small ops, GEMM blocks a small channel count leaves half empty):
 
-    est_ms = sum over groups g of insns_g / (ipc_g * clock_mhz * 1000)
+    est_us(op) = insns_op / (ipc_group(op) * clock_mhz) + op_us
+    est_ms     = (sum over ops of est_us(op) + runtime insns / (ipc_memory * clock_mhz)) / 1000
 
 The instruction counts come from the ARM cost profile (benchmark.profile); the rates are fitted to phone figures
 (published ones, or a user's own bench-device medians) by least squares on the relative error, with every rate
@@ -38,6 +41,7 @@ class FitPoint(BaseModel):
     phone_ms: float
     source: str = Field(description="where the figure comes from (publication, or the user's run file)")
     groups: dict[str, int] = Field(description="instructions per inference by group (cost_model.GROUPS)")
+    ops: int = Field(default=0, description="kernels launched per inference (0: not recorded)")
     est_ms: float | None = None
     loo_est_ms: float | None = Field(default=None, description="estimate when this point is left out of the fit")
 
@@ -52,6 +56,7 @@ class CostModel(BaseModel):
     core: str = Field(description="the core the figures were measured on, e.g. Cortex-A76 (Kryo 485 Gold)")
     clock_mhz: float
     ipc: dict[str, float] = Field(description="instructions per cycle by group; empty when uncalibrated")
+    op_us: float = Field(default=0.0, description="fixed time per op launched, in microseconds (0: no such term)")
     calibrated: bool = True
     fit_rms_pct: float | None = None
     loo_rms_pct: float | None = Field(default=None, description="leave-one-out RMS relative error: the error band")
@@ -63,11 +68,17 @@ class CostModel(BaseModel):
     def label(self) -> str:
         return f"{self.name} v{self.version}"
 
-    def estimate_ms(self, groups: dict[str, int]) -> float | None:
+    def estimate_ms(self, groups: dict[str, int], ops: int = 0) -> float | None:
         if not self.calibrated or not self.ipc:
             return None
         khz = self.clock_mhz * 1000.0
-        return sum(n / (self.ipc[g] * khz) for g, n in groups.items() if n and g in self.ipc)
+        return sum(n / (self.ipc[g] * khz) for g, n in groups.items() if n and g in self.ipc) + ops * self.op_us / 1e3
+
+    def op_us_of(self, family: str, insns: int) -> float | None:
+        """One op's estimated time: its instructions at its group's rate plus the fixed cost per op."""
+        if not self.calibrated or not self.ipc:
+            return None
+        return insns / (self.ipc[group_of(family)] * self.clock_mhz) + self.op_us
 
 
 def group_of(family: str) -> str:

@@ -1,6 +1,6 @@
 """est_latency_ms on an ARM emulated record: its cost profile through the cost model of the device class it
 emulates (the record's SoC). Labelled as an estimate with the model's name, version and leave-one-out error band;
-a class without a fitted model gets none, with a note."""
+a class without a fitted model gets none, with a note. Each op of the profile gets its own estimated time too."""
 
 from __future__ import annotations
 
@@ -24,9 +24,13 @@ def estimate_latency(rec: LatencyRecord) -> None:
             "(make calibrate with bench-device records of such a phone)"
         )
         return
-    ms = model.estimate_ms(groups_of(rec.cost_profile.families))
+    cp = rec.cost_profile
+    ms = model.estimate_ms(groups_of(cp.families), cp.kernels_run)
     if ms is None:
         return
+    for op in cp.ops:
+        us = model.op_us_of(op.family, op.insns)
+        op.est_us = None if us is None else round(us, 2)
     rec.estimate = LatencyEstimate(
         est_latency_ms=round(ms, 3),
         device_class=device_class,

@@ -1,4 +1,5 @@
-"""Fitting the cost model's rates to phone figures: est = sum_g a_g * insns_g with a_g = 1 / (ipc_g * clock) >= 0,
+"""Fitting the cost model's rates to phone figures: est = sum_g a_g * insns_g + c * ops, with a_g = 1 / (ipc_g *
+clock) >= 0 and c the fixed time per op >= 0 (the per-op term only when every point records its ops),
 least squares on the relative error (each point weighted by 1 / its figure), non-negativity by trying the groups'
 subsets and keeping the best feasible one. A group that no figure exercises (a user who measured fp32 only) keeps
 its rate from the prior model (the shipped fit), else takes the slowest fitted rate. Leave-one-out: refit without
@@ -22,12 +23,18 @@ class FitError(ToolkitError):
     """Too few phone figures with an instruction profile to fit a cost model."""
 
 
-def _solve(points: list[FitPoint]) -> dict[str, float]:
-    """a_g (ms per instruction) for each group, all >= 0."""
-    x = np.array([[p.groups.get(g, 0) / p.phone_ms for g in GROUPS] for p in points], dtype=float)
+OPS = "per op"  # the fixed cost per op launched: a column of the fit beside the groups
+
+
+def _solve(points: list[FitPoint], per_op: bool) -> dict[str, float]:
+    """a_g (ms per instruction) for each group and, with per_op, c (ms per op) under OPS; all >= 0."""
+    terms = (*GROUPS, OPS) if per_op else GROUPS
+    x = np.array(
+        [[(p.ops if t == OPS else p.groups.get(t, 0)) / p.phone_ms for t in terms] for p in points], dtype=float
+    )
     y = np.ones(len(points))
     best: tuple[float, dict[str, float]] | None = None
-    used = [i for i in range(len(GROUPS)) if np.any(x[:, i] > 0)]  # a group no point has stays at 0
+    used = [i for i in range(len(terms)) if np.any(x[:, i] > 0)]  # a group no point has stays at 0
     for k in range(len(used), 0, -1):
         for subset in itertools.combinations(used, k):
             if len(subset) > len(points):
@@ -35,11 +42,11 @@ def _solve(points: list[FitPoint]) -> dict[str, float]:
             coef, *_ = np.linalg.lstsq(x[:, subset], y, rcond=None)
             if np.any(coef <= 0):
                 continue
-            full = np.zeros(len(GROUPS))
+            full = np.zeros(len(terms))
             full[list(subset)] = coef
             err = float(np.sum((x @ full - y) ** 2))
             if best is None or err < best[0] - 1e-12:
-                best = (err, {g: float(full[i]) for i, g in enumerate(GROUPS)})
+                best = (err, {g: float(full[i]) for i, g in enumerate(terms)})
     if best is None:
         raise FitError("no positive rates fit these figures")
     return best[1]
@@ -48,7 +55,7 @@ def _solve(points: list[FitPoint]) -> dict[str, float]:
 def _ipc(a: dict[str, float], clock_mhz: float, prior: dict[str, float], used: set[str]) -> dict[str, float]:
     """a_g -> instructions per cycle; a group no point uses keeps the prior's rate; one the fit left at 0 takes the
     slowest fitted rate (never infinite)."""
-    fitted = {g: 1.0 / (v * clock_mhz * 1000.0) for g, v in a.items() if v > 0}
+    fitted = {g: 1.0 / (v * clock_mhz * 1000.0) for g, v in a.items() if v > 0 and g != OPS}
     slowest = min(fitted.values()) if fitted else 1.0
     return {
         g: round(fitted[g] if g in fitted else prior.get(g, slowest) if g not in used else slowest, 4) for g in GROUPS
@@ -59,29 +66,35 @@ def _rms(rel: list[float]) -> float:
     return round(100 * math.sqrt(sum(r * r for r in rel) / len(rel)), 2)
 
 
-def fit(template: CostModel, points: list[FitPoint], prior: dict[str, float] | None = None) -> CostModel:
+def fit(
+    template: CostModel, points: list[FitPoint], prior: dict[str, float] | None = None, per_op: bool | None = None
+) -> CostModel:
+    """per_op: fit the fixed cost per op (default: when every point records its ops)."""
     if len(points) < MIN_POINTS:
         raise FitError(
             f"{len(points)} phone figure(s) with an instruction profile for {template.device_class}; at least "
             f"{MIN_POINTS} are needed (profile the same models and variants on an ARM emulated phone first)"
         )
     prior = prior or {}
+    with_ops = all(p.ops > 0 for p in points) if per_op is None else per_op
 
-    def rates(pts: list[FitPoint]) -> dict[str, float]:
+    def fitted_model(pts: list[FitPoint]) -> CostModel:
         used = {g for p in pts for g, n in p.groups.items() if n}
-        return _ipc(_solve(pts), template.clock_mhz, prior, used)
+        a = _solve(pts, with_ops)
+        op_us = round(a.pop(OPS, 0.0) * 1000.0, 3)
+        return template.model_copy(
+            update={"ipc": _ipc(a, template.clock_mhz, prior, used), "op_us": op_us, "calibrated": True}
+        )
 
-    ipc = rates(points)
-    model = template.model_copy(update={"ipc": ipc, "calibrated": True})
+    model = fitted_model(points)
     fitted = []
     for i, p in enumerate(points):
-        rest = points[:i] + points[i + 1 :]
-        loo = template.model_copy(update={"ipc": rates(rest), "calibrated": True})
+        loo = fitted_model(points[:i] + points[i + 1 :])
         fitted.append(
             p.model_copy(
                 update={
-                    "est_ms": round(model.estimate_ms(p.groups) or 0.0, 3),
-                    "loo_est_ms": round(loo.estimate_ms(p.groups) or 0.0, 3),
+                    "est_ms": round(model.estimate_ms(p.groups, p.ops) or 0.0, 3),
+                    "loo_est_ms": round(loo.estimate_ms(p.groups, p.ops) or 0.0, 3),
                 }
             )
         )

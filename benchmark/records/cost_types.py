@@ -17,6 +17,10 @@ class OpCost(Sub):
     kernel: str = Field(description="the kernel class that ran, e.g. arm::ConvCompute<1,1>")
     algorithm: str | None = Field(default=None, description="the class a conv delegated to, e.g. arm::GemmLikeConv")
     insns: int
+    est_us: float | None = Field(
+        default=None, description="estimated phone time of the op (cost model: its instructions at its group's rate "
+        "plus the fixed cost per op); none without a calibrated cost model"
+    )  # fmt: skip
 
 
 class CostProfile(Sub):
@@ -31,6 +35,7 @@ class CostProfile(Sub):
     families: dict[str, int]
     ops: list[OpCost] = []
     ops_matched: bool = Field(description="the kernels that ran paired one to one with the program's ops")
+    kernels_run: int = Field(default=0, description="kernels launched in the steady inference (0: not recorded)")
     note: str | None = None
     count_wall_s: float | None = Field(default=None, description="wall time of the plain count run (1 inference)")
     profile_wall_s: float | None = Field(default=None, description="wall time of the profiled run (3 inferences)")

@@ -1,5 +1,6 @@
-"""The report's ARM cost profile: a stacked bar per model x variant by kernel family, the 10 costliest ops of each,
-and the cost model of each device class (its fit to phone figures, with leave-one-out errors)."""
+"""The report's ARM cost profile: a stacked bar per model x variant by kernel family, the 10 costliest ops of each
+(by estimated phone time when the device class has a cost model, else by instructions), and the cost model of each
+device class (its fit to phone figures, with leave-one-out errors)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def cost_model_table(device_class: str) -> list[Block]:
         return [Paragraph(f"{device_class}: no cost model (uncalibrated): estimates are not made.", note=True)]
     head = (
         f"{device_class} ({model.soc}, {model.core} at {model.clock_mhz:.0f} MHz): cost model {model.label}, "
-        f"instructions per cycle {', '.join(f'{g} {v:.2f}' for g, v in model.ipc.items()) or '-'}; "
+        f"instructions per cycle {', '.join(f'{g} {v:.2f}' for g, v in model.ipc.items()) or '-'}"
+        f"{f', plus {model.op_us:.1f} µs per op' if model.op_us else ''}; "
         f"fit RMS {cell_num(model.fit_rms_pct, '.1f')} %, leave-one-out RMS {cell_num(model.loo_rms_pct, '.1f')} % "
         f"(max {cell_num(model.loo_max_pct, '.1f')} %)."
     )
@@ -64,7 +66,8 @@ def cost_section(c: Collected) -> list[Block]:
     for r in sorted(recs, key=lambda r: (r.model, r.precision)):
         cp = r.cost_profile
         assert cp is not None
-        top = sorted(cp.ops, key=lambda o: -o.insns)[:TOP_OPS]
+        timed = all(o.est_us is not None for o in cp.ops)  # sorted by estimated time when there is a cost model
+        top = sorted(cp.ops, key=lambda o: -(o.est_us or 0.0) if timed else -o.insns)[:TOP_OPS]
         blocks.append(Heading(3, f"Costliest ops: {_label(r)}"))
         if not top:
             blocks.append(Paragraph(cp.note or "ops not matched", note=True))
@@ -78,12 +81,12 @@ def cost_section(c: Collected) -> list[Block]:
                 o.algorithm or o.kernel,
                 f"{o.insns / 1e6:.2f}",
                 f"{100 * o.insns / cp.profiled_insns:.1f}",
+                f"{o.est_us:.0f}" if o.est_us is not None else "",
             ]
             for o in top
         ]
-        blocks.append(
-            Table(["#", "op", "output", "family", "kernel", "M instructions", "% of inference"], rows, {0, 5, 6})
-        )
+        head = ["#", "op", "output", "family", "kernel", "M instructions", "% of inference", "est. phone µs"]
+        blocks.append(Table(head, rows, {0, 5, 6, 7}))
     classes = sorted({str(r.device.soc or "") for r in recs} - {""})
     if classes:
         blocks.append(Heading(3, "Cost models"))
