@@ -61,10 +61,12 @@ def _print_profile(r: LatencyRecord) -> None:
     if not cp.ops_matched:
         print(f"  ops not named: {cp.note}")
         return
-    print(f"  {TOP_OPS} costliest ops:")
-    for o in sorted(cp.ops, key=lambda o: -o.insns)[:TOP_OPS]:
+    timed = all(o.est_us is not None for o in cp.ops)
+    print(f"  {TOP_OPS} costliest ops" + (" (by estimated phone time):" if timed else ":"))
+    for o in sorted(cp.ops, key=lambda o: -(o.est_us or 0.0) if timed else -o.insns)[:TOP_OPS]:
         algo = (o.algorithm or o.kernel).split("|")[0]
-        print(f"    #{o.index:<4} {o.type:<20} {o.name[:34]:<34} {o.family:<20} {algo:<28} {o.insns / 1e6:8.2f} M")
+        est = f" {o.est_us:8.0f} µs" if o.est_us is not None else ""
+        print(f"    #{o.index:<4} {o.type:<20} {o.name[:34]:<34} {o.family:<20} {algo:<28} {o.insns / 1e6:8.2f} M{est}")
 
 
 def run_profile_arm(args: argparse.Namespace) -> int:
@@ -94,6 +96,7 @@ def _print_fit(model: CostModel, missing: list[str]) -> None:
     print(
         f"{model.device_class} ({model.soc}, {model.core}, {model.clock_mhz:.0f} MHz): {model.label}, "
         f"IPC {', '.join(f'{g} {v:.3f}' for g, v in model.ipc.items())}"
+        + (f", {model.op_us:.2f} µs per op" if model.op_us else "")
     )
     print(f"  {'model':<40} {'variant':<7} {'phone ms':>9} {'fit ms':>8} {'err':>7} {'left out':>9} {'err':>7}")
     for p in model.points:

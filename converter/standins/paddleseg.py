@@ -3,9 +3,8 @@ PaddleSeg 2.8's model classes (the zoo entry names them), given random weights, 
 paddle.jit.save at the fixed best input shape with a softmax head.
 
 Calibration is one forward pass in dygraph: BatchNorm layers in training mode with momentum 0 take each layer's
-batch statistics on the calibration images (every layer already sees its calibrated predecessors), the rest in eval
-mode, so the same forward gives the calibrated model's logits; then the classifier is scaled so the logits stay
-within +-8 (see converter/standins/build.py for why)."""
+batch statistics on the calibration images (every layer already sees its calibrated predecessors), then the
+classifier is scaled so the logits stay within +-8 (see converter/standins/build.py for why)."""
 
 from __future__ import annotations
 
@@ -50,19 +49,17 @@ def build_paddleseg_standin(
     progress = Progress(f"{label or arch.model}: random-weight stand-in", unit="steps")
     progress.update(0, 3, "BatchNorm statistics")
     with paddle.no_grad():
-        # Everything in eval mode (dropout off) except BatchNorm, which takes this batch's statistics as its running
-        # ones (momentum 0): this one forward's logits are exactly what the calibrated model in eval mode gives.
-        model.eval()
         for bn in norms:
-            bn._momentum = 0.0
-            bn.train()
+            bn._momentum = 0.0  # running statistics := this batch's statistics
+        model.train()
+        model(x)
+        progress.update(1, 3, "BatchNorm statistics")
+        model.eval()
         convs = [m for m in model.sublayers() if isinstance(m, paddle.nn.Conv2D) and m._out_channels == 2]
         if not convs:
             raise StandinError(f"{arch.model}: no classifier conv with 2 outputs")
         head = convs[-1]
         logits = model(x)[0].numpy()
-        model.eval()
-        progress.update(1, 3, "BatchNorm statistics")
         means = logits.mean(axis=(0, 2, 3), keepdims=True)
         scale = TARGET_MAX_LOGIT / max(float(np.abs(logits - means).max()), 1e-6)
         head.weight.set_value(head.weight * scale)
