@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from benchmark.cli import main as bench_main
 from benchmark.profile import plugin
 from benchmark.profile.attribution import CostProfileError, attribute
-from benchmark.profile.cost_model import CostModel, FitPoint, load_cost_model
+from benchmark.profile.cost_model import CostModel, FitPoint, group_of, load_cost_model
 from benchmark.profile.estimate import estimate_latency
 from benchmark.profile.fit import FitError, fit
 from benchmark.profile.kernel_map import KernelMap, Marker, kernel_map
@@ -92,10 +93,10 @@ def _point(name: str, groups: dict[str, int], ipc: dict[str, float], clock_mhz: 
 
 
 def test_the_fit_recovers_known_rates_and_reports_leave_one_out() -> None:
-    ipc = {"dense fp32": 2.5, "depthwise": 0.8, "memory": 0.4}
+    ipc = {"dense fp32": 2.5, "depthwise fp32": 0.8, "memory": 0.4}
     groups = [(60e6, 10e6, 8e6), (20e6, 15e6, 2e6), (90e6, 2e6, 20e6), (30e6, 30e6, 30e6), (5e6, 1e6, 9e6)]
     points = [
-        _point(f"m{i}", {"dense fp32": int(a), "depthwise": int(b), "memory": int(c)}, ipc, 2841.6)
+        _point(f"m{i}", {"dense fp32": int(a), "depthwise fp32": int(b), "memory": int(c)}, ipc, 2841.6)
         for i, (a, b, c) in enumerate(groups)
     ]
     template = CostModel(name="t", device_class="X", soc="s", core="c", clock_mhz=2841.6, ipc={})
@@ -127,12 +128,12 @@ def test_the_fit_recovers_known_rates_and_reports_leave_one_out() -> None:
 def test_the_fit_recovers_a_fixed_cost_per_op_and_each_op_gets_a_time() -> None:
     """Small many-op networks: time that does not grow with instructions is a fixed cost per op, which the fit
     recovers beside the rates when the points record their ops; each op's time is its share plus that cost."""
-    ipc, clock, op_us = {"dense fp32": 2.5, "depthwise": 0.8, "memory": 0.4}, 2841.6, 8.0
+    ipc, clock, op_us = {"dense fp32": 2.5, "depthwise fp32": 0.8, "memory": 0.4}, 2841.6, 8.0
     shapes = [(60e6, 10e6, 8e6, 30), (20e6, 15e6, 2e6, 120), (90e6, 2e6, 20e6, 60), (5e6, 1e6, 2e6, 150),
               (30e6, 30e6, 30e6, 40), (8e6, 4e6, 3e6, 90)]  # fmt: skip
     points = []
     for i, (a, b, c, ops) in enumerate(shapes):
-        groups = {"dense fp32": int(a), "depthwise": int(b), "memory": int(c)}
+        groups = {"dense fp32": int(a), "depthwise fp32": int(b), "memory": int(c)}
         p = _point(f"m{i}", groups, ipc, clock)
         points.append(p.model_copy(update={"phone_ms": p.phone_ms + ops * op_us / 1000, "ops": ops}))
     template = CostModel(name="t", device_class="X", soc="s", core="c", clock_mhz=clock, ipc={})
@@ -198,6 +199,27 @@ def test_a_broken_cost_model_file_is_one_line_and_keeps_the_record(tmp_path, mon
     rec = _rec(model="m", device={"serial": "EMU", "soc": "SM8150"}, emulated=True, cost_profile=profile)
     estimate_latency(rec)  # a measured record is never lost to a bad cost model: it only has no estimate
     assert rec.estimate is None and any("SM8150.yaml is not valid" in w for w in rec.warnings)
+    # a refit of the older model (one depthwise rate for every precision) is named as such, not misused
+    old = {"dense fp32": 2.0, "dense fp16": 2.0, "dense int8": 2.0, "depthwise": 1.0, "memory": 1.0}
+    (tmp_path / "SM8150.yaml").write_text(
+        yaml.safe_dump({"name": "user-fit", "device_class": "SM8150", "soc": "s", "core": "c", "clock_mhz": 2841.6,
+                        "ipc": old})
+    )  # fmt: skip
+    assert bench_main(["calibrate", "--reports", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a fit of an older version" in err and "make calibrate" in err
+
+
+def test_depthwise_and_dense_kernels_have_a_rate_per_precision() -> None:
+    assert [group_of(f) for f in ("conv 1x1", "conv 3x3 fp16", "gemm int8")] == [
+        "dense fp32",
+        "dense fp16",
+        "dense int8",
+    ]
+    assert [group_of(f) for f in ("conv depthwise", "conv depthwise fp16", "conv depthwise int8")] == [
+        "depthwise fp32", "depthwise fp16", "depthwise int8"
+    ]  # fmt: skip
+    assert group_of("pool") == group_of("interp int8") == group_of("runtime") == "memory"
 
 
 # --- on the real ARM runtime (QEMU) ---------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """The phone-latency cost model: a physical model with few parameters, built op by op. A core retires the
-instructions of each kernel group at its own rate (instructions per cycle): dense convolutions and GEMM, one rate per
-precision (fp32 FMA, fp16 FMA and int8 dot-product kernels mix loads and arithmetic differently), depthwise
-convolutions, and everything else, which is bound by memory; at the big core's clock, one thread. Every op also
-costs a fixed time that does not grow with its instructions (the runtime's dispatch, tensor resize and allocation,
-caches refilled between small ops, GEMM blocks a small channel count leaves half empty):
+instructions of each kernel group at its own rate (instructions per cycle): dense convolutions and GEMM, and
+depthwise convolutions, each with one rate per precision (fp32 FMA, fp16 FMA and int8 dot-product kernels are
+different code, mixing loads and arithmetic differently; a depthwise kernel does a few multiply-adds per value it
+loads, so it runs nearer the load pipes' limit than the FMA pipes'), and everything else, which is bound by memory;
+at the big core's clock, one thread. An op may also cost a fixed time that does not grow with its instructions
+(caches refilled between small ops, time the runtime spends outside the guest instructions): fitted only where the
+figures pin it (leave-one-out decides), else 0:
 
     est_us(op) = insns_op / (ipc_group(op) * clock_mhz) + op_us
     est_ms     = (sum over ops of est_us(op) + runtime insns / (ipc_memory * clock_mhz)) / 1000
@@ -19,14 +21,15 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from converter.base.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "configs" / "cost_models"
 ENV = "COST_MODELS_DIR"
-GROUPS = ("dense fp32", "dense fp16", "dense int8", "depthwise", "memory")
+PRECISIONS = ("fp32", "fp16", "int8")
+GROUPS = (*(f"dense {p}" for p in PRECISIONS), *(f"depthwise {p}" for p in PRECISIONS), "memory")
 _DENSE = ("conv 1x1", "conv 3x3", "conv kxk", "conv transpose", "conv", "gemm")
 _DEPTHWISE = ("conv depthwise",)
 
@@ -46,11 +49,14 @@ class FitPoint(BaseModel):
     loo_est_ms: float | None = Field(default=None, description="estimate when this point is left out of the fit")
 
 
+VERSION = 2  # 2: depthwise rates per precision and the optional fixed cost per op (1: one depthwise rate)
+
+
 class CostModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    version: int = 1
+    version: int = VERSION
     device_class: str = Field(description="SoC model as the phone reports it (ro.soc.model), e.g. SM8150")
     soc: str = Field(description="marketing name, e.g. Snapdragon 855")
     core: str = Field(description="the core the figures were measured on, e.g. Cortex-A76 (Kryo 485 Gold)")
@@ -63,6 +69,15 @@ class CostModel(BaseModel):
     loo_max_pct: float | None = None
     points: list[FitPoint] = []
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _groups_of_this_version(self) -> CostModel:
+        if self.ipc and set(self.ipc) != set(GROUPS):
+            raise ValueError(
+                f"its rates are for the groups {sorted(self.ipc)}, this toolkit's model has {list(GROUPS)} "
+                f"(a fit of an older version)"
+            )
+        return self
 
     @property
     def label(self) -> str:
@@ -83,10 +98,11 @@ class CostModel(BaseModel):
 
 def group_of(family: str) -> str:
     base = family.removesuffix(" int8").removesuffix(" fp16")
+    precision = family[len(base) + 1 :] or "fp32"
     if base in _DENSE:
-        return f"dense {family[len(base) + 1 :] or 'fp32'}"
+        return f"dense {precision}"
     if base in _DEPTHWISE:
-        return "depthwise"
+        return f"depthwise {precision}"
     return "memory"
 
 
@@ -124,7 +140,11 @@ def load_cost_model(device_class: str) -> CostModel | None:
         if path.is_file():
             try:
                 return CostModel.model_validate(yaml.safe_load(path.read_text()))
-            except (OSError, yaml.YAMLError, ValidationError) as e:
+            except ValidationError as e:
+                first = e.errors()[0]
+                where = ".".join(map(str, first["loc"]))
+                raise CostModelError(path, f"{where + ': ' if where else ''}{first['msg']}") from None
+            except (OSError, yaml.YAMLError) as e:
                 raise CostModelError(path, str(e).strip().splitlines()[0]) from None
     return None
 

@@ -36,5 +36,6 @@ def estimate_latency(rec: LatencyRecord) -> None:
         device_class=device_class,
         cost_model=model.label,
         error_band_pct=model.loo_rms_pct,
+        error_max_pct=model.loo_max_pct,
         calibrated=True,
     )

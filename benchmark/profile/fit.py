@@ -69,15 +69,19 @@ def _rms(rel: list[float]) -> float:
 def fit(
     template: CostModel, points: list[FitPoint], prior: dict[str, float] | None = None, per_op: bool | None = None
 ) -> CostModel:
-    """per_op: fit the fixed cost per op (default: when every point records its ops)."""
+    """per_op: fit the fixed cost per op or not; None (default): both when every point records its kernels, and the
+    form with the smaller leave-one-out RMS is kept (a term the figures cannot pin only adds noise)."""
     if len(points) < MIN_POINTS:
         raise FitError(
             f"{len(points)} phone figure(s) with an instruction profile for {template.device_class}; at least "
             f"{MIN_POINTS} are needed (profile the same models and variants on an ARM emulated phone first)"
         )
-    prior = prior or {}
-    with_ops = all(p.ops > 0 for p in points) if per_op is None else per_op
+    forms = [per_op] if per_op is not None else ([False, True] if all(p.ops > 0 for p in points) else [False])
+    fits = [_fit_form(template, points, prior or {}, f) for f in forms]
+    return min(fits, key=lambda m: (m.loo_rms_pct or 0.0, m.op_us > 0))
 
+
+def _fit_form(template: CostModel, points: list[FitPoint], prior: dict[str, float], with_ops: bool) -> CostModel:
     def fitted_model(pts: list[FitPoint]) -> CostModel:
         used = {g for p in pts for g, n in p.groups.items() if n}
         a = _solve(pts, with_ops)

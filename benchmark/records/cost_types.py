@@ -52,4 +52,5 @@ class LatencyEstimate(Sub):
     device_class: str
     cost_model: str = Field(description="name and version of the cost model file")
     error_band_pct: float | None = Field(default=None, description="the model's leave-one-out error (RMS %)")
+    error_max_pct: float | None = Field(default=None, description="its worst leave-one-out error (%)")
     calibrated: bool = True

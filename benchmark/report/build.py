@@ -126,7 +126,8 @@ def _estimate(r: LatencyRecord) -> str:
     if e is None:
         return "-"
     band = f" ±{e.error_band_pct:.0f} %" if e.error_band_pct is not None else ""
-    return f"{e.est_latency_ms:.2f}{band} ({e.cost_model})"
+    worst = f", worst {e.error_max_pct:.0f} %" if e.error_max_pct is not None else ""
+    return f"{e.est_latency_ms:.2f}{band} ({e.cost_model}{worst})"
 
 
 def _latency_row(r: LatencyRecord, stats: ModelStats | None) -> list[str]:
