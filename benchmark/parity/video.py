@@ -1,0 +1,148 @@
+"""Temporal stability of a segmentation on frame sequences: how much the predicted mask changes from one frame to the
+next beyond what the scene's motion explains.
+
+Sequences with a known answer are made from a labelled photo by small camera motions (sub-pixel shifts, a little zoom
+and rotation), with a per-frame exposure change and sensor noise. The camera motion between two frames is known, so
+the expected mask of a frame is the previous mask carried along that motion (motion compensation); the labels move
+the same way, so every frame keeps a ground truth.
+
+Per sequence:
+- flicker: the fraction of boundary pixels (a band around the motion-compensated previous mask's edge) whose label
+  differs from that compensated mask: 0 for a model that follows the motion exactly;
+- temporal IoU: the IoU of each mask with the compensated previous one, averaged over frame pairs;
+- mIoU against the moved labels, averaged over frames (foreground and background IoU)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from converter.images.compare import iou
+
+BAND_PX = 3  # half-width of the boundary band flicker is measured in, at mask resolution
+
+
+@dataclass(frozen=True)
+class CameraMotion:
+    """How a synthetic sequence moves: per frame, a random-walk step (pixels, degrees, relative zoom), and the
+    exposure and noise of each frame."""
+
+    frames: int = 8
+    shift_px: float = 0.6
+    rotate_deg: float = 0.3
+    zoom: float = 0.004
+    exposure: float = 0.03  # relative gain change per frame (std)
+    noise: float = 2.0  # sensor noise std, in 8-bit levels
+    seed: int = 0
+
+
+@dataclass
+class FrameSequence:
+    """Frames (BGR uint8), their labels (0/1, None when unknown) and each frame's affine map from frame 0."""
+
+    name: str
+    frames: list[NDArray[Any]]
+    labels: list[NDArray[Any] | None]
+    from_first: list[NDArray[Any]] = field(default_factory=list)  # 2x3 affine, frame 0 -> frame t
+
+    def step(self, t: int) -> NDArray[Any] | None:
+        """The 2x3 affine from frame t-1 to frame t, when known."""
+        if not self.from_first or t < 1:
+            return None
+        prev = np.vstack([self.from_first[t - 1], [0, 0, 1]])
+        cur = np.vstack([self.from_first[t], [0, 0, 1]])
+        return np.asarray((cur @ np.linalg.inv(prev))[:2])
+
+
+def _affine(size: tuple[int, int], shift: tuple[float, float], deg: float, scale: float) -> NDArray[Any]:
+    w, h = size
+    m = np.array(cv2.getRotationMatrix2D((w / 2.0, h / 2.0), deg, scale), np.float64)
+    m[:, 2] += np.array(shift, np.float64)
+    return m
+
+
+def synthetic_sequence(name: str, image: NDArray[Any], label: NDArray[Any] | None, motion: CameraMotion) -> FrameSequence:
+    """A sequence from one photo: frame t is the photo under the accumulated camera motion, exposure and noise."""
+    if motion.frames < 2:
+        raise ValueError(f"a sequence needs at least 2 frames, not {motion.frames}")
+    rng = np.random.default_rng(motion.seed)
+    h, w = image.shape[:2]
+    dx = dy = deg = 0.0
+    scale = 1.0
+    seq = FrameSequence(name, [], [])
+    for t in range(motion.frames):
+        if t:
+            dx += rng.normal(0, motion.shift_px)
+            dy += rng.normal(0, motion.shift_px)
+            deg += rng.normal(0, motion.rotate_deg)
+            scale *= 1.0 + rng.normal(0, motion.zoom)
+        m = _affine((w, h), (dx, dy), deg, scale)
+        frame = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+        gain = 1.0 + (rng.normal(0, motion.exposure) if t else 0.0)
+        noisy = frame.astype(np.float32) * gain + rng.normal(0, motion.noise, frame.shape)
+        seq.frames.append(np.clip(np.round(noisy), 0, 255).astype(np.uint8))
+        seq.labels.append(
+            None
+            if label is None
+            else cv2.warpAffine(
+                label.astype(np.uint8), m, (w, h), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT101
+            )
+        )
+        seq.from_first.append(m)
+    return seq
+
+
+def compensate(prev_mask: NDArray[Any], step: NDArray[Any] | None) -> tuple[NDArray[Any], NDArray[Any]]:
+    """The previous mask carried along the camera motion to the current frame, and where that is defined (pixels
+    that come from inside the previous frame). Without a known motion: the mask as is, defined everywhere."""
+    h, w = prev_mask.shape
+    if step is None:
+        return prev_mask.astype(bool), np.ones((h, w), bool)
+    moved = cv2.warpAffine(prev_mask.astype(np.uint8), step, (w, h), flags=cv2.INTER_NEAREST, borderValue=(0,))
+    valid = cv2.warpAffine(np.ones((h, w), np.uint8), step, (w, h), flags=cv2.INTER_NEAREST, borderValue=(0,))
+    return moved.astype(bool), valid.astype(bool)
+
+
+def _band(mask: NDArray[Any]) -> NDArray[Any]:
+    k = np.ones((2 * BAND_PX + 1, 2 * BAND_PX + 1), np.uint8)
+    m = mask.astype(np.uint8)
+    return np.asarray(cv2.dilate(m, k) != cv2.erode(m, k))
+
+
+@dataclass(frozen=True)
+class Stability:
+    flicker: float  # fraction of boundary pixels that change against the motion-compensated previous mask
+    temporal_iou: float  # IoU of each mask with the compensated previous one, mean over frame pairs
+    miou: float | None  # mean over labelled frames of (foreground IoU + background IoU) / 2
+    frames: int
+
+
+def stability(masks: Sequence[NDArray[Any]], seq: FrameSequence) -> Stability:
+    """masks: the predicted person masks (bool, frame size) of every frame of `seq`, in order."""
+    if len(masks) != len(seq.frames) or len(masks) < 2:
+        raise ValueError(f"{seq.name}: {len(masks)} masks for {len(seq.frames)} frames (at least 2 are needed)")
+    changed = band_total = 0
+    ious = []
+    for t in range(1, len(masks)):
+        expected, valid = compensate(masks[t - 1], seq.step(t))
+        cur = masks[t].astype(bool)
+        band = _band(expected) & valid
+        changed += int(np.count_nonzero((cur != expected) & band))
+        band_total += int(np.count_nonzero(band))
+        ious.append(iou(cur & valid, expected & valid))
+    mious = [
+        (iou(m.astype(bool), lab.astype(bool)) + iou(~m.astype(bool), ~lab.astype(bool))) / 2
+        for m, lab in zip(masks, seq.labels, strict=True)
+        if lab is not None
+    ]
+    return Stability(
+        flicker=changed / band_total if band_total else 0.0,
+        temporal_iou=float(np.mean(ious)),
+        miou=float(np.mean(mious)) if mious else None,
+        frames=len(masks),
+    )
