@@ -66,7 +66,9 @@ def _affine(size: tuple[int, int], shift: tuple[float, float], deg: float, scale
     return m
 
 
-def synthetic_sequence(name: str, image: NDArray[Any], label: NDArray[Any] | None, motion: CameraMotion) -> FrameSequence:
+def synthetic_sequence(
+    name: str, image: NDArray[Any], label: NDArray[Any] | None, motion: CameraMotion
+) -> FrameSequence:
     """A sequence from one photo: frame t is the photo under the accumulated camera motion, exposure and noise."""
     if motion.frames < 2:
         raise ValueError(f"a sequence needs at least 2 frames, not {motion.frames}")
