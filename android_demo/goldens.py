@@ -1,7 +1,8 @@
 """Golden files for the Android demo's Java unit tests, produced by the Python pipeline the toolkit trusts:
 per image its decoded RGB pixels, the zoo's preprocessed NCHW tensor, desktop Paddle Inference's output and the
-person mask at image size (converter.images.compare.prediction_at_size); and camera-like YUV_420_888 frames (planar and
-semi-planar, padded rows) with the RGB expected after full-range BT.601 conversion and each rotation.
+person mask at image size (converter.images.compare.prediction_at_size); camera-like YUV_420_888 frames (planar and
+semi-planar, padded rows) with the RGB expected after full-range BT.601 conversion and each rotation; and a short
+stream through the temporal smoothing (converter/images/temporal.py) with its output per frame.
 Little-endian raw arrays plus index.json describing them."""
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from converter.artifacts.app_spec import SPEC_NAME
 from converter.base import atomic_files
 from converter.base.errors import ExitCode, ToolkitError, UsageError
 from converter.cli.args import setup_logging
-from converter.images.compare import prediction_at_size
+from converter.images.compare import foreground, prediction_at_size
 from converter.images.generated import generated_images
 from converter.images.preprocess import load_image, preprocess
+from converter.images.temporal import TemporalSmoother, luminance
 from converter.reference.desktop import Reference, open_reference
 from converter.schema.manifest_types import Manifest
 
@@ -132,6 +134,52 @@ def _yuv_entries(folder: Path, bgr: NDArray[Any]) -> list[dict[str, Any]]:
     return entries
 
 
+TEMPORAL_FRAMES = 5
+
+
+def _temporal_entry(folder: Path, bgr: NDArray[Any], data: Manifest, ref: Reference) -> dict[str, Any]:
+    """A short stream for the temporal smoothing: the first image's probability and luminance at model resolution,
+    then frames with noise on the probability and a bright square moving across the luminance (pixels that move
+    are not smoothed, the still ones are), and the Python smoother's output for each (SpecTemporal of the spec)."""
+    from converter.artifacts.app_spec import app_spec
+
+    params = app_spec(data).temporal.params()
+    w, h = data.preprocess.width, data.preprocess.height
+    rgb = cv2.cvtColor(cv2.resize(bgr, (w, h), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+    out = ref.run([preprocess(bgr, data.preprocess)])[data.output_name]
+    prob0 = (
+        np.asarray(foreground(out), np.float32)
+        if np.issubdtype(out.dtype, np.integer)
+        else np.asarray(out[0, 1], np.float32)
+    )
+    y0 = luminance(rgb)
+    rng = np.random.default_rng(11)
+    smoother = TemporalSmoother(params)
+    frames = []
+    for t in range(TEMPORAL_FRAMES):
+        prob = np.clip(prob0 + rng.normal(0, 0.1, prob0.shape).astype(np.float32) * (t > 0), 0, 1).astype(np.float32)
+        y = y0.copy()
+        side = max(2, min(w, h) // 4)
+        x0 = (t * side) % max(1, w - side)
+        y[:side, x0 : x0 + side] = np.float32(255.0) - y[:side, x0 : x0 + side]
+        smoothed = smoother.step(prob, y)
+        frames.append(
+            {
+                "prob": _save(folder, f"temporal{t}.prob.f32", prob),
+                "luma": _save(folder, f"temporal{t}.luma.f32", np.asarray(y, np.float32)),
+                "smoothed": _save(folder, f"temporal{t}.smoothed.f32", smoothed),
+            }
+        )
+    return {
+        "width": w,
+        "height": h,
+        "alpha": params.alpha,
+        "gate": params.gate,
+        "rgb": _save(folder, "temporal.rgb.u8", rgb),
+        "frames": frames,
+    }
+
+
 def write_goldens(model_dir: Path, images: list[Path], out: Path) -> Path:
     data = manifest.read(model_dir)
     if data is None or not (model_dir / SPEC_NAME).is_file():
@@ -144,7 +192,13 @@ def write_goldens(model_dir: Path, images: list[Path], out: Path) -> Path:
     named = [(p.name, load_image(p)) for p in images] or generated_images()[:2]
     entries = [_image_entry(out, i, item, data, ref) for i, item in enumerate(named)]
     atomic_files.write_json(
-        out / "index.json", {"model": data.model, "images": entries, "yuv": _yuv_entries(out, named[0][1])}
+        out / "index.json",
+        {
+            "model": data.model,
+            "images": entries,
+            "yuv": _yuv_entries(out, named[0][1]),
+            "temporal": _temporal_entry(out, named[0][1], data, ref),
+        },
     )
     return out
 

@@ -58,7 +58,7 @@ def test_java_unit_tests_agree_with_python(model_dir, data_dir, tmp_path, capsys
     assert unit_tests.main(["--model-dir", str(model_dir), "--images", str(images), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     m = re.search(r"java unit tests: (\d+) passed, 0 failed", out)
-    assert m and int(m.group(1)) >= 14, out
+    assert m and int(m.group(1)) >= 17, out  # TemporalSmootherTest among them
     ious = [float(x) for x in re.findall(r"mask IoU vs Python ([0-9.]+)", out)]
     assert len(ious) == 3 and min(ious) >= 0.99  # the bar, on the three shared demo images
 

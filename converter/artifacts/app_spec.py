@@ -9,6 +9,7 @@ from typing import Literal
 
 from converter.base import atomic_files
 from converter.base.strict import Strict
+from converter.images.temporal import SmoothingParams
 from converter.schema.manifest_types import Manifest
 
 SPEC_NAME = "model_spec.json"
@@ -39,6 +40,18 @@ class SpecOutput(Strict):
     foreground_class: int = 1
 
 
+class SpecTemporal(Strict):
+    """Temporal smoothing of a video's probabilities (converter/images/temporal.py; the Java core's
+    TemporalSmoother): a gated exponential moving average."""
+
+    smoothing: Literal["gated_ema"] = "gated_ema"
+    alpha: float = SmoothingParams().alpha
+    gate: float = SmoothingParams().gate
+
+    def params(self) -> SmoothingParams:
+        return SmoothingParams(alpha=self.alpha, gate=self.gate)
+
+
 class SpecFile(Strict):
     target: str
     precision: str
@@ -56,6 +69,7 @@ class AppSpec(Strict):
     input_shape: list[int]
     preprocess: SpecPreprocess
     output: SpecOutput
+    temporal: SpecTemporal = SpecTemporal()
     files: dict[str, SpecFile]
 
 

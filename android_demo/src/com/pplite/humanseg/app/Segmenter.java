@@ -7,9 +7,12 @@ import com.baidu.paddle.lite.Tensor;
 import com.pplite.humanseg.core.MaskDecoder;
 import com.pplite.humanseg.core.ModelSpec;
 import com.pplite.humanseg.core.Preprocessor;
+import com.pplite.humanseg.core.Resize;
+import com.pplite.humanseg.core.TemporalSmoother;
 
 /**
- * The converted model on Paddle-Lite's Java API: preprocess, run, decode, with each stage timed. This is the only
+ * The converted model on Paddle-Lite's Java API: preprocess, run, decode (with the temporal smoothing across
+ * frames that model_spec.json describes), with each stage timed. This is the only
  * class that touches Paddle-Lite's classes, so an APK without them (or without libpaddle_lite_jni.so) fails inside
  * the constructor, where MainActivity turns the error into an on-screen message.
  */
@@ -36,12 +39,14 @@ final class Segmenter {
     private final Preprocessor preprocessor;
     private final MaskDecoder decoder;
     private final PaddlePredictor predictor;
+    private final TemporalSmoother smoother;
 
     /** powerMode: a PowerMode name such as LITE_POWER_HIGH (an unknown name is an IllegalArgumentException). */
     Segmenter(ModelSpec spec, String modelPath, int threads, String powerMode) {
         this.spec = spec;
         this.preprocessor = new Preprocessor(spec);
         this.decoder = new MaskDecoder(spec);
+        this.smoother = new TemporalSmoother(spec);  // model_spec.json's "temporal", as the Python reference
         MobileConfig config = new MobileConfig();
         config.setModelFromFile(modelPath);
         config.setThreads(threads);
@@ -87,7 +92,8 @@ final class Segmenter {
             long[] shape = out.shape();
             int classes = shape.length == 4 ? (int) shape[1] : 2;
             float[] prob = decoder.foregroundProbability(out.getFloatData(), classes);
-            alpha = decoder.alphaAtSize(prob, width, height);
+            float[] luma = Resize.bilinear(TemporalSmoother.luminance(argb), width, height, spec.width, spec.height);
+            alpha = decoder.alphaAtSize(smoother.step(prob, luma), width, height);
         }
         return new Result(alpha, pre, inference, msSince(t2));
     }

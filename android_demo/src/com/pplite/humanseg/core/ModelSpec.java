@@ -22,6 +22,10 @@ public final class ModelSpec {
     /** softmax (probabilities), logits (scores) or argmax (an integer label map). */
     public final String outputKind;
     public final int foregroundClass;
+    /** Temporal smoothing (gated EMA, see TemporalSmoother): weight of a new frame where the picture is still. */
+    public final float temporalAlpha;
+    /** Luminance change (0..1) from which a pixel counts as moving and is not smoothed. */
+    public final float temporalGate;
 
     private ModelSpec(Map<String, Object> root) {
         int version = integer(root, "schema_version");
@@ -65,6 +69,15 @@ public final class ModelSpec {
             throw new IllegalArgumentException("model_spec.json: an argmax output must be int32 or int64");
         }
         foregroundClass = out.containsKey("foreground_class") ? integer(out, "foreground_class") : 1;
+        Map<String, Object> temporal = root.containsKey("temporal") ? map(root, "temporal") : null;
+        if (temporal != null && temporal.containsKey("smoothing") && !text(temporal, "smoothing").equals("gated_ema")) {
+            throw new IllegalArgumentException("model_spec.json: temporal.smoothing must be gated_ema");
+        }
+        temporalAlpha = temporal != null && temporal.containsKey("alpha") ? (float) number(temporal, "alpha") : 0.5f;
+        temporalGate = temporal != null && temporal.containsKey("gate") ? (float) number(temporal, "gate") : 0.08f;
+        if (!(temporalAlpha > 0f && temporalAlpha <= 1f) || !(temporalGate > 0f)) {
+            throw new IllegalArgumentException("model_spec.json: temporal.alpha must be in (0, 1] and temporal.gate > 0");
+        }
     }
 
     public static ModelSpec parse(String json) {
