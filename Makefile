@@ -35,7 +35,7 @@ DEMO_IMAGES ?= $(wildcard $(or $(DATA_DIR),../shared/data)/pphumanseg_demo_image
 DEMO_DIR = $(or $(OUT),build/models)/$(DEMO_MODEL)
 
 .PHONY: help setup paddle3-env convert parity runner bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
-	baseline history-export history-import report bench-graph-fixes layer-diff profile-arm calibrate android-demo android-install int8-study test test-fast lint format clean
+	baseline history-export history-import report bench-graph-fixes layer-diff profile-arm calibrate video-check android-demo android-install int8-study test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
@@ -58,6 +58,7 @@ help:
 	@echo "make profile-arm MODELS=... PRECISIONS=...  ARM instructions per kernel family and op + estimated phone ms"
 	@echo "make history-export / history-import  move the farm history between SQLite and a PostgreSQL server"
 	@echo "make calibrate              fit the phone cost model to your bench-device records (or show the shipped fit)"
+	@echo "make video-check     mask flicker per model x variant, with and without smoothing (DATASET=labelled set | VIDEO=clip)"
 	@echo "make android-demo    Java unit tests + build/android/humanseg-demo.apk (DEMO_MODEL=..., PADDLE_LITE_ANDROID_DIR=...,"
 	@echo "                     ALLOW_4K_PAGES=1: build even with native libraries Google Play refuses)"
 	@echo "make android-install install the demo APK on the attached phone and start it (SERIAL=...)"
@@ -106,6 +107,13 @@ runner:
 bench-emulated: $(STAMP)
 	$(PY) -m benchmark bench-emulated $(ZOO_ARGS) $(BENCH_ARGS) $(if $(DEVICES),--devices $(DEVICES)) \
 		$(if $(DEVICE_PROFILE),--profile "$(DEVICE_PROFILE)") $(if $(PRECISIONS),--precision "$(PRECISIONS)")
+
+# Temporal stability per model x variant (reference on the desktop, variants on the ARM emulated phone), with and
+# without the shared temporal smoothing; sequences from a labelled set (DATASET, default the shared subset) or VIDEO=
+video-check: $(STAMP)
+	$(PY) -m benchmark video-check $(ZOO_ARGS) $(if $(PRECISIONS),--precision "$(PRECISIONS)") \
+		$(if $(VIDEO),--video "$(VIDEO)",--dataset "$(or $(DATASET),$(or $(DATA_DIR),../shared/data)/mini_supervisely_subset)") \
+		$(if $(FRAMES),--frames "$(FRAMES)") $(if $(SEQUENCES),--sequences "$(SEQUENCES)") $(if $(REPORTS),--reports "$(REPORTS)")
 
 # Which full-int8 quantization keeps accuracy (desktop fake-quant; DATASET=labelled images, CALIB=photos)
 int8-study: $(STAMP)

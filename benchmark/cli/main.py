@@ -26,6 +26,7 @@ from benchmark.cli.int8_study import add_int8_study_command, run_int8_study
 from benchmark.cli.layer_diff import add_layer_diff_command, run_layer_diff
 from benchmark.cli.profile import add_profile_commands, run_calibrate, run_profile_arm
 from benchmark.cli.sweep import add_sweep_command, run_sweep_command
+from benchmark.cli.video import add_video_command, run_video_check
 from benchmark.device.adb import AdbServer
 from benchmark.device.runner import ROUND_TIMEOUT_S
 from benchmark.records.run_files import DEFAULT_REPORTS
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     add_graph_fix_command(sub)
     add_host_commands(sub)
     add_int8_study_command(sub)
+    add_video_command(sub)
     add_layer_diff_command(sub)
     add_profile_commands(sub)
     return p
@@ -129,6 +131,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "graph-fixes": run_graph_fix_bench,
     "host-profile": run_host_profile,
     "int8-study": run_int8_study,
+    "video-check": run_video_check,
     "layer-diff": run_layer_diff,
     "profile-arm": run_profile_arm,
     "calibrate": run_calibrate,

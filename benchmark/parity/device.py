@@ -105,7 +105,7 @@ class DeviceParityResult:
     summary: ParitySummary
 
 
-def _run_on_device(
+def run_input(
     ctx: DeviceContext, job: ModelJob, x: NDArray[Any], *, remote_nb: str, target: str, timeout_s: float
 ) -> tuple[NDArray[Any], RoundResult]:
     """One input through benchmark_bin on the device: its output file as floats, and the round (its report says the
@@ -194,7 +194,7 @@ def check_on_device(
         x = preprocess(item.bgr, data.preprocess)
         ref = reference.run([x])[out_name]
         try:
-            floats, run = _run_on_device(ctx, job, x, remote_nb=remote_nb, target=target, timeout_s=timeout_s)
+            floats, run = run_input(ctx, job, x, remote_nb=remote_nb, target=target, timeout_s=timeout_s)
         finally:
             progress.clear()
         if index == 0:

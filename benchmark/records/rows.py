@@ -104,3 +104,21 @@ class LayerDiffRecord(Record):
     departs: bool | None = Field(default=None, description="None: not matched")
     not_matched: str | None = None
     int8_kernels: int | None = Field(default=None, description="int8 variants: int8 kernels in the cut's .nb")
+
+
+class VideoRecord(Record):
+    """Temporal stability of one model x variant on one frame sequence (benchmark/parity/video.py), with and without
+    the temporal smoothing of model_spec.json."""
+
+    model: str
+    variant: str = Field(description="reference (desktop Paddle Inference fp32), or fp32 / fp16 / int8 on ARM")
+    runtime: str
+    sequence: str = Field(description="the photo the sequence was made from, or the clip's file name")
+    source: str = Field(description="labelled photo under known camera motion, or clip")
+    frames: int
+    flicker: float = Field(description="fraction of boundary pixels changing against the motion-compensated mask")
+    flicker_smoothed: float
+    temporal_iou: float
+    temporal_iou_smoothed: float
+    miou: float | None = Field(default=None, description="mean (person, background) IoU over labelled frames")
+    miou_smoothed: float | None = None

@@ -17,6 +17,7 @@ from benchmark.records.rows import (
     LayerDiffRecord,
     OverheadRecord,
     ScalingRecord,
+    VideoRecord,
 )
 from benchmark.records.types import AccuracyRecord, Int8StudyRecord, LatencyRecord, ParityRecord
 
@@ -160,6 +161,12 @@ class LayerDiffRun(RunHeader):
     records: list[LayerDiffRecord] = []
 
 
+class VideoRun(RunHeader):
+    kind: Literal["video"] = "video"
+    smoothing: str = Field(description="the temporal smoothing compared (model_spec.json's temporal section)")
+    records: list[VideoRecord] = []
+
+
 class BaselineFile(Sub):
     """`history export`: one farm run's records, the gate's baseline."""
 
@@ -179,7 +186,8 @@ AnyRun = Annotated[
     | FarmScalingRun
     | GraphFixesRun
     | HostProfileRun
-    | LayerDiffRun,
+    | LayerDiffRun
+    | VideoRun,
     Field(discriminator="kind"),
 ]
 RUN_TYPES: dict[str, type[RunHeader]] = {
@@ -196,6 +204,7 @@ RUN_TYPES: dict[str, type[RunHeader]] = {
         GraphFixesRun,
         HostProfileRun,
         LayerDiffRun,
+        VideoRun,
     )
 }
 RunKind = Literal[
@@ -210,6 +219,7 @@ RunKind = Literal[
     "host-profile",
     "int8-study",
     "layer-diff",
+    "video",
 ]
 
 

@@ -1,0 +1,206 @@
+"""`video-check`: temporal stability of each model x variant on frame sequences, with and without the shared temporal
+smoothing (model_spec.json's `temporal`, converter/images/temporal.py).
+
+Sequences come from a labelled set (each photo under a known small camera motion, benchmark/parity/video.py) or
+from a user's clip (OpenCV; no known motion, so flicker there is measured against the previous mask as is). Every
+frame goes through the desktop reference (Paddle Inference fp32) and through each variant's real kernels: the ARM
+.nb on an ARM emulated phone (QEMU), one frame per runner call."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from benchmark import progress
+from benchmark.device.adb import AdbDevice
+from benchmark.device.session import DeviceContext, ModelJob, device_session, nb_for_device
+from benchmark.emulated import arm_runtime
+from benchmark.emulated.lab import Lab
+from benchmark.emulated.profile import load_profile
+from benchmark.images import ImageSet
+from benchmark.parity.device import decode_output, run_input
+from benchmark.parity.video import CameraMotion, FrameSequence, Stability, stability, synthetic_sequence
+from benchmark.records.rows import VideoRecord
+from converter.artifacts import manifest
+from converter.artifacts.app_spec import app_spec
+from converter.base.errors import ToolkitError, UsageError
+from converter.images.compare import prediction_at_size
+from converter.images.preprocess import preprocess
+from converter.images.temporal import TemporalSmoother, luminance
+from converter.reference.desktop import open_reference
+from converter.schema.manifest_types import Manifest
+
+log = logging.getLogger("benchmark")
+Predict = Callable[[NDArray[Any]], NDArray[Any]]  # preprocessed input -> the model's output
+
+
+class VideoInputError(UsageError):
+    """A clip that cannot be used: unreadable, truncated, no frames, or a single frame."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"video {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    profile: str = "sd855-arm"  # the ARM emulated phone the variants run on
+    sequences: int = 2  # photos of the labelled set turned into sequences
+    motion: CameraMotion = CameraMotion()
+    max_frames: int = 8  # of a clip
+
+
+def read_clip(path: Path, max_frames: int) -> FrameSequence:
+    if not path.is_file():
+        raise VideoInputError(path, "no such file")
+    # FFmpeg would print its own lines about a broken file ("moov atom not found"); the error below names it
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise VideoInputError(path, "OpenCV cannot open it (not a video, or a codec this build lacks)")
+        frames: list[NDArray[Any]] = []
+        while len(frames) < max_frames:
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                break
+            frames.append(frame)
+    finally:
+        cap.release()
+    if not frames:
+        raise VideoInputError(path, "no frame could be decoded (empty or truncated)")
+    if len(frames) < 2:
+        raise VideoInputError(path, "a single frame: stability needs at least 2")
+    return FrameSequence(path.name, frames, [None] * len(frames))
+
+
+def labelled_sequences(dataset: ImageSet, settings: VideoSettings) -> list[FrameSequence]:
+    labelled = [i for i in dataset.items if i.mask is not None][: settings.sequences]
+    return [
+        synthetic_sequence(
+            Path(item.name).stem, item.bgr, item.mask, replace(settings.motion, seed=settings.motion.seed + k)
+        )
+        for k, item in enumerate(labelled)
+    ]
+
+
+def _probability(output: NDArray[Any]) -> NDArray[Any] | None:
+    """The person probability at model resolution (None for a label map: nothing to smooth)."""
+    if np.issubdtype(output.dtype, np.integer):
+        return None
+    if output.ndim == 4 and output.shape[1] >= 2:
+        x = output[0].astype(np.float64)
+        if np.all(x >= 0) and np.allclose(x.sum(axis=0), 1.0, atol=1e-3):
+            return np.asarray(x[1], np.float32)
+        e = np.exp(x - x.max(axis=0))
+        return np.asarray(e[1] / e.sum(axis=0), np.float32)
+    return None
+
+
+def masks(seq: FrameSequence, predict: Predict, data: Manifest) -> tuple[list[NDArray[Any]], list[NDArray[Any]]]:
+    """Each frame's person mask, raw and through the temporal smoothing of the model's spec."""
+    smoother = TemporalSmoother(app_spec(data).temporal.params())
+    pre = data.preprocess
+    raw, smooth = [], []
+    for frame in seq.frames:
+        out = predict(preprocess(frame, pre))
+        h, w = frame.shape[:2]
+        raw.append(prediction_at_size(out, (h, w)))
+        prob = _probability(out)
+        if prob is None:
+            smooth.append(raw[-1])
+            continue
+        y = cv2.resize(luminance(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)), (pre.width, pre.height))
+        s = smoother.step(prob, y)
+        smooth.append(np.asarray(cv2.resize(s, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5))
+    return raw, smooth
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What produced the masks: a model, its variant and the runtime that ran it."""
+
+    model: str
+    variant: str
+    runtime: str
+
+
+def _record(who: Subject, seq: FrameSequence, raw: Stability, sm: Stability) -> VideoRecord:
+    return VideoRecord(
+        model=who.model,
+        variant=who.variant,
+        runtime=who.runtime,
+        sequence=seq.name,
+        source="labelled photo under known camera motion" if seq.from_first else "clip",
+        frames=raw.frames,
+        flicker=round(raw.flicker, 5),
+        flicker_smoothed=round(sm.flicker, 5),
+        temporal_iou=round(raw.temporal_iou, 5),
+        temporal_iou_smoothed=round(sm.temporal_iou, 5),
+        miou=None if raw.miou is None else round(raw.miou, 5),
+        miou_smoothed=None if sm.miou is None else round(sm.miou, 5),
+    )
+
+
+def _judge(who: Subject, seqs: list[FrameSequence], predict: Predict, data: Manifest) -> Iterator[VideoRecord]:
+    for seq in seqs:
+        raw, sm = masks(seq, predict, data)
+        yield _record(who, seq, stability(raw, seq), stability(sm, seq))
+
+
+def check_model(
+    job_dir: Path, name: str, precisions: list[str], seqs: list[FrameSequence], settings: VideoSettings
+) -> list[VideoRecord]:
+    """The reference and every ARM variant of one converted model on every sequence."""
+    data = manifest.read(job_dir)
+    if data is None:
+        raise UsageError(f"{job_dir}: no manifest; convert {name} first (make convert)")
+    ref = open_reference(*data.reference_files())
+    records = list(
+        _judge(Subject(name, "reference", ref.runtime), seqs, lambda x: ref.run([x])[data.output_name], data)
+    )
+    shape = list(data.input_shape)
+    with Lab.create() as lab:
+        handle = lab.add_device(load_profile(settings.profile))
+        assert lab.server is not None
+        device = AdbDevice(lab.server, handle.serial)
+        with device_session(device, runner=arm_runtime.default_runner(), run_id="video", keep=False) as ctx:
+            for precision in precisions:
+                job = ModelJob(name, job_dir, shape, None, precision)
+                try:
+                    who = Subject(name, precision, f"Paddle-Lite ARM ({settings.profile}, QEMU)")
+                    records += list(_judge(who, seqs, _device_predict(ctx, job, data), data))
+                except ToolkitError as e:
+                    log.warning("warning: %s %s: not checked on %s: %s", name, precision, settings.profile, e)
+    return records
+
+
+def _device_predict(ctx: DeviceContext, job: ModelJob, data: Manifest) -> Predict:
+    target, nb_path = nb_for_device(ctx, job)
+    remote = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
+    ctx.device.push(nb_path.read_bytes(), remote)
+
+    done = [0]
+
+    def predict(x: NDArray[Any]) -> NDArray[Any]:
+        done[0] += 1
+        progress.show(f"{ctx.device.serial}: {job.name} {job.precision}", "frame", done[0], 0)
+        try:
+            floats, run = run_input(ctx, job, x, remote_nb=remote, target=target, timeout_s=300)
+        finally:
+            progress.clear()
+        shape = run.report.outputs[0].shape if run.report.outputs else None
+        decoded = decode_output(floats, shape or (1, 2, data.preprocess.height, data.preprocess.width),
+                                data.output_dtype)  # fmt: skip
+        return np.asarray(decoded.values).reshape(shape or decoded.values.shape)
+
+    return predict

@@ -1,0 +1,70 @@
+"""`video-check` end to end: real model, the desktop reference and the ARM kernels under QEMU, with and without the
+shared smoothing; a clip; bad input is one line and exit 2 with no run file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmark.cli import main
+from benchmark.records.runs import VideoRun
+from tests.conftest import HUMAN_V1, labelled_subset
+from tests.runs import read_as
+
+pytestmark = pytest.mark.slow
+
+
+def _clip(path: Path, frames: int) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 120))
+    for t in range(frames):
+        f = np.full((120, 160, 3), 90, np.uint8)
+        cv2.ellipse(f, (70 + 4 * t, 60), (25, 40), 0, 0, 360, (200, 180, 160), -1)
+        writer.write(f)
+    writer.release()
+    return path
+
+
+def test_video_check_on_labelled_sequences_and_a_clip(  # type: ignore[no-untyped-def]
+    arm_runtime, models_dir, data_dir, bench_out, tmp_path, capsys
+) -> None:
+    reports = tmp_path / "reports"
+    common = ["video-check", "--models-dir", str(models_dir), "--models", HUMAN_V1, "--out", str(bench_out)]
+    common += ["--reports", str(reports), "--frames", "3", "--precision", "fp32,fp16"]
+    dataset = labelled_subset(data_dir, tmp_path / "ds", 1)
+    assert main([*common, "--dataset", str(dataset), "--sequences", "1"]) == 0
+    out = capsys.readouterr().out
+    (run_file,) = reports.glob("video-*.json")
+    recs = read_as(run_file, VideoRun).records
+    assert [r.variant for r in recs] == ["reference", "fp32", "fp16"] and f"{HUMAN_V1}" in out
+    ref, fp32, fp16 = recs
+    assert "Paddle Inference" in ref.runtime and "sd855-arm" in fp32.runtime and fp32.frames == 3
+    for r in recs:
+        assert 0 <= r.flicker <= 1 and 0 <= r.flicker_smoothed <= 1 and 0 < r.temporal_iou <= 1
+        assert r.miou is not None and r.miou > 0.5 and r.source.startswith("labelled photo")
+    assert abs(fp32.flicker - ref.flicker) < 0.02 and abs(fp32.miou - ref.miou) < 0.01  # same model, ARM kernels
+    clip = _clip(tmp_path / "clip.mp4", 4)
+    assert main([*common, "--video", str(clip)]) == 0
+    capsys.readouterr()
+    newest = max(reports.glob("video-*.json"), key=lambda p: p.name)
+    recs = read_as(newest, VideoRun).records
+    assert {r.sequence for r in recs} == {"clip.mp4"} and all(r.source == "clip" and r.miou is None for r in recs)
+
+
+def test_bad_video_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    one = _clip(tmp_path / "one.mp4", 1)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(_clip(tmp_path / "full.mp4", 4).read_bytes()[:200])
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    reports = tmp_path / "reports"
+    for path, what in ((one, "a single frame"), (broken, "cannot open it"), (empty, "cannot open it"),
+                       (tmp_path / "missing.mp4", "no such file")):  # fmt: skip
+        assert main(["video-check", "--video", str(path), "--reports", str(reports)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(path) in err and what in err, err
+    assert main(["video-check", "--reports", str(reports)]) == 2
+    assert "--dataset DIR" in capsys.readouterr().err
+    assert not reports.exists()  # no partial run file
