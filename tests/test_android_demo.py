@@ -87,7 +87,7 @@ def test_apk_is_signed_and_complete(built: Path, model_dir: Path) -> None:
     for fact in (
         "package: name='com.pplite.humanseg'",
         "sdkVersion:'23'",
-        "targetSdkVersion:'30'",
+        "targetSdkVersion:'36'",  # what Google Play requires of new apps and updates since 2026-08-31
         "uses-permission: name='android.permission.CAMERA'",
         "launchable-activity: name='com.pplite.humanseg.app.MainActivity'",
     ):

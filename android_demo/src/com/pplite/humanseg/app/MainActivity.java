@@ -8,6 +8,8 @@ import android.graphics.BitmapFactory;
 import android.os.Bundle;
 import android.os.Handler;
 import android.os.HandlerThread;
+import android.view.View;
+import android.view.WindowInsets;
 import android.widget.CheckBox;
 import android.widget.CompoundButton;
 import android.widget.ImageView;
@@ -55,6 +57,7 @@ public class MainActivity extends Activity implements CameraSource.Listener {
     protected void onCreate(Bundle saved) {
         super.onCreate(saved);
         setContentView(R.layout.activity_main);
+        applyInsets(findViewById(android.R.id.content));
         view = (ImageView) findViewById(R.id.output);
         status = (TextView) findViewById(R.id.status);
         backgroundChoice = (RadioGroup) findViewById(R.id.background);
@@ -86,6 +89,24 @@ public class MainActivity extends Activity implements CameraSource.Listener {
                 refreshPhoto();
             }
         });
+    }
+
+    /**
+     * Targeting API 35+, the window is edge-to-edge on Android 15+: the app draws behind the status and navigation
+     * bars. The content keeps clear of them by taking the system bars' insets as padding (the inset getters of API
+     * 20+, which android.jar 23 compiles against; deprecated since API 30, still reported on 36).
+     */
+    private static void applyInsets(View root) {
+        root.setOnApplyWindowInsetsListener(new View.OnApplyWindowInsetsListener() {
+            @Override
+            @SuppressWarnings("deprecation")
+            public WindowInsets onApplyWindowInsets(View v, WindowInsets insets) {
+                v.setPadding(insets.getSystemWindowInsetLeft(), insets.getSystemWindowInsetTop(),
+                        insets.getSystemWindowInsetRight(), insets.getSystemWindowInsetBottom());
+                return insets;
+            }
+        });
+        root.requestApplyInsets();
     }
 
     private byte[] asset(String name) throws IOException {
