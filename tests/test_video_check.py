@@ -45,6 +45,11 @@ def test_video_check_on_labelled_sequences_and_a_clip(  # type: ignore[no-untype
         assert 0 <= r.flicker <= 1 and 0 <= r.flicker_smoothed <= 1 and 0 < r.temporal_iou <= 1
         assert r.miou is not None and r.miou > 0.5 and r.source.startswith("labelled photo")
     assert abs(fp32.flicker - ref.flicker) < 0.02 and abs(fp32.miou - ref.miou) < 0.01  # same model, ARM kernels
+    assert all(r.smoothing_ms_per_frame is not None and r.smoothing_ms_per_frame > 0 for r in recs)
+    assert main(["report", "--reports", str(reports), "--models-out", str(bench_out)]) == 0
+    capsys.readouterr()
+    section = (reports / "report.md").read_text().split("## Video: mask stability", 1)[1].split("\n## ", 1)[0]
+    assert f"| {HUMAN_V1} | fp16 | 1 | {fp16.flicker:.4f} | {fp16.flicker_smoothed:.4f} |" in section
     clip = _clip(tmp_path / "clip.mp4", 4)
     assert main([*common, "--video", str(clip)]) == 0
     capsys.readouterr()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,7 +28,7 @@ from benchmark.emulated.lab import Lab
 from benchmark.emulated.profile import load_profile
 from benchmark.images import ImageSet
 from benchmark.parity.device import decode_output, run_input
-from benchmark.parity.video import CameraMotion, FrameSequence, Stability, stability, synthetic_sequence
+from benchmark.parity.video import CameraMotion, FrameSequence, stability, synthetic_sequence
 from benchmark.records.rows import VideoRecord
 from converter.artifacts import manifest
 from converter.artifacts.app_spec import app_spec
@@ -106,11 +107,20 @@ def _probability(output: NDArray[Any]) -> NDArray[Any] | None:
     return None
 
 
-def masks(seq: FrameSequence, predict: Predict, data: Manifest) -> tuple[list[NDArray[Any]], list[NDArray[Any]]]:
+@dataclass
+class Masks:
+    raw: list[NDArray[Any]]
+    smoothed: list[NDArray[Any]]
+    smoothing_ms: list[float]  # the smoothing step's own time per frame (luminance at model size + blend)
+
+
+def masks(seq: FrameSequence, predict: Predict, data: Manifest) -> Masks:
     """Each frame's person mask, raw and through the temporal smoothing of the model's spec."""
     smoother = TemporalSmoother(app_spec(data).temporal.params())
     pre = data.preprocess
-    raw, smooth = [], []
+    raw: list[NDArray[Any]] = []
+    smooth: list[NDArray[Any]] = []
+    times: list[float] = []
     for frame in seq.frames:
         out = predict(preprocess(frame, pre))
         h, w = frame.shape[:2]
@@ -119,10 +129,12 @@ def masks(seq: FrameSequence, predict: Predict, data: Manifest) -> tuple[list[ND
         if prob is None:
             smooth.append(raw[-1])
             continue
+        t0 = time.perf_counter()
         y = cv2.resize(luminance(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)), (pre.width, pre.height))
         s = smoother.step(prob, y)
+        times.append((time.perf_counter() - t0) * 1000.0)
         smooth.append(np.asarray(cv2.resize(s, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5))
-    return raw, smooth
+    return Masks(raw, smooth, times)
 
 
 @dataclass(frozen=True)
@@ -134,7 +146,8 @@ class Subject:
     runtime: str
 
 
-def _record(who: Subject, seq: FrameSequence, raw: Stability, sm: Stability) -> VideoRecord:
+def _record(who: Subject, seq: FrameSequence, m: Masks) -> VideoRecord:
+    raw, sm = stability(m.raw, seq), stability(m.smoothed, seq)
     return VideoRecord(
         model=who.model,
         variant=who.variant,
@@ -148,13 +161,13 @@ def _record(who: Subject, seq: FrameSequence, raw: Stability, sm: Stability) -> 
         temporal_iou_smoothed=round(sm.temporal_iou, 5),
         miou=None if raw.miou is None else round(raw.miou, 5),
         miou_smoothed=None if sm.miou is None else round(sm.miou, 5),
+        smoothing_ms_per_frame=round(float(np.median(m.smoothing_ms)), 4) if m.smoothing_ms else None,
     )
 
 
 def _judge(who: Subject, seqs: list[FrameSequence], predict: Predict, data: Manifest) -> Iterator[VideoRecord]:
     for seq in seqs:
-        raw, sm = masks(seq, predict, data)
-        yield _record(who, seq, stability(raw, seq), stability(sm, seq))
+        yield _record(who, seq, masks(seq, predict, data))
 
 
 def check_model(

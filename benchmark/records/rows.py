@@ -122,3 +122,6 @@ class VideoRecord(Record):
     temporal_iou_smoothed: float
     miou: float | None = Field(default=None, description="mean (person, background) IoU over labelled frames")
     miou_smoothed: float | None = None
+    smoothing_ms_per_frame: float | None = Field(
+        default=None, description="the Python smoothing step's own time per frame on this host (median)"
+    )
