@@ -13,7 +13,8 @@ import pytest
 from android_demo.build import choose_variant
 from benchmark.records.parts import GroundTruth, GroundTruthFigures, ParitySummary
 from benchmark.records.types import LatencyRecord
-from benchmark.report.recommend import candidates, device_class, recommend, write_to_manifests
+from benchmark.records.rows import VideoRecord
+from benchmark.report.recommend import candidates, device_class, flicker_gate, recommend, write_to_manifests
 from converter.artifacts import manifest
 from converter.sources.model_files import sha256_file
 
@@ -87,6 +88,29 @@ def test_a_failing_int8_is_not_recommended() -> None:
     assert entry.precision == "fp32" and entry.file == "arm-fp32.nb" and entry.metric == "instructions"
     int8 = next(c for c in entry.candidates if c.precision == "int8")
     assert int8.gate is False and "mIoU drop 0.58 points" in int8.status and int8.miou == 0.806
+
+
+def _video(variant: str, flicker: float, sequence: str = "s1") -> VideoRecord:
+    return VideoRecord(
+        model=M, variant=variant, runtime="r", sequence=sequence, source="clip", frames=6, flicker=flicker,
+        flicker_smoothed=flicker / 2, temporal_iou=0.95, temporal_iou_smoothed=0.97,
+    )  # fmt: skip
+
+
+def test_a_variant_whose_mask_flickers_clearly_more_than_fp32_is_not_recommended() -> None:
+    latency = [_lat("fp32", SD855, insns=77.7e6), _lat("fp16", SD855, insns=50.9e6), _lat("int8", SD855, insns=60.4e6)]
+    parity = [_par("fp32", SD855, True), _par("fp16", SD855, True), _par("int8", SD855, True)]
+    video = [_video("reference", 0.10), _video("fp32", 0.10), _video("fp32", 0.12, "s2"), _video("fp16", 0.112),
+             _video("int8", 0.16), _video("int8", 0.20, "s2")]  # fmt: skip
+    (rec,) = recommend(flicker_gate(candidates(latency, parity), video))
+    assert rec.chosen is not None and rec.chosen.precision == "fp16"  # within the margin of fp32's 0.110
+    int8 = next(c for c in rec.candidates if c.precision == "int8")
+    assert int8.gate is False and "flickers clearly more than fp32's in video-check: 0.180 vs 0.110" in int8.status
+    video[3] = _video("fp16", 0.15)  # 0.15 > 0.11 + max(0.01, 0.25 * 0.11): fp16 too; fp32 is left
+    (rec,) = recommend(flicker_gate(candidates(latency, parity), video))
+    assert rec.chosen is not None and rec.chosen.precision == "fp32"
+    (rec,) = recommend(flicker_gate(candidates(latency, parity), []))  # no video-check: the gate is untouched
+    assert rec.chosen is not None and rec.chosen.precision == "fp16"
 
 
 def test_classes_metrics_and_what_is_not_eligible() -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from benchmark.records.parts import GroundTruth, ParitySummary, verdict_of
+from benchmark.records.rows import VideoRecord
 from benchmark.records.types import LatencyRecord
 from converter.artifacts import manifest
 from converter.base.errors import ToolkitError
@@ -172,6 +173,28 @@ def _candidate(r: LatencyRecord, cls: tuple[str, Metric], value: float, p: Parit
         run=r.run_file,
         est_latency_ms=r.estimate.est_latency_ms if r.estimate else None,
     )
+
+
+FLICKER_ABS = 0.01  # flicker (fraction of the boundary band) a variant may add to fp32's before it counts
+FLICKER_REL = 0.25  # ... or this share of fp32's own flicker, whichever is larger
+
+
+def flicker_gate(cands: Iterable[Candidate], video: Iterable[VideoRecord]) -> list[Candidate]:
+    """A reduced-precision variant whose mask flickers clearly more than fp32's on the same video sequences (mean
+    over the sequences of a video-check) is not eligible; the problem names both figures."""
+    sums: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in video:
+        sums[(r.model, r.variant)].append(r.flicker)
+    flicker = {k: sum(v) / len(v) for k, v in sums.items()}
+    out = []
+    for cand in cands:
+        mine, fp32 = flicker.get((cand.model, cand.precision)), flicker.get((cand.model, "fp32"))
+        if cand.precision != "fp32" and cand.gate and mine is not None and fp32 is not None:
+            if mine > fp32 + max(FLICKER_ABS, FLICKER_REL * fp32):
+                problem = f"its mask flickers clearly more than fp32's in video-check: {mine:.3f} vs {fp32:.3f}"
+                cand = replace(cand, gate=False, problems=(*cand.problems, problem))  # noqa: PLW2901
+        out.append(cand)
+    return out
 
 
 def recommend(cands: Iterable[Candidate]) -> list[Recommendation]:

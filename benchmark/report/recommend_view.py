@@ -3,25 +3,27 @@ chosen from, and the cost-vs-accuracy (Pareto) plot."""
 
 from __future__ import annotations
 
-from benchmark.records.runs import Int8StudyRun
+from benchmark.records.runs import Int8StudyRun, VideoRun
 from benchmark.report import plots
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num
-from benchmark.report.recommend import UNITS, Candidate, Recommendation, candidates, recommend
+from benchmark.report.recommend import UNITS, Candidate, Recommendation, candidates, flicker_gate, recommend
 
 INTRO = (
     "Per model and ARM device class, the variant to ship: among the variants whose accuracy gate passed on that "
     "class's kernels (device parity against desktop fp32, and the labelled images' mIoU, calibration images held "
-    "out), the one with the fewest ARM instructions per inference on an emulated phone (QEMU: a deterministic cost "
-    "figure, not a latency) or the lowest median latency on a real phone. A variant without device parity is not "
-    "eligible. `make bench-*` records the choice in each model's manifest (`recommended`); the Android demo "
-    "packages it."
+    "out; and, when a video-check ran, a mask that does not flicker clearly more than fp32's), the one with the "
+    "fewest ARM instructions per inference on an emulated phone (QEMU: a deterministic cost figure, not a latency) "
+    "or the lowest median latency on a real phone. A variant without device parity is not eligible. `make bench-*` "
+    "records the choice in each model's manifest (`recommended`); the Android demo packages it."
 )
 
 
 def recommendations(c: Collected) -> list[Recommendation]:
     latency = sorted(c.latest_latency(), key=lambda r: r.started_at or "")
-    return recommend(candidates(latency, c.device_parity_summaries()))
+    videos = c.chronological(VideoRun)
+    video = videos[-1].records if videos else []  # flicker: the latest video-check
+    return recommend(flicker_gate(candidates(latency, c.device_parity_summaries()), video))
 
 
 def _row(rec: Recommendation, x: Candidate) -> list[str]:
