@@ -12,8 +12,8 @@ import pytest
 
 from android_demo.build import choose_variant
 from benchmark.records.parts import GroundTruth, GroundTruthFigures, ParitySummary
-from benchmark.records.types import LatencyRecord
 from benchmark.records.rows import VideoRecord
+from benchmark.records.types import LatencyRecord
 from benchmark.report.recommend import candidates, device_class, flicker_gate, recommend, write_to_manifests
 from converter.artifacts import manifest
 from converter.sources.model_files import sha256_file
