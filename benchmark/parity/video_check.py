@@ -20,7 +20,6 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from benchmark import progress
 from benchmark.device.adb import AdbDevice
 from benchmark.device.session import DeviceContext, ModelJob, device_session, nb_for_device
 from benchmark.emulated import arm_runtime
@@ -33,6 +32,7 @@ from benchmark.records.rows import VideoRecord
 from converter.artifacts import manifest
 from converter.artifacts.app_spec import app_spec
 from converter.base.errors import ToolkitError, UsageError
+from converter.base.progress import Progress
 from converter.images.compare import prediction_at_size
 from converter.images.preprocess import preprocess
 from converter.images.temporal import TemporalSmoother, luminance
@@ -191,26 +191,26 @@ def check_model(
                 job = ModelJob(name, job_dir, shape, None, precision)
                 try:
                     who = Subject(name, precision, f"Paddle-Lite ARM ({settings.profile}, QEMU)")
-                    records += list(_judge(who, seqs, _device_predict(ctx, job, data), data))
+                    frames = sum(len(q.frames) for q in seqs)
+                    records += list(_judge(who, seqs, _device_predict(ctx, job, data, frames), data))
                 except ToolkitError as e:
                     log.warning("warning: %s %s: not checked on %s: %s", name, precision, settings.profile, e)
     return records
 
 
-def _device_predict(ctx: DeviceContext, job: ModelJob, data: Manifest) -> Predict:
+def _device_predict(ctx: DeviceContext, job: ModelJob, data: Manifest, frames: int) -> Predict:
     target, nb_path = nb_for_device(ctx, job)
     remote = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
     ctx.device.push(nb_path.read_bytes(), remote)
-
+    shown = Progress(f"{job.name} {job.precision} on {ctx.device.serial} (QEMU)", unit="frames")
     done = [0]
 
     def predict(x: NDArray[Any]) -> NDArray[Any]:
+        floats, run = run_input(ctx, job, x, remote_nb=remote, target=target, timeout_s=300)
         done[0] += 1
-        progress.show(f"{ctx.device.serial}: {job.name} {job.precision}", "frame", done[0], 0)
-        try:
-            floats, run = run_input(ctx, job, x, remote_nb=remote, target=target, timeout_s=300)
-        finally:
-            progress.clear()
+        shown.update(done[0], frames)
+        if done[0] == frames:
+            shown.close()
         shape = run.report.outputs[0].shape if run.report.outputs else None
         decoded = decode_output(floats, shape or (1, 2, data.preprocess.height, data.preprocess.width),
                                 data.output_dtype)  # fmt: skip
