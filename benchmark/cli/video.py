@@ -64,7 +64,8 @@ def run_video_check(args: argparse.Namespace) -> int:
     names = sorted({j.name for j in prepared.jobs})
     precisions = list(args.precision or ("fp32", "fp16", "int8"))
     run = RunFile(new_run_path("video", args.reports), VideoRun(smoothing=SMOOTHING))
-    failed = [e.split(":")[0] for e in prepared.errors]
+    unavailable = [e.split(":")[0] for e in prepared.errors]  # each already reported by the conversion
+    failed = []
     for name in names:
         job = next(j for j in prepared.jobs if j.name == name)
         try:
@@ -74,6 +75,11 @@ def run_video_check(args: argparse.Namespace) -> int:
             log.error("error: %s: %s", name, e)
             failed.append(name)
     _print(run.records)
-    print(f"video-check: {len(names) - len(failed)}/{len(names)} model(s) checked on {len(seqs)} sequence(s); "
-          f"run file {run.path}" + (f"; failed: {', '.join(failed)}" if failed else ""))  # fmt: skip
+    print(
+        f"video-check: {len(names) - len(failed)}/{len(names) + len(unavailable)} model(s) checked on {len(seqs)} "
+        f"sequence(s); run file {run.path}"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+        + (f"; not available: {', '.join(unavailable)}" if unavailable else "")
+    )
+    failed += unavailable
     return ExitCode.FAILED if failed else ExitCode.OK
