@@ -6,6 +6,7 @@ python tests/model_factory.py KIND OUT_DIR, KIND one of:
   train        a training program (gradient + SGD ops) saved as model.pdmodel + model.pdiparams
   argmax32     conv + argmax(dtype int32) inference model, deploy.yaml output_op argmax / output_dtype int32
   argmax64     the same with an int64 argmax (PaddleSeg 2.6 exports)
+  fp16overflow the small model with a conv bias of 1e5 on one channel: finite in fp32, past fp16's 65504
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ def build(kind: str, out: str) -> None:
             prob = paddle.argmax(y, axis=1, dtype="int32" if kind == "argmax32" else "int64")
     exe = paddle.static.Executor(paddle.CPUPlace())
     exe.run(startup)
+    if kind == "fp16overflow":
+        import numpy as np
+
+        (bias,) = [p for p in main.global_block().all_parameters() if list(p.shape) == [2]]
+        tensor = paddle.static.global_scope().find_var(bias.name).get_tensor()
+        tensor.set(np.array([1e5, 0.0], np.float32), paddle.CPUPlace())
     os.makedirs(out, exist_ok=True)
     if kind == "train":
         with open(os.path.join(out, "model.pdmodel"), "wb") as f:

@@ -48,6 +48,23 @@ def test_the_first_departing_op_is_named(arm_runtime, converted, tmp_path, capsy
     assert all(0.999 < r.cosine <= 1.0 + 1e-9 and 0 < r.relative_diff < 0.05 for r in rows)  # fp16 differs a bit
 
 
+def test_an_op_computing_inf_in_fp16_fails_the_variant(arm_runtime, tiny_models, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A bias of 1e5 is finite in fp32 and past fp16's largest value (65504): the ARM fp16 kernels compute inf
+    where desktop fp32 is finite; layer-diff names the op and exits 1 (a broken variant, not a departure)."""
+    folder, out = tmp_path / "tiny", tmp_path / "models"
+    shutil.copytree(tiny_models("fp16overflow"), folder)
+    assert convert_main(["model", str(folder), "--out", str(out), "--targets", "arm", "--precision", "fp32,fp16"]) == 0
+    reports = tmp_path / "reports"
+    rc, out_text, _ = _diff(capsys, out, reports, "--precision", "fp16")
+    run = read_as(next(reports.glob("layer-diff-*.json")), LayerDiffRun)
+    bad = [r for r in run.records if r.non_finite]
+    assert rc == 1 and not run.passed and run.non_finite_rows == len(bad) >= 1, out_text
+    first = bad[0]
+    assert first.op_type in ("conv2d", "elementwise_add") and first.max_abs_diff is None
+    assert f"FAILS: {len(bad)} op(s) compute inf/NaN" in out_text and f"op #{first.index} {first.op_type}" in out_text
+    assert "non-finite value(s): FAILS" in out_text
+
+
 def test_bad_input_is_one_line_and_exit_2(converted, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     rc, _, err = _diff(capsys, tmp_path / "nowhere", tmp_path / "r")
     assert rc == 2 and err.count("\n") == 1 and "no converted model 'tiny'" in err

@@ -45,6 +45,7 @@ def run_layer_diff(args: argparse.Namespace) -> int:
             print(f"{r.index:>4}  {r.op_type:<24} {r.tensor[:44]:<44} not matched: {r.not_matched}")
             continue
         mark = "  << departs" if r.departs and r is result.first_departure else ""
+        mark += f"  << {r.non_finite} non-finite value(s): FAILS" if r.non_finite else ""
         cos = "-" if r.cosine is None else f"{r.cosine:.6f}"
         diff = "non-finite" if r.max_abs_diff is None else f"{r.max_abs_diff:.3g}"
         int8 = "" if r.int8_kernels is None else f"  int8 kernels {r.int8_kernels}"
@@ -59,4 +60,11 @@ def run_layer_diff(args: argparse.Namespace) -> int:
         + (f"first departs at op #{first.index} {first.op_type} ({first.tensor})" if first else "no op departs")
         + f" beyond {args.tolerance:g} of the tensor's magnitude; run file {path}"
     )
+    bad = result.non_finite
+    if bad:
+        print(
+            f"layer-diff {args.model} {args.precision}: FAILS: {len(bad)} op(s) compute inf/NaN where desktop fp32 is "
+            f"finite, first op #{bad[0].index} {bad[0].op_type} ({bad[0].tensor})"
+        )
+        return ExitCode.FAILED
     return ExitCode.OK

@@ -59,6 +59,11 @@ class LayerDiff:
         return next((r for r in self.rows if r.departs), None)
 
     @property
+    def non_finite(self) -> list[LayerDiffRecord]:
+        """Rows whose variant tensor holds inf or NaN: each one fails the variant."""
+        return [r for r in self.rows if r.non_finite]
+
+    @property
     def worst(self) -> LayerDiffRecord | None:
         """The matched row furthest from fp32 (non-finite first)."""
         matched = [r for r in self.rows if r.relative_diff is not None]
@@ -75,6 +80,8 @@ class LayerDiff:
             worst=self.worst,
             matched=sum(1 for r in self.rows if r.departs is not None),
             not_matched=sum(1 for r in self.rows if r.departs is None),
+            non_finite_rows=len(self.non_finite),
+            passed=not self.non_finite,
             records=self.rows,
         )
 
@@ -93,13 +100,15 @@ def converted_program(model_dir: Path) -> tuple[Path, Path]:
 
 def _compare(ref: NDArray[Any], got: NDArray[Any], tolerance: float) -> dict[str, Any]:
     a, b = ref.astype(np.float64).reshape(-1), got.astype(np.float64).reshape(-1)
-    if not np.all(np.isfinite(b)):
-        return {"cosine": None, "max_abs_diff": None, "relative_diff": math.inf, "departs": True}
+    bad = int(np.count_nonzero(~np.isfinite(b)))
+    if bad:  # where desktop fp32 is finite, an inf or NaN is a broken variant, not a small departure
+        return {"cosine": None, "max_abs_diff": None, "relative_diff": math.inf, "departs": True, "non_finite": bad}
     diff = float(np.max(np.abs(a - b)))
     norm = float(np.linalg.norm(a) * np.linalg.norm(b))
     cosine = float(np.dot(a, b) / norm) if norm > 0 else (1.0 if diff == 0 else 0.0)
     relative = diff / max(float(np.max(np.abs(a))), MAGNITUDE_FLOOR)
-    return {"cosine": cosine, "max_abs_diff": diff, "relative_diff": relative, "departs": relative > tolerance}
+    return {"cosine": cosine, "max_abs_diff": diff, "relative_diff": relative, "departs": relative > tolerance,
+            "non_finite": 0}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,7 @@ class LayerDiffRecord(Record):
     departs: bool | None = Field(default=None, description="None: not matched")
     not_matched: str | None = None
     int8_kernels: int | None = Field(default=None, description="int8 variants: int8 kernels in the cut's .nb")
+    non_finite: int | None = Field(default=None, description="inf/NaN values in the variant's tensor (a failure)")
 
 
 class VideoRecord(Record):

@@ -158,6 +158,8 @@ class LayerDiffRun(RunHeader):
     worst: LayerDiffRecord | None = None
     matched: int = 0
     not_matched: int = 0
+    non_finite_rows: int = Field(default=0, description="rows whose variant tensor holds inf or NaN")
+    passed: bool = Field(default=True, description="False when any row is non-finite: the variant is broken")
     records: list[LayerDiffRecord] = []
 
 
