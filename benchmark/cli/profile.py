@@ -61,9 +61,8 @@ def _print_profile(r: LatencyRecord) -> None:
     if not cp.ops_matched:
         print(f"  ops not named: {cp.note}")
         return
-    timed = all(o.est_us is not None for o in cp.ops)
-    print(f"  {TOP_OPS} costliest ops" + (" (by estimated phone time):" if timed else ":"))
-    for o in sorted(cp.ops, key=lambda o: -(o.est_us or 0.0) if timed else -o.insns)[:TOP_OPS]:
+    print(f"  {TOP_OPS} costliest ops" + (" (by estimated phone time):" if cp.timed else ":"))
+    for o in cp.costliest(TOP_OPS):
         algo = (o.algorithm or o.kernel).split("|")[0]
         est = f" {o.est_us:8.0f} µs" if o.est_us is not None else ""
         print(f"    #{o.index:<4} {o.type:<20} {o.name[:34]:<34} {o.family:<20} {algo:<28} {o.insns / 1e6:8.2f} M{est}")

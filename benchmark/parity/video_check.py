@@ -33,7 +33,7 @@ from converter.artifacts import manifest
 from converter.artifacts.app_spec import app_spec
 from converter.base.errors import ToolkitError, UsageError
 from converter.base.progress import Progress
-from converter.images.compare import prediction_at_size
+from converter.images.compare import mask_at_size, prediction_at_size
 from converter.images.preprocess import preprocess
 from converter.images.temporal import TemporalSmoother, luminance
 from converter.reference.desktop import open_reference
@@ -57,7 +57,6 @@ class VideoSettings:
     profile: str = "sd855-arm"  # the ARM emulated phone the variants run on
     sequences: int = 2  # photos of the labelled set turned into sequences
     motion: CameraMotion = CameraMotion()
-    max_frames: int = 8  # of a clip
 
 
 def read_clip(path: Path, max_frames: int) -> FrameSequence:
@@ -94,17 +93,16 @@ def labelled_sequences(dataset: ImageSet, settings: VideoSettings) -> list[Frame
     ]
 
 
-def _probability(output: NDArray[Any]) -> NDArray[Any] | None:
-    """The person probability at model resolution (None for a label map: nothing to smooth)."""
-    if np.issubdtype(output.dtype, np.integer):
+def _probability(output: NDArray[Any], kind: str) -> NDArray[Any] | None:
+    """The person probability at model resolution, as the spec's output kind says to read it (None for a label
+    map: nothing to smooth)."""
+    if kind == "argmax":
         return None
-    if output.ndim == 4 and output.shape[1] >= 2:
-        x = output[0].astype(np.float64)
-        if np.all(x >= 0) and np.allclose(x.sum(axis=0), 1.0, atol=1e-3):
-            return np.asarray(x[1], np.float32)
+    x = output[0].astype(np.float64)
+    if kind == "logits":
         e = np.exp(x - x.max(axis=0))
-        return np.asarray(e[1] / e.sum(axis=0), np.float32)
-    return None
+        x = e / e.sum(axis=0)
+    return np.asarray(x[1], np.float32)
 
 
 @dataclass
@@ -116,7 +114,8 @@ class Masks:
 
 def masks(seq: FrameSequence, predict: Predict, data: Manifest) -> Masks:
     """Each frame's person mask, raw and through the temporal smoothing of the model's spec."""
-    smoother = TemporalSmoother(app_spec(data).temporal.params())
+    spec = app_spec(data)
+    smoother = TemporalSmoother(spec.temporal.params())
     pre = data.preprocess
     raw: list[NDArray[Any]] = []
     smooth: list[NDArray[Any]] = []
@@ -125,7 +124,7 @@ def masks(seq: FrameSequence, predict: Predict, data: Manifest) -> Masks:
         out = predict(preprocess(frame, pre))
         h, w = frame.shape[:2]
         raw.append(prediction_at_size(out, (h, w)))
-        prob = _probability(out)
+        prob = _probability(out, spec.output.kind)
         if prob is None:
             smooth.append(raw[-1])
             continue
@@ -133,7 +132,7 @@ def masks(seq: FrameSequence, predict: Predict, data: Manifest) -> Masks:
         y = cv2.resize(luminance(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)), (pre.width, pre.height))
         s = smoother.step(prob, y)
         times.append((time.perf_counter() - t0) * 1000.0)
-        smooth.append(np.asarray(cv2.resize(s, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5))
+        smooth.append(mask_at_size(s, (h, w)))
     return Masks(raw, smooth, times)
 
 
@@ -182,6 +181,7 @@ def check_model(
         _judge(Subject(name, "reference", ref.runtime), seqs, lambda x: ref.run([x])[data.output_name], data)
     )
     shape = list(data.input_shape)
+    frames = sum(len(q.frames) for q in seqs)
     with Lab.create() as lab:
         handle = lab.add_device(load_profile(settings.profile))
         assert lab.server is not None
@@ -191,7 +191,6 @@ def check_model(
                 job = ModelJob(name, job_dir, shape, None, precision)
                 try:
                     who = Subject(name, precision, f"Paddle-Lite ARM ({settings.profile}, QEMU)")
-                    frames = sum(len(q.frames) for q in seqs)
                     records += list(_judge(who, seqs, _device_predict(ctx, job, data, frames), data))
                 except ToolkitError as e:
                     log.warning("warning: %s %s: not checked on %s: %s", name, precision, settings.profile, e)

@@ -55,7 +55,7 @@ def _solve(points: list[FitPoint], per_op: bool) -> dict[str, float]:
 def _ipc(a: dict[str, float], clock_mhz: float, prior: dict[str, float], used: set[str]) -> dict[str, float]:
     """a_g -> instructions per cycle; a group no point uses keeps the prior's rate; one the fit left at 0 takes the
     slowest fitted rate (never infinite)."""
-    fitted = {g: 1.0 / (v * clock_mhz * 1000.0) for g, v in a.items() if v > 0 and g != OPS}
+    fitted = {g: 1.0 / (v * clock_mhz * 1000.0) for g, v in a.items() if v > 0}
     slowest = min(fitted.values()) if fitted else 1.0
     return {
         g: round(fitted[g] if g in fitted else prior.get(g, slowest) if g not in used else slowest, 4) for g in GROUPS

@@ -44,6 +44,16 @@ class CostProfile(Sub):
     )
     plain_count_insns: int | None = Field(default=None, description="--compare-plain-count: its per-inference count")
 
+    @property
+    def timed(self) -> bool:
+        """Every op has an estimated phone time (the device class has a calibrated cost model)."""
+        return bool(self.ops) and all(o.est_us is not None for o in self.ops)
+
+    def costliest(self, n: int) -> list[OpCost]:
+        """The n costliest ops: by estimated phone time when every op has one, else by instructions."""
+        timed = self.timed
+        return sorted(self.ops, key=lambda o: -(o.est_us or 0.0) if timed else -o.insns)[:n]
+
 
 class LatencyEstimate(Sub):
     """An estimated phone latency from the cost profile: never a measurement."""

@@ -3,6 +3,8 @@ graph-fixes, host-profile, layer-diff): each a type like the latency and parity 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import Field
 
 from benchmark.records.base import Record
@@ -126,3 +128,11 @@ class VideoRecord(Record):
     smoothing_ms_per_frame: float | None = Field(
         default=None, description="the Python smoothing step's own time per frame on this host (median)"
     )
+
+
+def by_variant(records: Iterable[VideoRecord]) -> dict[tuple[str, str], list[VideoRecord]]:
+    """Video records grouped by (model, variant), one entry per sequence, in their order."""
+    groups: dict[tuple[str, str], list[VideoRecord]] = {}
+    for r in records:
+        groups.setdefault((r.model, r.variant), []).append(r)
+    return groups

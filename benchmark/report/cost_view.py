@@ -66,8 +66,7 @@ def cost_section(c: Collected) -> list[Block]:
     for r in sorted(recs, key=lambda r: (r.model, r.precision)):
         cp = r.cost_profile
         assert cp is not None
-        timed = all(o.est_us is not None for o in cp.ops)  # sorted by estimated time when there is a cost model
-        top = sorted(cp.ops, key=lambda o: -(o.est_us or 0.0) if timed else -o.insns)[:TOP_OPS]
+        top = cp.costliest(TOP_OPS)
         blocks.append(Heading(3, f"Costliest ops: {_label(r)}"))
         if not top:
             blocks.append(Paragraph(cp.note or "ops not matched", note=True))

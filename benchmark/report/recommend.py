@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from benchmark.records.parts import GroundTruth, ParitySummary, verdict_of
-from benchmark.records.rows import VideoRecord
+from benchmark.records.rows import VideoRecord, by_variant
 from benchmark.records.types import LatencyRecord
 from converter.artifacts import manifest
 from converter.base.errors import ToolkitError
@@ -182,10 +182,7 @@ FLICKER_REL = 0.25  # ... or this share of fp32's own flicker, whichever is larg
 def flicker_gate(cands: Iterable[Candidate], video: Iterable[VideoRecord]) -> list[Candidate]:
     """A reduced-precision variant whose mask flickers clearly more than fp32's on the same video sequences (mean
     over the sequences of a video-check) is not eligible; the problem names both figures."""
-    sums: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for r in video:
-        sums[(r.model, r.variant)].append(r.flicker)
-    flicker = {k: sum(v) / len(v) for k, v in sums.items()}
+    flicker = {k: sum(r.flicker for r in rs) / len(rs) for k, rs in by_variant(video).items()}
     out = []
     for cand in cands:
         mine, fp32 = flicker.get((cand.model, cand.precision)), flicker.get((cand.model, "fp32"))

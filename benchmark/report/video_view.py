@@ -4,10 +4,9 @@ host, and how each variant's flicker compares with the desktop reference's."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from statistics import mean, median
 
-from benchmark.records.rows import VideoRecord
+from benchmark.records.rows import by_variant
 from benchmark.records.runs import VideoRun
 from benchmark.report.collect import Collected
 from benchmark.report.document import Block, Heading, Paragraph, Table, cell_num
@@ -23,9 +22,7 @@ def video_section(c: Collected) -> list[Block]:
     if not runs:
         return []
     latest = runs[-1]
-    groups: dict[tuple[str, str], list[VideoRecord]] = defaultdict(list)
-    for r in latest.records:
-        groups[(r.model, r.variant)].append(r)
+    groups = by_variant(latest.records)
     reference = {m: _mean([r.flicker for r in rs]) for (m, v), rs in groups.items() if v == "reference"}
     rows = []
     for (model, variant), rs in sorted(groups.items()):

@@ -142,5 +142,11 @@ def prediction_at_size(output: NDArray[Any], shape: tuple[int, ...]) -> NDArray[
     if np.issubdtype(output.dtype, np.integer):
         labels = np.asarray(output).reshape(output.shape[-2:]).astype(np.uint8)
         return np.asarray(cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST) == 1)
-    prob = np.ascontiguousarray(output[0, 1].astype(np.float32))
-    return np.asarray(cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5)
+    return mask_at_size(output[0, 1], (h, w))
+
+
+def mask_at_size(prob: NDArray[Any], shape: tuple[int, ...]) -> NDArray[Any]:
+    """Person mask at an image size from a person probability map: resized bilinearly, then > 0.5."""
+    h, w = int(shape[0]), int(shape[1])
+    p = np.ascontiguousarray(prob.astype(np.float32))
+    return np.asarray(cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5)
