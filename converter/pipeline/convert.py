@@ -1,4 +1,5 @@
-"""Conversion of one model (`convert_source`, `convert_folder`) and of the zoo (`convert_zoo`).
+"""Conversion of one model (`convert_source`, `convert_folder`; a folder's input shape: input_shape.py) and of the
+zoo (`convert_zoo`).
 
 Each requested (target, precision) becomes build/models/<name>/<target>-<precision>.nb, written under a temporary
 name and renamed, with its entry in manifest.json. Unchanged inputs do no work at all (no paddle import), so a
@@ -16,8 +17,9 @@ from converter.artifacts import manifest
 from converter.base.errors import ToolkitError
 from converter.opt.run import opt_version, preflight
 from converter.pipeline.graph_fix_check import prepare_graph_fixes, unfixed_op_counts
+from converter.pipeline.input_shape import shape_from_files
 from converter.pipeline.variants import UNBUILDABLE, VariantInputs, builds_int8, convert_variants
-from converter.pir.source import is_pir, pir_input_shape, translated_source
+from converter.pir.source import is_pir, translated_source
 from converter.program.read import ProgramInfo, read_program
 from converter.program.stats import model_stats
 from converter.quant.quantize import Int8Plan, int8_plan
@@ -245,7 +247,7 @@ def convert_folder(
         return ModelOutcome(label, "failed", error=f"{e}{hint}")
     try:
         files = find_model_files(folder)
-        shape = input_shape or _shape_from_files(files)
+        shape = input_shape or shape_from_files(files)
     except ToolkitError as e:
         return ModelOutcome(label, "failed", error=str(e))
     random = marked_random(folder)
@@ -256,37 +258,6 @@ def convert_folder(
     spec = ModelSpec(label, shape, Preprocess(), title=label)
     return convert_source(
         spec, source, targets=targets, precisions=precisions, out_root=out_root, fixes=fixes, int8=int8
-    )
-
-
-class InputShapeError(ToolkitError):
-    """No fixed input shape could be determined for a model."""
-
-
-def _shape_from_files(files: ModelFiles) -> tuple[int, int, int, int]:
-    dep = files.deploy
-    if dep and dep.input_shape and len(dep.input_shape) == 4 and all(d > 0 for d in dep.input_shape):
-        n, c, h, w = dep.input_shape
-        return (n, c, h, w)
-    if dep and dep.target_size_wh:
-        w, h = dep.target_size_wh
-        return (1, 3, h, w)
-    # a plain export (paddle.jit.save with a fixed InputSpec) records its input's shape in the program
-    dims: tuple[int, ...] = ()
-    if is_pir(files):  # a PIR file that cannot be read is said as such, not as a missing shape
-        dims = pir_input_shape(files) or ()
-    else:
-        try:
-            inputs = read_program(files.model_file).inputs
-            dims = inputs[0].dims if len(inputs) == 1 else ()
-        except ToolkitError:
-            pass
-    if len(dims) == 4 and all(d > 0 for d in dims):
-        n, c, h, w = dims
-        return (n, c, h, w)
-    raise InputShapeError(
-        f"{files.folder}: no fixed input shape in deploy.yaml (input_shape or Resize target_size) nor in the "
-        "program's input; pass --input-shape 1,3,H,W"
     )
 
 
