@@ -81,7 +81,7 @@ class LayerDiff:
             matched=sum(1 for r in self.rows if r.departs is not None),
             not_matched=sum(1 for r in self.rows if r.departs is None),
             non_finite_rows=len(self.non_finite),
-            passed=not self.non_finite,
+            passed=None if all(r.departs is None for r in self.rows) else not self.non_finite,  # nothing compared
             records=self.rows,
         )
 

@@ -159,7 +159,9 @@ class LayerDiffRun(RunHeader):
     matched: int = 0
     not_matched: int = 0
     non_finite_rows: int = Field(default=0, description="rows whose variant tensor holds inf or NaN")
-    passed: bool = Field(default=True, description="False when any row is non-finite: the variant is broken")
+    passed: bool | None = Field(
+        default=None, description="False when any row is non-finite (the variant is broken); None when no row matched"
+    )
     records: list[LayerDiffRecord] = []
 
 
