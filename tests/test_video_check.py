@@ -11,6 +11,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.records.runs import VideoRun
+from converter.artifacts import manifest
 from tests.conftest import HUMAN_V1, labelled_subset
 from tests.runs import read_as
 
@@ -46,10 +47,21 @@ def test_video_check_on_labelled_sequences_and_a_clip(  # type: ignore[no-untype
         assert r.miou is not None and r.miou > 0.5 and r.source.startswith("labelled photo")
     assert abs(fp32.flicker - ref.flicker) < 0.02 and abs(fp32.miou - ref.miou) < 0.01  # same model, ARM kernels
     assert all(r.smoothing_ms_per_frame is not None and r.smoothing_ms_per_frame > 0 for r in recs)
+    # the step's ARM cost: counted once per model on the phone (a C port checked against the Python step there)
+    assert ref.smoothing_arm_insns_per_frame is None and fp32.smoothing_arm_insns_per_frame is not None
+    assert fp16.smoothing_arm_insns_per_frame == fp32.smoothing_arm_insns_per_frame
+    pixels = np.prod(manifest.read(bench_out / HUMAN_V1).input_shape[2:])  # type: ignore[union-attr]
+    assert 5 < fp32.smoothing_arm_insns_per_frame / pixels < 200  # per pixel: a luminance and a blend
+    for r in recs:  # the frame that changed most, saved for the report's strip
+        assert r.worst_frame in (1, 2) and r.artifacts is not None
+        assert all(Path(p).is_file() for p in r.artifacts.values()) and set(r.artifacts) == {
+            "input", "previous", "current"}  # fmt: skip
     assert main(["report", "--reports", str(reports), "--models-out", str(bench_out)]) == 0
     capsys.readouterr()
     section = (reports / "report.md").read_text().split("## Video: mask stability", 1)[1].split("\n## ", 1)[0]
     assert f"| {HUMAN_V1} | fp16 | 1 | {fp16.flicker:.4f} | {fp16.flicker_smoothed:.4f} |" in section
+    assert f"| {fp32.smoothing_arm_insns_per_frame / 1e6:.2f} |" in section
+    assert f"video_{HUMAN_V1}_fp16.png" in section and f"frame {fp16.worst_frame}" in section
     clip = _clip(tmp_path / "clip.mp4", 4)
     assert main([*common, "--video", str(clip)]) == 0
     capsys.readouterr()

@@ -63,6 +63,20 @@ def test_a_static_scene_with_noise_measures_the_model_alone() -> None:
     assert s.miou is not None and s.miou < 1.0
 
 
+def test_the_frame_that_changed_most_is_named() -> None:
+    img, label = _photo()
+    motion = CameraMotion(frames=5, shift_px=0.0, rotate_deg=0.0, zoom=0.0, exposure=0.0, noise=0.0, seed=2)
+    seq = synthetic_sequence("static", img, label, motion)
+    k = np.ones((5, 5), np.uint8)
+    masks = [label.astype(bool)] * 5
+    masks[3] = cv2.dilate(label, k).astype(bool)  # frame 3 grows, frame 4 shrinks back: both change, by the same
+    s = stability(masks, seq)
+    assert s.changed_per_step[:2] == (0.0, 0.0) and s.changed_per_step[2] > 0 and s.changed_per_step[3] > 0
+    assert s.worst_step in (3, 4) and s.changed_per_step[s.worst_step - 1] == max(s.changed_per_step)
+    masks[4] = masks[3]  # now only frame 3 changes
+    assert stability(masks, seq).worst_step == 3 and stability(masks, seq).changed_per_step[3] == 0.0
+
+
 def test_compensation_marks_what_comes_from_outside_the_previous_frame() -> None:
     mask = np.ones((10, 10), bool)
     moved, valid = compensate(mask, np.array([[1.0, 0.0, 3.0], [0.0, 1.0, 0.0]]))

@@ -69,7 +69,8 @@ def run_video_check(args: argparse.Namespace) -> int:
     for name in names:
         job = next(j for j in prepared.jobs if j.name == name)
         try:
-            for rec in check_model(job.model_dir, name, precisions, seqs, _settings(args)):
+            artifacts = args.reports / run.path.stem
+            for rec in check_model(job.model_dir, name, precisions, seqs, _settings(args), artifacts=artifacts):
                 run.add(rec)
         except ToolkitError as e:
             log.error("error: %s: %s", name, e)

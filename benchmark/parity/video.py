@@ -122,6 +122,12 @@ class Stability:
     temporal_iou: float  # IoU of each mask with the compensated previous one, mean over frame pairs
     miou: float | None  # mean over labelled frames of (foreground IoU + background IoU) / 2
     frames: int
+    changed_per_step: tuple[float, ...] = ()  # per frame t >= 1: the share of its band that changed
+
+    @property
+    def worst_step(self) -> int:
+        """The frame (>= 1) whose mask changed most against the compensated previous one."""
+        return 1 + int(np.argmax(self.changed_per_step)) if self.changed_per_step else 1
 
 
 def stability(masks: Sequence[NDArray[Any]], seq: FrameSequence) -> Stability:
@@ -129,13 +135,15 @@ def stability(masks: Sequence[NDArray[Any]], seq: FrameSequence) -> Stability:
     if len(masks) != len(seq.frames) or len(masks) < 2:
         raise ValueError(f"{seq.name}: {len(masks)} masks for {len(seq.frames)} frames (at least 2 are needed)")
     changed = band_total = 0
-    ious = []
+    ious, per_step = [], []
     for t in range(1, len(masks)):
         expected, valid = compensate(masks[t - 1], seq.step(t))
         cur = masks[t].astype(bool)
         band = _band(expected) & valid
-        changed += int(np.count_nonzero((cur != expected) & band))
-        band_total += int(np.count_nonzero(band))
+        step_changed, step_band = int(np.count_nonzero((cur != expected) & band)), int(np.count_nonzero(band))
+        changed += step_changed
+        band_total += step_band
+        per_step.append(step_changed / step_band if step_band else 0.0)
         ious.append(iou(cur & valid, expected & valid))
     mious = [
         (iou(m.astype(bool), lab.astype(bool)) + iou(~m.astype(bool), ~lab.astype(bool))) / 2
@@ -147,4 +155,5 @@ def stability(masks: Sequence[NDArray[Any]], seq: FrameSequence) -> Stability:
         temporal_iou=float(np.mean(ious)),
         miou=float(np.mean(mious)) if mious else None,
         frames=len(masks),
+        changed_per_step=tuple(per_step),
     )

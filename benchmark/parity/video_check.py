@@ -27,7 +27,8 @@ from benchmark.emulated.lab import Lab
 from benchmark.emulated.profile import load_profile
 from benchmark.images import ImageSet
 from benchmark.parity.device import decode_output, run_input
-from benchmark.parity.video import CameraMotion, FrameSequence, stability, synthetic_sequence
+from benchmark.parity.smoothing_arm import count_on_device
+from benchmark.parity.video import CameraMotion, FrameSequence, compensate, stability, synthetic_sequence
 from benchmark.records.rows import VideoRecord
 from converter.artifacts import manifest
 from converter.artifacts.app_spec import app_spec
@@ -145,8 +146,31 @@ class Subject:
     runtime: str
 
 
-def _record(who: Subject, seq: FrameSequence, m: Masks) -> VideoRecord:
+def _save_worst(folder: Path, seq: FrameSequence, masks: list[NDArray[Any]], step: int) -> dict[str, str]:
+    """The frame whose mask changed most, the previous mask carried along the camera motion, and this frame's mask
+    (PNG, at most 320 pixels wide): the report's strip of where the mask changed most."""
+    folder.mkdir(parents=True, exist_ok=True)
+    expected, valid = compensate(masks[step - 1], seq.step(step))
+    frame = seq.frames[step]
+    scale = min(1.0, 320 / frame.shape[1])
+    size = (round(frame.shape[1] * scale), round(frame.shape[0] * scale))
+    images = {
+        "input": cv2.resize(frame, size, interpolation=cv2.INTER_AREA),
+        "previous": cv2.resize((expected & valid).astype(np.uint8) * 255, size, interpolation=cv2.INTER_NEAREST),
+        "current": cv2.resize(masks[step].astype(np.uint8) * 255, size, interpolation=cv2.INTER_NEAREST),
+    }
+    paths = {k: folder / f"{k}.png" for k in images}
+    for k, img in images.items():
+        cv2.imwrite(str(paths[k]), img)
+    return {k: str(v) for k, v in paths.items()}
+
+
+def _record(who: Subject, seq: FrameSequence, m: Masks, artifacts: Path | None) -> VideoRecord:
     raw, sm = stability(m.raw, seq), stability(m.smoothed, seq)
+    worst = raw.worst_step
+    saved = None
+    if artifacts is not None:
+        saved = _save_worst(artifacts / who.model / f"{who.variant}-{_slug(seq.name)}", seq, m.raw, worst)
     return VideoRecord(
         model=who.model,
         variant=who.variant,
@@ -161,24 +185,40 @@ def _record(who: Subject, seq: FrameSequence, m: Masks) -> VideoRecord:
         miou=None if raw.miou is None else round(raw.miou, 5),
         miou_smoothed=None if sm.miou is None else round(sm.miou, 5),
         smoothing_ms_per_frame=round(float(np.median(m.smoothing_ms)), 4) if m.smoothing_ms else None,
+        worst_frame=worst,
+        worst_frame_changed=round(raw.changed_per_step[worst - 1], 5) if raw.changed_per_step else None,
+        artifacts=saved,
     )
 
 
-def _judge(who: Subject, seqs: list[FrameSequence], predict: Predict, data: Manifest) -> Iterator[VideoRecord]:
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _judge(
+    who: Subject, seqs: list[FrameSequence], predict: Predict, data: Manifest, artifacts: Path | None
+) -> Iterator[VideoRecord]:
     for seq in seqs:
-        yield _record(who, seq, masks(seq, predict, data))
+        yield _record(who, seq, masks(seq, predict, data), artifacts)
 
 
 def check_model(
-    job_dir: Path, name: str, precisions: list[str], seqs: list[FrameSequence], settings: VideoSettings
+    job_dir: Path,
+    name: str,
+    precisions: list[str],
+    seqs: list[FrameSequence],
+    settings: VideoSettings,
+    *,
+    artifacts: Path | None = None,
 ) -> list[VideoRecord]:
-    """The reference and every ARM variant of one converted model on every sequence."""
+    """The reference and every ARM variant of one converted model on every sequence; with `artifacts`, each record's
+    frame that changed most is saved there for the report."""
     data = manifest.read(job_dir)
     if data is None:
         raise UsageError(f"{job_dir}: no manifest; convert {name} first (make convert)")
     ref = open_reference(*data.reference_files())
     records = list(
-        _judge(Subject(name, "reference", ref.runtime), seqs, lambda x: ref.run([x])[data.output_name], data)
+        _judge(Subject(name, "reference", ref.runtime), seqs, lambda x: ref.run([x])[data.output_name], data, artifacts)
     )
     shape = list(data.input_shape)
     frames = sum(len(q.frames) for q in seqs)
@@ -187,14 +227,27 @@ def check_model(
         assert lab.server is not None
         device = AdbDevice(lab.server, handle.serial)
         with device_session(device, runner=arm_runtime.default_runner(), run_id="video", keep=False) as ctx:
+            insns = _smoothing_insns(ctx, data)
             for precision in precisions:
                 job = ModelJob(name, job_dir, shape, None, precision)
                 try:
                     who = Subject(name, precision, f"Paddle-Lite ARM ({settings.profile}, QEMU)")
-                    records += list(_judge(who, seqs, _device_predict(ctx, job, data, frames), data))
+                    judged = _judge(who, seqs, _device_predict(ctx, job, data, frames), data, artifacts)
+                    records += [r.model_copy(update={"smoothing_arm_insns_per_frame": insns}) for r in judged]
                 except ToolkitError as e:
                     log.warning("warning: %s %s: not checked on %s: %s", name, precision, settings.profile, e)
     return records
+
+
+def _smoothing_insns(ctx: DeviceContext, data: Manifest) -> int | None:
+    """The smoothing step's instructions per frame at the model's input size on this ARM phone; a failure to count
+    is a warning, not a failed check (the masks are the check)."""
+    pre = data.preprocess
+    try:
+        return count_on_device(ctx, pre.height, pre.width, app_spec(data).temporal.params()).insns_per_frame
+    except ToolkitError as e:
+        log.warning("warning: the smoothing step was not counted on %s: %s", ctx.device.serial, e)
+        return None
 
 
 def _device_predict(ctx: DeviceContext, job: ModelJob, data: Manifest, frames: int) -> Predict:

@@ -128,6 +128,14 @@ class VideoRecord(Record):
     smoothing_ms_per_frame: float | None = Field(
         default=None, description="the Python smoothing step's own time per frame on this host (median)"
     )
+    smoothing_arm_insns_per_frame: int | None = Field(
+        default=None, description="the step's guest instructions per frame at the model's input size on the ARM phone"
+    )
+    worst_frame: int | None = Field(default=None, description="the frame whose mask changed most (unsmoothed)")
+    worst_frame_changed: float | None = Field(default=None, description="the share of its boundary band that changed")
+    artifacts: dict[str, str] | None = Field(
+        default=None, description="PNG files of that frame: input, previous (compensated) and current mask"
+    )
 
 
 def by_variant(records: Iterable[VideoRecord]) -> dict[tuple[str, str], list[VideoRecord]]:

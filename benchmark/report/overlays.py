@@ -19,16 +19,17 @@ def _tint(img: np.ndarray, mask: np.ndarray, bgr: tuple[int, int, int]) -> np.nd
     return out
 
 
-def overlay_strip(artifacts: dict[str, str]) -> bytes | None:
-    """One PNG: input | desktop mask (green) | device mask (blue) | difference (red = pixels that differ)."""
+def overlay_strip(artifacts: dict[str, str], first: str = "desktop", second: str = "device") -> bytes | None:
+    """One PNG: input | the `first` mask (green) | the `second` mask (blue) | difference (red = pixels that differ).
+    Parity compares the desktop and device masks; video-check a frame's mask with the previous one, moved."""
     paths = {k: Path(v) for k, v in artifacts.items()}
     if not all(p.is_file() for p in paths.values()):
         return None
     try:
         img = decode(paths["input"], cv2.IMREAD_COLOR)
-        desk = decode(paths["desktop"], cv2.IMREAD_GRAYSCALE)
-        dev = decode(paths["device"], cv2.IMREAD_GRAYSCALE)
-    except ImageError:
+        desk = decode(paths[first], cv2.IMREAD_GRAYSCALE)
+        dev = decode(paths[second], cv2.IMREAD_GRAYSCALE)
+    except (ImageError, KeyError):
         return None
     diff = (desk > 0) != (dev > 0)
     gray = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)

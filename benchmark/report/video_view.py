@@ -1,15 +1,17 @@
 """Report section for `video-check`: per model x variant, mask flicker and temporal IoU with and without the shared
 temporal smoothing (means over the sequences of the latest video run), the smoothing's own cost per frame on this
-host, and how each variant's flicker compares with the desktop reference's."""
+host and in ARM instructions, how each variant's flicker compares with the desktop reference's, and a strip of the
+frame where each variant's mask changed most."""
 
 from __future__ import annotations
 
 from statistics import mean, median
 
-from benchmark.records.rows import by_variant
+from benchmark.records.rows import VideoRecord, by_variant
 from benchmark.records.runs import VideoRun
 from benchmark.report.collect import Collected
-from benchmark.report.document import Block, Heading, Paragraph, Table, cell_num
+from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num
+from benchmark.report.overlays import overlay_strip
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -30,6 +32,7 @@ def video_section(c: Collected) -> list[Block]:
         ref = reference.get(model)
         vs = f"{flicker - ref:+.4f}" if flicker is not None and ref is not None and variant != "reference" else "-"
         times = [r.smoothing_ms_per_frame for r in rs if r.smoothing_ms_per_frame is not None]
+        insns = [r.smoothing_arm_insns_per_frame for r in rs if r.smoothing_arm_insns_per_frame is not None]
         rows.append(
             [
                 model,
@@ -42,6 +45,7 @@ def video_section(c: Collected) -> list[Block]:
                 cell_num(_mean([r.temporal_iou_smoothed for r in rs]), ".4f"),
                 cell_num(_mean([r.miou for r in rs]), ".4f"),
                 cell_num(median(times) if times else None, ".3f"),
+                cell_num(insns[0] / 1e6 if insns else None, ".2f"),
             ]
         )
     head = ["model", "variant", "sequences", "flicker", "smoothed", "vs reference", "temporal IoU", "smoothed"]
@@ -52,8 +56,31 @@ def video_section(c: Collected) -> list[Block]:
             "fraction of the boundary band whose label changes against the motion-compensated previous mask (lower "
             "is steadier); temporal IoU compares each mask with that compensated mask. Sequences made from labelled "
             "photos move under a known camera motion; a clip's motion is unknown. The reference is desktop Paddle "
-            "Inference fp32; the variants ran on the ARM emulated phone's real kernels. Smoothing cost: the Python "
-            "step on this host, per frame."
+            "Inference fp32; the variants ran on the ARM emulated phone's real kernels. Smoothing cost per frame: "
+            "the Python step on this host, and the same step built for aarch64 (a C port checked against the Python "
+            "step) in guest instructions on the ARM emulated phone, at the model's input size: a proxy for ARM "
+            "work, not a phone time."
         ),
-        Table([*head, "mIoU", "smoothing ms/frame"], rows, {2, 3, 4, 5, 6, 7, 8, 9}),
+        Table([*head, "mIoU", "smoothing ms/frame", "smoothing M insns/frame (ARM)"], rows, set(range(2, 11))),
+        *_strips(groups),
     ]
+
+
+def _strips(groups: dict[tuple[str, str], list[VideoRecord]]) -> list[Block]:
+    """Per model x variant, the frame whose mask changed most over its sequences."""
+    blocks: list[Block] = []
+    for (model, variant), rs in sorted(groups.items()):
+        saved = [r for r in rs if r.artifacts and r.worst_frame_changed is not None]
+        if not saved:
+            continue
+        worst = max(saved, key=lambda r: r.worst_frame_changed or 0.0)
+        png = overlay_strip(worst.artifacts or {}, "previous", "current")
+        if png is None:
+            continue
+        share = cell_num(worst.worst_frame_changed, ".1%")
+        title = (
+            f"{model} {variant} / {worst.sequence}, frame {worst.worst_frame}: the frame | previous mask moved with "
+            f"the camera (green) | this frame's mask (blue) | changed (red), {share} of the boundary band"
+        )
+        blocks.append(Image(f"video_{model}_{variant}.png", title, png))
+    return blocks

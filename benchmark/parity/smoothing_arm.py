@@ -1,0 +1,127 @@
+"""The temporal smoothing step's cost on the ARM emulated phone, in guest instructions per frame.
+
+The demo runs the step in Java (core/TemporalSmoother), which cannot run here; smoothing_step.c beside this file is
+the same float32 arithmetic in C, cross-compiled for aarch64 with the host's aarch64-linux-gnu-gcc (-O2, no fused
+multiply-add, static) into build/arm-tools/ on first use. On the device it runs under `insncount` twice, with 1 and
+with 1 + STEPS steps on the model's input size; the difference over STEPS is one frame's luminance and blend. Its
+output is compared with the Python smoother's on the same frames, so the counted program is known to compute the step.
+A count is a deterministic proxy for ARM work, not a phone latency; the ART-compiled Java will not match it exactly."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from benchmark.device.instructions import COUNTER
+from benchmark.device.runner import RunnerError
+from benchmark.device.session import DeviceContext
+from converter.base import process
+from converter.base.errors import ToolkitError
+from converter.images.temporal import SmoothingParams, TemporalSmoother, luminance
+
+SOURCE = Path(__file__).with_name("smoothing_step.c")
+CACHE = Path(__file__).resolve().parents[2] / "build" / "arm-tools"
+CROSS_GCC = "aarch64-linux-gnu-gcc"
+STEPS = 4  # frames counted beyond the first
+
+
+class SmoothingCountError(ToolkitError):
+    """The step could not be built, run or counted on the device, or its output differs from the Python step."""
+
+
+@dataclass(frozen=True)
+class SmoothingCount:
+    height: int
+    width: int
+    totals: tuple[int, int]  # whole-process guest instructions with 1 and 1 + STEPS steps
+    steps: int = STEPS
+    max_abs_diff: float = 0.0  # the C step's last output against the Python step's
+
+    @property
+    def insns_per_frame(self) -> int:
+        return (self.totals[1] - self.totals[0]) // self.steps
+
+
+def smoothing_binary(cache: Path = CACHE, timeout_s: float = 120) -> Path:
+    """The aarch64 build of smoothing_step.c, compiled now if this source version has not been."""
+    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
+    out = cache / f"smoothing_step-{digest}"
+    if out.is_file():
+        return out
+    gcc = shutil.which(CROSS_GCC)
+    if gcc is None:
+        raise SmoothingCountError(
+            f"counting the smoothing step on ARM needs {CROSS_GCC} to build {SOURCE.name}: "
+            "apt-get install gcc-aarch64-linux-gnu"
+        )
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")  # two processes may build at once
+    r = process.run(
+        [gcc, "-O2", "-ffp-contract=off", "-static", "-Wall", "-o", str(tmp), str(SOURCE), "-lm"], timeout_s=timeout_s
+    )
+    if r.returncode != 0 or not tmp.is_file():
+        tmp.unlink(missing_ok=True)
+        raise SmoothingCountError(f"{CROSS_GCC} could not build {SOURCE} (exit {r.returncode}): {r.tail(6)}")
+    tmp.replace(out)
+    return out
+
+
+def _frames(height: int, width: int) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
+    """Two frames of seeded noise (RGB bytes, probabilities): the step has no data-dependent branch, so any pixels
+    give the same count, and noise reaches both sides of the gate."""
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (2, height, width, 3), dtype=np.uint8), rng.random((2, height, width), np.float32)
+
+
+def _python_step(
+    rgb: NDArray[np.uint8], prob: NDArray[np.float32], params: SmoothingParams, steps: int
+) -> NDArray[np.float32]:
+    smoother = TemporalSmoother(params)
+    out: NDArray[np.float32] = prob[0]
+    for t in range(steps):
+        out = smoother.step(prob[t % 2], luminance(rgb[t % 2]))
+    return out
+
+
+def count_on_device(
+    ctx: DeviceContext, height: int, width: int, params: SmoothingParams, *, timeout_s: float = 300
+) -> SmoothingCount:
+    """Instructions per frame of the smoothing step at height x width on ctx's ARM emulated phone."""
+    if not ctx.counts_instructions:
+        raise SmoothingCountError(f"{ctx.device.serial}: no `{COUNTER}` on this device, so nothing can be counted")
+    binary = smoothing_binary()
+    rgb, prob = _frames(height, width)
+    blob = b"".join(rgb[f].tobytes() + prob[f].tobytes() for f in range(2))
+    exe, inp, out = (ctx.work.file(n) for n in ("smoothing_step", "smoothing-in.bin", "smoothing-out.bin"))
+    ctx.device.push(binary.read_bytes(), exe, mode=0o755)
+    ctx.device.push(blob, inp)
+    totals = []
+    for steps in (1, 1 + STEPS):
+        counted = ctx.work.file(f"smoothing-insns-{steps}.txt")
+        argv = [COUNTER, counted, exe, str(height), str(width), str(steps), repr(params.alpha), repr(params.gate),
+                inp, out]  # fmt: skip
+        r = ctx.device.shell(f"{shlex.join(argv)} && cat {shlex.quote(counted)}", timeout_s=timeout_s)
+        words = r.stdout.split()
+        if r.returncode != 0 or len(words) < 2 or words[-2] != "insns:" or not words[-1].isdigit():
+            raise SmoothingCountError(
+                f"{ctx.device.serial}: the smoothing step ({steps} step(s), {height}x{width}) failed with exit code "
+                f"{r.returncode}: {(r.stdout + r.stderr).strip()[-300:] or 'no insns line'}"
+            )
+        totals.append(int(words[-1]))
+    got = np.frombuffer(ctx.device.pull(out), np.float32)
+    want = _python_step(rgb, prob, params, 1 + STEPS).reshape(-1)
+    if got.shape != want.shape:
+        raise SmoothingCountError(f"{ctx.device.serial}: the smoothing step wrote {got.size} values, not {want.size}")
+    diff = float(np.abs(got - want).max())
+    if diff > 1e-6:
+        raise SmoothingCountError(f"{ctx.device.serial}: the ARM smoothing step differs from Python's by {diff:.3g}")
+    if totals[1] <= totals[0]:
+        raise RunnerError(f"{ctx.device.serial}: smoothing instruction counts do not grow with the steps: {totals}")
+    return SmoothingCount(height, width, (totals[0], totals[1]), max_abs_diff=diff)
