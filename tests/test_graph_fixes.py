@@ -4,6 +4,7 @@ byte-identical; a malformed program is reported; a fix that changes results is r
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -109,11 +110,24 @@ def test_older_exports_pass_through_unchanged(models_dir: Path, model: str) -> N
     assert result.total == 0 and result.program == program  # byte-identical
 
 
-def test_zoo_model_without_the_pattern(models_dir: Path, bench_out: Path) -> None:
+def test_zoo_model_needing_only_the_fp16_rewrite(  # type: ignore[no-untyped-def]
+    bench_out: Path, tiny_models, tmp_path: Path
+) -> None:
+    """The official portrait V2-Lite export has nothing of the Paddle 2.5+ forms; its five squeeze-excitation gates
+    match the ARM fp16 gemv rule and are rewritten, with the same desktop outputs. A model with nothing to rewrite
+    goes to opt as it is."""
     data = manifest_of(bench_out / PORTRAIT_V2)
-    assert data.graph_fixes.status == "not_needed" and data.graph_fixes.rewrites == 0
-    assert Path(data.source.folder).name.startswith(PORTRAIT_V2)  # opt read the shared folder itself
-    assert not (bench_out / PORTRAIT_V2 / "fixed_model").exists()
+    fixes = data.graph_fixes
+    assert fixes.status == "applied" and fixes.rewrites_by_kind == {"fp16_gemv_tail": 5}
+    assert fixes.program_ops_after == fixes.program_ops_before + 10 and fixes.parity_max_abs_diff == 0.0
+    assert Path(data.source.folder).name.startswith(PORTRAIT_V2)
+    assert (bench_out / PORTRAIT_V2 / "fixed_model").is_dir()
+    folder = tmp_path / "small"
+    shutil.copytree(tiny_models("small"), folder)
+    assert convert_main(["model", str(folder), "--out", str(tmp_path / "out"), "--targets", "x86"]) == 0
+    small = manifest_of(tmp_path / "out" / "small")
+    assert small.graph_fixes.status == "not_needed" and small.graph_fixes.rewrites == 0
+    assert not (tmp_path / "out" / "small" / "fixed_model").exists()
 
 
 def test_channel_shuffles_get_static_shapes_and_fuse(models_dir: Path, copy_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -55,6 +55,8 @@ def test_an_op_computing_inf_in_fp16_fails_the_variant(arm_runtime, tiny_models,
     folder, out = tmp_path / "tiny", tmp_path / "models"
     shutil.copytree(tiny_models("fp16overflow"), folder)
     assert convert_main(["model", str(folder), "--out", str(out), "--targets", "arm", "--precision", "fp32,fp16"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "fp16 on ARM" in line]  # found before opt
+    assert len(warned) == 1 and "elementwise_add" in warned[0] and "1e+05 is past fp16's range" in warned[0]
     reports = tmp_path / "reports"
     rc, out_text, _ = _diff(capsys, out, reports, "--precision", "fp16")
     run = read_as(next(reports.glob("layer-diff-*.json")), LayerDiffRun)

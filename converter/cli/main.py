@@ -125,7 +125,7 @@ def _convert_folders(args: argparse.Namespace, start: float) -> int:
         if outcome.error:
             log.error("error: %s", outcome.error)
         for w in outcome.warnings:
-            log.warning("warning: %s", w)
+            log.warning("warning: %s: %s", outcome.name, w)
         outcomes.append(outcome)
     summary = ConversionSummary(outcomes, time.monotonic() - start)
     _print_summary(summary)

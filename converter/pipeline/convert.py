@@ -16,6 +16,7 @@ from pathlib import Path
 from converter.artifacts import manifest
 from converter.base.errors import ToolkitError
 from converter.opt.run import opt_version, preflight
+from converter.pipeline.fp16_risks import fp16_warnings
 from converter.pipeline.graph_fix_check import prepare_graph_fixes, unfixed_op_counts
 from converter.pipeline.input_shape import shape_from_files
 from converter.pipeline.variants import UNBUILDABLE, VariantInputs, builds_int8, convert_variants
@@ -132,6 +133,8 @@ def convert_source(
         program = read_program(source.files.model_file)
         fixed = prepare_graph_fixes(spec.name, source, model_dir, pre, fixes)
         outcome.warnings += [fixed.warning] if fixed.warning else []
+        if ("arm", "fp16") in todo:
+            outcome.warnings += fp16_warnings(fixed.source.files, (1, 3, pre.height, pre.width))
         out = program.outputs[0]
         data = _manifest_head(current, spec, source=original, program=program, pre=pre, warnings=outcome.warnings)
         data.source_format = "pir" if translation else "program"

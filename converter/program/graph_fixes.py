@@ -16,6 +16,9 @@
 6. static_reshape_shape: a reshape2 shaped at run time by fill_constant/slice(shape(t)) tensors gets its shape as an
    attribute when the model's fixed input shape determines it, so opt fuses channel shuffles
    (converter/program/static_shapes.py).
+7. fp16_gemv_tail: a 1x1 convolution on a 1x1 input with output channels % 8 == 0 and input channels % 16 != 0,
+   which the ARM fp16 kernel computes by reading past its filter (NaN in the last channel), reads its input twice
+   side by side and is sliced back (converter/program/gemv_tail.py). Needs the fixed input shape.
 
 Only exact matches are rewritten: a reshaped bias read twice, a shape given by tensors, an add on another axis, a
 dropout whose output is fetched, are all left alone."""
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from converter.opt.needs import FilledAttr, add_xshape, fill_defaults, var_dims
+from converter.program.gemv_tail import fix_gemv_tail
 from converter.program.static_shapes import fix_static_reshape, static_dims
 from converter.sources.model_files import ModelFormatError
 
@@ -275,17 +279,17 @@ def fix_program(data: bytes, where: str = "program", input_shape: tuple[int, ...
         "attribute_default": sum(f.ops for f in filled),
         "xshape_output": add_xshape(desc),
     }
-    result = FixResult(data, {k: v for k, v in rewrites.items() if v}, before, before, filled)
-    if not dead_ops:
-        if filled or rewrites["xshape_output"]:
-            result.program = desc.SerializeToString()
-        return result
     for i in sorted(dead_ops, reverse=True):
         del block.ops[i]
     still_used = set(_readers(desc)) | {n for op in block.ops for s in op.outputs for n in s.arguments}
     for k in range(len(block.vars) - 1, -1, -1):
         if block.vars[k].name in dead_vars and block.vars[k].name not in still_used:
             del block.vars[k]
-    result.program = desc.SerializeToString()
-    result.ops_after = sum(len(b.ops) for b in desc.blocks)
+    # last: it adds ops, and the indices above refer to the program before it
+    dims = static_dims(desc.SerializeToString(), input_shape) if input_shape else {}
+    rewrites["fp16_gemv_tail"] = fix_gemv_tail(block, dims)
+    result = FixResult(data, {k: v for k, v in rewrites.items() if v}, before, before, filled)
+    if dead_ops or filled or rewrites["xshape_output"] or rewrites["fp16_gemv_tail"]:
+        result.program = desc.SerializeToString()
+        result.ops_after = sum(len(b.ops) for b in desc.blocks)
     return result
