@@ -45,8 +45,8 @@ def test_fixed_vs_unfixed_on_host_and_emulated_device(
     assert manifest.weights == "random" and manifest.source.kind == "standin"  # labelled as such
     old_form = manifest_of(out / V2_LITE)
     # the official export has nothing of the Paddle 2.5+ forms, only the gates of the ARM fp16 rule (as the export)
-    assert old_form.graph_fixes.rewrites_by_kind == {"fp16_gemv_tail": 5}
-    assert manifest.graph_fixes.rewrites_by_kind["fp16_gemv_tail"] == 5
+    gates = manifest.graph_fixes.rewrites_by_kind["fp16_gemv_tail"]
+    assert gates > 0 and old_form.graph_fixes.rewrites_by_kind == {"fp16_gemv_tail": gates}
     assert manifest.model_stats == old_form.model_stats  # same architecture: parameters, conv FLOPs, layers
 
     assert main(["report", "--reports", str(reports), "--models-out", str(out)]) == 0

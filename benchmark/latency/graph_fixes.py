@@ -35,6 +35,7 @@ from converter.images.generated import calibration_images
 from converter.images.preprocess import preprocess
 from converter.pipeline.convert import convert_folder, convert_zoo_model
 from converter.pipeline.graph_fix_check import UNFIXED_DIR
+from converter.program.graph_fixes import KERNEL_WORKAROUNDS
 from converter.schema.manifest_types import GraphFixesInfo, InputPreprocess
 from converter.schema.zoo import StandinArchitecture, Zoo
 from converter.sources.spec import ModelSources
@@ -96,8 +97,10 @@ def _old_form_model(name: str, zoo_name: str, *, zoo: Zoo, sources: ModelSources
         log.warning("warning: %s: old-form export %s not timed: %s", name, zoo_name, outcome.error or outcome.status)
         return None
     data = manifest.read(outcome.model_dir)
-    status = data.graph_fixes.status if data and data.graph_fixes else None
-    if status != "not_needed":
+    fixes = data.graph_fixes if data else None
+    status = fixes.status if fixes else None
+    forms = set(fixes.rewrites_by_kind) - KERNEL_WORKAROUNDS if fixes else set()
+    if status not in ("not_needed", "applied") or forms:  # an old form has none of the Paddle 2.5+ forms
         log.warning(
             "warning: %s: %s is not an old-form export here (graph fixes %s; the official graph is needed: "
             "--models-dir with graph_only/, or a download), so it is not timed",

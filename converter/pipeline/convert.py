@@ -9,6 +9,7 @@ second run is fast. Batch work goes on past a failed model and ends with a summa
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from converter.artifacts import manifest
 from converter.base.errors import ToolkitError
 from converter.opt.run import opt_version, preflight
 from converter.pipeline.fp16_risks import fp16_warnings
-from converter.pipeline.graph_fix_check import prepare_graph_fixes, unfixed_op_counts
+from converter.pipeline.graph_fix_check import FIXED_DIR, UNFIXED_DIR, prepare_graph_fixes, unfixed_op_counts
 from converter.pipeline.input_shape import shape_from_files
 from converter.pipeline.variants import UNBUILDABLE, VariantInputs, builds_int8, convert_variants
 from converter.pir.source import is_pir, translated_source
@@ -159,6 +160,9 @@ def convert_source(
     except ToolkitError as e:
         outcome.status = "failed"
         outcome.error = str(e)
+        if current is None:  # a first conversion that failed: the graph fixes' folders are partial output
+            for partial in (FIXED_DIR, UNFIXED_DIR):
+                shutil.rmtree(model_dir / partial, ignore_errors=True)
     finally:
         _remove_if_empty(model_dir)
     outcome.elapsed_s = time.monotonic() - start

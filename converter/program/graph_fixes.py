@@ -34,6 +34,9 @@ from converter.program.gemv_tail import fix_gemv_tail
 from converter.program.static_shapes import fix_static_reshape, static_dims
 from converter.sources.model_files import ModelFormatError
 
+# rewrites any export may get because of a runtime kernel, not because of the form its Paddle version wrote
+KERNEL_WORKAROUNDS = frozenset({"fp16_gemv_tail"})
+
 # framework.proto AttrType
 _INT, _FLOAT, _STRING, _INTS, _BOOLEAN, _LONG = 0, 1, 2, 3, 6, 9
 
