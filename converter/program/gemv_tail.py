@@ -21,7 +21,7 @@ from typing import Any
 from converter.opt.needs import var_dims
 
 # framework.proto AttrType
-_INT, _INTS = 0, 3
+_INT, _STRING, _INTS = 0, 2, 3
 FP16_ROWS_PER_BLOCK = 8  # gemv_fp16's output rows per block on aarch64 (armv7: 4)
 FP16_K_STEP = 16  # its fp16 values per row per step
 
@@ -56,7 +56,7 @@ def _slot(slots: Any, name: str) -> list[str]:
 def _attr(op: Any, name: str, default: Any) -> Any:
     for a in op.attrs:
         if a.name == name:
-            return list(a.ints) if a.type == _INTS else a.i
+            return list(a.ints) if a.type == _INTS else a.s if a.type == _STRING else a.i
     return default
 
 
@@ -72,6 +72,7 @@ def matching_convs(block: Any, dims: dict[str, list[int]]) -> list[GemvTailConv]
             continue
         plain = _attr(op, "groups", 1) == 1 and _attr(op, "strides", [1, 1]) == [1, 1]
         plain = plain and not any(_attr(op, "paddings", [0, 0])) and _attr(op, "dilations", [1, 1]) == [1, 1]
+        plain = plain and _attr(op, "data_format", "NCHW") in ("NCHW", "AnyLayout")  # the dims read below are NCHW
         xdims = dims.get(x[0])
         if not plain or xdims is None or len(xdims) != 4 or xdims[2:] != [1, 1]:
             continue
