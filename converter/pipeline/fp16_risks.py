@@ -52,19 +52,18 @@ def out_of_range_params(files: ModelFiles) -> list[OutOfRangeParam]:
     """Float parameters that fp16 cannot hold, with the op that reads each."""
     block = parse_program(files.model_file.read_bytes(), str(files.model_file)).blocks[0]
     stored = _stored_by_name(block, files.params_file)
-    found = []
+    largest: dict[str, float] = {}  # each float parameter read and scanned once, however many ops read it
     with files.params_file.open("rb") as f:
-        for op in block.ops:
-            out = next((a for s in op.outputs for a in s.arguments), "?")
-            for name in (a for s in op.inputs for a in s.arguments):
-                t = stored.get(name)
-                if t is None or t.dtype != _FP32 or t.size_bytes == 0:
-                    continue
+        for name, t in stored.items():
+            if t.dtype == _FP32 and t.size_bytes > 0:
                 f.seek(t.offset)
-                values = np.frombuffer(f.read(t.size_bytes), np.float32)
-                largest = float(np.max(np.abs(values)))
-                if largest >= FP16_OVERFLOW:
-                    found.append(OutOfRangeParam(name, largest, f"{op.type} -> {out}"))
+                largest[name] = float(np.max(np.abs(np.frombuffer(f.read(t.size_bytes), np.float32))))
+    found = []
+    for op in block.ops:
+        out = next((a for s in op.outputs for a in s.arguments), "?")
+        for name in (a for s in op.inputs for a in s.arguments):
+            if largest.get(name, 0.0) >= FP16_OVERFLOW:
+                found.append(OutOfRangeParam(name, largest[name], f"{op.type} -> {out}"))
     return found
 
 
