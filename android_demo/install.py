@@ -8,14 +8,18 @@ import argparse
 import shlex
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from android_demo.build import APK_NAME, DEFAULT_OUT
 from benchmark.device.adb import AdbDevice, AdbServer
 from benchmark.device.select import select_devices
+from benchmark.workflow import preflight
 from converter.artifacts.app_spec import SPEC_NAME, AppSpec, read_spec
 from converter.base.errors import ToolkitError
+from converter.base.needs import existing_file
 from converter.cli.args import setup_logging
+from converter.cli.contract import EXIT_CODES_HELP, Command, run_command
 
 PACKAGE = "com.pplite.humanseg"
 ACTIVITY = f"{PACKAGE}/.app.MainActivity"
@@ -60,22 +64,48 @@ def install(apk: Path, server: AdbServer, serial: str | None) -> str:
     return serials[0]
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m android_demo.install", description=__doc__)
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m android_demo.install", description=__doc__, epilog=EXIT_CODES_HELP)
     p.add_argument("--apk", type=Path, default=DEFAULT_OUT / APK_NAME)
     p.add_argument("--adb", help="adb server HOST:PORT (default $ANDROID_ADB_SERVER_HOST/PORT or 127.0.0.1:5037)")
     p.add_argument("--serial", help="the device (default $ANDROID_SERIAL, else the only one attached)")
     p.add_argument("-v", "--verbose", action="store_true")
-    args = p.parse_args(argv)
-    setup_logging(args.verbose)
-    try:
-        server = AdbServer.from_env(args.adb)
-        serial = install(args.apk, server, args.serial)
-    except ToolkitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"installed {args.apk} on {serial} and started {ACTIVITY}")
+    return p
+
+
+@dataclass(frozen=True)
+class InstallCommand:
+    apk: Path
+    server: AdbServer
+    serial: str
+
+
+def check_install(args: argparse.Namespace) -> InstallCommand:
+    """The APK (a demo APK with a trained model), the adb server, exactly one device: before anything is pushed."""
+    existing_file(args.apk, "--apk", fix="build it with `make android-demo`")
+    server = preflight.adb_server(args.adb)
+    serials = preflight.devices(server, args.serial)
+    spec = apk_model(args.apk)
+    if spec.weights == "random":
+        raise InstallError(
+            f"{args.apk} carries {spec.model} with RANDOM weights (a stand-in for a model whose weights were not "
+            "available): its masks are meaningless; rebuild the APK with a trained model (make android-demo)"
+        )
+    if len(serials) > 1:
+        raise InstallError(f"{len(serials)} devices attached ({', '.join(serials)}): choose one with SERIAL=...")
+    return InstallCommand(args.apk, server, serials[0])
+
+
+def run_install(cmd: InstallCommand) -> int:
+    serial = install(cmd.apk, cmd.server, cmd.serial)
+    print(f"installed {cmd.apk} on {serial} and started {ACTIVITY}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    setup_logging(args.verbose)
+    return run_command(Command(check_install, run_install), args)
 
 
 if __name__ == "__main__":

@@ -1,30 +1,32 @@
-"""`python -m benchmark latency` / `bench-emulated` / `overhead`: argument handling, model preparation (convert
-what is missing), device selection, the run, the table. Exit codes: 0 all done, 1 some model or device failed,
-2 nothing to run (no usable device, bad arguments)."""
+"""The options the latency path's commands share (`latency`, `bench-emulated`, `overhead`, `sweep`, `profile-arm`,
+`parity --device`), each group added only where it is honoured, and their checks: the arguments become typed values
+(a ModelChoice, BenchSettings, an ImageSet) before any conversion or device work. Exit codes: 0 all done, 1 some
+model or device failed, 2 could not start (bad arguments, no usable device)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.cli.tables import print_device_checks, print_latency, print_recommendations
 from benchmark.device.adb import AdbServer
 from benchmark.device.runner_version import ALLOW_FLAG
-from benchmark.device.select import select_devices
 from benchmark.device.thermal import ThermalPolicy
 from benchmark.emulated.profile import BenchDefaults
-from benchmark.images import ImageSet, generated_image_set, load_dataset, load_image_set
-from benchmark.latency.devices import LatencyRun, NoUsableDevice
-from benchmark.latency.jobs import PreparedJobs, converted_jobs, prepare_jobs
+from benchmark.images import ImageSet, generated_image_set
+from benchmark.latency.devices import LatencyRun
+from benchmark.latency.jobs import ModelChoice
 from benchmark.latency.run import BenchSettings
-from benchmark.parity.checks import check_devices
-from benchmark.records.run_files import DEFAULT_REPORTS, utc_stamp
+from benchmark.records.run_files import DEFAULT_REPORTS
 from benchmark.report.recommend import Recommendation
-from benchmark.workflow import BenchRequest, bench
-from converter.base.errors import ExitCode, UsageError
-from converter.cli.args import add_precision_arg, add_zoo_args, env_path, model_sources
+from benchmark.workflow import BenchRequest, BenchResult, bench, preflight
+from converter.base.errors import UsageError
+from converter.base.needs import at_least, greater_than, output_dir
+from converter.cli.args import add_precision_arg, add_zoo_args, check_zoo_args, csv_list, env_path, model_sources
 from converter.schema.zoo import load_zoo
 
 log = logging.getLogger("benchmark")
@@ -33,32 +35,45 @@ log = logging.getLogger("benchmark")
 def duration(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600}
     try:
-        return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+        value = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
     except (ValueError, IndexError):
         raise argparse.ArgumentTypeError(f"duration {text!r} must be like 90, 90s, 10m or 1h") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"duration {text!r} must be more than 0")
+    return value
 
 
-def add_bench_args(p: argparse.ArgumentParser) -> None:
-    add_zoo_args(p)
+def add_model_args(p: argparse.ArgumentParser, what: str = "variants to run", *, models: bool = True) -> None:
+    """Which models: zoo names (--models, unless the command names its own) or --converted ones, and --precision."""
+    add_zoo_args(p, models=models)
     p.add_argument(
         "--converted",
         default=os.environ.get("CONVERTED", ""),
         help="comma-separated models of your own, converted with `python -m converter model` into --out, instead "
         "of zoo models (default $CONVERTED); parity uses generated images unless --images/--dataset",
     )
-    g = p.add_argument_group("measurement")
+    add_precision_arg(p, what)
+
+
+def add_runner_arg(g: argparse._ActionsContainer) -> None:
     g.add_argument(
         "--runner",
         type=Path,
         default=env_path("RUNNER"),
         help="benchmark_bin to push (required for real devices; default $RUNNER)",
     )
-    add_precision_arg(g, "variants to run")
+
+
+def add_measure_args(p: argparse.ArgumentParser, *, rounds: bool = True) -> None:
+    """How each model is measured on a device."""
+    g = p.add_argument_group("measurement")
+    add_runner_arg(g)
     d = BenchSettings()
-    g.add_argument("--rounds", type=int, help=f"benchmark_bin invocations per model (default {d.rounds}*)")
-    g.add_argument("--repeats", type=int, help=f"timed runs per round (default {d.repeats}*)")
-    g.add_argument("--warmup", type=int, help=f"warmup runs per round (default {d.warmup}*)")
-    g.add_argument("--duration", type=duration, default=None, help="sustained mode: run rounds this long (10m)")
+    if rounds:
+        g.add_argument("--rounds", type=int, help=f"benchmark_bin invocations per model (default {d.rounds}*)")
+        g.add_argument("--repeats", type=int, help=f"timed runs per round (default {d.repeats}*)")
+        g.add_argument("--warmup", type=int, help=f"warmup runs per round (default {d.warmup}*)")
+        g.add_argument("--duration", type=duration, default=None, help="sustained mode: run rounds this long (10m)")
     g.add_argument(
         "--pin",
         choices=["none", "big", "prime"],
@@ -76,12 +91,16 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--keep", action="store_true", help="keep the device work dir")
     add_allow_unknown_version_arg(g)
-    g.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+
+
+def add_parity_args(p: argparse.ArgumentParser) -> None:
+    """Device parity after the latency rounds."""
+    g = p.add_argument_group("device parity after the latency rounds")
     g.add_argument(
         "--images",
         type=Path,
         default=env_path("IMAGES"),
-        help="after the latency run, device parity on these images (default $IMAGES)",
+        help="device parity on these images (default $IMAGES, else generated images)",
     )
     g.add_argument("--no-parity", action="store_true", help="skip the device parity check after the latency rounds")
     g.add_argument(
@@ -90,6 +109,18 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
         default=env_path("DATASET"),
         help="labelled set (Images/ + Annotations/): device parity and accuracy (default $DATASET)",
     )
+
+
+def add_reports_arg(p: argparse._ActionsContainer) -> None:
+    p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, help="run files (default build/reports)")
+
+
+def add_bench_args(p: argparse.ArgumentParser) -> None:
+    """Everything `latency` and `bench-emulated` honour."""
+    add_model_args(p)
+    add_measure_args(p)
+    add_parity_args(p)
+    add_reports_arg(p)
 
 
 def add_allow_unknown_version_arg(g: argparse._ActionsContainer) -> None:
@@ -101,85 +132,131 @@ def add_allow_unknown_version_arg(g: argparse._ActionsContainer) -> None:
     )
 
 
-def settings_from(args: argparse.Namespace, defaults: BenchDefaults | None = None) -> BenchSettings:
-    """The measurement settings: the flags given, else the device profile's defaults (an ARM emulated phone runs
-    one inference in seconds), else BenchSettings' (*)."""
+def model_choice(
+    args: argparse.Namespace, *, names: list[str] | None = None, precisions: tuple[str, ...] | None = None
+) -> ModelChoice:
+    """The checked model choice: a readable zoo and known names, or converted models with every variant asked for;
+    an --out that can be written. Nothing is converted here."""
+    check_zoo_args(args)
+    converted = tuple(csv_list(getattr(args, "converted", "") or ""))
+    wanted = tuple(names if names is not None else getattr(args, "models", ()))
+    variants = precisions or args.precision
+    if converted:
+        preflight.converted_models(args.out, converted, variants)
+    else:
+        preflight.zoo_models(args.zoo, wanted)
+    return ModelChoice(load_zoo(args.zoo), model_sources(args), wanted, variants, converted)
+
+
+def settings_from(args: argparse.Namespace, defaults: BenchDefaults | None = None, **fixed: object) -> BenchSettings:
+    """The measurement settings: the flags given, else the device's defaults (an ARM emulated phone runs one
+    inference in seconds), else BenchSettings' (*); `fixed` are what the command decides itself."""
     base = BenchSettings()
-    rounds = args.rounds if args.rounds is not None else (defaults.rounds if defaults else base.rounds)
-    repeats = args.repeats if args.repeats is not None else (defaults.repeats if defaults else base.repeats)
-    warmup = args.warmup if args.warmup is not None else (defaults.warmup if defaults else base.warmup)
-    if rounds < 1 or repeats < 1 or warmup < 0:
-        raise UsageError("--rounds and --repeats must be >= 1 and --warmup >= 0")
-    return BenchSettings(
+
+    def pick(flag: str, default: int) -> int:
+        given = getattr(args, flag, None)
+        return int(given) if given is not None else (getattr(defaults, flag) if defaults else default)
+
+    rounds, repeats, warmup = pick("rounds", base.rounds), pick("repeats", base.repeats), pick("warmup", base.warmup)
+    at_least(rounds, 1, "--rounds")
+    at_least(repeats, 1, "--repeats")
+    at_least(warmup, 0, "--warmup")
+    greater_than(args.round_timeout, 0, "--round-timeout")
+    at_least(args.cooldown, 0, "--cooldown")
+    greater_than(args.cv_limit, 0, "--cv-limit")
+    at_least(args.thermal_wait, 0, "--thermal-wait")
+    greater_than(args.thermal_poll, 0, "--thermal-poll")
+    settings = BenchSettings(
         warmup=warmup,
         repeats=repeats,
         rounds=rounds,
-        duration_s=args.duration,
+        duration_s=getattr(args, "duration", None),
         pin=args.pin,
         round_timeout_s=args.round_timeout,
         cooldown_s=args.cooldown,
         cv_limit=args.cv_limit,
         keep=args.keep,
         allow_unknown_runner_version=args.allow_unknown_runner_version,
-        memory_profile=not getattr(args, "no_memory", False),
-        compare_plain_count=getattr(args, "compare_plain_count", False),
         thermal=ThermalPolicy(args.thermal_margin, args.thermal_wait, args.thermal_poll, args.baseline_temp),
     )
+    return dataclasses.replace(settings, **fixed)  # type: ignore[arg-type]
 
 
-def jobs_from(args: argparse.Namespace) -> PreparedJobs:
-    """The zoo models of --models (default: the whole zoo) in --precision, converted where missing; or the models
-    of --converted (a user's own, converted with `python -m converter model`)."""
-    if getattr(args, "converted", None):
-        return converted_jobs(args.out, [n for n in args.converted.split(",") if n], args.precision)
-    return prepare_jobs(
-        zoo=load_zoo(args.zoo), sources=model_sources(args), names=args.models, precisions=args.precision
-    )
-
-
-def check_images(args: argparse.Namespace) -> ImageSet | None:
-    """The image set for device parity, loaded before any device work so bad input fails fast."""
-    if args.dataset:
-        images = load_dataset(args.dataset)
-    elif args.images:
-        images = load_image_set(args.images)
-    else:
-        return None
-    for w in images.warnings:
+def parity_images(args: argparse.Namespace) -> tuple[ImageSet | None, bool]:
+    """The images of device parity after the latency rounds (None: --no-parity) and whether they are labelled;
+    a bad folder is refused here, before any work."""
+    if args.no_parity:
+        return None, False
+    images = preflight.image_inputs(dataset=args.dataset, images=args.images)
+    for w in images.warnings if images else []:
         log.warning("warning: %s", w)
-    return images
+    return images or generated_image_set(), args.dataset is not None
 
 
-def latency_and_parity(
-    args: argparse.Namespace,
-    server: AdbServer,
-    *,
-    runner: Path | None,
-    serial: str | None,
-    defaults: BenchDefaults | None = None,
-) -> tuple[int, LatencyRun]:
-    """The arguments as a BenchRequest, the workflow (benchmark.workflow.bench), its tables; the exit code and the
-    latency run."""
-    images = None if args.no_parity else (check_images(args) or generated_image_set())
-    request = BenchRequest(
-        jobs=jobs_from(args),
-        settings=settings_from(args, defaults),
-        zoo=load_zoo(args.zoo),
-        reports=args.reports,
-        models_out=args.out,
-        images=images,
-        accuracy=args.dataset is not None,
-        runner=runner,
-        serial=serial,
-    )
-    result = bench(server, request, on_latency=_print_latency)
+@dataclass(frozen=True)
+class BenchPlan:
+    """A latency run, checked: which models, how, the parity images (None: latency only), where run files go."""
+
+    models: ModelChoice
+    settings: BenchSettings
+    reports: Path
+    runner: Path | None
+    images: ImageSet | None = None
+    accuracy: bool = False
+
+    def request(self, serial: str | None = None) -> BenchRequest:
+        """The workflow's request; preparing the jobs converts what is missing (the work starts here)."""
+        return BenchRequest(
+            jobs=self.models.prepare(),
+            settings=self.settings,
+            zoo=self.models.zoo,
+            reports=self.reports,
+            models_out=self.models.sources.out_root,
+            images=self.images,
+            accuracy=self.accuracy,
+            runner=self.runner,
+            serial=serial,
+        )
+
+
+def bench_plan(args: argparse.Namespace, defaults: BenchDefaults | None = None) -> BenchPlan:
+    """latency / bench-emulated: every input of the latency path checked."""
+    settings = settings_from(args, defaults)
+    preflight.runner_file(args.runner)
+    output_dir(args.reports, "--reports")
+    images, accuracy = parity_images(args)
+    return BenchPlan(model_choice(args), settings, args.reports, args.runner, images, accuracy)
+
+
+@dataclass(frozen=True)
+class LatencyCommand:
+    plan: BenchPlan
+    server: AdbServer
+    serial: str | None
+
+
+def check_latency(args: argparse.Namespace) -> LatencyCommand:
+    plan = bench_plan(args)
+    server = preflight.adb_server(args.adb)
+    preflight.devices(server, args.serial)
+    if plan.runner is None:
+        log.info("no --runner: only emulated devices can run (a phone needs benchmark_bin: RUNNER=)")
+    return LatencyCommand(plan, server, args.serial)
+
+
+def run_latency(cmd: LatencyCommand) -> int:
+    return print_bench(bench(cmd.server, cmd.plan.request(cmd.serial), on_latency=print_latency_run))
+
+
+def print_bench(result: BenchResult) -> int:
+    """The tables after the workflow; the exit code."""
     if result.checks is not None:
         print_device_checks(result.checks)
     print_recommended(result.recommendations, result.recommendation_problems)
-    return result.exit_code, result.latency
+    return result.exit_code
 
 
-def _print_latency(run: LatencyRun) -> None:
+def print_latency_run(run: LatencyRun) -> None:
     print_latency(run.outcomes)
     ok = sum(1 for r in run.records if r.status == "ok")
     print(f"latency: {ok}/{len(run.records)} record(s) ok on {len(run.outcomes)} device(s); run file {run.path}")
@@ -192,31 +269,6 @@ def print_recommended(recs: list[Recommendation], problems: list[str]) -> None:
         log.warning("warning: %s", problem)
 
 
-def run_parity_only(args: argparse.Namespace, server: AdbServer) -> int:
-    """`parity --device`: device parity (and accuracy with --dataset) without the latency rounds."""
-    images = check_images(args)
-    if images is None:
-        images = generated_image_set()
-        log.info("no --images/--dataset: device parity on %d generated images", len(images.items))
-    prepared = jobs_from(args)
-    serials = select_devices(server, getattr(args, "serial", None))
-    if not serials:
-        raise NoUsableDevice(server)
-    if not prepared.jobs:
-        raise UsageError("no model could be prepared; nothing to run")
-    checks = check_devices(
-        server=server,
-        serials=serials,
-        jobs=prepared.jobs,
-        images=images,
-        zoo=load_zoo(args.zoo),
-        reports=args.reports,
-        runner=args.runner,
-        run_id=utc_stamp().lower(),
-        accuracy=args.dataset is not None,
-        keep=args.keep,
-        timeout_s=args.round_timeout,
-        allow_unknown_runner_version=args.allow_unknown_runner_version,
-    )
-    print_device_checks(checks)
-    return ExitCode.OK if checks.passed and not prepared.errors else ExitCode.FAILED
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise UsageError(message)

@@ -1,59 +1,90 @@
-"""`bench-emulated`: the same latency code path as `latency`, through a private adb server and emulated devices
-that this command starts and stops; then the medians next to Paddle-Lite x86 timed directly in-process.
-`overhead`: the harness's own share of the wall time on an emulated device."""
+"""`bench-emulated`: the same latency code path as `latency`, through a private adb server and emulated phones that
+this command starts and stops; then the medians next to Paddle-Lite x86 timed directly in-process.
+`overhead`: the harness's own share of the wall time on an emulated phone."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.cli.bench import latency_and_parity
+from benchmark.cli.bench import (
+    BenchPlan,
+    add_bench_args,
+    add_measure_args,
+    add_model_args,
+    add_reports_arg,
+    bench_plan,
+    model_choice,
+    print_bench,
+    print_latency_run,
+    settings_from,
+)
 from benchmark.emulated import arm_runtime
-from benchmark.emulated.lab import Lab
-from benchmark.emulated.profile import Profile, load_profile
+from benchmark.emulated.profile import Profile
 from benchmark.host.lite import median_run_ms
 from benchmark.latency.overhead import TARGET_FRACTION, harness_overhead
-from benchmark.latency.run import BenchSettings
 from benchmark.records.run_files import new_run_path, write_run
 from benchmark.records.runs import OverheadRun
 from benchmark.records.types import LatencyRecord
+from benchmark.workflow import preflight
+from benchmark.workflow.emulated import bench_emulated
 from converter.artifacts import manifest
-from converter.base.errors import ExitCode, ToolkitError, UsageError
+from converter.base.errors import ExitCode, ToolkitError
+from converter.base.needs import at_least, output_dir
 
 log = logging.getLogger("benchmark")
+PHONE_HELP = "emulated phone (configs/emulated: sd855, sd855-arm, sd625-arm); --profile is its old name"
 
 
-def _runner(args: argparse.Namespace, profile: Profile) -> Path | None:
-    """--runner, else an ARM emulated phone's default (the real ARM benchmark_bin), else the x86 device's own."""
-    if profile.qemu is not None:
-        arm_runtime.require_insn_plugin(profile.name)  # instructions are its main figure: no plugin, no run
-    if args.runner is not None or profile.qemu is None:
-        return args.runner  # type: ignore[no-any-return]
-    runner = arm_runtime.default_runner()
-    if not runner.is_file():
-        raise UsageError(
-            f"the ARM emulated phone {profile.name} runs the real ARM benchmark_bin, and its default {runner} does not "
-            f"exist: set {arm_runtime.ENV} to a Paddle-Lite armv8 runtime folder (fp16/benchmark_bin + its .so) or "
-            "pass --runner / RUNNER="
-        )
-    return runner
+def add_phone_arg(p: argparse._ActionsContainer, default: str, env: bool = True) -> None:
+    """--phone NAME (default $PHONE, then $DEVICE_PROFILE, its old name, when `env`)."""
+    value = (os.environ.get("PHONE") or os.environ.get("DEVICE_PROFILE") or default) if env else default
+    p.add_argument("--phone", "--profile", dest="phone", default=value, help=f"{PHONE_HELP} (default {value})")
 
 
-def run_emulated(args: argparse.Namespace) -> int:
-    if args.devices < 1:
-        raise UsageError("--devices must be >= 1")
-    profile = load_profile(args.profile)
-    runner = _runner(args, profile)
-    with Lab.create() as lab:
-        server = lab.start_server()
-        for _ in range(args.devices):
-            lab.add_device(profile)
-        log.info("adb server %s with %d emulated device(s) (%s)", server, args.devices, profile.name)
-        code, run = latency_and_parity(args, server, defaults=profile.bench_defaults, runner=runner, serial=None)
-    if profile.qemu is None and not args.no_host_compare:
-        _print_host_comparison(run.records, args.repeats or BenchSettings().repeats)
+def add_emulated_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    emu = sub.add_parser("bench-emulated", help="start a private adb server + emulated phones and run latency")
+    add_bench_args(emu)
+    emu.add_argument("--devices", type=int, default=1, help="how many emulated phones (default 1)")
+    add_phone_arg(emu, "sd855")
+    emu.add_argument("--no-host-compare", action="store_true", help="skip timing Paddle-Lite x86 in-process")
+    ovh = sub.add_parser("overhead", help="the harness's own cost on an x86 emulated phone, as a fraction")
+    add_model_args(ovh)
+    add_measure_args(ovh)
+    add_reports_arg(ovh)
+
+
+@dataclass(frozen=True)
+class EmulatedCommand:
+    plan: BenchPlan
+    phone: Profile
+    devices: int
+    host_compare: bool
+
+
+def runner_for(runner: Path | None, phone: Profile) -> Path | None:
+    """--runner, else an ARM emulated phone's default (the real ARM benchmark_bin), else the x86 phone's own."""
+    return runner if runner is not None or phone.qemu is None else arm_runtime.default_runner()
+
+
+def check_emulated(args: argparse.Namespace) -> EmulatedCommand:
+    at_least(args.devices, 1, "--devices")
+    phone = preflight.emulated_phone(args.phone)
+    plan = bench_plan(args, phone.bench_defaults)
+    plan = dataclasses.replace(plan, runner=runner_for(plan.runner, phone))
+    return EmulatedCommand(plan, phone, args.devices, phone.qemu is None and not args.no_host_compare)
+
+
+def run_emulated(cmd: EmulatedCommand) -> int:
+    result = bench_emulated(cmd.phone, cmd.plan.request(), devices=cmd.devices, on_latency=print_latency_run)
+    code = print_bench(result)
+    if cmd.host_compare:
+        _print_host_comparison(result.latency.records, cmd.plan.settings.repeats)
     return code
 
 
@@ -79,15 +110,25 @@ def _print_host_comparison(records: list[LatencyRecord], repeats: int) -> None:
             )
 
 
-def run_overhead(args: argparse.Namespace) -> int:
-    """The harness's own share of the wall time on an emulated device (the latency loop only: no parity)."""
-    models = args.models or ["portrait_pp_humansegv2_lite_256x144"]
-    args = argparse.Namespace(**{**vars(args), "models": models, "no_parity": True})
-    with Lab.create() as lab:
-        server = lab.start_server()
-        lab.add_device(load_profile("sd855"))
-        code, run = latency_and_parity(args, server, runner=args.runner, serial=None)
-    rows = harness_overhead(run.records)
+@dataclass(frozen=True)
+class OverheadCommand:
+    plan: BenchPlan
+    phone: Profile
+
+
+def check_overhead(args: argparse.Namespace) -> OverheadCommand:
+    """The latency loop only (no parity), by default on portrait V2-Lite, on the x86 emulated phone."""
+    phone = preflight.emulated_phone("sd855")
+    settings = settings_from(args)
+    preflight.runner_file(args.runner)
+    output_dir(args.reports, "--reports")
+    models = model_choice(args, names=args.models or ["portrait_pp_humansegv2_lite_256x144"])
+    return OverheadCommand(BenchPlan(models, settings, args.reports, args.runner), phone)
+
+
+def run_overhead(cmd: OverheadCommand) -> int:
+    result = bench_emulated(cmd.phone, cmd.plan.request(), on_latency=print_latency_run)
+    rows = harness_overhead(result.latency.records)
     for r in rows:
         print(
             f"harness overhead {r.model}: {r.harness_overhead_fraction:.1%} of {r.total_wall_s:.2f} s "
@@ -97,7 +138,7 @@ def run_overhead(args: argparse.Namespace) -> int:
     if not rows:
         print("error: no successful record to measure", file=sys.stderr)
         return ExitCode.FAILED
-    path = new_run_path("overhead", args.reports)
+    path = new_run_path("overhead", cmd.plan.reports)
     write_run(path, OverheadRun(target_fraction=TARGET_FRACTION, records=rows))
     print(f"overhead: run file {path}")
-    return code
+    return result.exit_code

@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.cli.bench import print_recommended
@@ -33,8 +34,9 @@ from benchmark.latency.run import DeviceOutcome
 from benchmark.records.parts import verdict_of
 from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
 from benchmark.records.runs import FarmScalingRun
-from benchmark.workflow import record_recommendations
+from benchmark.workflow import preflight, record_recommendations
 from converter.base.errors import ExitCode, UsageError
+from converter.base.needs import at_least, existing_file, greater_than, output_dir
 from converter.cli.args import add_precision_arg, add_zoo_args, env_path, model_sources
 from converter.schema.zoo import load_zoo
 
@@ -63,8 +65,11 @@ def add_farm_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     gate.add_argument("--run", help="the run to judge (default: the latest finished one)")
     gate.add_argument("--farm", type=Path, default=env_path("FARM") or DEFAULT_FARM, help="thresholds from here")
     gate.add_argument("--history", default=os.environ.get("HISTORY") or None, help=HISTORY_HELP)
-    gate.add_argument("--threshold-percent", type=float, help="override thresholds.regression_percent")
-    gate.add_argument("--cv-factor", type=float, help="override thresholds.cv_factor")
+    gate.add_argument("--threshold-percent", type=float, help="override thresholds.regression_percent (> 0)")
+    gate.add_argument("--cv-factor", type=float, help="override thresholds.cv_factor (>= 0)")
+    gate.add_argument(
+        "--instructions-percent", type=float, help="override thresholds.instructions_percent (> 0; ARM emulated phones)"
+    )
     gate.add_argument("--junit", type=Path, help="JUnit XML to write (default: REPORTS/gate-junit.xml)")
     gate.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     gate.add_argument("-v", "--verbose", action="store_true")
@@ -83,6 +88,7 @@ def add_farm_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _history_path(args: argparse.Namespace) -> str:
+    """--history, $HISTORY, else the farm file's."""
     if args.history:
         return str(args.history)
     return load_farm(args.farm).history
@@ -103,6 +109,20 @@ def _summary(found: Discovery, outcomes: list[DeviceOutcome]) -> None:
         print(f"  {s['serial']} on {s['server']}: not run: {s['reason']}")
     for e in found.server_errors:
         print(f"  {e}")
+
+
+def check_farm(args: argparse.Namespace) -> argparse.Namespace:
+    """The farm file, the history, the models, the runner, the run name: before any server is asked or model
+    converted (a server of the farm that is down is that server's failure, reported with the others)."""
+    cfg = load_farm(args.farm)
+    preflight.history_location(args.history or cfg.history, must_exist=False)
+    preflight.zoo_models(args.zoo, args.models or cfg.models or [])
+    preflight.runner_file(args.runner or cfg.runner)
+    output_dir(args.reports, "--reports")
+    output_dir(args.out, "--out")
+    if args.run_name is not None and not RUN_NAME_RE.match(args.run_name):
+        raise UsageError(f"--run-name {args.run_name!r}: use lower-case letters, digits, '.', '_' or '-' (64 at most)")
+    return args
 
 
 def run_farm_command(args: argparse.Namespace) -> int:
@@ -143,24 +163,64 @@ def run_farm_command(args: argparse.Namespace) -> int:
     return ExitCode.OK if result.ok and not result.history_errors else ExitCode.FAILED
 
 
-def run_gate_command(args: argparse.Namespace) -> int:
-    cfg_thresholds = load_farm(args.farm).thresholds if args.farm.is_file() else Thresholds()
-    t = Thresholds(
-        regression_percent=args.threshold_percent or cfg_thresholds.regression_percent,
-        cv_factor=cfg_thresholds.cv_factor if args.cv_factor is None else args.cv_factor,
-    )
-    with open_existing(_history_path(args)) as history:
+@dataclass(frozen=True)
+class GateCommand:
+    result: GateResult
+    junit: Path
+    reports: Path
+
+
+def check_gate(args: argparse.Namespace) -> GateCommand:
+    """Thresholds from the farm file, each flag given overriding its own (0 is refused, not ignored); the history,
+    the run judged and the baseline read: a name or file that is not there is bad input, and nothing is written."""
+    greater_than(args.threshold_percent, 0, "--threshold-percent")
+    at_least(args.cv_factor, 0, "--cv-factor")
+    greater_than(args.instructions_percent, 0, "--instructions-percent")
+    base = load_farm(args.farm).thresholds if args.farm.is_file() else Thresholds()
+    given = {
+        "regression_percent": args.threshold_percent,
+        "cv_factor": args.cv_factor,
+        "instructions_percent": args.instructions_percent,
+    }
+    t = base.model_copy(update={k: v for k, v in given.items() if v is not None})
+    output_dir(args.reports, "--reports")
+    junit = args.junit or args.reports / "gate-junit.xml"
+    output_dir(junit.parent, "--junit")
+    location = _history_path(args)
+    preflight.history_location(location, must_exist=True)
+    with open_existing(location) as history:
         current = history.run(args.run).run_id if args.run else latest_finished(history)
         baseline_label, baseline = load_baseline(args.baseline, history, current)
         noise = history_noise(history, current)
         result = GateResult(baseline_label, current, t, compare(baseline, history.run_records(current), t, noise))
+    return GateCommand(result, junit, args.reports)
+
+
+def run_gate_command(cmd: GateCommand) -> int:
+    result = cmd.result
     print_gate(result)
-    args.junit = args.junit or args.reports / "gate-junit.xml"
-    write_junit(result, args.junit)
-    gate_path = new_run_path("gate", args.reports)
+    write_junit(result, cmd.junit)
+    gate_path = new_run_path("gate", cmd.reports)
     write_run(gate_path, result.run())
-    print(f"JUnit XML {args.junit}; gate file {gate_path}")
+    print(f"JUnit XML {cmd.junit}; gate file {gate_path}")
     return ExitCode.OK if result.passed else ExitCode.FAILED
+
+
+def check_history(args: argparse.Namespace) -> argparse.Namespace:
+    if args.action == "import":
+        if bool(args.run) == bool(args.run_file):
+            raise UsageError("history import takes an export-all file, or --run-file RUN_FILE.json (one of the two)")
+        existing_file(
+            Path(args.run or args.run_file), "history import", fix="give a file written by history export-all"
+        )
+        preflight.history_location(_history_path(args), must_exist=False)
+        return args
+    if args.action in ("export", "export-all"):
+        if args.output is None:
+            raise UsageError(f"history {args.action} needs -o FILE.json")
+        output_dir(args.output.parent, "-o")
+    preflight.history_location(_history_path(args), must_exist=True)
+    return args
 
 
 def run_history_command(args: argparse.Namespace) -> int:
@@ -207,6 +267,16 @@ def add_scaling_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--latency-ms", type=float, default=50.0, help="fixed time per inference (default 50)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--repeats", type=int, default=20)
+
+
+def check_scaling(args: argparse.Namespace) -> argparse.Namespace:
+    at_least(args.devices, 2, "--devices")
+    greater_than(args.latency_ms, 0, "--latency-ms")
+    at_least(args.rounds, 1, "--rounds")
+    at_least(args.repeats, 1, "--repeats")
+    preflight.zoo_models(args.zoo, args.models)
+    output_dir(args.reports, "--reports")
+    return args
 
 
 def run_scaling(args: argparse.Namespace) -> int:

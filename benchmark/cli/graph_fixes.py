@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from benchmark.cli.host import print_profiles
@@ -28,7 +29,9 @@ from benchmark.latency.run import BenchSettings
 from benchmark.records.rows import GraphFixRecord
 from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp, write_run
 from benchmark.records.runs import GraphFixesRun
-from converter.base.errors import ExitCode, UsageError
+from benchmark.workflow import preflight
+from converter.base.errors import ExitCode, ToolkitError, UsageError
+from converter.base.needs import at_least, output_dir
 from converter.cli.args import add_zoo_args, csv_list, env_path, model_sources
 from converter.schema.zoo import load_zoo
 
@@ -47,7 +50,10 @@ def add_graph_fix_command(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--runner", type=Path, default=env_path("RUNNER"), help="benchmark_bin for real devices")
     p.add_argument("--emulated", action="store_true", help="also on an emulated device (private adb server)")
     p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
-    p.add_argument("--profile", action="store_true", help="also profile each host .nb by kernel family (Linux perf)")
+    p.add_argument(
+        "--perf", "--profile", dest="perf", action="store_true",
+        help="also sample each host .nb by kernel family with Linux perf (--profile: its old name)",
+    )  # fmt: skip
     p.add_argument(
         "--no-arm", action="store_true", help="skip counting ARM instructions per variant (ARM emulated phone, QEMU)"
     )
@@ -114,9 +120,31 @@ def _arm_cell(r: GraphFixRecord) -> str:
     return f"{r.arm_instruction_ratio:.3f}" + (f" ({old:.3f})" if old else "")
 
 
+def check_graph_fixes(args: argparse.Namespace) -> argparse.Namespace:
+    """Numbers, models, the Paddle 2.6 exports named, the devices asked for (server, serial, runner), the ARM
+    tools unless --no-arm, perf with --perf: before any conversion or measurement."""
+    at_least(args.rounds, 1, "--rounds")
+    at_least(args.repeats, 1, "--repeats")
+    at_least(args.warmup, 0, "--warmup")
+    preflight.zoo_models(args.zoo, args.models)
+    known = load_exports()
+    unknown = [a for a in args.paddle26 if a not in known]
+    if unknown:
+        raise UsageError(f"--paddle26 {', '.join(unknown)}: not in {EXPORTS.name}; known: {', '.join(known)}")
+    preflight.runner_file(args.runner)
+    if args.adb or args.serial:
+        preflight.devices(preflight.adb_server(args.adb), args.serial)
+    if args.emulated:
+        preflight.emulated_phone("sd855")
+    if not args.no_arm:
+        preflight.emulated_phone(PROFILE)
+    if args.perf:
+        preflight.perf_tool()
+    output_dir(args.reports, "--reports")
+    return args
+
+
 def run_graph_fix_bench(args: argparse.Namespace) -> int:
-    if args.rounds < 1 or args.repeats < 1:
-        raise UsageError("--rounds and --repeats must be >= 1")
     pairs = pairs_for(zoo=load_zoo(args.zoo), sources=model_sources(args), models=args.models, paddle26=args.paddle26)
     for p in pairs:
         if not p.comparable:
@@ -129,14 +157,21 @@ def run_graph_fix_bench(args: argparse.Namespace) -> int:
     for pair in pairs:
         log.info("%s: host: fixed vs unfixed x86 .nb, %d interleaved rounds", pair.name, args.rounds)
         rows.append(host_rounds(pair, args.rounds, args.repeats, args.warmup))
-        if args.profile:
+        if args.perf:
             rows[-1].kernel_shares_percent = _profile(pair)
         if not args.no_arm:
             add_arm_ratios(rows[-1], pair, utc_stamp().lower())
     settings = BenchSettings(warmup=args.warmup, repeats=args.repeats, rounds=args.rounds)
-    rows += _devices(args, pairs, settings, utc_stamp().lower())
+    failed: ToolkitError | None = None
+    try:
+        rows += _devices(args, pairs, settings, utc_stamp().lower())
+    except ToolkitError as e:  # the host and ARM rows measured so far are kept in the run file
+        failed = e
     _print_rows(rows, args.rounds)
     path = new_run_path("graph-fixes", args.reports)
     write_run(path, GraphFixesRun(target_ratio=TARGET_RATIO, records=rows))
     print(f"graph fixes: run file {path}")
+    if failed is not None:
+        print(f"error: the device rows failed: {failed}", file=sys.stderr)
+        return ExitCode.FAILED
     return ExitCode.OK

@@ -13,17 +13,20 @@ from typing import Any
 import numpy as np
 
 from benchmark.cli import tables
-from benchmark.cli.bench import run_parity_only
-from benchmark.device.adb import AdbServer
+from benchmark.cli.bench import model_choice
+from benchmark.cli.tables import print_device_checks
 from benchmark.host.lite import run_on_host
 from benchmark.host.profile import FAMILIES, OTHER, profile_files
 from benchmark.images import ImageSet, generated_image_set, load_image_set
+from benchmark.parity.checks import check_devices
 from benchmark.parity.host import check_parity
 from benchmark.records.rows import HostProfileRecord
-from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
+from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, utc_stamp, write_run
 from benchmark.records.runs import HostProfileRun
-from converter.base.errors import ExitCode
-from converter.cli.args import model_sources, nchw
+from benchmark.workflow import preflight
+from converter.base.errors import ExitCode, UsageError
+from converter.base.needs import at_least, greater_than, output_dir
+from converter.cli.args import csv_list, model_sources, nchw
 from converter.schema.zoo import load_zoo
 
 log = logging.getLogger("benchmark")
@@ -40,9 +43,24 @@ def _images(folder: Path | None) -> ImageSet:
     return images
 
 
+def check_parity_command(args: argparse.Namespace) -> argparse.Namespace:
+    """Host parity: the models (or --converted ones), the images, --reports; with --device also the adb server,
+    the devices and the runner. Nothing is converted before all of it is checked."""
+    model_choice(args)
+    output_dir(args.reports, "--reports")
+    preflight.image_inputs(dataset=getattr(args, "dataset", None) if args.device else None, images=args.images)
+    if args.device:
+        greater_than(args.round_timeout, 0, "--round-timeout")
+        preflight.runner_file(args.runner)
+        preflight.devices(preflight.adb_server(args.adb), args.serial)
+    elif args.dataset is not None:
+        raise UsageError("--dataset is for --device parity (accuracy on the phone); on the host use --images DIR")
+    return args
+
+
 def run_parity_command(args: argparse.Namespace) -> int:
     if args.device:
-        return run_parity_only(args, AdbServer.from_env(args.adb))
+        return _device_parity(args)
     run = check_parity(
         zoo=load_zoo(args.zoo),
         images=_images(args.images),
@@ -50,7 +68,7 @@ def run_parity_command(args: argparse.Namespace) -> int:
         names=args.models,
         precisions=args.precision,
         sources=model_sources(args),
-        converted=[n for n in args.converted.split(",") if n] if args.converted else None,
+        converted=csv_list(args.converted) or None,
     )
     tables.print_records(run.records)
     tables.print_summary(run.results)
@@ -58,10 +76,40 @@ def run_parity_command(args: argparse.Namespace) -> int:
     others = ", ".join(f"{run.count(s)} {label}" for s, label in labels.items() if run.count(s))
     judged = f"{run.count('pass')}/{run.judged} model variant(s) passed" if run.judged else "nothing judged"
     print(f"parity: {judged}{'; ' + others if others else ''}; run file {run.path}")
-    if run.judged == 0:
+    if run.judged == 0:  # no verdict without work: nothing could be compared
         reasons = "; ".join(sorted({f"{r.precision}: {r.error}" for r in run.results if r.error}))
         print(f"error: parity judged nothing: {reasons or 'no model variant'}", file=sys.stderr)
+        return ExitCode.USAGE
     return ExitCode.OK if run.passed else ExitCode.FAILED
+
+
+def _device_parity(args: argparse.Namespace) -> int:
+    """`parity --device`: device parity (and accuracy with --dataset) without the latency rounds."""
+    images = preflight.image_inputs(dataset=args.dataset, images=args.images)
+    if images is None:
+        images = generated_image_set()
+        log.info("no --images/--dataset: device parity on %d generated images", len(images.items))
+    server = preflight.adb_server(args.adb)
+    serials = preflight.devices(server, args.serial)
+    prepared = model_choice(args).prepare()
+    if not prepared.jobs:
+        raise UsageError(f"no model could be prepared; nothing to run ({'; '.join(prepared.errors)})")
+    checks = check_devices(
+        server=server,
+        serials=serials,
+        jobs=prepared.jobs,
+        images=images,
+        zoo=load_zoo(args.zoo),
+        reports=args.reports,
+        runner=args.runner,
+        run_id=utc_stamp().lower(),
+        accuracy=args.dataset is not None,
+        keep=args.keep,
+        timeout_s=args.round_timeout,
+        allow_unknown_runner_version=args.allow_unknown_runner_version,
+    )
+    print_device_checks(checks)
+    return ExitCode.OK if checks.passed and not prepared.errors else ExitCode.FAILED
 
 
 def add_host_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,13 +118,23 @@ def add_host_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     run.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
     run.add_argument("--images", type=Path, help="images to run (default: a generated set)")
     run.add_argument("-v", "--verbose", action="store_true")
-    p = sub.add_parser("host-profile", help="where Paddle-Lite x86 spends an inference, by kernel family (perf)")
+    p = sub.add_parser(
+        "host-perf",
+        aliases=["host-profile"],
+        help="where Paddle-Lite x86 spends an inference, by kernel family (Linux perf; host-profile: its old name)",
+    )
     p.add_argument("nb", type=Path, nargs="+", help="x86 .nb file(s), profiled one after the other")
     p.add_argument("--input-shape", type=nchw, help="1,3,H,W (default: from the manifest beside the .nb)")
     p.add_argument("--runs", type=int, default=200, help="inferences profiled per file (default 200)")
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
     p.add_argument("-v", "--verbose", action="store_true")
+
+
+def check_host_run(args: argparse.Namespace) -> argparse.Namespace:
+    preflight.x86_nb(args.nb, input_shape=args.input_shape)
+    preflight.image_inputs(images=args.images)
+    return args
 
 
 def run_host_command(args: argparse.Namespace) -> int:
@@ -110,6 +168,16 @@ def print_profiles(profiles: list[HostProfileRecord], labels: list[str]) -> None
             print(f"{name:<{width}}  " + "  ".join(f"{c or 0.0:>14.1f}" for c in cells))
     print(f"{'median ms (under perf)':<{width}}  " + "  ".join(f"{p.median_ms:>14.2f}" for p in profiles))
     print(f"{'samples':<{width}}  " + "  ".join(f"{p.samples:>14d}" for p in profiles))
+
+
+def check_host_profile(args: argparse.Namespace) -> argparse.Namespace:
+    at_least(args.runs, 1, "--runs")
+    at_least(args.warmup, 0, "--warmup")
+    for nb in args.nb:
+        preflight.x86_nb(nb, input_shape=args.input_shape)
+    output_dir(args.reports, "--reports")
+    preflight.perf_tool()
+    return args
 
 
 def run_host_profile(args: argparse.Namespace) -> int:

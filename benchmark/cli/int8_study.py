@@ -9,7 +9,9 @@ from pathlib import Path
 from benchmark.images import load_dataset
 from benchmark.parity.int8_study import ALGOS, Int8Study, StudyPlan, study_int8
 from benchmark.records.run_files import DEFAULT_REPORTS
+from benchmark.workflow import preflight
 from converter.base.errors import ExitCode, ToolkitError, UsageError
+from converter.base.needs import at_least, existing_dir, output_dir
 from converter.cli.args import add_zoo_args, csv_list, env_path, model_sources
 from converter.quant.calibration import default_calibration_dir
 from converter.schema.zoo import load_zoo
@@ -88,11 +90,20 @@ def _print(study: Int8Study) -> None:
     print(f"run file {study.path}")
 
 
-def run_int8_study(args: argparse.Namespace) -> int:
+def check_int8_study(args: argparse.Namespace) -> argparse.Namespace:
     if args.dataset is None:
         raise UsageError("int8-study needs labelled images: --dataset DIR (or DATASET=DIR), e.g. a PaddleSeg subset")
-    if args.groups < 0:
-        raise UsageError("--groups must be >= 0")
+    at_least(args.groups, 0, "--groups")
+    preflight.zoo_models(args.zoo, args.models)
+    preflight.image_inputs(dataset=args.dataset)
+    for folder in (args.calib, *args.calib_alt):
+        if folder is not None:
+            existing_dir(folder, "--calib", env="CALIB", fix="give a folder of calibration photos")
+    output_dir(args.reports, "--reports")
+    return args
+
+
+def run_int8_study(args: argparse.Namespace) -> int:
     zoo = load_zoo(args.zoo)
     names = zoo.select(args.models)
     dataset = load_dataset(args.dataset)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from benchmark.parity.layer_diff import PRECISIONS, layer_diff
 from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
+from benchmark.workflow import preflight
 from converter.artifacts import manifest
 from converter.base.errors import ExitCode, UsageError
+from converter.base.needs import at_least, existing_file, greater_than, output_dir
 from converter.images.generated import generated_images
 from converter.images.preprocess import ImageError, load_image, preprocess
 
@@ -25,15 +28,35 @@ def add_layer_diff_command(sub: argparse._SubParsersAction) -> None:  # type: ig
     p.add_argument("-v", "--verbose", action="store_true")
 
 
-def run_layer_diff(args: argparse.Namespace) -> int:
+def check_layer_diff(args: argparse.Namespace) -> argparse.Namespace:
+    """The converted model with its fp32 and the variant's arm .nb, the photo, the numbers, the ARM runtime's
+    lite_run and QEMU: all before the first cut runs."""
+    preflight.lite_run(args.precision)
+    preflight.lite_run("fp32")
     model_dir = args.out / args.model
     data = manifest.read(model_dir)
     if data is None:
         raise UsageError(f"{model_dir}: no converted model {args.model!r} here; convert it first (make convert)")
-    try:
-        bgr = load_image(args.image) if args.image else generated_images()[0][1]
-    except ImageError as e:
-        raise UsageError(f"--image {args.image}: {e}") from None
+    nb = model_dir / manifest.nb_name("arm", args.precision)
+    if not nb.is_file():
+        raise UsageError(f"{nb} does not exist: convert {args.model} with PRECISIONS=fp32,{args.precision} first")
+    greater_than(args.tolerance, 0, "--tolerance")
+    at_least(args.limit, 1, "--limit")
+    if args.image is not None:
+        existing_file(args.image, "--image", fix="give a jpg/png photo")
+        try:
+            load_image(args.image)
+        except ImageError as e:
+            raise UsageError(f"--image {args.image}: {e}") from None
+    output_dir(args.reports, "--reports")
+    return args
+
+
+def run_layer_diff(args: argparse.Namespace) -> int:
+    model_dir = args.out / args.model
+    data = manifest.read(model_dir)
+    assert data is not None  # checked
+    bgr = load_image(args.image) if args.image else generated_images()[0][1]
     x = preprocess(bgr, data.preprocess)
     work = args.reports / f".layer-diff-{args.model}-{args.precision}"
     result = layer_diff(model_dir, args.precision, x, tolerance=args.tolerance, work=work, limit=args.limit)
@@ -60,6 +83,14 @@ def run_layer_diff(args: argparse.Namespace) -> int:
         + (f"first departs at op #{first.index} {first.op_type} ({first.tensor})" if first else "no op departs")
         + f" beyond {args.tolerance:g} of the tensor's magnitude; run file {path}"
     )
+    if all(r.departs is None for r in result.rows):  # no verdict without work
+        reasons = sorted({r.not_matched or "" for r in result.rows})
+        print(
+            f"error: layer-diff {args.model} {args.precision}: no cut could be compared ({'; '.join(reasons)[:300]}); "
+            "no verdict",
+            file=sys.stderr,
+        )
+        return ExitCode.FAILED
     bad = result.non_finite
     if bad:
         print(

@@ -5,20 +5,38 @@ class's cost model to phone figures and print the fit, its residuals and leave-o
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.cli.bench import add_bench_args
-from benchmark.cli.emulated import run_emulated
-from benchmark.emulated.binfmt import check_host
-from benchmark.emulated.profile import Qemu, load_profile
-from benchmark.latency.jobs import converted_jobs
+from benchmark.cli.bench import (
+    BenchPlan,
+    add_model_args,
+    add_reports_arg,
+    add_runner_arg,
+    model_choice,
+    print_latency_run,
+)
+from benchmark.cli.emulated import add_phone_arg, runner_for
+from benchmark.emulated.profile import Profile
+from benchmark.latency.run import BenchSettings
 from benchmark.profile.calibrate import calibrate, load_shipped, measured, published
-from benchmark.profile.cost_model import SHIPPED, CostModel, load_cost_model, save_cost_model, user_dir
+from benchmark.profile.cost_model import ENV as COST_MODELS_ENV
+from benchmark.profile.cost_model import (
+    SHIPPED,
+    CostModel,
+    load_cost_model,
+    read_cost_model,
+    save_cost_model,
+    user_dir,
+)
 from benchmark.profile.fit import FitError
 from benchmark.profile.plugin import profile_plugin
 from benchmark.records.run_files import DEFAULT_REPORTS, read_latency_records
 from benchmark.records.types import LatencyRecord
+from benchmark.workflow import preflight
+from benchmark.workflow.emulated import bench_emulated
 from converter.base.errors import ExitCode, UsageError
+from converter.base.needs import env_folder, greater_than, output_dir
 from converter.schema.zoo import load_zoo
 
 TOP_OPS = 10
@@ -26,11 +44,14 @@ TOP_OPS = 10
 
 def add_profile_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("profile-arm", help="ARM instructions per kernel family and op (ARM emulated phone, QEMU)")
-    add_bench_args(p)
-    p.add_argument("--profile", default="sd855-arm", help="ARM emulated phone profile (configs/emulated)")
+    add_model_args(p, "variants to profile")
+    add_runner_arg(p)
+    add_reports_arg(p)
+    add_phone_arg(p, "sd855-arm")
     p.add_argument(
         "--compare-plain-count", action="store_true", help="also time the plain instruction count (the profile's cost)"
     )
+    p.add_argument("--round-timeout", type=float, default=BenchSettings().round_timeout_s, help="seconds per round")
     c = sub.add_parser("calibrate", help="fit a device class's cost model to phone figures; print fit and errors")
     c.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, help="run files: bench-device + ARM profiles")
     c.add_argument("--device-class", help="only this SoC model (e.g. SM8150; default: every class with figures)")
@@ -68,27 +89,40 @@ def _print_profile(r: LatencyRecord) -> None:
         print(f"    #{o.index:<4} {o.type:<20} {o.name[:34]:<34} {o.family:<20} {algo:<28} {o.insns / 1e6:8.2f} M{est}")
 
 
-def run_profile_arm(args: argparse.Namespace) -> int:
-    profile = load_profile(args.profile)
-    if profile.qemu is None:
-        raise UsageError(f"--profile {args.profile} is not an ARM emulated phone; use sd855-arm or sd625-arm")
-    check_host(Qemu(cpu=profile.qemu.cpu))  # no qemu-aarch64: one line, exit 2
-    load_cost_model(profile.props.get("ro.soc.model", ""))  # a broken cost model file: one line, exit 2, first
+@dataclass(frozen=True)
+class ProfileCommand:
+    plan: BenchPlan
+    phone: Profile
+
+
+def check_profile_arm(args: argparse.Namespace) -> ProfileCommand:
+    """One short round per variant on one ARM emulated phone, no parity: the cost profile rides on the count."""
+    phone = preflight.emulated_phone(args.phone)
+    if phone.qemu is None:
+        raise UsageError(f"--phone {args.phone} is not an ARM emulated phone; use sd855-arm or sd625-arm")
     profile_plugin()  # the plugin cannot be built (no gcc): one line, exit 2
-    if args.converted:  # a model or variant not converted: one line, exit 2, before any device starts
-        converted_jobs(args.out, [n for n in args.converted.split(",") if n], args.precision)
-    elif args.models:
-        load_zoo(args.zoo).select(list(args.models))
-    short = {"rounds": 1, "repeats": 1, "warmup": 0, "no_parity": True, "no_memory": True, "devices": 1}
-    args = argparse.Namespace(**{**vars(args), **short, "no_host_compare": True})
-    before = {p.name for p in args.reports.glob("latency-*.json")} if args.reports.is_dir() else set()
-    code = run_emulated(args)
-    new = [p for p in sorted(args.reports.glob("latency-*.json")) if p.name not in before]
-    records = [r for p in new for r in read_latency_records(p)]
+    preflight.runner_file(args.runner)
+    output_dir(args.reports, "--reports")
+    greater_than(args.round_timeout, 0, "--round-timeout")
+    settings = BenchSettings(
+        rounds=1,
+        repeats=1,
+        warmup=0,
+        memory_profile=False,
+        round_timeout_s=args.round_timeout,
+        compare_plain_count=args.compare_plain_count,
+    )
+    plan = BenchPlan(model_choice(args), settings, args.reports, runner_for(args.runner, phone))
+    return ProfileCommand(plan, phone)
+
+
+def run_profile_arm(cmd: ProfileCommand) -> int:
+    result = bench_emulated(cmd.phone, cmd.plan.request(), on_latency=print_latency_run)
+    records = result.latency.records
     for r in records:
         _print_profile(r)
     missing = [r for r in records if r.status == "ok" and r.cost_profile is None]
-    return ExitCode.FAILED if missing or not records else code
+    return ExitCode.FAILED if missing or not records else result.exit_code
 
 
 def _print_fit(model: CostModel, missing: list[str]) -> None:
@@ -112,8 +146,30 @@ def _print_fit(model: CostModel, missing: list[str]) -> None:
         print(f"  not fitted (no instruction profile): {', '.join(missing)}")
 
 
+def check_calibrate(args: argparse.Namespace) -> argparse.Namespace:
+    """Every cost model file (the shipped ones, a refit in $COST_MODELS_DIR) readable; a --device-class that the
+    figures or the records know."""
+    env_folder(COST_MODELS_ENV, fix="point it at a folder of refitted cost models, or unset it")
+    for path in sorted([*SHIPPED.glob("*.yaml"), *user_dir().glob("*.yaml")]):
+        read_cost_model(path)
+    if args.write_to is not None:
+        output_dir(args.write_to, "--write-to")
+    if args.device_class:
+        known = set(published(load_zoo())) | set(measured(_records(args.reports)))
+        if args.device_class not in known:
+            raise UsageError(
+                f"--device-class {args.device_class}: no published figures or phone records for it; known: "
+                f"{', '.join(sorted(known))}"
+            )
+    return args
+
+
+def _records(reports: Path) -> list[LatencyRecord]:
+    return [r for p in sorted(reports.glob("latency-*.json")) for r in read_latency_records(p)]
+
+
 def run_calibrate(args: argparse.Namespace) -> int:
-    records = [r for p in sorted(args.reports.glob("latency-*.json")) for r in read_latency_records(p)]
+    records = _records(args.reports)
     if args.published:
         classes = published(load_zoo())
         jobs = {k: (v, v.figures) for k, v in classes.items()}
@@ -131,12 +187,14 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if not jobs:
         print(f"no phone records (bench-device) in {args.reports}: estimates use the shipped fit")
         for path in sorted(SHIPPED.glob("*.yaml")):
+            if args.device_class and path.stem != args.device_class:
+                continue
             shipped = load_shipped(path.stem)
             if shipped is not None:
                 _print_fit(shipped, [])
-        active = load_cost_model("SM8150")
+        active = load_cost_model(args.device_class or "SM8150")
         if active is not None and active.name != "published-fit":
-            print(f"(a refit in {user_dir()} is in use for SM8150: {active.label})")
+            print(f"(a refit in {user_dir()} is in use for {active.device_class}: {active.label})")
         return ExitCode.OK
     failed = 0
     for device_class, (info, figures) in sorted(jobs.items()):
@@ -149,4 +207,4 @@ def run_calibrate(args: argparse.Namespace) -> int:
         path = save_cost_model(model, folder)
         _print_fit(model, missing)
         print(f"  written {path}")
-    return ExitCode.FAILED if failed == len(jobs) else ExitCode.OK
+    return ExitCode.FAILED if failed else ExitCode.OK

@@ -4,16 +4,21 @@ device (an attached one, or `--emulated`); the run file and a latency-vs-pixels 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from pathlib import Path
 
-from benchmark.cli.bench import add_bench_args, jobs_from, settings_from
+from benchmark.cli.bench import add_measure_args, add_model_args, add_reports_arg, model_choice, settings_from
 from benchmark.device.adb import AdbServer
 from benchmark.emulated.lab import Lab
 from benchmark.emulated.profile import load_profile
+from benchmark.latency.jobs import ModelChoice
+from benchmark.latency.run import BenchSettings
 from benchmark.latency.sweep import POWER_MODES, SweepRun, sweep
 from benchmark.report import plots
+from benchmark.workflow import preflight
 from converter.base import atomic_files
 from converter.base.errors import ExitCode, UsageError
-from converter.cli.args import csv_list
+from converter.base.needs import at_least, int_list, output_dir
 
 
 def parse_shapes(text: str) -> list[tuple[int, int]]:
@@ -39,36 +44,72 @@ def range_shapes(spec: str, aspect: str) -> list[tuple[int, int]]:
     return [(w, max(2, round(w * ah / aw / 2) * 2)) for w in range(lo, hi + 1, step)]
 
 
-def run_sweep_command(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class SweepCommand:
+    """A sweep, checked: one model (the first variant asked for), its shapes, threads and power modes, where."""
+
+    models: ModelChoice
+    shapes: list[tuple[int, int]]
+    threads_list: list[int]
+    power_modes: list[int]
+    settings: BenchSettings
+    reports: Path
+    runner: Path | None
+    emulated: bool
+    server: AdbServer | None = None
+    serial: str | None = None
+
+
+def check_sweep(args: argparse.Namespace) -> SweepCommand:
     if not args.shapes and not args.range:
         raise UsageError("give --shapes WxH,... or --range MIN:MAX:STEP")
     try:
         shapes = args.shapes or range_shapes(args.range, args.aspect)
     except argparse.ArgumentTypeError as e:
         raise UsageError(str(e)) from None
-    variant = (args.precision or ["fp32"])[:1]
-    prepared = jobs_from(argparse.Namespace(**{**vars(args), "models": [args.model], "precision": variant}))
-    if prepared.errors or not prepared.jobs:
+    for t in args.threads_list:
+        at_least(t, 1, "--threads-list")
+    bad_modes = [m for m in args.power_modes if m not in POWER_MODES]
+    if bad_modes:
+        raise UsageError(f"--power-modes {bad_modes[0]}: use 0 big, 1 little, 2 all, 3 no bind")
+    settings = settings_from(args)
+    preflight.runner_file(args.runner)
+    output_dir(args.reports, "--reports")
+    variant = tuple((args.precision or ("fp32",))[:1])
+    models = model_choice(args, names=[args.model], precisions=variant)
+    server = None if args.emulated else preflight.adb_server(args.adb)
+    if server is not None:
+        preflight.devices(server, args.serial)
+    return SweepCommand(
+        models, shapes, args.threads_list, args.power_modes, settings, args.reports, args.runner, args.emulated,
+        server, args.serial,
+    )  # fmt: skip
+
+
+def run_sweep_command(cmd: SweepCommand) -> int:
+    prepared = cmd.models.prepare()
+    if not prepared.jobs:
         raise UsageError(f"nothing to sweep ({prepared.errors[0] if prepared.errors else 'no model'})")
+    job = prepared.jobs[0]
     common = {
-        "job": prepared.jobs[0],
-        "shapes": shapes,
-        "threads_list": args.threads_list,
-        "power_modes": args.power_modes,
-        "settings": settings_from(args),
-        "reports": args.reports,
-        "runner": args.runner,
+        "job": job,
+        "shapes": cmd.shapes,
+        "threads_list": cmd.threads_list,
+        "power_modes": cmd.power_modes,
+        "settings": cmd.settings,
+        "reports": cmd.reports,
+        "runner": cmd.runner,
     }
-    if args.emulated:
+    if cmd.server is None:
         with Lab.create() as lab:
             lab.add_device(load_profile("sd855"))
             assert lab.server is not None
-            run = sweep(server=lab.server, **common)
+            run = sweep(server=lab.server, **common)  # type: ignore[arg-type]
     else:
-        run = sweep(server=AdbServer.from_env(args.adb), serial=args.serial, **common)
+        run = sweep(server=cmd.server, serial=cmd.serial, **common)  # type: ignore[arg-type]
     plot_path = run.path.with_suffix(".png")
     shape_rows = [r for r in run.records if r.sweep == "shape"]
-    atomic_files.write_bytes(plot_path, plots.latency_vs_pixels(shape_rows, prepared.jobs[0].name))
+    atomic_files.write_bytes(plot_path, plots.latency_vs_pixels(shape_rows, job.name))
     _print(run)
     print(f"sweep: run file {run.path}, plot {plot_path}")
     return ExitCode.OK if run.ok else ExitCode.FAILED
@@ -91,15 +132,17 @@ def _print(run: SweepRun) -> None:
 
 def add_sweep_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sw = sub.add_parser("sweep", help="latency over input shapes, threads and power modes on one device")
-    add_bench_args(sw)
+    add_model_args(sw, "the variant to sweep (the first one given; default fp32)", models=False)
+    add_measure_args(sw)
+    add_reports_arg(sw)
     sw.add_argument("--model", required=True, help="zoo model name")
     sw.add_argument("--shapes", type=parse_shapes, default=None, help="WxH list, e.g. 192x192,256x144,398x224")
     sw.add_argument("--range", help="widths MIN:MAX:STEP at --aspect (e.g. 128:512:64)")
     sw.add_argument("--aspect", default="16:9", help="W:H for --range (default 16:9, the phone camera's)")
-    sw.add_argument("--threads-list", type=lambda t: [int(x) for x in csv_list(t)], default=[1, 2, 4])
+    sw.add_argument("--threads-list", type=int_list("thread counts"), default=[1, 2, 4], help="(default 1,2,4)")
     sw.add_argument(
         "--power-modes",
-        type=lambda t: [int(x) for x in csv_list(t)],
+        type=int_list("power modes"),
         default=[0, 1, 2, 3],
         help="0 big, 1 little, 2 all, 3 no bind (default all four)",
     )

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.cli.bench import jobs_from
-from benchmark.images import load_dataset
+from benchmark.cli.bench import model_choice
+from benchmark.cli.emulated import add_phone_arg
+from benchmark.latency.jobs import ModelChoice
 from benchmark.parity.video import CameraMotion, FrameSequence
 from benchmark.parity.video_check import VideoSettings, check_model, labelled_sequences, read_clip
 from benchmark.records.rows import VideoRecord
 from benchmark.records.run_files import DEFAULT_REPORTS, RunFile, new_run_path
 from benchmark.records.runs import VideoRun
+from benchmark.workflow import preflight
 from converter.base.errors import ExitCode, ToolkitError, UsageError
+from converter.base.needs import at_least, existing_file, output_dir
 from converter.cli.args import add_precision_arg, add_zoo_args, env_path
 
 log = logging.getLogger("benchmark")
@@ -31,22 +35,12 @@ def add_video_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--video", type=Path, default=env_path("VIDEO"), help="a clip (read with OpenCV) instead")
     p.add_argument("--sequences", type=int, default=2, help="labelled photos turned into sequences (2)")
     p.add_argument("--frames", type=int, default=6, help="frames per sequence, or the clip's first frames (6)")
-    p.add_argument("--profile", default="sd855-arm", help="the ARM emulated phone the variants run on")
+    add_phone_arg(p, "sd855-arm", env=False)
     p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
 
 
-def _sequences(args: argparse.Namespace) -> list[FrameSequence]:
-    if args.frames < 2 or args.sequences < 1:
-        raise UsageError("--frames must be >= 2 and --sequences >= 1")
-    if args.video is not None:
-        return [read_clip(args.video, args.frames)]
-    if args.dataset is None:
-        raise UsageError("video-check needs frames: --dataset DIR (labelled set, or DATASET=) or --video CLIP (VIDEO=)")
-    return labelled_sequences(load_dataset(args.dataset), _settings(args))
-
-
 def _settings(args: argparse.Namespace) -> VideoSettings:
-    return VideoSettings(profile=args.profile, sequences=args.sequences, motion=CameraMotion(frames=args.frames))
+    return VideoSettings(profile=args.phone, sequences=args.sequences, motion=CameraMotion(frames=args.frames))
 
 
 def _print(records: list[VideoRecord]) -> None:
@@ -58,19 +52,51 @@ def _print(records: list[VideoRecord]) -> None:
               f"{r.temporal_iou:7.4f} {r.temporal_iou_smoothed:8.4f} {miou}")  # fmt: skip
 
 
-def run_video_check(args: argparse.Namespace) -> int:
-    seqs = _sequences(args)  # bad input (clip, dataset, numbers) fails here, before any conversion or device
-    prepared = jobs_from(args)
-    names = sorted({j.name for j in prepared.jobs})
+@dataclass(frozen=True)
+class VideoCommand:
+    models: ModelChoice
+    sequences: list[FrameSequence]
+    settings: VideoSettings
+    precisions: list[str]
+    reports: Path
+
+
+def check_video(args: argparse.Namespace) -> VideoCommand:
+    """The frames (a clip read, or sequences made from the labelled set), the numbers, the models, the ARM
+    emulated phone and its tools: before any conversion or device."""
+    at_least(args.frames, 2, "--frames")
+    at_least(args.sequences, 1, "--sequences")
+    settings = _settings(args)
+    if args.video is not None:
+        existing_file(args.video, "--video", env="VIDEO", fix="give a video clip OpenCV can read (mp4, avi, ...)")
+        seqs = [read_clip(args.video, args.frames)]
+    elif args.dataset is None:
+        raise UsageError("video-check needs frames: --dataset DIR (labelled set, or DATASET=) or --video CLIP (VIDEO=)")
+    else:
+        images = preflight.image_inputs(dataset=args.dataset)
+        assert images is not None
+        seqs = labelled_sequences(images, settings)
+    phone = preflight.emulated_phone(args.phone)
+    if phone.qemu is None:
+        raise UsageError(f"--phone {args.phone} is not an ARM emulated phone; use sd855-arm or sd625-arm")
+    output_dir(args.reports, "--reports")
     precisions = list(args.precision or ("fp32", "fp16", "int8"))
-    run = RunFile(new_run_path("video", args.reports), VideoRun(smoothing=SMOOTHING))
+    return VideoCommand(model_choice(args, precisions=tuple(precisions)), seqs, settings, precisions, args.reports)
+
+
+def run_video_check(cmd: VideoCommand) -> int:
+    seqs = cmd.sequences
+    prepared = cmd.models.prepare()
+    names = sorted({j.name for j in prepared.jobs})
+    precisions = cmd.precisions
+    run = RunFile(new_run_path("video", cmd.reports), VideoRun(smoothing=SMOOTHING))
     unavailable = [e.split(":")[0] for e in prepared.errors]  # each already reported by the conversion
     failed = []
     for name in names:
         job = next(j for j in prepared.jobs if j.name == name)
         try:
-            artifacts = args.reports / run.path.stem
-            for rec in check_model(job.model_dir, name, precisions, seqs, _settings(args), artifacts=artifacts):
+            artifacts = cmd.reports / run.path.stem
+            for rec in check_model(job.model_dir, name, precisions, seqs, cmd.settings, artifacts=artifacts):
                 run.add(rec)
         except ToolkitError as e:
             log.error("error: %s: %s", name, e)
@@ -82,5 +108,7 @@ def run_video_check(args: argparse.Namespace) -> int:
         + (f"; failed: {', '.join(failed)}" if failed else "")
         + (f"; not available: {', '.join(unavailable)}" if unavailable else "")
     )
+    if not names:
+        raise UsageError("video-check: no model could be prepared; nothing was checked")
     failed += unavailable
     return ExitCode.FAILED if failed else ExitCode.OK

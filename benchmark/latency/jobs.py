@@ -62,3 +62,22 @@ def converted_jobs(out: Path, names: Sequence[str], precisions: Sequence[str] | 
                 )
             jobs.append(ModelJob(name, out / name, list(data.input_shape), None, precision))
     return PreparedJobs(jobs, [])
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """Which models a command runs, decided before any work: zoo names (default: the whole zoo; converted where a
+    file is missing) in `precisions` (default: each entry's), or `converted`, a user's own models converted with
+    `python -m converter model` into `sources.out_root`."""
+
+    zoo: Zoo
+    sources: ModelSources
+    names: tuple[str, ...] = ()
+    precisions: tuple[str, ...] | None = None
+    converted: tuple[str, ...] = ()
+
+    def prepare(self) -> PreparedJobs:
+        """The work: convert what is missing, one job per model and variant."""
+        if self.converted:
+            return converted_jobs(self.sources.out_root, self.converted, self.precisions)
+        return prepare_jobs(zoo=self.zoo, sources=self.sources, names=self.names or None, precisions=self.precisions)

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from benchmark.profile.cost_model import SHIPPED, CostModel, FitPoint, groups_of, model_path
+from benchmark.profile.cost_model import SHIPPED, CostModel, FitPoint, groups_of, model_path, read_cost_model
 from benchmark.profile.fit import FitError, fit
 from benchmark.records.types import LatencyRecord
 from converter.schema.zoo import Zoo
@@ -85,7 +85,7 @@ def profiles(records: list[LatencyRecord], device_class: str) -> dict[tuple[str,
 
 def load_shipped(device_class: str) -> CostModel | None:
     path = model_path(device_class, SHIPPED)
-    return CostModel.model_validate(yaml.safe_load(path.read_text())) if path.is_file() else None
+    return read_cost_model(path) if path.is_file() else None
 
 
 def calibrate(

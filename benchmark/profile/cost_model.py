@@ -133,19 +133,24 @@ def model_path(device_class: str, folder: Path) -> Path:
     return folder / f"{device_class}.yaml"
 
 
+def read_cost_model(path: Path) -> CostModel:
+    """One cost model file; CostModelError (one line: the file, the key, what to do) when it is not one."""
+    try:
+        return CostModel.model_validate(yaml.safe_load(path.read_text()))
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise CostModelError(path, f"{where + ': ' if where else ''}{first['msg']}") from None
+    except (OSError, yaml.YAMLError) as e:
+        raise CostModelError(path, str(e).strip().splitlines()[0]) from None
+
+
 def load_cost_model(device_class: str) -> CostModel | None:
     """The user's refit for this device class if there is one, else the shipped one, else None."""
     for folder in (user_dir(), SHIPPED):
         path = model_path(device_class, folder)
         if path.is_file():
-            try:
-                return CostModel.model_validate(yaml.safe_load(path.read_text()))
-            except ValidationError as e:
-                first = e.errors()[0]
-                where = ".".join(map(str, first["loc"]))
-                raise CostModelError(path, f"{where + ': ' if where else ''}{first['msg']}") from None
-            except (OSError, yaml.YAMLError) as e:
-                raise CostModelError(path, str(e).strip().splitlines()[0]) from None
+            return read_cost_model(path)
     return None
 
 

@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from converter.base.errors import UsageError
+from converter.base.needs import at_least, existing_dir, output_dir
 from converter.schema.zoo import DEFAULT_ZOO, PRECISIONS, RENAMED_PRECISIONS
 from converter.sources.fetch import default_models_dir
 from converter.sources.spec import GraphFixSettings, Int8Options, ModelSources
@@ -79,14 +81,16 @@ def nchw(text: str) -> tuple[int, int, int, int]:
     return (dims[0], dims[1], dims[2], dims[3])
 
 
-def add_zoo_args(p: argparse.ArgumentParser) -> None:
+def add_zoo_args(p: argparse.ArgumentParser, *, models: bool = True) -> None:
+    """The zoo, where its models come from and where conversions go; --models unless the command names its own."""
     p.add_argument("--zoo", type=Path, default=DEFAULT_ZOO, help="zoo file (default: configs/zoo.yaml)")
-    p.add_argument(
-        "--models",
-        type=csv_list,
-        default=csv_list(os.environ.get("MODELS", "")),
-        help="comma-separated zoo names (default: $MODELS, else all)",
-    )
+    if models:
+        p.add_argument(
+            "--models",
+            type=csv_list,
+            default=csv_list(os.environ.get("MODELS", "")),
+            help="comma-separated zoo names (default: $MODELS, else all)",
+        )
     p.add_argument(
         "--models-dir",
         type=Path,
@@ -180,3 +184,28 @@ def model_sources(args: argparse.Namespace) -> ModelSources:
         fixes=graph_fix_settings(args),
         int8=Int8Options(args.calib, args.calib_per_image, args.calib_algo, args.int8_weights),
     )
+
+
+def check_zoo_args(args: argparse.Namespace) -> None:
+    """The inputs of add_zoo_args (and their environment variables), before any model is fetched or converted."""
+    if args.fallback not in ("none", "architecture"):
+        raise UsageError(f"--fallback (or $FALLBACK) {args.fallback!r}: use none or architecture")
+    if getattr(args, "calib_algo", None) not in (None, "hist", "mse", "KL", "avg"):
+        raise UsageError(f"--calib-algo (or $CALIB_ALGO) {args.calib_algo!r}: use hist, mse, KL or avg")
+    if args.models_dir is not None:
+        existing_dir(args.models_dir, "--models-dir", env="MODELS_DIR", fix="give the folder of the official models")
+    if args.graphs_dir is not None:
+        existing_dir(args.graphs_dir, "--graphs-dir", env="GRAPHS_DIR", fix="give the folder of the official graphs")
+    check_conversion_args(args)
+    at_least(args.calib_per_image, 1, "--calib-per-image")
+    output_dir(args.out, "--out")
+    if args.cache_dir is not None:
+        output_dir(args.cache_dir, "--cache-dir")
+
+
+def check_conversion_args(args: argparse.Namespace) -> None:
+    """--calib and --fix-images (and $CALIB / $IMAGES) name folders that exist."""
+    if args.calib is not None:
+        existing_dir(args.calib, "--calib", env="CALIB", fix="give a folder of calibration photos")
+    if args.fix_images is not None:
+        existing_dir(args.fix_images, "--fix-images", env="IMAGES", fix="give a folder of jpg/png images")

@@ -1,21 +1,28 @@
-"""python -m converter [zoo] | model DIR | inspect FILE.nb"""
+"""python -m converter [zoo] | model DIR | inspect FILE.nb
+
+Exit codes: 0 the work asked for was done and passed; 1 some of it failed (finished conversions are kept); 2 it
+could not start (bad input, nothing to run); 130 interrupted."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 
 from converter.base.cpu import prefer_avx2_math
-from converter.base.errors import ToolkitError, UsageError
+from converter.base.errors import ExitCode, ToolkitError, UsageError
+from converter.base.needs import existing_file, output_dir
 from converter.cli.args import (
     add_graph_fix_args,
     add_int8_args,
     add_precision_arg,
     add_zoo_args,
+    check_conversion_args,
+    check_zoo_args,
     csv_list,
     graph_fix_settings,
     model_sources,
@@ -23,13 +30,17 @@ from converter.cli.args import (
     precisions_arg,
     setup_logging,
 )
+from converter.cli.contract import EXIT_CODES_HELP, Command, run_command
 from converter.nb.inspect import inspect_nb
 from converter.opt.run import TARGETS
 from converter.pipeline.convert import ConversionSummary, convert_folder, convert_zoo
 from converter.pipeline.variants import builds_int8
+from converter.pir.json_format import read_pir
+from converter.program.read import read_program
 from converter.quant.quantize import int8_plan
 from converter.schema.zoo import load_zoo
 from converter.sources.fetch import default_cache_dir
+from converter.sources.model_files import PIR, find_model_files
 from converter.sources.spec import Int8Options
 
 log = logging.getLogger("converter")
@@ -44,7 +55,12 @@ def _targets(text: str) -> tuple[str, ...]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m converter", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="python -m converter",
+        description=__doc__,
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
     z = sub.add_parser("zoo", help="convert zoo models (the default command)")
     add_zoo_args(z)
@@ -64,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("files", type=Path, nargs="+")
     i.add_argument("--json", action="store_true", help="print JSON")
     i.add_argument("-v", "--verbose", action="store_true")
+    for command in sub.choices.values():
+        command.epilog = EXIT_CODES_HELP
     return p
 
 
@@ -81,10 +99,17 @@ def _print_summary(summary: ConversionSummary) -> None:
         print(line)
 
 
-def _inspect(files: list[Path], as_json: bool) -> int:
+def _check_inspect(args: argparse.Namespace) -> argparse.Namespace:
+    for f in args.files:
+        existing_file(f, "the .nb", fix="give a .nb file that opt wrote (build/models/<model>/*.nb)")
+    return args
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    """Each file in turn; one that cannot be read is an error line, the others are still shown."""
     failed = 0
     results = []
-    for f in files:
+    for f in args.files:
         try:
             info = inspect_nb(f)
         except ToolkitError as e:
@@ -92,22 +117,42 @@ def _inspect(files: list[Path], as_json: bool) -> int:
             failed += 1
             continue
         results.append(info.to_json())
-        if not as_json:
+        if not args.json:
             ops = sum(info.op_counts.values())
             print(
                 f"{f}: target {info.target}, opt version {info.opt_version}, meta version {info.meta_version}, "
                 f"{info.size_bytes} bytes, {ops} ops ({len(info.op_counts)} types), {info.int8_kernels} int8 kernels"
             )
             print("  ops: " + ", ".join(f"{k} x{v}" for k, v in info.op_counts.items()))
-    if as_json:
+    if args.json:
         print(json.dumps(results, indent=2))
-    return 1 if failed else 0
+    if failed == len(args.files):
+        return ExitCode.USAGE  # nothing could be read: nothing was inspected
+    return ExitCode.FAILED if failed else ExitCode.OK
 
 
-def _convert_folders(args: argparse.Namespace, start: float) -> int:
-    """Each folder in turn; one that fails does not stop the others (the summary says which failed)."""
+def _check_model(args: argparse.Namespace) -> argparse.Namespace:
+    """Every folder holds a program that can be read (a Paddle 3 export: and $PADDLE3_PYTHON, when set, exists),
+    the options make sense: before the first conversion."""
     if args.name and len(args.folder) > 1:
         raise UsageError("--name names one output: give one folder with it")
+    check_conversion_args(args)
+    output_dir(args.out, "--out")
+    for folder in args.folder:
+        files = find_model_files(folder)
+        if files.layout == PIR:
+            read_pir(files.model_file)
+            given = os.environ.get("PADDLE3_PYTHON")
+            if given and not Path(given).is_file():
+                raise UsageError(f"$PADDLE3_PYTHON {given} does not exist: unset it to let the toolkit make one")
+        else:
+            read_program(files.model_file)
+    return args
+
+
+def _convert_folders(args: argparse.Namespace) -> int:
+    """Each folder in turn; one that fails does not stop the others (the summary says which failed)."""
+    start = time.monotonic()
     options = Int8Options(args.calib, args.calib_per_image, args.calib_algo, args.int8_weights)
     int8 = int8_plan(None, options, default_cache_dir()) if builds_int8(args.precision, args.targets) else None
     outcomes = []
@@ -132,6 +177,34 @@ def _convert_folders(args: argparse.Namespace, start: float) -> int:
     return summary.exit_code
 
 
+def _check_zoo(args: argparse.Namespace) -> argparse.Namespace:
+    check_zoo_args(args)
+    zoo = load_zoo(args.zoo)
+    unknown = [n for n in args.models if n not in zoo.names() and not any(e.name == n for e in zoo.entry_errors)]
+    if unknown:
+        raise UsageError(f"unknown model(s) {', '.join(unknown)}; the zoo {args.zoo} has: {', '.join(zoo.names())}")
+    return args
+
+
+def _convert_zoo(args: argparse.Namespace) -> int:
+    summary = convert_zoo(
+        load_zoo(args.zoo),
+        args.models or None,
+        sources=model_sources(args),
+        targets=args.targets,
+        precisions=args.precision,
+    )
+    _print_summary(summary)
+    return summary.exit_code
+
+
+COMMANDS: dict[str, Command[argparse.Namespace]] = {
+    "zoo": Command(_check_zoo, _convert_zoo),
+    "model": Command(_check_model, _convert_folders),
+    "inspect": Command(_check_inspect, _inspect),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or args_list[0].startswith("-") and args_list[0] not in ("-h", "--help"):
@@ -139,28 +212,4 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(args_list)
     prefer_avx2_math()  # before Paddle is loaded, here or in a child
     setup_logging(args.verbose)
-    start = time.monotonic()
-    try:
-        if args.command == "inspect":
-            return _inspect(args.files, args.json)
-        if args.command == "model":
-            return _convert_folders(args, start)
-        zoo = load_zoo(args.zoo)
-        unknown = [n for n in args.models if n not in zoo.names() and not any(e.name == n for e in zoo.entry_errors)]
-        if unknown:
-            print(
-                f"error: unknown model(s) {', '.join(unknown)}; the zoo {args.zoo} has: {', '.join(zoo.names())}",
-                file=sys.stderr,
-            )
-            return 2
-        summary = convert_zoo(
-            zoo, args.models or None, sources=model_sources(args), targets=args.targets, precisions=args.precision
-        )
-        _print_summary(summary)
-        return summary.exit_code
-    except ToolkitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; completed outputs are kept", file=sys.stderr)
-        return 130
+    return run_command(COMMANDS[args.command], args)
