@@ -14,9 +14,9 @@ from benchmark.device.adb import AdbServer
 from benchmark.device.runner_version import ALLOW_FLAG
 from benchmark.device.select import select_devices
 from benchmark.device.thermal import ThermalPolicy
-from benchmark.emulated.profile import BenchDefaults
+from benchmark.emulated.phone import BenchDefaults
 from benchmark.images import ImageSet, generated_image_set, load_dataset, load_image_set
-from benchmark.latency.devices import LatencyRun, NoUsableDevice
+from benchmark.latency.devices import LatencyResult, NoUsableDevice
 from benchmark.latency.jobs import PreparedJobs, converted_jobs, prepare_jobs
 from benchmark.latency.run import BenchSettings
 from benchmark.parity.checks import check_devices
@@ -102,7 +102,7 @@ def add_allow_unknown_version_arg(g: argparse._ActionsContainer) -> None:
 
 
 def settings_from(args: argparse.Namespace, defaults: BenchDefaults | None = None) -> BenchSettings:
-    """The measurement settings: the flags given, else the device profile's defaults (an ARM emulated phone runs
+    """The measurement settings: the flags given, else the emulated phone's defaults (an ARM emulated phone runs
     one inference in seconds), else BenchSettings' (*)."""
     base = BenchSettings()
     rounds = args.rounds if args.rounds is not None else (defaults.rounds if defaults else base.rounds)
@@ -157,7 +157,7 @@ def latency_and_parity(
     runner: Path | None,
     serial: str | None,
     defaults: BenchDefaults | None = None,
-) -> tuple[int, LatencyRun]:
+) -> tuple[int, LatencyResult]:
     """The arguments as a BenchRequest, the workflow (benchmark.workflow.bench), its tables; the exit code and the
     latency run."""
     images = None if args.no_parity else (check_images(args) or generated_image_set())
@@ -179,7 +179,7 @@ def latency_and_parity(
     return result.exit_code, result.latency
 
 
-def _print_latency(run: LatencyRun) -> None:
+def _print_latency(run: LatencyResult) -> None:
     print_latency(run.outcomes)
     ok = sum(1 for r in run.records if r.status == "ok")
     print(f"latency: {ok}/{len(run.records)} record(s) ok on {len(run.outcomes)} device(s); run file {run.path}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from benchmark.cli.bench import latency_and_parity
 from benchmark.emulated import arm_runtime
 from benchmark.emulated.lab import Lab
-from benchmark.emulated.profile import Profile, load_profile
+from benchmark.emulated.phone import PhoneSpec, load_phone
 from benchmark.host.lite import median_run_ms
 from benchmark.latency.overhead import TARGET_FRACTION, harness_overhead
 from benchmark.latency.run import BenchSettings
@@ -25,16 +25,16 @@ from converter.base.errors import ExitCode, ToolkitError, UsageError
 log = logging.getLogger("benchmark")
 
 
-def _runner(args: argparse.Namespace, profile: Profile) -> Path | None:
+def _runner(args: argparse.Namespace, phone: PhoneSpec) -> Path | None:
     """--runner, else an ARM emulated phone's default (the real ARM benchmark_bin), else the x86 device's own."""
-    if profile.qemu is not None:
-        arm_runtime.require_insn_plugin(profile.name)  # instructions are its main figure: no plugin, no run
-    if args.runner is not None or profile.qemu is None:
+    if phone.qemu is not None:
+        arm_runtime.require_insn_plugin(phone.name)  # instructions are its main figure: no plugin, no run
+    if args.runner is not None or phone.qemu is None:
         return args.runner  # type: ignore[no-any-return]
     runner = arm_runtime.default_runner()
     if not runner.is_file():
         raise UsageError(
-            f"the ARM emulated phone {profile.name} runs the real ARM benchmark_bin, and its default {runner} does not "
+            f"the ARM emulated phone {phone.name} runs the real ARM benchmark_bin, and its default {runner} does not "
             f"exist: set {arm_runtime.ENV} to a Paddle-Lite armv8 runtime folder (fp16/benchmark_bin + its .so) or "
             "pass --runner / RUNNER="
         )
@@ -44,15 +44,15 @@ def _runner(args: argparse.Namespace, profile: Profile) -> Path | None:
 def run_emulated(args: argparse.Namespace) -> int:
     if args.devices < 1:
         raise UsageError("--devices must be >= 1")
-    profile = load_profile(args.profile)
-    runner = _runner(args, profile)
+    phone = load_phone(args.profile)
+    runner = _runner(args, phone)
     with Lab.create() as lab:
         server = lab.start_server()
         for _ in range(args.devices):
-            lab.add_device(profile)
-        log.info("adb server %s with %d emulated device(s) (%s)", server, args.devices, profile.name)
-        code, run = latency_and_parity(args, server, defaults=profile.bench_defaults, runner=runner, serial=None)
-    if profile.qemu is None and not args.no_host_compare:
+            lab.add_device(phone)
+        log.info("adb server %s with %d emulated device(s) (%s)", server, args.devices, phone.name)
+        code, run = latency_and_parity(args, server, defaults=phone.bench_defaults, runner=runner, serial=None)
+    if phone.qemu is None and not args.no_host_compare:
         _print_host_comparison(run.records, args.repeats or BenchSettings().repeats)
     return code
 
@@ -85,7 +85,7 @@ def run_overhead(args: argparse.Namespace) -> int:
     args = argparse.Namespace(**{**vars(args), "models": models, "no_parity": True})
     with Lab.create() as lab:
         server = lab.start_server()
-        lab.add_device(load_profile("sd855"))
+        lab.add_device(load_phone("sd855"))
         code, run = latency_and_parity(args, server, runner=args.runner, serial=None)
     rows = harness_overhead(run.records)
     for r in rows:

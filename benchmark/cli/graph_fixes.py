@@ -1,5 +1,5 @@
 """`python -m benchmark graph-fixes`: the converter's graph fixes measured (see benchmark.latency.graph_fixes): host
-timing ratios, ARM instruction ratios, optional devices and perf profiles; a table and a run file."""
+timing ratios, ARM instruction ratios, optional devices and perf samples; a table and a run file."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import argparse
 import logging
 from pathlib import Path
 
-from benchmark.cli.host import print_profiles
+from benchmark.cli.host import print_kernel_shares
 from benchmark.device.adb import AdbServer
 from benchmark.device.select import select_devices
 from benchmark.emulated.lab import Lab
-from benchmark.emulated.profile import load_profile
-from benchmark.latency.arm_counts import PROFILE
+from benchmark.emulated.phone import load_phone
+from benchmark.latency.arm_counts import ARM_PHONE
 from benchmark.latency.graph_fixes import (
     EXPORTS,
     TARGET_RATIO,
@@ -20,7 +20,7 @@ from benchmark.latency.graph_fixes import (
     add_arm_ratios,
     device_rows,
     host_rounds,
-    kernel_profiles,
+    kernel_samples,
     load_exports,
     pairs_for,
 )
@@ -57,7 +57,7 @@ def _devices(args: argparse.Namespace, pairs: list[Pair], settings: BenchSetting
     rows: list[GraphFixRecord] = []
     if args.emulated:
         with Lab.create() as lab:
-            lab.add_device(load_profile("sd855"))
+            lab.add_device(load_phone("sd855"))
             assert lab.server is not None
             serials = select_devices(lab.server)
             rows += device_rows(
@@ -70,11 +70,11 @@ def _devices(args: argparse.Namespace, pairs: list[Pair], settings: BenchSetting
     return rows
 
 
-def _profile(pair: Pair) -> dict[str, dict[str, float]]:
-    profiles = kernel_profiles(pair)
+def _kernel_shares(pair: Pair) -> dict[str, dict[str, float]]:
+    samples = kernel_samples(pair)
     print(f"{pair.name}: where the host's time goes, by kernel family (perf, cpu-clock samples):")
-    print_profiles(list(profiles.values()), list(profiles))
-    return {kind: p.shares_percent for kind, p in profiles.items()}
+    print_kernel_shares(list(samples.values()), list(samples))
+    return {kind: p.shares_percent for kind, p in samples.items()}
 
 
 def _print_rows(rows: list[GraphFixRecord], rounds: int) -> None:
@@ -95,7 +95,7 @@ def _print_rows(rows: list[GraphFixRecord], rounds: int) -> None:
     if any(r.arm_instructions for r in rows):
         print(
             "ARM instr. ratio = fixed / unfixed ARM instructions per inference (real Paddle-Lite ARM runtime under "
-            f"QEMU on {PROFILE}; old form in parentheses): the ARM work, deterministic, not a phone latency"
+            f"QEMU on {ARM_PHONE}; old form in parentheses): the ARM work, deterministic, not a phone latency"
         )
     for r in rows:
         if r.old_form_model:
@@ -130,7 +130,7 @@ def run_graph_fix_bench(args: argparse.Namespace) -> int:
         log.info("%s: host: fixed vs unfixed x86 .nb, %d interleaved rounds", pair.name, args.rounds)
         rows.append(host_rounds(pair, args.rounds, args.repeats, args.warmup))
         if args.profile:
-            rows[-1].kernel_shares_percent = _profile(pair)
+            rows[-1].kernel_shares_percent = _kernel_shares(pair)
         if not args.no_arm:
             add_arm_ratios(rows[-1], pair, utc_stamp().lower())
     settings = BenchSettings(warmup=args.warmup, repeats=args.repeats, rounds=args.rounds)

@@ -10,7 +10,7 @@ from pathlib import Path
 from benchmark.cli.bench import add_bench_args
 from benchmark.cli.emulated import run_emulated
 from benchmark.emulated.binfmt import check_host
-from benchmark.emulated.profile import Qemu, load_profile
+from benchmark.emulated.phone import Qemu, load_phone
 from benchmark.latency.jobs import converted_jobs
 from benchmark.profile.calibrate import calibrate, load_shipped, measured, published
 from benchmark.profile.cost_model import SHIPPED, CostModel, load_cost_model, save_cost_model, user_dir
@@ -69,11 +69,11 @@ def _print_profile(r: LatencyRecord) -> None:
 
 
 def run_profile_arm(args: argparse.Namespace) -> int:
-    profile = load_profile(args.profile)
-    if profile.qemu is None:
+    phone = load_phone(args.profile)
+    if phone.qemu is None:
         raise UsageError(f"--profile {args.profile} is not an ARM emulated phone; use sd855-arm or sd625-arm")
-    check_host(Qemu(cpu=profile.qemu.cpu))  # no qemu-aarch64: one line, exit 2
-    load_cost_model(profile.props.get("ro.soc.model", ""))  # a broken cost model file: one line, exit 2, first
+    check_host(Qemu(cpu=phone.qemu.cpu))  # no qemu-aarch64: one line, exit 2
+    load_cost_model(phone.props.get("ro.soc.model", ""))  # a broken cost model file: one line, exit 2, first
     profile_plugin()  # the plugin cannot be built (no gcc): one line, exit 2
     if args.converted:  # a model or variant not converted: one line, exit 2, before any device starts
         converted_jobs(args.out, [n for n in args.converted.split(",") if n], args.precision)

@@ -8,8 +8,8 @@ import argparse
 from benchmark.cli.bench import add_bench_args, jobs_from, settings_from
 from benchmark.device.adb import AdbServer
 from benchmark.emulated.lab import Lab
-from benchmark.emulated.profile import load_profile
-from benchmark.latency.sweep import POWER_MODES, SweepRun, sweep
+from benchmark.emulated.phone import load_phone
+from benchmark.latency.sweep import POWER_MODES, SweepResult, sweep
 from benchmark.report import plots
 from converter.base import atomic_files
 from converter.base.errors import ExitCode, UsageError
@@ -61,7 +61,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     }
     if args.emulated:
         with Lab.create() as lab:
-            lab.add_device(load_profile("sd855"))
+            lab.add_device(load_phone("sd855"))
             assert lab.server is not None
             run = sweep(server=lab.server, **common)
     else:
@@ -74,7 +74,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     return ExitCode.OK if run.ok else ExitCode.FAILED
 
 
-def _print(run: SweepRun) -> None:
+def _print(run: SweepResult) -> None:
     print(f"{'shape (WxH)':<19}  {'pixels':>8}  {'threads':>7}  {'power mode':<28}  {'median ms':>9}  {'CV':>6}")
     for r in run.records:
         shape = "x".join(map(str, r.shape_wh or [r.input_shape[3], r.input_shape[2]]))

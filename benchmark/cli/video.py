@@ -46,7 +46,7 @@ def _sequences(args: argparse.Namespace) -> list[FrameSequence]:
 
 
 def _settings(args: argparse.Namespace) -> VideoSettings:
-    return VideoSettings(profile=args.profile, sequences=args.sequences, motion=CameraMotion(frames=args.frames))
+    return VideoSettings(phone=args.profile, sequences=args.sequences, motion=CameraMotion(frames=args.frames))
 
 
 def _print(records: list[VideoRecord]) -> None:
