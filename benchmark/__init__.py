@@ -8,14 +8,14 @@ arguments and returns a result; none prints or exits:
     prepare_jobs(zoo=, sources=, names=, precisions=) -> PreparedJobs     models converted where missing
     bench(server, BenchRequest(jobs=, settings=, zoo=, reports=, models_out=, images=, accuracy=)) -> BenchResult
         the whole bench workflow: latency, device parity (+ accuracy), the variant to ship (in the manifests)
-    run_latency(server=, jobs=, settings=, reports=, runner=, serial=) -> LatencyRun
+    run_latency(server=, jobs=, settings=, reports=, runner=, serial=) -> LatencyResult
     check_devices(server=, serials=, jobs=, images=, zoo=, reports=, runner=, run_id=, accuracy=) -> DeviceChecks
-    check_parity(zoo=, images=, reports=, names=, precisions=, sources=) -> ParityRun          host parity
+    check_parity(zoo=, images=, reports=, names=, precisions=, sources=) -> ParityResult          host parity
     run_farm_file(cfg=, farm_file=, zoo=, sources=, reports=, ...) -> FarmResult
     build_report(reports, models, history) -> (html, markdown, collected)
     study_int8(zoo, name, dataset, sources=, plan=, reports=) -> Int8Study         which full-int8 keeps accuracy
     recommend(candidates(latency_records, device_parity_summaries)) -> [Recommendation]   the variant to ship
-    Lab: a private adb server with emulated devices (load_profile("sd855-arm") for the ARM phone)
+    Lab: a private adb server with emulated devices (load_phone("sd855-arm") for the ARM phone)
 
 Imports are lazy, so that child processes start fast.
 """
@@ -32,7 +32,7 @@ _API = {
     "BenchSettings": "benchmark.latency.run",
     "prepare_jobs": "benchmark.latency.jobs",
     "run_latency": "benchmark.latency.devices",
-    "LatencyRun": "benchmark.latency.devices",
+    "LatencyResult": "benchmark.latency.devices",
     "check_devices": "benchmark.parity.checks",
     "check_parity": "benchmark.parity.host",
     "run_farm_file": "benchmark.farm.campaign",
@@ -46,7 +46,7 @@ _API = {
     "load_dataset": "benchmark.images",
     "generated_image_set": "benchmark.images",
     "Lab": "benchmark.emulated.lab",
-    "load_profile": "benchmark.emulated.profile",
+    "load_phone": "benchmark.emulated.phone",
 }
 __all__ = list(_API)
 

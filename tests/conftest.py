@@ -143,15 +143,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
 
 @pytest.fixture
 def emulated(lab):  # type: ignore[no-untyped-def]
-    """emulated(server=None, **profile_changes) -> handle of a new emulated device on the session's adb server (or
+    """emulated(server=None, **phone_changes) -> handle of a new emulated device on the session's adb server (or
     `server`); removed after."""
-    from benchmark.emulated.profile import load_profile, with_changes
+    from benchmark.emulated.phone import load_phone, with_changes
 
     handles = []
 
-    def _add(isolate: str | None = None, server=None, profile_name: str = "sd855", **changes: object):  # type: ignore[no-untyped-def]
-        profile = with_changes(load_profile(profile_name), **changes) if changes else load_profile(profile_name)
-        handles.append(lab.add_device(profile, isolate=isolate, server=server))
+    def _add(isolate: str | None = None, server=None, phone_name: str = "sd855", **changes: object):  # type: ignore[no-untyped-def]
+        phone = with_changes(load_phone(phone_name), **changes) if changes else load_phone(phone_name)
+        handles.append(lab.add_device(phone, isolate=isolate, server=server))
         return handles[-1]
 
     yield _add
@@ -192,7 +192,7 @@ def bench_out(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def arm_runtime() -> Path:
     """../shared/paddle-lite-armv8 (or $ARM_RUNTIME_DIR), with qemu-aarch64 and the aarch64 libraries installed."""
     from benchmark.emulated import binfmt
-    from benchmark.emulated.profile import Qemu
+    from benchmark.emulated.phone import Qemu
     from converter.base.errors import ToolkitError
 
     path = _shared_path("ARM_RUNTIME_DIR", SHARED / "paddle-lite-armv8")

@@ -12,7 +12,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.emulated.lab import LabError
-from benchmark.emulated.profile import load_profile
+from benchmark.emulated.phone import load_phone
 from benchmark.records.runs import AccuracyRun, LatencyRun, ParityRun
 from benchmark.records.types import LatencyRecord
 from tests.conftest import HUMAN_V1, labelled_subset
@@ -186,5 +186,5 @@ def test_no_instruction_counter_is_a_setup_error(  # type: ignore[no-untyped-def
 
 def test_arm_phone_needs_its_own_namespace(lab, arm_runtime) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(LabError, match="plain mode") as e:
-        lab.add_device(load_profile("sd855-arm"), isolate="no")
+        lab.add_device(load_phone("sd855-arm"), isolate="no")
     assert "binfmt_misc in its own user namespace" in str(e.value)

@@ -96,61 +96,129 @@ CONVERTER = [
 LATENCY_PATH = [
     c("benchmark", "latency --adb 127.0.0.1:1 --offline --out {out} --reports {reports}", SERVER, "127.0.0.1:1"),
     c("benchmark", "latency --adb {not_adb} --offline --out {out} --reports {reports}", SERVER, "{not_adb}"),
-    c("benchmark", "latency --offline --out {out} --reports {reports}", ENV, "ANDROID_ADB_SERVER_PORT",
-      ANDROID_ADB_SERVER_PORT="abc"),  # fmt: skip
+    c(
+        "benchmark",
+        "latency --offline --out {out} --reports {reports}",
+        ENV,
+        "ANDROID_ADB_SERVER_PORT",
+        ANDROID_ADB_SERVER_PORT="abc",
+    ),  # fmt: skip
     c("benchmark", "latency --adb {lab} --serial nosuch --offline --out {out} --reports {reports}", NAME, "nosuch"),
-    c("benchmark", "latency --adb {lab} --runner {missing} --offline --out {out} --reports {reports}", TOOL,
-      "--runner"),  # fmt: skip
+    c(
+        "benchmark",
+        "latency --adb {lab} --runner {missing} --offline --out {out} --reports {reports}",
+        TOOL,
+        "--runner",
+    ),  # fmt: skip
     c("benchmark", "latency --adb {lab} --runner {txt} --offline --out {out} --reports {reports}", WRONG, "{txt}"),
-    c("benchmark", "latency --adb {lab} --models no_such_model --offline --out {out} --reports {reports}", NAME,
-      "no_such_model"),  # fmt: skip
+    c(
+        "benchmark",
+        "latency --adb {lab} --models no_such_model --offline --out {out} --reports {reports}",
+        NAME,
+        "no_such_model",
+    ),  # fmt: skip
     c("benchmark", "latency --adb {lab} --rounds 0 --offline --out {out} --reports {reports}", NUMBER, "--rounds"),
     c("benchmark", "latency --adb {lab} --duration 1x --offline --out {out} --reports {reports}", NUMBER, "1x"),
-    c("benchmark", "latency --adb {lab} --images {missing} --offline --out {out} --reports {reports}", MISSING,
-      "--images"),  # fmt: skip
-    c("benchmark", "latency --adb {lab} --dataset {empty} --offline --out {out} --reports {reports}", WRONG,
-      "{empty}"),  # fmt: skip
-    c("benchmark", "latency --adb {lab} --offline --out {out} --reports {reports}", ENV, "RUNNER",
-      RUNNER="{missing}"),  # fmt: skip
+    c(
+        "benchmark",
+        "latency --adb {lab} --images {missing} --offline --out {out} --reports {reports}",
+        MISSING,
+        "--images",
+    ),  # fmt: skip
+    c(
+        "benchmark", "latency --adb {lab} --dataset {empty} --offline --out {out} --reports {reports}", WRONG, "{empty}"
+    ),  # fmt: skip
+    c(
+        "benchmark", "latency --adb {lab} --offline --out {out} --reports {reports}", ENV, "RUNNER", RUNNER="{missing}"
+    ),  # fmt: skip
     c("benchmark", "bench-emulated --devices 0 --offline --out {out} --reports {reports}", NUMBER, "--devices"),
     c("benchmark", "bench-emulated --phone nosuch --offline --out {out} --reports {reports}", NAME, "nosuch"),
     c("benchmark", "bench-emulated --profile nosuch --offline --out {out} --reports {reports}", NAME, "nosuch"),
-    c("benchmark", "bench-emulated --phone sd855-arm --offline --out {out} --reports {reports}", TOOL,
-      "ARM_RUNTIME_DIR", **NO_ARM),  # fmt: skip
-    c("benchmark", "bench-emulated --phone sd855-arm --offline --out {out} --reports {reports}", TOOL,
-      "qemu-aarch64", **NO_QEMU),  # fmt: skip
+    c(
+        "benchmark",
+        "bench-emulated --phone sd855-arm --offline --out {out} --reports {reports}",
+        TOOL,
+        "ARM_RUNTIME_DIR",
+        **NO_ARM,
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        "bench-emulated --phone sd855-arm --offline --out {out} --reports {reports}",
+        TOOL,
+        "qemu-aarch64",
+        **NO_QEMU,
+    ),  # fmt: skip
     c("benchmark", "bench-emulated --offline --out {out} --reports {reports}", ENV, "nosuch", PHONE="nosuch"),
-    c("benchmark", "bench-emulated --phone sd855-arm --offline --out {out} --reports {reports}", ENV,
-      "{broken_costs}", COST_MODELS_DIR="{broken_costs}"),  # fmt: skip
+    c(
+        "benchmark",
+        "bench-emulated --phone sd855-arm --offline --out {out} --reports {reports}",
+        ENV,
+        "{broken_costs}",
+        COST_MODELS_DIR="{broken_costs}",
+    ),  # fmt: skip
     c("benchmark", "bench-emulated --repeats 0 --offline --out {out} --reports {reports}", NUMBER, "--repeats"),
-    c("benchmark", "bench-emulated --models no_such_model --offline --out {out} --reports {reports}", NAME,
-      "no_such_model"),  # fmt: skip
+    c(
+        "benchmark",
+        "bench-emulated --models no_such_model --offline --out {out} --reports {reports}",
+        NAME,
+        "no_such_model",
+    ),  # fmt: skip
     c("benchmark", "bench-emulated --runner {missing} --offline --out {out} --reports {reports}", TOOL, "--runner"),
     c("benchmark", "bench-emulated --offline --out {out} --reports {txt}", WRONG, "--reports"),
-    c("benchmark", "overhead --models no_such_model --offline --out {out} --reports {reports}", NAME,
-      "no_such_model"),  # fmt: skip
+    c(
+        "benchmark", "overhead --models no_such_model --offline --out {out} --reports {reports}", NAME, "no_such_model"
+    ),  # fmt: skip
     c("benchmark", "overhead --rounds 0 --offline --out {out} --reports {reports}", NUMBER, "--rounds"),
     c("benchmark", "overhead --runner {txt} --offline --out {out} --reports {reports}", WRONG, "{txt}"),
     c("benchmark", f"sweep --model {PORTRAIT_V2} --offline --out {{out}} --reports {{reports}}", NUMBER, "--shapes"),
     c("benchmark", f"sweep --model {PORTRAIT_V2} --shapes 0x1 --offline --out {{out}}", NUMBER, "0x1"),
-    c("benchmark", f"sweep --model {PORTRAIT_V2} --shapes 64x64 --threads-list a --out {{out}}", NUMBER,
-      "thread counts"),  # fmt: skip
-    c("benchmark", f"sweep --model {PORTRAIT_V2} --shapes 64x64 --power-modes 9 --offline --out {{out}}", NUMBER,
-      "--power-modes"),  # fmt: skip
-    c("benchmark", f"sweep --model {PORTRAIT_V2} --shapes 64x64 --adb 127.0.0.1:1 --offline --out {{out}}", SERVER,
-      "127.0.0.1:1"),  # fmt: skip
-    c("benchmark", f"sweep --model {PORTRAIT_V2} --shapes 64x64 --adb {{lab}} --serial nosuch --offline "
-      "--out {out}", NAME, "nosuch"),  # fmt: skip
-    c("benchmark", "sweep --model no_such_model --shapes 64x64 --emulated --offline --out {out}", NAME,
-      "no_such_model"),  # fmt: skip
+    c(
+        "benchmark",
+        f"sweep --model {PORTRAIT_V2} --shapes 64x64 --threads-list a --out {{out}}",
+        NUMBER,
+        "thread counts",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        f"sweep --model {PORTRAIT_V2} --shapes 64x64 --power-modes 9 --offline --out {{out}}",
+        NUMBER,
+        "--power-modes",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        f"sweep --model {PORTRAIT_V2} --shapes 64x64 --adb 127.0.0.1:1 --offline --out {{out}}",
+        SERVER,
+        "127.0.0.1:1",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        f"sweep --model {PORTRAIT_V2} --shapes 64x64 --adb {{lab}} --serial nosuch --offline --out {{out}}",
+        NAME,
+        "nosuch",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        "sweep --model no_such_model --shapes 64x64 --emulated --offline --out {out}",
+        NAME,
+        "no_such_model",
+    ),  # fmt: skip
     c("benchmark", "profile-arm --phone sd855 --offline --out {out} --reports {reports}", NAME, "sd855"),
     c("benchmark", "profile-arm --phone nosuch --offline --out {out} --reports {reports}", NAME, "nosuch"),
     c("benchmark", "profile-arm --offline --out {out} --reports {reports}", TOOL, "ARM_RUNTIME_DIR", **NO_ARM),
     c("benchmark", "profile-arm --offline --out {out} --reports {reports}", TOOL, "qemu-aarch64", **NO_QEMU),
-    c("benchmark", "profile-arm --offline --out {out} --reports {reports}", ENV, "{broken_costs}",
-      COST_MODELS_DIR="{broken_costs}"),  # fmt: skip
-    c("benchmark", "profile-arm --models no_such_model --offline --out {out} --reports {reports}", NAME,
-      "no_such_model"),  # fmt: skip
+    c(
+        "benchmark",
+        "profile-arm --offline --out {out} --reports {reports}",
+        ENV,
+        "{broken_costs}",
+        COST_MODELS_DIR="{broken_costs}",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        "profile-arm --models no_such_model --offline --out {out} --reports {reports}",
+        NAME,
+        "no_such_model",
+    ),  # fmt: skip
     c("benchmark", "profile-arm --converted nosuch --out {out} --reports {reports}", NAME, "nosuch"),
     c("benchmark", "profile-arm --converted small --precision int8 --out {conv} --reports {reports}", NAME, "int8"),
 ]
@@ -161,15 +229,32 @@ HOST = [
     c("benchmark", "parity --images {txt} --offline --out {out} --reports {reports}", WRONG, "{txt}"),
     c("benchmark", "parity --images {empty} --offline --out {out} --reports {reports}", WRONG, "{empty}"),
     c("benchmark", "parity --offline --out {out} --reports {reports}", ENV, "IMAGES", IMAGES="{missing}"),
-    c("benchmark", "parity --device --adb 127.0.0.1:1 --offline --out {out} --reports {reports}", SERVER,
-      "127.0.0.1:1"),  # fmt: skip
+    c(
+        "benchmark",
+        "parity --device --adb 127.0.0.1:1 --offline --out {out} --reports {reports}",
+        SERVER,
+        "127.0.0.1:1",
+    ),  # fmt: skip
     c("benchmark", "parity --device --adb {not_adb} --offline --out {out} --reports {reports}", SERVER, "{not_adb}"),
-    c("benchmark", "parity --device --offline --out {out} --reports {reports}", ENV, "ANDROID_ADB_SERVER_PORT",
-      ANDROID_ADB_SERVER_PORT="99999"),  # fmt: skip
-    c("benchmark", "parity --device --adb {lab} --serial nosuch --offline --out {out} --reports {reports}", NAME,
-      "nosuch"),  # fmt: skip
-    c("benchmark", "parity --device --adb {lab} --runner {missing} --offline --out {out} --reports {reports}", TOOL,
-      "--runner"),  # fmt: skip
+    c(
+        "benchmark",
+        "parity --device --offline --out {out} --reports {reports}",
+        ENV,
+        "ANDROID_ADB_SERVER_PORT",
+        ANDROID_ADB_SERVER_PORT="99999",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        "parity --device --adb {lab} --serial nosuch --offline --out {out} --reports {reports}",
+        NAME,
+        "nosuch",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        "parity --device --adb {lab} --runner {missing} --offline --out {out} --reports {reports}",
+        TOOL,
+        "--runner",
+    ),  # fmt: skip
     c("benchmark", "parity --converted nosuch --out {out} --reports {reports}", NAME, "nosuch"),
     c("benchmark", "parity --dataset {empty} --offline --out {out} --reports {reports}", WRONG, "--dataset"),
     c("benchmark", "host-run {missing}", MISSING, "{missing}"),
@@ -188,37 +273,70 @@ HOST = [
     c("benchmark", "int8-study --offline --out {out} --reports {reports}", MISSING, "--dataset"),
     c("benchmark", "int8-study --dataset {missing} --offline --out {out} --reports {reports}", MISSING, "--dataset"),
     c("benchmark", "int8-study --dataset {empty} --offline --out {out} --reports {reports}", WRONG, "{empty}"),
-    c("benchmark", "int8-study --dataset {data} --models no_such_model --offline --out {out} --reports {reports}",
-      NAME, "no_such_model"),  # fmt: skip
-    c("benchmark", "int8-study --dataset {data} --groups -1 --offline --out {out} --reports {reports}", NUMBER,
-      "--groups"),  # fmt: skip
+    c(
+        "benchmark",
+        "int8-study --dataset {data} --models no_such_model --offline --out {out} --reports {reports}",
+        NAME,
+        "no_such_model",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        "int8-study --dataset {data} --groups -1 --offline --out {out} --reports {reports}",
+        NUMBER,
+        "--groups",
+    ),  # fmt: skip
     c("benchmark", "int8-study --dataset {data} --algos bogus --offline --out {out}", NAME, "bogus"),
-    c("benchmark", "int8-study --dataset {data} --offline --out {out} --reports {reports}", ENV, "CALIB",
-      CALIB="{missing}"),  # fmt: skip
+    c(
+        "benchmark",
+        "int8-study --dataset {data} --offline --out {out} --reports {reports}",
+        ENV,
+        "CALIB",
+        CALIB="{missing}",
+    ),  # fmt: skip
 ]
 
 FARM = [
     c("benchmark", "farm --farm {missing} --offline --out {out} --reports {reports}", MISSING, "{missing}"),
     c("benchmark", "farm --farm {txt} --offline --out {out} --reports {reports}", WRONG, "{txt}"),
     c("benchmark", "farm --offline --out {out} --reports {reports}", ENV, "ftp", HISTORY="ftp://host/x"),
-    c("benchmark", "farm --offline --out {out} --reports {reports}", ENV, "postgresql", code=2,
-      HISTORY=f"postgresql://farm:{SECRET}@127.0.0.1:1/farm"),  # fmt: skip
+    c(
+        "benchmark",
+        "farm --offline --out {out} --reports {reports}",
+        ENV,
+        "postgresql",
+        code=2,
+        HISTORY=f"postgresql://farm:{SECRET}@127.0.0.1:1/farm",
+    ),  # fmt: skip
     c("benchmark", "farm --models no_such_model --offline --out {out} --reports {reports}", NAME, "no_such_model"),
     c("benchmark", "farm --run-name Bad! --offline --out {out} --reports {reports}", NAME, "--run-name"),
     c("benchmark", "farm --runner {txt} --offline --out {out} --reports {reports}", WRONG, "{txt}"),
     c("benchmark", "farm-scaling --devices 1 --offline --out {out} --reports {reports}", NUMBER, "--devices"),
     c("benchmark", "farm-scaling --latency-ms 0 --offline --out {out} --reports {reports}", NUMBER, "--latency-ms"),
-    c("benchmark", "farm-scaling --models no_such_model --offline --out {out} --reports {reports}", NAME,
-      "no_such_model"),  # fmt: skip
-    c("benchmark", "gate --baseline previous --threshold-percent -1 --reports {reports}", NUMBER,
-      "--threshold-percent"),  # fmt: skip
-    c("benchmark", "gate --baseline previous --threshold-percent 0 --reports {reports}", NUMBER,
-      "--threshold-percent"),  # fmt: skip
+    c(
+        "benchmark",
+        "farm-scaling --models no_such_model --offline --out {out} --reports {reports}",
+        NAME,
+        "no_such_model",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        "gate --baseline previous --threshold-percent -1 --reports {reports}",
+        NUMBER,
+        "--threshold-percent",
+    ),  # fmt: skip
+    c(
+        "benchmark", "gate --baseline previous --threshold-percent 0 --reports {reports}", NUMBER, "--threshold-percent"
+    ),  # fmt: skip
     c("benchmark", "gate --baseline previous --cv-factor -1 --reports {reports}", NUMBER, "--cv-factor"),
     c("benchmark", "gate --baseline previous --history {missing} --reports {reports}", MISSING, "{missing}"),
     c("benchmark", "gate --baseline previous --history {txt} --reports {reports}", WRONG, "{txt}"),
-    c("benchmark", "gate --baseline previous --reports {reports}", SERVER, "127.0.0.1:1",
-      HISTORY=f"postgresql://farm:{SECRET}@127.0.0.1:1/farm"),  # fmt: skip
+    c(
+        "benchmark",
+        "gate --baseline previous --reports {reports}",
+        SERVER,
+        "127.0.0.1:1",
+        HISTORY=f"postgresql://farm:{SECRET}@127.0.0.1:1/farm",
+    ),  # fmt: skip
     c("benchmark", "gate --baseline nosuch --history {history} --reports {reports}", NAME, "nosuch"),
     c("benchmark", "gate --baseline {missing}.json --history {history} --reports {reports}", MISSING, "{missing}"),
     c("benchmark", "gate --baseline previous --farm {txt} --reports {reports}", WRONG, "{txt}"),
@@ -233,22 +351,40 @@ ARM = [
     c("benchmark", "graph-fixes --rounds 0 --offline --out {out} --reports {reports}", NUMBER, "--rounds"),
     c("benchmark", "graph-fixes --paddle26 nosuch --offline --out {out} --reports {reports}", NAME, "nosuch"),
     c("benchmark", "graph-fixes --adb 127.0.0.1:1 --offline --out {out} --reports {reports}", SERVER, "127.0.0.1:1"),
-    c("benchmark", "graph-fixes --adb {lab} --serial nosuch --offline --out {out} --reports {reports}", NAME,
-      "nosuch"),  # fmt: skip
+    c(
+        "benchmark", "graph-fixes --adb {lab} --serial nosuch --offline --out {out} --reports {reports}", NAME, "nosuch"
+    ),  # fmt: skip
     c("benchmark", "graph-fixes --offline --out {out} --reports {reports}", TOOL, "ARM_RUNTIME_DIR", **NO_ARM),
-    c("benchmark", "graph-fixes --models no_such_model --offline --out {out} --reports {reports}", NAME,
-      "no_such_model"),  # fmt: skip
+    c(
+        "benchmark",
+        "graph-fixes --models no_such_model --offline --out {out} --reports {reports}",
+        NAME,
+        "no_such_model",
+    ),  # fmt: skip
     c("benchmark", "video-check --offline --out {out} --reports {reports}", MISSING, "--dataset"),
     c("benchmark", "video-check --video {missing} --offline --out {out} --reports {reports}", MISSING, "{missing}"),
     c("benchmark", "video-check --video {txt} --offline --out {out} --reports {reports}", WRONG, "{txt}"),
     c("benchmark", "video-check --video {txt} --frames 1 --offline --out {out}", NUMBER, "--frames"),
     c("benchmark", "video-check --dataset {missing} --offline --out {out} --reports {reports}", MISSING, "--dataset"),
-    c("benchmark", "video-check --dataset {data} --phone sd855 --offline --out {out} --reports {reports}", NAME,
-      "sd855"),  # fmt: skip
-    c("benchmark", "video-check --dataset {data} --offline --out {out} --reports {reports}", TOOL,
-      "ARM_RUNTIME_DIR", **NO_ARM),  # fmt: skip
-    c("benchmark", "video-check --dataset {data} --models no_such_model --offline --out {out} --reports {reports}",
-      NAME, "no_such_model"),  # fmt: skip
+    c(
+        "benchmark",
+        "video-check --dataset {data} --phone sd855 --offline --out {out} --reports {reports}",
+        NAME,
+        "sd855",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        "video-check --dataset {data} --offline --out {out} --reports {reports}",
+        TOOL,
+        "ARM_RUNTIME_DIR",
+        **NO_ARM,
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        "video-check --dataset {data} --models no_such_model --offline --out {out} --reports {reports}",
+        NAME,
+        "no_such_model",
+    ),  # fmt: skip
     c("benchmark", "layer-diff --model nosuch --out {out} --reports {reports}", NAME, "nosuch"),
     c("benchmark", "layer-diff --model small --precision fp32 --out {conv}", NAME, "fp32"),
     c("benchmark", "layer-diff --model small --out {conv} --reports {reports}", TOOL, "ARM_RUNTIME_DIR", **NO_ARM),
@@ -359,9 +495,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, tiny_models, lab, data_dir:
 
 
 def _profile(name: str):  # type: ignore[no-untyped-def]
-    from benchmark.emulated.profile import load_profile
+    from benchmark.emulated.phone import load_phone
 
-    return load_profile(name)
+    return load_phone(name)
 
 
 def _serials(server) -> list[str]:  # type: ignore[no-untyped-def]
@@ -379,7 +515,11 @@ TIMINGS: list[dict[str, object]] = []
 
 @pytest.mark.parametrize("case", CASES, ids=lambda k: f"{k.command}|{k.kind}|{' '.join(k.argv[1:])[:60]}")
 def test_bad_input_is_refused_before_any_work(
-    case: Case, inputs: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    case: Case,
+    inputs: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     values = {**inputs, "out": str(tmp_path / "out"), "reports": str(tmp_path / "reports")}
     argv = [_fill(a, values) for a in case.argv]

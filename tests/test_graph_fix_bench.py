@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.host.profile import perf_usable
+from benchmark.host.perf import perf_usable
 from benchmark.records.run_files import read_run
 from benchmark.records.runs import GraphFixesRun
 from tests.conftest import PORTRAIT_V2

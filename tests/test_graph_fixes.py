@@ -13,7 +13,7 @@ import pytest
 from benchmark.host.lite import LiteHostRunner
 from converter.cli.main import main as convert_main
 from converter.program.graph_fixes import fix_program
-from converter.sources.model_files import ModelFormatError
+from converter.sources.model_format import ModelFormatError
 from tests.conftest import HUMAN_V1, PORTRAIT_V1, PORTRAIT_V2
 from tests.runs import manifest_of
 

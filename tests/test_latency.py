@@ -162,28 +162,28 @@ def test_unauthorized_device_is_skipped(lab, emulated, models_dir, bench_out, tm
 
 
 def test_real_arm_device_needs_a_runner(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from benchmark.emulated.profile import load_profile
+    from benchmark.emulated.phone import load_phone
 
     abi = {"ro.product.cpu.abi": "arm64-v8a", "ro.product.cpu.abilist": "arm64-v8a"}
-    props = dict(load_profile("sd855").props, **{"ro.toolkit.emulated": "0"}, **abi)
+    props = dict(load_phone("sd855").props, **{"ro.toolkit.emulated": "0"}, **abi)
     h = emulated(props=props)
     rc, _, err, _ = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial)
     assert rc == 1 and "no runner given for this device (arm64-v8a)" in err and "make runner PADDLE_LITE_SRC=" in err
 
 
 def test_real_x86_device_is_refused(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from benchmark.emulated.profile import load_profile
+    from benchmark.emulated.phone import load_phone
 
-    props = dict(load_profile("sd855").props, **{"ro.toolkit.emulated": "0"})  # an x86_64 Android device
+    props = dict(load_phone("sd855").props, **{"ro.toolkit.emulated": "0"})  # an x86_64 Android device
     h = emulated(props=props)
     rc, _, err, _ = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial)
     assert rc == 1 and "no Android x86 benchmark_bin" in err and h.serial in err
 
 
 def test_arm_device_gets_the_arm_nb(lab, emulated, models_dir, bench_out, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from benchmark.emulated.profile import load_profile
+    from benchmark.emulated.phone import load_phone
 
-    props = dict(load_profile("sd855").props, **{"ro.product.cpu.abilist": "arm64-v8a,armeabi-v7a"})
+    props = dict(load_phone("sd855").props, **{"ro.product.cpu.abilist": "arm64-v8a,armeabi-v7a"})
     h = emulated(props=props)
     rc, _, _, records = _latency(capsys, lab, models_dir, bench_out, tmp_path, "--serial", h.serial)
     (r,) = records

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from converter.sources.model_files import ModelFormatError, find_model_files, read_deploy_yaml
+from converter.sources.deploy_yaml import read_deploy_yaml
+from converter.sources.model_files import find_model_files
+from converter.sources.model_format import ModelFormatError
 from tests.conftest import PORTRAIT_V2, SUFFIX
 
 

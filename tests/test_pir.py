@@ -18,7 +18,8 @@ from converter.pir.op_table import AttrOperand, load_pir_table
 from converter.pir.params import ParamsMismatch, check_params
 from converter.pir.translate import PirTranslationError, translate
 from converter.program.read import read_program
-from converter.sources.model_files import PIR, ModelFormatError, find_model_files
+from converter.sources.model_files import PIR, find_model_files
+from converter.sources.model_format import ModelFormatError
 from converter.sources.paddlex_yml import read_inference_yml
 from tests.conftest import REPO
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from converter.program.read import TrainingProgramError, read_program
-from converter.sources.model_files import ModelFormatError
+from converter.sources.model_format import ModelFormatError
 from tests.conftest import PORTRAIT_V1, SUFFIX
 
 

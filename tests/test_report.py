@@ -44,12 +44,12 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped
 @pytest.fixture(scope="module")
 def bench_reports(lab, models_dir, data_dir, bench_out, tmp_path_factory):  # type: ignore[no-untyped-def]
     """One emulated latency run with device parity + accuracy on 3 labelled images, then the report."""
-    from benchmark.emulated.profile import load_profile
+    from benchmark.emulated.phone import load_phone
 
     root = tmp_path_factory.mktemp("report")
     dataset = _dataset(data_dir, root / "ds", LABELLED)
     reports = root / "reports"
-    h = lab.add_device(load_profile("sd855"))
+    h = lab.add_device(load_phone("sd855"))
     try:
         rc = main(
             [

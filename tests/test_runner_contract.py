@@ -70,7 +70,7 @@ def _run_cases(device: Device, runner: Path | None, nb: Path, backend: str) -> d
 
 
 def test_emulated_runner_honours_the_real_contract(lab, emulated, arm_runtime, bench_out) -> None:  # type: ignore[no-untyped-def]
-    arm = emulated(profile_name="sd855-arm")
+    arm = emulated(phone_name="sd855-arm")
     x86 = emulated()
     assert lab.server is not None
     real = _run_cases(

@@ -16,9 +16,9 @@ from benchmark.cli.tables import print_device_checks, print_latency, print_recom
 from benchmark.device.adb import AdbServer
 from benchmark.device.runner_version import ALLOW_FLAG
 from benchmark.device.thermal import ThermalPolicy
-from benchmark.emulated.profile import BenchDefaults
+from benchmark.emulated.phone import BenchDefaults
 from benchmark.images import ImageSet, generated_image_set
-from benchmark.latency.devices import LatencyRun
+from benchmark.latency.devices import LatencyResult
 from benchmark.latency.jobs import ModelChoice
 from benchmark.latency.run import BenchSettings
 from benchmark.records.run_files import DEFAULT_REPORTS
@@ -256,7 +256,7 @@ def print_bench(result: BenchResult) -> int:
     return result.exit_code
 
 
-def print_latency_run(run: LatencyRun) -> None:
+def print_latency_run(run: LatencyResult) -> None:
     print_latency(run.outcomes)
     ok = sum(1 for r in run.records if r.status == "ok")
     print(f"latency: {ok}/{len(run.records)} record(s) ok on {len(run.outcomes)} device(s); run file {run.path}")

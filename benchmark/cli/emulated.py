@@ -25,7 +25,7 @@ from benchmark.cli.bench import (
     settings_from,
 )
 from benchmark.emulated import arm_runtime
-from benchmark.emulated.profile import Profile
+from benchmark.emulated.phone import PhoneSpec
 from benchmark.host.lite import median_run_ms
 from benchmark.latency.overhead import TARGET_FRACTION, harness_overhead
 from benchmark.records.run_files import new_run_path, write_run
@@ -62,12 +62,12 @@ def add_emulated_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
 @dataclass(frozen=True)
 class EmulatedCommand:
     plan: BenchPlan
-    phone: Profile
+    phone: PhoneSpec
     devices: int
     host_compare: bool
 
 
-def runner_for(runner: Path | None, phone: Profile) -> Path | None:
+def runner_for(runner: Path | None, phone: PhoneSpec) -> Path | None:
     """--runner, else an ARM emulated phone's default (the real ARM benchmark_bin), else the x86 phone's own."""
     return runner if runner is not None or phone.qemu is None else arm_runtime.default_runner()
 
@@ -113,7 +113,7 @@ def _print_host_comparison(records: list[LatencyRecord], repeats: int) -> None:
 @dataclass(frozen=True)
 class OverheadCommand:
     plan: BenchPlan
-    phone: Profile
+    phone: PhoneSpec
 
 
 def check_overhead(args: argparse.Namespace) -> OverheadCommand:

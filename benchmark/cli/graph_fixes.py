@@ -8,12 +8,12 @@ import logging
 import sys
 from pathlib import Path
 
-from benchmark.cli.host import print_profiles
+from benchmark.cli.host import print_kernel_shares
 from benchmark.device.adb import AdbServer
 from benchmark.device.select import select_devices
 from benchmark.emulated.lab import Lab
-from benchmark.emulated.profile import load_profile
-from benchmark.latency.arm_counts import PROFILE
+from benchmark.emulated.phone import load_phone
+from benchmark.latency.arm_counts import ARM_PHONE
 from benchmark.latency.graph_fixes import (
     EXPORTS,
     TARGET_RATIO,
@@ -21,7 +21,7 @@ from benchmark.latency.graph_fixes import (
     add_arm_ratios,
     device_rows,
     host_rounds,
-    kernel_profiles,
+    kernel_samples,
     load_exports,
     pairs_for,
 )
@@ -63,7 +63,7 @@ def _devices(args: argparse.Namespace, pairs: list[Pair], settings: BenchSetting
     rows: list[GraphFixRecord] = []
     if args.emulated:
         with Lab.create() as lab:
-            lab.add_device(load_profile("sd855"))
+            lab.add_device(load_phone("sd855"))
             assert lab.server is not None
             serials = select_devices(lab.server)
             rows += device_rows(
@@ -77,9 +77,9 @@ def _devices(args: argparse.Namespace, pairs: list[Pair], settings: BenchSetting
 
 
 def _profile(pair: Pair) -> dict[str, dict[str, float]]:
-    profiles = kernel_profiles(pair)
+    profiles = kernel_samples(pair)
     print(f"{pair.name}: where the host's time goes, by kernel family (perf, cpu-clock samples):")
-    print_profiles(list(profiles.values()), list(profiles))
+    print_kernel_shares(list(profiles.values()), list(profiles))
     return {kind: p.shares_percent for kind, p in profiles.items()}
 
 
@@ -101,7 +101,7 @@ def _print_rows(rows: list[GraphFixRecord], rounds: int) -> None:
     if any(r.arm_instructions for r in rows):
         print(
             "ARM instr. ratio = fixed / unfixed ARM instructions per inference (real Paddle-Lite ARM runtime under "
-            f"QEMU on {PROFILE}; old form in parentheses): the ARM work, deterministic, not a phone latency"
+            f"QEMU on {ARM_PHONE}; old form in parentheses): the ARM work, deterministic, not a phone latency"
         )
     for r in rows:
         if r.old_form_model:
@@ -137,7 +137,7 @@ def check_graph_fixes(args: argparse.Namespace) -> argparse.Namespace:
     if args.emulated:
         preflight.emulated_phone("sd855")
     if not args.no_arm:
-        preflight.emulated_phone(PROFILE)
+        preflight.emulated_phone(ARM_PHONE)
     if args.perf:
         preflight.perf_tool()
     output_dir(args.reports, "--reports")

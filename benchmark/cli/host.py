@@ -16,7 +16,7 @@ from benchmark.cli import tables
 from benchmark.cli.bench import model_choice
 from benchmark.cli.tables import print_device_checks
 from benchmark.host.lite import run_on_host
-from benchmark.host.profile import FAMILIES, OTHER, profile_files
+from benchmark.host.perf import FAMILIES, OTHER, perf_files
 from benchmark.images import ImageSet, generated_image_set, load_image_set
 from benchmark.parity.checks import check_devices
 from benchmark.parity.host import check_parity
@@ -158,16 +158,16 @@ def run_host_command(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def print_profiles(profiles: list[HostProfileRecord], labels: list[str]) -> None:
+def print_kernel_shares(records: list[HostProfileRecord], labels: list[str]) -> None:
     names = [n for n, _ in FAMILIES] + [OTHER]
     width = max(len(n) for n in names)
     print(f"{'share of samples, %':<{width}}  " + "  ".join(f"{label:>14}" for label in labels))
     for name in names:
-        cells = [p.shares_percent.get(name) for p in profiles]
+        cells = [p.shares_percent.get(name) for p in records]
         if any(cells):
             print(f"{name:<{width}}  " + "  ".join(f"{c or 0.0:>14.1f}" for c in cells))
-    print(f"{'median ms (under perf)':<{width}}  " + "  ".join(f"{p.median_ms:>14.2f}" for p in profiles))
-    print(f"{'samples':<{width}}  " + "  ".join(f"{p.samples:>14d}" for p in profiles))
+    print(f"{'median ms (under perf)':<{width}}  " + "  ".join(f"{p.median_ms:>14.2f}" for p in records))
+    print(f"{'samples':<{width}}  " + "  ".join(f"{p.samples:>14d}" for p in records))
 
 
 def check_host_profile(args: argparse.Namespace) -> argparse.Namespace:
@@ -181,12 +181,12 @@ def check_host_profile(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def run_host_profile(args: argparse.Namespace) -> int:
-    profiles = profile_files(args.nb, input_shape=args.input_shape, runs=args.runs, warmup=args.warmup)
-    labels = [f"#{i + 1}" for i in range(len(profiles))]
-    for label, p in zip(labels, profiles, strict=True):
+    records = perf_files(args.nb, input_shape=args.input_shape, runs=args.runs, warmup=args.warmup)
+    labels = [f"#{i + 1}" for i in range(len(records))]
+    for label, p in zip(labels, records, strict=True):
         print(f"{label}: {p.nb}")
-    print_profiles(profiles, labels)
+    print_kernel_shares(records, labels)
     path = new_run_path("host-profile", args.reports)
-    write_run(path, HostProfileRun(event="cpu-clock", families=[n for n, _ in FAMILIES], records=profiles))
+    write_run(path, HostProfileRun(event="cpu-clock", families=[n for n, _ in FAMILIES], records=records))
     print(f"host profile: run file {path}")
     return ExitCode.OK

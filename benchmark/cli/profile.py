@@ -17,7 +17,7 @@ from benchmark.cli.bench import (
     print_latency_run,
 )
 from benchmark.cli.emulated import add_phone_arg, runner_for
-from benchmark.emulated.profile import Profile
+from benchmark.emulated.phone import PhoneSpec
 from benchmark.latency.run import BenchSettings
 from benchmark.profile.calibrate import calibrate, load_shipped, measured, published
 from benchmark.profile.cost_model import ENV as COST_MODELS_ENV
@@ -92,7 +92,7 @@ def _print_profile(r: LatencyRecord) -> None:
 @dataclass(frozen=True)
 class ProfileCommand:
     plan: BenchPlan
-    phone: Profile
+    phone: PhoneSpec
 
 
 def check_profile_arm(args: argparse.Namespace) -> ProfileCommand:

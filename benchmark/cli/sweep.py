@@ -10,10 +10,10 @@ from pathlib import Path
 from benchmark.cli.bench import add_measure_args, add_model_args, add_reports_arg, model_choice, settings_from
 from benchmark.device.adb import AdbServer
 from benchmark.emulated.lab import Lab
-from benchmark.emulated.profile import load_profile
+from benchmark.emulated.phone import load_phone
 from benchmark.latency.jobs import ModelChoice
 from benchmark.latency.run import BenchSettings
-from benchmark.latency.sweep import POWER_MODES, SweepRun, sweep
+from benchmark.latency.sweep import POWER_MODES, SweepResult, sweep
 from benchmark.report import plots
 from benchmark.workflow import preflight
 from converter.base import atomic_files
@@ -102,7 +102,7 @@ def run_sweep_command(cmd: SweepCommand) -> int:
     }
     if cmd.server is None:
         with Lab.create() as lab:
-            lab.add_device(load_profile("sd855"))
+            lab.add_device(load_phone("sd855"))
             assert lab.server is not None
             run = sweep(server=lab.server, **common)  # type: ignore[arg-type]
     else:
@@ -115,7 +115,7 @@ def run_sweep_command(cmd: SweepCommand) -> int:
     return ExitCode.OK if run.ok else ExitCode.FAILED
 
 
-def _print(run: SweepRun) -> None:
+def _print(run: SweepResult) -> None:
     print(f"{'shape (WxH)':<19}  {'pixels':>8}  {'threads':>7}  {'power mode':<28}  {'median ms':>9}  {'CV':>6}")
     for r in run.records:
         shape = "x".join(map(str, r.shape_wh or [r.input_shape[3], r.input_shape[2]]))

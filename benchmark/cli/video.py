@@ -40,7 +40,7 @@ def add_video_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _settings(args: argparse.Namespace) -> VideoSettings:
-    return VideoSettings(profile=args.phone, sequences=args.sequences, motion=CameraMotion(frames=args.frames))
+    return VideoSettings(phone=args.phone, sequences=args.sequences, motion=CameraMotion(frames=args.frames))
 
 
 def _print(records: list[VideoRecord]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchmark.emulated.device import run_device
 from benchmark.emulated.namespace import inside_namespace, namespace_available, reexec_in_namespace
-from benchmark.emulated.profile import ProfileError, load_profile
+from benchmark.emulated.phone import PhoneSpecError, load_phone
 from converter.base.errors import ToolkitError
 
 
@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmark.emulated", description=__doc__)
     p.add_argument("--root", type=Path, required=True, help="folder for the device's file tree")
     p.add_argument("--port", type=int, default=0, help="TCP port (avoid 5555-5585: adb servers scan them)")
-    p.add_argument("--profile", default="sd855", help="profile name in configs/emulated or a YAML file")
+    p.add_argument("--profile", default="sd855", help="phone name in configs/emulated or a YAML file")
     p.add_argument(
         "--isolate",
         choices=["auto", "yes", "no"],
@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: ports 5555-5585 are scanned by every adb server on the machine; pick another", file=sys.stderr)
         return 2
     try:
-        profile = load_profile(args.profile)
-    except ProfileError as e:
+        phone = load_phone(args.profile)
+    except PhoneSpecError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             print("user namespaces unavailable: plain mode (absolute paths rewritten)", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        run_device(profile, args.root.resolve(), args.port, chroot=chroot)
+        run_device(phone, args.root.resolve(), args.port, chroot=chroot)
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         return 2

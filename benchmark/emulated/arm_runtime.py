@@ -63,7 +63,7 @@ def run_lite(nb: Path, x: NDArray[Any], *, precision: str, cpu: str = "max", tim
     """Output 0 of one inference of an ARM .nb, run by the real ARM runtime's `lite_run` under qemu-aarch64 (binary
     float32 in and out: no 6-digit text dump)."""
     from benchmark.emulated.binfmt import check_host
-    from benchmark.emulated.profile import Qemu
+    from benchmark.emulated.phone import Qemu
 
     qemu = Qemu(cpu=cpu)
     binary, runner = check_host(qemu), lite_run_binary(precision)

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from benchmark.emulated.profile import Qemu
+from benchmark.emulated.phone import Qemu
 from converter.base import process
 from converter.base.errors import ToolkitError
 

@@ -1,4 +1,4 @@
-"""The emulated device process: serves the adbd protocol on 127.0.0.1:PORT for one device root and profile,
+"""The emulated device process: serves the adbd protocol on 127.0.0.1:PORT for one device root and phone,
 and cools its thermal zones over time."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from benchmark.emulated import binfmt, tree
-from benchmark.emulated.profile import Profile
+from benchmark.emulated.phone import PhoneSpec
 from benchmark.emulated.sandbox import Sandbox
 from benchmark.emulated.shell_service import parse_service, serve_shell
 from benchmark.emulated.sync_service import serve_sync
@@ -20,11 +20,11 @@ COOL_INTERVAL_S = 0.5
 
 
 class EmulatedDevice:
-    def __init__(self, profile: Profile, sandbox: Sandbox) -> None:
-        self.profile = profile
+    def __init__(self, phone: PhoneSpec, sandbox: Sandbox) -> None:
+        self.phone = phone
         self.sandbox = sandbox
-        props = profile.props
-        state = "recovery" if profile.state == "recovery" else "device"
+        props = phone.props
+        state = "recovery" if phone.state == "recovery" else "device"
         self.banner = (
             f"{state}::ro.product.name={props.get('ro.product.name', 'emulated')};"
             f"ro.product.model={props.get('ro.product.model', 'Emulated')};"
@@ -35,7 +35,7 @@ class EmulatedDevice:
         if service.startswith("sync:"):
 
             async def sync(stream: Stream, _service: str) -> None:
-                await serve_sync(stream, self.sandbox, self.profile.storage)
+                await serve_sync(stream, self.sandbox, self.phone.storage)
 
             return sync
         parsed = parse_service(service)
@@ -49,18 +49,18 @@ class EmulatedDevice:
         return shell
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        auth = "unauthorized" if self.profile.state == "unauthorized" else "none"
+        auth = "unauthorized" if self.phone.state == "unauthorized" else "none"
         await Transport(reader, writer, banner=self.banner, auth_mode=auth, open_service=self.open_service).run()
 
     async def _cool(self) -> None:
         while True:
             await asyncio.sleep(COOL_INTERVAL_S)
-            tree.cool(self.sandbox.root, self.profile, COOL_INTERVAL_S)
+            tree.cool(self.sandbox.root, self.phone, COOL_INTERVAL_S)
 
     async def serve(self, port: int) -> None:
         server = await asyncio.start_server(self._client, "127.0.0.1", port)
         actual = server.sockets[0].getsockname()[1]
-        print(f"emulated device {self.profile.name} listening on 127.0.0.1:{actual}", flush=True)
+        print(f"emulated device {self.phone.name} listening on 127.0.0.1:{actual}", flush=True)
         cooler = asyncio.create_task(self._cool())
         try:
             async with server:
@@ -69,20 +69,20 @@ class EmulatedDevice:
             cooler.cancel()
 
 
-def run_device(profile: Profile, root: Path, port: int, *, chroot: bool = False) -> None:
-    tree.build_tree(root, profile)
+def run_device(phone: PhoneSpec, root: Path, port: int, *, chroot: bool = False) -> None:
+    tree.build_tree(root, phone)
     env: dict[str, str] = {}
     if chroot:
         from benchmark.emulated.namespace import setup_mounts
 
         setup_mounts(root)
-    if profile.qemu is not None:
+    if phone.qemu is not None:
         if not chroot:
             raise binfmt.QemuSetupError(
-                f"the ARM emulated phone {profile.name} runs aarch64 programs through binfmt_misc in its own user "
+                f"the ARM emulated phone {phone.name} runs aarch64 programs through binfmt_misc in its own user "
                 "namespace, which plain mode (--isolate no, or a kernel without user namespaces) does not have"
             )
-        binfmt.register(profile.qemu)
-        env = binfmt.shell_env(profile.qemu)
-    device = EmulatedDevice(profile, Sandbox(root, chroot=chroot, env=env))
+        binfmt.register(phone.qemu)
+        env = binfmt.shell_env(phone.qemu)
+    device = EmulatedDevice(phone, Sandbox(root, chroot=chroot, env=env))
     asyncio.run(device.serve(port))

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from benchmark.device.adb import AdbServer, DeviceError, adb_binary, connect, disconnect, list_devices
-from benchmark.emulated.profile import Profile
+from benchmark.emulated.phone import PhoneSpec
 from converter.base import process
 from converter.base.errors import ToolkitError
 
@@ -65,7 +65,7 @@ def _wait_for_port(port: int, proc: process.Popen[bytes], what: str, log_path: P
 
 @dataclass
 class EmulatedDeviceHandle:
-    profile_path: Path
+    phone_path: Path
     root: Path
     port: int
     proc: process.Popen[bytes]
@@ -114,28 +114,28 @@ class Lab:
         return server
 
     def add_device(
-        self, profile: Profile, *, server: AdbServer | None = None, connect_now: bool = True, isolate: str | None = None
+        self, phone: PhoneSpec, *, server: AdbServer | None = None, connect_now: bool = True, isolate: str | None = None
     ) -> EmulatedDeviceHandle:
         """Start an emulated device and `adb connect` it. isolate: auto | yes | no (default $PPLITE_EMULATED_ISOLATE,
         else auto: namespace mode where the kernel allows it)."""
         target = server or self.server or self.start_server()
         port = free_port()
         root = self.workdir / f"device-{port}"
-        profile_path = self.workdir / f"profile-{port}.json"
-        profile_path.write_text(profile.model_dump_json(indent=2))
+        phone_path = self.workdir / f"phone-{port}.json"
+        phone_path.write_text(phone.model_dump_json(indent=2))
         log_path = self.workdir / f"device-{port}.log"
         mode = isolate or os.environ.get("PPLITE_EMULATED_ISOLATE", "auto")
         argv = [sys.executable, "-m", "benchmark.emulated", "--root", str(root), "--port", str(port)]
-        argv += ["--profile", str(profile_path), "--isolate", mode]
+        argv += ["--profile", str(phone_path), "--isolate", mode]
         proc = process.spawn(argv, log_path=log_path)
-        handle = EmulatedDeviceHandle(profile_path, root, port, proc, log_path)
+        handle = EmulatedDeviceHandle(phone_path, root, port, proc, log_path)
         self.devices.append(handle)
-        _wait_for_port(port, proc, f"emulated device {profile.name}", log_path)
+        _wait_for_port(port, proc, f"emulated device {phone.name}", log_path)
         if connect_now:
             try:
                 connect(target, handle.serial)
             except DeviceError as e:
-                if profile.state != "unauthorized":  # "failed to authenticate" is what unauthorized looks like
+                if phone.state != "unauthorized":  # "failed to authenticate" is what unauthorized looks like
                     raise LabError(str(e)) from None
         return handle
 

@@ -1,6 +1,6 @@
 """The emulated device's benchmark_bin: the same command line and output format as Paddle-Lite's benchmark_bin
 (lite/api/tools/benchmark), but it runs the x86 `.nb` with the Paddle-Lite x86 Python runtime. Behaviour knobs
-(slowdown, fixed latency, hang, exit code, broken output) come from the device profile.
+(slowdown, fixed latency, hang, exit code, broken output) come from the emulated phone's description.
 
 Invoked on the device through a pushed wrapper script: `benchmark_bin --optimized_model_file=... --input_shape=...`.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.emulated import tree
-from benchmark.emulated.profile import Profile
+from benchmark.emulated.phone import PhoneSpec
 
 USAGE = (
     "\nNote: \n  If load the optimized model, set --optimized_model_file. \n"
@@ -69,13 +69,13 @@ def parse_flags(argv: list[str]) -> dict[str, str]:
     return flags
 
 
-def _profile() -> tuple[Path | None, Profile | None]:
+def _phone() -> tuple[Path | None, PhoneSpec | None]:
     root = os.environ.get("ANDROID_EMU_ROOT")
     if not root:
         return None, None
     path = Path(root) / tree.EMULATION_FILE
     try:
-        return Path(root), Profile.model_validate(json.loads(path.read_text()))
+        return Path(root), PhoneSpec.model_validate(json.loads(path.read_text()))
     except (OSError, ValueError):
         return Path(root), None
 
@@ -167,12 +167,12 @@ def _inputs(flags: dict[str, str]) -> list[Any] | None:
 
 
 def _measure(
-    model: Path, inputs: list[Any], flags: dict[str, str], root: Path | None, profile: Profile | None
+    model: Path, inputs: list[Any], flags: dict[str, str], root: Path | None, phone: PhoneSpec | None
 ) -> Measured:
     import numpy as np
     from paddlelite import lite
 
-    knobs = profile.runner if profile else None
+    knobs = phone.runner if phone else None
     warmup, repeats = int(flags.get("warmup", 0)), int(flags.get("repeats", 1))
     mem_init = _mb()
     t0 = time.perf_counter()
@@ -199,8 +199,8 @@ def _measure(
             time.sleep(elapsed * (knobs.slowdown - 1.0))
             elapsed *= knobs.slowdown
         run_ms.append(elapsed * 1e3)
-        if root is not None and profile is not None:
-            tree.heat(root, profile, elapsed)
+        if root is not None and phone is not None:
+            tree.heat(root, phone, elapsed)
     if knobs and knobs.fixed_latency_ms:
         infer()  # outputs still come from a real inference
     outputs = [np.array(predictor.get_output(i).numpy(), copy=True) for i in range(len(predictor.get_output_names()))]
@@ -216,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     except UnknownFlag as e:
         print(f"ERROR: unknown command line flag '{e}'", file=sys.stderr)
         return 1
-    root, profile = _profile()
-    knobs = profile.runner if profile else None
+    root, phone = _phone()
+    knobs = phone.runner if phone else None
     if flags.get("version") == "true":
         if knobs and knobs.silent_version:
             return 0
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Option invalid: --input_data_path={flags['input_data_path']}  --input_shape={flags['input_shape']} \n"
             "The num of input tensors is ambiguous."
         )
-    m = _measure(model, inputs, flags, root, profile)
+    m = _measure(model, inputs, flags, root, phone)
     write_files = not (knobs and knobs.skip_output_files)
     if write_files:
         out_paths = [p for p in flags.get("output_data_path", "").split(":") if p]

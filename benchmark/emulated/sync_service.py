@@ -8,7 +8,7 @@ import signal
 import struct
 from pathlib import Path
 
-from benchmark.emulated.profile import Storage
+from benchmark.emulated.phone import Storage
 from benchmark.emulated.sandbox import Sandbox
 from benchmark.emulated.transport import Stream
 

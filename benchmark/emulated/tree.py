@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from benchmark.emulated import arm_runtime
-from benchmark.emulated.profile import Profile
+from benchmark.emulated.phone import PhoneSpec
 from benchmark.profile.plugin import LIB_NAME, profile_plugin
 from converter.base.errors import ToolkitError
 
@@ -119,15 +119,15 @@ def _install_profiler(root: Path) -> None:
     _write(root / "system/bin/insnprofile", _INSNPROFILE, 0o755)
 
 
-def cpu_zone_paths(root: Path, profile: Profile) -> list[Path]:
-    return [root / f"sys/class/thermal/thermal_zone{i}/temp" for i, z in enumerate(profile.thermal.zones) if z.cpu]
+def cpu_zone_paths(root: Path, phone: PhoneSpec) -> list[Path]:
+    return [root / f"sys/class/thermal/thermal_zone{i}/temp" for i, z in enumerate(phone.thermal.zones) if z.cpu]
 
 
-def build_tree(root: Path, profile: Profile) -> None:
+def build_tree(root: Path, phone: PhoneSpec) -> None:
     # Long but flat: one write per file of the device's tree, in the order a reader of /system, /proc, /sys expects.
     for d in ("data/local/tmp", "sdcard", "system/bin", "system/etc", "vendor", "proc"):
         (root / d).mkdir(parents=True, exist_ok=True)
-    props = {**profile.props, **({QEMU_CPU_PROP: profile.qemu.cpu} if profile.qemu else {})}
+    props = {**phone.props, **({QEMU_CPU_PROP: phone.qemu.cpu} if phone.qemu else {})}
     _write(root / "system/fake.prop", "".join(f"{k}={v}\n" for k, v in props.items()))
     _write(root / "system/bin/getprop", _GETPROP, 0o755)
     _write(root / "system/bin/taskset", _TASKSET, 0o755)
@@ -136,20 +136,20 @@ def build_tree(root: Path, profile: Profile) -> None:
     sh = root / "system/bin/sh"
     if not sh.exists():
         sh.symlink_to("/bin/sh")
-    _write(root / EMULATION_FILE, json.dumps(profile.model_dump(), indent=2))
+    _write(root / EMULATION_FILE, json.dumps(phone.model_dump(), indent=2))
     plugin = arm_runtime.insn_plugin()
-    if profile.qemu and plugin is not None:
+    if phone.qemu and plugin is not None:
         target = root / PLUGIN_PATH.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(plugin, target)
         _write(root / "system/bin/insncount", _INSNCOUNT, 0o755)
         _install_profiler(root)
 
-    cpus = sorted(c for cl in profile.clusters for c in cl.cpus)
+    cpus = sorted(c for cl in phone.clusters for c in cl.cpus)
     cpu_dir = root / "sys/devices/system/cpu"
     for name in ("possible", "present", "online"):
         _write(cpu_dir / name, f"{cpus[0]}-{cpus[-1]}\n")
-    for cluster_id, cl in enumerate(profile.clusters):
+    for cluster_id, cl in enumerate(phone.clusters):
         related = " ".join(map(str, cl.cpus))
         for c in cl.cpus:
             base = cpu_dir / f"cpu{c}"
@@ -171,7 +171,7 @@ def build_tree(root: Path, profile: Profile) -> None:
                 _write(freq / key, f"{value}\n")
             _write(freq / "scaling_governor", f"{cl.governor}\n")
             _write(freq / "related_cpus", f"{related}\n")
-    for i, zone in enumerate(profile.thermal.zones):
+    for i, zone in enumerate(phone.thermal.zones):
         zdir = root / f"sys/devices/virtual/thermal/thermal_zone{i}"
         _write(zdir / "type", f"{zone.type}\n")
         _write(zdir / "temp", f"{zone.temp_mc}\n")
@@ -180,21 +180,21 @@ def build_tree(root: Path, profile: Profile) -> None:
         if not link.exists():
             link.symlink_to(f"../../devices/virtual/thermal/thermal_zone{i}")
     bat = root / "sys/class/power_supply/battery"
-    _write(bat / "capacity", f"{profile.battery.level}\n")
-    _write(bat / "temp", f"{profile.battery.temp_dc}\n")
-    text = cpuinfo_text(profile)
+    _write(bat / "capacity", f"{phone.battery.level}\n")
+    _write(bat / "temp", f"{phone.battery.temp_dc}\n")
+    text = cpuinfo_text(phone)
     _write(root / "system/etc/cpuinfo", text)  # bind-mounted over /proc/cpuinfo in namespace mode
     if not (root / "proc/cpuinfo").is_mount():
         _write(root / "proc/cpuinfo", text)
 
 
-def cpuinfo_text(profile: Profile) -> str:
+def cpuinfo_text(phone: PhoneSpec) -> str:
     """/proc/cpuinfo as an arm64 Android kernel prints it: one block per core (with the cluster's MIDR fields when
-    the profile gives them), then the Hardware line that Paddle-Lite matches against the SoCs it knows."""
+    the phone gives them), then the Hardware line that Paddle-Lite matches against the SoCs it knows."""
     lines = []
-    for cl in profile.clusters:
+    for cl in phone.clusters:
         for c in cl.cpus:
-            lines += [f"processor\t: {c}", "BogoMIPS\t: 38.40", f"Features\t: {profile.cpu_features}"]
+            lines += [f"processor\t: {c}", "BogoMIPS\t: 38.40", f"Features\t: {phone.cpu_features}"]
             if cl.cpuinfo is not None:
                 p = cl.cpuinfo
                 lines += [
@@ -207,7 +207,7 @@ def cpuinfo_text(profile: Profile) -> str:
             else:
                 lines += ["CPU implementer\t: 0x51", "CPU architecture: 8"]
             lines.append("")
-    lines.append(f"Hardware\t: Qualcomm Technologies, Inc {profile.props.get('ro.soc.model', 'SM8150')}")
+    lines.append(f"Hardware\t: Qualcomm Technologies, Inc {phone.props.get('ro.soc.model', 'SM8150')}")
     return "\n".join(lines) + "\n"
 
 
@@ -218,22 +218,22 @@ def read_temp(path: Path) -> int | None:
         return None
 
 
-def heat(root: Path, profile: Profile, seconds: float) -> None:
+def heat(root: Path, phone: PhoneSpec, seconds: float) -> None:
     """Runner work: raise CPU zones by heat_mc_per_s x seconds."""
-    rate = profile.thermal.heat_mc_per_s
+    rate = phone.thermal.heat_mc_per_s
     if rate <= 0 or seconds <= 0:
         return
-    for path in cpu_zone_paths(root, profile):
+    for path in cpu_zone_paths(root, phone):
         t = read_temp(path)
         if t is not None:
             path.write_text(f"{int(t + rate * seconds)}\n")
 
 
-def cool(root: Path, profile: Profile, seconds: float) -> None:
+def cool(root: Path, phone: PhoneSpec, seconds: float) -> None:
     """Exponential decay of CPU zones toward ambient."""
-    ambient = profile.thermal.ambient_mc
-    k = math.exp(-seconds / profile.thermal.cool_tau_s)
-    for path in cpu_zone_paths(root, profile):
+    ambient = phone.thermal.ambient_mc
+    k = math.exp(-seconds / phone.thermal.cool_tau_s)
+    for path in cpu_zone_paths(root, phone):
         t = read_temp(path)
         if t is not None and t != ambient:
             new = ambient + (t - ambient) * k

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from benchmark.emulated.lab import Lab
-from benchmark.emulated.profile import load_profile, with_changes
+from benchmark.emulated.phone import load_phone, with_changes
 from benchmark.farm.campaign import run_farm_file
 from benchmark.farm.config import FarmConfig
 from benchmark.records.rows import ScalingRecord
@@ -34,15 +34,13 @@ def measure_scaling(
     fixed time per inference (this host's cores do not limit them)."""
     if devices < 2:
         raise UsageError("--devices must be >= 2 to compare with one device")
-    base = load_profile("sd855")
+    base = load_phone("sd855")
     walls: dict[int, float] = {}
     with Lab.create() as lab:
         servers = [lab.start_server(), lab.start_server()]
         for i in range(devices):
-            profile = with_changes(
-                base, props={"ro.serialno": f"FSCALE{i + 1}"}, runner={"fixed_latency_ms": latency_ms}
-            )
-            lab.add_device(profile, server=servers[i % 2])
+            phone = with_changes(base, props={"ro.serialno": f"FSCALE{i + 1}"}, runner={"fixed_latency_ms": latency_ms})
+            lab.add_device(phone, server=servers[i % 2])
         for n, pattern in ((1, "FSCALE1"), (devices, "FSCALE*")):
             cfg = FarmConfig.model_validate(
                 {

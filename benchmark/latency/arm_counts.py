@@ -10,12 +10,12 @@ from benchmark.device.adb import AdbDevice
 from benchmark.device.session import ModelJob, device_session
 from benchmark.emulated import arm_runtime
 from benchmark.emulated.lab import Lab
-from benchmark.emulated.profile import load_profile
+from benchmark.emulated.phone import load_phone
 from benchmark.latency.run import BenchSettings, bench_model
 from converter.base.errors import ToolkitError
 
 log = logging.getLogger("benchmark")
-PROFILE = "sd855-arm"
+ARM_PHONE = "sd855-arm"
 # totals only: the plain count (1 + 2 inferences), not the cost profile's (1 + 3, with the profiler)
 ONE_RUN = BenchSettings(warmup=0, repeats=1, rounds=1, memory_profile=False, profile=False)
 
@@ -40,12 +40,12 @@ def count_variants(jobs: Mapping[str, ModelJob], run_id: str) -> dict[str, int]:
         raise ArmCountError(f"ARM instructions not counted: {why}")
     counts: dict[str, int] = {}
     with Lab.create() as lab:
-        handle = lab.add_device(load_profile(PROFILE))
+        handle = lab.add_device(load_phone(ARM_PHONE))
         assert lab.server is not None
         device = AdbDevice(lab.server, handle.serial)
         with device_session(device, runner=arm_runtime.default_runner(), run_id=run_id, keep=False) as ctx:
             for kind, job in jobs.items():
-                log.info("%s: %s: counting ARM instructions (%s, QEMU)", job.name, kind, PROFILE)
+                log.info("%s: %s: counting ARM instructions (%s, QEMU)", job.name, kind, ARM_PHONE)
                 rec = bench_model(ctx, job, ONE_RUN)
                 if rec.status != "ok" or not rec.instructions_per_inference:
                     raise ArmCountError(f"{job.name} ({kind}): {rec.error or rec.warnings}")

@@ -12,7 +12,7 @@ from benchmark.device.select import select_devices
 from benchmark.device.session import ModelJob
 from benchmark.latency.run import BenchSettings, DeviceOutcome, bench_device
 from benchmark.records.run_files import RunFile, new_run_path, utc_stamp
-from benchmark.records.runs import LatencyRun as LatencyRunFile
+from benchmark.records.runs import LatencyRun
 from benchmark.records.types import LatencyRecord
 from converter.base.errors import UsageError
 
@@ -28,7 +28,7 @@ class NoUsableDevice(UsageError):
 
 
 @dataclass
-class LatencyRun:
+class LatencyResult:
     """A latency run over the selected devices: its run file, and each device's outcome with its records."""
 
     path: Path
@@ -59,7 +59,7 @@ def run_latency(
     serial: str | None = None,
     model_errors: list[str] | None = None,
     run_id: str | None = None,
-) -> LatencyRun:
+) -> LatencyResult:
     """Every job on every usable device of `server` (or `serial`), one device after the other; the run file is
     rewritten after each record, so an interrupted run keeps what it measured."""
     serials = select_devices(server, serial)
@@ -70,7 +70,7 @@ def run_latency(
     run_id = run_id or utc_stamp().lower()
     path = new_run_path("latency", reports)
     run_file = RunFile(
-        path, LatencyRunFile(adb_server=str(server), settings=asdict(settings), model_errors=model_errors or [])
+        path, LatencyRun(adb_server=str(server), settings=asdict(settings), model_errors=model_errors or [])
     )
     outcomes = []
     for s in serials:
@@ -82,4 +82,4 @@ def run_latency(
         outcomes.append(bench_device(device, jobs, settings, run_file=run_file, runner=runner, run_id=run_id))
         if outcomes[-1].error:
             log.error("error: %s", outcomes[-1].error)
-    return LatencyRun(path, run_id, outcomes, list(model_errors or []))
+    return LatencyResult(path, run_id, outcomes, list(model_errors or []))

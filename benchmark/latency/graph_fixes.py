@@ -24,8 +24,8 @@ from benchmark.device.adb import AdbDevice, AdbServer
 from benchmark.device.protocol import Device
 from benchmark.device.session import ModelJob, device_session
 from benchmark.host.lite import LiteHostRunner
-from benchmark.host.profile import profile_nb, timing_input
-from benchmark.latency.arm_counts import PROFILE, count_variants
+from benchmark.host.perf import perf_nb, timing_input
+from benchmark.latency.arm_counts import ARM_PHONE, count_variants
 from benchmark.latency.jobs import prepare_jobs
 from benchmark.latency.run import BenchSettings, bench_model
 from benchmark.records.rows import GraphFixRecord, HostProfileRecord
@@ -220,7 +220,7 @@ def add_arm_ratios(rec: GraphFixRecord, pair: Pair, run_id: str) -> None:
         arm_instructions=counts,
         arm_instruction_ratio=counts["fixed"] / counts["unfixed"],
         arm_old_form_instruction_ratio=old / counts["unfixed"] if old else None,
-        arm_note=f"instructions per inference on {PROFILE} under QEMU, real Paddle-Lite ARM runtime",
+        arm_note=f"instructions per inference on {ARM_PHONE} under QEMU, real Paddle-Lite ARM runtime",
     )
 
 
@@ -260,9 +260,9 @@ def device_rows(
     return rows
 
 
-def kernel_profiles(pair: Pair) -> dict[str, HostProfileRecord]:
-    """Each variant's x86 .nb profiled with perf on the host, by kernel family."""
+def kernel_samples(pair: Pair) -> dict[str, HostProfileRecord]:
+    """Each variant's x86 .nb sampled with perf on the host, by kernel family."""
     x = timing_input(pair.model_dir / "x86-fp32.nb")
     arms = pair.arms()
     log.info("%s: host: profiling %s with perf", pair.name, ", ".join(arms))
-    return {kind: profile_nb(folder / "x86-fp32.nb", x) for kind, folder in arms.items()}
+    return {kind: perf_nb(folder / "x86-fp32.nb", x) for kind, folder in arms.items()}

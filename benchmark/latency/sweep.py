@@ -16,7 +16,7 @@ from benchmark.device.session import ModelJob, device_session
 from benchmark.latency.devices import NoUsableDevice
 from benchmark.latency.run import BenchSettings, bench_model
 from benchmark.records.run_files import new_run_path, utc_stamp, write_run
-from benchmark.records.runs import SweepRun as SweepRunFile
+from benchmark.records.runs import SweepRun
 from benchmark.records.types import LatencyRecord
 from converter.artifacts import manifest
 from converter.base.errors import ToolkitError
@@ -46,7 +46,7 @@ def _check_dynamic(job: ModelJob, shapes: list[tuple[int, int]]) -> None:
 
 
 @dataclass
-class SweepRun:
+class SweepResult:
     path: Path
     records: list[LatencyRecord]  # sweep "shape" rows, then "threads" rows
     emulated: bool
@@ -67,7 +67,7 @@ def sweep(
     reports: Path,
     runner: Path | None = None,
     serial: str | None = None,
-) -> SweepRun:
+) -> SweepResult:
     """`job` at each W x H of `shapes` (the zoo's best shape is always included), then every threads x power mode
     at the best shape, on one device."""
     serials = select_devices(server, serial)
@@ -77,7 +77,7 @@ def sweep(
     shapes = sorted(set(shapes) | {best}, key=lambda s: s[0] * s[1])
     _check_dynamic(job, shapes)
     path = new_run_path("sweep", reports)
-    run_file = SweepRunFile(model=job.name, best_shape_wh=list(best), device=serials[0])
+    run_file = SweepRun(model=job.name, best_shape_wh=list(best), device=serials[0])
     records = run_file.records
     with device_session(
         AdbDevice(server, serials[0]), runner=runner, run_id=utc_stamp().lower(), keep=settings.keep
@@ -95,4 +95,4 @@ def sweep(
                 rec.set(sweep="threads", power_mode_name=POWER_MODES.get(mode, str(mode)))
                 records.append(rec)
                 write_run(path, run_file)
-    return SweepRun(path, records, ctx.info.emulated)
+    return SweepResult(path, records, ctx.info.emulated)

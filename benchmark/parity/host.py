@@ -17,7 +17,7 @@ from benchmark.images import ImageSet
 from benchmark.parity.gates import image_problems, task_problems
 from benchmark.records.parts import GroundTruth, GroundTruthFigures, ParitySummary
 from benchmark.records.run_files import new_run_path, write_run
-from benchmark.records.runs import ParityRun as ParityRunFile
+from benchmark.records.runs import ParityRun
 from benchmark.records.types import ParityRecord
 from converter.artifacts import manifest
 from converter.base.errors import ToolkitError, UsageError
@@ -265,7 +265,7 @@ def _judge(
 
 
 @dataclass
-class ParityRun:
+class ParityResult:
     """Host parity of several zoo models: one result per model variant, the per-image records, the run file."""
 
     path: Path
@@ -294,13 +294,13 @@ def check_parity(
     precisions: tuple[str, ...] | None = None,
     sources: ModelSources = DEFAULT_SOURCES,
     converted: list[str] | None = None,
-) -> ParityRun:
+) -> ParityResult:
     """check_model for each model (default: the whole zoo), into one parity run file rewritten after each model;
     `converted`: models of the user's own, converted with `python -m converter model` into sources.out_root, instead
     of zoo models (their precisions: the x86 ones built; tolerances: the zoo's defaults)."""
     wanted = converted or zoo.select(names)
     log.info("parity on %d image(s) from %s", len(images.items), images.source)
-    run = ParityRun(new_run_path("parity", reports), [], [])
+    run = ParityResult(new_run_path("parity", reports), [], [])
     for name in wanted:
         log.info("%s: checking", name)
         if converted:
@@ -310,7 +310,7 @@ def check_parity(
         for result, recs in pairs:
             run.results.append(result)
             run.records.extend(recs)
-        run_file = ParityRunFile(
+        run_file = ParityRun(
             source="host",
             images=images.source,
             image_count=len(images.items),

@@ -24,7 +24,7 @@ from benchmark.device.adb import AdbDevice
 from benchmark.device.session import DeviceContext, ModelJob, device_session, nb_for_device
 from benchmark.emulated import arm_runtime
 from benchmark.emulated.lab import Lab
-from benchmark.emulated.profile import load_profile
+from benchmark.emulated.phone import load_phone
 from benchmark.images import ImageSet
 from benchmark.parity.device import decode_output, run_input
 from benchmark.parity.smoothing_arm import count_on_device
@@ -55,7 +55,7 @@ class VideoInputError(UsageError):
 
 @dataclass(frozen=True)
 class VideoSettings:
-    profile: str = "sd855-arm"  # the ARM emulated phone the variants run on
+    phone: str = "sd855-arm"  # the ARM emulated phone the variants run on
     sequences: int = 2  # photos of the labelled set turned into sequences
     motion: CameraMotion = CameraMotion()
 
@@ -223,7 +223,7 @@ def check_model(
     shape = list(data.input_shape)
     frames = sum(len(q.frames) for q in seqs)
     with Lab.create() as lab:
-        handle = lab.add_device(load_profile(settings.profile))
+        handle = lab.add_device(load_phone(settings.phone))
         assert lab.server is not None
         device = AdbDevice(lab.server, handle.serial)
         with device_session(device, runner=arm_runtime.default_runner(), run_id="video", keep=False) as ctx:
@@ -231,11 +231,11 @@ def check_model(
             for precision in precisions:
                 job = ModelJob(name, job_dir, shape, None, precision)
                 try:
-                    who = Subject(name, precision, f"Paddle-Lite ARM ({settings.profile}, QEMU)")
+                    who = Subject(name, precision, f"Paddle-Lite ARM ({settings.phone}, QEMU)")
                     judged = _judge(who, seqs, _device_predict(ctx, job, data, frames), data, artifacts)
                     records += [r.model_copy(update={"smoothing_arm_insns_per_frame": insns}) for r in judged]
                 except ToolkitError as e:
-                    log.warning("warning: %s %s: not checked on %s: %s", name, precision, settings.profile, e)
+                    log.warning("warning: %s %s: not checked on %s: %s", name, precision, settings.phone, e)
     return records
 
 

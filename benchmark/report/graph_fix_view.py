@@ -3,7 +3,7 @@ with the fixes, the parity of the fixed program, and the fixed vs unfixed latenc
 
 from __future__ import annotations
 
-from benchmark.host.profile import FAMILIES, OTHER
+from benchmark.host.perf import FAMILIES, OTHER
 from benchmark.records.rows import GraphFixRecord
 from benchmark.records.runs import GraphFixesRun, HostProfileRun
 from benchmark.report.collect import Collected
@@ -71,7 +71,7 @@ def graph_fix_section(c: Collected) -> list[Block]:
                 {2, 3, 4, 5, 6, 7},
             )
         )
-        blocks += _profile_table(latest.records)
+        blocks += _kernel_share_table(latest.records)
         olds = sorted({r.old_form_model for r in latest.records if r.old_form_model})
         if olds:
             blocks.append(
@@ -90,7 +90,7 @@ def _arm_ratio(r: GraphFixRecord) -> str:
     return f"{r.arm_instruction_ratio:.3f}" + (f" ({old:.3f})" if old else "")
 
 
-def _profile_table(records: list[GraphFixRecord]) -> list[Block]:
+def _kernel_share_table(records: list[GraphFixRecord]) -> list[Block]:
     """Share of perf samples per kernel family, a column per model variant (runs made with --profile)."""
     columns = [
         (f"{r.model} {variant}", shares) for r in records for variant, shares in (r.kernel_shares_percent or {}).items()

@@ -9,7 +9,7 @@ from pathlib import Path
 from benchmark.device.adb import AdbServer
 from benchmark.device.instructions import NoInstructionCounter
 from benchmark.images import ImageSet
-from benchmark.latency.devices import LatencyRun, run_latency
+from benchmark.latency.devices import LatencyResult, run_latency
 from benchmark.latency.jobs import PreparedJobs
 from benchmark.latency.run import BenchSettings
 from benchmark.parity.checks import DeviceChecks, check_devices
@@ -38,7 +38,7 @@ class BenchRequest:
 
 @dataclass
 class BenchResult:
-    latency: LatencyRun
+    latency: LatencyResult
     checks: DeviceChecks | None = None
     recommendations: list[Recommendation] = field(default_factory=list)
     recommendation_problems: list[str] = field(default_factory=list)
@@ -50,7 +50,7 @@ class BenchResult:
 
 
 def bench(
-    server: AdbServer, request: BenchRequest, *, on_latency: Callable[[LatencyRun], None] | None = None
+    server: AdbServer, request: BenchRequest, *, on_latency: Callable[[LatencyResult], None] | None = None
 ) -> BenchResult:
     """Latency rounds on every usable device (or `serial`), then device parity on the devices still there, then the
     recommendation from every run file in `reports` (this run's and earlier ones), written into the manifests.

@@ -7,19 +7,19 @@ import logging
 from collections.abc import Callable
 
 from benchmark.emulated.lab import Lab
-from benchmark.emulated.profile import Profile
-from benchmark.latency.devices import LatencyRun
+from benchmark.emulated.phone import PhoneSpec
+from benchmark.latency.devices import LatencyResult
 from benchmark.workflow.bench import BenchRequest, BenchResult, bench
 
 log = logging.getLogger("benchmark")
 
 
 def bench_emulated(
-    phone: Profile,
+    phone: PhoneSpec,
     request: BenchRequest,
     *,
     devices: int = 1,
-    on_latency: Callable[[LatencyRun], None] | None = None,
+    on_latency: Callable[[LatencyResult], None] | None = None,
 ) -> BenchResult:
     """`bench` through a private adb server with `devices` emulated phones of this kind, stopped afterwards."""
     if devices < 1:

@@ -13,7 +13,7 @@ from benchmark.device.adb import AdbServer, DeviceError
 from benchmark.device.select import select_devices
 from benchmark.emulated import arm_runtime
 from benchmark.emulated.binfmt import check_host
-from benchmark.emulated.profile import Profile, Qemu, load_profile
+from benchmark.emulated.phone import PhoneSpec, Qemu, load_phone
 from benchmark.farm.history import History, open_existing
 from benchmark.farm.history_db import locate
 from benchmark.images import ImageSet, load_dataset, load_image_set
@@ -78,11 +78,11 @@ def runner_file(path: Path | None) -> None:
         )
 
 
-def emulated_phone(name: str, flag: str = "--phone") -> Profile:
+def emulated_phone(name: str, flag: str = "--phone") -> PhoneSpec:
     """An emulated phone by name (configs/emulated) and, for an ARM one, everything it runs with: QEMU, the ARM
     runtime folder, its benchmark_bin, the instruction-count plugin and the class's cost model file."""
     try:
-        phone = load_profile(name)
+        phone = load_phone(name)
     except ToolkitError as e:
         raise UsageError(f"{flag} {name}: {e}") from None
     if phone.qemu is not None:

@@ -21,7 +21,8 @@ from converter.pir.params import StoredTensor, read_tensor_headers
 from converter.program.gemv_tail import matching_convs
 from converter.program.graph_fixes import parse_program
 from converter.program.static_shapes import static_dims
-from converter.sources.model_files import ModelFiles, ModelFormatError
+from converter.sources.model_files import ModelFiles
+from converter.sources.model_format import ModelFormatError
 
 log = logging.getLogger(__name__)
 FP16_OVERFLOW = 65520.0  # the smallest magnitude that rounds to inf in fp16 (its largest finite value is 65504)

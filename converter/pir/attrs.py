@@ -3,15 +3,30 @@ folded into attributes, the element types some ops record, and the fixed values 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import numpy as np
 
-from converter.pir.json_format import PirOp
-from converter.pir.op_table import AttrOperand, OpMapping
+from converter.pir.constants import Constant
+from converter.pir.json_format import PirOp, PirValue
+from converter.pir.op_table import AttrOperand, OpMapping, PirOpTable
 
-if TYPE_CHECKING:
-    from converter.pir.translate import _Builder
+
+class AttributeSource(Protocol):
+    """What an op's attributes are read from: the translator's state so far (converter.pir.translate's builder)."""
+
+    @property
+    def table(self) -> PirOpTable: ...
+
+    @property
+    def consts(self) -> Mapping[int, Constant]: ...  # value id -> its evaluated constant
+
+    @property
+    def types(self) -> Mapping[int, PirValue]: ...  # value id -> the value, with its tensor type
+
+    def error(self, op: PirOp, detail: str, attribute: str | None = None) -> Exception: ...
+
 
 # framework.proto AttrType
 _INT, _FLOAT, _INTS, _FLOATS, _BOOLEAN, _LONG, _LONGS, _FLOAT64S, _FLOAT64 = 0, 1, 3, 4, 6, 9, 11, 12, 15
@@ -49,7 +64,7 @@ def coerce(value: Any, attr_type: int) -> Any:
     return value
 
 
-def pir_attributes(builder: _Builder, op: PirOp, m: OpMapping, proto_attrs: dict[str, int]) -> dict[str, Any]:
+def pir_attributes(builder: AttributeSource, op: PirOp, m: OpMapping, proto_attrs: dict[str, int]) -> dict[str, Any]:
     """Every attribute the Paddle 2.6 op gets from the PIR op; the rest keep Paddle 2.6's defaults."""
     attrs: dict[str, Any] = {}
     for name, value in op.attrs.items():

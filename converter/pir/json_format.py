@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from converter.sources.model_files import ModelFormatError
+from converter.sources.model_format import ModelFormatError
 
 # PIR serialization versions (the file's base_code.version) and the Paddle releases that write them, measured with
 # paddle.jit.save of each release (3.0.0, 3.1.1, 3.2.2, 3.3.1). A newer one may rename ops or attributes, so it is

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from converter.pir.json_format import TensorType
-from converter.sources.model_files import ModelFormatError
+from converter.sources.model_format import ModelFormatError
 
 # framework.proto VarType.Type -> (name, bytes per element)
 _VAR_TYPES = {

@@ -23,7 +23,7 @@ from converter.pir.attrs import pir_attributes
 from converter.pir.constants import SHAPE_OPS, Constant, evaluate, shape_constant
 from converter.pir.json_format import PirOp, PirProgram, PirValue, TensorType
 from converter.pir.op_table import AttrOperand, PirOpTable, load_pir_table
-from converter.sources.model_files import ModelFormatError
+from converter.sources.model_format import ModelFormatError
 
 TRANSLATOR_FORMAT = 1  # bump when the translated program changes for the same input
 

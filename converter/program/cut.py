@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from converter.program.graph_fixes import parse_program
-from converter.sources.model_files import ModelFormatError
+from converter.sources.model_format import ModelFormatError
 
 _CONTROL = ("feed", "fetch")
 

@@ -32,7 +32,7 @@ from typing import Any
 from converter.opt.needs import FilledAttr, add_xshape, fill_defaults, var_dims
 from converter.program.gemv_tail import fix_gemv_tail
 from converter.program.static_shapes import fix_static_reshape, static_dims
-from converter.sources.model_files import ModelFormatError
+from converter.sources.model_format import ModelFormatError
 
 # rewrites any export may get because of a runtime kernel, not because of the form its Paddle version wrote
 KERNEL_WORKAROUNDS = frozenset({"fp16_gemv_tail"})

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from converter.sources.model_files import ModelFormatError
+from converter.sources.model_format import ModelFormatError
 
 # paddle.framework.proto VarType.Type values.
 _DTYPES = {

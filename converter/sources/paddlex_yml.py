@@ -1,5 +1,5 @@
 """PaddleX 3's `inference.yml`, the preprocessing file of a PaddleX model folder (`inference.json` +
-`inference.pdiparams` + `inference.yml`), read as converter.sources.model_files.DeployInfo.
+`inference.pdiparams` + `inference.yml`), read as converter.sources.deploy_yaml.DeployInfo.
 
 Two forms (PaddleX's readers and the PaddleSeg / PaddleClas writers it calls): a segmentation model's has PaddleSeg's
 `Deploy` mapping (`transforms`: Resize, Normalize; `input_shape`, `output_op`); a classification model's has
@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from converter.sources.model_files import DeployInfo, ModelFormatError, deploy_info
+from converter.sources.deploy_yaml import DeployInfo, deploy_info
+from converter.sources.model_format import ModelFormatError
 
 
 def _triple(v: Any, what: str, path: Path) -> tuple[float, float, float]:

@@ -1,4 +1,4 @@
-"""Emulated device profiles (configs/emulated/*.yaml): what the device reports, and fault/behaviour knobs."""
+"""Emulated phones (configs/emulated/*.yaml): what the device reports, and fault/behaviour knobs."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from converter.base.errors import ToolkitError
 from converter.base.strict import Frozen
 from converter.base.yaml_files import problems, read_mapping
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "configs" / "emulated"
+PHONES_DIR = Path(__file__).resolve().parents[2] / "configs" / "emulated"
 
 
-class ProfileError(ToolkitError):
-    """An emulated-device profile is invalid."""
+class PhoneSpecError(ToolkitError):
+    """An emulated phone's description is invalid."""
 
 
 class CpuPart(Frozen):
@@ -96,7 +96,7 @@ class BenchDefaults(Frozen):
     warmup: int = Field(ge=0)
 
 
-class Profile(Frozen):
+class PhoneSpec(Frozen):
     name: str
     state: Literal["device", "recovery", "unauthorized"] = "device"
     props: dict[str, str]
@@ -110,24 +110,24 @@ class Profile(Frozen):
     bench_defaults: BenchDefaults | None = None
 
 
-def load_profile(path_or_name: str | Path) -> Profile:
+def load_phone(path_or_name: str | Path) -> PhoneSpec:
     path = Path(path_or_name)
     if not path.suffix:
-        path = PROFILES_DIR / f"{path_or_name}.yaml"
-    known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
-    raw = read_mapping(path, ProfileError, missing=f"known emulated device profiles: {known}", top="name, props, ...")
+        path = PHONES_DIR / f"{path_or_name}.yaml"
+    known = ", ".join(sorted(p.stem for p in PHONES_DIR.glob("*.yaml")))
+    raw = read_mapping(path, PhoneSpecError, missing=f"known emulated phones: {known}", top="name, props, ...")
     try:
-        return Profile.model_validate(raw)
+        return PhoneSpec.model_validate(raw)
     except ValidationError as e:
-        raise ProfileError(f"{path}: {problems(e)}") from None
+        raise PhoneSpecError(f"{path}: {problems(e)}") from None
 
 
-def with_changes(profile: Profile, **changes: object) -> Profile:
+def with_changes(phone: PhoneSpec, **changes: object) -> PhoneSpec:
     """A copy with nested changes, e.g. with_changes(p, runner={"hang": True}); validated again."""
-    data = profile.model_dump()
+    data = phone.model_dump()
     for key, value in changes.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}
         else:
             data[key] = value
-    return Profile.model_validate(data)
+    return PhoneSpec.model_validate(data)

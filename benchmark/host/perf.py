@@ -94,10 +94,10 @@ def _check_x86(nb: Path) -> None:
         raise ToolkitError(f"{nb}: holds {info.target} kernels; only an x86 .nb can be profiled on this host")
 
 
-def profile_nb(
+def perf_nb(
     nb: Path, x: NDArray[Any], *, runs: int = 200, warmup: int = 10, timeout_s: float = 600.0
 ) -> HostProfileRecord:
-    """Profile `runs` single-thread inferences of an x86 .nb on input x."""
+    """perf samples of `runs` single-thread inferences of an x86 .nb on input x."""
     _check_x86(nb)
     perf = _perf()
     with tempfile.TemporaryDirectory(prefix="host-profile-") as tmp:
@@ -169,7 +169,7 @@ def timing_input(nb: Path, shape: tuple[int, int, int, int] | None = None) -> ND
     return preprocess(generated_image_set().items[0].bgr, pre)
 
 
-def profile_files(
+def perf_files(
     nbs: list[Path], *, input_shape: tuple[int, int, int, int] | None, runs: int, warmup: int
 ) -> list[HostProfileRecord]:
     """Each x86 .nb profiled in turn; a file that is not there or not an x86 .nb is refused before any profiling."""
@@ -179,4 +179,4 @@ def profile_files(
         if not nb.is_file():
             raise UsageError(f"{nb}: no such file")
         _check_x86(nb)  # before looking for its manifest: a file that is no x86 .nb is the first thing to say
-    return [profile_nb(nb, timing_input(nb, input_shape), runs=runs, warmup=warmup) for nb in nbs]
+    return [perf_nb(nb, timing_input(nb, input_shape), runs=runs, warmup=warmup) for nb in nbs]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.host.profile import FAMILIES, OTHER, family, group, parse_report, perf_usable
+from benchmark.host.perf import FAMILIES, OTHER, family, group, parse_report, perf_usable
 from benchmark.records.run_files import read_run
 from tests.conftest import PORTRAIT_V2
 
