@@ -60,13 +60,18 @@ def install(apk: Path, server: AdbServer, serial: str | None) -> str:
     return serials[0]
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m android_demo.install`."""
     p = argparse.ArgumentParser(prog="python -m android_demo.install", description=__doc__)
     p.add_argument("--apk", type=Path, default=DEFAULT_OUT / APK_NAME)
     p.add_argument("--adb", help="adb server HOST:PORT (default $ANDROID_ADB_SERVER_HOST/PORT or 127.0.0.1:5037)")
     p.add_argument("--serial", help="the device (default $ANDROID_SERIAL, else the only one attached)")
     p.add_argument("-v", "--verbose", action="store_true")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
         server = AdbServer.from_env(args.adb)

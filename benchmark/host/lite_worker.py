@@ -4,7 +4,7 @@
 Usage: python -m benchmark.host.lite_worker --model X.nb --inputs in.npz --outputs out.npz
 in.npz holds arrays named "<item>/<input index>"; out.npz gets "<item>/<output name>".
 Prints one JSON line with init_ms and run_ms (per item) on stdout.
-With --perf-control FIFO (benchmark/host_profile.py) the first item is run --warmup times first, and "enable" /
+With --perf-control FIFO (benchmark/host/profile.py) the first item is run --warmup times first, and "enable" /
 "disable" are written to perf's control FIFO around the items, so a profile holds the inference loop only.
 """
 
