@@ -295,7 +295,8 @@ def build(
     return info
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m android_demo.build`."""
     p = argparse.ArgumentParser(prog="python -m android_demo.build", description=__doc__)
     p.add_argument("--model-dir", type=Path, required=True, help="converted model folder (build/models/NAME)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -313,7 +314,11 @@ def main(argv: list[str] | None = None) -> int:
         help="build even when a native library is not 16 KB page aligned (side-loading; Google Play refuses it)",
     )
     p.add_argument("-v", "--verbose", action="store_true")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
         if args.precision and len(args.precision) > 1:

@@ -212,15 +212,20 @@ def image_files(folder: Path | None, max_images: int) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:max_images]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m android_demo.goldens`: the golden files alone (make android-demo writes them itself)."""
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m android_demo.goldens`."""
     p = argparse.ArgumentParser(prog="python -m android_demo.goldens", description=__doc__)
     p.add_argument("--model-dir", type=Path, required=True, help="a converted model folder (build/models/NAME)")
     p.add_argument("--images", type=Path, help="folder of images (default: two generated images)")
     p.add_argument("--max-images", type=int, default=3)
     p.add_argument("--out", type=Path, default=Path("build/android/goldens"))
     p.add_argument("-v", "--verbose", action="store_true")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m android_demo.goldens`: the golden files alone (make android-demo writes them itself)."""
+    args = parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
         images = image_files(args.images, args.max_images)

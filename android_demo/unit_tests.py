@@ -48,14 +48,19 @@ def run_unit_tests(model_dir: Path, images: list[Path], out: Path) -> tuple[int,
     return r.returncode, r.stdout + r.stderr
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m android_demo.unit_tests`."""
     p = argparse.ArgumentParser(prog="python -m android_demo.unit_tests", description=__doc__)
     p.add_argument("--model-dir", type=Path, required=True, help="converted model folder (build/models/NAME)")
     p.add_argument("--images", type=Path, help="folder of real images for the goldens (default: generated)")
     p.add_argument("--max-images", type=int, default=3)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("-v", "--verbose", action="store_true")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
         images = image_files(args.images, args.max_images)

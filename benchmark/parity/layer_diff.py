@@ -162,7 +162,13 @@ def quantized_program(model_dir: Path) -> Program:
     entry = data.files.get(manifest.nb_name("arm", "int8")) if data else None
     q = entry.quantization if entry else None
     model, params = model_dir / PROGRAM_DIR / "model.pdmodel", model_dir / PROGRAM_DIR / "model.pdiparams"
-    fix = f"reconvert it: make convert MODELS={model_dir.name} PRECISIONS=fp32,int8 CALIB=<photos> FORCE=1"
+    # a missing .nb is what makes a conversion redo a variant (converter.artifacts.manifest.stale_files)
+    name, out = model_dir.name, model_dir.parent
+    fix = (
+        f"reconvert it: delete {model_dir / manifest.nb_name('arm', 'int8')}, then make convert MODELS={name} "
+        f"OUT={out} PRECISIONS=fp32,int8 CALIB=<photos> (a zoo model) or python -m converter model DIR --name {name} "
+        f"--out {out} --precision fp32,int8 --calib <photos> (your own)"
+    )
     if q is None or not q.program_sha256 or not model.is_file() or not params.is_file():
         raise UsageError(f"{model_dir}: the quantized program of its int8 variant was not kept; {fix}")
     if sha256_file(model) != q.program_sha256:
