@@ -5,6 +5,7 @@ android_demo.install against each class of bad input that applies to it. For eac
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
@@ -17,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from android_demo import install
-from benchmark.cli import main as bench_cli
 from converter.cli import main as convert_cli
 from tests.conftest import PORTRAIT_V2, built_once
 
+bench_cli = importlib.import_module("benchmark.cli.main")  # the package re-exports main(), shadowing the module
 SECRET = "s3cr3t-pw"
 MAINS: dict[str, Callable[[list[str] | None], int]] = {
     "converter": convert_cli.main,
@@ -337,7 +338,8 @@ FARM = [
         "127.0.0.1:1",
         HISTORY=f"postgresql://farm:{SECRET}@127.0.0.1:1/farm",
     ),  # fmt: skip
-    c("benchmark", "gate --baseline nosuch --history {history} --reports {reports}", NAME, "nosuch"),
+    c("benchmark", "gate --baseline previous --run nosuch --history {history} --reports {reports}", NAME, "nosuch"),
+    c("benchmark", "gate --baseline previous --history {history} --reports {reports}", NAME, "no finished farm run"),
     c("benchmark", "gate --baseline {missing}.json --history {history} --reports {reports}", MISSING, "{missing}"),
     c("benchmark", "gate --baseline previous --farm {txt} --reports {reports}", WRONG, "{txt}"),
     c("benchmark", "history runs --history {missing}", MISSING, "{missing}"),

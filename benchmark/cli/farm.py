@@ -186,6 +186,8 @@ def check_gate(args: argparse.Namespace) -> GateCommand:
     output_dir(args.reports, "--reports")
     junit = args.junit or args.reports / "gate-junit.xml"
     output_dir(junit.parent, "--junit")
+    if args.baseline.endswith(".json"):
+        existing_file(Path(args.baseline), "--baseline", fix="export one with `make baseline` (history export)")
     location = _history_path(args)
     preflight.history_location(location, must_exist=True)
     with open_existing(location) as history:

@@ -50,7 +50,7 @@ def _targets(text: str) -> tuple[str, ...]:
     items = tuple(csv_list(text))
     bad = [t for t in items if t not in TARGETS]
     if bad or not items:
-        raise argparse.ArgumentTypeError(f"targets must be a comma-separated subset of {', '.join(TARGETS)}")
+        raise argparse.ArgumentTypeError(f"{text!r}: targets must be a comma-separated subset of {', '.join(TARGETS)}")
     return items
 
 
@@ -141,10 +141,10 @@ def _check_model(args: argparse.Namespace) -> argparse.Namespace:
     for folder in args.folder:
         files = find_model_files(folder)
         if files.layout == PIR:
-            read_pir(files.model_file)
             given = os.environ.get("PADDLE3_PYTHON")
             if given and not Path(given).is_file():
                 raise UsageError(f"$PADDLE3_PYTHON {given} does not exist: unset it to let the toolkit make one")
+            read_pir(files.model_file)
         else:
             read_program(files.model_file)
     return args

@@ -18,7 +18,13 @@ from converter.artifacts import manifest
 from converter.base.errors import ToolkitError
 from converter.opt.run import opt_version, preflight
 from converter.pipeline.fp16_risks import fp16_warnings
-from converter.pipeline.graph_fix_check import FIXED_DIR, UNFIXED_DIR, prepare_graph_fixes, unfixed_op_counts
+from converter.pipeline.graph_fix_check import (
+    FIXED_DIR,
+    UNFIXED_DIR,
+    checked_on_other_images,
+    prepare_graph_fixes,
+    unfixed_op_counts,
+)
 from converter.pipeline.input_shape import shape_from_files
 from converter.pipeline.variants import UNBUILDABLE, VariantInputs, builds_int8, convert_variants
 from converter.pir.source import is_pir, translated_source
@@ -117,7 +123,8 @@ def convert_source(
         log.info("%s: renamed %s", spec.name, note)
     opt_ver = opt_version()
     int8_key = int8.key(source.sha256, fixes.enabled) if int8 else None
-    todo = _plan(outcome, current, targets, precisions, opt_ver=opt_ver, fixes_enabled=fixes.enabled, int8_key=int8_key)
+    known = None if checked_on_other_images(current, fixes) else current  # fixes checked on other photos: again
+    todo = _plan(outcome, known, targets, precisions, opt_ver=opt_ver, fixes_enabled=fixes.enabled, int8_key=int8_key)
     if not todo:
         if current is not None:
             manifest.ensure_spec(model_dir, current)

@@ -6,6 +6,7 @@ is converted, with a warning. What was done is written into the manifest under `
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import math
 import shutil
@@ -26,7 +27,7 @@ from converter.program.graph_fixes import fix_program
 from converter.reference.desktop import Reference, ReferenceRunner
 from converter.schema.manifest_types import FilledAttribute, GraphFixesInfo, InputPreprocess, Manifest
 from converter.sources.fetch import ModelSource
-from converter.sources.model_files import write_program_folder
+from converter.sources.model_files import sha256_file, write_program_folder
 from converter.sources.spec import GraphFixSettings
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class GraphFixOutcome:
     parity_images: int = 0
     warning: str | None = None
     filled: list[FilledAttr] = field(default_factory=list)
+    images_folder: str | None = None  # the photos checked besides the generated images (--fix-images / $IMAGES)
+    images_key: str | None = None  # fix_images_key of that folder
 
     @property
     def applied(self) -> bool:
@@ -61,6 +64,8 @@ class GraphFixOutcome:
             program_ops_after=self.program_ops[1],
             parity_max_abs_diff=self.parity_max_abs_diff,
             parity_images=self.parity_images,
+            parity_images_folder=self.images_folder,
+            parity_images_key=self.images_key,
             warning=self.warning,
             attribute_defaults=[
                 FilledAttribute(op=f.op_type, attribute=f.attribute, value=f.value, ops=f.ops) for f in self.filled
@@ -68,13 +73,40 @@ class GraphFixOutcome:
         )
 
 
+def _extra_files(extra: Path) -> list[Path]:
+    if not extra.is_dir():
+        raise ToolkitError(f"images folder {extra} does not exist (--fix-images / IMAGES)")
+    return sorted(p for p in extra.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:MAX_EXTRA_IMAGES]
+
+
+def fix_images_key(extra: Path | None) -> str | None:
+    """What the graph fixes' parity check ran on besides the generated images (--fix-images, default $IMAGES): a
+    hash of the photos' names and bytes, recorded in the manifest and part of the conversion's staleness key, so a
+    verdict always names its images and other images check the fixes again. None: generated images only."""
+    if extra is None:
+        return None
+    digest = hashlib.sha256()
+    for p in _extra_files(extra):
+        digest.update(f"{p.relative_to(extra).as_posix()}\0{sha256_file(p)}\0".encode())
+    return digest.hexdigest()
+
+
+def checked_on_other_images(current: Manifest | None, settings: GraphFixSettings) -> bool:
+    """The graph fixes were checked (applied or rejected) on other photos than --fix-images / $IMAGES name now."""
+    if current is None or current.graph_fixes is None or not settings.enabled:
+        return False
+    info = current.graph_fixes
+    if info.status not in ("applied", "rejected") or info.parity_images_key == fix_images_key(settings.images):
+        return False
+    log.info("%s: the graph fixes were checked on other photos than now given: converting again", current.model)
+    return True
+
+
 def _images(extra: Path | None) -> list[tuple[str, NDArray[Any]]]:
     images = generated_images()
     if extra is None:
         return images
-    if not extra.is_dir():
-        raise ToolkitError(f"images folder {extra} does not exist (--fix-images / IMAGES)")
-    files = sorted(p for p in extra.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:MAX_EXTRA_IMAGES]
+    files = _extra_files(extra)
     for p in files:
         try:
             images.append((str(p), load_image(p)))
@@ -118,6 +150,8 @@ def prepare_graph_fixes(
     outcome = GraphFixOutcome(
         "applied", fixed, result.rewrites, (result.ops_before, result.ops_after), diff, len(images), None, result.filled
     )
+    if settings.images is not None:
+        outcome.images_folder, outcome.images_key = str(settings.images), fix_images_key(settings.images)
     shown = ", ".join(f"{n} {k}" for k, n in result.rewrites.items())
     if not diff <= settings.tolerance:
         outcome.status, outcome.source = "rejected", source

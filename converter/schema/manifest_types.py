@@ -194,6 +194,10 @@ class GraphFixesInfo(Strict):
     program_ops_after: int = 0
     parity_max_abs_diff: float | None = None
     parity_images: int = 0
+    parity_images_folder: str | None = Field(
+        default=None, description="photos checked besides the generated images (--fix-images, default $IMAGES)"
+    )
+    parity_images_key: str | None = Field(default=None, description="hash of those photos' names and bytes")
     warning: str | None = None
     attribute_defaults: list[FilledAttribute] = []
     ops_before: dict[str, dict[str, int]] = Field(default_factory=dict, description="target -> .nb ops without")
