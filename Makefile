@@ -43,7 +43,7 @@ help:
 	@echo "make paddle3-env  make the Paddle 3 environment PIR exports (.json) are checked against (else on first use)"
 	@echo "make bench-device    latency on attached phones (RUNNER=benchmark_bin, SERIAL=..., ADB=host:port)"
 	@echo "make bench-emulated  the same through a private adb server and an emulated device (host timings);"
-	@echo "                     DEVICE_PROFILE=sd855-arm: the real ARM runtime under QEMU (instruction counts)"
+	@echo "                     PHONE=sd855-arm: the real ARM runtime under QEMU (instruction counts)"
 	@echo "make runner    build a phone benchmark_bin (PADDLE_LITE_SRC=checkout at v2.13-rc, NDK_ROOT=...)"
 	@echo "make int8-study  which full-int8 quantization keeps accuracy (DATASET=labelled images; prints a zoo recipe)"
 	@echo "make bench-overhead  the harness's own share of the wall time (target <= 10%)"
@@ -52,7 +52,7 @@ help:
 	@echo "make baseline  export the latest farm run as build/baseline.json (for BASELINE=build/baseline.json)"
 	@echo "make bench-farm-scaling  farm wall time over 3 emulated devices / 1 device (target <= 1.3)"
 	@echo "make bench-graph-fixes  fixed vs unfixed .nb latency, interleaved (host; ADB=/SERIAL= or EMULATED=1 for devices;"
-	@echo "                        PROFILE=1: host time by kernel family with perf)"
+	@echo "                        PERF=1: host time by kernel family with perf)"
 	@echo "make report    build/reports/index.html + report.md from every run file"
 	@echo "make layer-diff MODEL=... PRECISION=fp16|int8  which layer departs from fp32 (ARM runtime under QEMU, cut by cut)"
 	@echo "make profile-arm MODELS=... PRECISIONS=...  ARM instructions per kernel family and op + estimated phone ms"
@@ -102,11 +102,13 @@ bench-device: $(STAMP)
 runner:
 	tools/build-phone-runner "$(PADDLE_LITE_SRC)" $(if $(OUT),"$(OUT)")
 
-# DEVICE_PROFILE: configs/emulated/<name>.yaml: sd855 (x86 kernels, fast), sd855-arm (the real ARM runtime under
-# QEMU; RUNNER defaults to $$ARM_RUNTIME_DIR/fp16/benchmark_bin), sd625-arm (Cortex-A53: no FP16).
+# PHONE: the emulated phone, configs/emulated/<name>.yaml: sd855 (x86 kernels, fast), sd855-arm (the real ARM runtime
+# under QEMU; RUNNER defaults to $$ARM_RUNTIME_DIR/fp16/benchmark_bin), sd625-arm (Cortex-A53: no FP16).
+# DEVICE_PROFILE is its old name, still read.
+PHONE ?= $(DEVICE_PROFILE)
 bench-emulated: $(STAMP)
 	$(PY) -m benchmark bench-emulated $(ZOO_ARGS) $(BENCH_ARGS) $(if $(DEVICES),--devices $(DEVICES)) \
-		$(if $(DEVICE_PROFILE),--profile "$(DEVICE_PROFILE)") $(if $(PRECISIONS),--precision "$(PRECISIONS)")
+		$(if $(PHONE),--phone "$(PHONE)") $(if $(PRECISIONS),--precision "$(PRECISIONS)")
 
 # Temporal stability per model x variant (reference on the desktop, variants on the ARM emulated phone), with and
 # without the shared temporal smoothing; sequences from a labelled set (DATASET, default the shared subset) or VIDEO=
@@ -156,7 +158,7 @@ PADDLE26 ?= human_pp_humansegv2_lite_192x192_paddle26,portrait_pp_humansegv2_lit
 bench-graph-fixes: $(STAMP)
 	$(PY) -m benchmark graph-fixes $(ZOO_ARGS) $(OUT_ARGS) --paddle26 "$(PADDLE26)" \
 		$(if $(ADB),--adb "$(ADB)") $(if $(SERIAL),--serial "$(SERIAL)") $(if $(RUNNER),--runner "$(RUNNER)") \
-		$(if $(EMULATED),--emulated) $(if $(PROFILE),--profile)
+		$(if $(EMULATED),--emulated) $(if $(or $(PERF),$(PROFILE)),--perf)
 
 # Which layer of a variant departs from desktop fp32: MODEL=<converted model>, PRECISION=fp16|int8 (the real ARM runtime
 # under QEMU, cut by cut; IMAGE=photo, LIMIT=N first cuts)
@@ -165,10 +167,10 @@ layer-diff: $(STAMP)
 		$(if $(IMAGE),--image "$(IMAGE)") $(if $(LIMIT),--limit $(LIMIT)) $(if $(REPORTS),--reports "$(REPORTS)")
 
 # Where the ARM instructions go, per kernel family and op, with the estimated phone latency: MODELS=zoo names or
-# CONVERTED=your own models (python -m converter model DIR), PRECISIONS, DEVICE_PROFILE (default sd855-arm)
+# CONVERTED=your own models (python -m converter model DIR), PRECISIONS, PHONE (default sd855-arm)
 profile-arm: $(STAMP)
 	$(PY) -m benchmark profile-arm $(ZOO_ARGS) $(if $(CONVERTED),--converted "$(CONVERTED)") $(if $(OUT),--out "$(OUT)") \
-		$(if $(DEVICE_PROFILE),--profile "$(DEVICE_PROFILE)") $(if $(PRECISIONS),--precision "$(PRECISIONS)") \
+		$(if $(PHONE),--phone "$(PHONE)") $(if $(PRECISIONS),--precision "$(PRECISIONS)") \
 		$(if $(REPORTS),--reports "$(REPORTS)") $(if $(COMPARE_COUNT),--compare-plain-count)
 
 # Fit the cost model of each phone class to your bench-device medians (and the ARM profiles of the same variants)

@@ -83,14 +83,14 @@ class InstallCommand:
 def check_install(args: argparse.Namespace) -> InstallCommand:
     """The APK (a demo APK with a trained model), the adb server, exactly one device: before anything is pushed."""
     existing_file(args.apk, "--apk", fix="build it with `make android-demo`")
-    server = preflight.adb_server(args.adb)
-    serials = preflight.devices(server, args.serial)
     spec = apk_model(args.apk)
     if spec.weights == "random":
         raise InstallError(
             f"{args.apk} carries {spec.model} with RANDOM weights (a stand-in for a model whose weights were not "
             "available): its masks are meaningless; rebuild the APK with a trained model (make android-demo)"
         )
+    server = preflight.adb_server(args.adb)
+    serials = preflight.devices(server, args.serial)
     if len(serials) > 1:
         raise InstallError(f"{len(serials)} devices attached ({', '.join(serials)}): choose one with SERIAL=...")
     return InstallCommand(args.apk, server, serials[0])

@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +92,7 @@ CONVERTER = [
     c("converter", "model {small} --precision fp64 --out {out}", NAME, "fp64"),
     c("converter", "inspect {missing}", MISSING, "{missing}"),
     c("converter", "inspect {empty}", WRONG, "{empty}"),
-    c("converter", "inspect {garbage_nb}", CORRUPT, "{garbage_nb}"),
+    c("converter", "inspect {garbage_nb}", CORRUPT, "{garbage_nb}", code=1),  # read, and judged corrupt
 ]
 
 LATENCY_PATH = [
@@ -397,18 +398,18 @@ ARM = [
     c("benchmark", "layer-diff --model small --precision int8 --out {conv} --reports {reports}", MISSING, "int8"),
     c("benchmark", "calibrate --device-class NOSUCHSOC --reports {reports}", NAME, "NOSUCHSOC"),
     c("benchmark", "calibrate --reports {reports}", ENV, "{broken_costs}", COST_MODELS_DIR="{broken_costs}"),
-    c("benchmark", "calibrate --reports {reports}", ENV, "COST_MODELS_DIR", COST_MODELS_DIR="{missing}"),
+    c("benchmark", "calibrate --reports {reports}", ENV, "COST_MODELS_DIR", COST_MODELS_DIR="{txt}"),
     c("benchmark", "calibrate --reports {reports} --write-to {txt}", WRONG, "--write-to"),
 ]
 
 INSTALL = [
     c("android_demo.install", "--apk {missing}", MISSING, "{missing}"),
     c("android_demo.install", "--apk {empty}", WRONG, "{empty}"),
-    c("android_demo.install", "--apk {txt} --adb 127.0.0.1:1", SERVER, "127.0.0.1:1"),
-    c("android_demo.install", "--apk {txt} --adb {not_adb}", SERVER, "{not_adb}"),
-    c("android_demo.install", "--apk {txt}", ENV, "ANDROID_ADB_SERVER_PORT", ANDROID_ADB_SERVER_PORT="abc"),
-    c("android_demo.install", "--apk {txt} --adb {lab} --serial nosuch", NAME, "nosuch"),
-    c("android_demo.install", "--apk {txt} --adb {lab} --serial {lab_serial}", WRONG, "not a demo APK"),
+    c("android_demo.install", "--apk {txt}", WRONG, "not a demo APK"),
+    c("android_demo.install", "--apk {apk} --adb 127.0.0.1:1", SERVER, "127.0.0.1:1"),
+    c("android_demo.install", "--apk {apk} --adb {not_adb}", SERVER, "{not_adb}"),
+    c("android_demo.install", "--apk {apk}", ENV, "ANDROID_ADB_SERVER_PORT", ANDROID_ADB_SERVER_PORT="abc"),
+    c("android_demo.install", "--apk {apk} --adb {lab} --serial nosuch", NAME, "nosuch"),
 ]
 
 CASES = CONVERTER + LATENCY_PATH + HOST + FARM + ARM + INSTALL
@@ -470,9 +471,10 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, tiny_models, lab, data_dir:
         assert convert_cli.main(args) == 0
 
     conv = built_once(tmp_path_factory, "contract-small", convert)
+    apk = root / "demo.apk"  # no app, but the spec a demo APK carries: enough for the checks before the device
+    with zipfile.ZipFile(apk, "w") as z:
+        z.write(conv / "small" / "model_spec.json", "assets/model_spec.json")
     not_adb, close = _listen_and_close()
-    handle = lab.add_device(_profile("sd855"))
-    serials = [s for s in _serials(lab.server)]
     yield {
         "root": str(root),
         "txt": str(root / "notes.txt"),
@@ -484,28 +486,15 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, tiny_models, lab, data_dir:
         "broken_costs": str(costs),
         "history": str(root / "history.sqlite"),
         "small": str(small),
+        "apk": str(apk),
         "conv": str(conv),
         "x86_nb": str(conv / "small" / "x86-fp32.nb"),
         "arm_nb": str(conv / "small" / "arm-fp32.nb"),
         "data": str(data_dir / "mini_supervisely_subset"),
         "not_adb": not_adb,
         "lab": str(lab.server),
-        "lab_serial": serials[0],
     }
     close()
-    lab.remove_device(handle)
-
-
-def _profile(name: str):  # type: ignore[no-untyped-def]
-    from benchmark.emulated.phone import load_phone
-
-    return load_phone(name)
-
-
-def _serials(server) -> list[str]:  # type: ignore[no-untyped-def]
-    from benchmark.device.select import select_devices
-
-    return select_devices(server)
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
@@ -562,3 +551,19 @@ def teardown_module() -> None:
     path = os.environ.get("CONTRACT_TABLE")
     if path and TIMINGS:
         Path(path).write_text(json.dumps(TIMINGS, indent=1))
+
+
+def test_the_readme_and_every_help_state_the_same_exit_codes() -> None:
+    import argparse
+
+    from converter.cli.contract import EXIT_CODES_HELP
+
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    assert EXIT_CODES_HELP in readme
+    assert install.parser().epilog == EXIT_CODES_HELP
+    for parser in (convert_cli._parser(), bench_cli._parser()):
+        assert parser.epilog == EXIT_CODES_HELP
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        for name, command in sub.choices.items():
+            assert command.epilog == EXIT_CODES_HELP, name
+            assert "exit codes: 0" in command.format_help(), name

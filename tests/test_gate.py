@@ -153,10 +153,10 @@ def test_exported_baseline_file(tmp_path, capsys) -> None:  # type: ignore[no-un
 @pytest.mark.parametrize(
     ("setup", "args", "message"),
     [
-        ("none", ["--baseline", "base"], "does not exist; run `make bench-farm`"),
+        ("none", ["--baseline", "base"], "does not exist: run `make bench-farm`"),
         ("one", ["--baseline", "nosuch"], "run 'nosuch' is not in the history"),
         ("one", ["--baseline", "previous"], "holds no finished farm run before base"),
-        ("one", ["--baseline", "missing.json"], "baseline file missing.json does not exist"),
+        ("one", ["--baseline", "missing.json"], "--baseline missing.json does not exist"),
     ],
 )
 def test_gate_bad_input(tmp_path, capsys, monkeypatch, setup, args, message) -> None:  # type: ignore[no-untyped-def]

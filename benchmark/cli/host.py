@@ -89,6 +89,8 @@ def _device_parity(args: argparse.Namespace) -> int:
     if images is None:
         images = generated_image_set()
         log.info("no --images/--dataset: device parity on %d generated images", len(images.items))
+    for w in images.warnings:
+        log.warning("warning: %s", w)
     server = preflight.adb_server(args.adb)
     serials = preflight.devices(server, args.serial)
     prepared = model_choice(args).prepare()

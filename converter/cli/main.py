@@ -11,7 +11,9 @@ import logging
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from converter.base.cpu import prefer_avx2_math
 from converter.base.errors import ExitCode, ToolkitError, UsageError
@@ -33,7 +35,7 @@ from converter.cli.args import (
 from converter.cli.contract import EXIT_CODES_HELP, Command, run_command
 from converter.nb.inspect import inspect_nb
 from converter.opt.run import TARGETS
-from converter.pipeline.convert import ConversionSummary, convert_folder, convert_zoo
+from converter.pipeline.convert import ConversionSummary, ModelOutcome, convert_folder, convert_zoo
 from converter.pipeline.variants import builds_int8
 from converter.pir.json_format import read_pir
 from converter.program.read import read_program
@@ -126,37 +128,59 @@ def _inspect(args: argparse.Namespace) -> int:
             print("  ops: " + ", ".join(f"{k} x{v}" for k, v in info.op_counts.items()))
     if args.json:
         print(json.dumps(results, indent=2))
-    if failed == len(args.files):
-        return ExitCode.USAGE  # nothing could be read: nothing was inspected
-    return ExitCode.FAILED if failed else ExitCode.OK
+    return ExitCode.FAILED if failed else ExitCode.OK  # a file read and found corrupt: the inspection's verdict
 
 
-def _check_model(args: argparse.Namespace) -> argparse.Namespace:
-    """Every folder holds a program that can be read (a Paddle 3 export: and $PADDLE3_PYTHON, when set, exists),
-    the options make sense: before the first conversion."""
+@dataclass(frozen=True)
+class FolderBatch:
+    """`model`'s folders, checked: the ones whose program reads, and why each other one cannot be converted."""
+
+    args: argparse.Namespace
+    unreadable: dict[Path, str]
+
+
+def _check_model(args: argparse.Namespace) -> FolderBatch:
+    """Every folder's program is read (a Paddle 3 export: and $PADDLE3_PYTHON, when set, exists) and the options
+    make sense, before the first conversion. A folder that cannot be read is that folder's failure when others can
+    (they are converted, exit 1); when none can, the command could not start (exit 2)."""
     if args.name and len(args.folder) > 1:
         raise UsageError("--name names one output: give one folder with it")
     check_conversion_args(args)
     output_dir(args.out, "--out")
+    unreadable: dict[Path, str] = {}
     for folder in args.folder:
-        files = find_model_files(folder)
-        if files.layout == PIR:
-            given = os.environ.get("PADDLE3_PYTHON")
-            if given and not Path(given).is_file():
-                raise UsageError(f"$PADDLE3_PYTHON {given} does not exist: unset it to let the toolkit make one")
-            read_pir(files.model_file)
-        else:
-            read_program(files.model_file)
-    return args
+        try:
+            _read_folder(folder)
+        except ToolkitError as e:
+            unreadable[folder] = str(e)
+    if len(unreadable) == len(args.folder):
+        raise UsageError(next(iter(unreadable.values())))
+    return FolderBatch(args, unreadable)
 
 
-def _convert_folders(args: argparse.Namespace) -> int:
-    """Each folder in turn; one that fails does not stop the others (the summary says which failed)."""
+def _read_folder(folder: Path) -> None:
+    files = find_model_files(folder)
+    if files.layout == PIR:
+        given = os.environ.get("PADDLE3_PYTHON")
+        if given and not Path(given).is_file():
+            raise UsageError(f"$PADDLE3_PYTHON {given} does not exist: unset it to let the toolkit make one")
+        read_pir(files.model_file)
+    else:
+        read_program(files.model_file)
+
+
+def _convert_folders(batch: FolderBatch) -> int:
+    """Each readable folder in turn; one that fails does not stop the others (the summary says which failed)."""
+    args = batch.args
     start = time.monotonic()
     options = Int8Options(args.calib, args.calib_per_image, args.calib_algo, args.int8_weights)
     int8 = int8_plan(None, options, default_cache_dir()) if builds_int8(args.precision, args.targets) else None
     outcomes = []
     for folder in args.folder:
+        if folder in batch.unreadable:
+            log.error("error: %s", batch.unreadable[folder])
+            outcomes.append(ModelOutcome(args.name or folder.name, "failed", error=batch.unreadable[folder]))
+            continue
         outcome = convert_folder(
             folder,
             name=args.name,
@@ -198,7 +222,7 @@ def _convert_zoo(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
-COMMANDS: dict[str, Command[argparse.Namespace]] = {
+COMMANDS: dict[str, Command[Any]] = {
     "zoo": Command(_check_zoo, _convert_zoo),
     "model": Command(_check_model, _convert_folders),
     "inspect": Command(_check_inspect, _inspect),
