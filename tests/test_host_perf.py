@@ -69,7 +69,7 @@ def test_without_perf_and_with_an_arm_nb(
 ) -> None:
     arm = bench_out / PORTRAIT_V2 / "arm-fp32.nb"
     assert main(["host-profile", str(arm), "--reports", str(tmp_path)]) == 2
-    assert "holds arm kernels; only an x86 .nb can be profiled" in capsys.readouterr().err
+    assert "holds arm kernels: only an x86 .nb runs on this host" in capsys.readouterr().err
     garbage = tmp_path / "garbage.nb"
     garbage.write_bytes(b"garbage")  # no manifest beside it either: the file itself is what is reported
     assert main(["host-profile", str(garbage), "--reports", str(tmp_path)]) == 2

@@ -129,10 +129,14 @@ def test_full_int8_is_quantized_once_and_again_when_calibration_changes(  # type
 @pytest.mark.slow
 def test_int8_needs_calibration_images(models_dir, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     rc = _convert(models_dir, tmp_path / "out", tmp_path / "cache", tmp_path / "nowhere")
+    assert rc == 2 and "--calib (or $CALIB)" in capsys.readouterr().err  # bad input: refused before any conversion
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "empty").mkdir()
+    rc = _convert(models_dir, tmp_path / "out", tmp_path / "cache", tmp_path / "empty")
     out = capsys.readouterr()
-    assert rc == 1 and "full int8 needs calibration images" in out.err + out.out and "Traceback" not in out.err
-    assert not (tmp_path / "out" / HUMAN_V1 / "arm-int8.nb").exists()
-    assert (tmp_path / "out" / HUMAN_V1 / "arm-fp32.nb").is_file()  # the other variants are still converted
+    assert rc == 2 and "holds no jpg/png image" in out.err and "Traceback" not in out.err
+    assert not (tmp_path / "out").exists()
+    assert _convert(models_dir, tmp_path / "out", tmp_path / "cache", tmp_path / "empty", "--precision", "fp32") == 0
 
 
 @pytest.mark.slow

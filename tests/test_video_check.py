@@ -78,7 +78,7 @@ def test_bad_video_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.C
     empty.write_bytes(b"")
     reports = tmp_path / "reports"
     for path, what in ((one, "a single frame"), (broken, "cannot open it"), (empty, "cannot open it"),
-                       (tmp_path / "missing.mp4", "no such file")):  # fmt: skip
+                       (tmp_path / "missing.mp4", "does not exist")):  # fmt: skip
         assert main(["video-check", "--video", str(path), "--reports", str(reports)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and str(path) in err and what in err, err

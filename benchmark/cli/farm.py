@@ -37,7 +37,7 @@ from benchmark.records.runs import FarmScalingRun
 from benchmark.workflow import preflight, record_recommendations
 from converter.base.errors import ExitCode, UsageError
 from converter.base.needs import at_least, existing_file, greater_than, output_dir
-from converter.cli.args import add_precision_arg, add_zoo_args, env_path, model_sources
+from converter.cli.args import add_precision_arg, add_zoo_args, check_zoo_args, env_path, model_sources
 from converter.schema.zoo import load_zoo
 
 log = logging.getLogger("benchmark")
@@ -116,6 +116,7 @@ def check_farm(args: argparse.Namespace) -> argparse.Namespace:
     converted (a server of the farm that is down is that server's failure, reported with the others)."""
     cfg = load_farm(args.farm)
     preflight.history_location(args.history or cfg.history, must_exist=False)
+    check_zoo_args(args)
     preflight.zoo_models(args.zoo, args.models or cfg.models or [])
     preflight.runner_file(args.runner or cfg.runner)
     output_dir(args.reports, "--reports")
@@ -276,6 +277,7 @@ def check_scaling(args: argparse.Namespace) -> argparse.Namespace:
     greater_than(args.latency_ms, 0, "--latency-ms")
     at_least(args.rounds, 1, "--rounds")
     at_least(args.repeats, 1, "--repeats")
+    check_zoo_args(args)
     preflight.zoo_models(args.zoo, args.models)
     output_dir(args.reports, "--reports")
     return args

@@ -32,7 +32,7 @@ from benchmark.records.runs import GraphFixesRun
 from benchmark.workflow import preflight
 from converter.base.errors import ExitCode, ToolkitError, UsageError
 from converter.base.needs import at_least, output_dir
-from converter.cli.args import add_zoo_args, csv_list, env_path, model_sources
+from converter.cli.args import add_zoo_args, check_zoo_args, csv_list, env_path, model_sources
 from converter.schema.zoo import load_zoo
 
 log = logging.getLogger("benchmark")
@@ -126,6 +126,7 @@ def check_graph_fixes(args: argparse.Namespace) -> argparse.Namespace:
     at_least(args.rounds, 1, "--rounds")
     at_least(args.repeats, 1, "--repeats")
     at_least(args.warmup, 0, "--warmup")
+    check_zoo_args(args)
     preflight.zoo_models(args.zoo, args.models)
     known = load_exports()
     unknown = [a for a in args.paddle26 if a not in known]

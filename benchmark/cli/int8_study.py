@@ -12,7 +12,7 @@ from benchmark.records.run_files import DEFAULT_REPORTS
 from benchmark.workflow import preflight
 from converter.base.errors import ExitCode, ToolkitError, UsageError
 from converter.base.needs import at_least, existing_dir, output_dir
-from converter.cli.args import add_zoo_args, csv_list, env_path, model_sources
+from converter.cli.args import add_zoo_args, check_zoo_args, csv_list, env_path, model_sources
 from converter.quant.calibration import default_calibration_dir
 from converter.schema.zoo import load_zoo
 
@@ -94,6 +94,7 @@ def check_int8_study(args: argparse.Namespace) -> argparse.Namespace:
     if args.dataset is None:
         raise UsageError("int8-study needs labelled images: --dataset DIR (or DATASET=DIR), e.g. a PaddleSeg subset")
     at_least(args.groups, 0, "--groups")
+    check_zoo_args(args)
     preflight.zoo_models(args.zoo, args.models)
     preflight.image_inputs(dataset=args.dataset)
     for folder in (args.calib, *args.calib_alt):

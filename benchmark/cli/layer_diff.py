@@ -37,9 +37,6 @@ def check_layer_diff(args: argparse.Namespace) -> argparse.Namespace:
     data = manifest.read(model_dir)
     if data is None:
         raise UsageError(f"{model_dir}: no converted model {args.model!r} here; convert it first (make convert)")
-    nb = model_dir / manifest.nb_name("arm", args.precision)
-    if not nb.is_file():
-        raise UsageError(f"{nb} does not exist: convert {args.model} with PRECISIONS=fp32,{args.precision} first")
     greater_than(args.tolerance, 0, "--tolerance")
     at_least(args.limit, 1, "--limit")
     if args.image is not None:
@@ -48,6 +45,9 @@ def check_layer_diff(args: argparse.Namespace) -> argparse.Namespace:
             load_image(args.image)
         except ImageError as e:
             raise UsageError(f"--image {args.image}: {e}") from None
+    nb = model_dir / manifest.nb_name("arm", args.precision)
+    if not nb.is_file():
+        raise UsageError(f"{nb} does not exist: convert {args.model} with PRECISIONS=fp32,{args.precision} first")
     output_dir(args.reports, "--reports")
     return args
 

@@ -186,7 +186,8 @@ def x86_nb(path: Path, *, input_shape: object | None) -> None:
     except ToolkitError as e:
         raise UsageError(f"{path} is not a Paddle-Lite .nb file ({e}): give one that `make convert` wrote") from None
     if info.target != "x86":
-        raise UsageError(f"{path} holds {info.target} kernels: only an x86 .nb runs on this host (x86-<variant>.nb)")
+        x86 = path.with_name(path.name.replace(f"{info.target}-", "x86-", 1))
+        raise UsageError(f"{path} holds {info.target} kernels: only an x86 .nb runs on this host (e.g. {x86})")
     if input_shape is None and not any(manifest.read(d) is not None for d in (path.parent, path.parent.parent)):
         raise UsageError(f"no manifest beside {path}: pass --input-shape 1,3,H,W")
 

@@ -205,7 +205,10 @@ def check_zoo_args(args: argparse.Namespace) -> None:
 
 def check_conversion_args(args: argparse.Namespace) -> None:
     """--calib and --fix-images (and $CALIB / $IMAGES) name folders that exist."""
-    if args.calib is not None:
+    precision = getattr(args, "precision", None)
+    if args.calib is not None and (precision is None or "int8" in precision):  # full int8 may be built
         existing_dir(args.calib, "--calib", env="CALIB", fix="give a folder of calibration photos")
+        if not any(p.suffix.lower() in (".jpg", ".jpeg", ".png") for p in args.calib.iterdir()):
+            raise UsageError(f"--calib (or $CALIB) {args.calib} holds no jpg/png image: give calibration photos")
     if args.fix_images is not None:
         existing_dir(args.fix_images, "--fix-images", env="IMAGES", fix="give a folder of jpg/png images")
