@@ -8,6 +8,7 @@ arguments and returns a result; none prints or exits:
     prepare_jobs(zoo=, sources=, names=, precisions=) -> PreparedJobs     models converted where missing
     bench(server, BenchRequest(jobs=, settings=, zoo=, reports=, models_out=, images=, accuracy=)) -> BenchResult
         the whole bench workflow: latency, device parity (+ accuracy), the variant to ship (in the manifests)
+    bench_emulated(phone, BenchRequest(...), devices=) -> BenchResult   the same on emulated phones it starts and stops
     run_latency(server=, jobs=, settings=, reports=, runner=, serial=) -> LatencyResult
     check_devices(server=, serials=, jobs=, images=, zoo=, reports=, runner=, run_id=, accuracy=) -> DeviceChecks
     check_parity(zoo=, images=, reports=, names=, precisions=, sources=) -> ParityResult          host parity
@@ -27,6 +28,7 @@ from converter.base.lazy_api import lazy_getattr
 _API = {
     "AdbServer": "benchmark.device.adb",
     "bench": "benchmark.workflow",
+    "bench_emulated": "benchmark.workflow.emulated",
     "BenchRequest": "benchmark.workflow",
     "BenchResult": "benchmark.workflow",
     "BenchSettings": "benchmark.latency.run",

@@ -567,3 +567,27 @@ def test_the_readme_and_every_help_state_the_same_exit_codes() -> None:
         for name, command in sub.choices.items():
             assert command.epilog == EXIT_CODES_HELP, name
             assert "exit codes: 0" in command.format_help(), name
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["benchmark", "latency", "--offline"],
+        ["android_demo.install", "--apk", "README.md"],
+    ],
+)
+def test_a_bad_port_variable_is_one_line_in_a_fresh_process(argv: list[str], tmp_path: Path) -> None:
+    """adbutils reads $ANDROID_ADB_SERVER_PORT when it is imported: only a fresh process shows what a user sees."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "ANDROID_ADB_SERVER_PORT": "abc"}
+    r = subprocess.run(
+        [sys.executable, "-m", *argv], cwd=repo, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert r.returncode == 2, r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert "Traceback" not in r.stderr and len(errors) == 1, r.stderr
+    if argv[0] == "benchmark":
+        assert "ANDROID_ADB_SERVER_PORT" in errors[0]

@@ -14,12 +14,14 @@ import shlex
 import socket
 from dataclasses import dataclass
 
-import adbutils
-from adbutils.errors import AdbError, AdbTimeout
-
+from benchmark.device.adb_env import without_unusable_port
 from benchmark.device.info import THERMAL_SCRIPT, DeviceInfo, ThermalZone, info_script, parse_info, parse_zones
 from benchmark.device.protocol import ShellResult
 from converter.base.errors import ToolkitError
+
+with without_unusable_port():  # adbutils makes a client from $ANDROID_ADB_SERVER_PORT when imported
+    import adbutils
+    from adbutils.errors import AdbError, AdbTimeout
 
 UNUSABLE_REASONS = {
     "unauthorized": "USB debugging is not authorized: accept the RSA key prompt on the phone, then retry",
