@@ -223,6 +223,30 @@ LATENCY_PATH = [
     ),  # fmt: skip
     c("benchmark", "profile-arm --converted nosuch --out {out} --reports {reports}", NAME, "nosuch"),
     c("benchmark", "profile-arm --converted small --precision int8 --out {conv} --reports {reports}", NAME, "int8"),
+    c("benchmark", "bench-emulated --images {missing} --offline --out {out} --reports {reports}", MISSING, "--images"),
+    c("benchmark", "overhead --offline --out {out} --reports {reports}", ENV, "RUNNER", RUNNER="{missing}"),
+    c("benchmark", "overhead --runner {missing} --offline --out {out} --reports {reports}", TOOL, "--runner"),
+    c(
+        "benchmark",
+        f"sweep --model {PORTRAIT_V2} --shapes 64x64 --emulated --runner {{missing}} --out {{out}}",
+        MISSING,
+        "--runner",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        f"sweep --model {PORTRAIT_V2} --shapes 64x64 --emulated --runner {{txt}} --out {{out}}",
+        WRONG,
+        "{txt}",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        f"sweep --model {PORTRAIT_V2} --shapes 64x64 --offline --out {{out}}",
+        ENV,
+        "ANDROID_ADB_SERVER_PORT",
+        ANDROID_ADB_SERVER_PORT="0",
+    ),  # fmt: skip
+    c("benchmark", "profile-arm --runner {missing} --offline --out {out} --reports {reports}", MISSING, "--runner"),
+    c("benchmark", "profile-arm --offline --out {out} --reports {txt}", WRONG, "--reports"),
 ]
 
 HOST = [
@@ -312,6 +336,8 @@ FARM = [
     c("benchmark", "farm --models no_such_model --offline --out {out} --reports {reports}", NAME, "no_such_model"),
     c("benchmark", "farm --run-name Bad! --offline --out {out} --reports {reports}", NAME, "--run-name"),
     c("benchmark", "farm --runner {txt} --offline --out {out} --reports {reports}", WRONG, "{txt}"),
+    c("benchmark", "farm --farm {dead_farm} --offline --out {out} --reports {reports}", SERVER, "127.0.0.1:1"),
+    c("benchmark", "gate --baseline previous --reports {reports}", ENV, "ftp", HISTORY="ftp://host/x"),
     c("benchmark", "farm-scaling --devices 1 --offline --out {out} --reports {reports}", NUMBER, "--devices"),
     c("benchmark", "farm-scaling --latency-ms 0 --offline --out {out} --reports {reports}", NUMBER, "--latency-ms"),
     c(
@@ -462,6 +488,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, tiny_models, lab, data_dir:
     costs.mkdir()
     (costs / "SM8150.yaml").write_text("device_class: [unclosed\n")
     (costs / "SDM625.yaml").write_text("device_class: [unclosed\n")
+    (root / "dead-farm.yaml").write_text(f"servers: [127.0.0.1:1]\nhistory: {root / 'farm.sqlite'}\n")
     with History(root / "history.sqlite"):
         pass
     small = tiny_models("small")
@@ -485,6 +512,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, tiny_models, lab, data_dir:
         "garbage_nb": str(root / "garbage.nb"),
         "broken_costs": str(costs),
         "history": str(root / "history.sqlite"),
+        "dead_farm": str(root / "dead-farm.yaml"),
         "small": str(small),
         "apk": str(apk),
         "conv": str(conv),

@@ -1,4 +1,4 @@
-"""A whole farm run from a farm file: prepare the models, discover the devices over every adb server, run every
+"""A whole farm run from a farm file: discover the devices over every adb server, prepare the models, run every
 device in parallel into one run file and the history, and return what happened (the CLI prints it)."""
 
 from __future__ import annotations
@@ -86,13 +86,14 @@ def run_farm_file(
     if run_name and not RUN_NAME_RE.match(run_name):
         raise UsageError(f"--run-name {run_name!r}: use lower-case letters, digits, '_', '-', '.' (max 64)")
     images = parity_images(cfg)
+    found = discover(cfg)  # before any conversion: a farm with no usable device converts nothing
+    if not found.devices:
+        raise NothingToRun(f"no usable device on {', '.join(cfg.servers)}; nothing to run", found)
     prepared = prepare_jobs(
         zoo=zoo, sources=sources, names=models or cfg.models, precisions=precisions or cfg.precisions
     )
-    found = discover(cfg)
-    if not found.devices or not prepared.jobs:
-        what = "no model could be prepared" if not prepared.jobs else f"no usable device on {', '.join(cfg.servers)}"
-        raise NothingToRun(f"{what}; nothing to run", found)
+    if not prepared.jobs:
+        raise NothingToRun("no model could be prepared; nothing to run", found)
     run_id = run_name or f"{utc_stamp().lower()}-{socket.gethostname().lower()[:20]}-{os.getpid()}"
     run_id = re.sub(r"[^a-z0-9_.-]", "-", run_id)
     store = History(history or cfg.history)

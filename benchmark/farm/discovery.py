@@ -59,7 +59,7 @@ def _reachable(cfg: FarmConfig, found: Discovery) -> list[AdbServer]:
             list_devices(server)
         except DeviceError as e:
             found.server_errors.append(f"adb server {server}: {e}")
-            log.error("error: adb server %s is not usable: %s (its devices are not run)", server, e)
+            log.warning("warning: adb server %s is not usable: %s (its devices are not run)", server, e)
             continue
         servers.append(server)
     for c in cfg.connect:
