@@ -15,6 +15,7 @@ STAMP   := $(VENV)/.installed
 #   TARGETS     opt targets to build (default: arm,x86)
 #   PRECISIONS  variants: fp32 fp16 int8 (full integer) int8w int16w (weight-only); CALIB=photos for int8
 ZOO_ARGS = $(if $(MODELS_DIR),--models-dir "$(MODELS_DIR)") $(if $(MODELS),--models "$(MODELS)") \
+	$(if $(RUNTIMES),--runtimes "$(RUNTIMES)") \
 	$(if $(FALLBACK),--fallback "$(FALLBACK)")
 
 BENCH_ARGS = $(if $(RUNNER),--runner "$(RUNNER)") $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(REPEATS),--repeats $(REPEATS)) \
@@ -80,6 +81,8 @@ $(STAMP): pyproject.toml Makefile
 	@# pull a second cv2 and a web stack: install it without dependencies, plus the few it imports.
 	$(PY) -m pip install --quiet requests six scipy scikit-learn tqdm filelock prettytable
 	$(PY) -m pip install --quiet --no-deps paddleseg==2.8.0
+	@# pnnx (ONNX -> ncnn) requires torch for its Python API; the toolkit runs only the executable the wheel ships.
+	$(PY) -m pip install --quiet --no-deps pnnx==20261020
 	@touch $@
 
 # The Paddle 3 reference environment (.venv-paddle3, or PADDLE3_VENV) that PIR exports are checked against; made on

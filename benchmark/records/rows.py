@@ -4,6 +4,7 @@ graph-fixes, host-profile, layer-diff): each a type like the latency and parity 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from pydantic import Field
 
@@ -144,3 +145,23 @@ def by_variant(records: Iterable[VideoRecord]) -> dict[tuple[str, str], list[Vid
     for r in records:
         groups.setdefault((r.model, r.variant), []).append(r)
     return groups
+
+
+class RuntimeRecord(Record):
+    """One model x runtime x precision on one emulated ARM core (benchmark/parity/runtimes.py): ARM instructions
+    per inference and the first inference of a fresh process against desktop Paddle Inference fp32."""
+
+    model: str
+    runtime: str = Field(description="paddle-lite or ncnn")
+    runtime_version: str
+    precision: str
+    phone: str = Field(description="the emulated ARM phone (its QEMU CPU model)")
+    cpu: str
+    status: Literal["ok", "skipped", "failed"]
+    reason: str | None = Field(default=None, description="why skipped or failed")
+    file: str | None = Field(default=None, description="the model file run (.nb, or the ncnn .param)")
+    insns_per_inference: int | None = None
+    images: int = 0
+    max_abs_diff: float | None = Field(default=None, description="worst image, first inference of a process")
+    argmax_agreement: float | None = Field(default=None, description="worst image: share of pixels of the same class")
+    non_finite: int = Field(default=0, description="inf/NaN values in any first-inference output (a failure)")

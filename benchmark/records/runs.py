@@ -16,6 +16,7 @@ from benchmark.records.rows import (
     HostProfileRecord,
     LayerDiffRecord,
     OverheadRecord,
+    RuntimeRecord,
     ScalingRecord,
     VideoRecord,
 )
@@ -171,6 +172,12 @@ class VideoRun(RunHeader):
     records: list[VideoRecord] = []
 
 
+class RuntimesRun(RunHeader):
+    kind: Literal["runtimes"] = "runtimes"
+    tolerance: dict[str, float] = Field(description="max |diff| against desktop fp32 that passes, per precision")
+    records: list[RuntimeRecord] = []
+
+
 class BaselineFile(Sub):
     """`history export`: one farm run's records, the gate's baseline."""
 
@@ -191,7 +198,8 @@ AnyRun = Annotated[
     | GraphFixesRun
     | HostProfileRun
     | LayerDiffRun
-    | VideoRun,
+    | VideoRun
+    | RuntimesRun,
     Field(discriminator="kind"),
 ]
 RUN_TYPES: dict[str, type[RunHeader]] = {
@@ -209,6 +217,7 @@ RUN_TYPES: dict[str, type[RunHeader]] = {
         HostProfileRun,
         LayerDiffRun,
         VideoRun,
+        RuntimesRun,
     )
 }
 RunKind = Literal[
@@ -224,6 +233,7 @@ RunKind = Literal[
     "int8-study",
     "layer-diff",
     "video",
+    "runtimes",
 ]
 
 

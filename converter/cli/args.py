@@ -120,8 +120,34 @@ def add_zoo_args(p: argparse.ArgumentParser, *, models: bool = True) -> None:
     )
     add_graph_fix_args(p)
     add_int8_args(p)
+    add_runtimes_arg(p)
     p.add_argument("--out", type=Path, default=Path("build/models"), help="output root (default: build/models)")
     p.add_argument("-v", "--verbose", action="store_true")
+
+
+RUNTIMES = ("paddle-lite", "ncnn")
+
+
+def runtimes_arg(text: str) -> tuple[str, ...]:
+    items = tuple(csv_list(text))
+    bad = [r for r in items if r not in RUNTIMES]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: runtimes must be a comma-separated subset of {', '.join(RUNTIMES)}"
+        )
+    if "paddle-lite" not in items:
+        raise argparse.ArgumentTypeError(f"{text!r}: paddle-lite is always converted (its program feeds ncnn's)")
+    return items
+
+
+def add_runtimes_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--runtimes",
+        type=runtimes_arg,
+        default=os.environ.get("RUNTIMES") or "paddle-lite",
+        help="paddle-lite, and ncnn: also <model>/ncnn/model.ncnn.param + .bin (paddle2onnx + pnnx, checked on the "
+        "desktop hop by hop; default $RUNTIMES, else paddle-lite)",
+    )
 
 
 def add_int8_args(p: argparse.ArgumentParser) -> None:
@@ -183,6 +209,7 @@ def model_sources(args: argparse.Namespace) -> ModelSources:
         graphs_dir=graphs_dir(args),
         fixes=graph_fix_settings(args),
         int8=Int8Options(args.calib, args.calib_per_image, args.calib_algo, args.int8_weights),
+        runtimes=args.runtimes,
     )
 
 

@@ -22,6 +22,7 @@ from converter.cli.args import (
     add_graph_fix_args,
     add_int8_args,
     add_precision_arg,
+    add_runtimes_arg,
     add_zoo_args,
     check_conversion_args,
     check_zoo_args,
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--out", type=Path, default=Path("build/models"))
     add_graph_fix_args(m)
     add_int8_args(m)
+    add_runtimes_arg(m)
     m.add_argument("-v", "--verbose", action="store_true")
     i = sub.add_parser("inspect", help="read a .nb header and kernel targets without loading it")
     i.add_argument("files", type=Path, nargs="+")
@@ -97,6 +99,8 @@ def _print_summary(summary: ConversionSummary) -> None:
         print(f"{o.name:<{width}}  {status:<11}  {outputs}")
         for file_name, why in o.skipped.items():
             print(f"{'':<{width}}  {'not built':<11}  {file_name}: {why}")
+        for runtime, why in o.failed_targets.items():
+            print(f"{'':<{width}}  {'FAILED':<11}  {runtime}: {why.removeprefix(f'{o.name}: ')[:110]}")
     for line in summary.lines():
         print(line)
 
@@ -190,6 +194,7 @@ def _convert_folders(batch: FolderBatch) -> int:
             out_root=args.out,
             fixes=graph_fix_settings(args),
             int8=int8,
+            runtimes=args.runtimes,
         )
         if outcome.error:
             log.error("error: %s", outcome.error)

@@ -26,6 +26,7 @@ from converter.pipeline.graph_fix_check import (
     unfixed_op_counts,
 )
 from converter.pipeline.input_shape import shape_from_files
+from converter.pipeline.ncnn_target import ncnn_step, ncnn_up_to_date, source_key
 from converter.pipeline.variants import UNBUILDABLE, VariantInputs, builds_int8, convert_variants
 from converter.pir.source import is_pir, translated_source
 from converter.program.read import ProgramInfo, read_program
@@ -55,6 +56,7 @@ class ModelOutcome:
     source: ModelSource | None = None
     model_dir: Path | None = None
     skipped: dict[str, str] = field(default_factory=dict)  # file name -> why it is not built
+    failed_targets: dict[str, str] = field(default_factory=dict)  # a runtime (ncnn) whose conversion failed -> why
 
     @property
     def ok(self) -> bool:
@@ -68,7 +70,7 @@ class ConversionSummary:
 
     @property
     def exit_code(self) -> int:
-        return 0 if all(o.ok for o in self.outcomes) else 1
+        return 0 if all(o.ok and not o.failed_targets for o in self.outcomes) else 1
 
     def lines(self) -> list[str]:
         ok = [o for o in self.outcomes if o.ok]
@@ -114,6 +116,7 @@ def convert_source(
     out_root: Path = DEFAULT_OUT,
     fixes: GraphFixSettings = DEFAULT_FIXES,
     int8: Int8Plan | None = None,
+    runtimes: tuple[str, ...] = ("paddle-lite",),
 ) -> ModelOutcome:
     start = time.monotonic()
     model_dir = out_root / spec.name
@@ -125,7 +128,9 @@ def convert_source(
     int8_key = int8.key(source.sha256, fixes.enabled) if int8 else None
     known = None if checked_on_other_images(current, fixes) else current  # fixes checked on other photos: again
     todo = _plan(outcome, known, targets, precisions, opt_ver=opt_ver, fixes_enabled=fixes.enabled, int8_key=int8_key)
-    if not todo:
+    ncnn_key = source_key(source.sha256, fixes.enabled)
+    ncnn_todo = "ncnn" in runtimes and not ncnn_up_to_date(model_dir, known, ncnn_key)
+    if not todo and not ncnn_todo:
         if current is not None:
             manifest.ensure_spec(model_dir, current)
         outcome.elapsed_s = time.monotonic() - start
@@ -145,14 +150,10 @@ def convert_source(
             outcome.warnings += fp16_warnings(fixed.source.files, (1, 3, pre.height, pre.width))
         out = program.outputs[0]
         data = _manifest_head(current, spec, source=original, program=program, pre=pre, warnings=outcome.warnings)
-        data.source_format = "pir" if translation else "program"
-        data.translation = translation
-        data.not_built = outcome.skipped
-        data.model_stats = _stats(spec, source, outcome)
+        data.source_format, data.translation = ("pir" if translation else "program"), translation
+        data.not_built, data.model_stats = outcome.skipped, _stats(spec, source, outcome)
         model_dir.mkdir(parents=True, exist_ok=True)
-        for target in sorted({t for t, _ in todo}):
-            ops = preflight(spec.name, fixed.source.files, target)
-            log.info("%s: opt preflight on %s: %d op types, all supported", spec.name, target, len(ops))
+        _preflight(spec.name, fixed.source, sorted({t for t, _ in todo}))
         convert_variants(
             spec,
             todo,
@@ -162,6 +163,9 @@ def convert_source(
         )
         fp32_targets = sorted({t for t, p in todo if p == "fp32"})
         data.graph_fixes = unfixed_op_counts(spec.name, fixed, source, model_dir, data, targets=fp32_targets)
+        if ncnn_todo:  # a failure is the ncnn target's, recorded; the Paddle-Lite files stand
+            data.ncnn = ncnn_step(spec.name, fixed.source, model_dir, pre, ncnn_key)
+            outcome.failed_targets.update({"ncnn": data.ncnn.error or ""} if data.ncnn.error else {})
         manifest.write(model_dir, data)
         outcome.status = "converted"
     except ToolkitError as e:
@@ -174,6 +178,12 @@ def convert_source(
         _remove_if_empty(model_dir)
     outcome.elapsed_s = time.monotonic() - start
     return outcome
+
+
+def _preflight(name: str, source: ModelSource, targets: list[str]) -> None:
+    for target in targets:
+        ops = preflight(name, source.files, target)
+        log.info("%s: opt preflight on %s: %d op types, all supported", name, target, len(ops))
 
 
 def _plan(
@@ -234,6 +244,7 @@ def _manifest_head(
         warnings=warnings,
         files=dict(current.files) if current else {},
         graph_fixes=current.graph_fixes if current else None,
+        ncnn=current.ncnn if current else None,
         recommended=dict(current.recommended) if current else {},
     )
 
@@ -248,6 +259,7 @@ def convert_folder(
     out_root: Path = DEFAULT_OUT,
     fixes: GraphFixSettings = DEFAULT_FIXES,
     int8: Int8Plan | None = None,
+    runtimes: tuple[str, ...] = ("paddle-lite",),
 ) -> ModelOutcome:
     """Convert a user's own Paddle inference model folder (not in the zoo); full int8 needs `int8`."""
     guess = folder.resolve().name
@@ -271,8 +283,9 @@ def convert_folder(
         source = ModelSource("local", files, checksums(files), "unknown")
     spec = ModelSpec(label, shape, Preprocess(), title=label)
     return convert_source(
-        spec, source, targets=targets, precisions=precisions, out_root=out_root, fixes=fixes, int8=int8
-    )
+        spec, source, targets=targets, precisions=precisions, out_root=out_root, fixes=fixes, int8=int8,
+        runtimes=runtimes,
+    )  # fmt: skip
 
 
 def convert_zoo(
@@ -332,8 +345,9 @@ def convert_zoo_model(
     except ToolkitError as e:  # the other variants are still converted; the model is reported failed
         int8_error, wanted = f"int8: {e}", tuple(p for p in wanted if p != "int8")
     outcome = convert_source(
-        spec, source, targets=targets, precisions=wanted, out_root=sources.out_root, fixes=fixes, int8=int8
-    )
+        spec, source, targets=targets, precisions=wanted, out_root=sources.out_root, fixes=fixes, int8=int8,
+        runtimes=sources.runtimes,
+    )  # fmt: skip
     if int8_error:
         outcome.status = "failed"
         outcome.error = f"{outcome.error}; {int8_error}" if outcome.error else int8_error

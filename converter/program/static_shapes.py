@@ -114,3 +114,26 @@ def fix_static_reshape(block: Any, dims: dict[str, list[int]]) -> int:
         shape.ints.extend(int(v) for v in values if v is not None)
         count += 1
     return count
+
+
+def static_program(data: bytes, input_shape: tuple[int, ...]) -> bytes:
+    """The program with its feed at `input_shape` and every variable's dims inferred from it, serialized: what an
+    exporter that reads the declared shapes needs (paddle2onnx writes an adaptive pool of a free-dim input as an
+    AveragePool with kernel -1). ValueError when the program has several feeds or an op cannot be inferred."""
+    from paddle.base import core
+
+    desc = core.ProgramDesc(data)
+    block = desc.block(0)
+    ops = [block.op(i) for i in range(block.op_size())]
+    feeds = [op.output("Out")[0] for op in ops if op.type() == "feed"]
+    if len(feeds) != 1 or block.find_var(feeds[0].encode()) is None:
+        raise ValueError(f"the program has {len(feeds)} feed(s); one input is needed")
+    block.find_var(feeds[0].encode()).set_shape(list(input_shape))
+    for op in ops:
+        if op.type() in ("feed", "fetch"):
+            continue
+        try:
+            op.infer_shape(block)
+        except Exception as e:  # noqa: BLE001 - Paddle's C++ errors: named, with the op
+            raise ValueError(f"{op.type()}: its shapes cannot be inferred at {list(input_shape)}: {e}") from None
+    return bytes(desc.serialize_to_string())

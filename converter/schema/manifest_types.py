@@ -205,6 +205,34 @@ class GraphFixesInfo(Strict):
     unfixed_errors: dict[str, str] = Field(default_factory=dict, description="target -> why opt failed without them")
 
 
+class NcnnHop(Strict):
+    """One hop of the ncnn conversion checked on the desktop against Paddle Inference (the program opt converts)."""
+
+    runtime: str = Field(description="what ran the hop's output: onnxruntime X, ncnn X (x86)")
+    max_abs_diff: float
+    argmax_agreement: float | None = Field(default=None, description="share of pixels with the same class")
+    images: int
+
+
+class NcnnInfo(Strict):
+    """The ncnn target (converter/pipeline/ncnn_target.py): files, the converters' versions, the parity per hop."""
+
+    status: Literal["converted", "failed"]
+    param: str | None = None  # relative to the model folder
+    bin: str | None = None
+    param_sha256: str | None = None
+    bin_sha256: str | None = None
+    program_sha256: str | None = Field(default=None, description="the Paddle program the files were converted from")
+    source_key: str | None = Field(default=None, description="the model's inputs and graph-fix setting (staleness)")
+    tools: dict[str, str] = Field(default_factory=dict, description="paddle2onnx, pnnx, ncnn (desktop wheel)")
+    min_runtime: str | None = Field(default=None, description="the oldest ncnn runtime that loads these files")
+    input_shape: list[int] = []
+    onnx: NcnnHop | None = None
+    ncnn_x86: NcnnHop | None = None
+    error_kind: str | None = None
+    error: str | None = None
+
+
 class Manifest(Strict):
     """One converted model: its source, input/output, preprocessing, and every `.nb` file."""
 
@@ -226,6 +254,7 @@ class Manifest(Strict):
     not_built: dict[str, str] = Field(default_factory=dict, description="file name -> why it is not built")
     model_stats: ModelStats | None = None
     graph_fixes: GraphFixesInfo | None = None
+    ncnn: NcnnInfo | None = Field(default=None, description="the ncnn target, when asked for (--runtimes ncnn)")
     recommended: dict[str, Recommended] = Field(default_factory=dict, description="by device class")
     source_format: Literal["program", "pir"] = Field(
         default="program", description="program: a .pdmodel ProgramDesc; pir: a Paddle 3 PIR export, translated"

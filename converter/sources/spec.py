@@ -73,6 +73,7 @@ class ModelSources:
     graphs_dir: Path | None = None  # official graphs for stand-ins
     fixes: GraphFixSettings = GraphFixSettings()
     int8: Int8Options = Int8Options()
+    runtimes: tuple[str, ...] = ("paddle-lite",)  # ncnn too: its .ncnn.param/.bin beside the .nb files
 
     @property
     def cache(self) -> Path:
