@@ -36,7 +36,7 @@ DEMO_IMAGES ?= $(wildcard $(or $(DATA_DIR),../shared/data)/pphumanseg_demo_image
 DEMO_DIR = $(or $(OUT),build/models)/$(DEMO_MODEL)
 
 .PHONY: help setup paddle3-env convert parity runner bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
-	baseline history-export history-import report bench-graph-fixes layer-diff profile-arm calibrate video-check android-demo android-install int8-study test test-fast lint format clean
+	baseline history-export history-import report bench-graph-fixes layer-diff profile-arm compare-runtimes calibrate video-check android-demo android-install int8-study test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
@@ -58,6 +58,7 @@ help:
 	@echo "make layer-diff MODEL=... PRECISION=fp16|int8  which layer departs from fp32 (ARM runtime under QEMU, cut by cut)"
 	@echo "make profile-arm MODELS=... PRECISIONS=...  ARM instructions per kernel family and op + estimated phone ms"
 	@echo "make history-export / history-import  move the farm history between SQLite and a PostgreSQL server"
+	@echo "make compare-runtimes  Paddle-Lite and ncnn side by side on the ARM emulated phone (MODELS=..., RUNTIMES=)"
 	@echo "make calibrate              fit the phone cost model to your bench-device records (or show the shipped fit)"
 	@echo "make video-check     mask flicker per model x variant, with and without smoothing (DATASET=labelled set | VIDEO=clip)"
 	@echo "make android-demo    Java unit tests + build/android/humanseg-demo.apk (DEMO_MODEL=..., PADDLE_LITE_ANDROID_DIR=...,"
@@ -175,6 +176,13 @@ profile-arm: $(STAMP)
 	$(PY) -m benchmark profile-arm $(ZOO_ARGS) $(if $(CONVERTED),--converted "$(CONVERTED)") $(if $(OUT),--out "$(OUT)") \
 		$(if $(PHONE),--phone "$(PHONE)") $(if $(PRECISIONS),--precision "$(PRECISIONS)") \
 		$(if $(REPORTS),--reports "$(REPORTS)") $(if $(COMPARE_COUNT),--compare-plain-count)
+
+# Paddle-Lite and ncnn side by side on one emulated ARM core (MODELS=..., PHONE=sd855-arm, IMAGES=photos): instructions
+# per inference and the first inference of a fresh process against desktop fp32; converts the ncnn files if needed
+compare-runtimes: $(STAMP)
+	$(PY) -m benchmark runtimes $(ZOO_ARGS) $(if $(OUT),--out "$(OUT)") $(if $(PHONE),--phone "$(PHONE)") \
+		$(if $(IMAGES),--images "$(IMAGES)") $(if $(PRECISIONS),--precision "$(PRECISIONS)") \
+		$(if $(REPORTS),--reports "$(REPORTS)")
 
 # Fit the cost model of each phone class to your bench-device medians (and the ARM profiles of the same variants)
 # in REPORTS; without phone records it prints the shipped fit and its leave-one-out errors

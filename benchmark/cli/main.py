@@ -1,5 +1,5 @@
 """python -m benchmark parity | host-run | latency | bench-emulated | overhead | sweep | report | farm | gate |
-history | graph-fixes | host-perf | int8-study | video-check | layer-diff | profile-arm | calibrate
+history | graph-fixes | host-perf | int8-study | video-check | layer-diff | profile-arm | calibrate | runtimes
 
 Exit codes: 0 the work asked for was done and passed; 1 some of it failed or judged a failure (finished work and run
 files are kept); 2 it could not start (bad input, a missing tool, nothing to run); 130 interrupted."""
@@ -51,6 +51,7 @@ from benchmark.cli.profile import (
     run_calibrate,
     run_profile_arm,
 )
+from benchmark.cli.runtimes import add_runtimes_command, check_runtimes, run_runtimes
 from benchmark.cli.sweep import add_sweep_command, check_sweep, run_sweep_command
 from benchmark.cli.video import add_video_command, check_video, run_video_check
 from benchmark.device.runner import ROUND_TIMEOUT_S
@@ -114,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     add_video_command(sub)
     add_layer_diff_command(sub)
     add_profile_commands(sub)
+    add_runtimes_command(sub)
     for command in sub.choices.values():  # every command's --help states the same exit codes
         command.epilog = EXIT_CODES_HELP
     return p
@@ -155,6 +157,7 @@ COMMANDS: dict[str, Command[Any]] = {
     "layer-diff": Command(check_layer_diff, run_layer_diff),
     "profile-arm": Command(check_profile_arm, run_profile_arm),
     "calibrate": Command(check_calibrate, run_calibrate),
+    "runtimes": Command(check_runtimes, run_runtimes),
 }
 ALIASES = {"host-profile": "host-perf"}  # the old name of host-perf
 

@@ -119,6 +119,12 @@ def compare_runtimes(
     refs = [next(iter(runner.run([x]).values())).astype(np.float64) for x in inputs]
     versions = {"paddle-lite": "v2.13-rc (lite_run)", "ncnn": ""}
     out = []
+    if data.ncnn is None or data.ncnn.status != "converted":  # asked for, and not there: a failure of its own
+        why = data.ncnn.error if data.ncnn is not None else "not converted (convert with --runtimes paddle-lite,ncnn)"
+        for p in (p for p in precisions if p in ("fp32", "fp16")):
+            out.append(RuntimeRecord(model=model_dir.name, runtime="ncnn", runtime_version="", precision=p,
+                                     phone=phone.name, cpu=phone.qemu.cpu if phone.qemu else "", status="failed",
+                                     reason=f"no ncnn files: {why}"))  # fmt: skip
     for v in variants(model_dir, precisions):
         try:
             if v.runtime == "ncnn" and not versions["ncnn"]:

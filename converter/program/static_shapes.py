@@ -136,4 +136,23 @@ def static_program(data: bytes, input_shape: tuple[int, ...]) -> bytes:
             op.infer_shape(block)
         except Exception as e:  # noqa: BLE001 - Paddle's C++ errors: named, with the op
             raise ValueError(f"{op.type()}: its shapes cannot be inferred at {list(input_shape)}: {e}") from None
+    _split_sections(block, ops)
     return bytes(desc.serialize_to_string())
+
+
+def _split_sections(block: Any, ops: list[Any]) -> None:
+    """A `split` into `num` equal parts gets its sections written out (paddle2onnx then writes an ONNX Split with
+    sizes: one without them becomes an ncnn Slice that crashes). Same outputs; only static dims are rewritten."""
+    for op in ops:
+        if op.type() != "split" or op.attr("num") <= 0 or list(op.attr("sections")):
+            continue
+        if any(op.input(n) for n in ("AxisTensor", "SectionsTensorList") if n in op.input_names()):
+            continue
+        var = block.find_var(op.input("X")[0].encode())
+        dims = list(var.shape()) if var is not None else []
+        axis, num = op.attr("axis"), op.attr("num")
+        axis = axis + len(dims) if axis < 0 else axis
+        if not dims or not 0 <= axis < len(dims) or dims[axis] <= 0 or dims[axis] % num:
+            continue
+        op._set_int32s_attr("sections", [dims[axis] // num] * num)
+        op._set_int32_attr("num", 0)

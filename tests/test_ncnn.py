@@ -1,0 +1,104 @@
+"""ncnn beside Paddle-Lite: the conversion (paddle2onnx + pnnx, each hop checked on the desktop against Paddle
+Inference), its record in the manifest, a failure that leaves the .nb files alone, and both runtimes' real ARM
+kernels side by side under QEMU (instructions per inference, first-inference parity)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from benchmark.records.runs import RuntimesRun
+from converter.cli.main import main as convert_main
+from tests.conftest import HUMAN_V1, PORTRAIT_V2, SUFFIX, built_once
+from tests.runs import latest, manifest_of
+
+bench_cli = importlib.import_module("benchmark.cli.main")
+
+
+def _convert(small: Path, out: Path, *extra: str) -> int:
+    argv = ["model", str(small), "--name", "small", "--out", str(out), "--precision", "fp32,fp16"]
+    return convert_main([*argv, "--runtimes", "paddle-lite,ncnn", *extra])
+
+
+@pytest.fixture(scope="module")
+def small_ncnn(tiny_models: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return built_once(tmp_path_factory, "ncnn-small", lambda out: _check(_convert(tiny_models("small"), out)))
+
+
+def _check(rc: int) -> None:
+    assert rc == 0
+
+
+def test_a_model_converts_to_ncnn_checked_hop_by_hop(small_ncnn: Path, tiny_models: Callable[[str], Path]) -> None:
+    m = manifest_of(small_ncnn / "small")
+    info = m.ncnn
+    assert info is not None and info.status == "converted", info
+    assert info.tools == {"paddle2onnx": "1.3.1", "pnnx": "20261020", "ncnn": "1.0.20261020"}
+    assert info.onnx is not None and info.ncnn_x86 is not None
+    assert info.onnx.max_abs_diff <= 1e-4 and info.ncnn_x86.max_abs_diff <= 1e-4 and info.ncnn_x86.images == 4
+    assert (small_ncnn / "small" / "ncnn" / "model.ncnn.param").is_file()
+    assert sorted(m.files) == ["arm-fp16.nb", "arm-fp32.nb", "x86-fp32.nb"]  # the Paddle-Lite files as always
+    param = small_ncnn / "small" / "ncnn" / "model.ncnn.param"
+    before = param.stat().st_mtime_ns
+    assert _convert(tiny_models("small"), small_ncnn) == 0  # up to date: nothing converted again
+    assert param.stat().st_mtime_ns == before
+
+
+def test_an_ncnn_failure_is_classified_and_the_nb_files_stand(
+    tiny_models: Callable[[str], Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("converter.pipeline.ncnn_target.TOLERANCE", 0.0)  # every hop now "differs"
+    assert _convert(tiny_models("small"), tmp_path) == 1
+    out = capsys.readouterr()
+    info = manifest_of(tmp_path / "small").ncnn
+    assert info is not None and info.status == "failed" and info.error_kind == "parity"
+    assert "differs from Paddle Inference" in (info.error or "") and "ncnn:" in out.err + out.out
+    assert (tmp_path / "small" / "arm-fp32.nb").is_file() and not (tmp_path / "small" / "ncnn").exists()
+
+
+def test_split_into_equal_parts_gets_its_sections(models_dir: Path) -> None:
+    """paddle2onnx writes an equal split as an ONNX Split without sizes, which ncnn turns into a crashing Slice."""
+    from paddle.base import core
+
+    from converter.program.static_shapes import static_program
+
+    data = (models_dir / (HUMAN_V1 + SUFFIX) / "model.pdmodel").read_bytes()
+    desc = core.ProgramDesc(static_program(data, (1, 3, 192, 192)))
+    block = desc.block(0)
+    splits = [block.op(i) for i in range(block.op_size()) if block.op(i).type() == "split"]
+    assert splits and all(op.attr("num") == 0 and len(op.attr("sections")) == 2 for op in splits)
+
+
+@pytest.mark.slow
+def test_both_runtimes_side_by_side_on_the_arm_core(
+    small_ncnn: Path, arm_runtime: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["runtimes", "--converted", "small", "--out", str(small_ncnn), "--reports", str(tmp_path)]
+    assert bench_cli.main([*argv, "--max-images", "2"]) == 0, capsys.readouterr()
+    run = latest(tmp_path, RuntimesRun)
+    got = {(r.runtime, r.precision): r for r in run.records}
+    assert set(got) == {("paddle-lite", "fp32"), ("paddle-lite", "fp16"), ("ncnn", "fp32"), ("ncnn", "fp16")}
+    for r in got.values():
+        assert r.status == "ok" and r.insns_per_inference and r.insns_per_inference > 0 and r.images == 2
+        assert r.non_finite == 0 and r.max_abs_diff is not None and r.max_abs_diff < 5e-2
+    assert got["ncnn", "fp32"].max_abs_diff < 1e-4 and got["ncnn", "fp32"].runtime_version.startswith("1.0.")
+
+
+@pytest.mark.slow
+def test_ncnn_does_less_arm_work_than_paddle_lite_on_portrait_v2_lite(
+    models_dir: Path, arm_runtime: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Instruction counts are deterministic (about 1e-6): the ratios are facts of the kernels, not timings."""
+    argv = ["runtimes", "--models", PORTRAIT_V2, "--models-dir", str(models_dir), "--offline", "--out", str(tmp_path)]
+    assert bench_cli.main([*argv, "--reports", str(tmp_path / "r"), "--max-images", "1"]) == 0, capsys.readouterr()
+    got = {(r.runtime, r.precision): r for r in latest(tmp_path / "r", RuntimesRun).records}
+    insns = {k: r.insns_per_inference or 0 for k, r in got.items()}
+    assert insns["ncnn", "fp16"] <= 0.70 * insns["paddle-lite", "fp16"]
+    assert insns["ncnn", "fp16"] <= 0.50 * insns["paddle-lite", "fp32"]
+    assert got["ncnn", "fp32"].max_abs_diff is not None and got["ncnn", "fp32"].max_abs_diff < 1e-4
