@@ -69,10 +69,26 @@ def test_split_into_equal_parts_gets_its_sections(models_dir: Path) -> None:
     from converter.program.static_shapes import static_program
 
     data = (models_dir / (HUMAN_V1 + SUFFIX) / "model.pdmodel").read_bytes()
-    desc = core.ProgramDesc(static_program(data, (1, 3, 192, 192)))
+    program, rewrites = static_program(data, (1, 3, 192, 192))
+    desc = core.ProgramDesc(program)
     block = desc.block(0)
     splits = [block.op(i) for i in range(block.op_size()) if block.op(i).type() == "split"]
     assert splits and all(op.attr("num") == 0 and len(op.attr("sections")) == 2 for op in splits)
+    assert rewrites["split_sections"] == len(splits) == 10
+
+
+def test_an_upsample_of_a_1x1_source_becomes_nearest(models_dir: Path) -> None:
+    """ncnn's fp16 bilinear kernel reads before a 1-pixel source; nearest of a 1x1 source is the same broadcast."""
+    from paddle.base import core
+
+    from converter.program.static_shapes import static_program
+
+    data = (models_dir / (PORTRAIT_V2 + SUFFIX) / "model.pdmodel").read_bytes()
+    program, rewrites = static_program(data, (1, 3, 144, 256))
+    desc = core.ProgramDesc(program)  # kept: a block does not keep its desc alive
+    block = desc.block(0)
+    types = [block.op(i).type() for i in range(block.op_size())]
+    assert rewrites.get("upsample_1x1_nearest") == types.count("nearest_interp_v2") == 1
 
 
 @pytest.mark.slow

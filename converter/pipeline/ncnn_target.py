@@ -40,6 +40,7 @@ from converter.sources.model_files import sha256_file
 log = logging.getLogger(__name__)
 NCNN_DIR = "ncnn"
 TOLERANCE = 1e-4  # fp32 max |diff| against Paddle Inference, each hop (measured: 3e-6 on portrait V2-Lite)
+NCNN_FORMAT = 2  # bump when the program sent to paddle2onnx changes (2: split sections, 1x1 upsample nearest)
 
 
 def ncnn_up_to_date(model_dir: Path, current: Manifest | None, source_key: str) -> bool:
@@ -54,7 +55,8 @@ def ncnn_up_to_date(model_dir: Path, current: Manifest | None, source_key: str) 
 
 
 def source_key(source_sha256: dict[str, str], fixes_enabled: bool) -> str:
-    return hashlib.sha256(json.dumps([source_sha256, fixes_enabled], sort_keys=True).encode()).hexdigest()
+    key = [source_sha256, fixes_enabled, NCNN_FORMAT]
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
 def ncnn_step(name: str, source: ModelSource, model_dir: Path, pre: InputPreprocess, key: str) -> NcnnInfo:
@@ -105,7 +107,7 @@ def convert_ncnn(name: str, source: ModelSource, model_dir: Path, pre: InputPrep
     shape = (1, 3, pre.height, pre.width)
     files = source.files
     try:
-        program = static_program(files.model_file.read_bytes(), shape)
+        program, rewrites = static_program(files.model_file.read_bytes(), shape)
     except ValueError as e:
         raise NcnnConversionError(name, "program_shape", str(e)) from None
     with tempfile.TemporaryDirectory(prefix="pplite-ncnn-") as tmp_name:
@@ -145,6 +147,7 @@ def convert_ncnn(name: str, source: ModelSource, model_dir: Path, pre: InputPrep
         tools=tools,
         min_runtime=MIN_RUNTIME,
         input_shape=list(shape),
+        rewrites=rewrites,
         onnx=onnx,
         ncnn_x86=x86,
     )

@@ -116,10 +116,11 @@ def fix_static_reshape(block: Any, dims: dict[str, list[int]]) -> int:
     return count
 
 
-def static_program(data: bytes, input_shape: tuple[int, ...]) -> bytes:
+def static_program(data: bytes, input_shape: tuple[int, ...]) -> tuple[bytes, dict[str, int]]:
     """The program with its feed at `input_shape` and every variable's dims inferred from it, serialized: what an
     exporter that reads the declared shapes needs (paddle2onnx writes an adaptive pool of a free-dim input as an
-    AveragePool with kernel -1). ValueError when the program has several feeds or an op cannot be inferred."""
+    AveragePool with kernel -1), with the two rewrites ncnn needs (how many of each returned; outputs unchanged).
+    ValueError when the program has several feeds or an op cannot be inferred."""
     from paddle.base import core
 
     desc = core.ProgramDesc(data)
@@ -136,13 +137,43 @@ def static_program(data: bytes, input_shape: tuple[int, ...]) -> bytes:
             op.infer_shape(block)
         except Exception as e:  # noqa: BLE001 - Paddle's C++ errors: named, with the op
             raise ValueError(f"{op.type()}: its shapes cannot be inferred at {list(input_shape)}: {e}") from None
-    _split_sections(block, ops)
-    return bytes(desc.serialize_to_string())
+    rewrites = {
+        "split_sections": _split_sections(block, ops),
+        "upsample_1x1_nearest": _broadcast_1x1_upsample(block, ops),
+    }
+    return bytes(desc.serialize_to_string()), {k: n for k, n in rewrites.items() if n}
 
 
-def _split_sections(block: Any, ops: list[Any]) -> None:
+def _source_is_1x1(block: Any, ops: list[Any], name: str) -> bool:
+    var = block.find_var(name.encode())
+    dims = list(var.shape()) if var is not None else []
+    if len(dims) == 4 and dims[2:] == [1, 1]:
+        return True
+    producer = next((op for op in ops if name in op.output_arg_names()), None)  # a pool to 1x1 left free by Paddle
+    if producer is None or producer.type() != "pool2d":
+        return False
+    return bool(producer.attr("global_pooling")) or (
+        bool(producer.attr("adaptive")) and list(producer.attr("ksize")) == [1, 1]
+    )
+
+
+def _broadcast_1x1_upsample(block: Any, ops: list[Any]) -> int:
+    """A bilinear upsample of a 1x1 source is a broadcast: it becomes a nearest upsample (the same values). ncnn's
+    fp16 bilinear kernel reads before a 1-pixel-wide source (README of ../shared/ncnn-armv8: the first inference of
+    a process NaN where the stale bytes are); the nearest kernel reads only the pixel."""
+    done = 0
+    for op in ops:
+        if op.type() == "bilinear_interp_v2" and _source_is_1x1(block, ops, op.input("X")[0]):
+            op.set_type("nearest_interp_v2")
+            op._set_str_attr("interp_method", "nearest")
+            done += 1
+    return done
+
+
+def _split_sections(block: Any, ops: list[Any]) -> int:
     """A `split` into `num` equal parts gets its sections written out (paddle2onnx then writes an ONNX Split with
     sizes: one without them becomes an ncnn Slice that crashes). Same outputs; only static dims are rewritten."""
+    done = 0
     for op in ops:
         if op.type() != "split" or op.attr("num") <= 0 or list(op.attr("sections")):
             continue
@@ -156,3 +187,5 @@ def _split_sections(block: Any, ops: list[Any]) -> None:
             continue
         op._set_int32s_attr("sections", [dims[axis] // num] * num)
         op._set_int32_attr("num", 0)
+        done += 1
+    return done

@@ -227,6 +227,9 @@ class NcnnInfo(Strict):
     tools: dict[str, str] = Field(default_factory=dict, description="paddle2onnx, pnnx, ncnn (desktop wheel)")
     min_runtime: str | None = Field(default=None, description="the oldest ncnn runtime that loads these files")
     input_shape: list[int] = []
+    rewrites: dict[str, int] = Field(
+        default_factory=dict, description="program rewrites for ncnn: split_sections, upsample_1x1_nearest (how many)"
+    )
     onnx: NcnnHop | None = None
     ncnn_x86: NcnnHop | None = None
     error_kind: str | None = None
