@@ -18,6 +18,7 @@ from benchmark.report.graph_fix_view import graph_fix_section, host_profile_sect
 from benchmark.report.models_view import FLOP_PER_CYCLE, models_section
 from benchmark.report.parity_view import accuracy_section, parity_section
 from benchmark.report.recommend_view import int8_study_section, recommendation_section
+from benchmark.report.runtimes_view import runtimes_section
 from benchmark.report.video_view import video_section
 from converter.artifacts.manifest import toolkit_version
 from converter.base import atomic_files
@@ -215,7 +216,7 @@ def build_report(reports: Path, models: Path, history: str | Path | None = None)
         )
     ]
     blocks += devices_section(c) + farm_section(c, history) + recommendation_section(c) + plots_section(c)
-    blocks += cost_section(c)
+    blocks += cost_section(c) + runtimes_section(c)
     blocks += parity_section(c) + int8_study_section(c) + video_section(c)
     blocks += accuracy_section(c) + graph_fix_section(c) + host_profile_section(c) + models_section(c)
     if c.warnings:
