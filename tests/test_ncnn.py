@@ -118,3 +118,25 @@ def test_ncnn_does_less_arm_work_than_paddle_lite_on_portrait_v2_lite(
     assert insns["ncnn", "fp16"] <= 0.70 * insns["paddle-lite", "fp16"]
     assert insns["ncnn", "fp16"] <= 0.50 * insns["paddle-lite", "fp32"]
     assert got["ncnn", "fp32"].max_abs_diff is not None and got["ncnn", "fp32"].max_abs_diff < 1e-4
+
+
+def test_the_report_shows_the_runtimes_side_by_side(tmp_path: Path) -> None:
+    from benchmark.records.rows import RuntimeRecord
+    from benchmark.records.run_files import new_run_path, write_run
+    from benchmark.report.build import build_report
+
+    def rec(runtime: str, precision: str, insns: int) -> RuntimeRecord:
+        return RuntimeRecord(model="m", runtime=runtime, runtime_version="v", precision=precision, phone="sd855-arm",
+                             cpu="max", status="ok", insns_per_inference=insns, images=1, max_abs_diff=1e-6,
+                             argmax_agreement=1.0)  # fmt: skip
+
+    records = [
+        rec("paddle-lite", "fp32", 80_000_000),
+        rec("paddle-lite", "fp16", 50_000_000),
+        rec("ncnn", "fp16", 30_000_000),
+    ]
+    write_run(new_run_path("runtimes", tmp_path), RuntimesRun(tolerance={"fp16": 5e-2}, records=records))
+    _, md, _ = build_report(tmp_path, tmp_path / "models")
+    text = md.read_text()
+    assert "## Runtimes: Paddle-Lite and ncnn on one ARM core" in text
+    assert "| m | sd855-arm | ncnn | fp16 | 30.00 | 0.60x | 0.38x |" in text
