@@ -16,9 +16,10 @@ from typing import Any
 _INTS = 3
 
 
-def static_dims(data: bytes, input_shape: tuple[int, ...]) -> dict[str, list[int]]:
-    """Each variable's dims inferred at `input_shape` (variables with a free dim left out); {} when the program has
-    several feeds or Paddle cannot infer one of its ops. Paddle's C++ descs only: nothing is run or built."""
+def _inferred(data: bytes, input_shape: tuple[int, ...]) -> tuple[Any, Any, list[Any]]:
+    """The program's desc, block 0 and its ops with every variable's dims inferred from the feed at `input_shape`;
+    ValueError when the program has several feeds or Paddle cannot infer one of its ops. Keep the desc: a block does
+    not keep it alive."""
     from paddle.base import core
 
     desc = core.ProgramDesc(data)
@@ -26,15 +27,25 @@ def static_dims(data: bytes, input_shape: tuple[int, ...]) -> dict[str, list[int
     ops = [block.op(i) for i in range(block.op_size())]
     feeds = [op.output("Out")[0] for op in ops if op.type() == "feed"]
     if len(feeds) != 1 or block.find_var(feeds[0].encode()) is None:
-        return {}
+        raise ValueError(f"the program has {len(feeds)} feed(s); one input is needed")
     block.find_var(feeds[0].encode()).set_shape(list(input_shape))
     for op in ops:
         if op.type() in ("feed", "fetch"):
             continue
         try:
             op.infer_shape(block)
-        except Exception:  # noqa: BLE001 - any op Paddle cannot infer: no static dims, no rewrite
-            return {}
+        except Exception as e:  # noqa: BLE001 - Paddle's C++ errors: named, with the op
+            raise ValueError(f"{op.type()}: its shapes cannot be inferred at {list(input_shape)}: {e}") from None
+    return desc, block, ops
+
+
+def static_dims(data: bytes, input_shape: tuple[int, ...]) -> dict[str, list[int]]:
+    """Each variable's dims inferred at `input_shape` (variables with a free dim left out); {} when the program has
+    several feeds or Paddle cannot infer one of its ops. Paddle's C++ descs only: nothing is run or built."""
+    try:
+        desc, block, _ = _inferred(data, input_shape)
+    except ValueError:  # no static dims, no rewrite
+        return {}
     dims = {}
     for var in block.all_vars():
         try:
@@ -121,22 +132,7 @@ def static_program(data: bytes, input_shape: tuple[int, ...]) -> tuple[bytes, di
     exporter that reads the declared shapes needs (paddle2onnx writes an adaptive pool of a free-dim input as an
     AveragePool with kernel -1), with the two rewrites ncnn needs (how many of each returned; outputs unchanged).
     ValueError when the program has several feeds or an op cannot be inferred."""
-    from paddle.base import core
-
-    desc = core.ProgramDesc(data)
-    block = desc.block(0)
-    ops = [block.op(i) for i in range(block.op_size())]
-    feeds = [op.output("Out")[0] for op in ops if op.type() == "feed"]
-    if len(feeds) != 1 or block.find_var(feeds[0].encode()) is None:
-        raise ValueError(f"the program has {len(feeds)} feed(s); one input is needed")
-    block.find_var(feeds[0].encode()).set_shape(list(input_shape))
-    for op in ops:
-        if op.type() in ("feed", "fetch"):
-            continue
-        try:
-            op.infer_shape(block)
-        except Exception as e:  # noqa: BLE001 - Paddle's C++ errors: named, with the op
-            raise ValueError(f"{op.type()}: its shapes cannot be inferred at {list(input_shape)}: {e}") from None
+    desc, block, ops = _inferred(data, input_shape)
     rewrites = {
         "split_sections": _split_sections(block, ops),
         "upsample_1x1_nearest": _broadcast_1x1_upsample(block, ops),
