@@ -102,7 +102,7 @@ def test_both_runtimes_side_by_side_on_the_arm_core(
     assert set(got) == {("paddle-lite", "fp32"), ("paddle-lite", "fp16"), ("ncnn", "fp32"), ("ncnn", "fp16")}
     for r in got.values():
         assert r.status == "ok" and r.insns_per_inference and r.insns_per_inference > 0 and r.images == 2
-        assert r.non_finite == 0 and r.max_abs_diff is not None and r.max_abs_diff < 5e-2
+        assert r.non_finite == 0 and r.max_abs_diff is not None and r.max_abs_diff < 5e-2 and r.passed is True
     assert got["ncnn", "fp32"].max_abs_diff < 1e-4 and got["ncnn", "fp32"].runtime_version.startswith("1.0.")
 
 
@@ -140,3 +140,20 @@ def test_the_report_shows_the_runtimes_side_by_side(tmp_path: Path) -> None:
     text = md.read_text()
     assert "## Runtimes: Paddle-Lite and ncnn on one ARM core" in text
     assert "| m | sd855-arm | ncnn | fp16 | 30.00 | 0.60x | 0.38x |" in text
+
+
+def test_a_first_inference_with_nan_fails_whatever_its_diff() -> None:
+    from benchmark.parity.runtimes import judge
+    from benchmark.records.rows import RuntimeRecord
+    from converter.schema.zoo import Tolerance
+
+    base = RuntimeRecord(model="m", runtime="ncnn", runtime_version="v", precision="fp16", phone="p", cpu="max",
+                         status="ok", images=1, max_abs_diff=1e-3, argmax_agreement=1.0)  # fmt: skip
+    t = Tolerance(max_abs_diff=5e-2, min_argmax_agreement=0.99)
+    assert judge(base, t).passed is True
+    nan = judge(base.model_copy(update={"non_finite": 7}), t)
+    assert nan.passed is False and "7 inf/NaN" in (nan.gate_failure or "")
+    far = judge(base.model_copy(update={"max_abs_diff": 0.2}), t)
+    assert far.passed is False and "0.2 > 0.05" in (far.gate_failure or "")
+    skipped = judge(base.model_copy(update={"status": "skipped"}), t)
+    assert skipped.passed is None  # nothing measured: no verdict

@@ -26,7 +26,6 @@ from benchmark.records.runs import RuntimesRun
 from benchmark.workflow import preflight
 from converter.base.errors import ExitCode, ToolkitError, UsageError
 from converter.base.needs import at_least, output_dir
-from converter.schema.zoo import Zoo
 
 log = logging.getLogger("benchmark")
 
@@ -71,25 +70,10 @@ def check_runtimes(args: argparse.Namespace) -> RuntimesCommand:
     return RuntimesCommand(dataclasses.replace(models, sources=sources), phone, bgr, precisions, args.reports)
 
 
-def _gate(rec: RuntimeRecord, zoo: Zoo) -> str | None:
-    """Why the record fails its precision's gate (the zoo's tolerance), or None."""
-    if rec.status != "ok":
-        return rec.reason if rec.status == "failed" else None
-    if rec.non_finite:
-        return f"{rec.non_finite} inf/NaN value(s) in a first inference"
-    model = next((m for m in zoo.models if m.name == rec.model), None)
-    t = zoo.tolerance(model, rec.precision)
-    if t.max_abs_diff is not None and (rec.max_abs_diff or 0) > t.max_abs_diff:
-        return f"max |diff| {rec.max_abs_diff:.3g} > {t.max_abs_diff:g}"
-    if (rec.argmax_agreement or 1) < t.min_argmax_agreement:
-        return f"argmax agreement {rec.argmax_agreement:.4%} < {t.min_argmax_agreement:.2%}"
-    return None
-
-
-def _print(records: list[RuntimeRecord], verdicts: list[str | None]) -> None:
+def _print(records: list[RuntimeRecord]) -> None:
     print(f"{'model':<40} {'runtime':<12} {'variant':<7} {'M instr.':>9} {'vs PL same':>10} {'vs PL fp32':>10} "
           f"{'max|diff|':>10} {'argmax':>8}  verdict")  # fmt: skip
-    for r, why in zip(records, verdicts, strict=True):
+    for r in records:
         pl = {x.precision: x.insns_per_inference for x in records if x.model == r.model and x.runtime == "paddle-lite"}
         same, fp32 = pl.get(r.precision), pl.get("fp32")
         insns = r.insns_per_inference
@@ -99,7 +83,7 @@ def _print(records: list[RuntimeRecord], verdicts: list[str | None]) -> None:
         diff = f"{r.max_abs_diff:10.3g}" if r.max_abs_diff is not None else "         -"
         agree = f"{r.argmax_agreement:8.3%}" if r.argmax_agreement is not None else "       -"
         verdict = r.status.upper() + (f": {r.reason}" if r.reason else "") if r.status != "ok" else (
-            f"FAIL: {why}" if why else "pass")  # fmt: skip
+            "pass" if r.passed else f"FAIL: {r.gate_failure}")  # fmt: skip
         print(f"{r.model:<40} {r.runtime:<12} {r.precision:<7} {m} {v1} {v2} {diff} {agree}  {verdict}")
 
 
@@ -113,11 +97,12 @@ def run_runtimes(cmd: RuntimesCommand) -> int:
     for model_dir in sorted({j.model_dir for j in prepared.jobs}):
         log.info("%s: Paddle-Lite and ncnn on %s (%s), %d image(s)", model_dir.name, cmd.phone.name,
                  cmd.phone.qemu.cpu if cmd.phone.qemu else "", len(cmd.images))  # fmt: skip
-        for rec in compare_runtimes(model_dir, cmd.phone, cmd.images, cmd.precisions):
+        entry = next((m for m in zoo.models if m.name == model_dir.name), None)  # None: a user's own model
+        tolerances = {p: zoo.tolerance(entry, p) for p in cmd.precisions}
+        for rec in compare_runtimes(model_dir, cmd.phone, cmd.images, tolerances, cmd.precisions):
             run.add(rec)
-    verdicts = [_gate(r, zoo) for r in run.records]
-    _print(run.records, verdicts)
-    failed = [r for r, why in zip(run.records, verdicts, strict=True) if r.status == "failed" or why]
+    _print(run.records)
+    failed = [r for r in run.records if r.status == "failed" or r.passed is False]
     judged = [r for r in run.records if r.status == "ok"]
     print(f"runtimes: {len(judged) - len(failed)}/{len(judged)} runtime x variant(s) pass; run file {run.path}")
     if not judged:

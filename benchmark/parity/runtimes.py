@@ -27,6 +27,7 @@ from converter.artifacts import manifest
 from converter.base.errors import ToolkitError, UsageError
 from converter.images.preprocess import preprocess
 from converter.reference.desktop import ReferenceRunner
+from converter.schema.zoo import Tolerance
 
 RUNTIMES = ("paddle-lite", "ncnn")
 COUNTED = (1, 3)  # inferences in the two counted processes
@@ -95,6 +96,21 @@ def measure(
     return rec
 
 
+def judge(rec: RuntimeRecord, tolerance: Tolerance) -> RuntimeRecord:
+    """The record with its verdict: no inf/NaN in any first inference, max |diff| and argmax agreement within the
+    precision's tolerance. A record that measured nothing gets no verdict."""
+    if rec.status != "ok":
+        return rec
+    why = None
+    if rec.non_finite:
+        why = f"{rec.non_finite} inf/NaN value(s) in a first inference"
+    elif tolerance.max_abs_diff is not None and (rec.max_abs_diff or 0) > tolerance.max_abs_diff:
+        why = f"max |diff| {rec.max_abs_diff:.3g} > {tolerance.max_abs_diff:g}"
+    elif rec.argmax_agreement is not None and rec.argmax_agreement < tolerance.min_argmax_agreement:
+        why = f"argmax agreement {rec.argmax_agreement:.4%} < {tolerance.min_argmax_agreement:.2%}"
+    return rec.model_copy(update={"passed": why is None, "gate_failure": why})
+
+
 def variants(model_dir: Path, precisions: tuple[str, ...]) -> Iterator[Variant]:
     data = manifest.read(model_dir)
     if data is None:
@@ -107,10 +123,14 @@ def variants(model_dir: Path, precisions: tuple[str, ...]) -> Iterator[Variant]:
 
 
 def compare_runtimes(
-    model_dir: Path, phone: PhoneSpec, images: list[NDArray[Any]], precisions: tuple[str, ...] = ("fp32", "fp16")
+    model_dir: Path,
+    phone: PhoneSpec,
+    images: list[NDArray[Any]],
+    tolerances: dict[str, Tolerance],
+    precisions: tuple[str, ...] = ("fp32", "fp16"),
 ) -> list[RuntimeRecord]:
-    """Every runtime x precision of the model that is converted, on `images` (BGR); a variant that fails is a
-    failed record, the others still run."""
+    """Every runtime x precision of the model that is converted, on `images` (BGR), judged with `tolerances` (by
+    precision); a variant that fails is a failed record, the others still run."""
     data = manifest.read(model_dir)
     if data is None:
         raise UsageError(f"{model_dir}: no converted model here; convert it first")
@@ -129,7 +149,8 @@ def compare_runtimes(
         try:
             if v.runtime == "ncnn" and not versions["ncnn"]:
                 versions["ncnn"] = ncnn_runtime.runtime_version()
-            out.append(measure(model_dir, v, phone, inputs=inputs, refs=refs, version=versions[v.runtime]))
+            rec = measure(model_dir, v, phone, inputs=inputs, refs=refs, version=versions[v.runtime])
+            out.append(judge(rec, tolerances[v.precision]))
         except ToolkitError as e:
             out.append(RuntimeRecord(model=model_dir.name, runtime=v.runtime, runtime_version=versions[v.runtime],
                                      precision=v.precision, phone=phone.name, cpu=phone.qemu.cpu if phone.qemu else "",

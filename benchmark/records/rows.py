@@ -165,3 +165,7 @@ class RuntimeRecord(Record):
     max_abs_diff: float | None = Field(default=None, description="worst image, first inference of a process")
     argmax_agreement: float | None = Field(default=None, description="worst image: share of pixels of the same class")
     non_finite: int = Field(default=0, description="inf/NaN values in any first-inference output (a failure)")
+    passed: bool | None = Field(
+        default=None, description="the zoo's tolerance of the precision met; None when nothing was measured"
+    )
+    gate_failure: str | None = Field(default=None, description="why the gate failed")
