@@ -35,6 +35,11 @@ def add_runtimes_command(sub: argparse._SubParsersAction[argparse.ArgumentParser
     add_model_args(p, "precisions to compare (fp32, fp16)")
     add_phone_arg(p, "sd855-arm", env=False)
     p.add_argument("--images", type=Path, help="photos for the first-inference parity (default: generated images)")
+    p.add_argument(
+        "--dataset",
+        type=Path,
+        help="a labelled set (Images/ + Annotations/) instead: also mIoU, against desktop fp32's",
+    )
     p.add_argument("--max-images", type=int, default=4, help="at most this many photos (4)")
     add_reports_arg(p)
 
@@ -44,6 +49,7 @@ class RuntimesCommand:
     models: ModelChoice
     phone: PhoneSpec
     images: list[NDArray[Any]]
+    masks: list[NDArray[Any] | None]
     precisions: tuple[str, ...]
     reports: Path
 
@@ -62,17 +68,18 @@ def check_runtimes(args: argparse.Namespace) -> RuntimesCommand:
     bad = [p for p in precisions if p not in ("fp32", "fp16")]
     if bad:
         raise UsageError(f"--precision {','.join(bad)}: runtimes compares fp32 and fp16 (ncnn has no int8 path here)")
-    found = preflight.image_inputs(images=args.images) or generated_image_set()
+    found = preflight.image_inputs(dataset=args.dataset, images=args.images) or generated_image_set()
     output_dir(args.reports, "--reports")
     models = model_choice(args, precisions=precisions)
     sources = dataclasses.replace(models.sources, runtimes=("paddle-lite", "ncnn"))
-    bgr = [item.bgr for item in found.items[: args.max_images]]
-    return RuntimesCommand(dataclasses.replace(models, sources=sources), phone, bgr, precisions, args.reports)
+    items = found.items[: args.max_images]
+    bgr, masks = [item.bgr for item in items], [item.mask for item in items]
+    return RuntimesCommand(dataclasses.replace(models, sources=sources), phone, bgr, masks, precisions, args.reports)
 
 
 def _print(records: list[RuntimeRecord]) -> None:
     print(f"{'model':<40} {'runtime':<12} {'variant':<7} {'M instr.':>9} {'vs PL same':>10} {'vs PL fp32':>10} "
-          f"{'max|diff|':>10} {'argmax':>8}  verdict")  # fmt: skip
+          f"{'max|diff|':>10} {'argmax':>8} {'mIoU':>7} {'desktop':>7}  verdict")  # fmt: skip
     for r in records:
         pl = {x.precision: x.insns_per_inference for x in records if x.model == r.model and x.runtime == "paddle-lite"}
         same, fp32 = pl.get(r.precision), pl.get("fp32")
@@ -84,7 +91,9 @@ def _print(records: list[RuntimeRecord]) -> None:
         agree = f"{r.argmax_agreement:8.3%}" if r.argmax_agreement is not None else "       -"
         verdict = r.status.upper() + (f": {r.reason}" if r.reason else "") if r.status != "ok" else (
             "pass" if r.passed else f"FAIL: {r.gate_failure}")  # fmt: skip
-        print(f"{r.model:<40} {r.runtime:<12} {r.precision:<7} {m} {v1} {v2} {diff} {agree}  {verdict}")
+        miou = f"{100 * r.miou:7.2f}" if r.miou is not None else "      -"
+        desk = f"{100 * r.desktop_miou:7.2f}" if r.desktop_miou is not None else "      -"
+        print(f"{r.model:<40} {r.runtime:<12} {r.precision:<7} {m} {v1} {v2} {diff} {agree} {miou} {desk}  {verdict}")
 
 
 def run_runtimes(cmd: RuntimesCommand) -> int:
@@ -99,7 +108,10 @@ def run_runtimes(cmd: RuntimesCommand) -> int:
                  cmd.phone.qemu.cpu if cmd.phone.qemu else "", len(cmd.images))  # fmt: skip
         entry = next((m for m in zoo.models if m.name == model_dir.name), None)  # None: a user's own model
         tolerances = {p: zoo.tolerance(entry, p) for p in cmd.precisions}
-        for rec in compare_runtimes(model_dir, cmd.phone, cmd.images, tolerances, cmd.precisions):
+        found = compare_runtimes(
+            model_dir, cmd.phone, cmd.images, tolerances, precisions=cmd.precisions, masks=cmd.masks
+        )
+        for rec in found:
             run.add(rec)
     _print(run.records)
     failed = [r for r in run.records if r.status == "failed" or r.passed is False]

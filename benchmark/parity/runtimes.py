@@ -25,6 +25,7 @@ from benchmark.parity.layer_diff import converted_program
 from benchmark.records.rows import RuntimeRecord
 from converter.artifacts import manifest
 from converter.base.errors import ToolkitError, UsageError
+from converter.images.compare import GroundTruthTally
 from converter.images.preprocess import preprocess
 from converter.reference.desktop import ReferenceRunner
 from converter.schema.zoo import Tolerance
@@ -70,8 +71,10 @@ def measure(
     inputs: list[NDArray[Any]],
     refs: list[NDArray[Any]],
     version: str,
+    masks: list[NDArray[Any] | None] | None = None,
 ) -> RuntimeRecord:
-    """One runtime x precision: its count on the first input, then the first inference on every input."""
+    """One runtime x precision: its count on the first input, then the first inference on every input (and its
+    mIoU on the labelled ones: `masks`, the ground truth at each photo's size)."""
     assert phone.qemu is not None
     cpu, sysroot = phone.qemu.cpu, phone.qemu.sysroot if v.runtime == "paddle-lite" else None
     rec = RuntimeRecord(model=model_dir.name, runtime=v.runtime, runtime_version=version, precision=v.precision,
@@ -81,7 +84,7 @@ def measure(
     shape = ",".join(map(str, inputs[0].shape))
     with tempfile.TemporaryDirectory(prefix="pplite-runtimes-") as tmp:
         src, out = Path(tmp) / "in.f32", Path(tmp) / "out.f32"
-        counts, worst = [], (0.0, 1.0, 0)
+        counts, worst, tally = [], (0.0, 1.0, 0), GroundTruthTally.empty()
         for i, x in enumerate(inputs):
             np.ascontiguousarray(x, dtype=np.float32).tofile(src)
             for runs in COUNTED if i == 0 else (1,):
@@ -89,10 +92,15 @@ def measure(
                 run = run_guest(argv, cpu=cpu, sysroot=sysroot, count=i == 0)
                 counts.append(run.insns or 0)
                 if runs == 1:  # a fresh process's first inference
-                    diff, agree, bad = _compare(refs[i], np.fromfile(out, dtype=np.float32))
+                    got = np.fromfile(out, dtype=np.float32).reshape(refs[i].shape)
+                    diff, agree, bad = _compare(refs[i], got)
+                    mask = masks[i] if masks else None
+                    if mask is not None:
+                        tally.add(got, mask)
                     worst = (max(worst[0], diff), min(worst[1], agree if agree is not None else 1.0), worst[2] + bad)
         rec.insns_per_inference = (counts[1] - counts[0]) // (COUNTED[1] - COUNTED[0])
         rec.images, rec.max_abs_diff, rec.argmax_agreement, rec.non_finite = len(inputs), *worst
+        rec.miou, rec.labelled_images = tally.miou, len(tally.fg_ious)
     return rec
 
 
@@ -108,6 +116,12 @@ def judge(rec: RuntimeRecord, tolerance: Tolerance) -> RuntimeRecord:
         why = f"max |diff| {rec.max_abs_diff:.3g} > {tolerance.max_abs_diff:g}"
     elif rec.argmax_agreement is not None and rec.argmax_agreement < tolerance.min_argmax_agreement:
         why = f"argmax agreement {rec.argmax_agreement:.4%} < {tolerance.min_argmax_agreement:.2%}"
+    elif (
+        (drop := rec.miou_drop_points) is not None
+        and tolerance.max_miou_drop_points is not None
+        and (drop > tolerance.max_miou_drop_points)
+    ):
+        why = f"mIoU {drop:.2f} points below desktop fp32 (> {tolerance.max_miou_drop_points:g})"
     return rec.model_copy(update={"passed": why is None, "gate_failure": why})
 
 
@@ -127,16 +141,23 @@ def compare_runtimes(
     phone: PhoneSpec,
     images: list[NDArray[Any]],
     tolerances: dict[str, Tolerance],
+    *,
     precisions: tuple[str, ...] = ("fp32", "fp16"),
+    masks: list[NDArray[Any] | None] | None = None,
 ) -> list[RuntimeRecord]:
-    """Every runtime x precision of the model that is converted, on `images` (BGR), judged with `tolerances` (by
-    precision); a variant that fails is a failed record, the others still run."""
+    """Every runtime x precision of the model that is converted, on `images` (BGR; `masks`: their labels, None where
+    unlabelled), judged with `tolerances` (by precision) and, on labelled photos, against desktop fp32's mIoU; a
+    variant that fails is a failed record, the others still run."""
     data = manifest.read(model_dir)
     if data is None:
         raise UsageError(f"{model_dir}: no converted model here; convert it first")
     inputs = [preprocess(bgr, data.preprocess) for bgr in images]
     runner = ReferenceRunner(*converted_program(model_dir))
     refs = [next(iter(runner.run([x]).values())).astype(np.float64) for x in inputs]
+    desktop = GroundTruthTally.empty()
+    for ref, mask in zip(refs, masks or [], strict=False):
+        if mask is not None:
+            desktop.add(ref, mask)
     versions = {"paddle-lite": "v2.13-rc (lite_run)", "ncnn": ""}
     out = []
     if data.ncnn is None or data.ncnn.status != "converted":  # asked for, and not there: a failure of its own
@@ -149,7 +170,8 @@ def compare_runtimes(
         try:
             if v.runtime == "ncnn" and not versions["ncnn"]:
                 versions["ncnn"] = ncnn_runtime.runtime_version()
-            rec = measure(model_dir, v, phone, inputs=inputs, refs=refs, version=versions[v.runtime])
+            rec = measure(model_dir, v, phone, inputs=inputs, refs=refs, version=versions[v.runtime], masks=masks)
+            rec.desktop_miou = desktop.miou
             out.append(judge(rec, tolerances[v.precision]))
         except ToolkitError as e:
             out.append(RuntimeRecord(model=model_dir.name, runtime=v.runtime, runtime_version=versions[v.runtime],

@@ -165,7 +165,17 @@ class RuntimeRecord(Record):
     max_abs_diff: float | None = Field(default=None, description="worst image, first inference of a process")
     argmax_agreement: float | None = Field(default=None, description="worst image: share of pixels of the same class")
     non_finite: int = Field(default=0, description="inf/NaN values in any first-inference output (a failure)")
+    labelled_images: int = Field(default=0, description="photos with a ground-truth mask among them")
+    miou: float | None = Field(default=None, description="(person, background) mIoU of the first inferences")
+    desktop_miou: float | None = Field(default=None, description="desktop Paddle Inference fp32 on the same photos")
     passed: bool | None = Field(
         default=None, description="the zoo's tolerance of the precision met; None when nothing was measured"
     )
     gate_failure: str | None = Field(default=None, description="why the gate failed")
+
+    @property
+    def miou_drop_points(self) -> float | None:
+        """Desktop fp32's mIoU minus this one's, in points (labelled photos only)."""
+        if self.miou is None or self.desktop_miou is None:
+            return None
+        return 100 * (self.desktop_miou - self.miou)

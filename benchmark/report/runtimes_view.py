@@ -43,13 +43,14 @@ def runtimes_section(c: Collected) -> list[Block]:
                 f"{r.max_abs_diff:.3g}" if r.max_abs_diff is not None else "-",
                 f"{r.argmax_agreement:.3%}" if r.argmax_agreement is not None else "-",
                 str(r.non_finite),
+                f"{100 * r.miou:.2f} ({100 * r.desktop_miou:.2f})" if r.miou is not None and r.desktop_miou else "-",
                 ("pass" if r.passed else f"FAIL: {r.gate_failure}")
                 if r.status == "ok" and r.passed is not None
                 else r.status + (f": {r.reason}" if r.reason else ""),
             ]
         )
     head = ["model", "phone", "runtime", "variant", "M instr.", "vs PL same", "vs PL fp32", "max abs diff", "argmax",
-            "inf/NaN", "verdict"]  # fmt: skip
+            "inf/NaN", "mIoU (desktop fp32)", "verdict"]  # fmt: skip
     return [
         Heading(2, "Runtimes: Paddle-Lite and ncnn on one ARM core"),
         Paragraph(
