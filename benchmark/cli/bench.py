@@ -6,7 +6,6 @@ model or device failed, 2 could not start (bad arguments, no usable device)."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from benchmark.latency.run import BenchSettings
 from benchmark.records.run_files import DEFAULT_REPORTS
 from benchmark.report.recommend import Recommendation
 from benchmark.workflow import BenchRequest, BenchResult, bench, preflight
-from converter.base.errors import UsageError
 from converter.base.needs import at_least, greater_than, output_dir
 from converter.cli.args import add_precision_arg, add_zoo_args, check_zoo_args, csv_list, env_path, model_sources
 from converter.schema.zoo import load_zoo
@@ -143,14 +141,15 @@ def model_choice(
     variants = precisions or args.precision
     if converted:
         preflight.converted_models(args.out, converted, variants)
+        zoo = load_zoo(args.zoo)
     else:
-        preflight.zoo_models(args.zoo, wanted)
-    return ModelChoice(load_zoo(args.zoo), model_sources(args), wanted, variants, converted)
+        zoo = preflight.zoo_models(args.zoo, wanted)
+    return ModelChoice(zoo, model_sources(args), wanted, variants, converted)
 
 
-def settings_from(args: argparse.Namespace, defaults: BenchDefaults | None = None, **fixed: object) -> BenchSettings:
+def settings_from(args: argparse.Namespace, defaults: BenchDefaults | None = None) -> BenchSettings:
     """The measurement settings: the flags given, else the device's defaults (an ARM emulated phone runs one
-    inference in seconds), else BenchSettings' (*); `fixed` are what the command decides itself."""
+    inference in seconds), else BenchSettings' (*)."""
     base = BenchSettings()
 
     def pick(flag: str, default: int) -> int:
@@ -166,7 +165,7 @@ def settings_from(args: argparse.Namespace, defaults: BenchDefaults | None = Non
     greater_than(args.cv_limit, 0, "--cv-limit")
     at_least(args.thermal_wait, 0, "--thermal-wait")
     greater_than(args.thermal_poll, 0, "--thermal-poll")
-    settings = BenchSettings(
+    return BenchSettings(
         warmup=warmup,
         repeats=repeats,
         rounds=rounds,
@@ -179,7 +178,6 @@ def settings_from(args: argparse.Namespace, defaults: BenchDefaults | None = Non
         allow_unknown_runner_version=args.allow_unknown_runner_version,
         thermal=ThermalPolicy(args.thermal_margin, args.thermal_wait, args.thermal_poll, args.baseline_temp),
     )
-    return dataclasses.replace(settings, **fixed)  # type: ignore[arg-type]
 
 
 def parity_images(args: argparse.Namespace) -> tuple[ImageSet | None, bool]:
@@ -267,8 +265,3 @@ def print_recommended(recs: list[Recommendation], problems: list[str]) -> None:
         print_recommendations(recs)
     for problem in problems:
         log.warning("warning: %s", problem)
-
-
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise UsageError(message)

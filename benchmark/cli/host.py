@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ import numpy as np
 from benchmark.cli import tables
 from benchmark.cli.bench import model_choice
 from benchmark.cli.tables import print_device_checks
+from benchmark.device.adb import AdbServer
 from benchmark.host.lite import run_on_host
 from benchmark.host.perf import FAMILIES, OTHER, perf_files
-from benchmark.images import ImageSet, generated_image_set, load_image_set
+from benchmark.images import ImageSet, generated_image_set
 from benchmark.parity.checks import check_devices
 from benchmark.parity.host import check_parity
 from benchmark.records.rows import HostProfileRecord
@@ -32,38 +34,51 @@ from converter.schema.zoo import load_zoo
 log = logging.getLogger("benchmark")
 
 
-def _images(folder: Path | None) -> ImageSet:
-    if folder is None:
+def _images(found: ImageSet | None) -> ImageSet:
+    """The photos the check loaded (their warnings logged now), else the generated set."""
+    if found is None:
         images = generated_image_set()
         log.info("no --images given: using %d generated images (say --images DIR for real ones)", len(images.items))
         return images
-    images = load_image_set(folder)
-    for w in images.warnings:
+    for w in found.warnings:
         log.warning("warning: %s", w)
-    return images
+    return found
 
 
-def check_parity_command(args: argparse.Namespace) -> argparse.Namespace:
+@dataclass(frozen=True)
+class ParityCommand:
+    """parity, checked: the arguments, the photos loaded (None: generated), and with --device the server and the
+    devices found."""
+
+    args: argparse.Namespace
+    images: ImageSet | None
+    server: AdbServer | None = None
+    serials: tuple[str, ...] = ()
+
+
+def check_parity_command(args: argparse.Namespace) -> ParityCommand:
     """Host parity: the models (or --converted ones), the images, --reports; with --device also the adb server,
     the devices and the runner. Nothing is converted before all of it is checked."""
     model_choice(args)
     output_dir(args.reports, "--reports")
-    preflight.image_inputs(dataset=getattr(args, "dataset", None) if args.device else None, images=args.images)
-    if args.device:
-        greater_than(args.round_timeout, 0, "--round-timeout")
-        preflight.runner_file(args.runner)
-        preflight.devices(preflight.adb_server(args.adb), args.serial)
-    elif args.dataset is not None:
+    if not args.device and args.dataset is not None:
         raise UsageError("--dataset is for --device parity (accuracy on the phone); on the host use --images DIR")
-    return args
+    images = preflight.image_inputs(dataset=args.dataset, images=args.images)
+    if not args.device:
+        return ParityCommand(args, images)
+    greater_than(args.round_timeout, 0, "--round-timeout")
+    preflight.runner_file(args.runner)
+    server = preflight.adb_server(args.adb)
+    return ParityCommand(args, images, server, tuple(preflight.devices(server, args.serial)))
 
 
-def run_parity_command(args: argparse.Namespace) -> int:
-    if args.device:
-        return _device_parity(args)
+def run_parity_command(cmd: ParityCommand) -> int:
+    args = cmd.args
+    if cmd.server is not None:
+        return _device_parity(cmd, cmd.server)
     run = check_parity(
         zoo=load_zoo(args.zoo),
-        images=_images(args.images),
+        images=_images(cmd.images),
         reports=args.reports,
         names=args.models,
         precisions=args.precision,
@@ -83,22 +98,15 @@ def run_parity_command(args: argparse.Namespace) -> int:
     return ExitCode.OK if run.passed else ExitCode.FAILED
 
 
-def _device_parity(args: argparse.Namespace) -> int:
+def _device_parity(cmd: ParityCommand, server: AdbServer) -> int:
     """`parity --device`: device parity (and accuracy with --dataset) without the latency rounds."""
-    images = preflight.image_inputs(dataset=args.dataset, images=args.images)
-    if images is None:
-        images = generated_image_set()
-        log.info("no --images/--dataset: device parity on %d generated images", len(images.items))
-    for w in images.warnings:
-        log.warning("warning: %s", w)
-    server = preflight.adb_server(args.adb)
-    serials = preflight.devices(server, args.serial)
+    args, images = cmd.args, _images(cmd.images)
     prepared = model_choice(args).prepare()
     if not prepared.jobs:
         raise UsageError(f"no model could be prepared; nothing to run ({'; '.join(prepared.errors)})")
     checks = check_devices(
         server=server,
-        serials=serials,
+        serials=list(cmd.serials),
         jobs=prepared.jobs,
         images=images,
         zoo=load_zoo(args.zoo),
@@ -133,14 +141,13 @@ def add_host_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("-v", "--verbose", action="store_true")
 
 
-def check_host_run(args: argparse.Namespace) -> argparse.Namespace:
+def check_host_run(args: argparse.Namespace) -> tuple[argparse.Namespace, ImageSet | None]:
     preflight.x86_nb(args.nb, input_shape=args.input_shape)
-    preflight.image_inputs(images=args.images)
-    return args
+    return args, preflight.image_inputs(images=args.images)
 
 
-def run_host_command(args: argparse.Namespace) -> int:
-    images = _images(args.images)
+def run_host_command(checked: tuple[argparse.Namespace, ImageSet | None]) -> int:
+    args, images = checked[0], _images(checked[1])
     result = run_on_host(args.nb, images, input_shape=args.input_shape)  # checks the file before running anything
     for item, outs in zip(images.items, result.outputs, strict=True):
         for name, arr in outs.items():

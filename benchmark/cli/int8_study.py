@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from benchmark.images import load_dataset
+from benchmark.images import ImageSet
 from benchmark.parity.int8_study import ALGOS, Int8Study, StudyPlan, study_int8
 from benchmark.records.run_files import DEFAULT_REPORTS
 from benchmark.workflow import preflight
@@ -90,24 +90,25 @@ def _print(study: Int8Study) -> None:
     print(f"run file {study.path}")
 
 
-def check_int8_study(args: argparse.Namespace) -> argparse.Namespace:
+def check_int8_study(args: argparse.Namespace) -> tuple[argparse.Namespace, ImageSet]:
+    """The labelled set (loaded once, here), the models, the calibration folders, the numbers."""
     if args.dataset is None:
         raise UsageError("int8-study needs labelled images: --dataset DIR (or DATASET=DIR), e.g. a PaddleSeg subset")
     at_least(args.groups, 0, "--groups")
     check_zoo_args(args)
     preflight.zoo_models(args.zoo, args.models)
-    preflight.image_inputs(dataset=args.dataset)
-    for folder in (args.calib, *args.calib_alt):
-        if folder is not None:
-            existing_dir(folder, "--calib", env="CALIB", fix="give a folder of calibration photos")
+    dataset = preflight.image_inputs(dataset=args.dataset)
+    assert dataset is not None
+    for folder in args.calib_alt:  # --calib itself: check_zoo_args
+        existing_dir(folder, "--calib-alt", fix="give a folder of calibration photos")
     output_dir(args.reports, "--reports")
-    return args
+    return args, dataset
 
 
-def run_int8_study(args: argparse.Namespace) -> int:
+def run_int8_study(checked: tuple[argparse.Namespace, ImageSet]) -> int:
+    args, dataset = checked
     zoo = load_zoo(args.zoo)
     names = zoo.select(args.models)
-    dataset = load_dataset(args.dataset)
     sources = model_sources(args)
     plan = StudyPlan(
         algos=args.algos,

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from numpy.typing import NDArray
 
 from benchmark.parity.layer_diff import PRECISIONS, layer_diff
 from benchmark.records.run_files import DEFAULT_REPORTS, new_run_path, write_run
@@ -14,6 +18,7 @@ from converter.base.errors import ExitCode, UsageError
 from converter.base.needs import at_least, existing_file, greater_than, output_dir
 from converter.images.generated import generated_images
 from converter.images.preprocess import ImageError, load_image, preprocess
+from converter.schema.manifest_types import Manifest
 
 
 def add_layer_diff_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -28,7 +33,14 @@ def add_layer_diff_command(sub: argparse._SubParsersAction) -> None:  # type: ig
     p.add_argument("-v", "--verbose", action="store_true")
 
 
-def check_layer_diff(args: argparse.Namespace) -> argparse.Namespace:
+@dataclass(frozen=True)
+class LayerDiffCommand:
+    args: argparse.Namespace
+    data: Manifest
+    bgr: NDArray[Any]  # the input photo
+
+
+def check_layer_diff(args: argparse.Namespace) -> LayerDiffCommand:
     """The converted model with its fp32 and the variant's arm .nb, the photo, the numbers, the ARM runtime's
     lite_run and QEMU: all before the first cut runs."""
     preflight.lite_run(args.precision)
@@ -39,24 +51,23 @@ def check_layer_diff(args: argparse.Namespace) -> argparse.Namespace:
         raise UsageError(f"{model_dir}: no converted model {args.model!r} here; convert it first (make convert)")
     greater_than(args.tolerance, 0, "--tolerance")
     at_least(args.limit, 1, "--limit")
+    bgr = generated_images()[0][1]
     if args.image is not None:
         existing_file(args.image, "--image", fix="give a jpg/png photo")
         try:
-            load_image(args.image)
+            bgr = load_image(args.image)
         except ImageError as e:
             raise UsageError(f"--image {args.image}: {e}") from None
     nb = model_dir / manifest.nb_name("arm", args.precision)
     if not nb.is_file():
         raise UsageError(f"{nb} does not exist: convert {args.model} with PRECISIONS=fp32,{args.precision} first")
     output_dir(args.reports, "--reports")
-    return args
+    return LayerDiffCommand(args, data, bgr)
 
 
-def run_layer_diff(args: argparse.Namespace) -> int:
+def run_layer_diff(cmd: LayerDiffCommand) -> int:
+    args, data, bgr = cmd.args, cmd.data, cmd.bgr
     model_dir = args.out / args.model
-    data = manifest.read(model_dir)
-    assert data is not None  # checked
-    bgr = load_image(args.image) if args.image else generated_images()[0][1]
     x = preprocess(bgr, data.preprocess)
     work = args.reports / f".layer-diff-{args.model}-{args.precision}"
     result = layer_diff(model_dir, args.precision, x, tolerance=args.tolerance, work=work, limit=args.limit)

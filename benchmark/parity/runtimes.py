@@ -28,6 +28,7 @@ from converter.base.errors import ToolkitError, UsageError
 from converter.images.compare import GroundTruthTally
 from converter.images.preprocess import preprocess
 from converter.reference.desktop import ReferenceRunner
+from converter.schema.manifest_types import Manifest
 from converter.schema.zoo import Tolerance
 
 RUNTIMES = ("paddle-lite", "ncnn")
@@ -125,15 +126,19 @@ def judge(rec: RuntimeRecord, tolerance: Tolerance) -> RuntimeRecord:
     return rec.model_copy(update={"passed": why is None, "gate_failure": why})
 
 
-def variants(model_dir: Path, precisions: tuple[str, ...]) -> Iterator[Variant]:
-    data = manifest.read(model_dir)
-    if data is None:
-        raise UsageError(f"{model_dir}: no converted model here; convert it first")
+def variants(model_dir: Path, data: Manifest, precisions: tuple[str, ...]) -> Iterator[Variant]:
+    """The converted model's runtime x precisions: its arm .nb files, and its ncnn files when converted."""
     for p in precisions:
         if (model_dir / manifest.nb_name("arm", p)).is_file():
             yield Variant("paddle-lite", p)
     if data.ncnn is not None and data.ncnn.status == "converted":
         yield from (Variant("ncnn", p) for p in precisions if p in ("fp32", "fp16"))
+
+
+def _failed(model_dir: Path, phone: PhoneSpec, v: Variant, version: str, reason: str) -> RuntimeRecord:
+    return RuntimeRecord(model=model_dir.name, runtime=v.runtime, runtime_version=version, precision=v.precision,
+                         phone=phone.name, cpu=phone.qemu.cpu if phone.qemu else "", status="failed",
+                         reason=reason)  # fmt: skip
 
 
 def compare_runtimes(
@@ -163,18 +168,14 @@ def compare_runtimes(
     if data.ncnn is None or data.ncnn.status != "converted":  # asked for, and not there: a failure of its own
         why = data.ncnn.error if data.ncnn is not None else "not converted (convert with --runtimes paddle-lite,ncnn)"
         for p in (p for p in precisions if p in ("fp32", "fp16")):
-            out.append(RuntimeRecord(model=model_dir.name, runtime="ncnn", runtime_version="", precision=p,
-                                     phone=phone.name, cpu=phone.qemu.cpu if phone.qemu else "", status="failed",
-                                     reason=f"no ncnn files: {why}"))  # fmt: skip
-    for v in variants(model_dir, precisions):
+            out.append(_failed(model_dir, phone, Variant("ncnn", p), "", f"no ncnn files: {why}"))
+    for v in variants(model_dir, data, precisions):
         try:
             if v.runtime == "ncnn" and not versions["ncnn"]:
-                versions["ncnn"] = ncnn_runtime.runtime_version()
+                versions["ncnn"] = ncnn_runtime.runtime_version(phone.qemu.cpu if phone.qemu else "max")
             rec = measure(model_dir, v, phone, inputs=inputs, refs=refs, version=versions[v.runtime], masks=masks)
             rec.desktop_miou = desktop.miou
             out.append(judge(rec, tolerances[v.precision]))
         except ToolkitError as e:
-            out.append(RuntimeRecord(model=model_dir.name, runtime=v.runtime, runtime_version=versions[v.runtime],
-                                     precision=v.precision, phone=phone.name, cpu=phone.qemu.cpu if phone.qemu else "",
-                                     status="failed", reason=str(e).splitlines()[0]))  # fmt: skip
+            out.append(_failed(model_dir, phone, v, versions[v.runtime], str(e).splitlines()[0]))
     return out

@@ -1,6 +1,6 @@
 """The device side of the commands' contract (converter.cli.contract): each check takes typed inputs, raises
 UsageError naming the input and the fix, and runs before any conversion, download or device round. The CLIs of
-benchmark and android_demo call these from their commands' `needs`."""
+benchmark and android_demo call these from their commands' `check`."""
 
 from __future__ import annotations
 
@@ -23,15 +23,9 @@ from converter.artifacts import manifest
 from converter.base.errors import ToolkitError, UsageError
 from converter.base.needs import existing_dir, existing_file
 from converter.nb.inspect import inspect_nb
-from converter.schema.zoo import load_zoo
+from converter.schema.zoo import Zoo, load_zoo
 
 ADB_PORT_ENV = "ANDROID_ADB_SERVER_PORT"
-
-
-def _usage(e: ToolkitError) -> UsageError:
-    err = UsageError(str(e))
-    err.__cause__ = e
-    return err
 
 
 def adb_server(spec: str | None) -> AdbServer:
@@ -45,7 +39,7 @@ def adb_server(spec: str | None) -> AdbServer:
             raise UsageError(f"--adb {spec!r}: port {server.port} is not a port number (1-65535)")
         server.check_reachable()
     except DeviceError as e:
-        raise _usage(e) from None
+        raise UsageError(str(e)) from e
     if not server.responds():
         raise UsageError(
             f"{server} accepts connections but does not answer as an adb server: start one (`adb start-server`) or "
@@ -59,7 +53,7 @@ def devices(server: AdbServer, serial: str | None) -> list[str]:
     try:
         serials = select_devices(server, serial)
     except DeviceError as e:
-        raise _usage(e) from None
+        raise UsageError(str(e)) from e
     if not serials:
         raise UsageError(f"no usable device on the adb server {server} (`adb devices` lists them)")
     return serials
@@ -97,7 +91,7 @@ def emulated_phone(name: str, flag: str = "--phone") -> PhoneSpec:
             arm_runtime.require_insn_plugin(phone.name)
             load_cost_model(phone.props.get("ro.soc.model", ""))
         except ToolkitError as e:
-            raise _usage(e) from None
+            raise UsageError(str(e)) from e
     return phone
 
 
@@ -112,7 +106,7 @@ def arm_tools(cpu: str = "max") -> None:
     try:
         check_host(Qemu(cpu=cpu))
     except ToolkitError as e:
-        raise _usage(e) from None
+        raise UsageError(str(e)) from e
 
 
 def lite_run(precision: str) -> None:
@@ -126,12 +120,14 @@ def lite_run(precision: str) -> None:
         )
 
 
-def zoo_models(zoo: Path, names: Sequence[str]) -> None:
-    """--zoo readable, every --models name in it (none: the whole zoo)."""
+def zoo_models(zoo: Path, names: Sequence[str]) -> Zoo:
+    """--zoo readable, every --models name in it (none: the whole zoo); the zoo."""
     try:
-        load_zoo(zoo).select(list(names) or None)
+        loaded = load_zoo(zoo)
+        loaded.select(list(names) or None)
+        return loaded
     except ToolkitError as e:
-        raise _usage(e) from None
+        raise UsageError(str(e)) from e
 
 
 def converted_models(out: Path, names: Sequence[str], precisions: Sequence[str] | None) -> None:
@@ -151,7 +147,7 @@ def image_inputs(*, dataset: Path | None = None, images: Path | None = None) -> 
     except UsageError:
         raise
     except ToolkitError as e:
-        raise _usage(e) from None
+        raise UsageError(str(e)) from e
     return None
 
 
@@ -162,7 +158,7 @@ def history_location(value: str | None, *, must_exist: bool) -> None:
     try:
         loc = locate(value)
     except ToolkitError as e:
-        raise _usage(e) from None
+        raise UsageError(str(e)) from e
     if loc.sqlite_path is not None:
         if loc.sqlite_path.is_dir():
             raise UsageError(f"--history (or $HISTORY) {loc.label} is a folder: give a file path or a database URL")
@@ -173,9 +169,10 @@ def history_location(value: str | None, *, must_exist: bool) -> None:
             )
     if must_exist or loc.sqlite_path is None:  # a server that does not answer, a file of another kind
         try:
-            open_existing(value).close() if must_exist else History(value).close()
+            history = open_existing(value) if must_exist else History(value)
+            history.close()
         except ToolkitError as e:
-            raise _usage(e) from None
+            raise UsageError(str(e)) from e
 
 
 def x86_nb(path: Path, *, input_shape: object | None) -> None:

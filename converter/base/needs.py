@@ -74,16 +74,3 @@ def int_list(kind: str) -> Callable[[str], list[int]]:
 
     parse.__name__ = kind  # argparse names the type in its message
     return parse
-
-
-def env_choice(name: str, allowed: tuple[str, ...]) -> None:
-    value = os.environ.get(name)
-    if value and value not in allowed:
-        raise UsageError(f"${name}={value!r} is not one of {', '.join(allowed)}: unset it or use one of them")
-
-
-def env_folder(name: str, *, fix: str) -> None:
-    """An environment variable that, when set, must name an existing folder."""
-    value = os.environ.get(name)
-    if value:
-        existing_dir(Path(value), f"${name}", fix=fix)

@@ -1,18 +1,17 @@
 """Every command's contract, written once (converter, benchmark, android_demo):
 
 - what a command needs (files, folders, names, numbers, environment variables, a server, a device, a runner, the ARM
-  runtime, QEMU) is checked by its `needs` before the first conversion, download or device round;
+  runtime, QEMU) is checked by its `check` before the first conversion, download or device round;
 - exit 0 when the work asked for was done and passed; 1 when some of it failed or judged a failure (finished work and
   its run file are kept); 2 when the command could not start (a need not met, nothing to run); 130 on Ctrl-C;
 - a command that judged nothing never exits 0; no traceback reaches a user for anything a user can get wrong: one
   `error:` line naming the input and the fix (`-v` adds the detail), passwords never shown.
 
-The checks here are the generic ones; benchmark.cli.preflight adds the device-side ones."""
+The generic checks are in converter.base.needs; benchmark.workflow.preflight has the device-side ones."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import re
 import sys
 import traceback
@@ -21,8 +20,6 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from converter.base.errors import ExitCode, ToolkitError, UsageError
-
-log = logging.getLogger("converter")
 
 EXIT_CODES_HELP = (
     "exit codes: 0 the work asked for was done and passed; 1 some of it failed or judged a failure (finished work "
@@ -52,7 +49,7 @@ def error_line(e: BaseException) -> str:
 
 
 def run_command(command: Command[Any], args: argparse.Namespace) -> int:
-    """The contract: needs, then run; a need not met or a UsageError is 2, a ToolkitError once the work started is 1
+    """The contract: check, then run; an input not met or a UsageError is 2, a ToolkitError once the work started is 1
     (what was finished is already written), Ctrl-C is 130. Only a bug keeps its traceback."""
     verbose = bool(getattr(args, "verbose", False))
     try:
@@ -81,8 +78,3 @@ def _report(e: ToolkitError, verbose: bool) -> None:
     if verbose and (e.__cause__ or e.__context__):
         detail = "".join(traceback.format_exception(e)).rstrip()
         print(hide_password(detail), file=sys.stderr)
-
-
-def as_given(args: argparse.Namespace) -> argparse.Namespace:
-    """`check` of a command whose inputs argparse checks in full."""
-    return args

@@ -26,16 +26,17 @@ from converter.pipeline.graph_fix_check import (
     unfixed_op_counts,
 )
 from converter.pipeline.input_shape import shape_from_files
+from converter.pipeline.manifest_head import manifest_head
 from converter.pipeline.ncnn_target import ncnn_step, ncnn_up_to_date, source_key
 from converter.pipeline.variants import UNBUILDABLE, VariantInputs, builds_int8, convert_variants
 from converter.pir.source import is_pir, translated_source
-from converter.program.read import ProgramInfo, read_program
+from converter.program.read import read_program
 from converter.program.stats import model_stats
 from converter.quant.quantize import Int8Plan, int8_plan
-from converter.schema.manifest_types import InputPreprocess, Manifest, ModelStats, OutputInfo, PirTranslationInfo
+from converter.schema.manifest_types import Manifest, ModelStats, PirTranslationInfo
 from converter.schema.zoo import Preprocess, Zoo, ZooModel, check_model_name
 from converter.sources.fetch import ModelSource, ModelUnavailable, checksums, resolve
-from converter.sources.model_files import ModelFiles, find_model_files
+from converter.sources.model_files import find_model_files
 from converter.sources.spec import DEFAULT_OUT, GraphFixSettings, ModelSources, ModelSpec, effective_preprocess
 from converter.standins.build import standin_source
 from converter.standins.store import marked_random
@@ -83,14 +84,6 @@ class ConversionSummary:
         if bad:
             head += "; failed: " + ", ".join(f"{o.name} ({o.status})" for o in bad)
         return [head]
-
-
-def _output_op(program: ProgramInfo, files: ModelFiles) -> str:
-    if files.deploy and files.deploy.output_op:
-        return files.deploy.output_op
-    before_fetch = [t for t in program.op_types if t not in ("fetch", "scale", "cast")]
-    last = before_fetch[-1] if before_fetch else ""
-    return last if last in ("softmax", "argmax") else "none"
 
 
 def _stats(spec: ModelSpec, source: ModelSource, outcome: ModelOutcome) -> ModelStats | None:
@@ -149,7 +142,7 @@ def convert_source(
         if ("arm", "fp16") in todo:
             outcome.warnings += fp16_warnings(fixed.source.files, (1, 3, pre.height, pre.width))
         out = program.outputs[0]
-        data = _manifest_head(current, spec, source=original, program=program, pre=pre, warnings=outcome.warnings)
+        data = manifest_head(current, spec, source=original, program=program, pre=pre, warnings=outcome.warnings)
         data.source_format, data.translation = ("pir" if translation else "program"), translation
         data.not_built, data.model_stats = outcome.skipped, _stats(spec, source, outcome)
         model_dir.mkdir(parents=True, exist_ok=True)
@@ -212,40 +205,6 @@ def _plan(
         opt_ver=opt_ver,
         fixes_enabled=fixes_enabled,
         int8_key=int8_key,
-    )
-
-
-def _manifest_head(
-    current: Manifest | None,
-    spec: ModelSpec,
-    *,
-    source: ModelSource,
-    program: ProgramInfo,
-    pre: InputPreprocess,
-    warnings: list[str],
-) -> Manifest:
-    """The manifest's model-level facts; the per-file entries, graph fixes and recommendations of the current one
-    are kept (the caller updates them)."""
-    out = program.outputs[0]
-    return Manifest(
-        schema_version=manifest.SCHEMA_VERSION,
-        model=spec.name,
-        title=spec.title,
-        toolkit_version=manifest.toolkit_version(),
-        source=source.info(),
-        input_name=program.inputs[0].name,
-        input_shape=list(spec.input_shape),
-        output_name=out.name,
-        output_dtype=out.dtype,
-        output_op=_output_op(program, source.files),
-        outputs=[OutputInfo(name=t.name, dtype=t.dtype, dims=list(t.dims)) for t in program.outputs],
-        preprocess=pre,
-        weights="random" if source.kind == "standin" else "trained",
-        warnings=warnings,
-        files=dict(current.files) if current else {},
-        graph_fixes=current.graph_fixes if current else None,
-        ncnn=current.ncnn if current else None,
-        recommended=dict(current.recommended) if current else {},
     )
 
 

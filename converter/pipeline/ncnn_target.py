@@ -48,7 +48,7 @@ def ncnn_up_to_date(model_dir: Path, current: Manifest | None, source_key: str) 
     info = current.ncnn if current is not None else None
     if info is None or info.status != "converted" or info.source_key != source_key or not info.param:
         return False
-    if info.tools != {k: v for k, v in tool_versions().items() if v is not None}:
+    if info.tools != _tools():
         return False
     files = [(model_dir / info.param, info.param_sha256), (model_dir / (info.bin or ""), info.bin_sha256)]
     return all(p.is_file() and sha256_file(p) == digest for p, digest in files)
