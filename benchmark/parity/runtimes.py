@@ -9,6 +9,7 @@ The runners are the real ARM runtimes: Paddle-Lite's `lite_run` ($ARM_RUNTIME_DI
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from benchmark import progress
 from benchmark.emulated import arm_runtime, ncnn_runtime
 from benchmark.emulated.guest import run_guest
 from benchmark.emulated.phone import PhoneSpec
@@ -31,6 +33,7 @@ from converter.reference.desktop import ReferenceRunner
 from converter.schema.manifest_types import Manifest
 from converter.schema.zoo import Tolerance
 
+log = logging.getLogger("benchmark")
 RUNTIMES = ("paddle-lite", "ncnn")
 COUNTED = (1, 3)  # inferences in the two counted processes
 
@@ -87,6 +90,7 @@ def measure(
         src, out = Path(tmp) / "in.f32", Path(tmp) / "out.f32"
         counts, worst, tally = [], (0.0, 1.0, 0), GroundTruthTally.empty()
         for i, x in enumerate(inputs):
+            progress.show(f"{model_dir.name} {v.runtime} {v.precision} on {phone.name}", "image", i + 1, len(inputs))
             np.ascontiguousarray(x, dtype=np.float32).tofile(src)
             for runs in COUNTED if i == 0 else (1,):
                 argv, rec.file = _argv(v, model_dir, src=src, out=out, shape=shape, runs=runs)
@@ -99,6 +103,7 @@ def measure(
                     if mask is not None:
                         tally.add(got, mask)
                     worst = (max(worst[0], diff), min(worst[1], agree if agree is not None else 1.0), worst[2] + bad)
+        progress.clear()
         rec.insns_per_inference = (counts[1] - counts[0]) // (COUNTED[1] - COUNTED[0])
         rec.images, rec.max_abs_diff, rec.argmax_agreement, rec.non_finite = len(inputs), *worst
         rec.miou, rec.labelled_images = tally.miou, len(tally.fg_ious)
@@ -176,6 +181,7 @@ def compare_runtimes(
             rec = measure(model_dir, v, phone, inputs=inputs, refs=refs, version=versions[v.runtime], masks=masks)
             rec.desktop_miou = desktop.miou
             out.append(judge(rec, tolerances[v.precision]))
+            log.info("%s: %s %s done (%s)", model_dir.name, v.runtime, v.precision, rec.status)
         except ToolkitError as e:
             out.append(_failed(model_dir, phone, v, versions[v.runtime], str(e).splitlines()[0]))
     return out
