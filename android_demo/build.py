@@ -11,7 +11,6 @@ import os
 import shutil
 import sys
 import zipfile
-from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,8 +19,8 @@ import numpy as np
 
 from android_demo.native_libs import FIX, LibraryProblem, check_apk, write_stored_aligned
 from android_demo.toolchain import APP, REPO, Toolchain, ToolchainError, find_toolchain, run_tool
+from android_demo.variant import choose_variant
 from benchmark.device.elf import read_elf
-from converter.artifacts import manifest
 from converter.artifacts.app_spec import SPEC_NAME, read_spec
 from converter.base import atomic_files
 from converter.base.errors import ToolkitError
@@ -131,39 +130,6 @@ class StagedModel:
     nb_sha256: str
     precision: str
     precision_why: str
-
-
-@dataclass(frozen=True)
-class DemoVariant:
-    nb: Path
-    precision: str
-    why: str
-
-
-def choose_variant(model_dir: Path, precision: str | None = None) -> DemoVariant:
-    """The .nb the app ships: `precision` when asked; else the manifest's recommendation (benchmark.report.recommend;
-    when device classes disagree, the variant recommended for most of them, a variant any arm64 phone runs winning a
-    tie); else fp32, which runs on every arm64 phone."""
-    data = manifest.read(model_dir)
-    if precision:
-        return DemoVariant(model_dir / manifest.nb_name("arm", precision), precision, "asked for (DEMO_PRECISION)")
-    recs = manifest.current_recommendations(model_dir, data)
-    if not recs:
-        why = (
-            "no recommendation recorded yet (run make bench-emulated DEVICE_PROFILE=sd855-arm DATASET=... or "
-            "make bench-device with DATASET=...); fp32 runs on every arm64 phone"
-        )
-        return DemoVariant(model_dir / "arm-fp32.nb", "fp32", why)
-    files = data.files if data else {}
-    votes = Counter(str(r.precision) for r in recs.values())
-
-    def rank(p: str) -> tuple[int, int, str]:
-        entry = files.get(manifest.nb_name("arm", p))
-        return (-votes[p], 1 if entry and entry.requires else 0, p)
-
-    chosen = min(votes, key=rank)
-    classes = sorted(c for c, r in recs.items() if r.precision == chosen)
-    return DemoVariant(model_dir / manifest.nb_name("arm", chosen), chosen, f"recommended for {', '.join(classes)}")
 
 
 def stage_assets(model_dir: Path, sample: Path | None, assets: Path, precision: str | None = None) -> StagedModel:

@@ -168,6 +168,40 @@ LATENCY_PATH = [
         "no_such_model",
     ),  # fmt: skip
     c("benchmark", "bench-emulated --runner {missing} --offline --out {out} --reports {reports}", TOOL, "--runner"),
+    c(
+        "benchmark",
+        "bench-emulated --runtimes paddle-lite,ncnn --offline --out {out} --reports {reports}",
+        WRONG,
+        "sd855-arm",
+    ),  # fmt: skip  (ncnn variants on the x86 emulated phone)
+    c(
+        "benchmark",
+        "bench-emulated --phone sd855-arm --runtimes paddle-lite,ncnn --ncnn-runner {missing} --offline --out {out} "
+        "--reports {reports}",
+        TOOL,
+        "--ncnn-runner",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        "bench-emulated --phone sd855-arm --runtimes paddle-lite,ncnn --ncnn-runner {txt} --offline --out {out} "
+        "--reports {reports}",
+        WRONG,
+        "{txt}",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        "bench-emulated --phone sd855-arm --runtimes paddle-lite,ncnn --offline --out {out} --reports {reports}",
+        TOOL,
+        "{missing}",
+        NCNN_RUNTIME_DIR="{missing}",
+    ),  # fmt: skip
+    c(
+        "benchmark",
+        "latency --adb {lab} --runner {script} --runtimes paddle-lite,ncnn --offline --out {out} --reports {reports}",
+        TOOL,
+        "--ncnn-runner",
+    ),  # fmt: skip
+
     c("benchmark", "bench-emulated --offline --out {out} --reports {txt}", WRONG, "--reports"),
     c(
         "benchmark", "overhead --models no_such_model --offline --out {out} --reports {reports}", NAME, "no_such_model"
@@ -490,6 +524,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, tiny_models, lab, data_dir:
 
     root = tmp_path_factory.mktemp("contract")
     (root / "notes.txt").write_text("not a model, an image, a video, a zoo or a runner\n")
+    (root / "runner.sh").write_text("#!/bin/sh\nexit 0\n")  # a runner that passes the file check
     (root / "empty").mkdir()
     corrupt = root / "corrupt"
     corrupt.mkdir()
@@ -521,6 +556,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, tiny_models, lab, data_dir:
     yield {
         "root": str(root),
         "txt": str(root / "notes.txt"),
+        "script": str(root / "runner.sh"),
         "empty": str(root / "empty"),
         "missing": str(root / "no-such-path"),
         "corrupt": str(corrupt),

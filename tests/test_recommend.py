@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from android_demo.build import choose_variant
+from android_demo.variant import choose_variant
 from benchmark.records.parts import GroundTruth, GroundTruthFigures, ParitySummary
 from benchmark.records.rows import VideoRecord
 from benchmark.records.types import LatencyRecord

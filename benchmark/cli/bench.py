@@ -62,6 +62,16 @@ def add_runner_arg(g: argparse._ActionsContainer) -> None:
     )
 
 
+def add_ncnn_runner_arg(g: argparse._ActionsContainer) -> None:
+    g.add_argument(
+        "--ncnn-runner",
+        type=Path,
+        default=env_path("NCNN_RUNNER"),
+        help="ncnn_run to push for the ncnn variants (--runtimes paddle-lite,ncnn); an ARM emulated phone's default "
+        "is $NCNN_RUNTIME_DIR/ncnn_run (default $NCNN_RUNNER)",
+    )
+
+
 def add_measure_args(p: argparse.ArgumentParser, *, rounds: bool = True) -> None:
     """How each model is measured on a device."""
     g = p.add_argument_group("measurement")
@@ -117,6 +127,7 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     """Everything `latency` and `bench-emulated` honour."""
     add_model_args(p)
     add_measure_args(p)
+    add_ncnn_runner_arg(p)
     add_parity_args(p)
     add_reports_arg(p)
 
@@ -131,20 +142,27 @@ def add_allow_unknown_version_arg(g: argparse._ActionsContainer) -> None:
 
 
 def model_choice(
-    args: argparse.Namespace, *, names: list[str] | None = None, precisions: tuple[str, ...] | None = None
+    args: argparse.Namespace,
+    *,
+    names: list[str] | None = None,
+    precisions: tuple[str, ...] | None = None,
+    run_ncnn: bool = False,
 ) -> ModelChoice:
     """The checked model choice: a readable zoo and known names, or converted models with every variant asked for;
-    an --out that can be written. Nothing is converted here."""
+    an --out that can be written. Nothing is converted here. `run_ncnn`: the command runs ncnn variants when
+    --runtimes has ncnn."""
     check_zoo_args(args)
     converted = tuple(csv_list(getattr(args, "converted", "") or ""))
     wanted = tuple(names if names is not None else getattr(args, "models", ()))
     variants = precisions or args.precision
+    sources = model_sources(args)
     if converted:
-        preflight.converted_models(args.out, converted, variants)
+        runtimes = sources.runtimes if run_ncnn else ("paddle-lite",)
+        preflight.converted_models(args.out, converted, variants, runtimes)
         zoo = load_zoo(args.zoo)
     else:
         zoo = preflight.zoo_models(args.zoo, wanted)
-    return ModelChoice(zoo, model_sources(args), wanted, variants, converted)
+    return ModelChoice(zoo, sources, wanted, variants, converted, run_ncnn and "ncnn" in sources.runtimes)
 
 
 def settings_from(args: argparse.Namespace, defaults: BenchDefaults | None = None) -> BenchSettings:
@@ -201,6 +219,7 @@ class BenchPlan:
     runner: Path | None
     images: ImageSet | None = None
     accuracy: bool = False
+    ncnn_runner: Path | None = None
 
     def request(self, serial: str | None = None) -> BenchRequest:
         """The workflow's request; preparing the jobs converts what is missing (the work starts here)."""
@@ -214,16 +233,22 @@ class BenchPlan:
             accuracy=self.accuracy,
             runner=self.runner,
             serial=serial,
+            ncnn_runner=self.ncnn_runner,
         )
 
 
-def bench_plan(args: argparse.Namespace, defaults: BenchDefaults | None = None) -> BenchPlan:
-    """latency / bench-emulated: every input of the latency path checked."""
+def bench_plan(
+    args: argparse.Namespace, defaults: BenchDefaults | None = None, *, ncnn_default: Path | None = None
+) -> BenchPlan:
+    """latency / bench-emulated: every input of the latency path checked; with ncnn in --runtimes, the ncnn runner
+    too (`ncnn_default`: an ARM emulated phone's own)."""
     settings = settings_from(args, defaults)
     preflight.runner_file(args.runner)
+    ncnn_runner = preflight.ncnn_runner_file(args.ncnn_runner, args.runtimes, default=ncnn_default)
     output_dir(args.reports, "--reports")
     images, accuracy = parity_images(args)
-    return BenchPlan(model_choice(args), settings, args.reports, args.runner, images, accuracy)
+    models = model_choice(args, run_ncnn=True)
+    return BenchPlan(models, settings, args.reports, args.runner, images, accuracy, ncnn_runner)
 
 
 @dataclass(frozen=True)

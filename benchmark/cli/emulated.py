@@ -24,7 +24,7 @@ from benchmark.cli.bench import (
     print_latency_run,
     settings_from,
 )
-from benchmark.emulated import arm_runtime
+from benchmark.emulated import arm_runtime, ncnn_runtime
 from benchmark.emulated.phone import PhoneSpec
 from benchmark.host.lite import median_run_ms
 from benchmark.latency.overhead import TARGET_FRACTION, harness_overhead
@@ -34,7 +34,7 @@ from benchmark.records.types import LatencyRecord
 from benchmark.workflow import preflight
 from benchmark.workflow.emulated import bench_emulated
 from converter.artifacts import manifest
-from converter.base.errors import ExitCode, ToolkitError
+from converter.base.errors import ExitCode, ToolkitError, UsageError
 from converter.base.needs import at_least, output_dir
 
 log = logging.getLogger("benchmark")
@@ -75,7 +75,11 @@ def runner_for(runner: Path | None, phone: PhoneSpec) -> Path | None:
 def check_emulated(args: argparse.Namespace) -> EmulatedCommand:
     at_least(args.devices, 1, "--devices")
     phone = preflight.emulated_phone(args.phone)
-    plan = bench_plan(args, phone.bench_defaults)
+    if "ncnn" in args.runtimes and phone.qemu is None:
+        raise UsageError(f"--runtimes has ncnn, but {phone.name} runs x86 kernels: ncnn variants run on an ARM "
+                         "emulated phone (--phone sd855-arm)")  # fmt: skip
+    ncnn_default = ncnn_runtime.runtime_dir() / "ncnn_run" if phone.qemu is not None else None
+    plan = bench_plan(args, phone.bench_defaults, ncnn_default=ncnn_default)
     plan = dataclasses.replace(plan, runner=runner_for(plan.runner, phone))
     return EmulatedCommand(plan, phone, args.devices, phone.qemu is None and not args.no_host_compare)
 

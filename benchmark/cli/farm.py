@@ -119,6 +119,9 @@ def check_farm(args: argparse.Namespace) -> argparse.Namespace:
     check_zoo_args(args)
     preflight.zoo_models(args.zoo, args.models or cfg.models or [])
     preflight.runner_file(args.runner or cfg.runner)
+    if "ncnn" in args.runtimes:
+        log.warning("warning: the farm runs Paddle-Lite variants only: ncnn files are converted, not run (run ncnn "
+                    "variants with latency or bench-emulated --runtimes paddle-lite,ncnn)")  # fmt: skip
     output_dir(args.reports, "--reports")
     output_dir(args.out, "--out")
     if args.run_name is not None and not RUN_NAME_RE.match(args.run_name):

@@ -9,7 +9,7 @@ from typing import Any
 from benchmark.latency.run import DeviceOutcome
 from benchmark.parity.checks import SEED_NOTE, DeviceChecks
 from benchmark.parity.host import ModelParity
-from benchmark.records.parts import verdict_of
+from benchmark.records.parts import variant_name, verdict_of
 from benchmark.records.types import ParityRecord, first_line
 from benchmark.report.recommend import UNITS, Recommendation
 
@@ -76,7 +76,7 @@ def print_latency(outcomes: list[DeviceOutcome]) -> None:
     rows = [r for o in outcomes for r in o.records]
     if not rows:
         return
-    w = max(len(r.model) for r in rows) + 6
+    w = max(len(r.model) + 1 + len(variant_name(r.runtime, r.precision)) for r in rows)
     print(
         f"{'device':<22}  {'model':<{w}}  {'shape':<16}  {'median ms':>9}  {'p90 ms':>8}  {'CV':>6}  "
         f"{'M instr/inf':>11}  {'seed SD855 ms':>13}  {'ratio':>6}  note"
@@ -101,7 +101,7 @@ def print_latency(outcomes: list[DeviceOutcome]) -> None:
         if r.parity:
             note = f"parity {VERDICT_SHOWN[verdict_of(r.parity) or 'not_run']}" + (f"; {note}" if note else "")
         seed = r.seed_ms
-        label = f"{r.model} {r.precision}"
+        label = f"{r.model} {variant_name(r.runtime, r.precision)}"
         # a timing of an emulated device is not a phone timing: no ratio against the seed's phone figure
         ratio = r.median_ms / seed if seed and r.median_ms is not None and not r.emulated else None
         insns = r.instructions_per_inference
@@ -132,16 +132,16 @@ VERDICT_SHOWN = {"pass": "PASS", "fail": "FAIL", "not_run": "not run"}
 
 def print_device_checks(checks: DeviceChecks) -> None:
     print(
-        f"{'device':<22}  {'model':<42}  {'result':<6}  {'max|diff|':>9}  {'fg IoU PI':>9}  {'fg IoU dev':>10}  "
+        f"{'device':<22}  {'model':<48}  {'result':<6}  {'max|diff|':>9}  {'fg IoU PI':>9}  {'fg IoU dev':>10}  "
         f"{'mIoU PI':>7}  {'mIoU dev':>8}  {'seed mIoU':>9}"
     )
     for s in checks.summaries:
         desk, dev = s.ground_truth.reference, s.ground_truth.candidate
         diff = s.max_abs_diff
-        label = f"{s.model or '-'} {s.precision or ''}"
+        label = f"{s.model or '-'} {variant_name(s.runtime, s.precision)}"
         result = VERDICT_SHOWN[verdict_of(s) or "not_run"]
         print(
-            f"{s.device or '-':<22}  {label:<42}  {result:<6}  "
+            f"{s.device or '-':<22}  {label:<48}  {result:<6}  "
             f"{'-' if diff is None else format(diff, '9.2e'):>9}  {_pct(desk.mean_fg_iou):>9}  "
             f"{_pct(dev.mean_fg_iou):>10}  {_pct(desk.miou):>7}  {_pct(dev.miou):>8}  "
             f"{_seed_miou(s.seed_miou_percent):>9}"
@@ -167,14 +167,14 @@ def print_device_checks(checks: DeviceChecks) -> None:
 def print_recommendations(recommendations: list[Recommendation]) -> None:
     """Per model and device class: every variant measured, its figure and gate, and the one to ship."""
     for rec in recommendations:
-        head = f"ship {rec.chosen.precision}" if rec.chosen else "no variant"
+        head = f"ship {rec.chosen.variant}" if rec.chosen else "no variant"
         if rec.chosen is not None:
             ratio, est = rec.vs_fp32(rec.chosen)
             head += f": {ratio:.2f}x the fp32 {UNITS[rec.metric]}" if ratio is not None else ""
             head += f", est. {est:.2f}x the fp32 phone latency" if est is not None else ""
         print(f"\n{rec.model} on {rec.device_class}: {head}")
         columns = f"{'vs fp32':>8} {'est. ms':>8} {'mIoU':>7} {'argmax':>8}"
-        print(f"  {'variant':<8} {UNITS[rec.metric]:>11} {columns}  accuracy gate")
+        print(f"  {'variant':<10} {UNITS[rec.metric]:>11} {columns}  accuracy gate")
         for c in rec.candidates:
             miou = f"{100 * c.miou:7.2f}" if c.miou is not None else f"{'-':>7}"
             agree = f"{100 * c.mean_argmax_agreement:7.2f}%" if c.mean_argmax_agreement is not None else f"{'-':>8}"
@@ -182,5 +182,5 @@ def print_recommendations(recommendations: list[Recommendation]) -> None:
             ratio = rec.vs_fp32(c)[0]
             vs = f"{ratio:7.2f}x" if ratio is not None and math.isfinite(ratio) else f"{'-':>8}"
             est_ms = f"{c.est_latency_ms:8.2f}" if c.est_latency_ms is not None else f"{'-':>8}"
-            print(f"  {c.precision:<8} {c.shown:>11.2f} {vs} {est_ms} {miou} {agree}  {c.status}{mark}")
+            print(f"  {c.variant:<10} {c.shown:>11.2f} {vs} {est_ms} {miou} {agree}  {c.status}{mark}")
         print(f"  ({rec.why})")

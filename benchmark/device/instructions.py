@@ -60,9 +60,16 @@ def has_counter(device: Device, counter: str = COUNTER) -> bool:
 
 
 def count_instructions(
-    device: Device, work: WorkDir, base_args: list[str], *, timeout_s: float, markers: str | None = None
+    device: Device,
+    work: WorkDir,
+    base_args: list[str],
+    *,
+    timeout_s: float,
+    markers: str | None = None,
+    runner_name: str = RUNNER_NAME,
 ) -> InstructionCount:
-    """base_args: the runner's model, shape, threads, power mode and backend flags (no warmup/repeats).
+    """base_args: the runner's model, shape, threads, power mode and backend flags (no warmup/repeats); the runner is
+    benchmark_bin, or another in the work dir that takes --warmup=/--repeats= (ncnn_run).
     markers: the profile's marker offsets (text); the second run is then the profiler's, with 3 inferences."""
     totals, walls = [], []
     profile_text = None
@@ -72,7 +79,7 @@ def count_instructions(
     for repeats in PROFILED_REPEATS if markers is not None else REPEATS:
         out = work.file(f"insns-{repeats}.txt")
         counter = [COUNTER, out] if markers is None or repeats == 1 else [PROFILER, out, marker_file]
-        argv = [*counter, f"./{RUNNER_NAME}", *base_args, "--warmup=0", f"--repeats={repeats}"]
+        argv = [*counter, f"./{runner_name}", *base_args, "--warmup=0", f"--repeats={repeats}"]
         t0 = time.monotonic()
         r = device.shell(
             f"cd {shlex.quote(work.path)} && rm -f {shlex.quote(out)} && {shlex.join(argv)} >/dev/null 2>&1; "

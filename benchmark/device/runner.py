@@ -92,7 +92,7 @@ def run_round(device: Device, work: WorkDir, args: list[str], *, pin_mask: str |
     try:
         r = device.shell(cmd, timeout_s=timeout_s)
     except DeviceTimeout:
-        raise RunnerError(_kill_after_timeout(device, work, timeout_s)) from None
+        raise RunnerError(kill_after_timeout(device, work, timeout_s)) from None
     wall = None
     stderr_lines = []
     for line in r.stderr.splitlines():
@@ -157,7 +157,7 @@ def explain_failure(err: RunnerError, precision: str, serial: str) -> RunnerErro
     return err
 
 
-def _kill_after_timeout(device: Device, work: WorkDir, timeout_s: float) -> str:
+def kill_after_timeout(device: Device, work: WorkDir, timeout_s: float) -> str:
     msg = f"{device.serial}: the runner did not finish within {timeout_s:.0f} s"
     try:
         pid_text = device.shell(f"cat {shlex.quote(work.file('runner.pid'))}", timeout_s=15).stdout.strip()

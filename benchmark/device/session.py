@@ -12,9 +12,11 @@ from benchmark.device import instructions, runner_version
 from benchmark.device.adb import DeviceError
 from benchmark.device.bundle import RunnerBundle, runner_bundle
 from benchmark.device.info import DeviceInfo, hottest_cpu_c
+from benchmark.device.ncnn_runner import NcnnRunner, push_runner
 from benchmark.device.protocol import Device
 from benchmark.device.runner import RoundResult, RunnerError, WorkDir, probe_version, push_bundle
 from benchmark.device.runner_version import RunnerVersions, file_versions
+from benchmark.records.parts import Runtime
 from converter.artifacts import manifest
 from converter.base.errors import ToolkitError
 
@@ -33,6 +35,12 @@ class ModelJob:
     input_shape: list[int]
     seed_ms: float | None
     precision: str = "fp32"
+    runtime: Runtime = "paddle-lite"  # or ncnn: the model's ncnn/model.ncnn.param + .bin, run by ncnn_run
+
+    @property
+    def label(self) -> str:
+        """What logs and tables call the variant: `fp16`, or `ncnn fp16`."""
+        return self.precision if self.runtime == "paddle-lite" else f"{self.runtime} {self.precision}"
 
 
 class VariantNotForDevice(ToolkitError):
@@ -61,6 +69,7 @@ class DeviceContext:
     run_id: str | None = None  # the run whose records this session's results belong to
     counts_instructions: bool = False  # an ARM emulated phone with `insncount`
     profiles: bool = False  # ... and with `insnprofile` (the ARM cost profile)
+    ncnn: NcnnRunner | None = None  # ncnn_run pushed beside benchmark_bin (a session with ncnn variants)
 
     @property
     def runner_label(self) -> str:
@@ -104,8 +113,10 @@ def device_session(
     info: DeviceInfo | None = None,
     allow_unknown_version: bool = False,
     work_name: str | None = None,
+    ncnn_runner: Path | None = None,
 ) -> Iterator[DeviceContext]:
-    """Device info, a per-run work dir with the runner pushed into it, removed at the end unless `keep`."""
+    """Device info, a per-run work dir with the runner (and `ncnn_runner`, when given) pushed into it, removed at the
+    end unless `keep`."""
     info = info or device.info()
     target_for(info)  # an x86 Android device fails here, before anything is pushed
     baseline = baseline_c if baseline_c is not None else hottest_cpu_c(info.zones)
@@ -121,7 +132,8 @@ def device_session(
         if info.qemu_cpu is not None and not counts:
             raise instructions.NoInstructionCounter(info.serial)
         profiles = counts and instructions.has_counter(device, instructions.PROFILER)
-        yield DeviceContext(device, info, work, bundle, baseline, versions, run_id, counts, profiles)
+        ncnn = push_runner(device, work, ncnn_runner, info) if ncnn_runner and target_for(info) == "arm" else None
+        yield DeviceContext(device, info, work, bundle, baseline, versions, run_id, counts, profiles, ncnn)
     finally:
         if not keep:
             try:

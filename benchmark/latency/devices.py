@@ -59,6 +59,7 @@ def run_latency(
     serial: str | None = None,
     model_errors: list[str] | None = None,
     run_id: str | None = None,
+    ncnn_runner: Path | None = None,
 ) -> LatencyResult:
     """Every job on every usable device of `server` (or `serial`), one device after the other; the run file is
     rewritten after each record, so an interrupted run keeps what it measured."""
@@ -79,7 +80,11 @@ def run_latency(
         except DeviceError as e:
             outcomes.append(DeviceOutcome(s, error=e))
             continue
-        outcomes.append(bench_device(device, jobs, settings, run_file=run_file, runner=runner, run_id=run_id))
+        outcomes.append(
+            bench_device(
+                device, jobs, settings, run_file=run_file, runner=runner, run_id=run_id, ncnn_runner=ncnn_runner
+            )
+        )
         if outcomes[-1].error:
             log.error("error: %s", outcomes[-1].error)
     return LatencyResult(path, run_id, outcomes, list(model_errors or []))

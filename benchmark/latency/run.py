@@ -27,6 +27,7 @@ from benchmark.device.session import (
     nb_for_device,
 )
 from benchmark.device.thermal import ThermalPolicy, temps_json, wait_until_cool
+from benchmark.latency.ncnn_bench import bench_ncnn
 from benchmark.latency.stats import CV_LIMIT, THROTTLE_LIMIT, latency_stats, stability_warnings
 from benchmark.profile.on_device import count_instructions
 from benchmark.records.run_files import RunFile
@@ -116,7 +117,7 @@ def timing_source(info: DeviceInfo) -> str:
     return "host (emulated device: Paddle-Lite x86 on this machine)" if info.emulated else "device"
 
 
-def _record_base(job: ModelJob, ctx: DeviceContext, s: BenchSettings) -> LatencyRecord:
+def record_base(job: ModelJob, ctx: DeviceContext, s: BenchSettings) -> LatencyRecord:
     info = ctx.info
     return LatencyRecord(
         model=job.name,
@@ -178,7 +179,7 @@ def _run_rounds(ctx: DeviceContext, job: ModelJob, args: list[str], s: BenchSett
     .nb's opt version before any figure counts."""
     rounds = Rounds()
     t0 = time.monotonic()
-    label = f"{ctx.device.serial}: {job.name} {job.precision}"
+    label = f"{ctx.device.serial}: {job.name} {job.label}"
     while True:
         progress.show(label, "round", len(rounds.avgs_ms) + 1, s.rounds)
         try:
@@ -224,9 +225,13 @@ def _measure_memory(ctx: DeviceContext, base: list[str], s: BenchSettings, rec: 
 
 def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> LatencyRecord:
     # Long but linear: checks, rounds, memory run, instruction count, statistics, each failure kind to its status.
-    rec = _record_base(job, ctx, s)
+    rec = record_base(job, ctx, s)
     t_start = time.monotonic()
     try:
+        if job.runtime == "ncnn":
+            bench_ncnn(ctx, job, s, rec, pin_mask(ctx.info, s.pin))
+            rec.set(harness_wall_s=round(time.monotonic() - t_start, 3), finished_at=_now())
+            return rec
         target, nb_path = nb_for_device(ctx, job)
         nb_info = inspect_nb(nb_path)
         if nb_info.target != target:
@@ -306,6 +311,7 @@ def bench_device(
     run_file: RunFile[LatencyRun],
     runner: Path | None,
     run_id: str,
+    ncnn_runner: Path | None = None,
 ) -> DeviceOutcome:
     outcome = DeviceOutcome(device.serial)
     try:
@@ -316,11 +322,12 @@ def bench_device(
             keep=s.keep,
             baseline_c=s.thermal.baseline_c,
             allow_unknown_version=s.allow_unknown_runner_version,
+            ncnn_runner=ncnn_runner if any(job.runtime == "ncnn" for job in jobs) else None,
         ) as ctx:
             for i, job in enumerate(jobs):
                 if i and s.cooldown_s > 0:
                     time.sleep(s.cooldown_s)
-                label = f"{device.serial}: {job.name} {job.precision}"
+                label = f"{device.serial}: {job.name} {job.label}"
                 log.info("%s: benchmarking", label)
                 rec = bench_model(ctx, job, s)
                 outcome.records.append(rec)

@@ -13,6 +13,7 @@ from benchmark.device.runner import ROUND_TIMEOUT_S, CannotRunVariant
 from benchmark.device.session import DeviceContext, ModelJob, VariantNotForDevice, device_session
 from benchmark.images import ImageSet
 from benchmark.parity.device import check_on_device
+from benchmark.parity.ncnn_device import check_ncnn_on_device
 from benchmark.records.parts import ParitySummary, verdict_of
 from benchmark.records.run_files import new_run_path, write_run
 from benchmark.records.runs import AccuracyRun, ParityRun
@@ -59,6 +60,7 @@ def check_devices(
     keep: bool = False,
     timeout_s: float = ROUND_TIMEOUT_S,
     allow_unknown_runner_version: bool = False,
+    ncnn_runner: Path | None = None,
 ) -> DeviceChecks:
     parity_path = new_run_path("parity", reports)
     artifacts = reports / parity_path.stem
@@ -75,11 +77,13 @@ def check_devices(
                 work_name=f"{run_id}-parity",
                 keep=keep,
                 allow_unknown_version=allow_unknown_runner_version,
+                ncnn_runner=ncnn_runner if any(job.runtime == "ncnn" for job in jobs) else None,
             ) as ctx:
                 for job in jobs:
                     summary, recs = _check_job(
-                        ctx, job, images=images, zoo=zoo, artifacts=artifacts, timeout_s=timeout_s
-                    )
+                        ctx, job, images=images, zoo=zoo, artifacts=artifacts, timeout_s=timeout_s,
+                        allow_unknown=allow_unknown_runner_version,
+                    )  # fmt: skip
                     summaries.append(summary)
                     records += recs
                     write_run(parity_path, run)
@@ -95,6 +99,7 @@ def check_devices(
                 model=r.model,
                 image=r.image,
                 precision=r.precision,
+                runtime=r.runtime,
                 device=r.device,
                 gt_iou_reference=r.gt_iou_reference,
                 gt_iou_candidate=r.gt_iou_candidate,
@@ -110,20 +115,32 @@ def check_devices(
 
 
 def _check_job(
-    ctx: DeviceContext, job: ModelJob, *, images: ImageSet, zoo: Zoo, artifacts: Path, timeout_s: float
+    ctx: DeviceContext,
+    job: ModelJob,
+    *,
+    images: ImageSet,
+    zoo: Zoo,
+    artifacts: Path,
+    timeout_s: float,
+    allow_unknown: bool,
 ) -> tuple[ParitySummary, list[ParityRecord]]:
     """One model variant on one device: its summary and per-image records; what cannot run is said, not raised."""
     serial = ctx.device.serial
 
     def base(**fields: Any) -> ParitySummary:
-        return ParitySummary(model=job.name, precision=job.precision, device=serial, passed=False, **fields)
-
-    log.info("%s: %s %s: device parity on %d image(s)", serial, job.name, job.precision, len(images.items))
-    entry = zoo.get(job.name) if job.name in zoo.names() else None  # a model of your own (--converted): defaults
-    try:
-        res = check_on_device(
-            ctx, job, images, zoo.tolerance(entry, job.precision), artifacts=artifacts, timeout_s=timeout_s
+        return ParitySummary(
+            model=job.name, precision=job.precision, runtime=job.runtime, device=serial, passed=False, **fields
         )
+
+    log.info("%s: %s %s: device parity on %d image(s)", serial, job.name, job.label, len(images.items))
+    entry = zoo.get(job.name) if job.name in zoo.names() else None  # a model of your own (--converted): defaults
+    tol = zoo.tolerance(entry, job.precision)
+    try:
+        if job.runtime == "ncnn":
+            res = check_ncnn_on_device(ctx, job, images, tol, artifacts=artifacts, timeout_s=timeout_s,
+                                       allow_unknown_version=allow_unknown)  # fmt: skip
+        else:
+            res = check_on_device(ctx, job, images, tol, artifacts=artifacts, timeout_s=timeout_s)
     except CannotRunVariant as e:
         if e.cause == "runner":  # fixable: another runner
             log.error("error: %s: %s", job.name, e)

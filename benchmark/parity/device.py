@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from benchmark.device.session import (
     check_first_round,
     check_runner_version,
     nb_for_device,
+    target_for,
 )
 from benchmark.images import ImageItem, ImageSet, held_out
 from benchmark.parity.gates import image_problems, task_problems
@@ -171,54 +173,89 @@ def _record(
     )
 
 
+@dataclass(frozen=True)
+class DeviceModel:
+    """A variant ready on the device: `run` takes one preprocessed input and returns the output's values (as the
+    runner wrote them) and its shape when the runner said it; how the runner's output is read and named."""
+
+    run: Callable[[int, NDArray[Any]], tuple[NDArray[Any], tuple[int, ...] | None]]
+    candidate: str  # device_benchmark_bin | device_ncnn_run
+    sha256: str
+    exact_floats: bool  # raw float32 (ncnn_run), not benchmark_bin's 6-digit text
+    calibration_file: str | None = None  # the .nb whose calibration images are never judged on
+
+
 def check_on_device(
     ctx: DeviceContext, job: ModelJob, images: ImageSet, tol: Tolerance, *, artifacts: Path, timeout_s: float = 300
 ) -> DeviceParityResult:
+    """benchmark_bin on the device with the .nb for the device's target, image by image."""
+    target, nb_path = nb_for_device(ctx, job)
+    nb_version = inspect_nb(nb_path).opt_version
+    check_runner_version(ctx, nb_version)
+    remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
+    ctx.device.push(nb_path.read_bytes(), remote_nb)
+
+    def run(index: int, x: NDArray[Any]) -> tuple[NDArray[Any], tuple[int, ...] | None]:
+        floats, rnd = run_input(ctx, job, x, remote_nb=remote_nb, target=target, timeout_s=timeout_s)
+        if index == 0:
+            check_first_round(ctx, nb_version, rnd)
+        return floats, rnd.report.outputs[0].shape if rnd.report.outputs else None
+
+    model = DeviceModel(run, "device_benchmark_bin", sha256_file(nb_path), False, nb_path.name)
+    return judge_on_device(ctx, job, images, tol, model, artifacts=artifacts)
+
+
+def judge_on_device(
+    ctx: DeviceContext, job: ModelJob, images: ImageSet, tol: Tolerance, model: DeviceModel, *, artifacts: Path
+) -> DeviceParityResult:
+    """Each image through the variant on the device against desktop Paddle Inference fp32 on the same preprocessed
+    input, judged with the precision's gates; ground truth tallied where the images are labelled."""
     data = manifest.read(job.model_dir)
     if data is None:
         raise RunnerError(f"{job.model_dir}: no manifest; convert {job.name} first")
     reference = open_reference(*data.reference_files())
     out_name, out_dtype = data.output_name, data.output_dtype
-    target, nb_path = nb_for_device(ctx, job)
-    nb_version = inspect_nb(nb_path).opt_version
-    nb_sha256 = sha256_file(nb_path)
-    check_runner_version(ctx, nb_version)
-    images, left_out = held_out(images, manifest.calibration_images(data, nb_path.name))  # never judge on them
-    remote_nb = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
-    ctx.device.push(nb_path.read_bytes(), remote_nb)
+    target = target_for(ctx.info)
+    calibration = manifest.calibration_images(data, model.calibration_file) if model.calibration_file else []
+    images, left_out = held_out(images, calibration)  # never judge on them
     tallies = {"reference": GroundTruthTally.empty(), "candidate": GroundTruthTally.empty()}
     records: list[ParityRecord] = []
-    label = f"{ctx.device.serial}: {job.name} {job.precision} parity"
+    label = f"{ctx.device.serial}: {job.name} {job.label} parity"
     for index, item in enumerate(images.items):
         progress.show(label, "image", index + 1, len(images.items))
         x = preprocess(item.bgr, data.preprocess)
         ref = reference.run([x])[out_name]
         try:
-            floats, run = run_input(ctx, job, x, remote_nb=remote_nb, target=target, timeout_s=timeout_s)
+            floats, shape = model.run(index, x)
         finally:
             progress.clear()
-        if index == 0:
-            check_first_round(ctx, nb_version, run)
-        shape = run.report.outputs[0].shape if run.report.outputs else None
-        decoded = decode_output(floats, shape or tuple(ref.shape), out_dtype)
+        if model.exact_floats:
+            values = floats.astype(ref.dtype) if ref.dtype.kind in "iu" else floats
+            decoded = Decoded(values.reshape(ref.shape), None, ref.size) if values.size == ref.size else None
+            if decoded is None:
+                raise RunnerError(f"{model.candidate} wrote {values.size} values, the output {list(ref.shape)} has "
+                                  f"{ref.size}")  # fmt: skip
+        else:
+            decoded = decode_output(floats, shape or tuple(ref.shape), out_dtype)
         full = decoded.compared_elements == ref.size
         ref_cmp = ref if full else ref.reshape(-1)[: decoded.compared_elements]
         dev_cmp = decoded.values.reshape(ref_cmp.shape)
-        bound = PRINT_REL_ERROR * float(np.max(np.abs(ref))) if out_dtype.startswith("float") else 0.0
+        printed = out_dtype.startswith("float") and not model.exact_floats
+        bound = PRINT_REL_ERROR * float(np.max(np.abs(ref))) if printed else 0.0
         c = compare_output(out_name, ref_cmp, dev_cmp)
         rec = _record(ctx, job, item, c, tol=tol, bound=bound, decoded=decoded, target=target)
-        rec.output_dtype = out_dtype
-        rec.reference_runtime = reference.runtime
+        rec.set(output_dtype=out_dtype, reference_runtime=reference.runtime, candidate=model.candidate,
+                runtime=job.runtime)  # fmt: skip
         if item.mask is not None and full:
             rec.gt_iou_reference = tallies["reference"].add(ref, item.mask)
             rec.gt_iou_candidate = tallies["candidate"].add(dev_cmp, item.mask)
         if index < ARTIFACT_IMAGES and full:
-            rec.artifacts = _save_artifacts(
-                artifacts / job.name, index, item, pre=data.preprocess, ref=ref, dev=dev_cmp
-            )
+            folder = artifacts / job.name if job.runtime == "paddle-lite" else artifacts / job.name / job.runtime
+            rec.artifacts = _save_artifacts(folder, index, item, pre=data.preprocess, ref=ref, dev=dev_cmp)
         records.append(rec)
     summary = _summary(ctx, job, tol, records, tallies)
-    summary.set(calibration_images_left_out=left_out, nb_sha256=nb_sha256, run_id=ctx.run_id)  # this file, this run
+    summary.set(calibration_images_left_out=left_out, nb_sha256=model.sha256, run_id=ctx.run_id,  # this file, run
+                runtime=job.runtime)  # fmt: skip
     if not records:
         summary.not_run = (
             f"no image to judge: all {len(left_out)} were calibration images" if left_out else "no image to judge"

@@ -29,6 +29,7 @@ from converter.artifacts import manifest
 from converter.base.errors import ToolkitError, UsageError
 from converter.images.compare import GroundTruthTally
 from converter.images.preprocess import preprocess
+from converter.ncnn.worker import INPUT, OUTPUT
 from converter.reference.desktop import ReferenceRunner
 from converter.schema.manifest_types import Manifest
 from converter.schema.zoo import Tolerance
@@ -56,7 +57,7 @@ def _argv(v: Variant, model_dir: Path, *, src: Path, out: Path, shape: str, runs
     prefix = model_dir / "ncnn" / "model.ncnn"
     fp16 = "1" if v.precision == "fp16" else "0"
     argv = [str(ncnn_runtime.ncnn_run()), str(prefix), str(src), str(out), shape, "1", "0", str(runs)]
-    return [*argv, "--fp16", fp16, "--output", "out0"], f"{prefix}.param"
+    return [*argv, "--fp16", fp16, "--input", INPUT, "--output", OUTPUT], f"{prefix}.param"
 
 
 def _compare(ref: NDArray[Any], got: NDArray[Any]) -> tuple[float, float | None, int]:

@@ -15,6 +15,13 @@ Verdict = Literal["pass", "fail", "not_run"]  # an accuracy verdict: 'not run' i
 ParityStatus = Literal["pass", "fail", "not_run", "unavailable", "error"]
 Target = Literal["arm", "x86"]
 Source = Literal["host", "device"]
+Runtime = Literal["paddle-lite", "ncnn"]  # what ran a variant on the device: a .nb, or ncnn's .param/.bin
+
+
+def variant_name(runtime: str, precision: str | None) -> str:
+    """What tables call a variant: `fp16` (Paddle-Lite, the toolkit's own target), or `ncnn fp16`."""
+    precision = precision or "fp32"
+    return precision if runtime == "paddle-lite" else f"{runtime} {precision}"
 
 
 class CpuFacts(Sub):
@@ -124,6 +131,7 @@ class ParitySummary(Sub):
 
     model: str | None = None
     precision: str | None = None
+    runtime: Runtime = "paddle-lite"
     verdict: Verdict | None = None
     status: ParityStatus | None = Field(default=None, description="host: pass, fail, not_run, unavailable, error")
     passed: bool = False
@@ -145,7 +153,9 @@ class ParitySummary(Sub):
     task_problems: list[str] = []
     ground_truth: GroundTruth = GroundTruth()
     calibration_images_left_out: list[str] = []
-    nb_sha256: str | None = Field(default=None, description="the .nb the verdict is of")
+    nb_sha256: str | None = Field(
+        default=None, description="the .nb the verdict is of (ncnn: sha256 of the .param bytes then the .bin bytes)"
+    )
     run_id: str | None = None
     not_run: str | None = Field(default=None, description="why the variant could not run there")
     seed_miou_percent: float | None = None

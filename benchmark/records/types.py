@@ -16,6 +16,7 @@ from benchmark.records.parts import (
     InstructionCountFacts,
     LockSpan,
     ParitySummary,
+    Runtime,
     RuntimeCpu,
     Source,
     Target,
@@ -26,7 +27,9 @@ RecordStatus = Literal["ok", "failed", "skipped", "not_run"]
 
 
 class NbFile(Sub):
-    """The .nb a latency record ran: its path, the opt version that wrote it, its size and sha256."""
+    """The .nb a latency record ran: its path, the opt version that wrote it, its size and sha256. For an ncnn
+    variant: the .param's path, `pnnx <version>`, the size of both files and the sha256 of the .param bytes followed
+    by the .bin bytes."""
 
     path: str
     opt_version: str
@@ -45,10 +48,12 @@ class RunnerInfo(Sub):
 
 
 class LatencyRecord(Record):
-    """One model variant on one device: R rounds of benchmark_bin (W warmup + N timed runs each)."""
+    """One model variant on one device: R rounds of benchmark_bin, or of ncnn_run for an ncnn variant (W warmup + N
+    timed runs each)."""
 
     model: str
     precision: str
+    runtime: Runtime = "paddle-lite"
     status: RecordStatus
     input_shape: list[int]
     device: DeviceSummary = Field(description="the device's facts (serial, ro.serialno, model, SoC, ABI, CPUs, ...)")
@@ -130,13 +135,14 @@ class ParityRecord(Record):
     image: str
     output: str
     precision: str
+    runtime: Runtime = "paddle-lite"
     source: Source
     target: Target
     reference: str = "paddle_inference_fp32"
     reference_runtime: str | None = Field(
         default=None, description="what ran the reference, with its version (Paddle 3 for a PIR export)"
     )
-    candidate: str = Field(description="paddle_lite_x86_<precision> (host) or device_benchmark_bin")
+    candidate: str = Field(description="paddle_lite_x86_<precision> (host), device_benchmark_bin or device_ncnn_run")
     device: DeviceSummary | None = None
     emulated: bool = False
     weights: str | None = None
@@ -166,6 +172,7 @@ class AccuracyRecord(Record):
     model: str
     image: str
     precision: str | None = None
+    runtime: Runtime = "paddle-lite"
     device: DeviceSummary | None = None
     gt_iou_reference: float | None = None
     gt_iou_candidate: float | None = None

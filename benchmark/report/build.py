@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmark.records.parts import DeviceSummary
+from benchmark.records.parts import DeviceSummary, variant_name
 from benchmark.records.types import LatencyRecord
 from benchmark.report import plots
 from benchmark.report.collect import Collected, collect
@@ -140,7 +140,7 @@ def _latency_row(r: LatencyRecord, stats: ModelStats | None) -> list[str]:
     return [
         r.model,
         "x".join(map(str, r.input_shape)),
-        r.precision,
+        variant_name(r.runtime, r.precision),
         cell_num(r.median_ms, ".2f"),
         cell_num(r.p90_ms, ".2f"),
         cell_num(r.cv, ".1%"),

@@ -36,17 +36,17 @@ class Collected:
         return runs[-1] if runs else None
 
     def latest_latency(self) -> list[LatencyRecord]:
-        """The newest latency record per device serial, model and precision."""
+        """The newest latency record per device serial, model, runtime and precision."""
         return _newest(
             (rec for run in self.chronological(LatencyRun) for rec in run.records),
-            lambda r: (r.device.serial, r.model, r.precision),
+            lambda r: (r.device.serial, r.model, r.runtime, r.precision),
         )
 
     def latest_parity(self) -> list[ParityRecord]:
-        """The newest parity record per source, device serial, model, image and precision."""
+        """The newest parity record per source, device serial, model, image, runtime and precision."""
         return _newest(
             (rec for run in self.chronological(ParityRun) for rec in run.records),
-            lambda r: (r.source, r.device.serial if r.device else None, r.model, r.image, r.precision),
+            lambda r: (r.source, r.device.serial if r.device else None, r.model, r.image, r.runtime, r.precision),
         )
 
     def device_parity_summaries(self) -> list[ParitySummary]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from benchmark.records.parts import GroundTruthFigures, verdict_of
+from benchmark.records.parts import GroundTruthFigures, variant_name, verdict_of
 from benchmark.records.runs import AccuracyRun, ParityRun
 from benchmark.records.types import ParityRecord
 from benchmark.report.collect import Collected
@@ -30,7 +30,7 @@ def model_verdicts(c: Collected) -> dict[tuple[str, str, str, str], str]:
             if not m.model:
                 continue
             where = (m.device or "host") if device_run else "host"
-            key = (m.model, m.precision or "fp32", "device" if device_run else "host", where)
+            key = (m.model, variant_name(m.runtime, m.precision), "device" if device_run else "host", where)
             if device_run:
                 out[key] = {"pass": "PASS", "fail": "FAIL", "not_run": "not run"}[verdict_of(m) or "fail"]
             else:
@@ -43,9 +43,10 @@ def _runtime(r: ParityRecord) -> str:
     if r.source != "device":
         return "Paddle-Lite x86 (host)"
     qemu = r.device.qemu_cpu if r.device else None
+    runner = "ncnn_run" if r.runtime == "ncnn" else "benchmark_bin"
     if qemu:
-        return f"device benchmark_bin [ARM kernels, QEMU {qemu}]"
-    return "device benchmark_bin" + (" [host-emulated]" if r.emulated else "")
+        return f"device {runner} [ARM kernels, QEMU {qemu}]"
+    return f"device {runner}" + (" [host-emulated]" if r.emulated else "")
 
 
 def _kernel_cell(recs: list[ParityRecord], verdict: str | None) -> str:
@@ -60,7 +61,7 @@ def kernels_table(records: list[ParityRecord], verdicts: dict[tuple[str, str, st
     x86: dict[tuple[str, str], list[ParityRecord]] = defaultdict(list)
     arm: dict[tuple[str, str], dict[str, list[ParityRecord]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
-        key = (r.model, r.precision)
+        key = (r.model, variant_name(r.runtime, r.precision))
         if r.source == "device" and r.target == "arm":
             arm[key][r.device.serial if r.device else "?"].append(r)
         elif r.source != "device":

@@ -12,11 +12,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from benchmark.records.parts import GroundTruth, ParitySummary, verdict_of
+from benchmark.records.parts import GroundTruth, ParitySummary, Runtime, variant_name, verdict_of
 from benchmark.records.rows import VideoRecord, by_variant
 from benchmark.records.types import LatencyRecord
 from converter.artifacts import manifest
 from converter.base.errors import ToolkitError
+from converter.ncnn.export import PARAM
+from converter.pipeline.ncnn_target import NCNN_DIR
 from converter.schema.manifest_types import CandidateInfo, Recommended
 
 Metric = Literal["instructions", "median_ms"]
@@ -39,6 +41,12 @@ class Candidate:
     nb_sha256: str | None = None
     run: str | None = None
     est_latency_ms: float | None = None  # the cost model's estimate (ARM emulated phones), never measured
+    runtime: Runtime = "paddle-lite"
+
+    @property
+    def variant(self) -> str:
+        """`fp16`, or `ncnn fp16`: what tables call it."""
+        return variant_name(self.runtime, self.precision)
 
     @property
     def shown(self) -> float:
@@ -61,26 +69,55 @@ class Recommendation:
     candidates: tuple[Candidate, ...] = field(default_factory=tuple)
 
     def vs_fp32(self, c: Candidate) -> tuple[float | None, float | None]:
-        """The candidate's figure and estimated latency as fractions of the fp32 variant's (None: no fp32)."""
-        fp32 = next((x for x in self.candidates if x.precision == "fp32" and math.isfinite(x.value)), None)
+        """The candidate's figure and estimated latency as fractions of Paddle-Lite fp32's (None: no fp32)."""
+        fp32 = next(
+            (
+                x
+                for x in self.candidates
+                if x.precision == "fp32" and x.runtime == "paddle-lite" and math.isfinite(x.value)
+            ),
+            None,
+        )
         if fp32 is None or not fp32.value:
             return None, None
         est = c.est_latency_ms / fp32.est_latency_ms if c.est_latency_ms and fp32.est_latency_ms else None
         return c.value / fp32.value, est
 
     @property
+    def best_paddle_lite(self) -> Candidate | None:
+        """The Paddle-Lite variant that would be shipped without the other runtimes."""
+        return next((x for x in self.candidates if x.gate and x.runtime == "paddle-lite"), None)
+
+    @property
+    def vs_best_paddle_lite(self) -> float | None:
+        """The chosen variant's figure as a fraction of the best passing Paddle-Lite variant's (when it is not one)."""
+        best, c = self.best_paddle_lite, self.chosen
+        if c is None or best is None or c.runtime == "paddle-lite" or not best.value:
+            return None
+        return c.value / best.value
+
+    @property
     def why(self) -> str:
         if self.chosen is None:
             return f"no variant passed its accuracy gate on {self.device_class}: nothing is recommended"
         figure = "fewest ARM instructions per inference" if self.metric == "instructions" else "lowest median latency"
-        return f"{figure} among the variants that pass their accuracy gate"
+        text = f"{figure} among the variants that pass their accuracy gate"
+        ratio, best = self.vs_best_paddle_lite, self.best_paddle_lite
+        if ratio is not None and best is not None:
+            unit = UNITS[self.metric]
+            text += f": {ratio:.2f}x the best Paddle-Lite variant's ({best.precision}, {best.shown:.2f} {unit})"
+        elif self.chosen.runtime != "paddle-lite":
+            text += "; no Paddle-Lite variant passed its gate"
+        return text
 
     def manifest_entry(self) -> Recommended:
         c = self.chosen
         return Recommended(
+            runtime=c.runtime if c else None,
             precision=c.precision if c else None,
-            file=manifest.nb_name("arm", c.precision) if c else None,
+            file=_file(c) if c else None,
             nb_sha256=c.nb_sha256 if c else None,
+            vs_best_paddle_lite=self.vs_best_paddle_lite,
             metric=self.metric,
             value=c.value if c else None,
             why=self.why,
@@ -88,6 +125,11 @@ class Recommendation:
                 CandidateInfo(**{**asdict(x), "problems": list(x.problems)}, status=x.status) for x in self.candidates
             ],  # fmt: skip
         )
+
+
+def _file(c: Candidate) -> str:
+    """The chosen variant's file, relative to the model folder."""
+    return f"{NCNN_DIR}/{PARAM}" if c.runtime == "ncnn" else manifest.nb_name("arm", c.precision)
 
 
 def device_class(record: LatencyRecord) -> tuple[str, Metric] | None:
@@ -110,10 +152,9 @@ QUANTIZED_NEED_LABELS = (
 )
 
 
-def _verdict_key(
-    model: str | None, precision: str | None, serial: str | None, nb_sha256: str | None, run_id: str | None
-) -> tuple[str | None, ...]:
-    return (model, precision, serial, nb_sha256, run_id)
+def _verdict_key(model: str | None, runtime: str, precision: str | None, *ran: str | None) -> tuple[str | None, ...]:
+    """A variant's verdict is of one file (sha256) on one device (serial) in one run (run id): `ran`."""
+    return (model, runtime, precision, *ran)
 
 
 def candidates(latency: Iterable[LatencyRecord], parity: Iterable[ParitySummary]) -> list[Candidate]:
@@ -121,13 +162,15 @@ def candidates(latency: Iterable[LatencyRecord], parity: Iterable[ParitySummary]
     when it failed (then the variant is not eligible: an older passing record never stands for the newest .nb). Its
     gate is the device-parity summary of the same .nb (sha256) in the same run on the same device, or the farm
     record's own; a reduced-precision variant's gate counts only when it was judged on labelled images."""
-    verdicts = {_verdict_key(p.model, p.precision, p.device, p.nb_sha256, p.run_id): p for p in parity if p.model}
-    out: dict[tuple[str, str, str], Candidate] = {}
+    verdicts = {
+        _verdict_key(p.model, p.runtime, p.precision, p.device, p.nb_sha256, p.run_id): p for p in parity if p.model
+    }
+    out: dict[tuple[str, str, str, str], Candidate] = {}
     for r in latency:
         cls = device_class(r)
         if cls is None:
             continue
-        key = (r.model, cls[0], r.precision)
+        key = (r.model, cls[0], r.runtime, r.precision)
         if r.status == "skipped":  # this class cannot run the variant (fp16 on an A53): not a candidate
             out.pop(key, None)
             continue
@@ -137,10 +180,10 @@ def candidates(latency: Iterable[LatencyRecord], parity: Iterable[ParitySummary]
             why = str(r.error or "no figure").splitlines()[0]
             failed = (f"its newest run failed: {why}",)
             out[key] = Candidate(r.model, r.precision, cls[0], cls[1], math.inf, False, failed,
-                                 nb_sha256=sha, run=r.run_file)  # fmt: skip
+                                 nb_sha256=sha, run=r.run_file, runtime=r.runtime)  # fmt: skip
             continue
         run_id = r.run_id or r.farm_run_id
-        p = r.parity or verdicts.get(_verdict_key(r.model, r.precision, r.device.serial, sha, run_id))
+        p = r.parity or verdicts.get(_verdict_key(r.model, r.runtime, r.precision, r.device.serial, sha, run_id))
         out[key] = _candidate(r, cls, float(value), p)
     return list(out.values())
 
@@ -172,6 +215,7 @@ def _candidate(r: LatencyRecord, cls: tuple[str, Metric], value: float, p: Parit
         nb_sha256=r.nb.sha256 if r.nb else None,
         run=r.run_file,
         est_latency_ms=r.estimate.est_latency_ms if r.estimate else None,
+        runtime=r.runtime,
     )
 
 
@@ -186,7 +230,7 @@ def flicker_gate(cands: Iterable[Candidate], video: Iterable[VideoRecord]) -> li
     out = []
     for cand in cands:
         mine, fp32 = flicker.get((cand.model, cand.precision)), flicker.get((cand.model, "fp32"))
-        if cand.precision != "fp32" and cand.gate and mine is not None and fp32 is not None:
+        if cand.precision != "fp32" and cand.runtime == "paddle-lite" and cand.gate and mine is not None and fp32:
             if mine > fp32 + max(FLICKER_ABS, FLICKER_REL * fp32):
                 problem = f"its mask flickers clearly more than fp32's in video-check: {mine:.3f} vs {fp32:.3f}"
                 cand = replace(cand, gate=False, problems=(*cand.problems, problem))  # noqa: PLW2901

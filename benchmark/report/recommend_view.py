@@ -29,7 +29,7 @@ def recommendations(c: Collected) -> list[Recommendation]:
 def _row(rec: Recommendation, x: Candidate) -> list[str]:
     ratio, est_ratio = rec.vs_fp32(x)
     return [
-        x.precision,
+        x.variant,
         cell_num(x.shown, ".2f"),
         cell_num(ratio, ".2f"),
         cell_num(x.est_latency_ms, ".2f") + (f" ({est_ratio:.2f}x)" if est_ratio is not None else ""),
@@ -47,13 +47,13 @@ def recommendation_section(c: Collected) -> list[Block]:
     if not recs:
         return []
     blocks: list[Block] = [Heading(2, "Recommended variants", "recommended"), Paragraph(INTRO)]
-    summary = [[r.model, r.device_class, r.chosen.precision if r.chosen else "none", r.why] for r in recs]
+    summary = [[r.model, r.device_class, r.chosen.variant if r.chosen else "none", r.why] for r in recs]
     blocks.append(Table(["model", "device class", "ship", "why"], summary))
     for rec in recs:
         head = [
             "variant",
             UNITS[rec.metric],
-            "vs fp32",
+            "vs Paddle-Lite fp32",
             "estimated phone ms (not measured)",
             "MB",
             "mIoU device",
@@ -70,7 +70,7 @@ def recommendation_section(c: Collected) -> list[Block]:
     for rec in recs:
         xlabel = "million ARM instructions per inference" if rec.metric == "instructions" else "median latency, ms"
         points = [
-            plots.ParetoPoint(x=x.shown, miou=x.miou, gate=bool(x.gate), chosen=x is rec.chosen, label=x.precision)
+            plots.ParetoPoint(x=x.shown, miou=x.miou, gate=bool(x.gate), chosen=x is rec.chosen, label=x.variant)
             for x in rec.candidates
         ]
         groups.append((f"{rec.model}\n{rec.device_class}", xlabel, points))

@@ -34,6 +34,7 @@ class BenchRequest:
     accuracy: bool = False
     runner: Path | None = None
     serial: str | None = None
+    ncnn_runner: Path | None = None  # ncnn_run for the ncnn jobs (ARM devices)
 
 
 @dataclass
@@ -65,6 +66,7 @@ def bench(
         runner=request.runner,
         serial=request.serial,
         model_errors=request.jobs.errors,
+        ncnn_runner=request.ncnn_runner,
     )
     setup_errors = [o.error for o in latency.outcomes if isinstance(o.error, NoInstructionCounter)]
     if setup_errors and len(setup_errors) == len(latency.outcomes):
@@ -87,6 +89,7 @@ def bench(
         keep=s.keep,
         timeout_s=s.round_timeout_s,
         allow_unknown_runner_version=s.allow_unknown_runner_version,
+        ncnn_runner=request.ncnn_runner,
     )
     result.recommendations, result.recommendation_problems = record_recommendations(
         request.reports, request.models_out, {job.name for job in request.jobs.jobs}

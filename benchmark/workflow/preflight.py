@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmark.device.adb import AdbServer, DeviceError
+from benchmark.device.ncnn_runner import GET_NCNN_RUNNER_HELP
 from benchmark.device.select import select_devices
-from benchmark.emulated import arm_runtime
+from benchmark.emulated import arm_runtime, ncnn_runtime
 from benchmark.emulated.binfmt import check_host
 from benchmark.emulated.phone import PhoneSpec, Qemu, load_phone
 from benchmark.farm.history import History, open_existing
@@ -72,6 +73,27 @@ def runner_file(path: Path | None) -> None:
         )
 
 
+def ncnn_runner_file(path: Path | None, runtimes: Sequence[str], *, default: Path | None = None) -> Path | None:
+    """--ncnn-runner when ncnn variants run: a program or a script, else `default` (an ARM emulated phone's
+    $NCNN_RUNTIME_DIR/ncnn_run, checked: there and new enough); None when no ncnn variant runs."""
+    if "ncnn" not in runtimes:
+        return None
+    if path is None and default is None:
+        raise UsageError(f"--runtimes has ncnn, but no ncnn runner was given: {GET_NCNN_RUNNER_HELP}")
+    if path is None:
+        try:
+            ncnn_runtime.runtime_version()
+        except ToolkitError as e:
+            raise UsageError(str(e)) from e
+        return default
+    existing_file(path, "--ncnn-runner", env="NCNN_RUNNER", fix="give the ncnn_run to push (make runner RUNTIME=ncnn)")
+    with path.open("rb") as f:
+        head = f.read(4)
+    if not head.startswith((b"\x7fELF", b"#!")):
+        raise UsageError(f"--ncnn-runner {path} is neither a program (ELF) nor a script (#!): give an ncnn_run")
+    return path
+
+
 def emulated_phone(name: str, flag: str = "--phone") -> PhoneSpec:
     """An emulated phone by name (configs/emulated) and, for an ARM one, everything it runs with: QEMU, the ARM
     runtime folder, its benchmark_bin, the instruction-count plugin and the class's cost model file."""
@@ -130,9 +152,12 @@ def zoo_models(zoo: Path, names: Sequence[str]) -> Zoo:
         raise UsageError(str(e)) from e
 
 
-def converted_models(out: Path, names: Sequence[str], precisions: Sequence[str] | None) -> None:
-    """--converted: each model converted into `out` (python -m converter model) with every variant asked for."""
-    converted_jobs(out, names, precisions)
+def converted_models(
+    out: Path, names: Sequence[str], precisions: Sequence[str] | None, runtimes: Sequence[str] = ("paddle-lite",)
+) -> None:
+    """--converted: each model converted into `out` (python -m converter model) with every variant asked for (and
+    its ncnn files, when ncnn variants run)."""
+    converted_jobs(out, names, precisions, runtimes)
 
 
 def image_inputs(*, dataset: Path | None = None, images: Path | None = None) -> ImageSet | None:

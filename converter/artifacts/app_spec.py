@@ -7,13 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
+
 from converter.base import atomic_files
 from converter.base.strict import Strict
 from converter.images.temporal import SmoothingParams
 from converter.schema.manifest_types import Manifest
 
 SPEC_NAME = "model_spec.json"
-SPEC_VERSION = 1
+SPEC_VERSION = 2  # 2: ncnn files (runtime) and the recommendation per device class
 
 
 def output_kind(dtype: str, op: str) -> str:
@@ -54,8 +56,18 @@ class SpecTemporal(Strict):
 
 class SpecFile(Strict):
     target: str
-    precision: str
+    precision: str = Field(description="ncnn: the precision of the stored weights (fp16 is a run-time option)")
     sha256: str
+    runtime: Literal["paddle-lite", "ncnn"] = "paddle-lite"
+
+
+class SpecChoice(Strict):
+    """The variant to ship on one device class (the manifest's `recommended`): which runtime runs which file."""
+
+    runtime: Literal["paddle-lite", "ncnn"]
+    precision: str
+    file: str
+    vs_best_paddle_lite: float | None = None
 
 
 class AppSpec(Strict):
@@ -71,6 +83,7 @@ class AppSpec(Strict):
     output: SpecOutput
     temporal: SpecTemporal = SpecTemporal()
     files: dict[str, SpecFile]
+    recommended: dict[str, SpecChoice] = Field(default_factory=dict, description="by device class")
 
 
 def app_spec(manifest: Manifest) -> AppSpec:
@@ -95,10 +108,33 @@ def app_spec(manifest: Manifest) -> AppSpec:
             kind=output_kind(manifest.output_dtype, manifest.output_op),  # type: ignore[arg-type]  # one of three
         ),
         files={
-            name: SpecFile(target=e.target, precision=e.precision, sha256=e.sha256)
-            for name, e in sorted(manifest.files.items())
+            **{
+                name: SpecFile(target=e.target, precision=e.precision, sha256=e.sha256)
+                for name, e in sorted(manifest.files.items())
+            },
+            **_ncnn_files(manifest),
+        },
+        recommended={
+            cls: SpecChoice(
+                runtime=r.runtime or "paddle-lite",
+                precision=r.precision,
+                file=r.file,
+                vs_best_paddle_lite=r.vs_best_paddle_lite,
+            )  # fmt: skip
+            for cls, r in sorted(manifest.recommended.items())
+            if r.precision and r.file
         },
     )
+
+
+def _ncnn_files(manifest: Manifest) -> dict[str, SpecFile]:
+    n = manifest.ncnn
+    if n is None or n.status != "converted" or not (n.param and n.bin and n.param_sha256 and n.bin_sha256):
+        return {}
+    return {
+        n.param: SpecFile(target="arm", precision="fp32", sha256=n.param_sha256, runtime="ncnn"),
+        n.bin: SpecFile(target="arm", precision="fp32", sha256=n.bin_sha256, runtime="ncnn"),
+    }
 
 
 def read_spec(text: str | bytes) -> AppSpec:

@@ -3,6 +3,7 @@ so completed work is never lost."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from importlib import metadata
@@ -210,14 +211,33 @@ def set_recommendation(model_dir: Path, device_class: str, entry: Recommended) -
     if data is None:
         raise ToolkitError(f"{model_dir}: no manifest to record the recommendation in; convert the model first")
     data.recommended[device_class] = entry
-    _write_checked(model_dir, data)  # model_spec.json does not depend on it
+    write_spec(model_dir, _write_checked(model_dir, data))  # model_spec.json names the runtime to ship
+
+
+def pair_sha256(param: Path, weights: Path) -> str:
+    """One identity for ncnn's file pair: the sha256 of the .param bytes followed by the .bin bytes."""
+    digest = hashlib.sha256()
+    for path in (param, weights):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _measured_sha256(model_dir: Path, rec: Recommended) -> str | None:
+    """The sha256 of the recommended file as the benchmark identifies it now (None: the file is gone)."""
+    path = model_dir / str(rec.file)
+    if not path.is_file():
+        return None
+    if rec.runtime == "ncnn":
+        weights = path.with_suffix(".bin")
+        return pair_sha256(path, weights) if weights.is_file() else None
+    return sha256_file(path)
 
 
 def current_recommendations(model_dir: Path, data: Manifest | None) -> dict[str, Recommended]:
     """The recommendations whose file is still the one that was measured (a re-converted file voids its own)."""
     out = {}
     for cls, rec in (data.recommended if data else {}).items():
-        nb = model_dir / str(rec.file)
-        if rec.precision and nb.is_file() and rec.nb_sha256 in (None, sha256_file(nb)):
+        now = _measured_sha256(model_dir, rec) if rec.precision else None
+        if now is not None and rec.nb_sha256 in (None, now):
             out[cls] = rec
     return out

@@ -132,14 +132,21 @@ class CandidateInfo(Strict):
     nb_sha256: str | None = None
     run: str | None = None
     est_latency_ms: float | None = None
+    runtime: Literal["paddle-lite", "ncnn"] = "paddle-lite"
     status: str = ""
 
 
 class Recommended(Strict):
     """The variant to ship on one device class (benchmark.report.recommend)."""
 
+    runtime: Literal["paddle-lite", "ncnn"] | None = Field(
+        default=None, description="paddle-lite or ncnn (None: nothing passed; old manifests)"
+    )
     precision: str | None
-    file: str | None
+    file: str | None = Field(description="relative to the model folder: the .nb, or ncnn's .param (+ .bin beside)")
+    vs_best_paddle_lite: float | None = Field(
+        default=None, description="the chosen figure / the best passing Paddle-Lite variant's (another runtime won)"
+    )
     nb_sha256: str | None = Field(description="the measured file; a re-converted file voids the recommendation")
     metric: Literal["instructions", "median_ms"]
     value: float | None

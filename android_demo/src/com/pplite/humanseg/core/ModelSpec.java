@@ -29,8 +29,8 @@ public final class ModelSpec {
 
     private ModelSpec(Map<String, Object> root) {
         int version = integer(root, "schema_version");
-        if (version != 1) {
-            throw new IllegalArgumentException("model_spec.json: schema_version " + version + " is not supported (1)");
+        if (version != 1 && version != 2) {
+            throw new IllegalArgumentException("model_spec.json: schema_version " + version + " is not supported (1, 2)");
         }
         model = text(root, "model");
         title = root.containsKey("title") ? text(root, "title") : model;
