@@ -46,6 +46,7 @@ help:
 	@echo "make bench-emulated  the same through a private adb server and an emulated device (host timings);"
 	@echo "                     PHONE=sd855-arm: the real ARM runtime under QEMU (instruction counts)"
 	@echo "make runner    build a phone benchmark_bin (PADDLE_LITE_SRC=checkout at v2.13-rc, NDK_ROOT=...)"
+	@echo "               RUNTIME=ncnn: ncnn_run for the ncnn variants (NCNN_SRC=ncnn checkout, NDK_ROOT=...)"
 	@echo "make int8-study  which full-int8 quantization keeps accuracy (DATASET=labelled images; prints a zoo recipe)"
 	@echo "make bench-overhead  the harness's own share of the wall time (target <= 10%)"
 	@echo "make bench-farm      every usable device of the farm in configs/farm.yaml (FARM=..., FORCE=1)"
@@ -102,9 +103,14 @@ bench-device: $(STAMP)
 	$(PY) -m benchmark latency $(ZOO_ARGS) $(BENCH_ARGS) $(if $(SERIAL),--serial "$(SERIAL)") $(if $(ADB),--adb "$(ADB)") \
 		$(if $(PRECISIONS),--precision "$(PRECISIONS)")
 
-# A phone runner that runs every variant, from your Paddle-Lite checkout (PADDLE_LITE_SRC) and Android NDK (NDK_ROOT)
+# A phone runner that runs every variant, from your Paddle-Lite checkout (PADDLE_LITE_SRC) and Android NDK (NDK_ROOT);
+# RUNTIME=ncnn: ncnn_run for the ncnn variants, from your ncnn checkout (NCNN_SRC)
 runner:
+ifeq ($(RUNTIME),ncnn)
+	tools/build-phone-runner-ncnn "$(NCNN_SRC)" $(if $(OUT),"$(OUT)")
+else
 	tools/build-phone-runner "$(PADDLE_LITE_SRC)" $(if $(OUT),"$(OUT)")
+endif
 
 # PHONE: the emulated phone, configs/emulated/<name>.yaml: sd855 (x86 kernels, fast), sd855-arm (the real ARM runtime
 # under QEMU; RUNNER defaults to $$ARM_RUNTIME_DIR/fp16/benchmark_bin), sd625-arm (Cortex-A53: no FP16).

@@ -100,7 +100,8 @@ def test_a_paddlex_folder_end_to_end(  # type: ignore[no-untyped-def]
 ) -> None:
     """PaddleX 3's layout (inference.json + .pdiparams + inference.yml) of PP-HumanSegV2-Lite: full int8 calibrated
     through the translation; on the ARM emulated phone, device parity against Paddle 3.3.1, the estimate and the
-    cost profile; layer-diff; the report; the demo's goldens from Paddle 3."""
+    cost profile; layer-diff; the report; the demo's goldens from Paddle 3. Its ncnn files too: the same device
+    parity against Paddle 3.3.1 on ncnn's ARM kernels (fp32 within 1e-4)."""
     src = export(paddle3, "seg:pphumanseg_v2_lite_192", tmp_path / "export")
     pdx = tmp_path / "humanseg_pdx"
     pdx.mkdir()
@@ -114,7 +115,7 @@ def test_a_paddlex_folder_end_to_end(  # type: ignore[no-untyped-def]
     out, reports = tmp_path / "out", tmp_path / "reports"
     calib = data_dir / "pphumanseg_demo_images"
     rc = convert_main(["model", str(pdx), "--out", str(out), "--precision", "fp32,fp16,int8", "--calib", str(calib),
-                       "--calib-per-image", "2"])  # fmt: skip
+                       "--calib-per-image", "2", "--runtimes", "paddle-lite,ncnn"])  # fmt: skip
     cap = capsys.readouterr()
     assert rc == 0, cap.err
     folder = out / "humanseg_pdx"
@@ -127,16 +128,22 @@ def test_a_paddlex_folder_end_to_end(  # type: ignore[no-untyped-def]
     images.mkdir()
     for name, img in generated_images()[:2]:
         assert cv2.imwrite(str(images / f"{name}.png"), img)
+    both = ["--runtimes", "paddle-lite,ncnn"]
     rc = bench_main(["bench-emulated", "--profile", "sd855-arm", "--converted", "humanseg_pdx", "--precision",
-                     "fp32,fp16", "--images", str(images), *one, *common])  # fmt: skip
+                     "fp32,fp16", "--images", str(images), *both, *one, *common])  # fmt: skip
     cap = capsys.readouterr()
     assert rc == 0, cap.out + cap.err
     parity = read_as(sorted(reports.glob("parity-*.json"))[-1], ParityRun).records
-    assert {r.precision for r in parity} == {"fp32", "fp16"} and all(r.passed for r in parity)
+    assert {(r.runtime, r.precision) for r in parity} == {
+        (rt, p) for rt in ("paddle-lite", "ncnn") for p in ("fp32", "fp16")
+    }
+    assert all(r.passed for r in parity)
     assert {r.reference_runtime for r in parity} == {f"Paddle Inference {PADDLE3_VERSION} (PIR)"}
-    assert max(r.max_abs_diff for r in parity if r.precision == "fp32") <= 1e-4
+    for runtime in ("paddle-lite", "ncnn"):  # the ARM kernels of both runtimes against Paddle 3.3.1 on the .json
+        assert max(r.max_abs_diff for r in parity if (r.runtime, r.precision) == (runtime, "fp32")) <= 1e-4
     latency = read_as(sorted(reports.glob("latency-*.json"))[-1], LatencyRun).records
-    assert all(r.estimate.est_latency_ms > 0 for r in latency)
+    assert all(r.estimate.est_latency_ms > 0 for r in latency if r.runtime == "paddle-lite")
+    assert all(r.status == "ok" and r.instructions_per_inference for r in latency)
     rc = bench_main(["profile-arm", "--converted", "humanseg_pdx", "--precision", "int8", *common])
     cap = capsys.readouterr()
     assert rc == 0 and "conv 1x1 int8" in cap.out, cap.out + cap.err
