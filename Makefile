@@ -106,11 +106,8 @@ bench-device: $(STAMP)
 # A phone runner that runs every variant, from your Paddle-Lite checkout (PADDLE_LITE_SRC) and Android NDK (NDK_ROOT);
 # RUNTIME=ncnn: ncnn_run for the ncnn variants, from your ncnn checkout (NCNN_SRC)
 runner:
-ifeq ($(RUNTIME),ncnn)
-	tools/build-phone-runner-ncnn "$(NCNN_SRC)" $(if $(OUT),"$(OUT)")
-else
-	tools/build-phone-runner "$(PADDLE_LITE_SRC)" $(if $(OUT),"$(OUT)")
-endif
+	$(if $(filter ncnn,$(RUNTIME)),tools/build-phone-runner-ncnn "$(NCNN_SRC)",tools/build-phone-runner \
+		"$(PADDLE_LITE_SRC)") $(if $(OUT),"$(OUT)")
 
 # PHONE: the emulated phone, configs/emulated/<name>.yaml: sd855 (x86 kernels, fast), sd855-arm (the real ARM runtime
 # under QEMU; RUNNER defaults to $$ARM_RUNTIME_DIR/fp16/benchmark_bin), sd625-arm (Cortex-A53: no FP16).

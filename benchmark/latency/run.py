@@ -12,7 +12,6 @@ from pathlib import Path
 from benchmark import progress
 from benchmark.device import runner_version
 from benchmark.device.adb import DeviceError, DeviceGone
-from benchmark.device.info import DeviceInfo
 from benchmark.device.protocol import Device
 from benchmark.device.runner import ROUND_TIMEOUT_S, CannotRunVariant, RunnerError, explain_failure, run_round
 from benchmark.device.runner_output import RuntimeLog
@@ -27,6 +26,7 @@ from benchmark.device.session import (
     nb_for_device,
 )
 from benchmark.device.thermal import ThermalPolicy, temps_json, wait_until_cool
+from benchmark.latency.binding import pin_mask, thread_binding, timing_source
 from benchmark.latency.ncnn_bench import bench_ncnn
 from benchmark.latency.stats import CV_LIMIT, THROTTLE_LIMIT, latency_stats, stability_warnings
 from benchmark.profile.on_device import count_instructions
@@ -41,7 +41,6 @@ from converter.opt.run import opt_version
 from converter.sources.model_files import sha256_file
 
 log = logging.getLogger(__name__)
-POWER_MODES = {0: "LITE_POWER_HIGH", 1: "LITE_POWER_LOW", 2: "LITE_POWER_FULL", 3: "LITE_POWER_NO_BIND"}
 
 
 @dataclass(frozen=True)
@@ -86,11 +85,6 @@ class DeviceOutcome:
         return isinstance(self.error, DeviceGone)
 
 
-def pin_mask(info: DeviceInfo, pin: str) -> str | None:
-    cpus = {"prime": info.prime_cpus, "big": info.big_cpus}.get(pin, lambda: [])()
-    return format(sum(1 << c for c in cpus), "x") if cpus else None
-
-
 def _weights(model_dir: Path) -> str:
     data = manifest.read(model_dir)
     return data.weights if data else "trained"
@@ -109,12 +103,6 @@ def base_args(nb: str, job: ModelJob, s: BenchSettings, backend: str) -> list[st
         f"--power_mode={s.effective_power_mode}",
         f"--backend={backend}",
     ]
-
-
-def timing_source(info: DeviceInfo) -> str:
-    if info.qemu_cpu:
-        return f"emulation (qemu-aarch64 -cpu {info.qemu_cpu} on this host: emulation time, not phone time)"
-    return "host (emulated device: Paddle-Lite x86 on this machine)" if info.emulated else "device"
 
 
 def record_base(job: ModelJob, ctx: DeviceContext, s: BenchSettings) -> LatencyRecord:
@@ -141,26 +129,6 @@ def record_base(job: ModelJob, ctx: DeviceContext, s: BenchSettings) -> LatencyR
         started_at=_now(),
         warnings=[],
     )
-
-
-def thread_binding(s: BenchSettings, mask: str | None, runtime: RuntimeLog) -> str:
-    """What actually bound the benchmark thread: with power_mode 0-2 the runtime calls sched_setaffinity itself
-    (replacing any taskset mask), with 3 it does not."""
-    mode = s.effective_power_mode
-    if mask:
-        text = f"taskset {mask} ({s.pin} cores) with power_mode 3: the runtime does not bind"
-    elif mode == 3:
-        text = "nothing: power_mode 3 (LITE_POWER_NO_BIND), the OS schedules the thread"
-    else:
-        text = f"the runtime: power_mode {mode} ({POWER_MODES.get(mode, mode)}) binds with sched_setaffinity"
-    if runtime.affinity_failed_cores:
-        cores = ", ".join(map(str, runtime.affinity_failed_cores))
-        text += f"; binding to core {cores} failed (logged by the runtime), so the OS schedules the thread"
-    for note in runtime.binding_notes:
-        text += f"; runtime: {note}"
-    if mode != 3 and not mask and not runtime.logged:
-        text += " (this runner logs nothing, so whether it held is not known)"
-    return text
 
 
 @dataclass
