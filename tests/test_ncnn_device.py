@@ -20,12 +20,12 @@ from benchmark.device.ncnn_model import model_files, push_files
 from benchmark.device.ncnn_runner import NCNN_RUNNER_NAME, run_args, run_once
 from benchmark.device.session import ModelJob, device_session
 from benchmark.emulated import ncnn_runtime
-from benchmark.records.runs import LatencyRun, ParityRun
+from benchmark.records.runs import LatencyRun, ParityRun, VideoRun
 from converter.artifacts import manifest
 from converter.artifacts.app_spec import SPEC_NAME, read_spec
 from converter.cli.main import main as convert_main
 from converter.ncnn.export import MIN_RUNTIME
-from tests.conftest import PORTRAIT_V2, built_once, labelled_subset
+from tests.conftest import HUMAN_V1, PORTRAIT_V2, built_once, labelled_subset
 from tests.runs import latest
 
 bench_cli = importlib.import_module("benchmark.cli.main")
@@ -120,3 +120,22 @@ def test_portrait_v2_lite_ships_ncnn_fp16_on_the_sd855_class(  # type: ignore[no
     assert {f.runtime for f in spec.files.values()} == {"paddle-lite", "ncnn"}
     shipped = choose_variant(folder)
     assert shipped.precision == "fp16" and "runs Paddle-Lite only" in shipped.why, json.dumps(shipped.why)
+
+
+@pytest.mark.slow
+def test_video_check_runs_the_ncnn_variants_beside_paddle_lite(  # type: ignore[no-untyped-def]
+    arm_runtime, ncnn_run: Path, models_dir: Path, data_dir: Path, tmp_path: Path, capsys
+) -> None:
+    """The same frames through ncnn's ARM kernels (a fresh process per frame: every mask a first inference): named
+    as tables name variants, and as steady as Paddle-Lite's fp32 on the same model."""
+    dataset = labelled_subset(data_dir, tmp_path / "ds", 1)
+    argv = ["video-check", "--models-dir", str(models_dir), "--models", HUMAN_V1, "--out", str(tmp_path / "out")]
+    argv += ["--reports", str(tmp_path / "r"), "--frames", "3", "--precision", "fp32", "--offline"]
+    argv += ["--runtimes", "paddle-lite,ncnn", "--dataset", str(dataset), "--sequences", "1"]
+    assert bench_cli.main(argv) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    recs = {r.variant: r for r in latest(tmp_path / "r", VideoRun).records}
+    assert set(recs) == {"reference", "fp32", "ncnn fp32"} and "ncnn ARM" in recs["ncnn fp32"].runtime
+    ncnn, lite = recs["ncnn fp32"], recs["fp32"]
+    assert ncnn.miou is not None and lite.miou is not None and abs(ncnn.miou - lite.miou) < 0.01
+    assert abs(ncnn.flicker - lite.flicker) < 0.02

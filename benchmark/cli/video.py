@@ -96,7 +96,10 @@ def run_video_check(cmd: VideoCommand) -> int:
         job = next(j for j in prepared.jobs if j.name == name)
         try:
             artifacts = cmd.reports / run.path.stem
-            for rec in check_model(job.model_dir, name, precisions, seqs, cmd.settings, artifacts=artifacts):
+            runtimes = cmd.models.sources.runtimes
+            for rec in check_model(
+                job.model_dir, name, precisions, seqs, cmd.settings, artifacts=artifacts, runtimes=runtimes
+            ):
                 run.add(rec)
         except ToolkitError as e:
             log.error("error: %s: %s", name, e)

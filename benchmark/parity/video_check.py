@@ -21,12 +21,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmark.device.adb import AdbDevice
+from benchmark.device.ncnn_model import NCNN_PRECISIONS
+from benchmark.device.ncnn_runner import NCNN_RUNNER_NAME
 from benchmark.device.session import DeviceContext, ModelJob, device_session, nb_for_device
-from benchmark.emulated import arm_runtime
+from benchmark.emulated import arm_runtime, ncnn_runtime
 from benchmark.emulated.lab import Lab
 from benchmark.emulated.phone import load_phone
 from benchmark.images import ImageSet
 from benchmark.parity.device import decode_output, run_input
+from benchmark.parity.ncnn_device import ncnn_runner_on_device
 from benchmark.parity.smoothing_arm import count_on_device
 from benchmark.parity.video import CameraMotion, FrameSequence, compensate, stability, synthetic_sequence
 from benchmark.records.rows import VideoRecord
@@ -210,9 +213,10 @@ def check_model(
     settings: VideoSettings,
     *,
     artifacts: Path | None = None,
+    runtimes: tuple[str, ...] = ("paddle-lite",),
 ) -> list[VideoRecord]:
-    """The reference and every ARM variant of one converted model on every sequence; with `artifacts`, each record's
-    frame that changed most is saved there for the report."""
+    """The reference and every ARM variant of one converted model on every sequence (the ncnn variants too, when
+    `runtimes` has ncnn); with `artifacts`, each record's frame that changed most is saved there for the report."""
     data = manifest.read(job_dir)
     if data is None:
         raise UsageError(f"{job_dir}: no manifest; convert {name} first (make convert)")
@@ -226,16 +230,21 @@ def check_model(
         handle = lab.add_device(load_phone(settings.phone))
         assert lab.server is not None
         device = AdbDevice(lab.server, handle.serial)
-        with device_session(device, runner=arm_runtime.default_runner(), run_id="video", keep=False) as ctx:
+        ncnn = ncnn_runtime.runtime_dir() / NCNN_RUNNER_NAME if "ncnn" in runtimes else None
+        runner = arm_runtime.default_runner()
+        with device_session(device, runner=runner, run_id="video", keep=False, ncnn_runner=ncnn) as ctx:
             insns = _smoothing_insns(ctx, data)
-            for precision in precisions:
-                job = ModelJob(name, job_dir, shape, None, precision)
+            jobs = [ModelJob(name, job_dir, shape, None, p) for p in precisions]
+            if ncnn is not None:
+                jobs += [ModelJob(name, job_dir, shape, None, p, "ncnn") for p in precisions if p in NCNN_PRECISIONS]
+            for job in jobs:
                 try:
-                    who = Subject(name, precision, f"Paddle-Lite ARM ({settings.phone}, QEMU)")
+                    runtime = "Paddle-Lite" if job.runtime == "paddle-lite" else job.runtime
+                    who = Subject(name, job.label, f"{runtime} ARM ({settings.phone}, QEMU)")
                     judged = _judge(who, seqs, _device_predict(ctx, job, data, frames), data, artifacts)
                     records += [r.model_copy(update={"smoothing_arm_insns_per_frame": insns}) for r in judged]
                 except ToolkitError as e:
-                    log.warning("warning: %s %s: not checked on %s: %s", name, precision, settings.phone, e)
+                    log.warning("warning: %s %s: not checked on %s: %s", name, job.label, settings.phone, e)
     return records
 
 
@@ -251,18 +260,31 @@ def _smoothing_insns(ctx: DeviceContext, data: Manifest) -> int | None:
 
 
 def _device_predict(ctx: DeviceContext, job: ModelJob, data: Manifest, frames: int) -> Predict:
-    target, nb_path = nb_for_device(ctx, job)
-    remote = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
-    ctx.device.push(nb_path.read_bytes(), remote)
-    shown = Progress(f"{job.name} {job.precision} on {ctx.device.serial} (QEMU)", unit="frames")
+    shown = Progress(f"{job.name} {job.label} on {ctx.device.serial} (QEMU)", unit="frames")
     done = [0]
 
-    def predict(x: NDArray[Any]) -> NDArray[Any]:
-        floats, run = run_input(ctx, job, x, remote_nb=remote, target=target, timeout_s=300)
+    def step() -> None:
         done[0] += 1
         shown.update(done[0], frames)
         if done[0] == frames:
             shown.close()
+
+    if job.runtime == "ncnn":
+        run_ncnn = ncnn_runner_on_device(ctx, job, timeout_s=300)
+
+        def predict_ncnn(x: NDArray[Any]) -> NDArray[Any]:
+            values, shape = run_ncnn(x)
+            step()
+            return values.reshape(shape)
+
+        return predict_ncnn
+    target, nb_path = nb_for_device(ctx, job)
+    remote = ctx.work.file(f"{job.name}-{target}-{job.precision}.nb")
+    ctx.device.push(nb_path.read_bytes(), remote)
+
+    def predict(x: NDArray[Any]) -> NDArray[Any]:
+        floats, run = run_input(ctx, job, x, remote_nb=remote, target=target, timeout_s=300)
+        step()
         shape = run.report.outputs[0].shape if run.report.outputs else None
         decoded = decode_output(floats, shape or (1, 2, data.preprocess.height, data.preprocess.width),
                                 data.output_dtype)  # fmt: skip

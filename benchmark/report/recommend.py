@@ -229,8 +229,9 @@ def flicker_gate(cands: Iterable[Candidate], video: Iterable[VideoRecord]) -> li
     flicker = {k: sum(r.flicker for r in rs) / len(rs) for k, rs in by_variant(video).items()}
     out = []
     for cand in cands:
-        mine, fp32 = flicker.get((cand.model, cand.precision)), flicker.get((cand.model, "fp32"))
-        if cand.precision != "fp32" and cand.runtime == "paddle-lite" and cand.gate and mine is not None and fp32:
+        mine = flicker.get((cand.model, cand.variant))  # video-check names variants as tables do: fp16, ncnn fp16
+        fp32 = flicker.get((cand.model, variant_name(cand.runtime, "fp32")), flicker.get((cand.model, "fp32")))
+        if cand.precision != "fp32" and cand.gate and mine is not None and fp32 is not None:
             if mine > fp32 + max(FLICKER_ABS, FLICKER_REL * fp32):
                 problem = f"its mask flickers clearly more than fp32's in video-check: {mine:.3f} vs {fp32:.3f}"
                 cand = replace(cand, gate=False, problems=(*cand.problems, problem))  # noqa: PLW2901
