@@ -201,7 +201,6 @@ LATENCY_PATH = [
         TOOL,
         "--ncnn-runner",
     ),  # fmt: skip
-
     c("benchmark", "bench-emulated --offline --out {out} --reports {txt}", WRONG, "--reports"),
     c(
         "benchmark", "overhead --models no_such_model --offline --out {out} --reports {reports}", NAME, "no_such_model"
