@@ -36,7 +36,7 @@ DEMO_IMAGES ?= $(wildcard $(or $(DATA_DIR),../shared/data)/pphumanseg_demo_image
 DEMO_DIR = $(or $(OUT),build/models)/$(DEMO_MODEL)
 
 .PHONY: help setup paddle3-env convert parity runner bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
-	baseline history-export history-import report bench-graph-fixes layer-diff profile-arm compare-runtimes calibrate video-check android-demo android-install int8-study test test-fast lint format clean
+	baseline history-export history-import report bench-graph-fixes layer-diff profile-arm compare-runtimes compare-other-runtimes calibrate video-check android-demo android-install int8-study test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
@@ -60,6 +60,7 @@ help:
 	@echo "make profile-arm MODELS=... PRECISIONS=...  ARM instructions per kernel family and op + estimated phone ms"
 	@echo "make history-export / history-import  move the farm history between SQLite and a PostgreSQL server"
 	@echo "make compare-runtimes  Paddle-Lite and ncnn side by side on the ARM emulated phone (MODELS=..., RUNTIMES=)"
+	@echo "make compare-other-runtimes  MNN, LiteRT, ONNX Runtime on the same core, a comparison (own arm64 root, not CI)"
 	@echo "make calibrate              fit the phone cost model to your bench-device records (or show the shipped fit)"
 	@echo "make video-check     mask flicker per model x variant, with and without smoothing (DATASET=labelled set | VIDEO=clip)"
 	@echo "make android-demo    Java unit tests + build/android/humanseg-demo.apk (DEMO_MODEL=..., PADDLE_LITE_ANDROID_DIR=...,"
@@ -186,6 +187,12 @@ compare-runtimes: $(STAMP)
 	$(PY) -m benchmark runtimes $(ZOO_ARGS) $(if $(OUT),--out "$(OUT)") $(if $(PHONE),--phone "$(PHONE)") \
 		$(if $(IMAGES),--images "$(IMAGES)") $(if $(PRECISIONS),--precision "$(PRECISIONS)") \
 		$(if $(REPORTS),--reports "$(REPORTS)")
+
+# MNN, LiteRT and ONNX Runtime on the same emulated ARM core, a measured comparison, not targets (MODELS=, IMAGES=,
+# MAX_IMAGES=3, PHONE=): an arm64 Python root under QEMU and throwaway converter venvs, all in build/other-runtimes/
+# (never .venv); CI and the tests never run it
+compare-other-runtimes: $(STAMP)
+	MODELS="$(MODELS)" IMAGES="$(IMAGES)" PHONE="$(PHONE)" MODELS_DIR="$(MODELS_DIR)" tools/compare-other-runtimes
 
 # Fit the cost model of each phone class to your bench-device medians (and the ARM profiles of the same variants)
 # in REPORTS; without phone records it prints the shipped fit and its leave-one-out errors
