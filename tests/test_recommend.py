@@ -299,3 +299,33 @@ def test_fp16_is_judged_on_the_task_like_int8() -> None:
     )
     problems = task_problems(fp16, mean_mask_iou=0.9, miou=0.80, fp32_desktop_miou=0.8122, mean_argmax_agreement=0.97)
     assert len(problems) == 2 and "mIoU drop 1.22 points" in problems[1]
+
+
+def _ncnn(rec: LatencyRecord) -> LatencyRecord:
+    """The same record as if ncnn's pair had run: another runtime, another file."""
+    assert rec.nb is not None
+    nb = rec.nb.model_copy(update={"sha256": "ncnn-" + rec.nb.sha256})
+    return rec.model_copy(update={"runtime": "ncnn", "nb": nb})
+
+
+def test_the_runtime_is_chosen_per_model_with_its_ratio_to_the_best_paddle_lite() -> None:
+    """Runtime x variant candidates: each judged on its own file (a Paddle-Lite verdict never stands for the ncnn
+    pair of the same precision); the fewest instructions among those that pass; the ratio said; the first screen
+    row names the runtime and what is missing (no estimate for ncnn: the cost model is Paddle-Lite's)."""
+    from benchmark.report.decision_view import _row, holds_fps
+
+    lite = [_lat("fp32", SD855, insns=78.0e6), _lat("fp16", SD855, insns=51.3e6)]
+    ncnn = [_ncnn(_lat("fp32", SD855, insns=59.6e6)), _ncnn(_lat("fp16", SD855, insns=31.4e6))]
+    parity = [_par(p, SD855, True) for p in ("fp32", "fp16")]  # Paddle-Lite's verdicts only
+    (rec,) = recommend(candidates([*lite, *ncnn], parity))
+    assert rec.chosen is not None and rec.chosen.variant == "fp16"  # ncnn's pair was not judged: not eligible
+    ncnn_parity = [p.model_copy(update={"runtime": "ncnn", "nb_sha256": "ncnn-" + str(p.nb_sha256)}) for p in parity]
+    (rec,) = recommend(candidates([*lite, *ncnn], parity + ncnn_parity))
+    assert rec.chosen is not None and (rec.chosen.runtime, rec.chosen.precision) == ("ncnn", "fp16")
+    assert rec.vs_best_paddle_lite == pytest.approx(31.4 / 51.3) and "0.61x the best Paddle-Lite" in rec.why
+    entry = rec.manifest_entry()
+    assert (entry.runtime, entry.file, entry.precision) == ("ncnn", "ncnn/model.ncnn.param", "fp16")
+    row = _row(rec)
+    assert row[2] == "ncnn fp16 (0.61x the best Paddle-Lite)" and "no phone estimate" in row[-1]
+    assert holds_fps(20.0, 10) == "yes" and holds_fps(32.0, 10) == "likely" and holds_fps(40.0, 5) == "no"
+    assert holds_fps(None, None) == "-"

@@ -12,6 +12,7 @@ from benchmark.records.types import LatencyRecord
 from benchmark.report import plots
 from benchmark.report.collect import Collected, collect
 from benchmark.report.cost_view import cost_section
+from benchmark.report.decision_view import decision_section
 from benchmark.report.document import Block, Heading, Image, Paragraph, Table, cell_num, to_html, to_markdown
 from benchmark.report.farm_view import farm_section
 from benchmark.report.graph_fix_view import graph_fix_section, host_profile_section
@@ -215,7 +216,8 @@ def build_report(reports: Path, models: Path, history: str | Path | None = None)
             f"{len(c.files)} run file(s) and {len(c.manifests)} manifest(s)."
         )
     ]
-    blocks += devices_section(c) + farm_section(c, history) + recommendation_section(c) + plots_section(c)
+    blocks += decision_section(c) + recommendation_section(c) + devices_section(c) + farm_section(c, history)
+    blocks += plots_section(c)
     blocks += cost_section(c) + runtimes_section(c)
     blocks += parity_section(c) + int8_study_section(c) + video_section(c)
     blocks += accuracy_section(c) + graph_fix_section(c) + host_profile_section(c) + models_section(c)

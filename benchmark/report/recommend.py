@@ -42,6 +42,7 @@ class Candidate:
     run: str | None = None
     est_latency_ms: float | None = None  # the cost model's estimate (ARM emulated phones), never measured
     runtime: Runtime = "paddle-lite"
+    est_band_pct: float | None = None  # the cost model's leave-one-out RMS error
 
     @property
     def variant(self) -> str:
@@ -216,6 +217,7 @@ def _candidate(r: LatencyRecord, cls: tuple[str, Metric], value: float, p: Parit
         run=r.run_file,
         est_latency_ms=r.estimate.est_latency_ms if r.estimate else None,
         runtime=r.runtime,
+        est_band_pct=r.estimate.error_band_pct if r.estimate else None,
     )
 
 

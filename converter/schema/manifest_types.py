@@ -133,6 +133,7 @@ class CandidateInfo(Strict):
     run: str | None = None
     est_latency_ms: float | None = None
     runtime: Literal["paddle-lite", "ncnn"] = "paddle-lite"
+    est_band_pct: float | None = None
     status: str = ""
 
 
