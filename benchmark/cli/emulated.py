@@ -38,7 +38,10 @@ from converter.base.errors import ExitCode, ToolkitError, UsageError
 from converter.base.needs import at_least, output_dir
 
 log = logging.getLogger("benchmark")
-PHONE_HELP = "emulated phone (configs/emulated: sd855, sd855-arm, sd625-arm); --profile is its old name"
+PHONE_HELP = (
+    "emulated phone (configs/emulated: sd855; an ARM one per published class: sd855-arm, sd865-arm, sd845-arm, "
+    "sd835-arm, sd625-arm, kirin990-arm, kirin980-arm, rk3399-arm); --profile is its old name"
+)
 
 
 def add_phone_arg(p: argparse._ActionsContainer, default: str, env: bool = True) -> None:

@@ -97,9 +97,7 @@ class ProfileCommand:
 
 def check_profile_arm(args: argparse.Namespace) -> ProfileCommand:
     """One short round per variant on one ARM emulated phone, no parity: the cost profile rides on the count."""
-    phone = preflight.emulated_phone(args.phone)
-    if phone.qemu is None:
-        raise UsageError(f"--phone {args.phone} is not an ARM emulated phone; use sd855-arm or sd625-arm")
+    phone = preflight.arm_phone(args.phone)
     profile_plugin()  # the plugin cannot be built (no gcc): one line, exit 2
     preflight.runner_file(args.runner)
     output_dir(args.reports, "--reports")

@@ -56,9 +56,8 @@ class RuntimesCommand:
 
 def check_runtimes(args: argparse.Namespace) -> RuntimesCommand:
     """The ARM phone and its tools, ncnn's runtime and its version, the photos, the models: before any conversion."""
-    phone = preflight.emulated_phone(args.phone)
-    if phone.qemu is None:
-        raise UsageError(f"--phone {args.phone} is not an ARM emulated phone; use sd855-arm or sd625-arm")
+    phone = preflight.arm_phone(args.phone)
+    assert phone.qemu is not None  # arm_phone refuses the x86 one
     try:
         ncnn_runtime.runtime_version(phone.qemu.cpu)
     except ToolkitError as e:

@@ -76,9 +76,7 @@ def check_video(args: argparse.Namespace) -> VideoCommand:
         images = preflight.image_inputs(dataset=args.dataset)
         assert images is not None
         seqs = labelled_sequences(images, settings)
-    phone = preflight.emulated_phone(args.phone)
-    if phone.qemu is None:
-        raise UsageError(f"--phone {args.phone} is not an ARM emulated phone; use sd855-arm or sd625-arm")
+    preflight.arm_phone(args.phone)
     output_dir(args.reports, "--reports")
     precisions = list(args.precision or ("fp32", "fp16", "int8"))
     return VideoCommand(model_choice(args, precisions=tuple(precisions)), seqs, settings, precisions, args.reports)

@@ -27,12 +27,27 @@ class CpuPart(Frozen):
     revision: int = Field(ge=0)
 
 
+class CacheLevel(Frozen):
+    """One cache of a cluster's cores, as Linux lists it under cpuN/cache/indexK (and a cache simulator needs it):
+    from the core's technical reference manual and the SoC's configuration."""
+
+    level: int = Field(ge=1, le=3)
+    type: Literal["Data", "Instruction", "Unified"]
+    size_kb: int = Field(gt=0)
+    ways: int = Field(gt=0)
+    line_bytes: int = Field(default=64, gt=0)
+    shared_by: int = Field(
+        default=1, ge=1, description="cores sharing it: 1 private, the cluster's size for a shared L2"
+    )
+
+
 class Cluster(Frozen):
     cpus: list[int] = Field(min_length=1)
     min_khz: int = Field(gt=0)
     max_khz: int = Field(gt=0)
     governor: str = "schedutil"
     cpuinfo: CpuPart | None = None
+    caches: list[CacheLevel] = []  # written to sysfs; empty: no cache entries (the kernel lists none)
 
 
 class Zone(Frozen):
@@ -106,6 +121,11 @@ class PhoneSpec(Frozen):
     runner: Runner = Runner()
     storage: Storage = Storage()
     cpu_features: str = "fp asimd evtstrm aes pmull sha1 sha2 crc32"  # /proc/cpuinfo Features
+    hardware: str | None = Field(
+        default=None,
+        description="/proc/cpuinfo's Hardware line, which Paddle-Lite matches against the SoCs it knows (default: "
+        "Qualcomm Technologies, Inc <ro.soc.model>)",
+    )
     qemu: Qemu | None = None  # None: the x86 device, whose runner is Paddle-Lite x86 on this host
     bench_defaults: BenchDefaults | None = None
 

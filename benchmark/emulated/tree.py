@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from benchmark.emulated import arm_runtime
-from benchmark.emulated.phone import PhoneSpec
+from benchmark.emulated.phone import Cluster, PhoneSpec
 from benchmark.profile.plugin import LIB_NAME, profile_plugin
 from converter.base.errors import ToolkitError
 
@@ -171,6 +171,7 @@ def build_tree(root: Path, phone: PhoneSpec) -> None:
                 _write(freq / key, f"{value}\n")
             _write(freq / "scaling_governor", f"{cl.governor}\n")
             _write(freq / "related_cpus", f"{related}\n")
+            _write_caches(base / "cache", cl, c)
     for i, zone in enumerate(phone.thermal.zones):
         zdir = root / f"sys/devices/virtual/thermal/thermal_zone{i}"
         _write(zdir / "type", f"{zone.type}\n")
@@ -207,8 +208,27 @@ def cpuinfo_text(phone: PhoneSpec) -> str:
             else:
                 lines += ["CPU implementer\t: 0x51", "CPU architecture: 8"]
             lines.append("")
-    lines.append(f"Hardware\t: Qualcomm Technologies, Inc {phone.props.get('ro.soc.model', 'SM8150')}")
+    hardware = phone.hardware or f"Qualcomm Technologies, Inc {phone.props.get('ro.soc.model', 'SM8150')}"
+    lines.append(f"Hardware\t: {hardware}")
     return "\n".join(lines) + "\n"
+
+
+def _write_caches(folder: Path, cl: Cluster, cpu: int) -> None:
+    """cpuN/cache/indexK as Linux lists a core's caches (runtimes that do not know the SoC read these)."""
+    for k, cache in enumerate(cl.caches):
+        first = cl.cpus.index(cpu) // cache.shared_by * cache.shared_by
+        shared = cl.cpus[first : first + cache.shared_by]
+        index = folder / f"index{k}"
+        for key, value in (
+            ("level", cache.level),
+            ("type", cache.type),
+            ("size", f"{cache.size_kb}K"),
+            ("ways_of_associativity", cache.ways),
+            ("coherency_line_size", cache.line_bytes),
+            ("number_of_sets", cache.size_kb * 1024 // (cache.ways * cache.line_bytes)),
+            ("shared_cpu_list", ",".join(map(str, shared))),
+        ):
+            _write(index / key, f"{value}\n")
 
 
 def read_temp(path: Path) -> int | None:

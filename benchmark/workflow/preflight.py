@@ -14,7 +14,7 @@ from benchmark.device.ncnn_runner import GET_NCNN_RUNNER_HELP
 from benchmark.device.select import select_devices
 from benchmark.emulated import arm_runtime, ncnn_runtime
 from benchmark.emulated.binfmt import check_host
-from benchmark.emulated.phone import PhoneSpec, Qemu, load_phone
+from benchmark.emulated.phone import PHONES_DIR, PhoneSpec, Qemu, load_phone
 from benchmark.farm.history import History, open_existing
 from benchmark.farm.history_db import locate
 from benchmark.images import ImageSet, load_dataset, load_image_set
@@ -114,6 +114,15 @@ def emulated_phone(name: str, flag: str = "--phone") -> PhoneSpec:
             load_cost_model(phone.props.get("ro.soc.model", ""))
         except ToolkitError as e:
             raise UsageError(str(e)) from e
+    return phone
+
+
+def arm_phone(name: str) -> PhoneSpec:
+    """An ARM emulated phone by name (emulated_phone's checks), refusing the x86 one."""
+    phone = emulated_phone(name)
+    if phone.qemu is None:
+        arm = ", ".join(sorted(p.stem for p in PHONES_DIR.glob("*-arm.yaml")))
+        raise UsageError(f"--phone {name} is not an ARM emulated phone; use one of {arm}")
     return phone
 
 
