@@ -18,8 +18,9 @@ from benchmark.cli.bench import (
 )
 from benchmark.cli.emulated import add_phone_arg, runner_for
 from benchmark.emulated.phone import PhoneSpec
+from benchmark.emulated.tree import cache_geometry
 from benchmark.latency.run import BenchSettings
-from benchmark.profile.calibrate import calibrate, load_shipped, measured, published
+from benchmark.profile.calibrate import ClassFigures, calibrate, load_shipped, measured, published
 from benchmark.profile.cost_model import ENV as COST_MODELS_ENV
 from benchmark.profile.cost_model import (
     SHIPPED,
@@ -30,6 +31,8 @@ from benchmark.profile.cost_model import (
     user_dir,
 )
 from benchmark.profile.fit import FitError
+from benchmark.profile.memory_study import points as memory_points
+from benchmark.profile.memory_study import study as memory_study
 from benchmark.profile.plugin import profile_plugin
 from benchmark.records.run_files import DEFAULT_REPORTS, read_latency_records
 from benchmark.records.types import LatencyRecord
@@ -51,12 +54,24 @@ def add_profile_commands(sub: argparse._SubParsersAction) -> None:  # type: igno
     p.add_argument(
         "--compare-plain-count", action="store_true", help="also time the plain instruction count (the profile's cost)"
     )
+    p.add_argument(
+        "--caches",
+        action="store_true",
+        help="also simulate the phone's data caches (its profile's caches: L1D, L2, L3) and record the misses per "
+        "inference (memory_traffic; several times slower)",
+    )
     p.add_argument("--round-timeout", type=float, default=BenchSettings().round_timeout_s, help="seconds per round")
     c = sub.add_parser("calibrate", help="fit a device class's cost model to phone figures; print fit and errors")
     c.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, help="run files: bench-device + ARM profiles")
     c.add_argument("--device-class", help="only this SoC model (e.g. SM8150; default: every class with figures)")
     c.add_argument("--published", action="store_true", help="refit to the published figures (maintainers)")
     c.add_argument("--write-to", type=Path, help=f"folder for the fitted file (default {user_dir()})")
+    c.add_argument(
+        "--memory-study",
+        action="store_true",
+        help="fit each published class with and without simulated cache misses (records of profile-arm --caches in "
+        "--reports) and print leave-one-out errors and the penalty per miss; writes nothing",
+    )
     c.add_argument("-v", "--verbose", action="store_true")
 
 
@@ -77,6 +92,10 @@ def _print_profile(r: LatencyRecord) -> None:
         plain = cp.plain_count_wall_s
         vs = f"; the plain count took {plain:.2f} s: {mine / plain:.2f}x" if plain else ""
         print(f"  counted and profiled in {mine:.2f} s{vs}")
+    if r.memory_traffic is not None:
+        m = r.memory_traffic
+        print(f"  simulated caches ({m.geometry}): {m.accesses / 1e6:.2f} M accesses, misses L1D "
+              f"{m.l1_misses / 1e6:.3f} M, L2 {m.l2_misses / 1e6:.3f} M, L3 {m.l3_misses / 1e6:.3f} M")  # fmt: skip
     for fam, n in cp.families.items():
         print(f"  {fam:<24} {n / 1e6:9.2f} M  {n / cp.profiled_insns:6.1%}")
     if not cp.ops_matched:
@@ -99,6 +118,8 @@ def check_profile_arm(args: argparse.Namespace) -> ProfileCommand:
     """One short round per variant on one ARM emulated phone, no parity: the cost profile rides on the count."""
     phone = preflight.arm_phone(args.phone)
     profile_plugin()  # the plugin cannot be built (no gcc): one line, exit 2
+    if args.caches and cache_geometry(phone) is None:
+        raise UsageError(f"--caches: the emulated phone {phone.name} lists no caches (caches: in its profile)")
     preflight.runner_file(args.runner)
     output_dir(args.reports, "--reports")
     greater_than(args.round_timeout, 0, "--round-timeout")
@@ -109,6 +130,7 @@ def check_profile_arm(args: argparse.Namespace) -> ProfileCommand:
         memory_profile=False,
         round_timeout_s=args.round_timeout,
         compare_plain_count=args.compare_plain_count,
+        cache_sim=args.caches,
     )
     plan = BenchPlan(model_choice(args), settings, args.reports, runner_for(args.runner, phone))
     return ProfileCommand(plan, phone)
@@ -144,6 +166,29 @@ def _print_fit(model: CostModel, missing: list[str]) -> None:
         print(f"  not fitted (no instruction profile): {', '.join(missing)}")
 
 
+def print_memory_study(classes: dict[str, ClassFigures], records: list[LatencyRecord], only: str | None) -> int:
+    """Per class with enough points: each form's fit and leave-one-out errors, the penalty per miss it implies."""
+    studied = 0
+    for cls, info in sorted(classes.items()):
+        if only and cls != only:
+            continue
+        pts, missing = memory_points(info.figures, [r for r in records if r.device.soc == cls])
+        if len(pts) < 3:
+            print(f"{cls}: {len(pts)} figure(s) with simulated misses; run profile-arm --caches on its phone")
+            continue
+        studied += 1
+        print(
+            f"\n{cls} ({info.soc}): {len(pts)} points" + (f"; without misses: {', '.join(missing)}" if missing else "")
+        )
+        print(f"  {'form':<34} {'fit RMS':>8} {'LOO RMS':>8} {'LOO max':>8}  penalty per miss       worst left out")
+        for f in memory_study(pts):
+            pen = ", ".join(f"{k.split()[0]} {v:.1f} ns" for k, v in f.penalty_ns.items()) or "-"
+            print(
+                f"  {f.form:<34} {f.fit_rms_pct:7.1f}% {f.loo_rms_pct:7.1f}% {f.loo_max_pct:7.1f}%  {pen:<22} {f.worst}"
+            )
+    return ExitCode.OK if studied else ExitCode.FAILED
+
+
 def check_calibrate(args: argparse.Namespace) -> argparse.Namespace:
     """Every cost model file (the shipped ones, a refit in $COST_MODELS_DIR) readable; a --device-class that the
     figures or the records know."""
@@ -168,6 +213,8 @@ def _records(reports: Path) -> list[LatencyRecord]:
 
 def run_calibrate(args: argparse.Namespace) -> int:
     records = _records(args.reports)
+    if args.memory_study:
+        return print_memory_study(published(load_zoo()), records, args.device_class)
     if args.published:
         classes = published(load_zoo())
         jobs = {k: (v, v.figures) for k, v in classes.items()}

@@ -18,6 +18,7 @@ from benchmark.device.protocol import Device
 from benchmark.device.runner import RunnerError, WorkDir
 
 COUNTER = "insncount"
+CACHE_COUNTER = "cachecount"  # the count with a data-cache simulation of the phone's big core (cachesim.c)
 PROFILER = "insnprofile"  # the cost profile's counter (benchmark/profile), on ARM emulated phones
 REPEATS = (1, 2)
 PROFILED_REPEATS = (1, 3)  # with a profile, the second run has 3 inferences and the middle one is profiled
@@ -101,3 +102,42 @@ def count_instructions(
         raise RunnerError(f"{device.serial}: instruction counts do not grow with the runs: {totals}")
     repeats_used = PROFILED_REPEATS if markers is not None else REPEATS
     return InstructionCount(tuple(totals), repeats_used, tuple(walls), profile_text)
+
+
+_MEM_RE = re.compile(r"^(accesses|l1_misses|l2_misses|l3_misses): (\d+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class MemoryCount:
+    """Per steady inference ((2 runs - 1 run), as for instructions): data accesses and the misses at each simulated
+    cache level of the phone's big core (no prefetcher: an upper bound on what reaches each level)."""
+
+    accesses: int
+    misses: tuple[int, int, int]  # L1D, L2, L3 (0 where the core has no such level)
+    geometry: str  # cachesim's levels, as the phone's cachecount says
+
+
+def count_cache_misses(
+    device: Device, work: WorkDir, base_args: list[str], *, timeout_s: float, runner_name: str = RUNNER_NAME
+) -> MemoryCount:
+    """`cachecount` with 1 and 2 timed runs; the difference is one inference's memory traffic."""
+    totals = []
+    for repeats in REPEATS:
+        out = work.file(f"cache-{repeats}.txt")
+        argv = [CACHE_COUNTER, out, f"./{runner_name}", *base_args, "--warmup=0", f"--repeats={repeats}"]
+        r = device.shell(
+            f"cd {shlex.quote(work.path)} && rm -f {shlex.quote(out)} && {shlex.join(argv)} >/dev/null 2>&1; "
+            f"rc=$?; cat {shlex.quote(out)} 2>/dev/null; exit $rc",
+            timeout_s=timeout_s,
+        )
+        found = dict(_MEM_RE.findall(r.stdout))
+        if r.returncode != 0 or len(found) != 4:
+            raise RunnerError(
+                f"{device.serial}: counting cache misses ({repeats} run(s)) failed with exit code {r.returncode}: "
+                f"{(r.stdout + r.stderr).strip()[-300:] or 'no counts'}",
+                returncode=r.returncode,
+            )
+        totals.append([int(found[k]) for k in ("accesses", "l1_misses", "l2_misses", "l3_misses")])
+    one = [b - a for a, b in zip(totals[0], totals[1], strict=True)]
+    geometry = device.shell(f"{CACHE_COUNTER} --geometry", timeout_s=30).stdout.strip()
+    return MemoryCount(one[0], (one[1], one[2], one[3]), geometry)

@@ -47,7 +47,7 @@ class Cluster(Frozen):
     max_khz: int = Field(gt=0)
     governor: str = "schedutil"
     cpuinfo: CpuPart | None = None
-    caches: list[CacheLevel] = []  # written to sysfs; empty: no cache entries (the kernel lists none)
+    caches: list[CacheLevel] = []  # the cores' caches: sysfs entries (unless sysfs_caches is off) and cachecount's
 
 
 class Zone(Frozen):
@@ -121,6 +121,9 @@ class PhoneSpec(Frozen):
     runner: Runner = Runner()
     storage: Storage = Storage()
     cpu_features: str = "fp asimd evtstrm aes pmull sha1 sha2 crc32"  # /proc/cpuinfo Features
+    sysfs_caches: bool = Field(
+        default=True, description="list the clusters' caches in sysfs (off: the runtime sees none, as before)"
+    )
     hardware: str | None = Field(
         default=None,
         description="/proc/cpuinfo's Hardware line, which Paddle-Lite matches against the SoCs it knows (default: "

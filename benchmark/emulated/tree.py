@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchmark.emulated import arm_runtime
 from benchmark.emulated.phone import Cluster, PhoneSpec
-from benchmark.profile.plugin import LIB_NAME, profile_plugin
+from benchmark.profile.plugin import CACHE_SOURCE, LIB_NAME, profile_plugin
 from converter.base.errors import ToolkitError
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ EMULATION_FILE = "system/etc/emulated_device.json"
 QEMU_CPU_PROP = "ro.toolkit.qemu.cpu"
 PLUGIN_PATH = "/system/emulator/libinsncount.so"  # QEMU's (x86-64) plugin, inside the device root
 PROFILE_PLUGIN_PATH = "/system/emulator/libinsnprofile.so"  # the cost profile's plugin (benchmark/profile)
+CACHE_PLUGIN_PATH = "/system/emulator/libcachesim.so"  # the data-cache simulator (cachecount)
 
 _GETPROP = """#!/bin/sh
 # getprop shim: reads /system/fake.prop (key=value lines)
@@ -101,6 +102,25 @@ QEMU_PLUGIN="{PROFILE_PLUGIN_PATH},markers=$markers,lib={LIB_NAME}" QEMU_LOG=plu
 """
 
 
+# cachecount: the same counter with the data-cache simulator (benchmark/profile/cachesim.c) and the geometry of the
+# phone's big core (its fastest cluster's L1D, L2 and L3): what a memory-aware cost model needs beside the count.
+_CACHECOUNT = """#!/bin/sh
+# cachecount OUT CMD [ARG...]: run CMD with QEMU's cache-simulating plugin; it writes "insns: N", "accesses: N" and
+# "l1_misses: N" .. "l3_misses: N" (whole process, this phone's big core: {geometry}) to OUT.
+if [ "$1" = --geometry ]; then echo "{geometry}"; exit 0; fi
+if [ $# -lt 2 ]; then echo "usage: cachecount OUT CMD [ARG...] | cachecount --geometry" >&2; exit 2; fi
+out="$1"; shift
+QEMU_PLUGIN="{plugin},{geometry}" QEMU_LOG=plugin QEMU_LOG_FILENAME="$out" exec "$@"
+"""
+
+
+def cache_geometry(phone: PhoneSpec) -> str | None:
+    """cachesim's arguments for the big core (l1=KB:WAYS:LINE,l2=...,l3=...), or None without listed caches."""
+    big = max(phone.clusters, key=lambda c: c.max_khz)
+    data = sorted((c for c in big.caches if c.type != "Instruction"), key=lambda c: c.level)
+    return ",".join(f"l{c.level}={c.size_kb}:{c.ways}:{c.line_bytes}" for c in data) or None
+
+
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -117,6 +137,20 @@ def _install_profiler(root: Path) -> None:
         return
     shutil.copyfile(plugin, root / PROFILE_PLUGIN_PATH.lstrip("/"))
     _write(root / "system/bin/insnprofile", _INSNPROFILE, 0o755)
+
+
+def _install_cache_counter(root: Path, phone: PhoneSpec) -> None:
+    """`cachecount` on an ARM emulated phone that lists its caches (and whose host can build the plugin)."""
+    geometry = cache_geometry(phone)
+    if geometry is None:
+        return
+    try:
+        plugin = profile_plugin(source=CACHE_SOURCE)
+    except ToolkitError as e:
+        log.warning("warning: no cache counter on this emulated phone: %s", e)
+        return
+    shutil.copyfile(plugin, root / CACHE_PLUGIN_PATH.lstrip("/"))
+    _write(root / "system/bin/cachecount", _CACHECOUNT.format(plugin=CACHE_PLUGIN_PATH, geometry=geometry), 0o755)
 
 
 def cpu_zone_paths(root: Path, phone: PhoneSpec) -> list[Path]:
@@ -144,6 +178,7 @@ def build_tree(root: Path, phone: PhoneSpec) -> None:
         shutil.copyfile(plugin, target)
         _write(root / "system/bin/insncount", _INSNCOUNT, 0o755)
         _install_profiler(root)
+        _install_cache_counter(root, phone)
 
     cpus = sorted(c for cl in phone.clusters for c in cl.cpus)
     cpu_dir = root / "sys/devices/system/cpu"
@@ -171,7 +206,8 @@ def build_tree(root: Path, phone: PhoneSpec) -> None:
                 _write(freq / key, f"{value}\n")
             _write(freq / "scaling_governor", f"{cl.governor}\n")
             _write(freq / "related_cpus", f"{related}\n")
-            _write_caches(base / "cache", cl, c)
+            if phone.sysfs_caches:
+                _write_caches(base / "cache", cl, c)
     for i, zone in enumerate(phone.thermal.zones):
         zdir = root / f"sys/devices/virtual/thermal/thermal_zone{i}"
         _write(zdir / "type", f"{zone.type}\n")

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmark import progress
-from benchmark.device import runner_version
+from benchmark.device import instructions, runner_version
 from benchmark.device.adb import DeviceError, DeviceGone
 from benchmark.device.protocol import Device
 from benchmark.device.runner import ROUND_TIMEOUT_S, CannotRunVariant, RunnerError, explain_failure, run_round
@@ -30,6 +30,7 @@ from benchmark.latency.binding import pin_mask, thread_binding, timing_source
 from benchmark.latency.ncnn_bench import bench_ncnn
 from benchmark.latency.stats import CV_LIMIT, THROTTLE_LIMIT, latency_stats, stability_warnings
 from benchmark.profile.on_device import count_instructions
+from benchmark.records.parts import MemoryTraffic
 from benchmark.records.run_files import RunFile
 from benchmark.records.runs import LatencyRun
 from benchmark.records.types import LatencyRecord, NbFile, RunnerInfo
@@ -62,6 +63,7 @@ class BenchSettings:
     count_instructions: bool = True  # on ARM emulated phones (QEMU): instructions per inference
     profile: bool = True  # ... and where they go (the cost profile), on phones with `insnprofile`
     compare_plain_count: bool = False  # also time the plain count (1 and 2 runs) beside the profiled one
+    cache_sim: bool = False  # and simulated cache misses per inference, on phones with `cachecount` (slow)
     allow_unknown_runner_version: bool = False  # run a runner that names no Paddle-Lite version (recorded)
 
     @property
@@ -255,6 +257,8 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> LatencyR
                 compare_plain=s.compare_plain_count,
                 timeout_s=s.round_timeout_s,
             )
+            if s.cache_sim:
+                rec.memory_traffic = memory_traffic(ctx, base, s.round_timeout_s)
         rec.temps_after = temps_json(ctx.device.thermal())
         rec.status = "ok"
     except VersionMismatch as e:
@@ -269,6 +273,15 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> LatencyR
         rec.set(status="failed", error=str(e))
     rec.set(harness_wall_s=round(time.monotonic() - t_start, 3), finished_at=_now())
     return rec
+
+
+def memory_traffic(ctx: DeviceContext, base: list[str], timeout_s: float) -> MemoryTraffic:
+    """Simulated cache misses of one inference on the phone's big core (a phone without `cachecount` is an error)."""
+    if not instructions.has_counter(ctx.device, instructions.CACHE_COUNTER):
+        raise RunnerError(f"{ctx.info.serial}: this phone has no `cachecount` (its profile lists no caches)")
+    m = instructions.count_cache_misses(ctx.device, ctx.work, base, timeout_s=timeout_s)
+    return MemoryTraffic(accesses=m.accesses, l1_misses=m.misses[0], l2_misses=m.misses[1], l3_misses=m.misses[2],
+                         geometry=m.geometry)  # fmt: skip
 
 
 def bench_device(

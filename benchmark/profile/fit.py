@@ -29,15 +29,20 @@ OPS = "per op"  # the fixed cost per op launched: a column of the fit beside the
 def _solve(points: list[FitPoint], per_op: bool) -> dict[str, float]:
     """a_g (ms per instruction) for each group and, with per_op, c (ms per op) under OPS; all >= 0."""
     terms = (*GROUPS, OPS) if per_op else GROUPS
-    x = np.array(
-        [[(p.ops if t == OPS else p.groups.get(t, 0)) / p.phone_ms for t in terms] for p in points], dtype=float
-    )
-    y = np.ones(len(points))
+    rows: list[dict[str, float]] = [{**p.groups, OPS: p.ops} for p in points]
+    return solve_terms(rows, [p.phone_ms for p in points], terms)
+
+
+def solve_terms(rows: list[dict[str, float]], figures_ms: list[float], terms: tuple[str, ...]) -> dict[str, float]:
+    """Non-negative least squares on the relative error, by trying the terms' subsets: ms = sum_t a_t * row[t];
+    returns a_t (ms per unit of the term) for every term, 0 where the best feasible subset leaves it out."""
+    x = np.array([[row.get(t, 0) / ms for t in terms] for row, ms in zip(rows, figures_ms, strict=True)], dtype=float)
+    y = np.ones(len(rows))
     best: tuple[float, dict[str, float]] | None = None
-    used = [i for i in range(len(terms)) if np.any(x[:, i] > 0)]  # a group no point has stays at 0
+    used = [i for i in range(len(terms)) if np.any(x[:, i] > 0)]  # a term no point has stays at 0
     for k in range(len(used), 0, -1):
         for subset in itertools.combinations(used, k):
-            if len(subset) > len(points):
+            if len(subset) > len(rows):
                 continue
             coef, *_ = np.linalg.lstsq(x[:, subset], y, rcond=None)
             if np.any(coef <= 0):

@@ -74,6 +74,17 @@ class RuntimeCpu(Sub):
     core_archs: list[str] = []
 
 
+class MemoryTraffic(Sub):
+    """ARM emulated phones with `cachecount`: one steady inference's data accesses and the misses at each level of
+    a simulated cache hierarchy of the class's big core (LRU, no prefetcher; never a measurement of a phone)."""
+
+    accesses: int
+    l1_misses: int
+    l2_misses: int
+    l3_misses: int
+    geometry: str = Field(description="cachesim's levels: l1=KB:WAYS:LINE,l2=...,l3=...")
+
+
 class InstructionCountFacts(Sub):
     """ARM emulated phones: whole-process guest instruction counts of runs of different lengths."""
 

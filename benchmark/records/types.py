@@ -15,6 +15,7 @@ from benchmark.records.parts import (
     DeviceSummary,
     InstructionCountFacts,
     LockSpan,
+    MemoryTraffic,
     ParitySummary,
     Runtime,
     RuntimeCpu,
@@ -92,6 +93,9 @@ class LatencyRecord(Record):
     instructions_per_inference: int | None = Field(default=None, description="ARM emulated phones: guest instructions")
     instruction_count: InstructionCountFacts | None = None
     cost_profile: CostProfile | None = Field(default=None, description="ARM emulated phones: where the instructions go")
+    memory_traffic: MemoryTraffic | None = Field(
+        default=None, description="ARM emulated phones (--caches): simulated cache misses per inference"
+    )
     estimate: LatencyEstimate | None = Field(default=None, description="estimated phone latency: never measured")
     runner_wall_s: float | None = None
     harness_wall_s: float | None = None

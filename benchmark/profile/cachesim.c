@@ -1,0 +1,246 @@
+/* cachesim: QEMU TCG plugin (plugin API 1, QEMU 4.2 .. 8.x) for pp-lite-toolkit's memory-aware cost model.
+ * It counts guest instructions like insncount and simulates the data side of one core's cache hierarchy on every
+ * guest load and store: up to three levels (L1D, L2, L3), each set-associative with LRU replacement, a miss at one
+ * level looking up the next (non-inclusive, no prefetcher). Like insnprofile it can split the counts at markers
+ * (file offsets of function entries in one shared library), so misses are attributed to the ops that cause them.
+ * Arguments: l1=SIZE_KB:WAYS:LINE l2=... l3=... [markers=FILE lib=NAME] (QEMU splits plugin arguments at commas). At exit it prints
+ * "seg <marker hex|-> <insns> <accesses> <l1 misses> <l2 misses> <l3 misses>" per segment and the totals
+ * "insns: N", "accesses: N", "l1_misses: N", "l2_misses: N", "l3_misses: N". One guest thread. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QEMU_PLUGIN_EXPORT __attribute__((visibility("default")))
+typedef uint64_t qemu_plugin_id_t;
+typedef uint32_t qemu_plugin_meminfo_t;
+typedef struct qemu_info_t qemu_info_t;
+struct qemu_plugin_tb;
+struct qemu_plugin_insn;
+enum qemu_plugin_cb_flags { QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_CB_RW_REGS };
+enum qemu_plugin_mem_rw { QEMU_PLUGIN_MEM_R = 1, QEMU_PLUGIN_MEM_W, QEMU_PLUGIN_MEM_RW };
+typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
+typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int vcpu_index, void *userdata);
+typedef void (*qemu_plugin_vcpu_mem_cb_t)(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr,
+                                          void *userdata);
+typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void *userdata);
+void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_tb_trans_cb_t cb);
+void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb, qemu_plugin_vcpu_udata_cb_t cb,
+                                          enum qemu_plugin_cb_flags flags, void *userdata);
+void qemu_plugin_register_vcpu_mem_cb(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_mem_cb_t cb,
+                                      enum qemu_plugin_cb_flags flags, enum qemu_plugin_mem_rw rw, void *userdata);
+unsigned int qemu_plugin_mem_size_shift(qemu_plugin_meminfo_t info);
+size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
+struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
+void *qemu_plugin_insn_haddr(const struct qemu_plugin_insn *insn);
+void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
+void qemu_plugin_outs(const char *string);
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
+
+#define LEVELS 3
+typedef struct {
+    bool on;
+    unsigned line_shift, sets, ways;
+    uint64_t *tags; /* sets * ways; tag 0 = empty (tags are line address + 1) */
+    uint64_t *age;  /* last use, for LRU */
+    uint64_t misses;
+} cache_t;
+typedef struct { uint64_t n; int64_t marker; } block_t;
+typedef struct { int64_t marker; uint64_t insns, accesses, misses[LEVELS]; } seg_t;
+typedef struct { uintptr_t start, end, file_off; bool in_lib; } map_t;
+
+static cache_t caches[LEVELS];
+static uint64_t clock_, total, accesses;
+static seg_t cur = {-1, 0, 0, {0, 0, 0}};
+static seg_t *segs;
+static size_t n_segs, cap_segs;
+static uint64_t *markers;
+static size_t n_markers;
+static char lib_name[256];
+static map_t *maps;
+static size_t n_maps;
+
+static int log2u(uint64_t v) {
+    int s = 0;
+    while ((1ULL << s) < v) s++;
+    return (1ULL << s) == v ? s : -1;
+}
+
+static int cache_init(cache_t *c, const char *spec) {
+    unsigned kb, ways, line;
+    if (sscanf(spec, "%u:%u:%u", &kb, &ways, &line) != 3 || !kb || !ways || log2u(line) < 0) return -1;
+    uint64_t lines = (uint64_t)kb * 1024 / line;
+    if (lines % ways) return -1;
+    c->on = true;
+    c->line_shift = (unsigned)log2u(line);
+    c->sets = (unsigned)(lines / ways);
+    c->ways = ways;
+    c->tags = calloc(lines, sizeof(uint64_t));
+    c->age = calloc(lines, sizeof(uint64_t));
+    return c->tags && c->age ? 0 : -1;
+}
+
+/* true on a hit; on a miss the line is filled over the least recently used way */
+static bool cache_access(cache_t *c, uint64_t addr) {
+    uint64_t line = addr >> c->line_shift;
+    uint64_t *tags = c->tags + (line % c->sets) * c->ways, *age = c->age + (line % c->sets) * c->ways;
+    unsigned victim = 0;
+    for (unsigned w = 0; w < c->ways; w++) {
+        if (tags[w] == line + 1) {
+            age[w] = clock_;
+            return true;
+        }
+        if (age[w] < age[victim]) victim = w;
+    }
+    tags[victim] = line + 1;
+    age[victim] = clock_;
+    c->misses++;
+    return false;
+}
+
+static void mem_access(uint64_t addr) {
+    clock_++;
+    accesses++;
+    cur.accesses++;
+    for (int l = 0; l < LEVELS; l++) {
+        if (!caches[l].on || cache_access(&caches[l], addr)) return;
+        cur.misses[l]++;
+    }
+}
+
+static void mem_cb(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata) {
+    unsigned size = 1u << qemu_plugin_mem_size_shift(info);
+    uint64_t first = vaddr >> caches[0].line_shift, last = (vaddr + size - 1) >> caches[0].line_shift;
+    mem_access(vaddr);
+    if (last != first) mem_access(last << caches[0].line_shift); /* an access that straddles two lines */
+}
+
+static void add_seg(void) {
+    if (n_segs == cap_segs) {
+        cap_segs = cap_segs ? 2 * cap_segs : 4096;
+        segs = realloc(segs, cap_segs * sizeof(seg_t));
+        if (!segs) abort();
+    }
+    segs[n_segs++] = cur;
+}
+
+static void tb_exec(unsigned int vcpu_index, void *udata) {
+    const block_t *b = udata;
+    if (b->marker >= 0 && n_markers > 0) {
+        add_seg();
+        cur = (seg_t){b->marker, 0, 0, {0, 0, 0}};
+    }
+    cur.insns += b->n;
+    total += b->n;
+}
+
+static void read_maps(void) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[4096];
+    n_maps = 0;
+    if (!f) return;
+    while (fgets(line, sizeof line, f)) {
+        uintptr_t s, e, off;
+        char perms[8], path[3000] = "";
+        if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %" SCNxPTR " %*s %*s %2999s", &s, &e, perms, &off, path) < 4) continue;
+        maps = realloc(maps, (n_maps + 1) * sizeof(map_t));
+        if (!maps) abort();
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        maps[n_maps++] = (map_t){s, e, off, strcmp(base, lib_name) == 0};
+    }
+    fclose(f);
+}
+
+static const map_t *find_map(uintptr_t h) {
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n_maps; i++)
+            if (h >= maps[i].start && h < maps[i].end) return &maps[i];
+        read_maps();
+    }
+    return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
+    block_t *b = malloc(sizeof *b);
+    if (!b) abort();
+    b->n = qemu_plugin_tb_n_insns(tb);
+    b->marker = -1;
+    if (b->n > 0 && n_markers > 0) {
+        uintptr_t h = (uintptr_t)qemu_plugin_insn_haddr(qemu_plugin_tb_get_insn(tb, 0));
+        const map_t *m = find_map(h);
+        if (m && m->in_lib) {
+            uint64_t off = h - m->start + m->file_off;
+            if (bsearch(&off, markers, n_markers, sizeof(uint64_t), cmp_u64)) b->marker = (int64_t)off;
+        }
+    }
+    qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS, b);
+    for (size_t i = 0; i < b->n; i++)
+        qemu_plugin_register_vcpu_mem_cb(qemu_plugin_tb_get_insn(tb, i), mem_cb, QEMU_PLUGIN_CB_NO_REGS,
+                                         QEMU_PLUGIN_MEM_RW, NULL);
+}
+
+static void at_exit(qemu_plugin_id_t id, void *p) {
+    char buf[192];
+    add_seg();
+    if (n_markers > 0) {
+        for (size_t i = 0; i < n_segs; i++) {
+            const seg_t *s = &segs[i];
+            char m[24] = "-";
+            if (s->marker >= 0) snprintf(m, sizeof m, "%" PRIx64, (uint64_t)s->marker);
+            snprintf(buf, sizeof buf, "seg %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", m,
+                     s->insns, s->accesses, s->misses[0], s->misses[1], s->misses[2]);
+            qemu_plugin_outs(buf);
+        }
+    }
+    snprintf(buf, sizeof buf, "insns: %" PRIu64 "\naccesses: %" PRIu64 "\nl1_misses: %" PRIu64 "\nl2_misses: %" PRIu64
+             "\nl3_misses: %" PRIu64 "\n", total, accesses, caches[0].misses, caches[1].misses, caches[2].misses);
+    qemu_plugin_outs(buf);
+}
+
+static int load_markers(const char *path) {
+    FILE *f = fopen(path, "r");
+    uint64_t v;
+    size_t cap = 0;
+    if (!f) return -1;
+    while (fscanf(f, "%" SCNx64, &v) == 1) {
+        if (n_markers == cap) {
+            cap = cap ? 2 * cap : 1024;
+            markers = realloc(markers, cap * sizeof(uint64_t));
+            if (!markers) abort();
+        }
+        markers[n_markers++] = v;
+    }
+    fclose(f);
+    qsort(markers, n_markers, sizeof(uint64_t), cmp_u64);
+    return 0;
+}
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv) {
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "l1=", 3) == 0 || strncmp(a, "l2=", 3) == 0 || strncmp(a, "l3=", 3) == 0) {
+            if (cache_init(&caches[a[1] - '1'], a + 3) != 0) return -1;
+        } else if (strncmp(a, "markers=", 8) == 0) {
+            if (load_markers(a + 8) != 0) return -1;
+        } else if (strncmp(a, "lib=", 4) == 0) {
+            snprintf(lib_name, sizeof lib_name, "%s", a + 4);
+        } else {
+            return -1;
+        }
+    }
+    if (!caches[0].on) return -1; /* at least an L1D */
+    for (int l = 1; l < LEVELS; l++)
+        if (caches[l].on && !caches[l - 1].on) return -1;
+    qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
+    qemu_plugin_register_atexit_cb(id, at_exit, NULL);
+    return 0;
+}
