@@ -179,7 +179,7 @@ layer-diff: $(STAMP)
 profile-arm: $(STAMP)
 	$(PY) -m benchmark profile-arm $(ZOO_ARGS) $(if $(CONVERTED),--converted "$(CONVERTED)") $(if $(OUT),--out "$(OUT)") \
 		$(if $(PHONE),--phone "$(PHONE)") $(if $(PRECISIONS),--precision "$(PRECISIONS)") \
-		$(if $(REPORTS),--reports "$(REPORTS)") $(if $(COMPARE_COUNT),--compare-plain-count)
+		$(if $(REPORTS),--reports "$(REPORTS)") $(if $(COMPARE_COUNT),--compare-plain-count) $(if $(CACHES),--caches)
 
 # Paddle-Lite and ncnn side by side on one emulated ARM core (MODELS=..., PHONE=sd855-arm, IMAGES=photos): instructions
 # per inference and the first inference of a fresh process against desktop fp32; converts the ncnn files if needed

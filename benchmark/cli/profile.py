@@ -177,15 +177,13 @@ def print_memory_study(classes: dict[str, ClassFigures], records: list[LatencyRe
             print(f"{cls}: {len(pts)} figure(s) with simulated misses; run profile-arm --caches on its phone")
             continue
         studied += 1
-        print(
-            f"\n{cls} ({info.soc}): {len(pts)} points" + (f"; without misses: {', '.join(missing)}" if missing else "")
-        )
-        print(f"  {'form':<34} {'fit RMS':>8} {'LOO RMS':>8} {'LOO max':>8}  penalty per miss       worst left out")
+        gaps = f"; without misses: {', '.join(missing)}" if missing else ""
+        print(f"\n{cls} ({info.soc}): {len(pts)} points{gaps}")
+        print(f"  {'form':<36} {'fit RMS':>8} {'LOO RMS':>8} {'LOO max':>8}  penalty per miss       worst left out")
         for f in memory_study(pts):
             pen = ", ".join(f"{k.split()[0]} {v:.1f} ns" for k, v in f.penalty_ns.items()) or "-"
-            print(
-                f"  {f.form:<34} {f.fit_rms_pct:7.1f}% {f.loo_rms_pct:7.1f}% {f.loo_max_pct:7.1f}%  {pen:<22} {f.worst}"
-            )
+            errors = f"{f.fit_rms_pct:7.1f}% {f.loo_rms_pct:7.1f}% {f.loo_max_pct:7.1f}%"
+            print(f"  {f.form:<36} {errors}  {pen:<22} {f.worst}")
     return ExitCode.OK if studied else ExitCode.FAILED
 
 

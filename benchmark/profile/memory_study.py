@@ -14,12 +14,15 @@ from benchmark.profile.cost_model import GROUPS, groups_of
 from benchmark.profile.fit import FitError, solve_terms
 from benchmark.records.types import LatencyRecord
 
-MISSES = ("L1D misses", "L2 misses", "L3 misses")
+PRECISION_TERMS = ("instructions fp32", "instructions fp16", "instructions int8", "memory")  # 4 rates, not 7
 FORMS: dict[str, tuple[str, ...]] = {
-    "instructions": GROUPS,
-    "instructions + L2 misses": (*GROUPS, "L2 misses"),
-    "instructions + L1D + L2 misses": (*GROUPS, "L1D misses", "L2 misses"),
-    "instructions + last-level misses": (*GROUPS, "LLC misses"),
+    "groups (the shipped form)": GROUPS,
+    "groups + L2 misses": (*GROUPS, "L2 misses"),
+    "groups + last-level misses": (*GROUPS, "LLC misses"),
+    "per precision": PRECISION_TERMS,
+    "per precision + L2 misses": (*PRECISION_TERMS, "L2 misses"),
+    "per precision + L1D + L2 misses": (*PRECISION_TERMS, "L1D misses", "L2 misses"),
+    "per precision + last-level misses": (*PRECISION_TERMS, "LLC misses"),
 }
 
 
@@ -58,6 +61,8 @@ def points(figures: list[PhoneFigure], records: list[LatencyRecord]) -> tuple[li
         m = found.memory_traffic
         llc = m.l3_misses or m.l2_misses
         row: dict[str, float] = {**groups_of(found.cost_profile.families)}
+        for p in ("fp32", "fp16", "int8"):
+            row[f"instructions {p}"] = row[f"dense {p}"] + row[f"depthwise {p}"]
         row.update({"L1D misses": m.l1_misses, "L2 misses": m.l2_misses, "L3 misses": m.l3_misses, "LLC misses": llc})
         out.append(StudyPoint(f.model, f.precision, f.ms, row))
     return out, missing
