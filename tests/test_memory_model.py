@@ -5,7 +5,6 @@ model with and without miss terms (`calibrate --memory-study`)."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,7 @@ import pytest
 from benchmark.profile.cost_model import GROUPS
 from benchmark.profile.memory_study import StudyPoint, study
 from benchmark.records.runs import LatencyRun
-from converter.cli.main import main as convert_main
-from tests.conftest import built_once
+from tests.conftest import HUMAN_V1
 from tests.runs import latest
 
 bench_cli = importlib.import_module("benchmark.cli.main")
@@ -35,18 +33,12 @@ def test_a_miss_term_is_found_where_misses_explain_the_time() -> None:
     assert got["groups (the shipped form)"].loo_rms_pct > 10 * with_l2.loo_rms_pct
 
 
-@pytest.fixture(scope="module")
-def small(tiny_models: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    def build(out: Path) -> None:
-        argv = ["model", str(tiny_models("small")), "--name", "small", "--out", str(out), "--precision", "fp32"]
-        assert convert_main(argv) == 0
-
-    return built_once(tmp_path_factory, "memory-small", build)
-
-
 @pytest.mark.slow
-def test_profile_arm_records_the_simulated_misses(arm_runtime, small: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    argv = ["profile-arm", "--phone", "sd625-arm", "--converted", "small", "--out", str(small), "--caches"]
+def test_profile_arm_records_the_simulated_misses(  # type: ignore[no-untyped-def]
+    arm_runtime, models_dir: Path, bench_out: Path, tmp_path: Path, capsys
+) -> None:
+    argv = ["profile-arm", "--phone", "sd625-arm", "--models", HUMAN_V1, "--models-dir", str(models_dir), "--caches"]
+    argv += ["--out", str(bench_out), "--offline"]
     assert bench_cli.main([*argv, "--precision", "fp32", "--reports", str(tmp_path)]) == 0, capsys.readouterr().err
     (rec,) = latest(tmp_path, LatencyRun).records
     m = rec.memory_traffic
@@ -55,3 +47,4 @@ def test_profile_arm_records_the_simulated_misses(arm_runtime, small: Path, tmp_
     assert "simulated caches" in capsys.readouterr().out
     # the x86 emulated phone runs no ARM code to simulate: refused before any work, exit 2
     assert bench_cli.main([*argv[:2], "sd855", *argv[3:], "--reports", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())

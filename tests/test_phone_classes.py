@@ -18,7 +18,7 @@ from benchmark.profile.calibrate import published
 from benchmark.records.runs import LatencyRun
 from converter.cli.main import main as convert_main
 from converter.schema.zoo import load_zoo
-from tests.conftest import built_once
+from tests.conftest import HUMAN_V1, built_once
 from tests.runs import latest
 
 bench_cli = importlib.import_module("benchmark.cli.main")
@@ -73,3 +73,28 @@ def test_the_runtime_takes_the_class_path_on_its_phone(  # type: ignore[no-untyp
     archs = rec.runtime_cpu.core_archs
     big = max(spec.clusters, key=lambda c: c.max_khz)
     assert [archs[c].lstrip("A-") for c in big.cpus] == [core.lstrip("A")] * len(big.cpus), (phone, archs)
+
+
+@pytest.mark.slow
+def test_profile_arm_estimates_one_model_on_every_class_it_ran(  # type: ignore[no-untyped-def]
+    arm_runtime, models_dir: Path, bench_out: Path, tmp_path: Path, capsys
+) -> None:
+    """`profile-arm --phone a,b,c`: the same variant profiled on each class's phone, then one row with the estimate
+    on every class; a class without a calibrated cost model says so (nothing is ever shown as measured)."""
+    from benchmark.profile.cost_model import load_cost_model
+
+    phones = ["sd855-arm", "sd625-arm", "kirin980-arm"]
+    argv = ["profile-arm", "--phone", ",".join(phones), "--models", HUMAN_V1, "--models-dir", str(models_dir)]
+    argv += ["--out", str(bench_out), "--offline", "--precision", "fp32", "--reports", str(tmp_path)]
+    assert bench_cli.main(argv) == 0  # a real model: the tiny one is too small for its profile to cover its count
+    lines = capsys.readouterr().out.split("estimated phone latency by class", 1)[1].splitlines()
+    classes = lines[1].split()[2:]  # "model variant" then the classes, sorted
+    row = next(ln for ln in lines if ln.strip().startswith(f"{HUMAN_V1} fp32"))
+    cells = [row[2 + 44 + 23 * i : 2 + 44 + 23 * (i + 1)].strip() for i in range(len(classes))]
+    assert sorted(classes) == sorted(load_phone(p).props["ro.soc.model"] for p in phones)
+    for soc, cell in zip(classes, cells, strict=True):
+        model = load_cost_model(soc)
+        if model is None or not model.calibrated:
+            assert cell == "no cost model yet", (soc, cell)
+        else:
+            assert re.fullmatch(r"\d+\.\d±\d+% \d+fps (yes|likely|no)", cell), (soc, cell)

@@ -17,7 +17,7 @@ from benchmark.cli.bench import (
     print_latency_run,
 )
 from benchmark.cli.emulated import add_phone_arg, runner_for
-from benchmark.emulated.phone import PhoneSpec
+from benchmark.emulated.phone import PHONES_DIR, PhoneSpec
 from benchmark.emulated.tree import cache_geometry
 from benchmark.latency.run import BenchSettings
 from benchmark.profile.calibrate import ClassFigures, calibrate, load_shipped, measured, published
@@ -36,10 +36,12 @@ from benchmark.profile.memory_study import study as memory_study
 from benchmark.profile.plugin import profile_plugin
 from benchmark.records.run_files import DEFAULT_REPORTS, read_latency_records
 from benchmark.records.types import LatencyRecord
+from benchmark.report.decision_view import holds_fps
 from benchmark.workflow import preflight
 from benchmark.workflow.emulated import bench_emulated
 from converter.base.errors import ExitCode, UsageError
 from converter.base.needs import greater_than, output_dir
+from converter.cli.args import csv_list
 from converter.schema.zoo import load_zoo
 
 TOP_OPS = 10
@@ -50,7 +52,7 @@ def add_profile_commands(sub: argparse._SubParsersAction) -> None:  # type: igno
     add_model_args(p, "variants to profile")
     add_runner_arg(p)
     add_reports_arg(p)
-    add_phone_arg(p, "sd855-arm")
+    add_phone_arg(p, "sd855-arm")  # also a comma list, or `all` (every published class: fps by phone class)
     p.add_argument(
         "--compare-plain-count", action="store_true", help="also time the plain instruction count (the profile's cost)"
     )
@@ -111,15 +113,18 @@ def _print_profile(r: LatencyRecord) -> None:
 @dataclass(frozen=True)
 class ProfileCommand:
     plan: BenchPlan
-    phone: PhoneSpec
+    phones: list[PhoneSpec]
 
 
 def check_profile_arm(args: argparse.Namespace) -> ProfileCommand:
-    """One short round per variant on one ARM emulated phone, no parity: the cost profile rides on the count."""
-    phone = preflight.arm_phone(args.phone)
+    """One short round per variant on each ARM emulated phone asked for (a comma list, or `all`: one per published
+    class), no parity: the cost profile rides on the count."""
+    names = sorted(p.stem for p in PHONES_DIR.glob("*-arm.yaml")) if args.phone == "all" else csv_list(args.phone)
+    phones = [preflight.arm_phone(name) for name in names]
     profile_plugin()  # the plugin cannot be built (no gcc): one line, exit 2
-    if args.caches and cache_geometry(phone) is None:
-        raise UsageError(f"--caches: the emulated phone {phone.name} lists no caches (caches: in its profile)")
+    for phone in phones:
+        if args.caches and cache_geometry(phone) is None:
+            raise UsageError(f"--caches: the emulated phone {phone.name} lists no caches (caches: in its profile)")
     preflight.runner_file(args.runner)
     output_dir(args.reports, "--reports")
     greater_than(args.round_timeout, 0, "--round-timeout")
@@ -132,17 +137,44 @@ def check_profile_arm(args: argparse.Namespace) -> ProfileCommand:
         compare_plain_count=args.compare_plain_count,
         cache_sim=args.caches,
     )
-    plan = BenchPlan(model_choice(args), settings, args.reports, runner_for(args.runner, phone))
-    return ProfileCommand(plan, phone)
+    plan = BenchPlan(model_choice(args), settings, args.reports, runner_for(args.runner, phones[0]))
+    return ProfileCommand(plan, phones)
 
 
 def run_profile_arm(cmd: ProfileCommand) -> int:
-    result = bench_emulated(cmd.phone, cmd.plan.request(), on_latency=print_latency_run)
-    records = result.latency.records
-    for r in records:
-        _print_profile(r)
+    records, codes = [], []
+    for phone in cmd.phones:
+        result = bench_emulated(phone, cmd.plan.request(), on_latency=print_latency_run)
+        records += result.latency.records
+        codes.append(result.exit_code)
+        for r in result.latency.records:
+            _print_profile(r)
+    if len(cmd.phones) > 1:
+        print_by_class(records)
     missing = [r for r in records if r.status == "ok" and r.cost_profile is None]
-    return ExitCode.FAILED if missing or not records else result.exit_code
+    return ExitCode.FAILED if missing or not records else max(codes)
+
+
+def print_by_class(records: list[LatencyRecord]) -> None:
+    """One model variant's estimate on every phone class profiled: ms with the cost model's band, fps, and whether
+    30 fps holds (the slow end of the band included)."""
+    classes = sorted({r.device.soc or "?" for r in records})
+    print("\nestimated phone latency by class (ms ±band; fps; 30 fps: yes / likely / no; never measured):")
+    print(f"  {'model variant':<44}" + "".join(f" {c:>22}" for c in classes))
+    for key in sorted({(r.model, r.precision) for r in records}):
+        cells: list[str] = []
+        for c in classes:
+            r = next((x for x in records if (x.model, x.precision) == key and (x.device.soc or "?") == c), None)
+            e = r.estimate if r is not None else None
+            if r is None or r.status != "ok":
+                cells.append("not run" if r is None else r.status)
+            elif e is None:
+                cells.append("no cost model yet")
+            else:
+                band = e.error_band_pct or 0.0
+                cells.append(f"{e.est_latency_ms:.1f}±{band:.0f}% {1000 / e.est_latency_ms:.0f}fps "
+                             f"{holds_fps(e.est_latency_ms, band)}")  # fmt: skip
+        print(f"  {key[0] + ' ' + key[1]:<44}" + "".join(f" {c:>22}" for c in cells))
 
 
 def _print_fit(model: CostModel, missing: list[str]) -> None:
