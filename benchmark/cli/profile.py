@@ -211,11 +211,14 @@ def print_memory_study(classes: dict[str, ClassFigures], records: list[LatencyRe
         studied += 1
         gaps = f"; without misses: {', '.join(missing)}" if missing else ""
         print(f"\n{cls} ({info.soc}): {len(pts)} points{gaps}")
-        print(f"  {'form':<36} {'fit RMS':>8} {'LOO RMS':>8} {'LOO max':>8}  penalty per miss       worst left out")
-        for f in memory_study(pts):
-            pen = ", ".join(f"{k.split()[0]} {v:.1f} ns" for k, v in f.penalty_ns.items()) or "-"
+        print(f"  {'form':<44} {'fit RMS':>8} {'LOO RMS':>8} {'LOO max':>8}  penalty per miss       worst left out")
+        forms = memory_study(pts)
+        for f in forms:
+            pen = ", ".join(f"{k.split()[0]} {v:.1f} ns" for k, v in f.penalty_ns.items()) or "-"  # per miss, per op
             errors = f"{f.fit_rms_pct:7.1f}% {f.loo_rms_pct:7.1f}% {f.loo_max_pct:7.1f}%"
-            print(f"  {f.form:<36} {errors}  {pen:<22} {f.worst}")
+            print(f"  {f.form:<44} {errors}  {pen:<22} {f.worst}")
+        best = min(forms, key=lambda f: f.loo_rms_pct)
+        print(f"  left out, {best.form}: " + ", ".join(f"{k} {v:+.1f}%" for k, v in best.loo_errors_pct.items()))
     return ExitCode.OK if studied else ExitCode.FAILED
 
 

@@ -23,6 +23,9 @@ FORMS: dict[str, tuple[str, ...]] = {
     "per precision + L2 misses": (*PRECISION_TERMS, "L2 misses"),
     "per precision + L1D + L2 misses": (*PRECISION_TERMS, "L1D misses", "L2 misses"),
     "per precision + last-level misses": (*PRECISION_TERMS, "LLC misses"),
+    "per precision + per op": (*PRECISION_TERMS, "ops"),
+    "per precision + L2 misses + per op": (*PRECISION_TERMS, "L2 misses", "ops"),
+    "per precision + last-level misses + per op": (*PRECISION_TERMS, "LLC misses", "ops"),
 }
 
 
@@ -64,6 +67,7 @@ def points(figures: list[PhoneFigure], records: list[LatencyRecord]) -> tuple[li
         for p in ("fp32", "fp16", "int8"):
             row[f"instructions {p}"] = row[f"dense {p}"] + row[f"depthwise {p}"]
         row.update({"L1D misses": m.l1_misses, "L2 misses": m.l2_misses, "L3 misses": m.l3_misses, "LLC misses": llc})
+        row["ops"] = found.cost_profile.kernels_run
         out.append(StudyPoint(f.model, f.precision, f.ms, row))
     return out, missing
 
@@ -98,7 +102,7 @@ def study(pts: list[StudyPoint]) -> list[FormResult]:
                 loo_rms_pct=_rms(list(loo.values())),
                 loo_max_pct=round(100 * abs(loo[worst]), 2),
                 worst=worst,
-                penalty_ns={t: round(a[t] * 1e6, 2) for t in terms if "misses" in t},
+                penalty_ns={t: round(a[t] * 1e6, 2) for t in terms if "misses" in t or t == "ops"},
                 loo_errors_pct={k: round(100 * v, 1) for k, v in loo.items()},
             )
         )
