@@ -12,7 +12,8 @@ from converter.base import process
 from converter.base.errors import ToolkitError
 
 SOURCE = Path(__file__).with_name("insnprofile.c")
-CACHE_SOURCE = Path(__file__).with_name("cachesim.c")  # the data-cache simulator (issue 37: a model that sees memory)
+CACHE_SOURCE = Path(__file__).with_name("cachesim.c")
+HEADER = Path(__file__).with_name("plugin_markers.h")  # what both plugins include
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / "build" / "qemu-plugins"
 LIB_NAME = "libpaddle_light_api_shared.so"  # the runtime library whose kernels the markers name
@@ -24,7 +25,7 @@ class PluginBuildError(ToolkitError):
 
 def profile_plugin(cache: Path = CACHE, timeout_s: float = 120, source: Path = SOURCE) -> Path:
     """The compiled plugin (insnprofile.c, or `source`), built now if this source version has not been."""
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256(source.read_bytes() + HEADER.read_bytes()).hexdigest()[:12]  # a changed header rebuilds
     out = cache / f"lib{source.stem}-{digest}.so"
     if out.is_file():
         return out
