@@ -104,17 +104,20 @@ def count_instructions(
     return InstructionCount(tuple(totals), repeats_used, tuple(walls), profile_text)
 
 
-_MEM_RE = re.compile(r"^(accesses|l1_misses|l2_misses|l3_misses): (\d+)\s*$", re.MULTILINE)
+_MEM_RE = re.compile(r"^(accesses|l1_misses|l2_misses|l3_misses|dram_lines): (\d+)\s*$", re.MULTILINE)
+_MEM_KEYS = ("accesses", "l1_misses", "l2_misses", "l3_misses")
 
 
 @dataclass(frozen=True)
 class MemoryCount:
     """Per steady inference ((2 runs - 1 run), as for instructions): data accesses and the misses at each simulated
-    cache level of the phone's big core (no prefetcher: an upper bound on what reaches each level)."""
+    cache level of the phone's big core (the demand misses a simulated stride prefetcher leaves, where the geometry
+    has `pf=`), and the lines read from memory (demand and prefetched; None from a counter without a prefetcher)."""
 
     accesses: int
     misses: tuple[int, int, int]  # L1D, L2, L3 (0 where the core has no such level)
     geometry: str  # cachesim's levels, as the phone's cachecount says
+    dram_lines: int | None = None
 
 
 def count_cache_misses(
@@ -131,13 +134,14 @@ def count_cache_misses(
             timeout_s=timeout_s,
         )
         found = dict(_MEM_RE.findall(r.stdout))
-        if r.returncode != 0 or len(found) != 4:
+        if r.returncode != 0 or any(k not in found for k in _MEM_KEYS):
             raise RunnerError(
                 f"{device.serial}: counting cache misses ({repeats} run(s)) failed with exit code {r.returncode}: "
                 f"{(r.stdout + r.stderr).strip()[-300:] or 'no counts'}",
                 returncode=r.returncode,
             )
-        totals.append([int(found[k]) for k in ("accesses", "l1_misses", "l2_misses", "l3_misses")])
+        dram = [int(found["dram_lines"])] if "dram_lines" in found else []  # a counter without the prefetcher: none
+        totals.append([int(found[k]) for k in _MEM_KEYS] + dram)
     one = [b - a for a, b in zip(totals[0], totals[1], strict=True)]
     geometry = device.shell(f"{CACHE_COUNTER} --geometry", timeout_s=30).stdout.strip()
-    return MemoryCount(one[0], (one[1], one[2], one[3]), geometry)
+    return MemoryCount(one[0], (one[1], one[2], one[3]), geometry, one[4] if len(one) == 5 else None)

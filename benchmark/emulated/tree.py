@@ -106,7 +106,8 @@ QEMU_PLUGIN="{PROFILE_PLUGIN_PATH},markers=$markers,lib={LIB_NAME}" QEMU_LOG=plu
 # phone's big core (its fastest cluster's L1D, L2 and L3): what a memory-aware cost model needs beside the count.
 _CACHECOUNT = """#!/bin/sh
 # cachecount OUT CMD [ARG...]: run CMD with QEMU's cache-simulating plugin; it writes "insns: N", "accesses: N" and
-# "l1_misses: N" .. "l3_misses: N" (whole process, this phone's big core: {geometry}) to OUT.
+# "l1_misses: N" .. "l3_misses: N" (demand misses) and "dram_lines: N" (whole process, this phone's big core:
+# {geometry}) to OUT.
 if [ "$1" = --geometry ]; then echo "{geometry}"; exit 0; fi
 if [ $# -lt 2 ]; then echo "usage: cachecount OUT CMD [ARG...] | cachecount --geometry" >&2; exit 2; fi
 out="$1"; shift
@@ -114,11 +115,20 @@ QEMU_PLUGIN="{plugin},{geometry}" QEMU_LOG=plugin QEMU_LOG_FILENAME="$out" exec 
 """
 
 
+# The simulated stride prefetcher (cachesim.c): 8 streams, each filling 4 lines ahead. The A53's L1D prefetcher
+# detects strides of up to 4 lines either way (its TRM); bigger cores prefetch more aggressively than this, so the
+# demand misses it leaves are an upper bound. DRAM lines (demand and prefetched) count the traffic either way.
+PREFETCHER = "pf=8:4"
+
+
 def cache_geometry(phone: PhoneSpec) -> str | None:
-    """cachesim's arguments for the big core (l1=KB:WAYS:LINE,l2=...,l3=...), or None without listed caches."""
+    """cachesim's arguments for the big core (l1=KB:WAYS:LINE,l2=...,l3=...,pf=STREAMS:DEGREE), or None without
+    listed caches."""
     big = max(phone.clusters, key=lambda c: c.max_khz)
     data = sorted((c for c in big.caches if c.type != "Instruction"), key=lambda c: c.level)
-    return ",".join(f"l{c.level}={c.size_kb}:{c.ways}:{c.line_bytes}" for c in data) or None
+    if not data:
+        return None
+    return ",".join([*(f"l{c.level}={c.size_kb}:{c.ways}:{c.line_bytes}" for c in data), PREFETCHER])
 
 
 def _write(path: Path, text: str, mode: int = 0o644) -> None:

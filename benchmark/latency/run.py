@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmark import progress
-from benchmark.device import instructions, runner_version
+from benchmark.device import runner_version
 from benchmark.device.adb import DeviceError, DeviceGone
 from benchmark.device.protocol import Device
 from benchmark.device.runner import ROUND_TIMEOUT_S, CannotRunVariant, RunnerError, explain_failure, run_round
@@ -29,8 +29,8 @@ from benchmark.device.thermal import ThermalPolicy, temps_json, wait_until_cool
 from benchmark.latency.binding import pin_mask, thread_binding, timing_source
 from benchmark.latency.ncnn_bench import bench_ncnn
 from benchmark.latency.stats import CV_LIMIT, THROTTLE_LIMIT, latency_stats, stability_warnings
-from benchmark.profile.on_device import count_instructions
-from benchmark.records.parts import MemoryTraffic
+from benchmark.profile.estimate import estimate_latency
+from benchmark.profile.on_device import count_instructions, memory_traffic
 from benchmark.records.run_files import RunFile
 from benchmark.records.runs import LatencyRun
 from benchmark.records.types import LatencyRecord, NbFile, RunnerInfo
@@ -258,7 +258,8 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> LatencyR
                 timeout_s=s.round_timeout_s,
             )
             if s.cache_sim:
-                rec.memory_traffic = memory_traffic(ctx, base, s.round_timeout_s)
+                rec.memory_traffic = memory_traffic(ctx, base, rec, s.round_timeout_s)
+            estimate_latency(rec)
         rec.temps_after = temps_json(ctx.device.thermal())
         rec.status = "ok"
     except VersionMismatch as e:
@@ -273,15 +274,6 @@ def bench_model(ctx: DeviceContext, job: ModelJob, s: BenchSettings) -> LatencyR
         rec.set(status="failed", error=str(e))
     rec.set(harness_wall_s=round(time.monotonic() - t_start, 3), finished_at=_now())
     return rec
-
-
-def memory_traffic(ctx: DeviceContext, base: list[str], timeout_s: float) -> MemoryTraffic:
-    """Simulated cache misses of one inference on the phone's big core (a phone without `cachecount` is an error)."""
-    if not instructions.has_counter(ctx.device, instructions.CACHE_COUNTER):
-        raise RunnerError(f"{ctx.info.serial}: this phone has no `cachecount` (its profile lists no caches)")
-    m = instructions.count_cache_misses(ctx.device, ctx.work, base, timeout_s=timeout_s)
-    return MemoryTraffic(accesses=m.accesses, l1_misses=m.misses[0], l2_misses=m.misses[1], l3_misses=m.misses[2],
-                         geometry=m.geometry)  # fmt: skip
 
 
 def bench_device(

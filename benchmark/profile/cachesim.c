@@ -1,11 +1,15 @@
 /* cachesim: QEMU TCG plugin (plugin API 1, QEMU 4.2 .. 8.x) for pp-lite-toolkit's memory-aware cost model.
  * It counts guest instructions like insncount and simulates the data side of one core's cache hierarchy on every
  * guest load and store: up to three levels (L1D, L2, L3), each set-associative with LRU replacement, a miss at one
- * level looking up the next (non-inclusive, no prefetcher). Like insnprofile it can split the counts at markers
+ * level looking up the next (non-inclusive). With pf=STREAMS:DEGREE, a stride prefetcher of the kind the cores'
+ * manuals describe watches the L1D misses: a run of misses at one stride of at most 4 lines (either way) trains a
+ * stream, and each further miss in it fills the next DEGREE lines of the stream into every level, so the demand
+ * misses are those it does not hide; "dram_lines" counts every line read from memory, demand and prefetched. Like insnprofile it can split the counts at markers
  * (file offsets of function entries in one shared library), so misses are attributed to the ops that cause them.
- * Arguments: l1=SIZE_KB:WAYS:LINE l2=... l3=... [markers=FILE lib=NAME] (QEMU splits plugin arguments at commas). At exit it prints
+ * Arguments: l1=SIZE_KB:WAYS:LINE l2=... l3=... [pf=STREAMS:DEGREE] [markers=FILE lib=NAME] (QEMU splits plugin arguments at commas). At exit it prints
  * "seg <marker hex|-> <insns> <accesses> <l1 misses> <l2 misses> <l3 misses>" per segment and the totals
- * "insns: N", "accesses: N", "l1_misses: N", "l2_misses: N", "l3_misses: N". One guest thread. */
+ * "insns: N", "accesses: N", "l1_misses: N", "l2_misses: N", "l3_misses: N" and "dram_lines: N". One guest
+ * thread. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,15 +50,21 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 typedef struct {
     bool on;
     unsigned line_shift, sets, ways;
-    uint64_t *tags; /* sets * ways; tag 0 = empty (tags are line address + 1) */
-    uint64_t *age;  /* last use, for LRU */
+    uint64_t *tags;   /* sets * ways; tag 0 = empty (tags are line address + 1) */
+    uint64_t *age;    /* last use, for LRU */
+    uint8_t *fetched; /* 1 while a line the prefetcher brought in has not been used */
     uint64_t misses;
 } cache_t;
 typedef struct { uint64_t n; int64_t marker; } block_t;
 typedef struct { int64_t marker; uint64_t insns, accesses, misses[LEVELS]; } seg_t;
 
+#define MAX_STREAMS 64
+typedef struct { uint64_t last_line, used; int64_t stride; unsigned confidence; } stream_t;
+
 static cache_t caches[LEVELS];
-static uint64_t clock_, total, accesses;
+static uint64_t clock_, total, accesses, dram_lines;
+static stream_t streams[MAX_STREAMS];
+static unsigned n_streams, pf_degree;
 static seg_t cur = {-1, 0, 0, {0, 0, 0}};
 static seg_t *segs;
 static size_t n_segs, cap_segs;
@@ -76,35 +86,84 @@ static int cache_init(cache_t *c, const char *spec) {
     c->ways = ways;
     c->tags = calloc(lines, sizeof(uint64_t));
     c->age = calloc(lines, sizeof(uint64_t));
-    return c->tags && c->age ? 0 : -1;
+    c->fetched = calloc(lines, 1);
+    return c->tags && c->age && c->fetched ? 0 : -1;
 }
 
-/* true on a hit; on a miss the line is filled over the least recently used way */
-static bool cache_access(cache_t *c, uint64_t addr) {
+/* 1 on a hit, 2 on the first hit of a line the prefetcher brought in, 0 on a miss: the line is then filled over the
+ * least recently used way (a demand miss, or with PREFETCH a fill that is not counted as one) */
+static int cache_access(cache_t *c, uint64_t addr, bool prefetch) {
     uint64_t line = addr >> c->line_shift;
-    uint64_t *tags = c->tags + (line % c->sets) * c->ways, *age = c->age + (line % c->sets) * c->ways;
+    size_t base = (line % c->sets) * c->ways;
+    uint64_t *tags = c->tags + base, *age = c->age + base;
+    uint8_t *fetched = c->fetched + base;
     unsigned victim = 0;
     for (unsigned w = 0; w < c->ways; w++) {
         if (tags[w] == line + 1) {
+            if (prefetch) return 1;
             age[w] = clock_;
-            return true;
+            int first = fetched[w] ? 2 : 1;
+            fetched[w] = 0;
+            return first;
         }
         if (age[w] < age[victim]) victim = w;
     }
     tags[victim] = line + 1;
     age[victim] = clock_;
-    c->misses++;
-    return false;
+    fetched[victim] = prefetch;
+    if (!prefetch) c->misses++;
+    return 0;
+}
+
+static bool last_level(int l) { return l == LEVELS - 1 || !caches[l + 1].on; }
+
+static void prefetch_line(uint64_t addr) {
+    for (int l = 0; l < LEVELS && caches[l].on; l++) {
+        if (cache_access(&caches[l], addr, true)) return;
+        if (last_level(l)) dram_lines++;
+    }
+}
+
+/* LINE missed in the L1D, or was its prefetched line's first use: continue the stream it belongs to (and fill the
+ * next pf_degree lines of it), train a stream it is within 4 lines of, or start one over the least recently used */
+static void train(uint64_t line) {
+    unsigned lru = 0;
+    for (unsigned i = 0; i < n_streams; i++) {
+        stream_t *s = &streams[i];
+        if (s->stride != 0 && s->last_line + (uint64_t)s->stride == line) {
+            s->last_line = line;
+            s->used = clock_;
+            if (++s->confidence >= 2)
+                for (unsigned k = 1; k <= pf_degree; k++)
+                    prefetch_line((line + (uint64_t)s->stride * k) << caches[0].line_shift);
+            return;
+        }
+        int64_t d = (int64_t)(line - s->last_line);
+        if (s->used && d != 0 && d >= -4 && d <= 4) {
+            *s = (stream_t){line, clock_, d, 1};
+            return;
+        }
+        if (s->used < streams[lru].used) lru = i;
+    }
+    if (n_streams) streams[lru] = (stream_t){line, clock_, 0, 0};
 }
 
 static void mem_access(uint64_t addr) {
     clock_++;
     accesses++;
     cur.accesses++;
-    for (int l = 0; l < LEVELS; l++) {
-        if (!caches[l].on || cache_access(&caches[l], addr)) return;
-        cur.misses[l]++;
+    int l1 = cache_access(&caches[0], addr, false);
+    if (l1 == 1) return;
+    if (l1 == 0) {
+        cur.misses[0]++;
+        if (last_level(0)) dram_lines++;
+        for (int l = 1; l < LEVELS && caches[l].on; l++) {
+            if (cache_access(&caches[l], addr, false)) break;
+            cur.misses[l]++;
+            if (last_level(l)) dram_lines++;
+        }
     }
+    train(addr >> caches[0].line_shift);
 }
 
 static void mem_cb(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata) {
@@ -159,7 +218,8 @@ static void at_exit(qemu_plugin_id_t id, void *p) {
         }
     }
     snprintf(buf, sizeof buf, "insns: %" PRIu64 "\naccesses: %" PRIu64 "\nl1_misses: %" PRIu64 "\nl2_misses: %" PRIu64
-             "\nl3_misses: %" PRIu64 "\n", total, accesses, caches[0].misses, caches[1].misses, caches[2].misses);
+             "\nl3_misses: %" PRIu64 "\ndram_lines: %" PRIu64 "\n", total, accesses, caches[0].misses, caches[1].misses,
+             caches[2].misses, dram_lines);
     qemu_plugin_outs(buf);
 }
 
@@ -168,6 +228,9 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         const char *a = argv[i];
         if (strncmp(a, "l1=", 3) == 0 || strncmp(a, "l2=", 3) == 0 || strncmp(a, "l3=", 3) == 0) {
             if (cache_init(&caches[a[1] - '1'], a + 3) != 0) return -1;
+        } else if (strncmp(a, "pf=", 3) == 0) {
+            if (sscanf(a + 3, "%u:%u", &n_streams, &pf_degree) != 2 || n_streams > MAX_STREAMS || !pf_degree)
+                return -1;
         } else if (strncmp(a, "markers=", 8) == 0) {
             if (load_markers(a + 8) != 0) return -1;
         } else if (strncmp(a, "lib=", 4) == 0) {

@@ -9,7 +9,15 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from benchmark.profile.cost_model import SHIPPED, CostModel, FitPoint, groups_of, model_path, read_cost_model
+from benchmark.profile.cost_model import (
+    SHIPPED,
+    CostModel,
+    FitPoint,
+    groups_of,
+    memory_terms,
+    model_path,
+    read_cost_model,
+)
 from benchmark.profile.fit import FitError, fit
 from benchmark.records.types import LatencyRecord
 from converter.schema.zoo import Zoo
@@ -72,14 +80,26 @@ def measured(records: list[LatencyRecord]) -> dict[str, list[PhoneFigure]]:
     return {k: list(v.values()) for k, v in out.items()}
 
 
-def profiles(records: list[LatencyRecord], device_class: str) -> dict[tuple[str, str], tuple[dict[str, int], int]]:
-    """Instruction groups and kernels launched per (model, variant) from ARM emulated records of the class (newest
-    wins), on top of the ones stored with the shipped fit."""
+Profile = tuple[dict[str, int], int, dict[str, int], str | None]  # groups, kernels run, memory terms, geometry
+
+
+def profiles(records: list[LatencyRecord], device_class: str) -> dict[tuple[str, str], Profile]:
+    """Instruction groups, kernels launched and simulated memory terms per (model, variant) from ARM emulated records
+    of the class (newest wins; a record without misses keeps the misses of an older one of the same .nb), on top of
+    the ones stored with the shipped fit."""
     shipped = load_shipped(device_class)
-    out = {(p.model, p.precision): (p.groups, p.ops) for p in (shipped.points if shipped else [])}
+    geometry = shipped.memory_geometry if shipped else None
+    out: dict[tuple[str, str], Profile] = {
+        (p.model, p.precision): (p.groups, p.ops, p.memory, geometry if p.memory else None)
+        for p in (shipped.points if shipped else [])
+    }
     for r in sorted(records, key=lambda r: r.finished_at or ""):
         if r.cost_profile is not None and _soc(r) == device_class:
-            out[(r.model, r.precision)] = (groups_of(r.cost_profile.families), r.cost_profile.kernels_run)
+            memory, geo = memory_terms(r.memory_traffic)
+            old = out.get((r.model, r.precision))
+            if not memory and old is not None:
+                memory, geo = old[2], old[3]
+            out[(r.model, r.precision)] = (groups_of(r.cost_profile.families), r.cost_profile.kernels_run, memory, geo)
     return out
 
 
@@ -94,14 +114,24 @@ def calibrate(
     """The fitted model and the figures left out (no instruction profile of that model and variant)."""
     known = profiles(records, device_class)
     points, missing = [], []
+    geometries: set[str | None] = set()
     for f in figures:
         profile = known.get((f.model, f.precision))
         if profile is None:
             missing.append(f"{f.model} {f.precision}")
             continue
-        groups, ops = profile
+        groups, ops, memory, geo = profile
+        geometries.add(geo)
         points.append(
-            FitPoint(model=f.model, precision=f.precision, phone_ms=f.ms, source=f.source, groups=groups, ops=ops)
+            FitPoint(
+                model=f.model,
+                precision=f.precision,
+                phone_ms=f.ms,
+                source=f.source,
+                groups=groups,
+                ops=ops,
+                memory=memory,
+            )
         )
     template = CostModel(
         name=name, device_class=device_class, soc=info.soc, core=info.core, clock_mhz=info.clock_mhz, ipc={}
@@ -112,4 +142,6 @@ def calibrate(
             "first (make profile-arm on the ARM emulated phone of that class)"
         )
     shipped = load_shipped(device_class)
-    return fit(template, points, prior=shipped.ipc if shipped and name != shipped.name else None), missing
+    geometry = geometries.pop() if len(geometries) == 1 else None  # memory terms only if all counted alike
+    prior = shipped.ipc if shipped and name != shipped.name else None
+    return fit(template, points, prior=prior, memory_geometry=geometry), missing

@@ -5,10 +5,15 @@ different code, mixing loads and arithmetic differently; a depthwise kernel does
 loads, so it runs nearer the load pipes' limit than the FMA pipes'), and everything else, which is bound by memory;
 at the big core's clock, one thread. An op may also cost a fixed time that does not grow with its instructions
 (caches refilled between small ops, time the runtime spends outside the guest instructions): fitted only where the
-figures pin it (leave-one-out decides), else 0:
+figures pin it (leave-one-out decides), else 0. And the memory system, where the figures pin it: one inference's
+simulated demand misses of the last cache level (each a DRAM latency) and lines read from DRAM (each 64 bytes at
+the memory's bandwidth), from `profile-arm --caches` (cachesim.c with a stride prefetcher):
 
     est_us(op) = insns_op / (ipc_group(op) * clock_mhz) + op_us
-    est_ms     = (sum over ops of est_us(op) + runtime insns / (ipc_memory * clock_mhz)) / 1000
+    est_ms     = (sum over ops of est_us(op) + runtime insns / (ipc_memory * clock_mhz)
+                  + llc_misses * ns_llc_miss / 1000 + dram_lines * ns_dram_line / 1000) / 1000
+
+A class with few figures may tie each precision's depthwise rate to its dense rate (form "per precision").
 
 The instruction counts come from the ARM cost profile (benchmark.profile); the rates are fitted to phone figures
 (published ones, or a user's own bench-device medians) by least squares on the relative error, with every rate
@@ -23,6 +28,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from benchmark.records.parts import MemoryTraffic
 from converter.base.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,11 +51,29 @@ class FitPoint(BaseModel):
     source: str = Field(description="where the figure comes from (publication, or the user's run file)")
     groups: dict[str, int] = Field(description="instructions per inference by group (cost_model.GROUPS)")
     ops: int = Field(default=0, description="kernels launched per inference (0: not recorded)")
+    memory: dict[str, int] = Field(
+        default={}, description="simulated per inference (MEMORY_TERMS: last-level demand misses, DRAM lines); {}: none"
+    )
     est_ms: float | None = None
     loo_est_ms: float | None = Field(default=None, description="estimate when this point is left out of the fit")
 
 
+class InstructionFit(BaseModel):
+    """The instruction-only form of a fit whose best form counts memory: what a record without misses gets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ipc: dict[str, float]
+    op_us: float = 0.0
+    form: str = "groups"
+    fit_rms_pct: float | None = None
+    loo_rms_pct: float | None = None
+    loo_max_pct: float | None = None
+
+
 VERSION = 2  # 2: depthwise rates per precision and the optional fixed cost per op (1: one depthwise rate)
+FORMS = ("groups", "per precision")  # per precision: each precision's depthwise rate tied to its dense rate
+MEMORY_TERMS = ("llc_misses", "dram_lines")  # per inference, from the record's memory_traffic
 
 
 class CostModel(BaseModel):
@@ -63,6 +87,16 @@ class CostModel(BaseModel):
     clock_mhz: float
     ipc: dict[str, float] = Field(description="instructions per cycle by group; empty when uncalibrated")
     op_us: float = Field(default=0.0, description="fixed time per op launched, in microseconds (0: no such term)")
+    form: str = Field(default="groups", description="groups: a rate per group; per precision: depthwise tied to dense")
+    memory_ns: dict[str, float] = Field(
+        default={}, description="ns per last-level demand miss / per DRAM line (MEMORY_TERMS); {}: instructions only"
+    )
+    memory_geometry: str | None = Field(
+        default=None, description="the simulated caches the memory terms were fitted with (cachesim's arguments)"
+    )
+    without_memory: InstructionFit | None = Field(
+        default=None, description="the best instruction-only fit, for records without simulated misses"
+    )
     calibrated: bool = True
     fit_rms_pct: float | None = None
     loo_rms_pct: float | None = Field(default=None, description="leave-one-out RMS relative error: the error band")
@@ -77,23 +111,52 @@ class CostModel(BaseModel):
                 f"its rates are for the groups {sorted(self.ipc)}, this toolkit's model has {list(GROUPS)} "
                 f"(a fit of an older version)"
             )
+        if set(self.memory_ns) - set(MEMORY_TERMS):
+            raise ValueError(f"memory_ns: unknown terms {sorted(set(self.memory_ns) - set(MEMORY_TERMS))}")
+        if self.memory_ns and self.memory_geometry is None:
+            raise ValueError("memory_ns needs the memory_geometry it was fitted with")
+        if self.form not in FORMS:
+            raise ValueError(f"form: {self.form!r} is not one of {list(FORMS)}")
         return self
 
     @property
     def label(self) -> str:
         return f"{self.name} v{self.version}"
 
-    def estimate_ms(self, groups: dict[str, int], ops: int = 0) -> float | None:
-        if not self.calibrated or not self.ipc:
+    @property
+    def needs_memory(self) -> bool:
+        return any(v > 0 for v in self.memory_ns.values())
+
+    def estimate_ms(self, groups: dict[str, int], ops: int = 0, memory: dict[str, int] | None = None) -> float | None:
+        """None when uncalibrated, or when the model has memory terms and no simulated misses are given."""
+        if not self.calibrated or not self.ipc or (self.needs_memory and memory is None):
             return None
         khz = self.clock_mhz * 1000.0
-        return sum(n / (self.ipc[g] * khz) for g, n in groups.items() if n and g in self.ipc) + ops * self.op_us / 1e3
+        ms = sum(n / (self.ipc[g] * khz) for g, n in groups.items() if n and g in self.ipc) + ops * self.op_us / 1e3
+        return ms + sum(ns * (memory or {}).get(t, 0) for t, ns in self.memory_ns.items()) / 1e6
+
+    def instructions_only(self) -> CostModel:
+        """This model without its memory terms: the stored instruction-only fit (its own band), for a record that has
+        no simulated misses; the model itself when it has no memory terms."""
+        if not self.needs_memory or self.without_memory is None:
+            return self
+        w = self.without_memory
+        return self.model_copy(
+            update={**w.model_dump(), "memory_ns": {}, "memory_geometry": None, "without_memory": None}
+        )
 
     def op_us_of(self, family: str, insns: int) -> float | None:
         """One op's estimated time: its instructions at its group's rate plus the fixed cost per op."""
         if not self.calibrated or not self.ipc:
             return None
         return insns / (self.ipc[group_of(family)] * self.clock_mhz) + self.op_us
+
+
+def memory_terms(m: MemoryTraffic | None) -> tuple[dict[str, int], str | None]:
+    """The cost model's memory terms of a record's simulated misses (with the prefetcher's DRAM lines), or none."""
+    if m is None or m.dram_lines is None:
+        return {}, None
+    return {"llc_misses": m.l3_misses or m.l2_misses, "dram_lines": m.dram_lines}, m.geometry
 
 
 def group_of(family: str) -> str:

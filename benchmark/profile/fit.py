@@ -1,9 +1,12 @@
-"""Fitting the cost model's rates to phone figures: est = sum_g a_g * insns_g + c * ops, with a_g = 1 / (ipc_g *
-clock) >= 0 and c the fixed time per op >= 0 (the per-op term only when every point records its ops),
+"""Fitting the cost model's rates to phone figures: est = sum_g a_g * insns_g + c * ops + sum_m p_m * memory_m, with
+a_g = 1 / (ipc_g * clock) >= 0, c the fixed time per op >= 0 (the per-op term only when every point records its ops)
+and p_m the time per last-level demand miss and per DRAM line (only when every point has simulated misses, and kept
+only at a penalty a memory system could have: PHYSICAL_NS),
 least squares on the relative error (each point weighted by 1 / its figure), non-negativity by trying the groups'
 subsets and keeping the best feasible one. A group that no figure exercises (a user who measured fp32 only) keeps
 its rate from the prior model (the shipped fit), else takes the slowest fitted rate. Leave-one-out: refit without
-each point and estimate it."""
+each point and estimate it. Every form (rates per group or per precision, with or without the per-op and memory
+terms) is fitted, and the one with the smallest leave-one-out RMS is kept."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import math
 
 import numpy as np
 
-from benchmark.profile.cost_model import GROUPS, CostModel, FitPoint
+from benchmark.profile.cost_model import GROUPS, MEMORY_TERMS, CostModel, FitPoint, InstructionFit
 from converter.base.errors import ToolkitError
 
 MIN_POINTS = 2
@@ -24,13 +27,46 @@ class FitError(ToolkitError):
 
 
 OPS = "per op"  # the fixed cost per op launched: a column of the fit beside the groups
+# ns per unit a memory system can cost: a demand miss of the last level waits for DRAM (tens to hundreds of ns), a
+# 64-byte line read at 0.3 to 40 GB/s takes 1.6 to 200 ns; a fit outside these stands in for something else
+PHYSICAL_NS = {"llc_misses": (20.0, 500.0), "dram_lines": (1.6, 200.0)}
 
 
-def _solve(points: list[FitPoint], per_op: bool) -> dict[str, float]:
-    """a_g (ms per instruction) for each group and, with per_op, c (ms per op) under OPS; all >= 0."""
-    terms = (*GROUPS, OPS) if per_op else GROUPS
-    rows: list[dict[str, float]] = [{**p.groups, OPS: p.ops} for p in points]
-    return solve_terms(rows, [p.phone_ms for p in points], terms)
+class Form:
+    """Which terms a fit has: rates per group (7) or per precision (dense and depthwise tied: 4), the per-op cost,
+    the memory terms."""
+
+    def __init__(self, form: str, per_op: bool, memory: bool) -> None:
+        self.form, self.per_op, self.memory = form, per_op, memory
+
+    def _column(self, group: str) -> str:
+        tied = self.form == "per precision" and group != "memory"
+        return f"instructions {group.rsplit(maxsplit=1)[-1]}" if tied else group
+
+    def terms(self) -> tuple[str, ...]:
+        rates = tuple(dict.fromkeys(self._column(g) for g in GROUPS))
+        return (*rates, *((OPS,) if self.per_op else ()), *(MEMORY_TERMS if self.memory else ()))
+
+    def row(self, p: FitPoint) -> dict[str, float]:
+        out: dict[str, float] = {OPS: p.ops, **p.memory}
+        for g, n in p.groups.items():
+            out[self._column(g)] = out.get(self._column(g), 0) + n
+        return out
+
+    def rates(self, a: dict[str, float]) -> dict[str, float]:
+        """a per term -> a per group (a tied pair shares its precision's rate)"""
+        return {g: a[self._column(g)] for g in GROUPS}
+
+
+def _solve(points: list[FitPoint], form: Form) -> dict[str, float]:
+    """a (ms per unit) per group (a tied pair gets its precision's), under OPS per op, and per memory term; >= 0."""
+    a = solve_terms([form.row(p) for p in points], [p.phone_ms for p in points], form.terms())
+    return {**form.rates(a), **{t: a[t] for t in (OPS, *MEMORY_TERMS) if t in a}}
+
+
+def physical(a: dict[str, float]) -> bool:
+    """Every memory term left in the fit at a penalty a memory system could have (0: the fit dropped it)."""
+    return all(a.get(t, 0) == 0 or lo <= a[t] * 1e6 <= hi for t, (lo, hi) in PHYSICAL_NS.items())
 
 
 def solve_terms(rows: list[dict[str, float]], figures_ms: list[float], terms: tuple[str, ...]) -> dict[str, float]:
@@ -72,27 +108,66 @@ def _rms(rel: list[float]) -> float:
 
 
 def fit(
-    template: CostModel, points: list[FitPoint], prior: dict[str, float] | None = None, per_op: bool | None = None
+    template: CostModel,
+    points: list[FitPoint],
+    prior: dict[str, float] | None = None,
+    per_op: bool | None = None,
+    memory_geometry: str | None = None,
 ) -> CostModel:
-    """per_op: fit the fixed cost per op or not; None (default): both when every point records its kernels, and the
-    form with the smaller leave-one-out RMS is kept (a term the figures cannot pin only adds noise)."""
+    """per_op: fit the fixed cost per op or not; None (default): both when every point records its kernels. The
+    memory terms are tried when every point has simulated misses (counted with memory_geometry). Of every form, the
+    one with the smallest leave-one-out RMS is kept (a term the figures cannot pin only adds noise); a form with a
+    memory penalty no memory system has is not kept. A fit that counts memory stores its best instruction-only form
+    beside it, for records without simulated misses."""
     if len(points) < MIN_POINTS:
         raise FitError(
             f"{len(points)} phone figure(s) with an instruction profile for {template.device_class}; at least "
             f"{MIN_POINTS} are needed (profile the same models and variants on an ARM emulated phone first)"
         )
-    forms = [per_op] if per_op is not None else ([False, True] if all(p.ops > 0 for p in points) else [False])
-    fits = [_fit_form(template, points, prior or {}, f) for f in forms]
-    return min(fits, key=lambda m: (m.loo_rms_pct or 0.0, m.op_us > 0))
+    ops_choices = [per_op] if per_op is not None else ([False, True] if all(p.ops > 0 for p in points) else [False])
+    with_memory = [False, True] if memory_geometry and all(p.memory for p in points) else [False]
+    fits = []
+    for form in ("groups", "per precision"):
+        for ops in ops_choices:
+            for mem in with_memory:
+                try:
+                    fits.append(_fit_form(template, points, prior or {}, Form(form, ops, mem), memory_geometry))
+                except FitError:
+                    continue  # no positive rates, or an unphysical memory penalty
+    if not fits:
+        raise FitError(f"{template.device_class}: no form of the cost model fits these figures with positive rates")
+
+    def rank(m: CostModel) -> tuple[float, int]:
+        return (m.loo_rms_pct or 0.0, (m.op_us > 0) + len(m.memory_ns) + (m.form != "groups"))
+
+    best = min(fits, key=rank)
+    if best.needs_memory:
+        plain = min((m for m in fits if not m.needs_memory), key=rank)
+        kept = plain.model_dump(include=set(InstructionFit.model_fields))
+        best = best.model_copy(update={"without_memory": InstructionFit.model_validate(kept)})
+    return best
 
 
-def _fit_form(template: CostModel, points: list[FitPoint], prior: dict[str, float], with_ops: bool) -> CostModel:
+def _fit_form(
+    template: CostModel, points: list[FitPoint], prior: dict[str, float], form: Form, geometry: str | None
+) -> CostModel:
     def fitted_model(pts: list[FitPoint]) -> CostModel:
         used = {g for p in pts for g, n in p.groups.items() if n}
-        a = _solve(pts, with_ops)
+        a = _solve(pts, form)
+        if not physical(a):
+            raise FitError(f"a memory penalty no memory system has: {a}")
         op_us = round(a.pop(OPS, 0.0) * 1000.0, 3)
+        memory_ns = {t: round(a.pop(t) * 1e6, 2) for t in MEMORY_TERMS if t in a}
+        memory_ns = {t: v for t, v in memory_ns.items() if v > 0}
         return template.model_copy(
-            update={"ipc": _ipc(a, template.clock_mhz, prior, used), "op_us": op_us, "calibrated": True}
+            update={
+                "ipc": _ipc(a, template.clock_mhz, prior, used),
+                "op_us": op_us,
+                "form": form.form,
+                "memory_ns": memory_ns,
+                "memory_geometry": geometry if memory_ns else None,
+                "calibrated": True,
+            }
         )
 
     model = fitted_model(points)
@@ -102,8 +177,8 @@ def _fit_form(template: CostModel, points: list[FitPoint], prior: dict[str, floa
         fitted.append(
             p.model_copy(
                 update={
-                    "est_ms": round(model.estimate_ms(p.groups, p.ops) or 0.0, 3),
-                    "loo_est_ms": round(loo.estimate_ms(p.groups, p.ops) or 0.0, 3),
+                    "est_ms": round(model.estimate_ms(p.groups, p.ops, p.memory) or 0.0, 3),
+                    "loo_est_ms": round(loo.estimate_ms(p.groups, p.ops, p.memory) or 0.0, 3),
                 }
             )
         )

@@ -26,6 +26,12 @@ FORMS: dict[str, tuple[str, ...]] = {
     "per precision + per op": (*PRECISION_TERMS, "ops"),
     "per precision + L2 misses + per op": (*PRECISION_TERMS, "L2 misses", "ops"),
     "per precision + last-level misses + per op": (*PRECISION_TERMS, "LLC misses", "ops"),
+    # with the simulated prefetcher (geometry pf=): what the misses it leaves cost, and what the bytes it streams cost
+    "groups + DRAM lines": (*GROUPS, "DRAM lines"),
+    "groups + L2 misses + DRAM lines": (*GROUPS, "L2 misses", "DRAM lines"),
+    "per precision + DRAM lines": (*PRECISION_TERMS, "DRAM lines"),
+    "per precision + L2 misses + DRAM lines": (*PRECISION_TERMS, "L2 misses", "DRAM lines"),
+    "per precision + LLC misses + DRAM lines": (*PRECISION_TERMS, "LLC misses", "DRAM lines"),
 }
 
 
@@ -67,6 +73,8 @@ def points(figures: list[PhoneFigure], records: list[LatencyRecord]) -> tuple[li
         for p in ("fp32", "fp16", "int8"):
             row[f"instructions {p}"] = row[f"dense {p}"] + row[f"depthwise {p}"]
         row.update({"L1D misses": m.l1_misses, "L2 misses": m.l2_misses, "L3 misses": m.l3_misses, "LLC misses": llc})
+        if m.dram_lines is not None:
+            row["DRAM lines"] = m.dram_lines
         row["ops"] = found.cost_profile.kernels_run
         out.append(StudyPoint(f.model, f.precision, f.ms, row))
     return out, missing
@@ -84,6 +92,8 @@ def study(pts: list[StudyPoint]) -> list[FormResult]:
     """Every form fitted to all points and left-one-out; a form no subset of positive rates fits is left out."""
     results = []
     for form, terms in FORMS.items():
+        if "DRAM lines" in terms and any("DRAM lines" not in p.row for p in pts):
+            continue  # misses counted without the simulated prefetcher
         try:
             a = solve_terms([p.row for p in pts], [p.phone_ms for p in pts], terms)
             loo = {}
@@ -102,7 +112,7 @@ def study(pts: list[StudyPoint]) -> list[FormResult]:
                 loo_rms_pct=_rms(list(loo.values())),
                 loo_max_pct=round(100 * abs(loo[worst]), 2),
                 worst=worst,
-                penalty_ns={t: round(a[t] * 1e6, 2) for t in terms if "misses" in t or t == "ops"},
+                penalty_ns={t: round(a[t] * 1e6, 2) for t in terms if "misses" in t or t in ("ops", "DRAM lines")},
                 loo_errors_pct={k: round(100 * v, 1) for k, v in loo.items()},
             )
         )

@@ -4,18 +4,22 @@ record's instruction count as it is, with a warning saying why."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from benchmark.device import instructions
 from benchmark.device.bundle import RunnerBundle
 from benchmark.device.instructions import InstructionCount
+from benchmark.device.runner import RunnerError
 from benchmark.device.session import DeviceContext
 from benchmark.profile.attribution import attribute
-from benchmark.profile.estimate import estimate_latency
 from benchmark.profile.kernel_map import KernelMap, KernelMapError, kernel_map
-from benchmark.profile.plugin import LIB_NAME
+from benchmark.profile.plugin import LIB_NAME, REPO
 from benchmark.records.cost_types import CostProfile
+from benchmark.records.parts import MemoryTraffic
 from benchmark.records.types import LatencyRecord
+from converter.base.atomic_files import write_text
 from converter.base.errors import ToolkitError
 from converter.nb.program import read_program
 
@@ -68,7 +72,32 @@ def count_instructions(
     except ToolkitError as e:
         rec.warnings.append(f"no cost profile: {e}")
         return
-    estimate_latency(rec)
     if compare_plain:
         plain = instructions.count_instructions(ctx.device, ctx.work, base, timeout_s=timeout_s)
         rec.cost_profile.set(plain_count_wall_s=round(sum(plain.walls_s), 3), plain_count_insns=plain.per_inference)
+
+
+MEMORY_CACHE = REPO / "build" / "memory-traffic"  # one file per .nb, runner and simulated caches
+
+
+def memory_traffic(ctx: DeviceContext, base: list[str], rec: LatencyRecord, timeout_s: float) -> MemoryTraffic:
+    """Simulated cache misses of one inference on the phone's big core (a phone without `cachecount` is an error).
+    The simulation is deterministic and costs about as much as the count again, so its result is kept per .nb (its
+    sha256), runner, input shape and cache geometry, and reused."""
+    if not instructions.has_counter(ctx.device, instructions.CACHE_COUNTER):
+        raise RunnerError(f"{ctx.info.serial}: this phone has no `cachecount` (its profile lists no caches)")
+    geometry = ctx.device.shell(f"{instructions.CACHE_COUNTER} --geometry", timeout_s=30).stdout.strip()
+    runner = rec.runner.version if rec.runner is not None else ""
+    key = json.dumps([rec.nb.sha256 if rec.nb else "", runner, rec.input_shape, geometry])
+    path = MEMORY_CACHE / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+    if path.is_file():
+        try:
+            return MemoryTraffic.model_validate_json(path.read_text())
+        except ValueError:
+            path.unlink(missing_ok=True)  # a damaged entry is counted again
+    m = instructions.count_cache_misses(ctx.device, ctx.work, base, timeout_s=timeout_s)
+    traffic = MemoryTraffic(accesses=m.accesses, l1_misses=m.misses[0], l2_misses=m.misses[1], l3_misses=m.misses[2],
+                            geometry=m.geometry, dram_lines=m.dram_lines)  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, traffic.model_dump_json())
+    return traffic

@@ -76,13 +76,19 @@ class RuntimeCpu(Sub):
 
 class MemoryTraffic(Sub):
     """ARM emulated phones with `cachecount`: one steady inference's data accesses and the misses at each level of
-    a simulated cache hierarchy of the class's big core (LRU, no prefetcher; never a measurement of a phone)."""
+    a simulated cache hierarchy of the class's big core (LRU; with `pf=` in the geometry, a stride prefetcher too;
+    never a measurement of a phone)."""
 
     accesses: int
     l1_misses: int
     l2_misses: int
     l3_misses: int
-    geometry: str = Field(description="cachesim's levels: l1=KB:WAYS:LINE,l2=...,l3=...")
+    geometry: str = Field(description="cachesim's levels: l1=KB:WAYS:LINE,l2=...,l3=...[,pf=STREAMS:DEGREE]")
+    dram_lines: int | None = Field(
+        default=None,
+        description="lines read from memory, demand and prefetched (with pf=: the misses are the demand misses the "
+        "simulated stride prefetcher leaves)",
+    )
 
 
 class InstructionCountFacts(Sub):
