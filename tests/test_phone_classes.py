@@ -15,6 +15,7 @@ import pytest
 
 from benchmark.emulated.phone import PHONES_DIR, load_phone
 from benchmark.profile.calibrate import published
+from benchmark.records.run_files import read_latency_records
 from benchmark.records.runs import LatencyRun
 from converter.cli.main import main as convert_main
 from converter.schema.zoo import load_zoo
@@ -98,3 +99,10 @@ def test_profile_arm_estimates_one_model_on_every_class_it_ran(  # type: ignore[
             assert cell == "no cost model yet", (soc, cell)
         else:
             assert re.fullmatch(r"\d+\.\d±\d+% \d+fps (yes|likely|no)", cell), (soc, cell)
+    # the SD625's model counts memory: its profile simulated the caches by itself, and its estimate says so
+    recs = [r for f in sorted(tmp_path.glob("latency-*.json")) for r in read_latency_records(f)]
+    (a53,) = [r for r in recs if r.device.soc == "MSM8953"]
+    assert a53.memory_traffic is not None and a53.memory_traffic.dram_lines
+    assert a53.estimate is not None and a53.estimate.cost_model.endswith("+ memory")
+    others = [r for r in recs if r.device.soc != "MSM8953"]
+    assert others and all(r.memory_traffic is None for r in others)  # no simulation where no model needs it

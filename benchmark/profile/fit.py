@@ -27,9 +27,10 @@ class FitError(ToolkitError):
 
 
 OPS = "per op"  # the fixed cost per op launched: a column of the fit beside the groups
-# ns per unit a memory system can cost: a demand miss of the last level waits for DRAM (tens to hundreds of ns), a
-# 64-byte line read at 0.3 to 40 GB/s takes 1.6 to 200 ns; a fit outside these stands in for something else
-PHYSICAL_NS = {"llc_misses": (20.0, 500.0), "dram_lines": (1.6, 200.0)}
+# ns per unit a memory system can cost: a demand miss of the last level waits for DRAM (tens to hundreds of ns); a
+# 64-byte line read by one core at 0.3 to 25 GB/s takes 2.5 to 200 ns (a phone SoC's whole LPDDR4X interface peaks
+# near 34 GB/s, one core reads a fraction of it); a fit outside these stands in for something else
+PHYSICAL_NS = {"llc_misses": (20.0, 500.0), "dram_lines": (2.5, 200.0)}
 
 
 class Form:
