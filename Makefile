@@ -175,7 +175,8 @@ layer-diff: $(STAMP)
 		$(if $(IMAGE),--image "$(IMAGE)") $(if $(LIMIT),--limit $(LIMIT)) $(if $(REPORTS),--reports "$(REPORTS)")
 
 # Where the ARM instructions go, per kernel family and op, with the estimated phone latency: MODELS=zoo names or
-# CONVERTED=your own models (python -m converter model DIR), PRECISIONS, PHONE (default sd855-arm)
+# CONVERTED=your own models (python -m converter model DIR), PRECISIONS, PHONE (default sd855-arm; a comma list or
+# all), CACHES=1 to simulate the caches (automatic on a class whose cost model counts memory: the SD625)
 profile-arm: $(STAMP)
 	$(PY) -m benchmark profile-arm $(ZOO_ARGS) $(if $(CONVERTED),--converted "$(CONVERTED)") $(if $(OUT),--out "$(OUT)") \
 		$(if $(PHONE),--phone "$(PHONE)") $(if $(PRECISIONS),--precision "$(PRECISIONS)") \

@@ -94,7 +94,9 @@ class LatencyRecord(Record):
     instruction_count: InstructionCountFacts | None = None
     cost_profile: CostProfile | None = Field(default=None, description="ARM emulated phones: where the instructions go")
     memory_traffic: MemoryTraffic | None = Field(
-        default=None, description="ARM emulated phones (--caches): simulated cache misses per inference"
+        default=None,
+        description="ARM emulated phones (profile-arm --caches, or by itself where the class's cost model counts "
+        "memory): simulated cache misses and DRAM lines per inference",
     )
     estimate: LatencyEstimate | None = Field(default=None, description="estimated phone latency: never measured")
     runner_wall_s: float | None = None
