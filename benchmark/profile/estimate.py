@@ -32,7 +32,10 @@ def estimate_latency(rec: LatencyRecord) -> None:
     if not with_memory:
         model = model.instructions_only()
     ms = model.estimate_ms(groups_of(cp.families), cp.kernels_run, memory if with_memory else None)
-    if ms is None:
+    if ms is None:  # a model that counts memory and has no instruction-only form, on a record without misses
+        rec.warnings.append(
+            f"no latency estimate: the {device_class} cost model counts memory; profile with --caches (profile-arm)"
+        )
         return
     for op in cp.ops:
         us = model.op_us_of(op.family, op.insns)

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from benchmark.profile.cost_model import GROUPS, MEMORY_TERMS, CostModel, FitPoint, InstructionFit
+from benchmark.profile.cost_model import FORMS, GROUPS, MEMORY_TERMS, CostModel, FitPoint, InstructionFit
 from converter.base.errors import ToolkitError
 
 MIN_POINTS = 2
@@ -128,7 +128,7 @@ def fit(
     ops_choices = [per_op] if per_op is not None else ([False, True] if all(p.ops > 0 for p in points) else [False])
     with_memory = [False, True] if memory_geometry and all(p.memory for p in points) else [False]
     fits = []
-    for form in ("groups", "per precision"):
+    for form in FORMS:
         for ops in ops_choices:
             for mem in with_memory:
                 try:
@@ -143,7 +143,9 @@ def fit(
 
     best = min(fits, key=rank)
     if best.needs_memory:
-        plain = min((m for m in fits if not m.needs_memory), key=rank)
+        plain = min((m for m in fits if not m.needs_memory), key=rank, default=None)
+        if plain is None:  # no instruction-only form fits: records without misses get no estimate
+            return best
         kept = plain.model_dump(include=set(InstructionFit.model_fields))
         best = best.model_copy(update={"without_memory": InstructionFit.model_validate(kept)})
     return best
