@@ -120,10 +120,22 @@ class MemoryCount:
     dram_lines: int | None = None
 
 
+def cache_geometry(device: Device) -> str:
+    """The simulated caches the phone's `cachecount` runs with (cachesim's arguments)."""
+    return device.shell(f"{CACHE_COUNTER} --geometry", timeout_s=30).stdout.strip()
+
+
 def count_cache_misses(
-    device: Device, work: WorkDir, base_args: list[str], *, timeout_s: float, runner_name: str = RUNNER_NAME
+    device: Device,
+    work: WorkDir,
+    base_args: list[str],
+    *,
+    timeout_s: float,
+    geometry: str,
+    runner_name: str = RUNNER_NAME,
 ) -> MemoryCount:
-    """`cachecount` with 1 and 2 timed runs; the difference is one inference's memory traffic."""
+    """`cachecount` with 1 and 2 timed runs; the difference is one inference's memory traffic (`geometry`: what
+    cache_geometry said of this phone)."""
     totals = []
     for repeats in REPEATS:
         out = work.file(f"cache-{repeats}.txt")
@@ -143,5 +155,4 @@ def count_cache_misses(
         dram = [int(found["dram_lines"])] if "dram_lines" in found else []  # a counter without the prefetcher: none
         totals.append([int(found[k]) for k in _MEM_KEYS] + dram)
     one = [b - a for a, b in zip(totals[0], totals[1], strict=True)]
-    geometry = device.shell(f"{CACHE_COUNTER} --geometry", timeout_s=30).stdout.strip()
     return MemoryCount(one[0], (one[1], one[2], one[3]), geometry, one[4] if len(one) == 5 else None)

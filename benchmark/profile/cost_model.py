@@ -156,7 +156,7 @@ def memory_terms(m: MemoryTraffic | None) -> tuple[dict[str, int], str | None]:
     """The cost model's memory terms of a record's simulated misses (with the prefetcher's DRAM lines), or none."""
     if m is None or m.dram_lines is None:
         return {}, None
-    return {"llc_misses": m.l3_misses or m.l2_misses, "dram_lines": m.dram_lines}, m.geometry
+    return {"llc_misses": m.llc_misses, "dram_lines": m.dram_lines}, m.geometry
 
 
 def group_of(family: str) -> str:

@@ -68,11 +68,11 @@ def points(figures: list[PhoneFigure], records: list[LatencyRecord]) -> tuple[li
             missing.append(f"{f.model} {f.precision}")
             continue
         m = found.memory_traffic
-        llc = m.l3_misses or m.l2_misses
         row: dict[str, float] = {**groups_of(found.cost_profile.families)}
         for p in ("fp32", "fp16", "int8"):
             row[f"instructions {p}"] = row[f"dense {p}"] + row[f"depthwise {p}"]
-        row.update({"L1D misses": m.l1_misses, "L2 misses": m.l2_misses, "L3 misses": m.l3_misses, "LLC misses": llc})
+        row.update({"L1D misses": m.l1_misses, "L2 misses": m.l2_misses, "L3 misses": m.l3_misses})
+        row["LLC misses"] = m.llc_misses
         if m.dram_lines is not None:
             row["DRAM lines"] = m.dram_lines
         row["ops"] = found.cost_profile.kernels_run

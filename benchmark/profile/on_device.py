@@ -86,7 +86,7 @@ def memory_traffic(ctx: DeviceContext, base: list[str], rec: LatencyRecord, time
     sha256), runner, input shape and cache geometry, and reused."""
     if not instructions.has_counter(ctx.device, instructions.CACHE_COUNTER):
         raise RunnerError(f"{ctx.info.serial}: this phone has no `cachecount` (its profile lists no caches)")
-    geometry = ctx.device.shell(f"{instructions.CACHE_COUNTER} --geometry", timeout_s=30).stdout.strip()
+    geometry = instructions.cache_geometry(ctx.device)
     runner = rec.runner.version if rec.runner is not None else ""
     key = json.dumps([rec.nb.sha256 if rec.nb else "", runner, rec.input_shape, geometry])
     path = MEMORY_CACHE / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
@@ -95,7 +95,7 @@ def memory_traffic(ctx: DeviceContext, base: list[str], rec: LatencyRecord, time
             return MemoryTraffic.model_validate_json(path.read_text())
         except ValueError:
             path.unlink(missing_ok=True)  # a damaged entry is counted again
-    m = instructions.count_cache_misses(ctx.device, ctx.work, base, timeout_s=timeout_s)
+    m = instructions.count_cache_misses(ctx.device, ctx.work, base, timeout_s=timeout_s, geometry=geometry)
     traffic = MemoryTraffic(accesses=m.accesses, l1_misses=m.misses[0], l2_misses=m.misses[1], l3_misses=m.misses[2],
                             geometry=m.geometry, dram_lines=m.dram_lines)  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -90,6 +90,11 @@ class MemoryTraffic(Sub):
         "simulated stride prefetcher leaves)",
     )
 
+    @property
+    def llc_misses(self) -> int:
+        """The last simulated level's misses: L3 where the core has one, else L2."""
+        return self.l3_misses or self.l2_misses
+
 
 class InstructionCountFacts(Sub):
     """ARM emulated phones: whole-process guest instruction counts of runs of different lengths."""
