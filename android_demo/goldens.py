@@ -24,6 +24,7 @@ from converter.base.errors import ExitCode, ToolkitError, UsageError
 from converter.cli.args import setup_logging
 from converter.images.compare import foreground, prediction_at_size
 from converter.images.generated import generated_images
+from converter.images.motion_fusion import MotionFusion
 from converter.images.preprocess import load_image, preprocess
 from converter.images.temporal import TemporalSmoother, luminance
 from converter.reference.desktop import Reference, open_reference
@@ -180,6 +181,42 @@ def _temporal_entry(folder: Path, bgr: NDArray[Any], data: Manifest, ref: Refere
     }
 
 
+def _fusion_entry(folder: Path, bgr: NDArray[Any], data: Manifest, ref: Reference) -> dict[str, Any]:
+    """A short stream for the motion-compensated fusion: the first image moved by a sub-pixel random walk, a little
+    rotation and a brightness change per frame, the model's probability of each frame with noise, and the Python
+    fusion's output for each (temporal.fusion of the spec)."""
+    from converter.artifacts.app_spec import app_spec
+
+    spec = app_spec(data).temporal
+    fusion = MotionFusion(spec.fusion.params())
+    w, h = data.preprocess.width, data.preprocess.height
+    base = cv2.resize(bgr, (w, h), interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(12)
+    frames, cuts = [], 0
+    for t in range(TEMPORAL_FRAMES):
+        m = np.asarray(cv2.getRotationMatrix2D((w / 2, h / 2), 0.4 * t, 1.0), np.float64)
+        m[:, 2] = m[:, 2] + np.array([1.3 * t, -0.6 * t])
+        moved = cv2.warpAffine(base, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+        moved = np.clip(moved.astype(np.float32) * (1.0 + 0.03 * t), 0, 255).astype(np.uint8)
+        out = ref.run([preprocess(moved, data.preprocess)])[data.output_name]
+        prob = np.asarray(out[0, 1], np.float32) if not np.issubdtype(out.dtype, np.integer) else foreground(out)
+        prob = np.clip(prob + rng.normal(0, 0.05, prob.shape).astype(np.float32) * (t > 0), 0, 1).astype(np.float32)
+        rgb = cv2.cvtColor(moved, cv2.COLOR_BGR2RGB)
+        fused = fusion.step(prob, rgb)
+        cuts += int(fusion.last is not None and fusion.last.reset)
+        frames.append(
+            {
+                "rgb": _save(folder, f"fusion{t}.rgb.u8", rgb),
+                "prob": _save(folder, f"fusion{t}.prob.f32", prob),
+                "fused": _save(folder, f"fusion{t}.fused.f32", fused),
+                "dx": None if fusion.last is None else fusion.last.dx,
+            }
+        )
+    if cuts:
+        raise ToolkitError(f"goldens: the fusion stream started over {cuts} time(s); it would not exercise the fusion")
+    return {"width": w, "height": h, **spec.fusion.model_dump(), "frames": frames}
+
+
 def write_goldens(model_dir: Path, images: list[Path], out: Path) -> Path:
     data = manifest.read(model_dir)
     if data is None or not (model_dir / SPEC_NAME).is_file():
@@ -198,6 +235,7 @@ def write_goldens(model_dir: Path, images: list[Path], out: Path) -> Path:
             "images": entries,
             "yuv": _yuv_entries(out, named[0][1]),
             "temporal": _temporal_entry(out, named[0][1], data, ref),
+            "fusion": _fusion_entry(out, named[0][1], data, ref),
         },
     )
     return out

@@ -33,7 +33,7 @@ def test_video_check_on_labelled_sequences_and_a_clip(  # type: ignore[no-untype
 ) -> None:
     reports = tmp_path / "reports"
     common = ["video-check", "--models-dir", str(models_dir), "--models", HUMAN_V1, "--out", str(bench_out)]
-    common += ["--reports", str(reports), "--frames", "3", "--precision", "fp32,fp16"]
+    common += ["--reports", str(reports), "--frames", "3", "--precision", "fp32,fp16", "--kinds", "camera"]
     dataset = labelled_subset(data_dir, tmp_path / "ds", 1)
     assert main([*common, "--dataset", str(dataset), "--sequences", "1"]) == 0
     out = capsys.readouterr().out

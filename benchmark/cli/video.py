@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.cli.bench import model_choice
 from benchmark.cli.emulated import add_phone_arg
 from benchmark.latency.jobs import ModelChoice
+from benchmark.parity.sequences import KINDS
 from benchmark.parity.video import CameraMotion, FrameSequence
 from benchmark.parity.video_check import VideoSettings, check_model, labelled_sequences, read_clip
 from benchmark.records.rows import VideoRecord
@@ -22,7 +24,7 @@ from converter.base.needs import at_least, existing_file, output_dir
 from converter.cli.args import add_precision_arg, add_zoo_args, env_path
 
 log = logging.getLogger("benchmark")
-SMOOTHING = "gated EMA of the person probability (model_spec.json temporal: alpha, gate)"
+SMOOTHING = "model_spec.json temporal (motion_fusion by default; gated_ema); every method is in each record's methods"
 
 
 def add_video_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,12 +37,28 @@ def add_video_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--video", type=Path, default=env_path("VIDEO"), help="a clip (read with OpenCV) instead")
     p.add_argument("--sequences", type=int, default=2, help="labelled photos turned into sequences (2)")
     p.add_argument("--frames", type=int, default=6, help="frames per sequence, or the clip's first frames (6)")
+    p.add_argument(
+        "--kinds",
+        default=os.environ.get("KINDS") or "camera,sudden",
+        help=f"kinds of labelled sequences: {', '.join(KINDS)} (camera,sudden; KINDS=)",
+    )
     add_phone_arg(p, "sd855-arm", env=False)
     p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
 
 
+def _kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in KINDS]
+    if not kinds or unknown:
+        raise UsageError(
+            f"--kinds {text!r}: unknown kind(s) {', '.join(unknown) or '(none given)'}; use {', '.join(KINDS)}"
+        )
+    return kinds
+
+
 def _settings(args: argparse.Namespace) -> VideoSettings:
-    return VideoSettings(phone=args.phone, sequences=args.sequences, motion=CameraMotion(frames=args.frames))
+    motion = CameraMotion(frames=args.frames)
+    return VideoSettings(phone=args.phone, sequences=args.sequences, motion=motion, kinds=_kinds(args.kinds))
 
 
 def _print(records: list[VideoRecord]) -> None:

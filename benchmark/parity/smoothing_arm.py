@@ -16,17 +16,19 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from benchmark.device.instructions import COUNTER
 from benchmark.device.runner import RunnerError
 from benchmark.device.session import DeviceContext
+from converter.artifacts.app_spec import SpecTemporal
 from converter.base import process
 from converter.base.errors import ToolkitError
-from converter.images.temporal import SmoothingParams, TemporalSmoother, luminance
 
 SOURCE = Path(__file__).with_name("smoothing_step.c")
+FUSION_SOURCE = Path(__file__).with_name("motion_fusion_step.c")
 CACHE = Path(__file__).resolve().parents[2] / "build" / "arm-tools"
 CROSS_GCC = "aarch64-linux-gnu-gcc"
 STEPS = 4  # frames counted beyond the first
@@ -49,54 +51,81 @@ class SmoothingCount:
         return (self.totals[1] - self.totals[0]) // self.steps
 
 
-def smoothing_binary(cache: Path = CACHE, timeout_s: float = 120) -> Path:
-    """The aarch64 build of smoothing_step.c, compiled now if this source version has not been."""
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
-    out = cache / f"smoothing_step-{digest}"
+def smoothing_binary(cache: Path = CACHE, timeout_s: float = 120, source: Path = SOURCE) -> Path:
+    """The aarch64 build of a step's C source, compiled now if this source version has not been."""
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    out = cache / f"{source.stem}-{digest}"
     if out.is_file():
         return out
     gcc = shutil.which(CROSS_GCC)
     if gcc is None:
         raise SmoothingCountError(
-            f"counting the smoothing step on ARM needs {CROSS_GCC} to build {SOURCE.name}: "
+            f"counting the smoothing step on ARM needs {CROSS_GCC} to build {source.name}: "
             "apt-get install gcc-aarch64-linux-gnu"
         )
     cache.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".{os.getpid()}.tmp")  # two processes may build at once
     r = process.run(
-        [gcc, "-O2", "-ffp-contract=off", "-static", "-Wall", "-o", str(tmp), str(SOURCE), "-lm"], timeout_s=timeout_s
+        [gcc, "-O2", "-ffp-contract=off", "-static", "-Wall", "-o", str(tmp), str(source), "-lm"], timeout_s=timeout_s
     )
     if r.returncode != 0 or not tmp.is_file():
         tmp.unlink(missing_ok=True)
-        raise SmoothingCountError(f"{CROSS_GCC} could not build {SOURCE} (exit {r.returncode}): {r.tail(6)}")
+        raise SmoothingCountError(f"{CROSS_GCC} could not build {source} (exit {r.returncode}): {r.tail(6)}")
     tmp.replace(out)
     return out
 
 
 def _frames(height: int, width: int) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
-    """Two frames of seeded noise (RGB bytes, probabilities): the step has no data-dependent branch, so any pixels
-    give the same count, and noise reaches both sides of the gate."""
+    """Two frames (RGB bytes, probabilities): a smooth random picture and a soft blob, the second moved by (1.3, 0.7)
+    pixels, so the fusion takes its usual path (motion found, not a cut); the gated EMA has no data-dependent branch."""
     rng = np.random.default_rng(0)
-    return rng.integers(0, 256, (2, height, width, 3), dtype=np.uint8), rng.random((2, height, width), np.float32)
+    pad = 8
+    noise = rng.random((height + 2 * pad, width + 2 * pad, 3)).astype(np.float32)
+    big = np.asarray(cv2.GaussianBlur(noise, (0, 0), 3.0), np.float32)
+    big = (big - big.min()) / max(float(big.max() - big.min()), 1e-6) * 255.0
+    yy, xx = np.mgrid[0 : height + 2 * pad, 0 : width + 2 * pad].astype(np.float32)
+    blob = 1.0 / (1.0 + np.exp(((xx - (width / 2 + pad)) ** 2 / (width / 4) ** 2 +
+                                (yy - (height / 2 + pad)) ** 2 / (height / 3) ** 2 - 1.0) * 6.0))  # fmt: skip
+    move = np.array([[1.0, 0.0, 1.3], [0.0, 1.0, 0.7]], np.float32)
+    size = (width + 2 * pad, height + 2 * pad)
+    rgb = [big, cv2.warpAffine(big, move, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)]
+    prob = [
+        blob,
+        cv2.warpAffine(blob.astype(np.float32), move, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT),
+    ]
+    crop = (slice(pad, pad + height), slice(pad, pad + width))
+    return (
+        np.stack([np.clip(np.round(r[crop]), 0, 255).astype(np.uint8) for r in rgb]),
+        np.stack([np.asarray(p[crop], np.float32) for p in prob]),
+    )
 
 
-def _python_step(
-    rgb: NDArray[np.uint8], prob: NDArray[np.float32], params: SmoothingParams, steps: int
-) -> NDArray[np.float32]:
-    smoother = TemporalSmoother(params)
+def _python_step(rgb: NDArray[np.uint8], prob: NDArray[np.float32], temporal: SpecTemporal, steps: int) -> NDArray[
+    np.float32
+]:  # fmt: skip
+    stepper = temporal.stepper()
     out: NDArray[np.float32] = prob[0]
     for t in range(steps):
-        out = smoother.step(prob[t % 2], luminance(rgb[t % 2]))
+        out = stepper.step(prob[t % 2], rgb[t % 2])
     return out
 
 
+def _argv(temporal: SpecTemporal, exe: str, size: tuple[int, int], steps: int, files: tuple[str, str]) -> list[str]:
+    (height, width), (inp, out) = size, files
+    if temporal.smoothing == "motion_fusion":
+        f = temporal.fusion
+        return [exe, str(height), str(width), str(steps), repr(f.alpha), repr(f.gate), str(f.coarse), str(f.search),
+                repr(f.cut), str(f.tile), inp, out]  # fmt: skip
+    return [exe, str(height), str(width), str(steps), repr(temporal.alpha), repr(temporal.gate), inp, out]
+
+
 def count_on_device(
-    ctx: DeviceContext, height: int, width: int, params: SmoothingParams, *, timeout_s: float = 300
+    ctx: DeviceContext, height: int, width: int, temporal: SpecTemporal, *, timeout_s: float = 300
 ) -> SmoothingCount:
-    """Instructions per frame of the smoothing step at height x width on ctx's ARM emulated phone."""
+    """Instructions per frame of the spec's temporal step at height x width on ctx's ARM emulated phone."""
     if not ctx.counts_instructions:
         raise SmoothingCountError(f"{ctx.device.serial}: no `{COUNTER}` on this device, so nothing can be counted")
-    binary = smoothing_binary()
+    binary = smoothing_binary(source=FUSION_SOURCE if temporal.smoothing == "motion_fusion" else SOURCE)
     rgb, prob = _frames(height, width)
     blob = b"".join(rgb[f].tobytes() + prob[f].tobytes() for f in range(2))
     exe, inp, out = (ctx.work.file(n) for n in ("smoothing_step", "smoothing-in.bin", "smoothing-out.bin"))
@@ -105,8 +134,7 @@ def count_on_device(
     totals = []
     for steps in (1, 1 + STEPS):
         counted = ctx.work.file(f"smoothing-insns-{steps}.txt")
-        argv = [COUNTER, counted, exe, str(height), str(width), str(steps), repr(params.alpha), repr(params.gate),
-                inp, out]  # fmt: skip
+        argv = [COUNTER, counted, *_argv(temporal, exe, (height, width), steps, (inp, out))]
         r = ctx.device.shell(f"{shlex.join(argv)} && cat {shlex.quote(counted)}", timeout_s=timeout_s)
         words = r.stdout.split()
         if r.returncode != 0 or len(words) < 2 or words[-2] != "insns:" or not words[-1].isdigit():
@@ -116,7 +144,7 @@ def count_on_device(
             )
         totals.append(int(words[-1]))
     got = np.frombuffer(ctx.device.pull(out), np.float32)
-    want = _python_step(rgb, prob, params, 1 + STEPS).reshape(-1)
+    want = _python_step(rgb, prob, temporal, 1 + STEPS).reshape(-1)
     if got.shape != want.shape:
         raise SmoothingCountError(f"{ctx.device.serial}: the smoothing step wrote {got.size} values, not {want.size}")
     diff = float(np.abs(got - want).max())

@@ -49,14 +49,40 @@ class FrameSequence:
     frames: list[NDArray[Any]]
     labels: list[NDArray[Any] | None]
     from_first: list[NDArray[Any]] = field(default_factory=list)  # 2x3 affine, frame 0 -> frame t
+    person_from_first: list[NDArray[Any]] = field(default_factory=list)  # the person's own, when it moves apart
+    kind: str = "camera motion"
+    event_frame: int | None = None  # a sudden shift or change at this frame, when the sequence has one
 
     def step(self, t: int) -> NDArray[Any] | None:
         """The 2x3 affine from frame t-1 to frame t, when known."""
         if not self.from_first or t < 1:
             return None
-        prev = np.vstack([self.from_first[t - 1], [0, 0, 1]])
-        cur = np.vstack([self.from_first[t], [0, 0, 1]])
-        return np.asarray((cur @ np.linalg.inv(prev))[:2])
+        return _between(self.from_first, t)
+
+    def carry(self, mask: NDArray[Any], t: int) -> tuple[NDArray[Any], NDArray[Any]]:
+        """Frame t-1's mask carried to frame t, and where that is defined. When the person moves apart from the
+        background, mask pixels near frame t-1's true person follow the person, the rest follow the camera; the
+        background the person uncovers was not visible before, so it is not defined."""
+        if not self.person_from_first or t < 1 or self.labels[t - 1] is None:
+            return compensate(mask, self.step(t))
+        person = self.labels[t - 1]
+        assert person is not None
+        near = cv2.dilate(person.astype(np.uint8), np.ones((2 * BAND_PX + 3,) * 2, np.uint8)).astype(bool)
+        pstep = _between(self.person_from_first, t)
+        m = mask.astype(bool)
+        fg, fg_valid = compensate(m & near, pstep)
+        bg, bg_valid = compensate(m & ~near, self.step(t))
+        cover, _ = compensate(near, pstep)
+        left, _ = compensate(near, self.step(t))
+        moved = np.where(cover, fg, bg)
+        valid = np.where(cover, fg_valid, bg_valid & ~left)
+        return moved, valid
+
+
+def _between(from_first: list[NDArray[Any]], t: int) -> NDArray[Any]:
+    prev = np.vstack([from_first[t - 1], [0, 0, 1]])
+    cur = np.vstack([from_first[t], [0, 0, 1]])
+    return np.asarray((cur @ np.linalg.inv(prev))[:2])
 
 
 def _affine(size: tuple[int, int], shift: tuple[float, float], deg: float, scale: float) -> NDArray[Any]:
@@ -123,6 +149,7 @@ class Stability:
     miou: float | None  # mean over labelled frames of (foreground IoU + background IoU) / 2
     frames: int
     changed_per_step: tuple[float, ...] = ()  # per frame t >= 1: the share of its band that changed
+    miou_per_frame: tuple[float, ...] = ()  # labelled frames only
 
     @property
     def worst_step(self) -> int:
@@ -137,7 +164,7 @@ def stability(masks: Sequence[NDArray[Any]], seq: FrameSequence) -> Stability:
     changed = band_total = 0
     ious, per_step = [], []
     for t in range(1, len(masks)):
-        expected, valid = compensate(masks[t - 1], seq.step(t))
+        expected, valid = seq.carry(masks[t - 1], t)
         cur = masks[t].astype(bool)
         band = _band(expected) & valid
         step_changed, step_band = int(np.count_nonzero((cur != expected) & band)), int(np.count_nonzero(band))
@@ -156,4 +183,5 @@ def stability(masks: Sequence[NDArray[Any]], seq: FrameSequence) -> Stability:
         miou=float(np.mean(mious)) if mious else None,
         frames=len(masks),
         changed_per_step=tuple(per_step),
+        miou_per_frame=tuple(float(m) for m in mious),
     )

@@ -29,17 +29,19 @@ from benchmark.emulated.lab import Lab
 from benchmark.emulated.phone import load_phone
 from benchmark.images import ImageSet
 from benchmark.parity.device import decode_output, run_input
+from benchmark.parity.dis_fusion import DisFusion
 from benchmark.parity.ncnn_device import ncnn_runner_on_device
+from benchmark.parity.sequences import make_sequence
 from benchmark.parity.smoothing_arm import count_on_device
-from benchmark.parity.video import CameraMotion, FrameSequence, compensate, stability, synthetic_sequence
-from benchmark.records.rows import VideoRecord
+from benchmark.parity.video import CameraMotion, FrameSequence, Stability, stability
+from benchmark.records.rows import SmoothedStability, VideoRecord
 from converter.artifacts import manifest
-from converter.artifacts.app_spec import app_spec
+from converter.artifacts.app_spec import AppSpec, app_spec
 from converter.base.errors import ToolkitError, UsageError
 from converter.base.progress import Progress
 from converter.images.compare import mask_at_size, prediction_at_size
 from converter.images.preprocess import preprocess
-from converter.images.temporal import TemporalSmoother, luminance
+from converter.images.temporal import Temporal
 from converter.reference.desktop import open_reference
 from converter.schema.manifest_types import Manifest
 
@@ -59,8 +61,9 @@ class VideoInputError(UsageError):
 @dataclass(frozen=True)
 class VideoSettings:
     phone: str = "sd855-arm"  # the ARM emulated phone the variants run on
-    sequences: int = 2  # photos of the labelled set turned into sequences
+    sequences: int = 2  # photos of the labelled set turned into sequences (of every kind)
     motion: CameraMotion = CameraMotion()
+    kinds: tuple[str, ...] = ("camera", "sudden")  # benchmark/parity/sequences.py KINDS
 
 
 def read_clip(path: Path, max_frames: int) -> FrameSequence:
@@ -90,10 +93,16 @@ def read_clip(path: Path, max_frames: int) -> FrameSequence:
 def labelled_sequences(dataset: ImageSet, settings: VideoSettings) -> list[FrameSequence]:
     labelled = [i for i in dataset.items if i.mask is not None][: settings.sequences]
     return [
-        synthetic_sequence(
-            Path(item.name).stem, item.bgr, item.mask, replace(settings.motion, seed=settings.motion.seed + k)
+        make_sequence(
+            kind,
+            Path(item.name).stem if kind == "camera" else f"{Path(item.name).stem} ({kind})",
+            item.bgr,
+            item.mask,
+            replace(settings.motion, seed=settings.motion.seed + k),
         )
+        for kind in settings.kinds
         for k, item in enumerate(labelled)
+        if item.mask is not None
     ]
 
 
@@ -109,35 +118,54 @@ def _probability(output: NDArray[Any], kind: str) -> NDArray[Any] | None:
     return np.asarray(x[1], np.float32)
 
 
+METHODS = ("gated_ema", "motion_fusion", "dis_fusion")
+
+
 @dataclass
 class Masks:
     raw: list[NDArray[Any]]
-    smoothed: list[NDArray[Any]]
-    smoothing_ms: list[float]  # the smoothing step's own time per frame (luminance at model size + blend)
+    smoothed: dict[str, list[NDArray[Any]]]  # by method
+    ms: dict[str, list[float]]  # each method's own time per frame (the frame at model size is shared)
+
+
+def _steppers(spec: AppSpec) -> dict[str, Temporal]:
+    ema = spec.temporal.model_copy(update={"smoothing": "gated_ema"}).stepper()
+    fusion = spec.temporal.model_copy(update={"smoothing": "motion_fusion"}).stepper()
+    return {"gated_ema": ema, "motion_fusion": fusion, "dis_fusion": DisFusion()}
 
 
 def masks(seq: FrameSequence, predict: Predict, data: Manifest) -> Masks:
-    """Each frame's person mask, raw and through the temporal smoothing of the model's spec."""
+    """Each frame's person mask, raw and through every temporal method (the spec's parameters for the demo's two)."""
     spec = app_spec(data)
-    smoother = TemporalSmoother(spec.temporal.params())
+    steppers = _steppers(spec)
     pre = data.preprocess
-    raw: list[NDArray[Any]] = []
-    smooth: list[NDArray[Any]] = []
-    times: list[float] = []
+    result = Masks([], {m: [] for m in METHODS}, {m: [] for m in METHODS})
     for frame in seq.frames:
         out = predict(preprocess(frame, pre))
         h, w = frame.shape[:2]
-        raw.append(prediction_at_size(out, (h, w)))
+        result.raw.append(prediction_at_size(out, (h, w)))
         prob = _probability(out, spec.output.kind)
-        if prob is None:
-            smooth.append(raw[-1])
-            continue
-        t0 = time.perf_counter()
-        y = cv2.resize(luminance(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)), (pre.width, pre.height))
-        s = smoother.step(prob, y)
-        times.append((time.perf_counter() - t0) * 1000.0)
-        smooth.append(mask_at_size(s, (h, w)))
-    return Masks(raw, smooth, times)
+        rgb = cv2.resize(
+            cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), (pre.width, pre.height), interpolation=cv2.INTER_LINEAR
+        )
+        for method, stepper in steppers.items():
+            if prob is None:
+                result.smoothed[method].append(result.raw[-1])
+                continue
+            t0 = time.perf_counter()
+            s = stepper.step(prob, rgb)
+            result.ms[method].append((time.perf_counter() - t0) * 1000.0)
+            result.smoothed[method].append(mask_at_size(s, (h, w)))
+    return result
+
+
+def lag_frames(raw: Stability, smoothed: Stability, event: int | None) -> int | None:
+    """Frames after the sequence's sudden change until the smoothed mIoU is within 0.5 pt of the raw one."""
+    if event is None or not raw.miou_per_frame or len(raw.miou_per_frame) != len(smoothed.miou_per_frame):
+        return None
+    after = range(event, len(raw.miou_per_frame))
+    ok = (t for t in after if smoothed.miou_per_frame[t] >= raw.miou_per_frame[t] - 0.005)
+    return next(ok, len(raw.miou_per_frame)) - event
 
 
 @dataclass(frozen=True)
@@ -153,7 +181,7 @@ def _save_worst(folder: Path, seq: FrameSequence, masks: list[NDArray[Any]], ste
     """The frame whose mask changed most, the previous mask carried along the camera motion, and this frame's mask
     (PNG, at most 320 pixels wide): the report's strip of where the mask changed most."""
     folder.mkdir(parents=True, exist_ok=True)
-    expected, valid = compensate(masks[step - 1], seq.step(step))
+    expected, valid = seq.carry(masks[step - 1], step)
     frame = seq.frames[step]
     scale = min(1.0, 320 / frame.shape[1])
     size = (round(frame.shape[1] * scale), round(frame.shape[0] * scale))
@@ -168,18 +196,32 @@ def _save_worst(folder: Path, seq: FrameSequence, masks: list[NDArray[Any]], ste
     return {k: str(v) for k, v in paths.items()}
 
 
-def _record(who: Subject, seq: FrameSequence, m: Masks, artifacts: Path | None) -> VideoRecord:
-    raw, sm = stability(m.raw, seq), stability(m.smoothed, seq)
+def _record(who: Subject, seq: FrameSequence, m: Masks, artifacts: Path | None, smoothing: str) -> VideoRecord:
+    raw = stability(m.raw, seq)
+    by_method = {k: stability(v, seq) for k, v in m.smoothed.items()}
+    sm = by_method[smoothing]
     worst = raw.worst_step
     saved = None
     if artifacts is not None:
         saved = _save_worst(artifacts / who.model / f"{who.variant}-{_slug(seq.name)}", seq, m.raw, worst)
+    methods = [
+        SmoothedStability(
+            method=k,  # type: ignore[arg-type]  # one of METHODS
+            flicker=round(st.flicker, 5),
+            temporal_iou=round(st.temporal_iou, 5),
+            miou=None if st.miou is None else round(st.miou, 5),
+            lag_frames=lag_frames(raw, st, seq.event_frame),
+            ms_per_frame=round(float(np.median(m.ms[k])), 4) if m.ms[k] else None,
+        )
+        for k, st in by_method.items()
+    ]
     return VideoRecord(
         model=who.model,
         variant=who.variant,
         runtime=who.runtime,
         sequence=seq.name,
-        source="labelled photo under known camera motion" if seq.from_first else "clip",
+        source="labelled photo under known motion" if seq.from_first else "clip",
+        kind=seq.kind if seq.from_first else "clip",
         frames=raw.frames,
         flicker=round(raw.flicker, 5),
         flicker_smoothed=round(sm.flicker, 5),
@@ -187,10 +229,12 @@ def _record(who: Subject, seq: FrameSequence, m: Masks, artifacts: Path | None) 
         temporal_iou_smoothed=round(sm.temporal_iou, 5),
         miou=None if raw.miou is None else round(raw.miou, 5),
         miou_smoothed=None if sm.miou is None else round(sm.miou, 5),
-        smoothing_ms_per_frame=round(float(np.median(m.smoothing_ms)), 4) if m.smoothing_ms else None,
+        smoothing_ms_per_frame=round(float(np.median(m.ms[smoothing])), 4) if m.ms[smoothing] else None,
         worst_frame=worst,
         worst_frame_changed=round(raw.changed_per_step[worst - 1], 5) if raw.changed_per_step else None,
         artifacts=saved,
+        smoothing=smoothing,
+        methods=methods,
     )
 
 
@@ -201,8 +245,9 @@ def _slug(name: str) -> str:
 def _judge(
     who: Subject, seqs: list[FrameSequence], predict: Predict, data: Manifest, artifacts: Path | None
 ) -> Iterator[VideoRecord]:
+    smoothing = app_spec(data).temporal.smoothing
     for seq in seqs:
-        yield _record(who, seq, masks(seq, predict, data), artifacts)
+        yield _record(who, seq, masks(seq, predict, data), artifacts, smoothing)
 
 
 def check_model(
@@ -253,7 +298,7 @@ def _smoothing_insns(ctx: DeviceContext, data: Manifest) -> int | None:
     is a warning, not a failed check (the masks are the check)."""
     pre = data.preprocess
     try:
-        return count_on_device(ctx, pre.height, pre.width, app_spec(data).temporal.params()).insns_per_frame
+        return count_on_device(ctx, pre.height, pre.width, app_spec(data).temporal).insns_per_frame
     except ToolkitError as e:
         log.warning("warning: the smoothing step was not counted on %s: %s", ctx.device.serial, e)
         return None

@@ -110,6 +110,24 @@ class LayerDiffRecord(Record):
     non_finite: int | None = Field(default=None, description="inf/NaN values in the variant's tensor (a failure)")
 
 
+class SmoothedStability(Record):
+    """One temporal method's masks on one sequence (benchmark/parity/video_check.py)."""
+
+    method: Literal["gated_ema", "motion_fusion", "dis_fusion"] = Field(
+        description="gated_ema and motion_fusion: the demo's steps (model_spec.json temporal); dis_fusion: OpenCV DIS "
+        "optical-flow fusion as PP-HumanSeg's deployment does it, on the host only"
+    )
+    flicker: float
+    temporal_iou: float
+    miou: float | None = None
+    lag_frames: int | None = Field(
+        default=None,
+        description="after the sequence's sudden change: frames until the mask's mIoU is back within 0.5 pt of the "
+        "unsmoothed mask's (0: at once; the frames left when it never is)",
+    )
+    ms_per_frame: float | None = Field(default=None, description="the Python step's own time per frame (median)")
+
+
 class VideoRecord(Record):
     """Temporal stability of one model x variant on one frame sequence (benchmark/parity/video.py), with and without
     the temporal smoothing of model_spec.json."""
@@ -137,6 +155,9 @@ class VideoRecord(Record):
     artifacts: dict[str, str] | None = Field(
         default=None, description="PNG files of that frame: input, previous (compensated) and current mask"
     )
+    kind: str = Field(default="camera motion", description="the sequence's kind (benchmark/parity/sequences.py)")
+    smoothing: str = Field(default="gated_ema", description="the spec's method, which the *_smoothed fields are")
+    methods: list[SmoothedStability] = Field(default_factory=list, description="every method on the same masks")
 
 
 def by_variant(records: Iterable[VideoRecord]) -> dict[tuple[str, str], list[VideoRecord]]:

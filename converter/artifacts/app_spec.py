@@ -11,7 +11,8 @@ from pydantic import Field
 
 from converter.base import atomic_files
 from converter.base.strict import Strict
-from converter.images.temporal import SmoothingParams
+from converter.images.motion_fusion import FusionParams, MotionFusion
+from converter.images.temporal import GatedEma, SmoothingParams, Temporal, TemporalSmoother
 from converter.schema.manifest_types import Manifest
 
 SPEC_NAME = "model_spec.json"
@@ -42,16 +43,38 @@ class SpecOutput(Strict):
     foreground_class: int = 1
 
 
-class SpecTemporal(Strict):
-    """Temporal smoothing of a video's probabilities (converter/images/temporal.py; the Java core's
-    TemporalSmoother): a gated exponential moving average."""
+class SpecFusion(Strict):
+    """Motion-compensated fusion (converter/images/motion_fusion.py; the Java core's MotionFusion)."""
 
-    smoothing: Literal["gated_ema"] = "gated_ema"
+    alpha: float = FusionParams().alpha
+    gate: float = FusionParams().gate
+    coarse: int = FusionParams().coarse
+    search: int = FusionParams().search
+    cut: float = FusionParams().cut
+    tile: int = FusionParams().tile
+
+    def params(self) -> FusionParams:
+        return FusionParams(**self.model_dump())
+
+
+class SpecTemporal(Strict):
+    """Temporal smoothing of a video's probabilities. `smoothing` names the step the demo runs: motion_fusion
+    (`fusion`'s parameters) or the older gated_ema (converter/images/temporal.py, the Java core's TemporalSmoother;
+    `alpha`, `gate`)."""
+
+    smoothing: Literal["gated_ema", "motion_fusion"] = "motion_fusion"
     alpha: float = SmoothingParams().alpha
     gate: float = SmoothingParams().gate
+    fusion: SpecFusion = SpecFusion()
 
     def params(self) -> SmoothingParams:
         return SmoothingParams(alpha=self.alpha, gate=self.gate)
+
+    def stepper(self) -> Temporal:
+        """A fresh stream's step, as the spec names it: step(prob, rgb at model size) -> smoothed prob."""
+        if self.smoothing == "motion_fusion":
+            return MotionFusion(self.fusion.params())
+        return GatedEma(TemporalSmoother(self.params()))
 
 
 class SpecFile(Strict):

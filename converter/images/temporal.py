@@ -16,7 +16,7 @@ Every quantity is float32 and the operations are in this order, so the Java core
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -63,3 +63,20 @@ class TemporalSmoother:
             out = np.asarray(w * p + (np.float32(1.0) - w) * self.prev_s, np.float32)
         self.prev_y, self.prev_s = yy, out
         return out
+
+
+class Temporal(Protocol):
+    """One stream's temporal step, whichever the spec names: the frame's probability and the frame itself (RGB uint8
+    at the model's input size) in, the smoothed probability out."""
+
+    def step(self, prob: NDArray[Any], rgb: NDArray[Any]) -> NDArray[np.float32]: ...
+
+
+@dataclass
+class GatedEma:
+    """The gated EMA behind the Temporal interface: it reads the frame's luminance."""
+
+    smoother: TemporalSmoother
+
+    def step(self, prob: NDArray[Any], rgb: NDArray[Any]) -> NDArray[np.float32]:
+        return self.smoother.step(prob, luminance(rgb))

@@ -6,6 +6,7 @@ import com.baidu.paddle.lite.PowerMode;
 import com.baidu.paddle.lite.Tensor;
 import com.pplite.humanseg.core.MaskDecoder;
 import com.pplite.humanseg.core.ModelSpec;
+import com.pplite.humanseg.core.MotionFusion;
 import com.pplite.humanseg.core.Preprocessor;
 import com.pplite.humanseg.core.Resize;
 import com.pplite.humanseg.core.TemporalSmoother;
@@ -40,6 +41,7 @@ final class Segmenter {
     private final MaskDecoder decoder;
     private final PaddlePredictor predictor;
     private final TemporalSmoother smoother;
+    private final MotionFusion fusion;
 
     /** powerMode: a PowerMode name such as LITE_POWER_HIGH (an unknown name is an IllegalArgumentException). */
     Segmenter(ModelSpec spec, String modelPath, int threads, String powerMode) {
@@ -47,6 +49,7 @@ final class Segmenter {
         this.preprocessor = new Preprocessor(spec);
         this.decoder = new MaskDecoder(spec);
         this.smoother = new TemporalSmoother(spec);  // model_spec.json's "temporal", as the Python reference
+        this.fusion = spec.temporalSmoothing.equals("motion_fusion") ? new MotionFusion(spec) : null;
         MobileConfig config = new MobileConfig();
         config.setModelFromFile(modelPath);
         config.setThreads(threads);
@@ -92,8 +95,15 @@ final class Segmenter {
             long[] shape = out.shape();
             int classes = shape.length == 4 ? (int) shape[1] : 2;
             float[] prob = decoder.foregroundProbability(out.getFloatData(), classes);
-            float[] luma = Resize.bilinear(TemporalSmoother.luminance(argb), width, height, spec.width, spec.height);
-            alpha = decoder.alphaAtSize(smoother.step(prob, luma), width, height);
+            float[] smoothed;
+            if (fusion != null) {
+                int[] small = Resize.bilinearArgb(argb, width, height, spec.width, spec.height);
+                smoothed = fusion.step(prob, small, spec.width, spec.height);
+            } else {
+                float[] luma = Resize.bilinear(TemporalSmoother.luminance(argb), width, height, spec.width, spec.height);
+                smoothed = smoother.step(prob, luma);
+            }
+            alpha = decoder.alphaAtSize(smoothed, width, height);
         }
         return new Result(alpha, pre, inference, msSince(t2));
     }

@@ -26,6 +26,15 @@ public final class ModelSpec {
     public final float temporalAlpha;
     /** Luminance change (0..1) from which a pixel counts as moving and is not smoothed. */
     public final float temporalGate;
+    /** "gated_ema" or "motion_fusion": the temporal step the Python reference names (model_spec.json). */
+    public final String temporalSmoothing;
+    /** temporal.fusion: MotionFusion's parameters (doubles and ints, as the Python reference reads them). */
+    public final double fusionAlpha;
+    public final double fusionGate;
+    public final int fusionCoarse;
+    public final int fusionSearch;
+    public final double fusionCut;
+    public final int fusionTile;
 
     private ModelSpec(Map<String, Object> root) {
         int version = integer(root, "schema_version");
@@ -70,14 +79,26 @@ public final class ModelSpec {
         }
         foregroundClass = out.containsKey("foreground_class") ? integer(out, "foreground_class") : 1;
         Map<String, Object> temporal = root.containsKey("temporal") ? map(root, "temporal") : null;
-        if (temporal != null && temporal.containsKey("smoothing") && !text(temporal, "smoothing").equals("gated_ema")) {
-            throw new IllegalArgumentException("model_spec.json: temporal.smoothing must be gated_ema");
+        temporalSmoothing = temporal != null && temporal.containsKey("smoothing") ? text(temporal, "smoothing")
+                : "gated_ema";
+        if (!temporalSmoothing.equals("gated_ema") && !temporalSmoothing.equals("motion_fusion")) {
+            throw new IllegalArgumentException("model_spec.json: temporal.smoothing must be gated_ema or motion_fusion");
         }
         temporalAlpha = temporal != null && temporal.containsKey("alpha") ? (float) number(temporal, "alpha") : 0.5f;
         temporalGate = temporal != null && temporal.containsKey("gate") ? (float) number(temporal, "gate") : 0.08f;
         if (!(temporalAlpha > 0f && temporalAlpha <= 1f) || !(temporalGate > 0f)) {
             throw new IllegalArgumentException("model_spec.json: temporal.alpha must be in (0, 1] and temporal.gate > 0");
         }
+        Map<String, Object> fusion = temporal != null && temporal.containsKey("fusion") ? map(temporal, "fusion") : null;
+        if (fusion == null && temporalSmoothing.equals("motion_fusion")) {
+            throw new IllegalArgumentException("model_spec.json: temporal.smoothing motion_fusion needs temporal.fusion");
+        }
+        fusionAlpha = fusion != null ? number(fusion, "alpha") : 0;
+        fusionGate = fusion != null ? number(fusion, "gate") : 0;
+        fusionCoarse = fusion != null ? integer(fusion, "coarse") : 0;
+        fusionSearch = fusion != null ? integer(fusion, "search") : 0;
+        fusionCut = fusion != null ? number(fusion, "cut") : 0;
+        fusionTile = fusion != null ? integer(fusion, "tile") : 0;
     }
 
     public static ModelSpec parse(String json) {
