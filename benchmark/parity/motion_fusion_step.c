@@ -99,8 +99,7 @@ static int solve(double a[NC][NC + 1], double *x) {
 typedef struct {
     int h, w, ch, cw;
     int32_t *prev_l, *cur_l, *half_c, *half_p;
-    float *prev_s, *wcell;
-    int64_t *cols, *it;
+    float *prev_s, *wcell, *wrows;
     int started;
 } State;
 
@@ -115,24 +114,30 @@ static void tile_shift(const double *p, int u, int v, double xm, double ym, int 
     *my = (float)(f * (v + dy));
 }
 
-static void fuse_tile(float *out, const float *prev, const float *prob, const float *wcell, const int *cxi, int h,
-                      int w, int cw, int by0, int by1, int bx0, int bx1, float mx, float my, int f, int ch) {
+static void fuse_row(float *restrict o, const float *restrict p, const float *restrict s0, const float *restrict s1,
+                     const float *restrict ww, int n, float w00, float w01, float w10, float w11) {
+    for (int x = 0; x < n; x++) {
+        float t = w00 * s0[x] + w01 * s0[x + 1] + w10 * s1[x] + w11 * s1[x + 1];
+        o[x] = ww[x] * p[x] + (1.0f - ww[x]) * t;
+    }
+}
+
+/* wrow: per pixel of the image row band the weight of its cell (expanded once per row of cells) */
+static void fuse_tile(float *out, const float *prev, const float *prob, const float *wrows, int h, int w, int by0,
+                      int by1, int bx0, int bx1, float mx, float my, int f) {
     float ndx = -mx, ndy = -my;
     int ix = (int)floorf(ndx), iy = (int)floorf(ndy);
     float fx = ndx - (float)ix, fy = ndy - (float)iy;
     float w00 = (1.0f - fy) * (1.0f - fx), w01 = (1.0f - fy) * fx, w10 = fy * (1.0f - fx), w11 = fy * fx;
     int y0 = by0 > -iy ? by0 : -iy, y1 = by1 < h - 1 - iy ? by1 : h - 1 - iy;
     int x0 = bx0 > -ix ? bx0 : -ix, x1 = bx1 < w - 1 - ix ? bx1 : w - 1 - ix;
+    if (x1 <= x0) return;
     for (int y = y0; y < y1; y++) {
         const float *s0 = prev + (long)(y + iy) * w + ix, *s1 = s0 + w;
-        int cy = y / f < ch - 1 ? y / f : ch - 1;
-        const float *wr = wcell + cy * cw;
-        for (int x = x0; x < x1; x++) {
-            float t = w00 * s0[x] + w01 * s0[x + 1] + w10 * s1[x] + w11 * s1[x + 1];
-            float ww = wr[cxi[x]];
-            out[(long)y * w + x] = ww * prob[(long)y * w + x] + (1.0f - ww) * t;
-        }
+        fuse_row(out + (long)y * w + x0, prob + (long)y * w + x0, s0 + x0, s1 + x0, wrows + (long)(y - by0) * w + x0,
+                 x1 - x0, w00, w01, w10, w11);
     }
+    (void)f;
 }
 
 static void step(State *st, const Params *pr, const unsigned char *rgb, const float *prob, float *out, const int *cxi) {
@@ -150,26 +155,46 @@ static void step(State *st, const Params *pr, const unsigned char *rgb, const fl
         long n = (y1 > y0 && x1 > x0) ? (long)(y1 - y0) * (x1 - x0) : 0;
         if (n >= 16) {
             const int32_t *c = st->cur_l, *pv = st->prev_l;
+            /* the normal equations from integer sums; any order gives the same integers, so rows are summed with
+             * the powers of X and multiplied by those of Y at the row's end (a quarter of the products) */
             int64_t ata[NC][NC] = {{0}}, atb[NC] = {0};
-            long k = 0;
-            for (int y = y0; y < y1; y++)
-                for (int x = x0; x < x1; x++, k++) {
-                    int64_t ls = pv[(y - v) * cw + (x - u)];
-                    int64_t gx = (int64_t)c[y * cw + x + 1] - c[y * cw + x - 1] + pv[(y - v) * cw + (x - u) + 1] -
-                                 pv[(y - v) * cw + (x - u) - 1];
-                    int64_t gy = (int64_t)c[(y + 1) * cw + x] - c[(y - 1) * cw + x] + pv[(y - v + 1) * cw + (x - u)] -
-                                 pv[(y - v - 1) * cw + (x - u)];
-                    int64_t xs = x - cw / 2, ys = y - ch / 2;
-                    int64_t *j = st->cols + k * NC;
-                    j[0] = gx; j[1] = gx * xs; j[2] = gx * ys; j[3] = gy; j[4] = gy * xs; j[5] = gy * ys;
-                    j[6] = ls; j[7] = ls * xs; j[8] = ls * ys; j[9] = 1;
-                    int64_t it = (int64_t)c[y * cw + x] - ls;
-                    st->it[k] = it;
-                    for (int a = 0; a < NC; a++) {
-                        atb[a] += j[a] * it;
-                        for (int b = 0; b < NC; b++) ata[a][b] += j[a] * j[b];
+            for (int y = y0; y < y1; y += 2) { /* every second row, as the reference */
+                int64_t q[10][3] = {{0}}, r[4][2] = {{0}};
+                int64_t ys = y - ch / 2;
+                for (int x = x0; x < x1; x++) {
+                    int s = (y - v) * cw + (x - u);
+                    int64_t ls = pv[s];
+                    int64_t gx = (int64_t)c[y * cw + x + 1] - c[y * cw + x - 1] + pv[s + 1] - pv[s - 1];
+                    int64_t gy = (int64_t)c[(y + 1) * cw + x] - c[(y - 1) * cw + x] + pv[s + cw] - pv[s - cw];
+                    int64_t it = (int64_t)c[y * cw + x] - ls, xs = x - cw / 2, x2 = xs * xs;
+                    int64_t g[4] = {gx, gy, ls, 1};
+                    int k = 0;
+                    for (int a = 0; a < 4; a++)
+                        for (int b = a; b < 4; b++, k++) {
+                            int64_t pr = g[a] * g[b];
+                            q[k][0] += pr;
+                            q[k][1] += pr * xs;
+                            q[k][2] += pr * x2;
+                        }
+                    for (int a = 0; a < 4; a++) {
+                        r[a][0] += g[a] * it;
+                        r[a][1] += g[a] * it * xs;
                     }
                 }
+                /* column i = (base a, power m): m 0 -> 1, 1 -> X, 2 -> Y; the constant column is (3, 0) */
+                static const int base[NC] = {0, 0, 0, 1, 1, 1, 2, 2, 2, 3}, pw[NC] = {0, 1, 2, 0, 1, 2, 0, 1, 2, 0};
+                for (int i = 0; i < NC; i++) {
+                    for (int j = 0; j < NC; j++) {
+                        int a = base[i] < base[j] ? base[i] : base[j], b = base[i] < base[j] ? base[j] : base[i];
+                        int k = a * 4 - a * (a - 1) / 2 + (b - a);
+                        int nx = (pw[i] == 1) + (pw[j] == 1), ny = (pw[i] == 2) + (pw[j] == 2);
+                        int64_t yp = ny == 0 ? 1 : ny == 1 ? ys : ys * ys;
+                        ata[i][j] += q[k][nx] * yp;
+                    }
+                    int64_t yp = pw[i] == 2 ? ys : 1;
+                    atb[i] += r[base[i]][pw[i] == 1] * yp;
+                }
+            }
             double m[NC][NC + 1], p[NC] = {0};
             for (int a = 0; a < NC; a++) {
                 for (int b = 0; b < NC; b++) m[a][b] = (double)ata[a][b];
@@ -180,26 +205,47 @@ static void step(State *st, const Params *pr, const unsigned char *rgb, const fl
                 if (!isfinite(p[a])) memset(p, 0, sizeof p);
             long unexplained = 0;
             for (long i = 0; i < (long)ch * cw; i++) st->wcell[i] = 1.0f;
-            k = 0;
-            for (int y = y0; y < y1; y++)
-                for (int x = x0; x < x1; x++, k++) {
-                    const int64_t *j = st->cols + k * NC;
-                    double pred = (double)j[0] * p[0];
-                    for (int a = 1; a < NC; a++) pred = pred + (double)j[a] * p[a];
-                    double ratio = fabs((double)st->it[k] - pred) / (1020.0 * pr->gate);
+            double lim = 1020.0 * pr->gate;
+            for (int y = y0; y < y1; y++) {
+                double ys = (double)(y - ch / 2);
+                double bx = p[0] + p[2] * ys, by = p[3] + p[5] * ys, bl = p[6] + p[8] * ys;
+                for (int x = x0; x < x1; x++) {
+                    int s = (y - v) * cw + (x - u);
+                    double xs = (double)(x - cw / 2);
+                    int64_t ls = pv[s];
+                    int64_t gx = (int64_t)c[y * cw + x + 1] - c[y * cw + x - 1] + pv[s + 1] - pv[s - 1];
+                    int64_t gy = (int64_t)c[(y + 1) * cw + x] - c[(y - 1) * cw + x] + pv[s + cw] - pv[s - cw];
+                    double pred = (((double)gx * (bx + p[1] * xs) + (double)gy * (by + p[4] * xs)) +
+                                   (double)ls * (bl + p[7] * xs)) + p[9];
+                    double ratio = fabs((double)((int64_t)c[y * cw + x] - ls) - pred) / lim;
                     if (ratio > 1.0) ratio = 1.0;
                     if (ratio >= 1.0) unexplained++;
                     st->wcell[y * cw + x] = (float)(pr->alpha + (1.0 - pr->alpha) * ratio);
                 }
+            }
             if (!(unexplained > pr->cut * n)) {
                 int t = pr->tile;
-                for (int by = 0; by < h; by += t)
+                for (int by = 0; by < h; by += t) {
+                    int by1 = by + t < h ? by + t : h;
+                    for (int y = by; y < by1; y++) { /* the band's weights per pixel: one cell row expanded once */
+                        int cy = y / f < ch - 1 ? y / f : ch - 1;
+                        float *row = st->wrows + (long)(y - by) * w;
+                        if (y > by && (y - 1) / f == y / f) {
+                            memcpy(row, row - w, sizeof(float) * w);
+                            continue;
+                        }
+                        const float *wc = st->wcell + cy * cw;
+                        for (int cx = 0; cx < cw; cx++)
+                            for (int k = 0; k < f; k++) row[cx * f + k] = wc[cx];
+                        for (int x = cw * f; x < w; x++) row[x] = wc[cw - 1];
+                    }
                     for (int bx = 0; bx < w; bx += t) {
-                        int by1 = by + t < h ? by + t : h, bx1 = bx + t < w ? bx + t : w;
+                        int bx1 = bx + t < w ? bx + t : w;
                         float mx, my;
                         tile_shift(p, u, v, (bx + bx1 - 1) / 2.0, (by + by1 - 1) / 2.0, f, ch, cw, &mx, &my);
-                        fuse_tile(out, st->prev_s, prob, st->wcell, cxi, h, w, cw, by, by1, bx, bx1, mx, my, f, ch);
+                        fuse_tile(out, st->prev_s, prob, st->wrows, h, w, by, by1, bx, bx1, mx, my, f);
                     }
+                }
             }
         }
     }
@@ -222,7 +268,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     long n = (long)h * w;
-    State st = {h, w, h / pr.coarse, w / pr.coarse, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    State st = {h, w, h / pr.coarse, w / pr.coarse, 0, 0, 0, 0, 0, 0, 0, 0};
     long cells = (long)st.ch * st.cw;
     st.prev_l = malloc(sizeof(int32_t) * cells);
     st.cur_l = malloc(sizeof(int32_t) * cells);
@@ -230,8 +276,7 @@ int main(int argc, char **argv) {
     st.half_p = malloc(sizeof(int32_t) * cells);
     st.prev_s = malloc(sizeof(float) * n);
     st.wcell = malloc(sizeof(float) * cells);
-    st.cols = malloc(sizeof(int64_t) * NC * cells);
-    st.it = malloc(sizeof(int64_t) * cells);
+    st.wrows = malloc(sizeof(float) * (long)pr.tile * w);
     int *cxi = malloc(sizeof(int) * w);
     for (int x = 0; x < w; x++) cxi[x] = x / pr.coarse < st.cw - 1 ? x / pr.coarse : st.cw - 1;
     unsigned char *rgb = malloc(2 * 3 * n);

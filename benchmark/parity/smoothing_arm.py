@@ -1,9 +1,9 @@
-"""The temporal smoothing step's cost on the ARM emulated phone, in guest instructions per frame.
+"""The temporal step's cost on the ARM emulated phone, in guest instructions per frame.
 
-The demo runs the step in Java (core/TemporalSmoother), which cannot run here; smoothing_step.c beside this file is
-the same float32 arithmetic in C, cross-compiled for aarch64 with the host's aarch64-linux-gnu-gcc (-O2, no fused
+The demo runs the step in Java (core/MotionFusion, or core/TemporalSmoother for gated_ema), which cannot run here;
+motion_fusion_step.c and smoothing_step.c beside this file are the same arithmetic in C, cross-compiled for aarch64 with the host's aarch64-linux-gnu-gcc (-O3, no fused
 multiply-add, static) into build/arm-tools/ on first use. On the device it runs under `insncount` twice, with 1 and
-with 1 + STEPS steps on the model's input size; the difference over STEPS is one frame's luminance and blend. Its
+with 1 + STEPS steps on the model's input size; the difference over STEPS is one frame's step. Its
 output is compared with the Python smoother's on the same frames, so the counted program is known to compute the step.
 A count is a deterministic proxy for ARM work, not a phone latency; the ART-compiled Java will not match it exactly."""
 
@@ -32,6 +32,8 @@ FUSION_SOURCE = Path(__file__).with_name("motion_fusion_step.c")
 CACHE = Path(__file__).resolve().parents[2] / "build" / "arm-tools"
 CROSS_GCC = "aarch64-linux-gnu-gcc"
 STEPS = 4  # frames counted beyond the first
+# -O3: gcc's vectorizer on the per-pixel loops, as ART's loop vectorizer would; no fused multiply-add, as in Java
+CFLAGS = ("-O3", "-ffp-contract=off", "-static", "-Wall")
 
 
 class SmoothingCountError(ToolkitError):
@@ -53,7 +55,7 @@ class SmoothingCount:
 
 def smoothing_binary(cache: Path = CACHE, timeout_s: float = 120, source: Path = SOURCE) -> Path:
     """The aarch64 build of a step's C source, compiled now if this source version has not been."""
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256(source.read_bytes() + " ".join(CFLAGS).encode()).hexdigest()[:12]
     out = cache / f"{source.stem}-{digest}"
     if out.is_file():
         return out
@@ -66,7 +68,7 @@ def smoothing_binary(cache: Path = CACHE, timeout_s: float = 120, source: Path =
     cache.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".{os.getpid()}.tmp")  # two processes may build at once
     r = process.run(
-        [gcc, "-O2", "-ffp-contract=off", "-static", "-Wall", "-o", str(tmp), str(source), "-lm"], timeout_s=timeout_s
+        [gcc, *CFLAGS, "-o", str(tmp), str(source), "-lm"], timeout_s=timeout_s
     )
     if r.returncode != 0 or not tmp.is_file():
         tmp.unlink(missing_ok=True)

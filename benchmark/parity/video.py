@@ -50,6 +50,7 @@ class FrameSequence:
     labels: list[NDArray[Any] | None]
     from_first: list[NDArray[Any]] = field(default_factory=list)  # 2x3 affine, frame 0 -> frame t
     person_from_first: list[NDArray[Any]] = field(default_factory=list)  # the person's own, when it moves apart
+    flows: list[NDArray[Any]] = field(default_factory=list)  # a clip's estimated motion: per t >= 1, t -> t-1
     kind: str = "camera motion"
     event_frame: int | None = None  # a sudden shift or change at this frame, when the sequence has one
 
@@ -63,6 +64,8 @@ class FrameSequence:
         """Frame t-1's mask carried to frame t, and where that is defined. When the person moves apart from the
         background, mask pixels near frame t-1's true person follow the person, the rest follow the camera; the
         background the person uncovers was not visible before, so it is not defined."""
+        if self.flows and t >= 1:
+            return _follow(mask, self.flows[t - 1])
         if not self.person_from_first or t < 1 or self.labels[t - 1] is None:
             return compensate(mask, self.step(t))
         person = self.labels[t - 1]
@@ -77,6 +80,24 @@ class FrameSequence:
         moved = np.where(cover, fg, bg)
         valid = np.where(cover, fg_valid, bg_valid & ~left)
         return moved, valid
+
+
+def estimate_flows(frames: Sequence[NDArray[Any]]) -> list[NDArray[Any]]:
+    """A clip's motion, estimated: for each frame t >= 1, where each of its pixels was in frame t-1 (OpenCV's DIS
+    optical flow, medium preset, at the clip's own resolution). An estimate, not the truth: it lets flicker on a clip
+    count what changed beyond the motion, as on the labelled sequences."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
+    grey = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
+    return [np.asarray(dis.calc(grey[t], grey[t - 1], None), np.float32) for t in range(1, len(grey))]
+
+
+def _follow(mask: NDArray[Any], flow: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+    h, w = mask.shape
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    mx, my = xs + flow[..., 0], ys + flow[..., 1]
+    moved = cv2.remap(mask.astype(np.uint8), mx, my, cv2.INTER_NEAREST, borderValue=(0,))
+    valid = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+    return moved.astype(bool), valid
 
 
 def _between(from_first: list[NDArray[Any]], t: int) -> NDArray[Any]:

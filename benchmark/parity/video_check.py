@@ -33,7 +33,7 @@ from benchmark.parity.dis_fusion import DisFusion
 from benchmark.parity.ncnn_device import ncnn_runner_on_device
 from benchmark.parity.sequences import make_sequence
 from benchmark.parity.smoothing_arm import count_on_device
-from benchmark.parity.video import CameraMotion, FrameSequence, Stability, stability
+from benchmark.parity.video import CameraMotion, FrameSequence, Stability, estimate_flows, stability
 from benchmark.records.rows import SmoothedStability, VideoRecord
 from converter.artifacts import manifest
 from converter.artifacts.app_spec import AppSpec, app_spec
@@ -87,7 +87,7 @@ def read_clip(path: Path, max_frames: int) -> FrameSequence:
         raise VideoInputError(path, "no frame could be decoded (empty or truncated)")
     if len(frames) < 2:
         raise VideoInputError(path, "a single frame: stability needs at least 2")
-    return FrameSequence(path.name, frames, [None] * len(frames))
+    return FrameSequence(path.name, frames, [None] * len(frames), flows=estimate_flows(frames), kind="clip")
 
 
 def labelled_sequences(dataset: ImageSet, settings: VideoSettings) -> list[FrameSequence]:
@@ -220,8 +220,8 @@ def _record(who: Subject, seq: FrameSequence, m: Masks, artifacts: Path | None, 
         variant=who.variant,
         runtime=who.runtime,
         sequence=seq.name,
-        source="labelled photo under known motion" if seq.from_first else "clip",
-        kind=seq.kind if seq.from_first else "clip",
+        source="labelled photo under known motion" if seq.from_first else "clip (motion estimated by DIS flow)",
+        kind=seq.kind,
         frames=raw.frames,
         flicker=round(raw.flicker, 5),
         flicker_smoothed=round(sm.flicker, 5),

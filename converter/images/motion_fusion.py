@@ -8,15 +8,17 @@ Per frame, at the model's input resolution (H x W, the RGB the model was fed):
    its 2 x 2 centre pixels: L, (H // F) x (W // F), 0..1020. A 2 x 2 sum of L gives L2 at 1 / 2F.
 2. Global motion, integers only. The shift (u, v) of L2 that minimises the sum of absolute differences against the
    previous frame's L2 over a fixed inner region (a margin of `search` cells on every side), for |u|, |v| <= `search`;
-   then the same at L around (2u, 2v), +-1; then a parabola through the three sums on each axis gives the sub-cell
-   part (clamped to +-0.5). The frame moved by (dx, dy) = F (u + ox, v + oy) model pixels: cur(p) ~ prev(p - d).
-3. Where the motion explains the picture. The previous L, moved by the sub-cell shift (bilinear) and scaled by the
-   frame's overall brightness change (sum of L now / sum of L before), against the current L. Per cell
-   r = |L - g Lmoved| / 1020 and w = alpha + (1 - alpha) min(1, r / gate): the weight of the new probability. Cells
-   whose source is outside the previous frame get w = 1. When more than `cut` of the cells have r >= gate the
-   motion does not explain the frame (a scene cut, a large move beyond the search) and the step starts over: w = 1.
-4. Fusion. The previous fused probability moved by (dx, dy) (bilinear with four fixed weights), and
-   s = w P + (1 - w) T, with w of the pixel's cell (nearest); pixels whose source is outside take P.
+   then the same at L around (2u, 2v), +-1. One least-squares step (Lucas-Kanade, on every second row of cells,
+   integer sums solved in doubles) then gives an affine sub-cell move and a brightness change across the frame (gain
+   and offset, with a gradient). The frame moved by d(p) model pixels: cur(p) ~ prev(p - d(p)).
+3. Where the motion explains the picture: per cell, what the fitted move and brightness change leave of the
+   difference between the frames, r / 1020, and w = alpha + (1 - alpha) min(1, r / gate): the weight of the new
+   probability. Cells whose source is outside the previous frame get w = 1. When more than `cut` of the cells have
+   r >= gate the motion does not explain the frame (a scene cut, a move beyond the search) and the step starts
+   over: w = 1.
+4. Fusion. The previous fused probability moved tile by tile (`tile` pixels square; the affine move at the tile's
+   centre; bilinear with four fixed weights), and s = w P + (1 - w) T, with w of the pixel's cell (nearest); pixels
+   whose source is outside take P.
 
 Everything is integer or float32, in this order, so that Java and C compute the same values to rounding."""
 
@@ -141,11 +143,11 @@ class Region:
 
 
 def design(cur: NDArray[np.int32], prev: NDArray[np.int32], u: int, v: int, reg: Region) -> tuple[
-    NDArray[np.int64], NDArray[np.int64]
+    NDArray[np.int64], NDArray[np.int64], tuple[NDArray[np.int64], NDArray[np.int64]]
 ]:  # fmt: skip
     """Per cell of the region: the columns J (gx, gx X, gx Y, gy, gy X, gy Y, Ls, Ls X, Ls Y, 1) and It = L - Ls,
     integers. Ls is the previous L moved by (u, v); gx, gy the sums of both frames' central differences; X, Y the cell's
-    position from the centre cell (W // 2, H // 2)."""
+    position from the centre cell (W // 2, H // 2), returned as well."""
     c = cur.astype(np.int64)
     sh = np.zeros_like(c)
     h, w = c.shape
@@ -159,7 +161,7 @@ def design(cur: NDArray[np.int32], prev: NDArray[np.int32], u: int, v: int, reg:
     yy, xx = np.mgrid[y0:y1, x0:x1]
     xs, ys = (xx - w // 2).astype(np.int64), (yy - h // 2).astype(np.int64)
     cols = np.stack([gx, gx * xs, gx * ys, gy, gy * xs, gy * ys, ls, ls * xs, ls * ys, np.ones_like(ls)], axis=-1)
-    return cols.reshape(-1, NCOLS), (lc - ls).reshape(-1)
+    return cols.reshape(-1, NCOLS), (lc - ls).reshape(-1), (xs.reshape(-1), ys.reshape(-1))
 
 
 def solve(a: list[list[float]], b: list[float]) -> list[float] | None:
@@ -201,15 +203,23 @@ def refine(cols: NDArray[np.int64], it: NDArray[np.int64]) -> list[float]:
     return p
 
 
-def residual_weights(cols: NDArray[np.int64], it: NDArray[np.int64], p: list[float], params: FusionParams) -> tuple[
-    NDArray[np.float32], int
-]:  # fmt: skip
+def residual_weights(
+    cols: NDArray[np.int64],
+    it: NDArray[np.int64],
+    pos: tuple[NDArray[np.int64], NDArray[np.int64]],
+    p: list[float],
+    params: FusionParams,
+) -> tuple[NDArray[np.float32], int]:
     """Per cell of the region the weight of the new probability (float32), and how many cells the motion does not
-    explain (residual >= gate)."""
+    explain (residual >= gate). The prediction, in doubles and in this order:
+    ((gx ((p0 + p2 Y) + p1 X) + gy ((p3 + p5 Y) + p4 X)) + Ls ((p6 + p8 Y) + p7 X)) + p9."""
     f = cols.astype(np.float64)
-    pred = f[:, 0] * p[0]
-    for k in range(1, NCOLS):
-        pred = pred + f[:, k] * p[k]
+    gx, gy, ls = f[:, 0], f[:, 3], f[:, 6]
+    xs, ys = pos[0].astype(np.float64), pos[1].astype(np.float64)
+    ax = (p[0] + p[2] * ys) + p[1] * xs
+    ay = (p[3] + p[5] * ys) + p[4] * xs
+    al = (p[6] + p[8] * ys) + p[7] * xs
+    pred = ((gx * ax + gy * ay) + ls * al) + p[9]
     ratio = np.minimum(1.0, np.abs(it.astype(np.float64) - pred) / (1020.0 * params.gate))
     w = (params.alpha + (1.0 - params.alpha) * ratio).astype(np.float32)
     return w, int(np.count_nonzero(ratio >= 1.0))
@@ -293,9 +303,10 @@ class MotionFusion:
         reg = Region.of(lum.shape, u, v)
         if reg.cells < 16:
             return Motion(float(f * u), float(f * v), True, 1.0)
-        cols, it = design(lum, self.prev_l, u, v, reg)
-        p = refine(cols, it)
-        w_reg, unexplained = residual_weights(cols, it, p, prm)
+        cols, it, pos = design(lum, self.prev_l, u, v, reg)
+        rows = (pos[1] - pos[1][0]) % 2 == 0  # the least squares use every second row of the region: half the cost
+        p = refine(cols[rows], it[rows])
+        w_reg, unexplained = residual_weights(cols, it, pos, p, prm)
         centre = tile_shift(p, (u, v), ((pr.shape[1] - 1) / 2.0, (pr.shape[0] - 1) / 2.0), coarse=f, cells=lum.shape)
         motion = Motion(float(centre[0]), float(centre[1]), unexplained > prm.cut * reg.cells, unexplained / reg.cells)
         if motion.reset:

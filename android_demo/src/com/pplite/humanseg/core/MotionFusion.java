@@ -177,34 +177,31 @@ public final class MotionFusion {
         if (n < 16) {
             return;
         }
-        long[] cols = new long[n * NC];
-        long[] it = new long[n];
         long[][] ata = new long[NC][NC];
         long[] atb = new long[NC];
-        int k = 0;
-        for (int y = y0; y < y1; y++) {
-            for (int x = x0; x < x1; x++, k++) {
+        long[] j = new long[NC];
+        for (int y = y0; y < y1; y += 2) {  // the least squares use every second row, as the reference
+            for (int x = x0; x < x1; x++) {
                 int s = (y - v) * cw + (x - u);
                 long ls = pv[s];
                 long gx = (long) c[y * cw + x + 1] - c[y * cw + x - 1] + pv[s + 1] - pv[s - 1];
                 long gy = (long) c[(y + 1) * cw + x] - c[(y - 1) * cw + x] + pv[s + cw] - pv[s - cw];
                 long xs = x - cw / 2, ys = y - ch / 2;
-                int j = k * NC;
-                cols[j] = gx;
-                cols[j + 1] = gx * xs;
-                cols[j + 2] = gx * ys;
-                cols[j + 3] = gy;
-                cols[j + 4] = gy * xs;
-                cols[j + 5] = gy * ys;
-                cols[j + 6] = ls;
-                cols[j + 7] = ls * xs;
-                cols[j + 8] = ls * ys;
-                cols[j + 9] = 1;
-                it[k] = c[y * cw + x] - ls;
+                j[0] = gx;
+                j[1] = gx * xs;
+                j[2] = gx * ys;
+                j[3] = gy;
+                j[4] = gy * xs;
+                j[5] = gy * ys;
+                j[6] = ls;
+                j[7] = ls * xs;
+                j[8] = ls * ys;
+                j[9] = 1;
+                long it = c[y * cw + x] - ls;
                 for (int a = 0; a < NC; a++) {
-                    atb[a] += cols[j + a] * it[k];
+                    atb[a] += j[a] * it;
                     for (int bb = 0; bb < NC; bb++) {
-                        ata[a][bb] += cols[j + a] * cols[j + bb];
+                        ata[a][bb] += j[a] * j[bb];
                     }
                 }
             }
@@ -220,7 +217,7 @@ public final class MotionFusion {
         boolean bad = p == null || Math.abs(4.0 * p[0]) > 1.0 || Math.abs(4.0 * p[3]) > 1.0;
         if (!bad) {
             for (double q : p) {
-                bad |= !Double.isFinite(q);
+                bad |= Double.isNaN(q) || Double.isInfinite(q);  // Double.isFinite is API 24
             }
         }
         if (bad) {
@@ -229,15 +226,19 @@ public final class MotionFusion {
         float[] wcell = new float[ch * cw];
         java.util.Arrays.fill(wcell, 1.0f);
         long unexplained = 0;
-        k = 0;
+        double lim = 1020.0 * gate;
         for (int y = y0; y < y1; y++) {
-            for (int x = x0; x < x1; x++, k++) {
-                int j = k * NC;
-                double pred = (double) cols[j] * p[0];
-                for (int a = 1; a < NC; a++) {
-                    pred = pred + (double) cols[j + a] * p[a];
-                }
-                double ratio = Math.min(1.0, Math.abs((double) it[k] - pred) / (1020.0 * gate));
+            double ys = (double) (y - ch / 2);
+            double bx = p[0] + p[2] * ys, by = p[3] + p[5] * ys, bl = p[6] + p[8] * ys;
+            for (int x = x0; x < x1; x++) {
+                int s = (y - v) * cw + (x - u);
+                double xs = (double) (x - cw / 2);
+                long ls = pv[s];
+                long gx = (long) c[y * cw + x + 1] - c[y * cw + x - 1] + pv[s + 1] - pv[s - 1];
+                long gy = (long) c[(y + 1) * cw + x] - c[(y - 1) * cw + x] + pv[s + cw] - pv[s - cw];
+                double pred = (((double) gx * (bx + p[1] * xs) + (double) gy * (by + p[4] * xs))
+                        + (double) ls * (bl + p[7] * xs)) + p[9];
+                double ratio = Math.min(1.0, Math.abs((double) (c[y * cw + x] - ls) - pred) / lim);
                 if (ratio >= 1.0) {
                     unexplained++;
                 }
