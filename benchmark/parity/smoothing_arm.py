@@ -1,11 +1,12 @@
 """The temporal step's cost on the ARM emulated phone, in guest instructions per frame.
 
-The demo runs the step in Java (core/MotionFusion, or core/TemporalSmoother for gated_ema), which cannot run here;
-motion_fusion_step.c and smoothing_step.c beside this file are the same arithmetic in C, cross-compiled for aarch64 with the host's aarch64-linux-gnu-gcc (-O3, no fused
-multiply-add, static) into build/arm-tools/ on first use. On the device it runs under `insncount` twice, with 1 and
-with 1 + STEPS steps on the model's input size; the difference over STEPS is one frame's step. Its
-output is compared with the Python smoother's on the same frames, so the counted program is known to compute the step.
-A count is a deterministic proxy for ARM work, not a phone latency; the ART-compiled Java will not match it exactly."""
+The demo runs the step in Java (core/MotionFusion, or core/TemporalSmoother for gated_ema), which cannot run here.
+motion_fusion_step.c and smoothing_step.c beside this file are the same arithmetic in C, cross-compiled for aarch64
+with the host's aarch64-linux-gnu-gcc (-O3, no fused multiply-add, static) into build/arm-tools/ on first use. On the
+device the step runs under `insncount` twice, with 1 and with 1 + STEPS steps on the model's input size; the
+difference over STEPS is one frame's step. Its output is compared with the Python step's on the same frames, so the
+counted program is known to compute the step. A count is a deterministic proxy for ARM work, not a phone latency;
+the ART-compiled Java will not match it exactly."""
 
 from __future__ import annotations
 
