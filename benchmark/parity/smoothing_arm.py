@@ -68,9 +68,7 @@ def smoothing_binary(cache: Path = CACHE, timeout_s: float = 120, source: Path =
         )
     cache.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".{os.getpid()}.tmp")  # two processes may build at once
-    r = process.run(
-        [gcc, *CFLAGS, "-o", str(tmp), str(source), "-lm"], timeout_s=timeout_s
-    )
+    r = process.run([gcc, *CFLAGS, "-o", str(tmp), str(source), "-lm"], timeout_s=timeout_s)
     if r.returncode != 0 or not tmp.is_file():
         tmp.unlink(missing_ok=True)
         raise SmoothingCountError(f"{CROSS_GCC} could not build {source} (exit {r.returncode}): {r.tail(6)}")
