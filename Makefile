@@ -128,7 +128,7 @@ clip: $(STAMP)
 video-check: $(STAMP)
 	$(PY) -m benchmark video-check $(ZOO_ARGS) $(if $(PRECISIONS),--precision "$(PRECISIONS)") \
 		$(if $(VIDEO),--video "$(VIDEO)",--dataset "$(or $(DATASET),$(or $(DATA_DIR),../shared/data)/mini_supervisely_subset)") \
-		$(if $(FRAMES),--frames "$(FRAMES)") $(if $(SEQUENCES),--sequences "$(SEQUENCES)") $(if $(KINDS),--kinds "$(KINDS)") $(if $(REPORTS),--reports "$(REPORTS)")
+		$(if $(FRAMES),--frames "$(FRAMES)") $(if $(SEQUENCES),--sequences "$(SEQUENCES)") $(if $(KINDS),--kinds "$(KINDS)") $(if $(HOST_ONLY),--host-only) $(if $(REPORTS),--reports "$(REPORTS)")
 
 # Which full-int8 quantization keeps accuracy (desktop fake-quant; DATASET=labelled images, CALIB=photos)
 int8-study: $(STAMP)

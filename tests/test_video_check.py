@@ -74,6 +74,16 @@ def test_video_check_on_labelled_sequences_and_a_clip(  # type: ignore[no-untype
     assert f"| {fp32.smoothing_arm_insns_per_frame / 1e6:.2f} |" in section
     assert f"video_{HUMAN_V1}_fp16.png" in section and "motion fusion" in section and "DIS fusion (host)" in section
     assert f"| {HUMAN_V1} | fp16 | sudden shift | 1 | " in section
+    host = tmp_path / "host"  # the reference alone, every method, on this host: no phone
+    elsewhere = [a for a in common if a not in ("--reports", str(reports))] + ["--reports", str(host)]
+    assert main([*elsewhere, "--dataset", str(dataset), "--sequences", "1", "--kinds", "person,lighting",
+                 "--host-only"]) == 0  # fmt: skip
+    capsys.readouterr()
+    (host_file,) = host.glob("video-*.json")
+    alone = read_as(host_file, VideoRun).records
+    assert [(r.variant, r.kind) for r in alone] == [
+        ("reference", "person moves against the background"), ("reference", "lighting changes")]  # fmt: skip
+    assert all(r.smoothing_arm_insns_per_frame is None and len(r.methods) == 3 for r in alone)
     clip = _clip(tmp_path / "clip.mp4", 4)
     assert main([*common, "--video", str(clip)]) == 0
     capsys.readouterr()

@@ -43,6 +43,12 @@ def add_video_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f"kinds of labelled sequences: {', '.join(KINDS)} (camera,sudden; KINDS=)",
     )
     add_phone_arg(p, "sd855-arm", env=False)
+    p.add_argument(
+        "--host-only",
+        action="store_true",
+        default=os.environ.get("HOST_ONLY") == "1",
+        help="the desktop reference alone, every method on this host: no ARM phone (HOST_ONLY=1)",
+    )
     p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
 
 
@@ -58,7 +64,9 @@ def _kinds(text: str) -> tuple[str, ...]:
 
 def _settings(args: argparse.Namespace) -> VideoSettings:
     motion = CameraMotion(frames=args.frames)
-    return VideoSettings(phone=args.phone, sequences=args.sequences, motion=motion, kinds=_kinds(args.kinds))
+    return VideoSettings(
+        phone=args.phone, sequences=args.sequences, motion=motion, kinds=_kinds(args.kinds), host_only=args.host_only
+    )
 
 
 def _print(records: list[VideoRecord]) -> None:
@@ -94,7 +102,8 @@ def check_video(args: argparse.Namespace) -> VideoCommand:
         images = preflight.image_inputs(dataset=args.dataset)
         assert images is not None
         seqs = labelled_sequences(images, settings)
-    preflight.arm_phone(args.phone)
+    if not args.host_only:
+        preflight.arm_phone(args.phone)
     output_dir(args.reports, "--reports")
     precisions = list(args.precision or ("fp32", "fp16", "int8"))
     return VideoCommand(model_choice(args, precisions=tuple(precisions)), seqs, settings, precisions, args.reports)

@@ -20,18 +20,22 @@ typedef struct {
     int coarse, search, tile;
 } Params;
 
-static void coarse_luma(const unsigned char *rgb, int h, int w, int f, int32_t *out, int ch, int cw) {
-    int o = f / 2 - 1;
-    for (int cy = 0; cy < ch; cy++)
+/* per cell the sum of the integer luma of its f x f pixels, scaled to 4 pixels: (4 sum + f*f/2) / (f*f); rows are
+ * summed column by column first (a loop the compiler vectorizes), then each cell's f columns */
+static void coarse_luma(const unsigned char *rgb, int h, int w, int f, int32_t *out, int ch, int cw, int32_t *acc) {
+    (void)h;
+    for (int cy = 0; cy < ch; cy++) {
+        for (int x = 0; x < cw * f; x++) acc[x] = 0;
+        for (int a = 0; a < f; a++) {
+            const unsigned char *p = rgb + 3 * (long)(f * cy + a) * w;
+            for (int x = 0; x < cw * f; x++) acc[x] += (77 * p[3 * x] + 150 * p[3 * x + 1] + 29 * p[3 * x + 2]) >> 8;
+        }
         for (int cx = 0; cx < cw; cx++) {
             int32_t t = 0;
-            for (int a = 0; a < 2; a++)
-                for (int b = 0; b < 2; b++) {
-                    const unsigned char *p = rgb + 3 * ((long)(f * cy + o + a) * w + (f * cx + o + b));
-                    t += (77 * p[0] + 150 * p[1] + 29 * p[2]) >> 8;
-                }
-            out[cy * cw + cx] = t;
+            for (int b = 0; b < f; b++) t += acc[cx * f + b];
+            out[cy * cw + cx] = (4 * t + f * f / 2) / (f * f);
         }
+    }
 }
 
 static void halve(const int32_t *l, int h, int w, int32_t *out) {
@@ -100,6 +104,7 @@ typedef struct {
     int h, w, ch, cw;
     int32_t *prev_l, *cur_l, *half_c, *half_p;
     float *prev_s, *wcell, *wrows;
+    int32_t *acc;
     int started;
 } State;
 
@@ -142,7 +147,7 @@ static void fuse_tile(float *out, const float *prev, const float *prob, const fl
 
 static void step(State *st, const Params *pr, const unsigned char *rgb, const float *prob, float *out, const int *cxi) {
     int h = st->h, w = st->w, ch = st->ch, cw = st->cw, f = pr->coarse;
-    coarse_luma(rgb, h, w, f, st->cur_l, ch, cw);
+    coarse_luma(rgb, h, w, f, st->cur_l, ch, cw, st->acc);
     memcpy(out, prob, sizeof(float) * h * w);
     if (st->started) {
         int u2 = 0, v2 = 0, u = 0, v = 0, r = pr->search;
@@ -250,7 +255,6 @@ static void step(State *st, const Params *pr, const unsigned char *rgb, const fl
         }
     }
     memcpy(st->prev_l, st->cur_l, sizeof(int32_t) * ch * cw);
-    memcpy(st->prev_s, out, sizeof(float) * h * w);
     st->started = 1;
 }
 
@@ -268,7 +272,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     long n = (long)h * w;
-    State st = {h, w, h / pr.coarse, w / pr.coarse, 0, 0, 0, 0, 0, 0, 0, 0};
+    State st = {h, w, h / pr.coarse, w / pr.coarse, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     long cells = (long)st.ch * st.cw;
     st.prev_l = malloc(sizeof(int32_t) * cells);
     st.cur_l = malloc(sizeof(int32_t) * cells);
@@ -277,6 +281,7 @@ int main(int argc, char **argv) {
     st.prev_s = malloc(sizeof(float) * n);
     st.wcell = malloc(sizeof(float) * cells);
     st.wrows = malloc(sizeof(float) * (long)pr.tile * w);
+    st.acc = malloc(sizeof(int32_t) * w);
     int *cxi = malloc(sizeof(int) * w);
     for (int x = 0; x < w; x++) cxi[x] = x / pr.coarse < st.cw - 1 ? x / pr.coarse : st.cw - 1;
     unsigned char *rgb = malloc(2 * 3 * n);
@@ -293,9 +298,14 @@ int main(int argc, char **argv) {
             return 1;
         }
     fclose(in);
-    for (long t = 0; t < steps; t++) step(&st, &pr, rgb + 3 * n * (t % 2), prob + n * (t % 2), out, cxi);
+    for (long t = 0; t < steps; t++) {
+        step(&st, &pr, rgb + 3 * n * (t % 2), prob + n * (t % 2), out, cxi);
+        float *kept = st.prev_s; /* the fused map becomes the state without a copy */
+        st.prev_s = out;
+        out = kept;
+    }
     FILE *o = fopen(argv[11], "wb");
-    if (!o || fwrite(out, sizeof(float), n, o) != (size_t)n) {
+    if (!o || fwrite(st.prev_s, sizeof(float), n, o) != (size_t)n) {
         fprintf(stderr, "cannot write %s\n", argv[11]);
         return 1;
     }

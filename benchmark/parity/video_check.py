@@ -64,6 +64,7 @@ class VideoSettings:
     sequences: int = 2  # photos of the labelled set turned into sequences (of every kind)
     motion: CameraMotion = CameraMotion()
     kinds: tuple[str, ...] = ("camera", "sudden")  # benchmark/parity/sequences.py KINDS
+    host_only: bool = False  # the desktop reference alone: no ARM phone, no ARM variant, no ARM cost count
 
 
 def read_clip(path: Path, max_frames: int) -> FrameSequence:
@@ -269,6 +270,8 @@ def check_model(
     records = list(
         _judge(Subject(name, "reference", ref.runtime), seqs, lambda x: ref.run([x])[data.output_name], data, artifacts)
     )
+    if settings.host_only:
+        return records
     shape = list(data.input_shape)
     frames = sum(len(q.frames) for q in seqs)
     with Lab.create() as lab:

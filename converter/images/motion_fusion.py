@@ -5,7 +5,7 @@ share. Its parameters travel in model_spec.json's `temporal` section.
 Per frame, at the model's input resolution (H x W, the RGB the model was fed):
 
 1. Coarse luminance. Every F x F cell (F = `coarse`) gets the sum of the integer luma (77 R + 150 G + 29 B) >> 8 of
-   its 2 x 2 centre pixels: L, (H // F) x (W // F), 0..1020. A 2 x 2 sum of L gives L2 at 1 / 2F.
+   its pixels, scaled to four pixels: L, (H // F) x (W // F), 0..1020. A 2 x 2 sum of L gives L2 at 1 / 2F.
 2. Global motion, integers only. The shift (u, v) of L2 that minimises the sum of absolute differences against the
    previous frame's L2 over a fixed inner region (a margin of `search` cells on every side), for |u|, |v| <= `search`;
    then the same at L around (2u, 2v), +-1. One least-squares step (Lucas-Kanade, on every second row of cells,
@@ -71,18 +71,16 @@ class Motion:
 
 
 def coarse_luma(rgb: NDArray[Any], coarse: int) -> NDArray[np.int32]:
-    """L: per coarse cell the sum of the integer luma of its 2 x 2 centre pixels (rgb: H x W x 3 uint8)."""
+    """L: per coarse cell the sum of the integer luma of its pixels, scaled to 4 pixels (0..1020):
+    (4 sum + F^2 // 2) // F^2 (rgb: H x W x 3 uint8; a last partial row or column of cells is left out)."""
     h, w = rgb.shape[0] // coarse, rgb.shape[1] // coarse
     if h < 4 or w < 4:
         raise ValueError(f"a {rgb.shape[0]}x{rgb.shape[1]} frame is too small for coarse cells of {coarse}")
-    o = coarse // 2 - 1
-    x = rgb.astype(np.int32)
+    x = rgb[: h * coarse, : w * coarse].astype(np.int32)
     luma = (77 * x[..., 0] + 150 * x[..., 1] + 29 * x[..., 2]) >> 8
-    total = np.zeros((h, w), np.int32)
-    for a in (0, 1):
-        for b in (0, 1):
-            total += luma[o + a : o + a + coarse * h : coarse, o + b : o + b + coarse * w : coarse]
-    return total
+    total = luma.reshape(h, coarse, w, coarse).sum(axis=(1, 3))
+    area = coarse * coarse
+    return np.asarray((4 * total + area // 2) // area, np.int32)
 
 
 def halve(lum: NDArray[np.int32]) -> NDArray[np.int32]:

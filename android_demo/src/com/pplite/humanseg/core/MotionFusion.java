@@ -3,7 +3,7 @@ package com.pplite.humanseg.core;
 /**
  * Motion-compensated temporal fusion of the person probability, the same arithmetic as the Python reference
  * (converter/images/motion_fusion.py), parameters from model_spec.json's "temporal.fusion". Per frame at the model's
- * input size: coarse luminance (integer luma of each cell's 2 x 2 centre pixels), a whole-cell global move by
+ * input size: coarse luminance (the integer luma of each cell's pixels, scaled to four), a whole-cell global move by
  * sums of absolute differences (integers), an affine sub-cell move and a brightness change by one least-squares
  * step (integer sums, solved in doubles), per cell the weight of the new probability from what that motion leaves
  * unexplained, and the previous fused probability moved tile by tile (bilinear, float) and blended. Integers, doubles
@@ -46,7 +46,7 @@ public final class MotionFusion {
     }
 
     static int[] coarseLuma(int[] argb, int w, int h, int f) {
-        int ch = h / f, cw = w / f, o = f / 2 - 1;
+        int ch = h / f, cw = w / f, area = f * f;
         if (ch < 4 || cw < 4) {
             throw new IllegalArgumentException("a " + h + "x" + w + " frame is too small for coarse cells of " + f);
         }
@@ -54,13 +54,13 @@ public final class MotionFusion {
         for (int cy = 0; cy < ch; cy++) {
             for (int cx = 0; cx < cw; cx++) {
                 int t = 0;
-                for (int a = 0; a < 2; a++) {
-                    for (int b = 0; b < 2; b++) {
-                        int p = argb[(f * cy + o + a) * w + (f * cx + o + b)];
+                for (int a = 0; a < f; a++) {
+                    for (int b = 0; b < f; b++) {
+                        int p = argb[(f * cy + a) * w + (f * cx + b)];
                         t += (77 * ((p >> 16) & 0xFF) + 150 * ((p >> 8) & 0xFF) + 29 * (p & 0xFF)) >> 8;
                     }
                 }
-                out[cy * cw + cx] = t;
+                out[cy * cw + cx] = (4 * t + area / 2) / area;
             }
         }
         return out;
