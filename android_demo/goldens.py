@@ -183,8 +183,8 @@ def _temporal_entry(folder: Path, bgr: NDArray[Any], data: Manifest, ref: Refere
 
 def _fusion_entry(folder: Path, bgr: NDArray[Any], data: Manifest, ref: Reference) -> dict[str, Any]:
     """A short stream for the motion-compensated fusion: the first image moved by a sub-pixel random walk, a little
-    rotation and a brightness change per frame, the model's probability of each frame with noise, and the Python
-    fusion's output for each (temporal.fusion of the spec)."""
+    rotation and a brightness change per frame (a jump of 15 % at frame 3), the model's probability of each frame with
+    noise, and the Python fusion's output for each (temporal.fusion of the spec)."""
     from converter.artifacts.app_spec import app_spec
 
     spec = app_spec(data).temporal
@@ -197,7 +197,8 @@ def _fusion_entry(folder: Path, bgr: NDArray[Any], data: Manifest, ref: Referenc
         m = np.asarray(cv2.getRotationMatrix2D((w / 2, h / 2), 0.4 * t, 1.0), np.float64)
         m[:, 2] = m[:, 2] + np.array([1.3 * t, -0.6 * t])
         moved = cv2.warpAffine(base, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
-        moved = np.clip(moved.astype(np.float32) * (1.0 + 0.03 * t), 0, 255).astype(np.uint8)
+        gain = (1.0 + 0.03 * t) * (1.15 if t == 3 else 1.0)  # frame 3: the light jumps (fusion.light)
+        moved = np.clip(moved.astype(np.float32) * gain, 0, 255).astype(np.uint8)
         out = ref.run([preprocess(moved, data.preprocess)])[data.output_name]
         prob = np.asarray(out[0, 1], np.float32) if not np.issubdtype(out.dtype, np.integer) else foreground(out)
         prob = np.clip(prob + rng.normal(0, 0.05, prob.shape).astype(np.float32) * (t > 0), 0, 1).astype(np.float32)

@@ -3,7 +3,7 @@
  * the ARM emulated phone. Integers where the reference uses integers, doubles where it uses doubles, float32 where it
  * uses float32, in the same order; -ffp-contract=off, as Java never fuses a multiply and an add.
  *
- *   motion_fusion_step H W STEPS ALPHA GATE COARSE SEARCH CUT TILE IN OUT
+ *   motion_fusion_step H W STEPS ALPHA GATE COARSE SEARCH CUT TILE LIGHT IN OUT
  *
  * IN holds two frames, each H*W*3 RGB bytes then H*W float32 person probabilities (model resolution). STEPS steps
  * cycle through the two frames; OUT gets the last step's fused probabilities (H*W float32). */
@@ -16,7 +16,7 @@
 #define NC 10
 
 typedef struct {
-    double alpha, gate, cut;
+    double alpha, gate, cut, light;
     int coarse, search, tile;
 } Params;
 
@@ -211,6 +211,8 @@ static void step(State *st, const Params *pr, const unsigned char *rgb, const fl
             long unexplained = 0;
             for (long i = 0; i < (long)ch * cw; i++) st->wcell[i] = 1.0f;
             double lim = 1020.0 * pr->gate;
+            double over = fabs(p[6]) - pr->light, a = pr->alpha;
+            a = a + (1.0 - a) * fmin(1.0, fmax(0.0, over) / pr->light);
             for (int y = y0; y < y1; y++) {
                 double ys = (double)(y - ch / 2);
                 double bx = p[0] + p[2] * ys, by = p[3] + p[5] * ys, bl = p[6] + p[8] * ys;
@@ -225,7 +227,7 @@ static void step(State *st, const Params *pr, const unsigned char *rgb, const fl
                     double ratio = fabs((double)((int64_t)c[y * cw + x] - ls) - pred) / lim;
                     if (ratio > 1.0) ratio = 1.0;
                     if (ratio >= 1.0) unexplained++;
-                    st->wcell[y * cw + x] = (float)(pr->alpha + (1.0 - pr->alpha) * ratio);
+                    st->wcell[y * cw + x] = (float)(a + (1.0 - a) * ratio);
                 }
             }
             if (!(unexplained > pr->cut * n)) {
@@ -259,15 +261,15 @@ static void step(State *st, const Params *pr, const unsigned char *rgb, const fl
 }
 
 int main(int argc, char **argv) {
-    if (argc != 12) {
-        fprintf(stderr, "usage: %s H W STEPS ALPHA GATE COARSE SEARCH CUT TILE IN OUT\n", argv[0]);
+    if (argc != 13) {
+        fprintf(stderr, "usage: %s H W STEPS ALPHA GATE COARSE SEARCH CUT TILE LIGHT IN OUT\n", argv[0]);
         return 2;
     }
     int h = atoi(argv[1]), w = atoi(argv[2]);
     long steps = atol(argv[3]);
-    Params pr = {strtod(argv[4], NULL), strtod(argv[5], NULL), strtod(argv[8], NULL), atoi(argv[6]), atoi(argv[7]),
-                 atoi(argv[9])};
-    if (h <= 0 || w <= 0 || steps < 1 || pr.coarse < 2 || pr.tile < 1 || h / pr.coarse < 4 || w / pr.coarse < 4) {
+    Params pr = {strtod(argv[4], NULL), strtod(argv[5], NULL), strtod(argv[8], NULL), strtod(argv[10], NULL),
+                 atoi(argv[6]), atoi(argv[7]), atoi(argv[9])};
+    if (h <= 0 || w <= 0 || steps < 1 || pr.coarse < 2 || pr.tile < 1 || !(pr.light > 0.0) || h / pr.coarse < 4 || w / pr.coarse < 4) {
         fprintf(stderr, "bad arguments\n");
         return 2;
     }
@@ -286,15 +288,15 @@ int main(int argc, char **argv) {
     for (int x = 0; x < w; x++) cxi[x] = x / pr.coarse < st.cw - 1 ? x / pr.coarse : st.cw - 1;
     unsigned char *rgb = malloc(2 * 3 * n);
     float *prob = malloc(2 * n * sizeof(float)), *out = malloc(n * sizeof(float));
-    FILE *in = fopen(argv[10], "rb");
+    FILE *in = fopen(argv[11], "rb");
     if (!rgb || !prob || !out || !in) {
-        fprintf(stderr, "cannot open %s\n", argv[10]);
+        fprintf(stderr, "cannot open %s\n", argv[11]);
         return 1;
     }
     for (int fr = 0; fr < 2; fr++)
         if (fread(rgb + 3 * n * fr, 1, 3 * n, in) != (size_t)(3 * n) ||
             fread(prob + n * fr, sizeof(float), n, in) != (size_t)n) {
-            fprintf(stderr, "%s: short read (want 2 frames of %dx%d)\n", argv[10], h, w);
+            fprintf(stderr, "%s: short read (want 2 frames of %dx%d)\n", argv[11], h, w);
             return 1;
         }
     fclose(in);
@@ -304,9 +306,9 @@ int main(int argc, char **argv) {
         st.prev_s = out;
         out = kept;
     }
-    FILE *o = fopen(argv[11], "wb");
+    FILE *o = fopen(argv[12], "wb");
     if (!o || fwrite(st.prev_s, sizeof(float), n, o) != (size_t)n) {
-        fprintf(stderr, "cannot write %s\n", argv[11]);
+        fprintf(stderr, "cannot write %s\n", argv[12]);
         return 1;
     }
     fclose(o);

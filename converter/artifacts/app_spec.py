@@ -52,6 +52,7 @@ class SpecFusion(Strict):
     search: int = FusionParams().search
     cut: float = FusionParams().cut
     tile: int = FusionParams().tile
+    light: float = FusionParams().light
 
     def params(self) -> FusionParams:
         return FusionParams(**self.model_dump())

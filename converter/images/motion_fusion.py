@@ -15,7 +15,8 @@ Per frame, at the model's input resolution (H x W, the RGB the model was fed):
    difference between the frames, r / 1020, and w = alpha + (1 - alpha) min(1, r / gate): the weight of the new
    probability. Cells whose source is outside the previous frame get w = 1. When more than `cut` of the cells have
    r >= gate the motion does not explain the frame (a scene cut, a move beyond the search) and the step starts
-   over: w = 1.
+   over: w = 1. When the light changed (the fitted gain moved by more than `light`), alpha rises linearly to 1 at
+   twice `light`: the model's own output changes with the light, and the history would hold the old one.
 4. Fusion. The previous fused probability moved tile by tile (`tile` pixels square; the affine move at the tile's
    centre; bilinear with four fixed weights), and s = w P + (1 - w) T, with w of the pixel's cell (nearest); pixels
    whose source is outside take P.
@@ -43,6 +44,7 @@ class FusionParams:
     search: int = 3  # search radius in cells at 1/(2 coarse): moves up to 2 * coarse * search model pixels a frame
     cut: float = 0.3  # share of unexplained cells from which the frame starts over (normal frames: < 0.02)
     tile: int = 16  # model pixels per side of the tiles the previous map is moved by (one move each)
+    light: float = 0.1  # a brightness change (fitted gain) beyond this gives up the history, wholly at twice it
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha <= 1.0:
@@ -55,6 +57,8 @@ class FusionParams:
             raise ValueError(f"fusion search {self.search} must be 1..8 cells")
         if not 0.0 < self.cut <= 1.0:
             raise ValueError(f"fusion cut {self.cut} must be in (0, 1]")
+        if not 0.0 < self.light <= 1.0:
+            raise ValueError(f"fusion light {self.light} must be in (0, 1]")
         if not 1 <= self.tile <= 64:
             raise ValueError(f"fusion tile {self.tile} must be 1..64 pixels")
 
@@ -219,7 +223,9 @@ def residual_weights(
     al = (p[6] + p[8] * ys) + p[7] * xs
     pred = ((gx * ax + gy * ay) + ls * al) + p[9]
     ratio = np.minimum(1.0, np.abs(it.astype(np.float64) - pred) / (1020.0 * params.gate))
-    w = (params.alpha + (1.0 - params.alpha) * ratio).astype(np.float32)
+    a = params.alpha
+    a = a + (1.0 - a) * min(1.0, max(0.0, abs(p[6]) - params.light) / params.light)  # the light changed: the
+    w = (a + (1.0 - a) * ratio).astype(np.float32)  # model's own output changes with it, so trust the history less
     return w, int(np.count_nonzero(ratio >= 1.0))
 
 

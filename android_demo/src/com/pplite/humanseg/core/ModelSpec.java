@@ -35,6 +35,7 @@ public final class ModelSpec {
     public final int fusionSearch;
     public final double fusionCut;
     public final int fusionTile;
+    public final double fusionLight;
 
     private ModelSpec(Map<String, Object> root) {
         int version = integer(root, "schema_version");
@@ -99,6 +100,7 @@ public final class ModelSpec {
         fusionSearch = fusion != null ? integer(fusion, "search") : 0;
         fusionCut = fusion != null ? number(fusion, "cut") : 0;
         fusionTile = fusion != null ? integer(fusion, "tile") : 0;
+        fusionLight = fusion != null ? number(fusion, "light") : 0;
     }
 
     public static ModelSpec parse(String json) {

@@ -17,17 +17,19 @@ public final class MotionFusion {
     private final int coarse;
     private final int search;
     private final int tile;
+    private final double light;
     private int[] prevL;
     private float[] prevS;
     private int prevW = -1;
     private int prevH = -1;
 
-    public MotionFusion(double alpha, double gate, int coarse, int search, double cut, int tile) {
+    public MotionFusion(double alpha, double gate, int coarse, int search, double cut, int tile, double light) {
         if (!(alpha > 0 && alpha <= 1) || !(gate > 0) || coarse < 2 || coarse % 2 != 0 || search < 1 || search > 8
-                || !(cut > 0 && cut <= 1) || tile < 1 || tile > 64) {
+                || !(cut > 0 && cut <= 1) || tile < 1 || tile > 64 || !(light > 0 && light <= 1)) {
             throw new IllegalArgumentException("fusion: alpha in (0, 1], gate > 0, coarse even >= 2, search 1..8, "
-                    + "cut in (0, 1], tile 1..64");
+                    + "cut in (0, 1], tile 1..64, light in (0, 1]");
         }
+        this.light = light;
         this.alpha = alpha;
         this.gate = gate;
         this.coarse = coarse;
@@ -37,7 +39,8 @@ public final class MotionFusion {
     }
 
     public MotionFusion(ModelSpec spec) {
-        this(spec.fusionAlpha, spec.fusionGate, spec.fusionCoarse, spec.fusionSearch, spec.fusionCut, spec.fusionTile);
+        this(spec.fusionAlpha, spec.fusionGate, spec.fusionCoarse, spec.fusionSearch, spec.fusionCut, spec.fusionTile,
+                spec.fusionLight);
     }
 
     public void reset() {
@@ -227,6 +230,7 @@ public final class MotionFusion {
         java.util.Arrays.fill(wcell, 1.0f);
         long unexplained = 0;
         double lim = 1020.0 * gate;
+        double a = alpha + (1.0 - alpha) * Math.min(1.0, Math.max(0.0, Math.abs(p[6]) - light) / light);
         for (int y = y0; y < y1; y++) {
             double ys = (double) (y - ch / 2);
             double bx = p[0] + p[2] * ys, by = p[3] + p[5] * ys, bl = p[6] + p[8] * ys;
@@ -242,7 +246,7 @@ public final class MotionFusion {
                 if (ratio >= 1.0) {
                     unexplained++;
                 }
-                wcell[y * cw + x] = (float) (alpha + (1.0 - alpha) * ratio);
+                wcell[y * cw + x] = (float) (a + (1.0 - a) * ratio);
             }
         }
         if (unexplained > cut * n) {
