@@ -210,7 +210,6 @@ def _fusion_entry(folder: Path, bgr: NDArray[Any], data: Manifest, ref: Referenc
                 "rgb": _save(folder, f"fusion{t}.rgb.u8", rgb),
                 "prob": _save(folder, f"fusion{t}.prob.f32", prob),
                 "fused": _save(folder, f"fusion{t}.fused.f32", fused),
-                "dx": None if fusion.last is None else fusion.last.dx,
             }
         )
     if cuts:

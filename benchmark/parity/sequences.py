@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from benchmark.parity.video import CameraMotion, FrameSequence, synthetic_sequence
+from benchmark.parity.video import CameraMotion, FrameSequence, camera_affine, noisy_frame, synthetic_sequence
 
 KINDS = ("camera", "person", "lighting", "sudden")
 
@@ -43,21 +43,8 @@ class Sudden:
     jump: float = 0.08  # the jump, as a share of the frame's width (and half of it vertically)
 
 
-def _affine(size: tuple[int, int], shift: tuple[float, float], deg: float, scale: float) -> NDArray[Any]:
-    w, h = size
-    m = np.array(cv2.getRotationMatrix2D((w / 2.0, h / 2.0), deg, scale), np.float64)
-    m[:, 2] += np.array(shift, np.float64)
-    return m
-
-
 def _compose(outer: NDArray[Any], inner: NDArray[Any]) -> NDArray[Any]:
     return np.asarray((np.vstack([outer, [0, 0, 1]]) @ np.vstack([inner, [0, 0, 1]]))[:2])
-
-
-def _noisy(frame: NDArray[Any], gain: NDArray[Any] | float, rng: np.random.Generator, noise: float) -> NDArray[Any]:
-    g = gain if isinstance(gain, float) else gain[..., None]
-    out = frame.astype(np.float32) * g + rng.normal(0, noise, frame.shape)
-    return np.asarray(np.clip(np.round(out), 0, 255), np.uint8)
 
 
 def person_sequence(
@@ -79,14 +66,14 @@ def person_sequence(
             cy += rng.normal(0, motion.shift_px)
             pdx += person.drift_px * px + rng.normal(0, person.step_px * px)
             pdy += rng.normal(0, person.step_px * px / 2)
-        cam = _affine((w, h), (cx, cy), 0.0, 1.0)
-        own = _affine((w, h), (pdx, pdy), 0.0, 1.0)
+        cam = camera_affine((w, h), (cx, cy), 0.0, 1.0)
+        own = camera_affine((w, h), (pdx, pdy), 0.0, 1.0)
         both = _compose(cam, own)
         bg = cv2.warpAffine(background, cam, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
         fg = cv2.warpAffine(image, both, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
         a = cv2.warpAffine(matte, both, (w, h), flags=cv2.INTER_LINEAR, borderValue=(0,))[..., None]
         frame = fg.astype(np.float32) * a + bg.astype(np.float32) * (1 - a)
-        seq.frames.append(_noisy(frame, 1.0, rng, motion.noise))
+        seq.frames.append(noisy_frame(frame, 1.0, rng, motion.noise))
         seq.labels.append(cv2.warpAffine(label.astype(np.uint8), both, (w, h), flags=cv2.INTER_NEAREST))
         seq.from_first.append(cam)
         seq.person_from_first.append(both)
@@ -110,7 +97,7 @@ def lighting_sequence(
         gain = (1.0 - light.dim * t / n) * (1.0 + light.gradient * (np.cos(angle) * xs + np.sin(angle) * ys))
         if t == jump_at:
             gain = gain * (1.0 + light.jump)
-        frames.append(_noisy(frame, np.asarray(gain, np.float32), rng, motion.noise))
+        frames.append(noisy_frame(frame, np.asarray(gain, np.float32), rng, motion.noise))
     return FrameSequence(name, frames, base.labels, base.from_first, kind="lighting changes", event_frame=jump_at)
 
 
@@ -131,9 +118,9 @@ def sudden_sequence(
         if t == at:
             dx += sign * sudden.jump * w
             dy += sudden.jump * w / 2
-        m = _affine((w, h), (dx, dy), 0.0, 1.0)
+        m = camera_affine((w, h), (dx, dy), 0.0, 1.0)
         frame = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
-        seq.frames.append(_noisy(frame, 1.0 + (rng.normal(0, motion.exposure) if t else 0.0), rng, motion.noise))
+        seq.frames.append(noisy_frame(frame, 1.0 + (rng.normal(0, motion.exposure) if t else 0.0), rng, motion.noise))
         seq.labels.append(
             None
             if label is None

@@ -106,11 +106,21 @@ def _between(from_first: list[NDArray[Any]], t: int) -> NDArray[Any]:
     return np.asarray((cur @ np.linalg.inv(prev))[:2])
 
 
-def _affine(size: tuple[int, int], shift: tuple[float, float], deg: float, scale: float) -> NDArray[Any]:
+def camera_affine(size: tuple[int, int], shift: tuple[float, float], deg: float, scale: float) -> NDArray[Any]:
+    """The 2x3 affine of a camera that turns by deg and zooms by scale about the frame's centre, then shifts."""
     w, h = size
     m = np.array(cv2.getRotationMatrix2D((w / 2.0, h / 2.0), deg, scale), np.float64)
     m[:, 2] += np.array(shift, np.float64)
     return m
+
+
+def noisy_frame(frame: NDArray[Any], gain: NDArray[Any] | float, rng: np.random.Generator, noise: float) -> NDArray[
+    Any
+]:  # fmt: skip
+    """A frame under an exposure gain (one number, or one per pixel) and sensor noise (std in 8-bit levels)."""
+    g = gain if isinstance(gain, float) else gain[..., None]
+    out = frame.astype(np.float32) * g + rng.normal(0, noise, frame.shape)
+    return np.asarray(np.clip(np.round(out), 0, 255), np.uint8)
 
 
 def synthetic_sequence(
@@ -130,11 +140,9 @@ def synthetic_sequence(
             dy += rng.normal(0, motion.shift_px)
             deg += rng.normal(0, motion.rotate_deg)
             scale *= 1.0 + rng.normal(0, motion.zoom)
-        m = _affine((w, h), (dx, dy), deg, scale)
+        m = camera_affine((w, h), (dx, dy), deg, scale)
         frame = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
-        gain = 1.0 + (rng.normal(0, motion.exposure) if t else 0.0)
-        noisy = frame.astype(np.float32) * gain + rng.normal(0, motion.noise, frame.shape)
-        seq.frames.append(np.clip(np.round(noisy), 0, 255).astype(np.uint8))
+        seq.frames.append(noisy_frame(frame, 1.0 + (rng.normal(0, motion.exposure) if t else 0.0), rng, motion.noise))
         seq.labels.append(
             None
             if label is None

@@ -146,13 +146,14 @@ def masks(seq: FrameSequence, predict: Predict, data: Manifest) -> Masks:
         h, w = frame.shape[:2]
         result.raw.append(prediction_at_size(out, (h, w)))
         prob = _probability(out, spec.output.kind)
+        if prob is None:  # a label map: nothing to smooth
+            for method in METHODS:
+                result.smoothed[method].append(result.raw[-1])
+            continue
         rgb = cv2.resize(
             cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), (pre.width, pre.height), interpolation=cv2.INTER_LINEAR
         )
         for method, stepper in steppers.items():
-            if prob is None:
-                result.smoothed[method].append(result.raw[-1])
-                continue
             t0 = time.perf_counter()
             s = stepper.step(prob, rgb)
             result.ms[method].append((time.perf_counter() - t0) * 1000.0)
