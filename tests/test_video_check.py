@@ -107,4 +107,7 @@ def test_bad_video_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.C
         assert err.count("\n") == 1 and str(path) in err and what in err, err
     assert main(["video-check", "--reports", str(reports)]) == 2
     assert "--dataset DIR" in capsys.readouterr().err
+    assert main(["video-check", "--video", str(one), "--kinds", "camera,bogus", "--reports", str(reports)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bogus" in err and "camera, person, lighting, sudden" in err, err
     assert not reports.exists()  # no partial run file
