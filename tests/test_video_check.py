@@ -84,6 +84,15 @@ def test_video_check_on_labelled_sequences_and_a_clip(  # type: ignore[no-untype
     assert [(r.variant, r.kind) for r in alone] == [
         ("reference", "person moves against the background"), ("reference", "lighting changes")]  # fmt: skip
     assert all(r.smoothing_arm_insns_per_frame is None and len(r.methods) == 3 for r in alone)
+    for r in alone:  # known motion: the labels' own flicker is a rounding floor, far under the model's
+        assert r.flicker_labels is not None and 0 <= r.flicker_labels < r.flicker
+    small = tmp_path / "small"  # the same sequences measured as a 64-pixel-high clip would be: estimated motion
+    assert main([*elsewhere[:-1], str(small), "--dataset", str(dataset), "--sequences", "1", "--kinds", "camera",
+                 "--host-only", "--clip-height", "64"]) == 0  # fmt: skip
+    capsys.readouterr()
+    (as_clip,) = read_as(next(small.glob("video-*.json")), VideoRun).records
+    assert as_clip.sequence.endswith(" at 64 px") and as_clip.source.startswith("labelled photo measured as a clip")
+    assert as_clip.flicker_labels is not None and as_clip.flicker_labels > 0 and as_clip.miou is not None
     clip = _clip(tmp_path / "clip.mp4", 4)
     assert main([*common, "--video", str(clip)]) == 0
     capsys.readouterr()
@@ -110,4 +119,10 @@ def test_bad_video_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.C
     assert main(["video-check", "--video", str(one), "--kinds", "camera,bogus", "--reports", str(reports)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bogus" in err and "camera, person, lighting, sudden" in err, err
+    bad_heights = [(["--video", str(one), "--clip-height", "96"], "measured at its own size"),
+                   (["--dataset", str(tmp_path), "--clip-height", "8"], "--clip-height must be >= 32")]  # fmt: skip
+    for extra, what in bad_heights:
+        assert main(["video-check", *extra, "--reports", str(reports)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and what in err, err
     assert not reports.exists()  # no partial run file

@@ -6,7 +6,15 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmark.parity.video import CameraMotion, FrameSequence, compensate, stability, synthetic_sequence
+from benchmark.parity.video import (
+    CameraMotion,
+    FrameSequence,
+    as_clip,
+    compensate,
+    labels_flicker,
+    stability,
+    synthetic_sequence,
+)
 from converter.images.temporal import SmoothingParams, TemporalSmoother, luminance
 
 
@@ -75,6 +83,23 @@ def test_the_frame_that_changed_most_is_named() -> None:
     assert s.worst_step in (3, 4) and s.changed_per_step[s.worst_step - 1] == max(s.changed_per_step)
     masks[4] = masks[3]  # now only frame 3 changes
     assert stability(masks, seq).worst_step == 3 and stability(masks, seq).changed_per_step[3] == 0.0
+
+
+def test_a_labelled_sequence_measured_as_a_clip_has_a_floor_from_its_own_labels() -> None:
+    img, label = _photo(192, 256)
+    motion = CameraMotion(frames=5, shift_px=1.5, rotate_deg=0.2, zoom=0.0, exposure=0.0, noise=1.0, seed=4)
+    seq = synthetic_sequence("walk", img, label, motion)
+    known = labels_flicker(seq)
+    assert known is not None and 0.0 <= known < 0.1  # known motion: at most the rounding of a binary mask
+    small = as_clip(seq, 96)
+    assert small.name == "walk at 96 px" and all(f.shape == (96, 128, 3) for f in small.frames)
+    assert all(lab is not None and lab.shape == (96, 128) for lab in small.labels) and not small.from_first
+    assert len(small.flows) == 4 and small.flows[0].shape == (96, 128, 2)  # estimated, as for a clip
+    floor = labels_flicker(small)
+    assert floor is not None and 0.0 < floor < 0.3
+    frozen = [small.labels[0].astype(bool)] * 5  # type: ignore[union-attr]  # a mask that never moves
+    assert stability(frozen, small).flicker > floor  # the estimated flow still sees the motion
+    assert labels_flicker(FrameSequence("clip", small.frames, [None] * 5, flows=small.flows)) is None
 
 
 def test_compensation_marks_what_comes_from_outside_the_previous_frame() -> None:

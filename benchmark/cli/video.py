@@ -24,6 +24,7 @@ from converter.base.needs import at_least, existing_file, output_dir
 from converter.cli.args import add_precision_arg, add_zoo_args, env_path
 
 log = logging.getLogger("benchmark")
+MIN_CLIP_HEIGHT_PX = 32  # below this the estimated flow (DIS) has too few pixels to follow anything
 SMOOTHING = "model_spec.json temporal (motion_fusion by default; gated_ema); every method is in each record's methods"
 
 
@@ -41,6 +42,14 @@ def add_video_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--kinds",
         default=os.environ.get("KINDS") or "camera,sudden",
         help=f"kinds of labelled sequences: {', '.join(KINDS)} (camera,sudden; KINDS=)",
+    )
+    p.add_argument(
+        "--clip-height",
+        type=int,
+        default=os.environ.get("CLIP_HEIGHT") or None,
+        metavar="PX",
+        help="the labelled sequences at this height, measured as a clip is (estimated motion); each record's "
+        "flicker_labels is then that size's floor (CLIP_HEIGHT=)",
     )
     add_phone_arg(p, "sd855-arm", env=False)
     p.add_argument(
@@ -65,7 +74,12 @@ def _kinds(text: str) -> tuple[str, ...]:
 def _settings(args: argparse.Namespace) -> VideoSettings:
     motion = CameraMotion(frames=args.frames)
     return VideoSettings(
-        phone=args.phone, sequences=args.sequences, motion=motion, kinds=_kinds(args.kinds), host_only=args.host_only
+        phone=args.phone,
+        sequences=args.sequences,
+        motion=motion,
+        kinds=_kinds(args.kinds),
+        host_only=args.host_only,
+        clip_height_px=args.clip_height,
     )
 
 
@@ -92,6 +106,12 @@ def check_video(args: argparse.Namespace) -> VideoCommand:
     emulated phone and its tools: before any conversion or device."""
     at_least(args.frames, 2, "--frames")
     at_least(args.sequences, 1, "--sequences")
+    at_least(args.clip_height, MIN_CLIP_HEIGHT_PX, "--clip-height")
+    if args.video is not None and args.clip_height is not None:
+        raise UsageError(
+            f"--clip-height {args.clip_height} applies to the labelled sequences (--dataset); the clip {args.video} "
+            "is measured at its own size: leave one of them out"
+        )
     settings = _settings(args)
     if args.video is not None:
         existing_file(args.video, "--video", env="VIDEO", fix="give a video clip OpenCV can read (mp4, avi, ...)")

@@ -91,6 +91,23 @@ def estimate_flows(frames: Sequence[NDArray[Any]]) -> list[NDArray[Any]]:
     return [np.asarray(dis.calc(grey[t], grey[t - 1], None), np.float32) for t in range(1, len(grey))]
 
 
+def as_clip(seq: FrameSequence, height_px: int) -> FrameSequence:
+    """A labelled sequence measured as a clip of that height would be: frames area-resized, labels resized by nearest
+    pixel, and the motion estimated from the frames (estimate_flows) instead of known. What its labels then score
+    (labels_flicker) is the floor of a clip's metric at that size: a perfect mask flickers that much."""
+    h, w = seq.frames[0].shape[:2]
+    size = (max(1, round(w * height_px / h)), height_px)
+    frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in seq.frames]
+    labels = [
+        None if lab is None else cv2.resize(lab.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+        for lab in seq.labels
+    ]
+    return FrameSequence(
+        f"{seq.name} at {height_px} px", frames, labels, flows=estimate_flows(frames), kind=seq.kind,
+        event_frame=seq.event_frame,
+    )  # fmt: skip
+
+
 def _follow(mask: NDArray[Any], flow: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     h, w = mask.shape
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -214,3 +231,12 @@ def stability(masks: Sequence[NDArray[Any]], seq: FrameSequence) -> Stability:
         changed_per_step=tuple(per_step),
         miou_per_frame=tuple(float(m) for m in mious),
     )
+
+
+def labels_flicker(seq: FrameSequence) -> float | None:
+    """The flicker of the sequence's own labels, measured as any mask is: what a perfect mask scores (None when a
+    frame has no label)."""
+    labels = [lab for lab in seq.labels if lab is not None]
+    if len(labels) != len(seq.frames):
+        return None
+    return stability([lab.astype(bool) for lab in labels], seq).flicker

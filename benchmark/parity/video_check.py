@@ -33,7 +33,15 @@ from benchmark.parity.dis_fusion import DisFusion
 from benchmark.parity.ncnn_device import ncnn_runner_on_device
 from benchmark.parity.sequences import make_sequence
 from benchmark.parity.smoothing_arm import count_on_device
-from benchmark.parity.video import CameraMotion, FrameSequence, Stability, estimate_flows, stability
+from benchmark.parity.video import (
+    CameraMotion,
+    FrameSequence,
+    Stability,
+    as_clip,
+    estimate_flows,
+    labels_flicker,
+    stability,
+)
 from benchmark.records.rows import SmoothedStability, VideoRecord
 from converter.artifacts import manifest
 from converter.artifacts.app_spec import AppSpec, app_spec
@@ -65,6 +73,7 @@ class VideoSettings:
     motion: CameraMotion = CameraMotion()
     kinds: tuple[str, ...] = ("camera", "sudden")  # benchmark/parity/sequences.py KINDS
     host_only: bool = False  # the desktop reference alone: no ARM phone, no ARM variant, no ARM cost count
+    clip_height_px: int | None = None  # the labelled sequences at this height, measured as a clip (estimated motion)
 
 
 def read_clip(path: Path, max_frames: int) -> FrameSequence:
@@ -93,7 +102,7 @@ def read_clip(path: Path, max_frames: int) -> FrameSequence:
 
 def labelled_sequences(dataset: ImageSet, settings: VideoSettings) -> list[FrameSequence]:
     labelled = [i for i in dataset.items if i.mask is not None][: settings.sequences]
-    return [
+    seqs = [
         make_sequence(
             kind,
             Path(item.name).stem if kind == "camera" else f"{Path(item.name).stem} ({kind})",
@@ -105,6 +114,9 @@ def labelled_sequences(dataset: ImageSet, settings: VideoSettings) -> list[Frame
         for k, item in enumerate(labelled)
         if item.mask is not None
     ]
+    if settings.clip_height_px is None:
+        return seqs
+    return [as_clip(q, settings.clip_height_px) for q in seqs]
 
 
 def _probability(output: NDArray[Any], kind: str) -> NDArray[Any] | None:
@@ -203,6 +215,7 @@ def _record(who: Subject, seq: FrameSequence, m: Masks, artifacts: Path | None, 
     by_method = {k: stability(v, seq) for k, v in m.smoothed.items()}
     sm = by_method[smoothing]
     worst = raw.worst_step
+    floor = labels_flicker(seq)
     saved = None
     if artifacts is not None:
         saved = _save_worst(artifacts / who.model / f"{who.variant}-{_slug(seq.name)}", seq, m.raw, worst)
@@ -222,7 +235,7 @@ def _record(who: Subject, seq: FrameSequence, m: Masks, artifacts: Path | None, 
         variant=who.variant,
         runtime=who.runtime,
         sequence=seq.name,
-        source="labelled photo under known motion" if seq.from_first else "clip (motion estimated by DIS flow)",
+        source=_source(seq, floor),
         kind=seq.kind,
         frames=raw.frames,
         flicker=round(raw.flicker, 5),
@@ -237,7 +250,16 @@ def _record(who: Subject, seq: FrameSequence, m: Masks, artifacts: Path | None, 
         artifacts=saved,
         smoothing=smoothing,
         methods=methods,
+        flicker_labels=None if floor is None else round(floor, 5),
     )
+
+
+def _source(seq: FrameSequence, floor: float | None) -> str:
+    if not seq.flows:
+        return "labelled photo under known motion"
+    if floor is None:
+        return "clip (motion estimated by DIS flow)"
+    return "labelled photo measured as a clip (motion estimated by DIS flow)"
 
 
 def _slug(name: str) -> str:

@@ -158,6 +158,10 @@ class VideoRecord(Record):
     kind: str = Field(default="camera motion", description="the sequence's kind (benchmark/parity/sequences.py)")
     smoothing: str = Field(default="gated_ema", description="the spec's method, which the *_smoothed fields are")
     methods: list[SmoothedStability] = Field(default_factory=list, description="every method on the same masks")
+    flicker_labels: float | None = Field(
+        default=None,
+        description="the labels' own flicker, measured the same way: what a perfect mask scores (labelled only)",
+    )
 
 
 def by_variant(records: Iterable[VideoRecord]) -> dict[tuple[str, str], list[VideoRecord]]:
