@@ -65,11 +65,25 @@ def test_a_scene_cut_starts_over() -> None:
         fusion.step(prob, first[:, :100])
 
 
+def test_a_fast_pan_starts_over_and_a_slower_one_is_followed() -> None:
+    h, w = 144, 256
+    pic = _picture(h, w)
+    prob = np.full((h, w), 0.2, np.float32)
+    for dx, reset in ((12.0, True), (8.0, False)):  # jump = 0.04 of 256 pixels: 10.24
+        fusion = MotionFusion(FusionParams())
+        fusion.step(prob, np.clip(np.round(_moved(pic, 0.0, 0.0, h, w)), 0, 255).astype(np.uint8))
+        out = fusion.step(
+            np.full((h, w), 0.9, np.float32), np.clip(np.round(_moved(pic, dx, 0, h, w)), 0, 255).astype(np.uint8)
+        )
+        assert fusion.last is not None and fusion.last.reset == reset and abs(fusion.last.dx - dx) < 1.0
+        assert np.all(out == np.float32(0.9)) == reset  # started over: the new probability alone
+
+
 def test_the_spec_names_the_fusion_and_bad_parameters_are_refused() -> None:
     t = SpecTemporal()
     assert t.smoothing == "motion_fusion" and isinstance(t.stepper(), MotionFusion)
     assert isinstance(t.model_copy(update={"smoothing": "gated_ema"}).stepper(), GatedEma)
-    for bad in ({"alpha": 0.0}, {"coarse": 3}, {"search": 0}, {"cut": 1.5}, {"tile": 0}):
+    for bad in ({"alpha": 0.0}, {"coarse": 3}, {"search": 0}, {"cut": 1.5}, {"tile": 0}, {"jump": 0.0}):
         with pytest.raises(ValueError):
             FusionParams(**bad)  # type: ignore[arg-type]
 

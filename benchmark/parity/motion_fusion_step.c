@@ -3,7 +3,7 @@
  * the ARM emulated phone. Integers where the reference uses integers, doubles where it uses doubles, float32 where it
  * uses float32, in the same order; -ffp-contract=off, as Java never fuses a multiply and an add.
  *
- *   motion_fusion_step H W STEPS ALPHA GATE COARSE SEARCH CUT TILE LIGHT IN OUT
+ *   motion_fusion_step H W STEPS ALPHA GATE COARSE SEARCH CUT TILE LIGHT JUMP IN OUT
  *
  * IN holds two frames, each H*W*3 RGB bytes then H*W float32 person probabilities (model resolution). STEPS steps
  * cycle through the two frames; OUT gets the last step's fused probabilities (H*W float32). */
@@ -16,7 +16,7 @@
 #define NC 10
 
 typedef struct {
-    double alpha, gate, cut, light;
+    double alpha, gate, cut, light, jump;
     int coarse, search, tile;
 } Params;
 
@@ -155,6 +155,11 @@ static void step(State *st, const Params *pr, const unsigned char *rgb, const fl
         halve(st->prev_l, ch, cw, st->half_p);
         best(st->half_c, st->half_p, ch / 2, cw / 2, 0, 0, r, r, &u2, &v2);
         best(st->cur_l, st->prev_l, ch, cw, 2 * u2, 2 * v2, 1, 2 * r + 1, &u, &v);
+        if (f * abs(u) > pr->jump * w || f * abs(v) > pr->jump * h) { /* a fast pan: start over */
+            memcpy(st->prev_l, st->cur_l, sizeof(int32_t) * ch * cw);
+            st->started = 1;
+            return;
+        }
         int y0 = 1 + v > 1 ? 1 + v : 1, y1 = ch - 1 + v < ch - 1 ? ch - 1 + v : ch - 1;
         int x0 = 1 + u > 1 ? 1 + u : 1, x1 = cw - 1 + u < cw - 1 ? cw - 1 + u : cw - 1;
         long n = (y1 > y0 && x1 > x0) ? (long)(y1 - y0) * (x1 - x0) : 0;
@@ -261,15 +266,16 @@ static void step(State *st, const Params *pr, const unsigned char *rgb, const fl
 }
 
 int main(int argc, char **argv) {
-    if (argc != 13) {
-        fprintf(stderr, "usage: %s H W STEPS ALPHA GATE COARSE SEARCH CUT TILE LIGHT IN OUT\n", argv[0]);
+    if (argc != 14) {
+        fprintf(stderr, "usage: %s H W STEPS ALPHA GATE COARSE SEARCH CUT TILE LIGHT JUMP IN OUT\n", argv[0]);
         return 2;
     }
     int h = atoi(argv[1]), w = atoi(argv[2]);
     long steps = atol(argv[3]);
     Params pr = {strtod(argv[4], NULL), strtod(argv[5], NULL), strtod(argv[8], NULL), strtod(argv[10], NULL),
-                 atoi(argv[6]), atoi(argv[7]), atoi(argv[9])};
-    if (h <= 0 || w <= 0 || steps < 1 || pr.coarse < 2 || pr.tile < 1 || !(pr.light > 0.0) || h / pr.coarse < 4 || w / pr.coarse < 4) {
+                 strtod(argv[11], NULL), atoi(argv[6]), atoi(argv[7]), atoi(argv[9])};
+    if (h <= 0 || w <= 0 || steps < 1 || pr.coarse < 2 || pr.tile < 1 || !(pr.light > 0.0) || !(pr.jump > 0.0) ||
+        h / pr.coarse < 4 || w / pr.coarse < 4) {
         fprintf(stderr, "bad arguments\n");
         return 2;
     }
@@ -288,15 +294,15 @@ int main(int argc, char **argv) {
     for (int x = 0; x < w; x++) cxi[x] = x / pr.coarse < st.cw - 1 ? x / pr.coarse : st.cw - 1;
     unsigned char *rgb = malloc(2 * 3 * n);
     float *prob = malloc(2 * n * sizeof(float)), *out = malloc(n * sizeof(float));
-    FILE *in = fopen(argv[11], "rb");
+    FILE *in = fopen(argv[12], "rb");
     if (!rgb || !prob || !out || !in) {
-        fprintf(stderr, "cannot open %s\n", argv[11]);
+        fprintf(stderr, "cannot open %s\n", argv[12]);
         return 1;
     }
     for (int fr = 0; fr < 2; fr++)
         if (fread(rgb + 3 * n * fr, 1, 3 * n, in) != (size_t)(3 * n) ||
             fread(prob + n * fr, sizeof(float), n, in) != (size_t)n) {
-            fprintf(stderr, "%s: short read (want 2 frames of %dx%d)\n", argv[11], h, w);
+            fprintf(stderr, "%s: short read (want 2 frames of %dx%d)\n", argv[12], h, w);
             return 1;
         }
     fclose(in);
@@ -306,9 +312,9 @@ int main(int argc, char **argv) {
         st.prev_s = out;
         out = kept;
     }
-    FILE *o = fopen(argv[12], "wb");
+    FILE *o = fopen(argv[13], "wb");
     if (!o || fwrite(st.prev_s, sizeof(float), n, o) != (size_t)n) {
-        fprintf(stderr, "cannot write %s\n", argv[12]);
+        fprintf(stderr, "cannot write %s\n", argv[13]);
         return 1;
     }
     fclose(o);

@@ -53,6 +53,7 @@ class SpecFusion(Strict):
     cut: float = FusionParams().cut
     tile: int = FusionParams().tile
     light: float = FusionParams().light
+    jump: float = FusionParams().jump
 
     def params(self) -> FusionParams:
         return FusionParams(**self.model_dump())

@@ -16,7 +16,9 @@ Per frame, at the model's input resolution (H x W, the RGB the model was fed):
    probability. Cells whose source is outside the previous frame get w = 1. When more than `cut` of the cells have
    r >= gate the motion does not explain the frame (a scene cut, a move beyond the search) and the step starts
    over: w = 1. When the light changed (the fitted gain moved by more than `light`), alpha rises linearly to 1 at
-   twice `light`: the model's own output changes with the light, and the history would hold the old one.
+   twice `light`: the model's own output changes with the light, and the history would hold the old one. The same
+   holds for a fast pan: when the whole-cell move exceeds `jump` of the frame's width (or height) in one frame, the
+   step starts over (F |u| > jump W or F |v| > jump H, compared in doubles).
 4. Fusion. The previous fused probability moved tile by tile (`tile` pixels square; the affine move at the tile's
    centre; bilinear with four fixed weights), and s = w P + (1 - w) T, with w of the pixel's cell (nearest); pixels
    whose source is outside take P.
@@ -45,6 +47,7 @@ class FusionParams:
     cut: float = 0.3  # share of unexplained cells from which the frame starts over (normal frames: < 0.02)
     tile: int = 16  # model pixels per side of the tiles the previous map is moved by (one move each)
     light: float = 0.1  # a brightness change (fitted gain) beyond this gives up the history, wholly at twice it
+    jump: float = 0.04  # a whole-frame move beyond this share of the frame's width (height) in one frame starts over
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha <= 1.0:
@@ -59,6 +62,8 @@ class FusionParams:
             raise ValueError(f"fusion cut {self.cut} must be in (0, 1]")
         if not 0.0 < self.light <= 1.0:
             raise ValueError(f"fusion light {self.light} must be in (0, 1]")
+        if not 0.0 < self.jump <= 1.0:
+            raise ValueError(f"fusion jump {self.jump} must be in (0, 1]")
         if not 1 <= self.tile <= 64:
             raise ValueError(f"fusion tile {self.tile} must be 1..64 pixels")
 
@@ -71,7 +76,7 @@ class Motion:
     dx: float
     dy: float
     reset: bool
-    unexplained: float  # share of valid cells with r >= gate
+    unexplained: float  # share of valid cells with r >= gate (1 when it started over before the residual)
 
 
 def coarse_luma(rgb: NDArray[Any], coarse: int) -> NDArray[np.int32]:
@@ -304,6 +309,9 @@ class MotionFusion:
         prm = self.params
         f = prm.coarse
         u, v = integer_shift(lum, self.prev_l, prm.search)
+        # a fast pan: the framing changed, and the model's output with it (what is in view, where the edges cut)
+        if f * abs(u) > prm.jump * pr.shape[1] or f * abs(v) > prm.jump * pr.shape[0]:
+            return Motion(float(f * u), float(f * v), True, 1.0)
         reg = Region.of(lum.shape, u, v)
         if reg.cells < 16:
             return Motion(float(f * u), float(f * v), True, 1.0)

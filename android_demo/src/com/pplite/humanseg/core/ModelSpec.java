@@ -36,6 +36,7 @@ public final class ModelSpec {
     public final double fusionCut;
     public final int fusionTile;
     public final double fusionLight;
+    public final double fusionJump;
 
     private ModelSpec(Map<String, Object> root) {
         int version = integer(root, "schema_version");
@@ -101,6 +102,7 @@ public final class ModelSpec {
         fusionCut = fusion != null ? number(fusion, "cut") : 0;
         fusionTile = fusion != null ? integer(fusion, "tile") : 0;
         fusionLight = fusion != null ? number(fusion, "light") : 0;
+        fusionJump = fusion != null ? number(fusion, "jump") : 0;
     }
 
     public static ModelSpec parse(String json) {

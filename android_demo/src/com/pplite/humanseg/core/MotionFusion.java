@@ -18,18 +18,22 @@ public final class MotionFusion {
     private final int search;
     private final int tile;
     private final double light;
+    private final double jump;
     private int[] prevL;
     private float[] prevS;
     private int prevW = -1;
     private int prevH = -1;
 
-    public MotionFusion(double alpha, double gate, int coarse, int search, double cut, int tile, double light) {
+    public MotionFusion(double alpha, double gate, int coarse, int search, double cut, int tile, double light,
+            double jump) {
         if (!(alpha > 0 && alpha <= 1) || !(gate > 0) || coarse < 2 || coarse % 2 != 0 || search < 1 || search > 8
-                || !(cut > 0 && cut <= 1) || tile < 1 || tile > 64 || !(light > 0 && light <= 1)) {
+                || !(cut > 0 && cut <= 1) || tile < 1 || tile > 64 || !(light > 0 && light <= 1)
+                || !(jump > 0 && jump <= 1)) {
             throw new IllegalArgumentException("fusion: alpha in (0, 1], gate > 0, coarse even >= 2, search 1..8, "
-                    + "cut in (0, 1], tile 1..64, light in (0, 1]");
+                    + "cut in (0, 1], tile 1..64, light in (0, 1], jump in (0, 1]");
         }
         this.light = light;
+        this.jump = jump;
         this.alpha = alpha;
         this.gate = gate;
         this.coarse = coarse;
@@ -40,7 +44,7 @@ public final class MotionFusion {
 
     public MotionFusion(ModelSpec spec) {
         this(spec.fusionAlpha, spec.fusionGate, spec.fusionCoarse, spec.fusionSearch, spec.fusionCut, spec.fusionTile,
-                spec.fusionLight);
+                spec.fusionLight, spec.fusionJump);
     }
 
     public void reset() {
@@ -174,6 +178,9 @@ public final class MotionFusion {
         int[] b2 = best(halve(c, ch, cw), halve(pv, ch, cw), ch / 2, cw / 2, 0, 0, r, r);
         int[] b = best(c, pv, ch, cw, 2 * b2[0], 2 * b2[1], 1, 2 * r + 1);
         int u = b[0], v = b[1];
+        if (f * Math.abs(u) > jump * w || f * Math.abs(v) > jump * h) {
+            return;  // a fast pan: the framing changed, and the model's output with it; start over
+        }
         int y0 = Math.max(1, 1 + v), y1 = Math.min(ch - 1, ch - 1 + v);
         int x0 = Math.max(1, 1 + u), x1 = Math.min(cw - 1, cw - 1 + u);
         int n = (y1 > y0 && x1 > x0) ? (y1 - y0) * (x1 - x0) : 0;
