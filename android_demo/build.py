@@ -154,7 +154,8 @@ def stage_assets(model_dir: Path, sample: Path | None, assets: Path, precision: 
     shutil.rmtree(assets, ignore_errors=True)
     assets.mkdir(parents=True)
     shutil.copyfile(nb, assets / "model.nb")
-    shutil.copyfile(spec_file, assets / SPEC_NAME)
+    # the spec as this toolkit reads it: a file from an earlier conversion gets the parameters added since, by default
+    atomic_files.write_json(assets / SPEC_NAME, spec.model_dump(mode="json"))
     generated = dict(generated_images())
     photo = load_image(sample) if sample is not None else next(iter(generated.values()))
     scale = 720 / max(photo.shape[:2])
