@@ -1,8 +1,9 @@
 """`video-check`: temporal stability of each model x variant on frame sequences, with and without the shared temporal
 smoothing (model_spec.json's `temporal`, converter/images/temporal.py).
 
-Sequences come from a labelled set (each photo under a known small camera motion, benchmark/parity/video.py) or
-from a user's clip (OpenCV; no known motion, so flicker there is measured against the previous mask as is). Every
+Sequences come from a labelled set (each photo under a known motion, benchmark/parity/video.py and sequences.py;
+with `clip_height_px`, rendered at that height and measured as a clip is) or from a user's clip (OpenCV; no known
+motion, so flicker there is measured after compensating the motion estimated by optical flow). Every
 frame goes through the desktop reference (Paddle Inference fp32) and through each variant's real kernels: the ARM
 .nb on an ARM emulated phone (QEMU), one frame per runner call."""
 

@@ -136,7 +136,9 @@ class VideoRecord(Record):
     variant: str = Field(description="reference (desktop Paddle Inference fp32), or fp32 / fp16 / int8 on ARM")
     runtime: str
     sequence: str = Field(description="the photo the sequence was made from, or the clip's file name")
-    source: str = Field(description="labelled photo under known camera motion, or clip")
+    source: str = Field(
+        description="labelled photo under known motion, labelled photo measured as a clip (--clip-height), or clip"
+    )
     frames: int
     flicker: float = Field(description="fraction of boundary pixels changing against the motion-compensated mask")
     flicker_smoothed: float
