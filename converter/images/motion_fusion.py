@@ -40,7 +40,7 @@ NCOLS = 10  # the least-squares columns: an affine move (6) and a brightness tha
 
 @dataclass(frozen=True)
 class FusionParams:
-    alpha: float = 0.1  # weight of the new probability where the moved previous frame explains the picture
+    alpha: float = 0.05  # weight of the new probability where the moved previous frame explains the picture
     gate: float = 0.2  # residual (0..1) from which a cell counts as not explained and takes the new probability
     coarse: int = 4  # model pixels per coarse cell (the motion search works at 1/coarse and 1/(2 coarse))
     search: int = 3  # search radius in cells at 1/(2 coarse): moves up to 2 * coarse * search model pixels a frame
