@@ -155,15 +155,11 @@ static void step(State *st, const Params *pr, const unsigned char *rgb, const fl
         halve(st->prev_l, ch, cw, st->half_p);
         best(st->half_c, st->half_p, ch / 2, cw / 2, 0, 0, r, r, &u2, &v2);
         best(st->cur_l, st->prev_l, ch, cw, 2 * u2, 2 * v2, 1, 2 * r + 1, &u, &v);
-        if (f * abs(u) > pr->jump * w || f * abs(v) > pr->jump * h) { /* a fast pan: start over */
-            memcpy(st->prev_l, st->cur_l, sizeof(int32_t) * ch * cw);
-            st->started = 1;
-            return;
-        }
+        int pan = f * abs(u) > pr->jump * w || f * abs(v) > pr->jump * h; /* a fast pan: start over */
         int y0 = 1 + v > 1 ? 1 + v : 1, y1 = ch - 1 + v < ch - 1 ? ch - 1 + v : ch - 1;
         int x0 = 1 + u > 1 ? 1 + u : 1, x1 = cw - 1 + u < cw - 1 ? cw - 1 + u : cw - 1;
         long n = (y1 > y0 && x1 > x0) ? (long)(y1 - y0) * (x1 - x0) : 0;
-        if (n >= 16) {
+        if (n >= 16 && !pan) {
             const int32_t *c = st->cur_l, *pv = st->prev_l;
             /* the normal equations from integer sums; any order gives the same integers, so rows are summed with
              * the powers of X and multiplied by those of Y at the row's end (a quarter of the products) */

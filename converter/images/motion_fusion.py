@@ -310,10 +310,9 @@ class MotionFusion:
         f = prm.coarse
         u, v = integer_shift(lum, self.prev_l, prm.search)
         # a fast pan: the framing changed, and the model's output with it (what is in view, where the edges cut)
-        if f * abs(u) > prm.jump * pr.shape[1] or f * abs(v) > prm.jump * pr.shape[0]:
-            return Motion(float(f * u), float(f * v), True, 1.0)
+        pan = f * abs(u) > prm.jump * pr.shape[1] or f * abs(v) > prm.jump * pr.shape[0]
         reg = Region.of(lum.shape, u, v)
-        if reg.cells < 16:
+        if pan or reg.cells < 16:
             return Motion(float(f * u), float(f * v), True, 1.0)
         cols, it, pos = design(lum, self.prev_l, u, v, reg)
         rows = (pos[1] - pos[1][0]) % 2 == 0  # the least squares use every second row of the region: half the cost
