@@ -9,7 +9,7 @@ import pytest
 
 from benchmark.parity.sequences import KINDS, make_sequence
 from benchmark.parity.video import CameraMotion, stability
-from benchmark.parity.video_check import lag_frames
+from benchmark.parity.video_record import lag_frames
 from converter.artifacts.app_spec import SpecTemporal
 from converter.images.motion_fusion import FusionParams, MotionFusion
 from converter.images.temporal import GatedEma
