@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -185,11 +186,15 @@ def _fusion_entry(folder: Path, bgr: NDArray[Any], data: Manifest, ref: Referenc
     """A short stream for the motion-compensated fusion: the first image moved by a sub-pixel random walk, a little
     rotation and a brightness change per frame (a jump of 15 % at frame 3), then a fast pan (a move of 8 % of the
     width in one frame, which starts over: fusion.jump) and one more frame; the model's probability of each frame
-    with noise, and the Python fusion's output for each (temporal.fusion of the spec)."""
+    with noise, turned over (1 - p) in one block at frame 2, where the model then contradicts the history
+    (fusion.contradict), and the Python fusion's output for each. The parameters are the spec's (temporal.fusion),
+    but `light` at most 0.1, so that the jump takes the light term's path: a larger change of light confuses the
+    whole-cell search on this smooth picture and the step starts over, so the stream would not reach it."""
     from converter.artifacts.app_spec import app_spec
 
-    spec = app_spec(data).temporal
-    fusion = MotionFusion(spec.fusion.params())
+    params = app_spec(data).temporal.fusion.params()
+    params = replace(params, light=min(params.light, 0.1))
+    fusion = MotionFusion(params)
     w, h = data.preprocess.width, data.preprocess.height
     base = cv2.resize(bgr, (w, h), interpolation=cv2.INTER_AREA)
     rng = np.random.default_rng(12)
@@ -205,6 +210,8 @@ def _fusion_entry(folder: Path, bgr: NDArray[Any], data: Manifest, ref: Referenc
         out = ref.run([preprocess(moved, data.preprocess)])[data.output_name]
         prob = np.asarray(out[0, 1], np.float32) if not np.issubdtype(out.dtype, np.integer) else foreground(out)
         prob = np.clip(prob + rng.normal(0, 0.05, prob.shape).astype(np.float32) * (t > 0), 0, 1).astype(np.float32)
+        if t == 2:  # the model now says the opposite in one block (fusion.contradict)
+            prob[h // 4 : h // 2, w // 4 : w // 2] = 1.0 - prob[h // 4 : h // 2, w // 4 : w // 2]
         rgb = cv2.cvtColor(moved, cv2.COLOR_BGR2RGB)
         fused = fusion.step(prob, rgb)
         if fusion.last is not None and fusion.last.reset:
@@ -222,7 +229,7 @@ def _fusion_entry(folder: Path, bgr: NDArray[Any], data: Manifest, ref: Referenc
             f"goldens: the fusion stream started over at frame(s) {resets or 'none'} (the fast pan is frame {pan_at}) "
             f"and fused {fused_frames} frame(s); it would not exercise the fusion as meant"
         )
-    return {"width": w, "height": h, **spec.fusion.model_dump(), "frames": frames}
+    return {"width": w, "height": h, **asdict(params), "frames": frames}
 
 
 def write_goldens(model_dir: Path, images: list[Path], out: Path) -> Path:

@@ -100,6 +100,7 @@ def test_apk_is_signed_and_complete(built: Path, model_dir: Path) -> None:
         assert _sha(z.read("assets/model.nb")) == _sha((model_dir / "arm-fp32.nb").read_bytes())
         staged = json.loads(z.read("assets/model_spec.json"))  # as this toolkit reads it: every fusion parameter
         assert staged["model"] == PORTRAIT_V2 and staged["temporal"]["fusion"]["jump"] > 0
+        assert 0 < staged["temporal"]["fusion"]["contradict"] < 1
         assert {"assets/sample.jpg", "assets/background.jpg", "classes.dex"} <= set(z.namelist())
         assert not [n for n in z.namelist() if n.startswith("lib/")]  # no Paddle-Lite release given
         dex = built.parent / "check.dex"

@@ -79,13 +79,34 @@ def test_a_fast_pan_starts_over_and_a_slower_one_is_followed() -> None:
         assert np.all(out == np.float32(0.9)) == reset  # started over: the new probability alone
 
 
+def test_where_the_model_contradicts_the_history_the_new_answer_comes_through() -> None:
+    """A still scene whose history says background (0.1); then the model says person (0.9) in one block and 0.3
+    elsewhere. In the block the difference (0.8) is beyond `contradict` (0.5): w = (0.8 - 0.5) / 0.5 = 0.6 and the
+    mask turns in one frame; elsewhere (0.2) the history holds with w = alpha."""
+    h, w = 144, 256
+    rgb = np.clip(np.round(_moved(_picture(h, w), 0.0, 0.0, h, w)), 0, 255).astype(np.uint8)
+    block = (slice(40, 100), slice(80, 160))
+    for params, turns in ((FusionParams(), True), (FusionParams(contradict=0.9), False)):
+        fusion = MotionFusion(params)
+        for _ in range(3):
+            fusion.step(np.full((h, w), 0.1, np.float32), rgb)
+        prob = np.full((h, w), 0.3, np.float32)
+        prob[block] = 0.9
+        out = fusion.step(prob, rgb)
+        assert fusion.last is not None and not fusion.last.reset
+        inner = out[50:90, 90:150]  # away from the block's edge, where the bilinear move mixes
+        assert bool(np.all(inner > 0.5)) == turns, (params, float(inner.min()))
+        assert abs(float(np.median(out[:, :60])) - (0.1 + params.alpha * 0.2)) < 0.01  # the history holds
+
+
 def test_the_spec_names_the_fusion_and_bad_parameters_are_refused() -> None:
     t = SpecTemporal()
     assert t.smoothing == "motion_fusion" and isinstance(t.stepper(), MotionFusion)
     assert isinstance(t.model_copy(update={"smoothing": "gated_ema"}).stepper(), GatedEma)
-    for bad in ({"alpha": 0.0}, {"coarse": 3}, {"search": 0}, {"cut": 1.5}, {"tile": 0}, {"jump": 0.0}):
+    bad = ({"alpha": 0.0}, {"coarse": 3}, {"search": 0}, {"cut": 1.5}, {"tile": 0}, {"jump": 0.0}, {"contradict": 1.0})
+    for params in bad:
         with pytest.raises(ValueError):
-            FusionParams(**bad)  # type: ignore[arg-type]
+            FusionParams(**params)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -3,7 +3,7 @@
  * the ARM emulated phone. Integers where the reference uses integers, doubles where it uses doubles, float32 where it
  * uses float32, in the same order; -ffp-contract=off, as Java never fuses a multiply and an add.
  *
- *   motion_fusion_step H W STEPS ALPHA GATE COARSE SEARCH CUT TILE LIGHT JUMP IN OUT
+ *   motion_fusion_step H W STEPS ALPHA GATE COARSE SEARCH CUT TILE LIGHT JUMP CONTRADICT IN OUT
  *
  * IN holds two frames, each H*W*3 RGB bytes then H*W float32 person probabilities (model resolution). STEPS steps
  * cycle through the two frames; OUT gets the last step's fused probabilities (H*W float32). */
@@ -16,7 +16,7 @@
 #define NC 10
 
 typedef struct {
-    double alpha, gate, cut, light, jump;
+    double alpha, gate, cut, light, jump, contradict;
     int coarse, search, tile;
 } Params;
 
@@ -119,17 +119,21 @@ static void tile_shift(const double *p, int u, int v, double xm, double ym, int 
     *my = (float)(f * (v + dy));
 }
 
+/* c, cs: the contradiction threshold and 1 / (1 - c), float32 */
 static void fuse_row(float *restrict o, const float *restrict p, const float *restrict s0, const float *restrict s1,
-                     const float *restrict ww, int n, float w00, float w01, float w10, float w11) {
+                     const float *restrict ww, int n, float w00, float w01, float w10, float w11, float c, float cs) {
     for (int x = 0; x < n; x++) {
         float t = w00 * s0[x] + w01 * s0[x + 1] + w10 * s1[x] + w11 * s1[x + 1];
-        o[x] = ww[x] * p[x] + (1.0f - ww[x]) * t;
+        float k = (fabsf(p[x] - t) - c) * cs;
+        k = k < 1.0f ? k : 1.0f;
+        float w = ww[x] > k ? ww[x] : k;
+        o[x] = w * p[x] + (1.0f - w) * t;
     }
 }
 
 /* wrow: per pixel of the image row band the weight of its cell (expanded once per row of cells) */
 static void fuse_tile(float *out, const float *prev, const float *prob, const float *wrows, int h, int w, int by0,
-                      int by1, int bx0, int bx1, float mx, float my, int f) {
+                      int by1, int bx0, int bx1, float mx, float my, float c, float cs) {
     float ndx = -mx, ndy = -my;
     int ix = (int)floorf(ndx), iy = (int)floorf(ndy);
     float fx = ndx - (float)ix, fy = ndy - (float)iy;
@@ -140,9 +144,8 @@ static void fuse_tile(float *out, const float *prev, const float *prob, const fl
     for (int y = y0; y < y1; y++) {
         const float *s0 = prev + (long)(y + iy) * w + ix, *s1 = s0 + w;
         fuse_row(out + (long)y * w + x0, prob + (long)y * w + x0, s0 + x0, s1 + x0, wrows + (long)(y - by0) * w + x0,
-                 x1 - x0, w00, w01, w10, w11);
+                 x1 - x0, w00, w01, w10, w11, c, cs);
     }
-    (void)f;
 }
 
 static void step(State *st, const Params *pr, const unsigned char *rgb, const float *prob, float *out, const int *cxi) {
@@ -251,7 +254,8 @@ static void step(State *st, const Params *pr, const unsigned char *rgb, const fl
                         int bx1 = bx + t < w ? bx + t : w;
                         float mx, my;
                         tile_shift(p, u, v, (bx + bx1 - 1) / 2.0, (by + by1 - 1) / 2.0, f, ch, cw, &mx, &my);
-                        fuse_tile(out, st->prev_s, prob, st->wrows, h, w, by, by1, bx, bx1, mx, my, f);
+                        fuse_tile(out, st->prev_s, prob, st->wrows, h, w, by, by1, bx, bx1, mx, my,
+                                  (float)pr->contradict, (float)(1.0 / (1.0 - pr->contradict)));
                     }
                 }
             }
@@ -262,15 +266,17 @@ static void step(State *st, const Params *pr, const unsigned char *rgb, const fl
 }
 
 int main(int argc, char **argv) {
-    if (argc != 14) {
-        fprintf(stderr, "usage: %s H W STEPS ALPHA GATE COARSE SEARCH CUT TILE LIGHT JUMP IN OUT\n", argv[0]);
+    if (argc != 15) {
+        fprintf(stderr, "usage: %s H W STEPS ALPHA GATE COARSE SEARCH CUT TILE LIGHT JUMP CONTRADICT IN OUT\n",
+                argv[0]);
         return 2;
     }
     int h = atoi(argv[1]), w = atoi(argv[2]);
     long steps = atol(argv[3]);
     Params pr = {strtod(argv[4], NULL), strtod(argv[5], NULL), strtod(argv[8], NULL), strtod(argv[10], NULL),
-                 strtod(argv[11], NULL), atoi(argv[6]), atoi(argv[7]), atoi(argv[9])};
+                 strtod(argv[11], NULL), strtod(argv[12], NULL), atoi(argv[6]), atoi(argv[7]), atoi(argv[9])};
     if (h <= 0 || w <= 0 || steps < 1 || pr.coarse < 2 || pr.tile < 1 || !(pr.light > 0.0) || !(pr.jump > 0.0) ||
+        !(pr.contradict > 0.0 && pr.contradict < 1.0) ||
         h / pr.coarse < 4 || w / pr.coarse < 4) {
         fprintf(stderr, "bad arguments\n");
         return 2;
@@ -290,15 +296,15 @@ int main(int argc, char **argv) {
     for (int x = 0; x < w; x++) cxi[x] = x / pr.coarse < st.cw - 1 ? x / pr.coarse : st.cw - 1;
     unsigned char *rgb = malloc(2 * 3 * n);
     float *prob = malloc(2 * n * sizeof(float)), *out = malloc(n * sizeof(float));
-    FILE *in = fopen(argv[12], "rb");
+    FILE *in = fopen(argv[13], "rb");
     if (!rgb || !prob || !out || !in) {
-        fprintf(stderr, "cannot open %s\n", argv[12]);
+        fprintf(stderr, "cannot open %s\n", argv[13]);
         return 1;
     }
     for (int fr = 0; fr < 2; fr++)
         if (fread(rgb + 3 * n * fr, 1, 3 * n, in) != (size_t)(3 * n) ||
             fread(prob + n * fr, sizeof(float), n, in) != (size_t)n) {
-            fprintf(stderr, "%s: short read (want 2 frames of %dx%d)\n", argv[12], h, w);
+            fprintf(stderr, "%s: short read (want 2 frames of %dx%d)\n", argv[13], h, w);
             return 1;
         }
     fclose(in);
@@ -308,9 +314,9 @@ int main(int argc, char **argv) {
         st.prev_s = out;
         out = kept;
     }
-    FILE *o = fopen(argv[13], "wb");
+    FILE *o = fopen(argv[14], "wb");
     if (!o || fwrite(st.prev_s, sizeof(float), n, o) != (size_t)n) {
-        fprintf(stderr, "cannot write %s\n", argv[13]);
+        fprintf(stderr, "cannot write %s\n", argv[14]);
         return 1;
     }
     fclose(o);

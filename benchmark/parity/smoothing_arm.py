@@ -116,7 +116,7 @@ def _argv(temporal: SpecTemporal, exe: str, size: tuple[int, int], steps: int, f
     if temporal.smoothing == "motion_fusion":
         f = temporal.fusion
         return [exe, str(height), str(width), str(steps), repr(f.alpha), repr(f.gate), str(f.coarse), str(f.search),
-                repr(f.cut), str(f.tile), repr(f.light), repr(f.jump), inp, out]  # fmt: skip
+                repr(f.cut), str(f.tile), repr(f.light), repr(f.jump), repr(f.contradict), inp, out]  # fmt: skip
     return [exe, str(height), str(width), str(steps), repr(temporal.alpha), repr(temporal.gate), inp, out]
 
 

@@ -54,6 +54,7 @@ class SpecFusion(Strict):
     tile: int = FusionParams().tile
     light: float = FusionParams().light
     jump: float = FusionParams().jump
+    contradict: float = FusionParams().contradict
 
     def params(self) -> FusionParams:
         return FusionParams(**self.model_dump())

@@ -15,13 +15,15 @@ Per frame, at the model's input resolution (H x W, the RGB the model was fed):
    difference between the frames, r / 1020, and w = alpha + (1 - alpha) min(1, r / gate): the weight of the new
    probability. Cells whose source is outside the previous frame get w = 1. When more than `cut` of the cells have
    r >= gate the motion does not explain the frame (a scene cut, a move beyond the search) and the step starts
-   over: w = 1. When the light changed (the fitted gain moved by more than `light`), alpha rises linearly to 1 at
+   over: w = 1. When the light changed much (the fitted gain moved by more than `light`), alpha rises linearly to 1 at
    twice `light`: the model's own output changes with the light, and the history would hold the old one. The same
    holds for a fast pan: when the whole-cell move exceeds `jump` of the frame's width (or height) in one frame, the
    step starts over (F |u| > jump W or F |v| > jump H, compared in doubles).
 4. Fusion. The previous fused probability moved tile by tile (`tile` pixels square; the affine move at the tile's
    centre; bilinear with four fixed weights), and s = w P + (1 - w) T, with w of the pixel's cell (nearest); pixels
-   whose source is outside take P.
+   whose source is outside take P. Where the model now contradicts the moved history (|P - T| > `contradict`), w
+   rises to 1 at a difference of 1: max(w, min(1, (|P - T| - c) (1 / (1 - c)))), so a mask the model no longer gives
+   (a poor first frame, the answer before a light change) is not held for the EMA's whole memory.
 
 Everything is integer or float32, in this order, so that Java and C compute the same values to rounding."""
 
@@ -46,8 +48,9 @@ class FusionParams:
     search: int = 3  # search radius in cells at 1/(2 coarse): moves up to 2 * coarse * search model pixels a frame
     cut: float = 0.3  # share of unexplained cells from which the frame starts over (normal frames: < 0.02)
     tile: int = 16  # model pixels per side of the tiles the previous map is moved by (one move each)
-    light: float = 0.1  # a brightness change (fitted gain) beyond this gives up the history, wholly at twice it
+    light: float = 0.3  # a brightness change (fitted gain) beyond this gives up the history, wholly at twice it
     jump: float = 0.04  # a whole-frame move beyond this share of the frame's width (height) in one frame starts over
+    contradict: float = 0.5  # |new - moved history| beyond this raises the new probability's weight, wholly at 1
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha <= 1.0:
@@ -64,6 +67,8 @@ class FusionParams:
             raise ValueError(f"fusion light {self.light} must be in (0, 1]")
         if not 0.0 < self.jump <= 1.0:
             raise ValueError(f"fusion jump {self.jump} must be in (0, 1]")
+        if not 0.0 < self.contradict < 1.0:
+            raise ValueError(f"fusion contradict {self.contradict} must be in (0, 1)")
         if not 1 <= self.tile <= 64:
             raise ValueError(f"fusion tile {self.tile} must be 1..64 pixels")
 
@@ -255,9 +260,11 @@ def fuse_tile(
     *,
     box: tuple[int, int, int, int],
     move: tuple[np.float32, np.float32],
+    contradict: float,
 ) -> None:
     """Within box (y0, y1, x0, x1): out = w prob + (1 - w) prev moved by move (bilinear, four fixed weights), where
-    all four source pixels are inside; elsewhere out keeps prob."""
+    all four source pixels are inside; elsewhere out keeps prob. w: the cell's weight, raised where prob contradicts
+    the moved map (see the module's docstring; float32, in that order)."""
     h, w = prev.shape
     ndx, ndy = F32(-move[0]), F32(-move[1])
     ix, iy = math.floor(ndx), math.floor(ndy)
@@ -274,8 +281,10 @@ def fuse_tile(
     c = s[y0 + iy + 1 : y1 + iy + 1, x0 + ix : x1 + ix]
     d = s[y0 + iy + 1 : y1 + iy + 1, x0 + ix + 1 : x1 + ix + 1]
     t = w00 * a + w01 * b + w10 * c + w11 * d
-    ww = wpix[y0:y1, x0:x1]
-    out[y0:y1, x0:x1] = ww * prob[y0:y1, x0:x1] + (one - ww) * t
+    pp = prob[y0:y1, x0:x1]
+    thr, inv = F32(contradict), F32(1.0 / (1.0 - contradict))
+    ww = np.maximum(wpix[y0:y1, x0:x1], np.minimum((np.abs(pp - t) - thr) * inv, one))
+    out[y0:y1, x0:x1] = ww * pp + (one - ww) * t
 
 
 @dataclass
@@ -333,5 +342,5 @@ class MotionFusion:
             for x0 in range(0, w, t):
                 y1, x1 = min(h, y0 + t), min(w, x0 + t)
                 move = tile_shift(p, (u, v), ((x0 + x1 - 1) / 2.0, (y0 + y1 - 1) / 2.0), coarse=f, cells=lum.shape)
-                fuse_tile(out, self.prev_s, pr, wpix, box=(y0, y1, x0, x1), move=move)
+                fuse_tile(out, self.prev_s, pr, wpix, box=(y0, y1, x0, x1), move=move, contradict=prm.contradict)
         return motion

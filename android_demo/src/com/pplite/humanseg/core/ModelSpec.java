@@ -37,6 +37,7 @@ public final class ModelSpec {
     public final int fusionTile;
     public final double fusionLight;
     public final double fusionJump;
+    public final double fusionContradict;
 
     private ModelSpec(Map<String, Object> root) {
         int version = integer(root, "schema_version");
@@ -103,6 +104,7 @@ public final class ModelSpec {
         fusionTile = fusion != null ? integer(fusion, "tile") : 0;
         fusionLight = fusion != null ? number(fusion, "light") : 0;
         fusionJump = fusion != null ? number(fusion, "jump") : 0;
+        fusionContradict = fusion != null ? number(fusion, "contradict") : 0;
     }
 
     public static ModelSpec parse(String json) {

@@ -6,7 +6,8 @@ package com.pplite.humanseg.core;
  * input size: coarse luminance (the integer luma of each cell's pixels, scaled to four), a whole-cell global move by
  * sums of absolute differences (integers), an affine sub-cell move and a brightness change by one least-squares
  * step (integer sums, solved in doubles), per cell the weight of the new probability from what that motion leaves
- * unexplained, and the previous fused probability moved tile by tile (bilinear, float) and blended. Integers, doubles
+ * unexplained (raised where the new probability contradicts the moved history), and the previous fused probability
+ * moved tile by tile (bilinear, float) and blended. Integers, doubles
  * and floats where the reference has them, in its order, so both agree to rounding.
  */
 public final class MotionFusion {
@@ -19,21 +20,25 @@ public final class MotionFusion {
     private final int tile;
     private final double light;
     private final double jump;
+    private final float contradict;
+    private final float contradictScale;
     private int[] prevL;
     private float[] prevS;
     private int prevW = -1;
     private int prevH = -1;
 
     public MotionFusion(double alpha, double gate, int coarse, int search, double cut, int tile, double light,
-            double jump) {
+            double jump, double contradict) {
         if (!(alpha > 0 && alpha <= 1) || !(gate > 0) || coarse < 2 || coarse % 2 != 0 || search < 1 || search > 8
                 || !(cut > 0 && cut <= 1) || tile < 1 || tile > 64 || !(light > 0 && light <= 1)
-                || !(jump > 0 && jump <= 1)) {
+                || !(jump > 0 && jump <= 1) || !(contradict > 0 && contradict < 1)) {
             throw new IllegalArgumentException("fusion: alpha in (0, 1], gate > 0, coarse even >= 2, search 1..8, "
-                    + "cut in (0, 1], tile 1..64, light in (0, 1], jump in (0, 1]");
+                    + "cut in (0, 1], tile 1..64, light in (0, 1], jump in (0, 1], contradict in (0, 1)");
         }
         this.light = light;
         this.jump = jump;
+        this.contradict = (float) contradict;
+        this.contradictScale = (float) (1.0 / (1.0 - contradict));
         this.alpha = alpha;
         this.gate = gate;
         this.coarse = coarse;
@@ -44,7 +49,7 @@ public final class MotionFusion {
 
     public MotionFusion(ModelSpec spec) {
         this(spec.fusionAlpha, spec.fusionGate, spec.fusionCoarse, spec.fusionSearch, spec.fusionCut, spec.fusionTile,
-                spec.fusionLight, spec.fusionJump);
+                spec.fusionLight, spec.fusionJump, spec.fusionContradict);
     }
 
     public void reset() {
@@ -290,8 +295,10 @@ public final class MotionFusion {
             int wr = Math.min(y / coarse, ch - 1) * cw;
             for (int x = x0; x < x1; x++) {
                 float t = w00 * prevS[s0 + x] + w01 * prevS[s0 + x + 1] + w10 * prevS[s1 + x] + w11 * prevS[s1 + x + 1];
-                float ww = wcell[wr + cxi[x]];
-                out[y * w + x] = ww * prob[y * w + x] + (1.0f - ww) * t;
+                float pp = prob[y * w + x];
+                float k = Math.min((Math.abs(pp - t) - contradict) * contradictScale, 1.0f);
+                float ww = Math.max(wcell[wr + cxi[x]], k);
+                out[y * w + x] = ww * pp + (1.0f - ww) * t;
             }
         }
     }

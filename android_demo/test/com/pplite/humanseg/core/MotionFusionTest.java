@@ -16,7 +16,8 @@ public class MotionFusionTest {
         int w = Goldens.integer(s, "width"), h = Goldens.integer(s, "height");
         MotionFusion fusion = new MotionFusion(Goldens.number(s, "alpha"), Goldens.number(s, "gate"),
                 Goldens.integer(s, "coarse"), Goldens.integer(s, "search"), Goldens.number(s, "cut"),
-                Goldens.integer(s, "tile"), Goldens.number(s, "light"), Goldens.number(s, "jump"));
+                Goldens.integer(s, "tile"), Goldens.number(s, "light"), Goldens.number(s, "jump"),
+                Goldens.number(s, "contradict"));
         List<Map<String, Object>> frames = (List<Map<String, Object>>) s.get("frames");
         assertTrue(frames.size() >= 3);
         int fused = 0;
@@ -40,15 +41,21 @@ public class MotionFusionTest {
                 + "\"preprocess\":{\"width\":8,\"height\":8,\"channel_order\":\"rgb\",\"scale\":1,\"mean\":[0,0,0],"
                 + "\"std\":[1,1,1]},\"output\":{\"name\":\"y\",\"dtype\":\"float32\",\"kind\":\"softmax\"},"
                 + "\"temporal\":{\"smoothing\":\"motion_fusion\",\"fusion\":{\"alpha\":0.1,\"gate\":0.2,\"coarse\":4,"
-                + "\"search\":3,\"cut\":0.3,\"tile\":16,\"light\":0.1,\"jump\":0.04}},\"files\":{}}");
+                + "\"search\":3,\"cut\":0.3,\"tile\":16,\"light\":0.3,\"jump\":0.04,\"contradict\":0.5}},\"files\":{}}");
         assertEquals("motion_fusion", spec.temporalSmoothing);
         assertEquals(0.1, spec.fusionAlpha, 0.0);
         assertEquals(16, spec.fusionTile);
         assertEquals(0.04, spec.fusionJump, 0.0);
+        assertEquals(0.5, spec.fusionContradict, 0.0);
     }
 
     @Test(expected = IllegalArgumentException.class)
     public void refusesAnOddCoarseCell() {
-        new MotionFusion(0.1, 0.2, 3, 3, 0.3, 16, 0.1, 0.04);
+        new MotionFusion(0.1, 0.2, 3, 3, 0.3, 16, 0.3, 0.04, 0.5);
+    }
+
+    @Test(expected = IllegalArgumentException.class)
+    public void refusesAContradictionThresholdOfOne() {
+        new MotionFusion(0.1, 0.2, 4, 3, 0.3, 16, 0.3, 0.04, 1.0);
     }
 }
