@@ -36,7 +36,7 @@ DEMO_IMAGES ?= $(wildcard $(or $(DATA_DIR),../shared/data)/pphumanseg_demo_image
 DEMO_DIR = $(or $(OUT),build/models)/$(DEMO_MODEL)
 
 .PHONY: help setup paddle3-env convert parity runner bench-device bench-emulated bench-overhead bench-farm bench-farm-scaling gate \
-	baseline history-export history-import report bench-graph-fixes layer-diff profile-arm compare-runtimes compare-other-runtimes calibrate clip video-check android-demo android-install int8-study test test-fast lint format clean
+	baseline history-export history-import report bench-graph-fixes layer-diff profile-arm compare-runtimes compare-other-runtimes calibrate clip video-check android-demo android-install int8-study test test-seconds test-fast lint format clean
 
 help:
 	@echo "make convert   convert the zoo to Paddle-Lite .nb (MODELS_DIR=..., MODELS=a,b)"
@@ -70,6 +70,7 @@ help:
 	@echo "make android-install install the demo APK on the attached phone and start it (SERIAL=...)"
 	@echo "make test      run the test suite (slow tests included)"
 	@echo "make test-fast run the tests not marked slow"
+	@echo "make test-seconds  run the suite and rewrite tests/file_seconds.json (the order test files start in)"
 	@echo "make lint      ruff + mypy"
 	@echo "make setup     create $(VENV) with Python 3.10 and install the toolkit"
 
@@ -223,12 +224,16 @@ android-install: $(STAMP)
 # kernels without user namespaces, has tests of its own), with the 25 slowest tests listed. Test files are spread
 # over TEST_WORKERS processes (pytest-xdist; default: one per CPU (one more made the run slower, Paddle's and QEMU's
 # work contending); TEST_WORKERS=0 runs in this process); real models are converted once per run and shared
-# (tests/conftest.py: built_once).
+# (tests/conftest.py: built_once). The longest files go first (tests/file_order.py, from tests/file_seconds.json,
+# which `make test-seconds` rewrites from a whole run), so that the workers end together.
 TEST_WORKERS ?= auto
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test: $(STAMP)
 	$(PY) -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
+
+test-seconds: $(STAMP)
+	$(PY) -m pytest $(XDIST) --store-file-seconds tests/file_seconds.json $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)

@@ -124,10 +124,9 @@ static void fuse_row(float *restrict o, const float *restrict p, const float *re
                      const float *restrict ww, int n, float w00, float w01, float w10, float w11, float c, float cs) {
     for (int x = 0; x < n; x++) {
         float t = w00 * s0[x] + w01 * s0[x + 1] + w10 * s1[x] + w11 * s1[x + 1];
-        float k = (fabsf(p[x] - t) - c) * cs;
-        k = k < 1.0f ? k : 1.0f;
-        float w = ww[x] > k ? ww[x] : k;
-        o[x] = w * p[x] + (1.0f - w) * t;
+        float d = p[x] - t;
+        float w = fmaxf(ww[x], fminf((fabsf(d) - c) * cs, 1.0f));
+        o[x] = t + w * d;
     }
 }
 

@@ -20,7 +20,7 @@ Per frame, at the model's input resolution (H x W, the RGB the model was fed):
    holds for a fast pan: when the whole-cell move exceeds `jump` of the frame's width (or height) in one frame, the
    step starts over (F |u| > jump W or F |v| > jump H, compared in doubles).
 4. Fusion. The previous fused probability moved tile by tile (`tile` pixels square; the affine move at the tile's
-   centre; bilinear with four fixed weights), and s = w P + (1 - w) T, with w of the pixel's cell (nearest); pixels
+   centre; bilinear with four fixed weights), and s = T + w (P - T), with w of the pixel's cell (nearest); pixels
    whose source is outside take P. Where the model now contradicts the moved history (|P - T| > `contradict`), w
    rises to 1 at a difference of 1: max(w, min(1, (|P - T| - c) (1 / (1 - c)))), so a mask the model no longer gives
    (a poor first frame, the answer before a light change) is not held for the EMA's whole memory.
@@ -262,9 +262,9 @@ def fuse_tile(
     move: tuple[np.float32, np.float32],
     contradict: float,
 ) -> None:
-    """Within box (y0, y1, x0, x1): out = w prob + (1 - w) prev moved by move (bilinear, four fixed weights), where
-    all four source pixels are inside; elsewhere out keeps prob. w: the cell's weight, raised where prob contradicts
-    the moved map (see the module's docstring; float32, in that order)."""
+    """Within box (y0, y1, x0, x1): out = t + w (prob - t), t the previous map moved by move (bilinear, four fixed
+    weights), where all four source pixels are inside; elsewhere out keeps prob. w: the cell's weight, raised where
+    prob contradicts the moved map (see the module's docstring; float32, in that order)."""
     h, w = prev.shape
     ndx, ndy = F32(-move[0]), F32(-move[1])
     ix, iy = math.floor(ndx), math.floor(ndy)
@@ -283,8 +283,9 @@ def fuse_tile(
     t = w00 * a + w01 * b + w10 * c + w11 * d
     pp = prob[y0:y1, x0:x1]
     thr, inv = F32(contradict), F32(1.0 / (1.0 - contradict))
-    ww = np.maximum(wpix[y0:y1, x0:x1], np.minimum((np.abs(pp - t) - thr) * inv, one))
-    out[y0:y1, x0:x1] = ww * pp + (one - ww) * t
+    diff = pp - t
+    ww = np.maximum(wpix[y0:y1, x0:x1], np.minimum((np.abs(diff) - thr) * inv, one))
+    out[y0:y1, x0:x1] = t + ww * diff
 
 
 @dataclass

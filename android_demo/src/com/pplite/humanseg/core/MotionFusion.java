@@ -295,10 +295,10 @@ public final class MotionFusion {
             int wr = Math.min(y / coarse, ch - 1) * cw;
             for (int x = x0; x < x1; x++) {
                 float t = w00 * prevS[s0 + x] + w01 * prevS[s0 + x + 1] + w10 * prevS[s1 + x] + w11 * prevS[s1 + x + 1];
-                float pp = prob[y * w + x];
-                float k = Math.min((Math.abs(pp - t) - contradict) * contradictScale, 1.0f);
+                float d = prob[y * w + x] - t;
+                float k = Math.min((Math.abs(d) - contradict) * contradictScale, 1.0f);
                 float ww = Math.max(wcell[wr + cxi[x]], k);
-                out[y * w + x] = ww * pp + (1.0f - ww) * t;
+                out[y * w + x] = t + ww * d;
             }
         }
     }
