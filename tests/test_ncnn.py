@@ -112,8 +112,8 @@ def test_ncnn_does_less_arm_work_than_paddle_lite_on_portrait_v2_lite(
 ) -> None:
     """Instruction counts are deterministic (about 1e-6): the ratios are facts of the kernels, not timings."""
     argv = ["runtimes", "--models", PORTRAIT_V2, "--models-dir", str(models_dir), "--offline", "--out", str(tmp_path)]
-    dataset = labelled_subset(data_dir, tmp_path / "ds", 2)
-    argv += ["--dataset", str(dataset), "--max-images", "2"]
+    dataset = labelled_subset(data_dir, tmp_path / "ds", 1)  # each photo: four more ARM inferences under QEMU
+    argv += ["--dataset", str(dataset), "--max-images", "1"]
     assert bench_cli.main([*argv, "--reports", str(tmp_path / "r")]) == 0, capsys.readouterr()
     got = {(r.runtime, r.precision): r for r in latest(tmp_path / "r", RuntimesRun).records}
     insns = {k: r.insns_per_inference or 0 for k, r in got.items()}
@@ -121,7 +121,7 @@ def test_ncnn_does_less_arm_work_than_paddle_lite_on_portrait_v2_lite(
     assert insns["ncnn", "fp16"] <= 0.50 * insns["paddle-lite", "fp32"]
     assert got["ncnn", "fp32"].max_abs_diff is not None and got["ncnn", "fp32"].max_abs_diff < 1e-4
     for r in got.values():  # judged on labelled photos too: mIoU against desktop fp32's on the same photos
-        assert r.labelled_images == 2 and r.miou is not None and r.desktop_miou is not None and r.passed is True
+        assert r.labelled_images == 1 and r.miou is not None and r.desktop_miou is not None and r.passed is True
 
 
 def test_the_report_shows_the_runtimes_side_by_side(tmp_path: Path) -> None:
