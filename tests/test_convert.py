@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from converter.cli.main import main
+from converter.images.motion_fusion import FusionParams
 from converter.nb.inspect import inspect_nb
 from tests.conftest import HUMAN_V1, PORTRAIT_V2, REAL_MODELS, SUFFIX, closed_port_url
 from tests.runs import manifest_of
@@ -79,10 +80,21 @@ def test_zoo_converts_available_models_and_reports_the_rest(
     assert "4 model(s) ... " not in stdout and "3/7 model(s) ready (3 converted" in stdout
 
     mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.nb")}
+    # a model_spec.json from an earlier toolkit (older temporal defaults, no `contradict`) is rewritten from the
+    # manifest even though the model is up to date; the current ones are left alone
+    stale = out / PORTRAIT_V2 / "model_spec.json"
+    old = json.loads(stale.read_text())
+    old["temporal"]["fusion"]["light"] = 0.1
+    del old["temporal"]["fusion"]["contradict"]
+    stale.write_text(json.dumps(old))
+    kept = {p: p.stat().st_mtime_ns for p in out.glob("*/model_spec.json") if p != stale}
     rc, stdout, _ = _run(capsys, *args, "--models", ",".join(REAL_MODELS))
     assert rc == 0
     assert "3/3 model(s) ready (0 converted, 3 up to date)" in stdout
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.nb")} == mtimes
+    fusion = json.loads(stale.read_text())["temporal"]["fusion"]
+    assert (fusion["light"], fusion["contradict"]) == (FusionParams().light, FusionParams().contradict)
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
 
 
 def test_truncated_params_fail_cleanly_and_others_convert(

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from converter.artifacts.app_spec import SPEC_NAME, write_spec
+from converter.artifacts.app_spec import SPEC_NAME, app_spec, write_spec
 from converter.base import atomic_files
 from converter.base.errors import ToolkitError
 from converter.base.yaml_files import problems
@@ -120,10 +120,19 @@ def write(model_dir: Path, data: Manifest) -> Path:
     return model_dir / MANIFEST_NAME
 
 
-def ensure_spec(model_dir: Path, data: Manifest) -> None:
-    """Up-to-date models converted before model_spec.json existed get one."""
-    if not (model_dir / SPEC_NAME).is_file():
-        write_spec(model_dir, data)
+def ensure_spec(model_dir: Path, data: Manifest) -> bool:
+    """model_spec.json of an up-to-date model as this toolkit derives it from the manifest: written when it is
+    missing (converted before it existed) or differs (an earlier toolkit's defaults, such as its temporal
+    parameters). True when it was (re)written."""
+    path = model_dir / SPEC_NAME
+    current = app_spec(data).model_dump(mode="json")
+    try:
+        if json.loads(path.read_text(encoding="utf-8")) == current:
+            return False
+    except (OSError, ValueError):
+        pass  # missing or unreadable: written below
+    write_spec(model_dir, data)
+    return True
 
 
 def is_up_to_date(

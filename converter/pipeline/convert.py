@@ -124,8 +124,8 @@ def convert_source(
     ncnn_key = source_key(source.sha256, fixes.enabled)
     ncnn_todo = "ncnn" in runtimes and not ncnn_up_to_date(model_dir, known, ncnn_key)
     if not todo and not ncnn_todo:
-        if current is not None:
-            manifest.ensure_spec(model_dir, current)
+        if current is not None and manifest.ensure_spec(model_dir, current):
+            log.info("%s: model_spec.json rewritten from the manifest (this toolkit's defaults)", spec.name)
         outcome.elapsed_s = time.monotonic() - start
         return outcome
 
