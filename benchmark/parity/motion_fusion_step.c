@@ -235,6 +235,7 @@ static void step(State *st, const Params *pr, const unsigned char *rgb, const fl
             }
             if (!(unexplained > pr->cut * n)) {
                 int t = pr->tile;
+                float thr = (float)pr->contradict, thr_scale = (float)(1.0 / (1.0 - pr->contradict));
                 for (int by = 0; by < h; by += t) {
                     int by1 = by + t < h ? by + t : h;
                     for (int y = by; y < by1; y++) { /* the band's weights per pixel: one cell row expanded once */
@@ -253,8 +254,7 @@ static void step(State *st, const Params *pr, const unsigned char *rgb, const fl
                         int bx1 = bx + t < w ? bx + t : w;
                         float mx, my;
                         tile_shift(p, u, v, (bx + bx1 - 1) / 2.0, (by + by1 - 1) / 2.0, f, ch, cw, &mx, &my);
-                        fuse_tile(out, st->prev_s, prob, st->wrows, h, w, by, by1, bx, bx1, mx, my,
-                                  (float)pr->contradict, (float)(1.0 / (1.0 - pr->contradict)));
+                        fuse_tile(out, st->prev_s, prob, st->wrows, h, w, by, by1, bx, bx1, mx, my, thr, thr_scale);
                     }
                 }
             }

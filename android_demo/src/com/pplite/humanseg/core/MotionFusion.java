@@ -7,8 +7,8 @@ package com.pplite.humanseg.core;
  * sums of absolute differences (integers), an affine sub-cell move and a brightness change by one least-squares
  * step (integer sums, solved in doubles), per cell the weight of the new probability from what that motion leaves
  * unexplained (raised where the new probability contradicts the moved history), and the previous fused probability
- * moved tile by tile (bilinear, float) and blended. Integers, doubles
- * and floats where the reference has them, in its order, so both agree to rounding.
+ * moved tile by tile (bilinear, float) and blended. Integers, doubles and floats where the reference has them, in
+ * its order, so both agree to rounding.
  */
 public final class MotionFusion {
     private static final int NC = 10;
