@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 from statistics import median
+from typing import Any
 
 import pytest
 
@@ -31,16 +32,21 @@ def known_seconds(path: Path = SECONDS_FILE) -> dict[str, float]:
     return {str(k): float(v) for k, v in data.items()}
 
 
-def _file_of(item: pytest.Item) -> str:
+def _file_of(item: Any) -> str:
     return item.nodeid.split("::", 1)[0]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    seconds = known_seconds()
+def longest_files_first(items: list[Any], seconds: dict[str, float]) -> None:
+    """Sorts test items (anything with a nodeid) in place by their file's seconds, longest first; a file the data
+    does not know counts as the median. The sort is stable: each file's tests stay together, in their order."""
     if not seconds:
         return
     default = median(seconds.values())
-    items.sort(key=lambda it: -seconds.get(_file_of(it), default))  # stable: each file's tests stay together, in order
+    items.sort(key=lambda it: -seconds.get(_file_of(it), default))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    longest_files_first(items, known_seconds())
 
 
 class _Timer:
