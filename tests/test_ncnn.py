@@ -93,35 +93,22 @@ def test_an_upsample_of_a_1x1_source_becomes_nearest(models_dir: Path) -> None:
 
 @pytest.mark.slow
 def test_both_runtimes_side_by_side_on_the_arm_core(
-    small_ncnn: Path, arm_runtime: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_ncnn: Path, arm_runtime: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["runtimes", "--converted", "small", "--out", str(small_ncnn), "--reports", str(tmp_path)]
-    assert bench_cli.main([*argv, "--max-images", "2"]) == 0, capsys.readouterr()
-    run = latest(tmp_path, RuntimesRun)
+    """Every variant of both runtimes counted and judged on the same emulated core: first-inference parity against
+    desktop fp32, and mIoU on labelled photos beside desktop fp32's (the ncnn-to-Paddle-Lite ratio on portrait
+    V2-Lite is asserted by the bench in tests/test_ncnn_device.py, which measures the same four variants)."""
+    dataset = labelled_subset(data_dir, tmp_path / "ds", 2)
+    argv = ["runtimes", "--converted", "small", "--out", str(small_ncnn), "--reports", str(tmp_path / "r")]
+    assert bench_cli.main([*argv, "--dataset", str(dataset), "--max-images", "2"]) == 0, capsys.readouterr()
+    run = latest(tmp_path / "r", RuntimesRun)
     got = {(r.runtime, r.precision): r for r in run.records}
     assert set(got) == {("paddle-lite", "fp32"), ("paddle-lite", "fp16"), ("ncnn", "fp32"), ("ncnn", "fp16")}
     for r in got.values():
         assert r.status == "ok" and r.insns_per_inference and r.insns_per_inference > 0 and r.images == 2
         assert r.non_finite == 0 and r.max_abs_diff is not None and r.max_abs_diff < 5e-2 and r.passed is True
+        assert r.labelled_images == 2 and r.miou is not None and r.desktop_miou is not None
     assert got["ncnn", "fp32"].max_abs_diff < 1e-4 and got["ncnn", "fp32"].runtime_version.startswith("1.0.")
-
-
-@pytest.mark.slow
-def test_ncnn_does_less_arm_work_than_paddle_lite_on_portrait_v2_lite(
-    models_dir: Path, data_dir: Path, arm_runtime: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Instruction counts are deterministic (about 1e-6): the ratios are facts of the kernels, not timings."""
-    argv = ["runtimes", "--models", PORTRAIT_V2, "--models-dir", str(models_dir), "--offline", "--out", str(tmp_path)]
-    dataset = labelled_subset(data_dir, tmp_path / "ds", 1)  # each photo: four more ARM inferences under QEMU
-    argv += ["--dataset", str(dataset), "--max-images", "1"]
-    assert bench_cli.main([*argv, "--reports", str(tmp_path / "r")]) == 0, capsys.readouterr()
-    got = {(r.runtime, r.precision): r for r in latest(tmp_path / "r", RuntimesRun).records}
-    insns = {k: r.insns_per_inference or 0 for k, r in got.items()}
-    assert insns["ncnn", "fp16"] <= 0.70 * insns["paddle-lite", "fp16"]
-    assert insns["ncnn", "fp16"] <= 0.50 * insns["paddle-lite", "fp32"]
-    assert got["ncnn", "fp32"].max_abs_diff is not None and got["ncnn", "fp32"].max_abs_diff < 1e-4
-    for r in got.values():  # judged on labelled photos too: mIoU against desktop fp32's on the same photos
-        assert r.labelled_images == 1 and r.miou is not None and r.desktop_miou is not None and r.passed is True
 
 
 def test_the_report_shows_the_runtimes_side_by_side(tmp_path: Path) -> None:

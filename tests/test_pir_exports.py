@@ -101,7 +101,10 @@ def test_a_paddlex_folder_end_to_end(  # type: ignore[no-untyped-def]
     """PaddleX 3's layout (inference.json + .pdiparams + inference.yml) of PP-HumanSegV2-Lite: full int8 calibrated
     through the translation; on the ARM emulated phone, device parity against Paddle 3.3.1, the estimate and the
     cost profile; layer-diff; the report; the demo's goldens from Paddle 3. Its ncnn files too: the same device
-    parity against Paddle 3.3.1 on ncnn's ARM kernels (fp32 within 1e-4)."""
+    parity against Paddle 3.3.1 on ncnn's ARM kernels (fp32 within 1e-4). The bench runs the fp32 variants of both
+    runtimes (each variant is some 20 s of emulation); the fp16 .nb's first layers run on the phone in layer-diff
+    against Paddle 3.3.1, and the bench's fp16 variants are covered on the 2.6 exports (test_arm_device,
+    test_ncnn_device)."""
     src = export(paddle3, "seg:pphumanseg_v2_lite_192", tmp_path / "export")
     pdx = tmp_path / "humanseg_pdx"
     pdx.mkdir()
@@ -130,13 +133,11 @@ def test_a_paddlex_folder_end_to_end(  # type: ignore[no-untyped-def]
         assert cv2.imwrite(str(images / f"{name}.png"), img)
     both = ["--runtimes", "paddle-lite,ncnn"]
     rc = bench_main(["bench-emulated", "--profile", "sd855-arm", "--converted", "humanseg_pdx", "--precision",
-                     "fp32,fp16", "--images", str(images), *both, *one, *common])  # fmt: skip
+                     "fp32", "--images", str(images), *both, *one, *common])  # fmt: skip
     cap = capsys.readouterr()
     assert rc == 0, cap.out + cap.err
     parity = read_as(sorted(reports.glob("parity-*.json"))[-1], ParityRun).records
-    assert {(r.runtime, r.precision) for r in parity} == {
-        (rt, p) for rt in ("paddle-lite", "ncnn") for p in ("fp32", "fp16")
-    }
+    assert {(r.runtime, r.precision) for r in parity} == {("paddle-lite", "fp32"), ("ncnn", "fp32")}
     assert all(r.passed for r in parity)
     assert {r.reference_runtime for r in parity} == {f"Paddle Inference {PADDLE3_VERSION} (PIR)"}
     for runtime in ("paddle-lite", "ncnn"):  # the ARM kernels of both runtimes against Paddle 3.3.1 on the .json
