@@ -5,12 +5,15 @@ runner of another Paddle-Lite version. Emulation time is never asserted; instruc
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from benchmark.cli import main
+from benchmark.device.adb import AdbDevice
+from benchmark.emulated.binfmt import ENTRY, MOUNT_DIR
 from benchmark.emulated.lab import LabError
 from benchmark.emulated.phone import load_phone
 from benchmark.records.runs import AccuracyRun, LatencyRun, ParityRun
@@ -188,3 +191,14 @@ def test_arm_phone_needs_its_own_namespace(lab, arm_runtime) -> None:  # type: i
     with pytest.raises(LabError, match="plain mode") as e:
         lab.add_device(load_phone("sd855-arm"), isolate="no")
     assert "binfmt_misc in its own user namespace" in str(e.value)
+
+
+def test_the_phones_binfmt_misc_lives_in_its_own_tree(lab, emulated, arm_runtime) -> None:  # type: ignore[no-untyped-def]
+    """The binfmt_misc instance that runs aarch64 programs is mounted inside the device's root (seen by the device as
+    /system/emulator/binfmt_misc), so a device leaves no mount point behind in the host's temporary folder."""
+    tmp = Path(tempfile.gettempdir())
+    before = set(tmp.glob("pplite-binfmt-*"))  # where earlier versions made one per device start, never removed
+    handle = emulated(phone_name="sd855-arm")
+    r = AdbDevice(lab.server, handle.serial).shell(f"cat /{MOUNT_DIR}/{ENTRY}", timeout_s=30)
+    assert r.returncode == 0 and "enabled" in r.stdout and "qemu-aarch64" in r.stdout, r.stdout + r.stderr
+    assert (handle.root / MOUNT_DIR).is_dir() and set(tmp.glob("pplite-binfmt-*")) == before

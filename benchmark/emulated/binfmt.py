@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import platform
 import shutil
-import tempfile
 from pathlib import Path
 
 from benchmark.emulated.phone import Qemu
@@ -22,6 +21,7 @@ from converter.base.errors import ToolkitError
 MAGIC = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00"
 MASK = b"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff"
 ENTRY = "pplite-aarch64"
+MOUNT_DIR = "system/emulator/binfmt_misc"  # under the device's root: removed with it, never left in the host's /tmp
 CROSS_PACKAGES = "qemu-user libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross libgomp1-arm64-cross"
 
 
@@ -54,11 +54,13 @@ def _escape(data: bytes) -> str:
     return "".join(f"\\x{b:02x}" for b in data)
 
 
-def register(qemu: Qemu) -> Path:
-    """Mount a binfmt_misc instance for this user namespace and register qemu-aarch64 in it ('F': the interpreter is
-    opened now, so it runs inside the device's chroot too). Call inside the device's user + mount namespace."""
+def register(qemu: Qemu, root: Path) -> Path:
+    """Mount a binfmt_misc instance for this user namespace at the device root's MOUNT_DIR and register qemu-aarch64
+    in it ('F': the interpreter is opened now, so it runs inside the device's chroot too). Call inside the device's
+    user + mount namespace; the mount lives only there, the empty directory goes with the device's root."""
     binary = check_host(qemu)
-    mount_point = Path(tempfile.mkdtemp(prefix="pplite-binfmt-"))
+    mount_point = root / MOUNT_DIR
+    mount_point.mkdir(parents=True, exist_ok=True)
     r = process.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(mount_point)], timeout_s=30)
     if r.returncode != 0:
         raise QemuSetupError(

@@ -82,7 +82,7 @@ def run_device(phone: PhoneSpec, root: Path, port: int, *, chroot: bool = False)
                 f"the ARM emulated phone {phone.name} runs aarch64 programs through binfmt_misc in its own user "
                 "namespace, which plain mode (--isolate no, or a kernel without user namespaces) does not have"
             )
-        binfmt.register(phone.qemu)
+        binfmt.register(phone.qemu, root)
         env = binfmt.shell_env(phone.qemu)
     device = EmulatedDevice(phone, Sandbox(root, chroot=chroot, env=env))
     asyncio.run(device.serve(port))
