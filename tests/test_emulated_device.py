@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from benchmark.device.adb import AdbDevice, DeviceError, list_devices
+from benchmark.emulated.lab import Lab
 from benchmark.emulated.namespace import namespace_available
 
 pytestmark = pytest.mark.slow
@@ -105,3 +109,23 @@ def test_a_server_is_alive_only_when_it_answers(lab) -> None:  # type: ignore[no
         dropper.start()
         assert not mute.responds(timeout_s=2.0)
         dropper.join(timeout=5)
+
+
+def test_a_lab_removes_the_folder_it_made_unless_it_failed(tmp_path: Path) -> None:
+    """Every emulated command runs a lab in a temporary folder (device trees, adb and device logs): removed when the
+    lab ends cleanly, kept when it ends on an error (its message names the logs), never removed when it was given."""
+    with Lab.create() as lab:
+        server = lab.start_server()
+        made = lab.workdir
+        assert (made / f"adb-server-{server.port}.log").is_file()
+    assert not made.exists()
+    with pytest.raises(RuntimeError, match="a failure"), Lab.create() as lab:
+        kept = lab.workdir
+        raise RuntimeError("a failure")
+    assert kept.is_dir()
+    shutil.rmtree(kept)
+    given = tmp_path / "lab"
+    given.mkdir()
+    with Lab.create(given) as lab:
+        (given / "mine.txt").write_text("the caller's")
+    assert (given / "mine.txt").is_file()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -82,10 +83,13 @@ class Lab:
     server: AdbServer | None = None
     devices: list[EmulatedDeviceHandle] = field(default_factory=list)
     _servers: list[tuple[AdbServer, process.Popen[bytes]]] = field(default_factory=list)
+    owns_workdir: bool = False  # made by create(): removed when the lab ends cleanly, kept (with its logs) on an error
 
     @classmethod
     def create(cls, workdir: Path | None = None) -> Lab:
-        return cls(Path(workdir or tempfile.mkdtemp(prefix="pplite-lab-")))
+        if workdir is not None:
+            return cls(Path(workdir))
+        return cls(Path(tempfile.mkdtemp(prefix="pplite-lab-")), owns_workdir=True)
 
     def start_server(self) -> AdbServer:
         port = free_port()
@@ -177,3 +181,5 @@ class Lab:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+        if self.owns_workdir and exc_type is None:  # on an error the logs its message names stay
+            shutil.rmtree(self.workdir, ignore_errors=True)
